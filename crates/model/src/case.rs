@@ -1,0 +1,163 @@
+//! A clinical case: the structured fields of case-presentation practice (CARE checklist).
+
+use serde::{Deserialize, Serialize};
+
+use crate::attachment::Attachment;
+use crate::comment::Comment;
+use crate::ids::CaseId;
+use crate::time::Timestamp;
+use crate::vocab::{AgeBand, QuestionKind, Sex, Status, Urgency};
+
+/// One event of the timeline, in days relative to presentation (day 0), never a date.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TimelineEntry {
+    pub day: i32,
+    pub event: String,
+}
+
+/// The fields an author writes. Every field has a default so a message from an older or newer
+/// client (fewer or more fields) still decodes.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct CaseFields {
+    pub title: String,
+    pub age_band: Option<AgeBand>,
+    pub sex: Option<Sex>,
+    pub chief_complaint: String,
+    pub history: String,
+    pub examination: String,
+    pub investigations: String,
+    pub timeline: Vec<TimelineEntry>,
+    pub working_diagnosis: String,
+    pub differential: Vec<String>,
+    pub question: String,
+    pub question_kind: Option<QuestionKind>,
+    pub urgency: Urgency,
+    pub specialty: String,
+    pub tags: Vec<String>,
+}
+
+impl CaseFields {
+    /// Checks what a case must have before it is stored: a title, bounded sizes, clean tags.
+    pub fn validate(&self) -> Result<(), crate::ModelError> {
+        use crate::ModelError::Invalid;
+        if self.title.trim().is_empty() {
+            return Err(Invalid("a case needs a title".into()));
+        }
+        if self.title.chars().count() > MAX_TITLE_CHARS {
+            return Err(Invalid(format!(
+                "the title is longer than {MAX_TITLE_CHARS} characters"
+            )));
+        }
+        for (name, text) in self.text_fields() {
+            if text.len() > MAX_FIELD_BYTES {
+                return Err(Invalid(format!(
+                    "the field '{name}' is longer than {} KiB",
+                    MAX_FIELD_BYTES / 1024
+                )));
+            }
+        }
+        if self.tags.len() > MAX_TAGS {
+            return Err(Invalid(format!("a case has at most {MAX_TAGS} tags")));
+        }
+        for tag in &self.tags {
+            if tag.trim().is_empty() || tag.chars().count() > MAX_TAG_CHARS {
+                return Err(Invalid(format!(
+                    "a tag must have 1 to {MAX_TAG_CHARS} characters"
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// Every free-text field with its name, in form order (used by search and by validation).
+    pub fn text_fields(&self) -> Vec<(&'static str, String)> {
+        let timeline = self
+            .timeline
+            .iter()
+            .map(|e| format!("day {}: {}", e.day, e.event))
+            .collect::<Vec<_>>()
+            .join("\n");
+        vec![
+            ("title", self.title.clone()),
+            ("chief_complaint", self.chief_complaint.clone()),
+            ("history", self.history.clone()),
+            ("examination", self.examination.clone()),
+            ("investigations", self.investigations.clone()),
+            ("timeline", timeline),
+            ("working_diagnosis", self.working_diagnosis.clone()),
+            ("differential", self.differential.join("\n")),
+            ("question", self.question.clone()),
+            ("specialty", self.specialty.clone()),
+            ("tags", self.tags.join(" ")),
+        ]
+    }
+
+    /// Tags trimmed, lower-cased and deduplicated, in first-seen order.
+    pub fn normalise_tags(&mut self) {
+        let mut seen = Vec::<String>::new();
+        for tag in self.tags.drain(..) {
+            let t = tag.trim().to_lowercase();
+            if !t.is_empty() && !seen.contains(&t) {
+                seen.push(t);
+            }
+        }
+        self.tags = seen;
+    }
+}
+
+pub const MAX_TITLE_CHARS: usize = 200;
+pub const MAX_FIELD_BYTES: usize = 64 * 1024;
+pub const MAX_TAGS: usize = 32;
+pub const MAX_TAG_CHARS: usize = 48;
+
+/// A case as the vault holds it: current fields plus lifecycle, attachments and discussion.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Case {
+    pub id: CaseId,
+    pub fields: CaseFields,
+    pub status: Status,
+    pub outcome: Option<String>,
+    /// 1 for a new case, +1 per edit.
+    pub revision: u32,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub attachments: Vec<Attachment>,
+    pub comments: Vec<Comment>,
+}
+
+/// One line of a case list.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaseSummary {
+    pub id: CaseId,
+    pub title: String,
+    pub specialty: String,
+    pub status: Status,
+    pub urgency: Urgency,
+    pub tags: Vec<String>,
+    pub revision: u32,
+    pub attachment_count: u32,
+    pub comment_count: u32,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+/// Filters of a case list; `None` means "any".
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CaseFilter {
+    pub status: Option<Status>,
+    pub specialty: Option<String>,
+    pub tag: Option<String>,
+}
+
+/// A full-text search hit.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SearchHit {
+    pub id: CaseId,
+    pub title: String,
+    /// Where the match was: a field name or "comment".
+    pub field: String,
+    /// A short excerpt around the match, with the matched terms in `[` `]`.
+    pub snippet: String,
+}

@@ -1,0 +1,228 @@
+//! Integration tests of the model: serialization round trips (property tests) and forward
+//! compatibility of the encoding.
+
+use consilium_model::codec::{from_cbor, to_cbor};
+use consilium_model::*;
+use proptest::prelude::*;
+
+fn age_band() -> impl Strategy<Value = AgeBand> {
+    (0u32..130).prop_map(AgeBand::from_years)
+}
+
+fn word<T: Clone + std::fmt::Debug + 'static>(all: Vec<T>) -> impl Strategy<Value = T> {
+    proptest::sample::select(all)
+}
+
+fn fields() -> impl Strategy<Value = CaseFields> {
+    (
+        (
+            ".{1,40}",
+            proptest::option::of(age_band()),
+            proptest::option::of(word(vec![Sex::Female, Sex::Male, Sex::Other, Sex::Unspecified])),
+            ".{0,80}",
+            ".{0,200}",
+            ".{0,80}",
+            ".{0,80}",
+        ),
+        (
+            proptest::collection::vec((-3650i32..3650, ".{0,30}"), 0..4),
+            ".{0,40}",
+            proptest::collection::vec(".{0,20}", 0..4),
+            ".{0,80}",
+            proptest::option::of(word(vec![
+                QuestionKind::Diagnosis,
+                QuestionKind::Management,
+                QuestionKind::Drug,
+                QuestionKind::Procedure,
+            ])),
+            word(vec![Urgency::Routine, Urgency::Soon, Urgency::Urgent]),
+            "[a-z]{0,12}",
+            proptest::collection::vec("[a-z0-9-]{1,12}", 0..4),
+        ),
+    )
+        .prop_map(
+            |(
+                (title, age_band, sex, chief_complaint, history, examination, investigations),
+                (timeline, working_diagnosis, differential, question, question_kind, urgency, specialty, tags),
+            )| CaseFields {
+                title,
+                age_band,
+                sex,
+                chief_complaint,
+                history,
+                examination,
+                investigations,
+                timeline: timeline
+                    .into_iter()
+                    .map(|(day, event)| TimelineEntry { day, event })
+                    .collect(),
+                working_diagnosis,
+                differential,
+                question,
+                question_kind,
+                urgency,
+                specialty,
+                tags,
+            },
+        )
+}
+
+fn report() -> impl Strategy<Value = DeidReport> {
+    (
+        any::<u32>(),
+        any::<[bool; 9]>(),
+        any::<u32>(),
+        proptest::option::of(1u8..=8),
+        any::<u32>(),
+    )
+        .prop_map(|(exif_fields, b, text_comments, orientation_applied, redactions)| DeidReport {
+            source_format: "JPEG".into(),
+            exif_fields,
+            gps: b[0],
+            camera_model: b[1],
+            camera_serial: b[2],
+            timestamps: b[3],
+            embedded_thumbnail: b[4],
+            xmp: b[5],
+            iptc: b[6],
+            icc_profile: b[7],
+            maker_note: b[8],
+            text_comments,
+            orientation_applied,
+            frames_dropped: b[0] && b[1],
+            redactions,
+            output_format: "PNG".into(),
+        })
+}
+
+fn case() -> impl Strategy<Value = Case> {
+    (
+        any::<[u8; 16]>(),
+        fields(),
+        word(vec![Status::Open, Status::Resolved]),
+        proptest::option::of(".{0,40}"),
+        1u32..100,
+        any::<i64>(),
+        proptest::collection::vec((any::<[u8; 16]>(), report(), 1u32..10_000, 1u32..10_000), 0..3),
+        proptest::collection::vec((any::<[u8; 16]>(), ".{0,60}", any::<bool>()), 0..3),
+    )
+        .prop_map(|(id, fields, status, outcome, revision, t, atts, comments)| Case {
+            id: CaseId::from_bytes(id),
+            fields,
+            status,
+            outcome,
+            revision,
+            created_at: Timestamp(t),
+            updated_at: Timestamp(t),
+            attachments: atts
+                .into_iter()
+                .map(|(id, report, width, height)| Attachment {
+                    id: AttachmentId::from_bytes(id),
+                    mime: "image/jpeg".into(),
+                    width,
+                    height,
+                    size: u64::from(width) * 3,
+                    report,
+                    created_at: Timestamp(t),
+                })
+                .collect(),
+            comments: comments
+                .into_iter()
+                .map(|(id, body, reply)| Comment {
+                    id: CommentId::from_bytes(id),
+                    reply_to: reply.then(|| CommentId::from_bytes(id)),
+                    author: "Dr A".into(),
+                    body,
+                    created_at: Timestamp(t),
+                })
+                .collect(),
+        })
+}
+
+proptest! {
+    #[test]
+    fn case_round_trips_through_cbor(c in case()) {
+        let bytes = to_cbor(&c).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        let back: Case = from_cbor(&bytes).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        prop_assert_eq!(back, c);
+    }
+
+    #[test]
+    fn case_round_trips_through_json(c in case()) {
+        let text = serde_json::to_string(&c).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        let back: Case = serde_json::from_str(&text).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        prop_assert_eq!(back, c);
+    }
+
+    #[test]
+    fn arbitrary_bytes_never_panic_the_decoder(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
+        let _ = from_cbor::<Case>(&bytes);
+        let _ = from_cbor::<CaseFields>(&bytes);
+    }
+
+    #[test]
+    fn age_words_round_trip(years in 0u32..200) {
+        let band = AgeBand::from_years(years);
+        prop_assert_eq!(band.to_string().parse::<AgeBand>().ok(), Some(band));
+    }
+}
+
+#[test]
+fn fields_from_a_newer_client_with_unknown_members_still_decode() {
+    let newer = serde_json::json!({
+        "title": "Rash",
+        "urgency": "immediate-new-level",
+        "a_field_from_the_future": {"nested": [1, 2, 3]},
+        "tags": ["derm"]
+    });
+    let bytes = to_cbor(&newer).unwrap();
+    let fields: CaseFields = from_cbor(&bytes).unwrap();
+    assert_eq!(fields.title, "Rash");
+    assert_eq!(fields.urgency, Urgency::Routine);
+    assert_eq!(fields.tags, vec!["derm".to_string()]);
+}
+
+#[test]
+fn fields_from_an_older_client_missing_members_decode_with_defaults() {
+    let older = serde_json::json!({ "title": "Old" });
+    let fields: CaseFields = from_cbor(&to_cbor(&older).unwrap()).unwrap();
+    assert_eq!(fields.title, "Old");
+    assert!(fields.tags.is_empty());
+    assert_eq!(fields.age_band, None);
+}
+
+#[test]
+fn deeply_nested_hostile_cbor_is_an_error_not_a_stack_overflow() {
+    // 100 000 nested one-element arrays.
+    let mut bytes = vec![0x81u8; 100_000];
+    bytes.push(0x00);
+    assert!(from_cbor::<CaseFields>(&bytes).is_err());
+}
+
+#[test]
+fn report_summary_names_what_was_removed() {
+    let r = DeidReport {
+        exif_fields: 42,
+        gps: true,
+        camera_serial: true,
+        embedded_thumbnail: true,
+        xmp: true,
+        redactions: 1,
+        ..Default::default()
+    };
+    assert_eq!(
+        r.summary(),
+        "removed EXIF: 42 fields incl. GPS position, camera serial; embedded thumbnail; XMP; 1 redaction(s) burned in"
+    );
+    assert_eq!(DeidReport::default().summary(), "no metadata found");
+}
+
+#[test]
+fn validation_refuses_empty_titles_and_oversized_fields() {
+    let mut f = CaseFields { title: " ".into(), ..Default::default() };
+    assert!(f.validate().is_err());
+    f.title = "ok".into();
+    assert!(f.validate().is_ok());
+    f.history = "x".repeat(65 * 1024);
+    assert!(f.validate().is_err());
+}

@@ -1,0 +1,308 @@
+//! Encrypted blob files: AES-256-GCM in 64 KiB chunks (the STREAM construction), so a file of any
+//! size is written and read with bounded memory, and truncation, reordering or tampering is
+//! detected.
+//!
+//! Layout: `magic "CSB1" | chunk size (u32 LE) | nonce prefix (7 bytes)` then chunks, each the
+//! AES-256-GCM ciphertext of `chunk size` plaintext bytes (the last may be shorter, even empty)
+//! plus its 16-byte tag. Chunk `i` uses nonce `prefix | i (u32 BE) | last-flag (1 byte)`, and every
+//! chunk authenticates the header and the blob id, so a cut-off file, a swapped chunk or a file
+//! moved to another id fails to open.
+
+use std::io::{self, BufRead, Read, Write};
+
+use consilium_model::BlobId;
+use ring::aead::{Aad, LessSafeKey, Nonce};
+use zeroize::Zeroizing;
+
+use crate::entropy::Entropy;
+use crate::error::{Result, StoreError};
+use crate::keys::SecretKey;
+
+pub const CHUNK_SIZE: usize = 64 * 1024;
+const TAG_LEN: usize = 16;
+const MAGIC: &[u8; 4] = b"CSB1";
+const HEADER_LEN: usize = 4 + 4 + 7;
+const MAX_CHUNK_SIZE: usize = 1024 * 1024;
+
+fn nonce(prefix: &[u8; 7], counter: u32, last: bool) -> Nonce {
+    let mut n = [0u8; 12];
+    n[..7].copy_from_slice(prefix);
+    n[7..11].copy_from_slice(&counter.to_be_bytes());
+    n[11] = u8::from(last);
+    Nonce::assume_unique_for_key(n)
+}
+
+fn associated_data(header: &[u8], id: &BlobId) -> Vec<u8> {
+    let mut aad = header.to_vec();
+    aad.extend_from_slice(id.as_bytes());
+    aad
+}
+
+/// Encrypts a stream into blob format. Write the plaintext, then call [`BlobSealer::finish`];
+/// a sealer dropped without `finish` leaves an unreadable (truncated) blob, never a valid one.
+pub struct BlobSealer<W: Write> {
+    out: W,
+    key: LessSafeKey,
+    prefix: [u8; 7],
+    aad: Vec<u8>,
+    counter: u32,
+    buf: Zeroizing<Vec<u8>>,
+    plain_len: u64,
+}
+
+impl<W: Write> std::fmt::Debug for BlobSealer<W> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BlobSealer").field("plain_len", &self.plain_len).finish_non_exhaustive()
+    }
+}
+
+impl<W: Write> BlobSealer<W> {
+    pub fn new(mut out: W, key: &SecretKey, id: &BlobId, entropy: &dyn Entropy) -> Result<Self> {
+        let mut prefix = [0u8; 7];
+        entropy.fill(&mut prefix)?;
+        let mut header = Vec::with_capacity(HEADER_LEN);
+        header.extend_from_slice(MAGIC);
+        header.extend_from_slice(&(CHUNK_SIZE as u32).to_le_bytes());
+        header.extend_from_slice(&prefix);
+        out.write_all(&header).map_err(StoreError::io("writing an attachment file"))?;
+        Ok(BlobSealer {
+            out,
+            key: key.aead()?,
+            prefix,
+            aad: associated_data(&header, id),
+            counter: 0,
+            buf: Zeroizing::new(Vec::with_capacity(CHUNK_SIZE + TAG_LEN)),
+            plain_len: 0,
+        })
+    }
+
+    fn seal_buffered(&mut self, last: bool) -> io::Result<()> {
+        let n = nonce(&self.prefix, self.counter, last);
+        self.key
+            .seal_in_place_append_tag(n, Aad::from(&self.aad[..]), &mut *self.buf)
+            .map_err(|_| io::Error::other("encryption failed"))?;
+        self.out.write_all(&self.buf)?;
+        self.buf.clear();
+        self.counter = self
+            .counter
+            .checked_add(1)
+            .ok_or_else(|| io::Error::other("attachment too large"))?;
+        Ok(())
+    }
+
+    /// Seals the final chunk and returns the writer and the plaintext length.
+    pub fn finish(mut self) -> Result<(W, u64)> {
+        self.seal_buffered(true).map_err(StoreError::io("writing an attachment file"))?;
+        self.out.flush().map_err(StoreError::io("writing an attachment file"))?;
+        Ok((self.out, self.plain_len))
+    }
+}
+
+impl<W: Write> Write for BlobSealer<W> {
+    fn write(&mut self, mut data: &[u8]) -> io::Result<usize> {
+        let total = data.len();
+        while !data.is_empty() {
+            // A full buffer is sealed only once more data arrives, so the last chunk is always
+            // sealed by `finish` with the last-flag set.
+            if self.buf.len() == CHUNK_SIZE {
+                self.seal_buffered(false)?;
+            }
+            let take = (CHUNK_SIZE - self.buf.len()).min(data.len());
+            self.buf.extend_from_slice(&data[..take]);
+            data = &data[take..];
+        }
+        self.plain_len += total as u64;
+        Ok(total)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
+}
+
+/// Decrypts a blob as a stream, one verified chunk at a time. Any damage is an error of kind
+/// `InvalidData`; bytes already returned came from chunks that verified, but a caller that must
+/// not act on a partial blob should use [`open_all`] or discard output on error.
+pub struct BlobOpener<R: BufRead> {
+    inner: R,
+    key: LessSafeKey,
+    prefix: [u8; 7],
+    aad: Vec<u8>,
+    chunk_size: usize,
+    counter: u32,
+    plain: Zeroizing<Vec<u8>>,
+    pos: usize,
+    done: bool,
+}
+
+impl<R: BufRead> std::fmt::Debug for BlobOpener<R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BlobOpener").field("counter", &self.counter).finish_non_exhaustive()
+    }
+}
+
+fn damaged(what: &str) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, what.to_string())
+}
+
+impl<R: BufRead> BlobOpener<R> {
+    pub fn new(mut inner: R, key: &SecretKey, id: &BlobId) -> Result<Self> {
+        let mut header = [0u8; HEADER_LEN];
+        inner.read_exact(&mut header).map_err(|e| match e.kind() {
+            io::ErrorKind::UnexpectedEof => StoreError::BlobCorrupt("file too short".into()),
+            _ => StoreError::Io { context: "reading an attachment file", source: e },
+        })?;
+        if &header[..4] != MAGIC {
+            return Err(StoreError::BlobCorrupt("not a Consilium blob".into()));
+        }
+        let mut cs = [0u8; 4];
+        cs.copy_from_slice(&header[4..8]);
+        let chunk_size = u32::from_le_bytes(cs) as usize;
+        if chunk_size == 0 || chunk_size > MAX_CHUNK_SIZE {
+            return Err(StoreError::BlobCorrupt("bad chunk size".into()));
+        }
+        let mut prefix = [0u8; 7];
+        prefix.copy_from_slice(&header[8..]);
+        Ok(BlobOpener {
+            inner,
+            key: key.aead()?,
+            prefix,
+            aad: associated_data(&header, id),
+            chunk_size,
+            counter: 0,
+            plain: Zeroizing::new(Vec::with_capacity(chunk_size + TAG_LEN)),
+            pos: 0,
+            done: false,
+        })
+    }
+
+    fn next_chunk(&mut self) -> io::Result<()> {
+        let want = self.chunk_size + TAG_LEN;
+        self.plain.clear();
+        self.pos = 0;
+        let got = (&mut self.inner).take(want as u64).read_to_end(&mut self.plain)?;
+        if got < TAG_LEN {
+            return Err(damaged("attachment file is truncated"));
+        }
+        let last = got < want || self.inner.fill_buf()?.is_empty();
+        let n = nonce(&self.prefix, self.counter, last);
+        let len = self
+            .key
+            .open_in_place(n, Aad::from(&self.aad[..]), &mut self.plain)
+            .map_err(|_| damaged("attachment file failed authentication (truncated or tampered)"))?
+            .len();
+        self.plain.truncate(len);
+        self.counter = self.counter.checked_add(1).ok_or_else(|| damaged("too many chunks"))?;
+        self.done = last;
+        Ok(())
+    }
+}
+
+impl<R: BufRead> Read for BlobOpener<R> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        while self.pos == self.plain.len() {
+            if self.done {
+                return Ok(0);
+            }
+            self.next_chunk()?;
+        }
+        let n = (self.plain.len() - self.pos).min(out.len());
+        out[..n].copy_from_slice(&self.plain[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
+    }
+}
+
+/// Reads and verifies a whole blob; nothing is returned unless every chunk verified.
+pub fn open_all<R: BufRead>(inner: R, key: &SecretKey, id: &BlobId) -> Result<Zeroizing<Vec<u8>>> {
+    let mut opener = BlobOpener::new(inner, key, id)?;
+    let mut out = Zeroizing::new(Vec::new());
+    opener.read_to_end(&mut out).map_err(map_read_error)?;
+    Ok(out)
+}
+
+pub(crate) fn map_read_error(e: io::Error) -> StoreError {
+    if e.kind() == io::ErrorKind::InvalidData {
+        StoreError::BlobCorrupt(e.to_string())
+    } else {
+        StoreError::Io { context: "reading an attachment file", source: e }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::entropy::SystemEntropy;
+    use proptest::prelude::*;
+
+    fn seal(plain: &[u8], key: &SecretKey, id: &BlobId) -> Vec<u8> {
+        let mut s = BlobSealer::new(Vec::new(), key, id, &SystemEntropy::new()).unwrap();
+        s.write_all(plain).unwrap();
+        s.finish().unwrap().0
+    }
+
+    fn setup() -> (SecretKey, BlobId) {
+        (SecretKey::random(&SystemEntropy::new()).unwrap(), BlobId::from_bytes([7; 16]))
+    }
+
+    #[test]
+    fn round_trips_at_chunk_boundaries() {
+        let (key, id) = setup();
+        for len in [0, 1, CHUNK_SIZE - 1, CHUNK_SIZE, CHUNK_SIZE + 1, 3 * CHUNK_SIZE] {
+            let plain: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
+            let sealed = seal(&plain, &key, &id);
+            assert_eq!(open_all(&sealed[..], &key, &id).unwrap().as_slice(), &plain[..]);
+        }
+    }
+
+    #[test]
+    fn truncation_at_a_chunk_boundary_is_detected() {
+        let (key, id) = setup();
+        let plain = vec![1u8; 3 * CHUNK_SIZE + 10];
+        let sealed = seal(&plain, &key, &id);
+        let cut = HEADER_LEN + 2 * (CHUNK_SIZE + TAG_LEN);
+        assert!(matches!(open_all(&sealed[..cut], &key, &id), Err(StoreError::BlobCorrupt(_))));
+    }
+
+    #[test]
+    fn a_blob_moved_to_another_id_or_opened_with_another_key_fails() {
+        let (key, id) = setup();
+        let sealed = seal(b"pixels", &key, &id);
+        let other = BlobId::from_bytes([8; 16]);
+        assert!(open_all(&sealed[..], &key, &other).is_err());
+        let (key2, _) = setup();
+        assert!(open_all(&sealed[..], &key2, &id).is_err());
+    }
+
+    #[test]
+    fn swapped_chunks_are_detected() {
+        let (key, id) = setup();
+        let plain: Vec<u8> = (0..2 * CHUNK_SIZE + 5).map(|i| i as u8).collect();
+        let mut sealed = seal(&plain, &key, &id);
+        let c = CHUNK_SIZE + TAG_LEN;
+        let (a, b) = sealed[HEADER_LEN..HEADER_LEN + 2 * c].split_at_mut(c);
+        a.swap_with_slice(b);
+        assert!(open_all(&sealed[..], &key, &id).is_err());
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        #[test]
+        fn any_single_byte_flip_is_detected(len in 0usize..200_000, at in any::<prop::sample::Index>(), bit in 0u8..8) {
+            let (key, id) = setup();
+            let plain = vec![0x5au8; len];
+            let mut sealed = seal(&plain, &key, &id);
+            let i = at.index(sealed.len());
+            sealed[i] ^= 1 << bit;
+            prop_assert!(open_all(&sealed[..], &key, &id).is_err());
+        }
+
+        #[test]
+        fn any_truncation_is_detected(len in 1usize..200_000, at in any::<prop::sample::Index>()) {
+            let (key, id) = setup();
+            let sealed = seal(&vec![3u8; len], &key, &id);
+            let cut = at.index(sealed.len());
+            prop_assert!(open_all(&sealed[..cut], &key, &id).is_err());
+        }
+    }
+}

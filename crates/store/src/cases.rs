@@ -1,0 +1,679 @@
+//! The case database: cases with revisions and tags, comments, attachment records and the
+//! full-text index, over one (normally SQLCipher-keyed) SQLite connection. Every write is one
+//! transaction that updates the tables and the search index together.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use consilium_model::codec::{from_cbor, to_cbor};
+use consilium_model::comment::MAX_COMMENT_BYTES;
+use consilium_model::{
+    Attachment, AttachmentId, BlobId, Case, CaseFields, CaseFilter, CaseId, CaseSummary, Comment,
+    CommentId, DeidReport, Rendition, SearchHit, Status, Timestamp, Urgency,
+};
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+
+use crate::entropy::{Entropy, random_16};
+use crate::error::{Result, StoreError};
+use crate::keys::SecretKey;
+use crate::migrations;
+
+/// The physician who owns the vault.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Profile {
+    pub name: String,
+    pub specialty: String,
+    pub created_at: Timestamp,
+}
+
+/// What the store keeps of an attachment besides its encrypted files.
+#[derive(Clone, Debug)]
+pub struct AttachmentRecord {
+    pub mime: String,
+    pub width: u32,
+    pub height: u32,
+    pub size: u64,
+    pub report: DeidReport,
+}
+
+/// A written blob file, ready to be recorded.
+#[derive(Debug)]
+pub struct StoredBlob {
+    pub id: BlobId,
+    pub rendition: Rendition,
+    pub mime: String,
+    pub key: SecretKey,
+    pub plain_size: u64,
+}
+
+/// The case tables over one connection.
+#[derive(Debug)]
+pub struct CaseDb {
+    conn: Connection,
+    entropy: Arc<dyn Entropy>,
+}
+
+fn not_found(what: &'static str, id: impl ToString) -> StoreError {
+    StoreError::NotFound { what, id: id.to_string() }
+}
+
+impl CaseDb {
+    /// Takes an open connection (already keyed, for SQLCipher), sets the connection's pragmas and
+    /// brings the schema up to date.
+    pub fn from_connection(mut conn: Connection, entropy: Arc<dyn Entropy>) -> Result<Self> {
+        conn.execute_batch(
+            "PRAGMA foreign_keys = ON;
+             PRAGMA journal_mode = WAL;
+             PRAGMA synchronous = FULL;
+             PRAGMA secure_delete = ON;
+             PRAGMA busy_timeout = 5000;",
+        )?;
+        migrations::migrate(&mut conn)?;
+        Ok(CaseDb { conn, entropy })
+    }
+
+    pub fn set_profile(&mut self, profile: &Profile) -> Result<()> {
+        self.conn.execute(
+            "INSERT INTO profile (id, name, specialty, created_at) VALUES (1, ?1, ?2, ?3)
+             ON CONFLICT (id) DO UPDATE SET name = excluded.name, specialty = excluded.specialty",
+            params![profile.name, profile.specialty, profile.created_at.0],
+        )?;
+        Ok(())
+    }
+
+    pub fn profile(&self) -> Result<Profile> {
+        self.conn
+            .query_row("SELECT name, specialty, created_at FROM profile WHERE id = 1", [], |r| {
+                Ok(Profile { name: r.get(0)?, specialty: r.get(1)?, created_at: Timestamp(r.get(2)?) })
+            })
+            .optional()?
+            .ok_or_else(|| StoreError::DatabaseCorrupt("the profile is missing".into()))
+    }
+
+    pub fn create_case(&mut self, mut fields: CaseFields, now: Timestamp) -> Result<CaseId> {
+        fields.normalise_tags();
+        fields.validate()?;
+        let id = CaseId::from_bytes(random_16(&*self.entropy)?);
+        let blob = to_cbor(&fields)?;
+        let tx = self.conn.transaction()?;
+        tx.execute(
+            "INSERT INTO cases (id, title, specialty, status, urgency, fields, outcome, revision, created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, NULL, 1, ?7, ?7)",
+            params![
+                &id.as_bytes()[..],
+                fields.title,
+                fields.specialty,
+                Status::Open.as_str(),
+                fields.urgency.as_str(),
+                blob,
+                now.0
+            ],
+        )?;
+        tx.execute(
+            "INSERT INTO case_revisions (case_id, revision, fields, created_at) VALUES (?1, 1, ?2, ?3)",
+            params![&id.as_bytes()[..], blob, now.0],
+        )?;
+        write_tags(&tx, &id, &fields.tags)?;
+        index_case_fields(&tx, &id, &fields)?;
+        tx.commit()?;
+        Ok(id)
+    }
+
+    /// Replaces the fields of a case, keeping the previous version as a revision.
+    pub fn edit_case(&mut self, id: &CaseId, mut fields: CaseFields, now: Timestamp) -> Result<u32> {
+        fields.normalise_tags();
+        fields.validate()?;
+        let blob = to_cbor(&fields)?;
+        let tx = self.conn.transaction()?;
+        let revision: u32 = tx
+            .query_row("SELECT revision FROM cases WHERE id = ?1", [&id.as_bytes()[..]], |r| r.get(0))
+            .optional()?
+            .ok_or_else(|| not_found("case", id))?;
+        let next = revision + 1;
+        tx.execute(
+            "UPDATE cases SET title = ?2, specialty = ?3, urgency = ?4, fields = ?5, revision = ?6, updated_at = ?7
+             WHERE id = ?1",
+            params![
+                &id.as_bytes()[..],
+                fields.title,
+                fields.specialty,
+                fields.urgency.as_str(),
+                blob,
+                next,
+                now.0
+            ],
+        )?;
+        tx.execute(
+            "INSERT INTO case_revisions (case_id, revision, fields, created_at) VALUES (?1, ?2, ?3, ?4)",
+            params![&id.as_bytes()[..], next, blob, now.0],
+        )?;
+        tx.execute("DELETE FROM case_tags WHERE case_id = ?1", [&id.as_bytes()[..]])?;
+        write_tags(&tx, id, &fields.tags)?;
+        index_case_fields(&tx, id, &fields)?;
+        tx.commit()?;
+        Ok(next)
+    }
+
+    /// Marks a case resolved with its outcome (shown with the case; searchable).
+    pub fn resolve_case(&mut self, id: &CaseId, outcome: &str, now: Timestamp) -> Result<()> {
+        let outcome = outcome.trim();
+        if outcome.is_empty() {
+            return Err(StoreError::Invalid("the outcome must not be empty".into()));
+        }
+        if outcome.len() > consilium_model::case::MAX_FIELD_BYTES {
+            return Err(StoreError::Invalid("the outcome is too long".into()));
+        }
+        let tx = self.conn.transaction()?;
+        let n = tx.execute(
+            "UPDATE cases SET status = ?2, outcome = ?3, updated_at = ?4 WHERE id = ?1",
+            params![&id.as_bytes()[..], Status::Resolved.as_str(), outcome, now.0],
+        )?;
+        if n == 0 {
+            return Err(not_found("case", id));
+        }
+        let fields = load_fields(&tx, id)?;
+        index_case_fields(&tx, id, &fields)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Finds the case whose id starts with `prefix` (at least 4 hex digits), if exactly one does.
+    pub fn find_case(&self, prefix: &str) -> Result<CaseId> {
+        let p = prefix.trim().to_ascii_uppercase();
+        if p.len() < 4 || !p.chars().all(|c| c.is_ascii_hexdigit()) {
+            return Err(StoreError::Invalid(format!(
+                "'{prefix}' is not a case id (give at least 4 of its hex digits)"
+            )));
+        }
+        let mut stmt = self.conn.prepare("SELECT id FROM cases WHERE hex(id) LIKE ?1 || '%' LIMIT 2")?;
+        let ids: Vec<Vec<u8>> = stmt.query_map([p], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+        match ids.as_slice() {
+            [one] => Ok(CaseId::from_bytes(to16(one)?)),
+            [] => Err(not_found("case", prefix)),
+            _ => Err(StoreError::Invalid(format!("several cases start with '{prefix}'; give more digits"))),
+        }
+    }
+
+    pub fn case(&self, id: &CaseId) -> Result<Case> {
+        let row = self
+            .conn
+            .query_row(
+                "SELECT fields, status, outcome, revision, created_at, updated_at FROM cases WHERE id = ?1",
+                [&id.as_bytes()[..]],
+                |r| {
+                    Ok((
+                        r.get::<_, Vec<u8>>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, Option<String>>(2)?,
+                        r.get::<_, u32>(3)?,
+                        r.get::<_, i64>(4)?,
+                        r.get::<_, i64>(5)?,
+                    ))
+                },
+            )
+            .optional()?
+            .ok_or_else(|| not_found("case", id))?;
+        Ok(Case {
+            id: id.clone(),
+            fields: from_cbor(&row.0)?,
+            status: row.1.parse().unwrap_or_default(),
+            outcome: row.2,
+            revision: row.3,
+            created_at: Timestamp(row.4),
+            updated_at: Timestamp(row.5),
+            attachments: self.attachments(id)?,
+            comments: self.comments(id)?,
+        })
+    }
+
+    /// Every revision of a case's fields, oldest first.
+    pub fn revisions(&self, id: &CaseId) -> Result<Vec<(u32, CaseFields, Timestamp)>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT revision, fields, created_at FROM case_revisions WHERE case_id = ?1 ORDER BY revision",
+        )?;
+        let rows = stmt
+            .query_map([&id.as_bytes()[..]], |r| {
+                Ok((r.get::<_, u32>(0)?, r.get::<_, Vec<u8>>(1)?, r.get::<_, i64>(2)?))
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        rows.into_iter().map(|(rev, f, t)| Ok((rev, from_cbor(&f)?, Timestamp(t)))).collect()
+    }
+
+    pub fn list_cases(&self, filter: &CaseFilter) -> Result<Vec<CaseSummary>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT c.id, c.title, c.specialty, c.status, c.urgency, c.revision, c.created_at, c.updated_at,
+                    (SELECT count(*) FROM attachments a WHERE a.case_id = c.id),
+                    (SELECT count(*) FROM comments m WHERE m.case_id = c.id),
+                    (SELECT group_concat(tag, char(31)) FROM case_tags t WHERE t.case_id = c.id)
+             FROM cases c
+             WHERE (?1 IS NULL OR c.status = ?1)
+               AND (?2 IS NULL OR lower(c.specialty) = lower(?2))
+               AND (?3 IS NULL OR EXISTS (SELECT 1 FROM case_tags t WHERE t.case_id = c.id AND t.tag = lower(?3)))
+             ORDER BY c.updated_at DESC, c.id",
+        )?;
+        let rows = stmt.query_map(
+            params![
+                filter.status.map(|s| s.as_str()),
+                filter.specialty.as_deref(),
+                filter.tag.as_deref().map(str::trim)
+            ],
+            |r| {
+                Ok((
+                    r.get::<_, Vec<u8>>(0)?,
+                    CaseSummary {
+                        id: CaseId::from_bytes([0; 16]),
+                        title: r.get(1)?,
+                        specialty: r.get(2)?,
+                        status: r.get::<_, String>(3)?.parse().unwrap_or_default(),
+                        urgency: r.get::<_, String>(4)?.parse().unwrap_or(Urgency::Routine),
+                        revision: r.get(5)?,
+                        created_at: Timestamp(r.get(6)?),
+                        updated_at: Timestamp(r.get(7)?),
+                        attachment_count: r.get(8)?,
+                        comment_count: r.get(9)?,
+                        tags: r
+                            .get::<_, Option<String>>(10)?
+                            .map(|s| s.split('\u{1f}').map(str::to_string).collect())
+                            .unwrap_or_default(),
+                    },
+                ))
+            },
+        )?;
+        rows.map(|row| {
+            let (id, mut summary) = row?;
+            summary.id = CaseId::from_bytes(to16(&id)?);
+            Ok(summary)
+        })
+        .collect()
+    }
+
+    /// Full-text search over case fields, outcomes and comments; every word must match (as a
+    /// prefix), accents and case ignored. Best matches first, one hit per case.
+    pub fn search(&self, query: &str, limit: usize) -> Result<Vec<SearchHit>> {
+        let fts = fts_query(query)?;
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT s.case_id, c.title, s.comment_id IS NOT NULL,
+                    snippet(search_index, -1, '[', ']', '…', 12)
+             FROM search_index JOIN search_rows s ON s.fts_rowid = search_index.rowid
+             JOIN cases c ON c.id = s.case_id
+             WHERE search_index MATCH ?1
+             ORDER BY rank",
+        )?;
+        let mut seen = HashSet::new();
+        let mut hits = Vec::new();
+        let mut rows = stmt.query([fts])?;
+        while let Some(r) = rows.next()? {
+            let id = CaseId::from_bytes(to16(&r.get::<_, Vec<u8>>(0)?)?);
+            if !seen.insert(id.clone()) {
+                continue;
+            }
+            let is_comment: bool = r.get(2)?;
+            hits.push(SearchHit {
+                id,
+                title: r.get(1)?,
+                field: if is_comment { "comment" } else { "case" }.into(),
+                snippet: r.get(3)?,
+            });
+            if hits.len() >= limit {
+                break;
+            }
+        }
+        Ok(hits)
+    }
+
+    pub fn add_comment(
+        &mut self,
+        case: &CaseId,
+        reply_to: Option<&CommentId>,
+        author: &str,
+        body: &str,
+        now: Timestamp,
+    ) -> Result<CommentId> {
+        let body = body.trim();
+        if body.is_empty() || body.len() > MAX_COMMENT_BYTES {
+            return Err(StoreError::Invalid(format!(
+                "a comment must have 1 to {} KiB of text",
+                MAX_COMMENT_BYTES / 1024
+            )));
+        }
+        let id = CommentId::from_bytes(random_16(&*self.entropy)?);
+        let tx = self.conn.transaction()?;
+        ensure_case(&tx, case)?;
+        if let Some(parent) = reply_to {
+            let same_case: Option<Vec<u8>> = tx
+                .query_row("SELECT case_id FROM comments WHERE id = ?1", [&parent.as_bytes()[..]], |r| r.get(0))
+                .optional()?;
+            if same_case.as_deref() != Some(&case.as_bytes()[..]) {
+                return Err(not_found("comment on this case", parent));
+            }
+        }
+        tx.execute(
+            "INSERT INTO comments (id, case_id, reply_to, author, body, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![
+                &id.as_bytes()[..],
+                &case.as_bytes()[..],
+                reply_to.map(|p| p.as_bytes().to_vec()),
+                author,
+                body,
+                now.0
+            ],
+        )?;
+        tx.execute("UPDATE cases SET updated_at = ?2 WHERE id = ?1", params![&case.as_bytes()[..], now.0])?;
+        tx.execute("INSERT INTO search_index (title, body) VALUES ('', ?1)", [body])?;
+        tx.execute(
+            "INSERT INTO search_rows (fts_rowid, case_id, comment_id) VALUES (last_insert_rowid(), ?1, ?2)",
+            params![&case.as_bytes()[..], &id.as_bytes()[..]],
+        )?;
+        tx.commit()?;
+        Ok(id)
+    }
+
+    pub fn comments(&self, case: &CaseId) -> Result<Vec<Comment>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, reply_to, author, body, created_at FROM comments WHERE case_id = ?1 ORDER BY created_at, id",
+        )?;
+        let rows = stmt
+            .query_map([&case.as_bytes()[..]], |r| {
+                Ok((
+                    r.get::<_, Vec<u8>>(0)?,
+                    r.get::<_, Option<Vec<u8>>>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, i64>(4)?,
+                ))
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        rows.into_iter()
+            .map(|(id, reply, author, body, t)| {
+                Ok(Comment {
+                    id: CommentId::from_bytes(to16(&id)?),
+                    reply_to: reply.map(|r| to16(&r).map(CommentId::from_bytes)).transpose()?,
+                    author,
+                    body,
+                    created_at: Timestamp(t),
+                })
+            })
+            .collect()
+    }
+
+    /// Records an attachment and its already-written blob files in one transaction.
+    pub fn insert_attachment(
+        &mut self,
+        case: &CaseId,
+        record: &AttachmentRecord,
+        blobs: &[StoredBlob],
+        now: Timestamp,
+    ) -> Result<AttachmentId> {
+        let id = AttachmentId::from_bytes(random_16(&*self.entropy)?);
+        let report = to_cbor(&record.report)?;
+        let tx = self.conn.transaction()?;
+        ensure_case(&tx, case)?;
+        let position: i64 = tx.query_row(
+            "SELECT coalesce(max(position), 0) + 1 FROM attachments WHERE case_id = ?1",
+            [&case.as_bytes()[..]],
+            |r| r.get(0),
+        )?;
+        tx.execute(
+            "INSERT INTO attachments (id, case_id, position, mime, width, height, size, report, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            params![
+                &id.as_bytes()[..],
+                &case.as_bytes()[..],
+                position,
+                record.mime,
+                record.width,
+                record.height,
+                record.size,
+                report,
+                now.0
+            ],
+        )?;
+        for b in blobs {
+            tx.execute(
+                "INSERT INTO blobs (id, attachment_id, rendition, mime, key, plain_size) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![
+                    &b.id.as_bytes()[..],
+                    &id.as_bytes()[..],
+                    b.rendition.as_str(),
+                    b.mime,
+                    &b.key.expose()[..],
+                    b.plain_size
+                ],
+            )?;
+        }
+        tx.execute("UPDATE cases SET updated_at = ?2 WHERE id = ?1", params![&case.as_bytes()[..], now.0])?;
+        tx.commit()?;
+        Ok(id)
+    }
+
+    pub fn attachments(&self, case: &CaseId) -> Result<Vec<Attachment>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, mime, width, height, size, report, created_at FROM attachments
+             WHERE case_id = ?1 ORDER BY position",
+        )?;
+        let rows = stmt
+            .query_map([&case.as_bytes()[..]], |r| {
+                Ok((
+                    r.get::<_, Vec<u8>>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, u32>(2)?,
+                    r.get::<_, u32>(3)?,
+                    r.get::<_, u64>(4)?,
+                    r.get::<_, Vec<u8>>(5)?,
+                    r.get::<_, i64>(6)?,
+                ))
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        rows.into_iter()
+            .map(|(id, mime, width, height, size, report, t)| {
+                Ok(Attachment {
+                    id: AttachmentId::from_bytes(to16(&id)?),
+                    mime,
+                    width,
+                    height,
+                    size,
+                    report: from_cbor(&report)?,
+                    created_at: Timestamp(t),
+                })
+            })
+            .collect()
+    }
+
+    /// The blob file, its key and mime type for one rendition of an attachment of a case.
+    pub fn blob_of(
+        &self,
+        case: &CaseId,
+        attachment: &AttachmentId,
+        rendition: Rendition,
+    ) -> Result<(BlobId, SecretKey, String)> {
+        let row = self
+            .conn
+            .query_row(
+                "SELECT b.id, b.key, b.mime FROM blobs b JOIN attachments a ON a.id = b.attachment_id
+                 WHERE a.case_id = ?1 AND b.attachment_id = ?2 AND b.rendition = ?3",
+                params![&case.as_bytes()[..], &attachment.as_bytes()[..], rendition.as_str()],
+                |r| Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, Vec<u8>>(1)?, r.get::<_, String>(2)?)),
+            )
+            .optional()?
+            .ok_or_else(|| not_found("attachment of this case", attachment))?;
+        let key = zeroize::Zeroizing::new(row.1);
+        let key = SecretKey::from_slice(&key)
+            .ok_or_else(|| StoreError::DatabaseCorrupt("bad attachment key".into()))?;
+        Ok((BlobId::from_bytes(to16(&row.0)?), key, row.2))
+    }
+
+    /// Every blob id the database refers to (to find orphaned files after a crash).
+    pub fn blob_ids(&self) -> Result<HashSet<BlobId>> {
+        let mut stmt = self.conn.prepare("SELECT id FROM blobs")?;
+        let ids = stmt.query_map([], |r| r.get::<_, Vec<u8>>(0))?;
+        ids.map(|id| Ok(BlobId::from_bytes(to16(&id?)?))).collect()
+    }
+
+    /// SQLite's own consistency check; `Ok(())` when the database is sound.
+    pub fn quick_check(&self) -> Result<()> {
+        let verdict: String = self.conn.query_row("PRAGMA quick_check", [], |r| r.get(0))?;
+        if verdict == "ok" { Ok(()) } else { Err(StoreError::DatabaseCorrupt(verdict)) }
+    }
+}
+
+fn to16(bytes: &[u8]) -> Result<[u8; 16]> {
+    bytes.try_into().map_err(|_| StoreError::DatabaseCorrupt("bad id length".into()))
+}
+
+fn ensure_case(tx: &Transaction<'_>, id: &CaseId) -> Result<()> {
+    let exists: Option<i64> =
+        tx.query_row("SELECT 1 FROM cases WHERE id = ?1", [&id.as_bytes()[..]], |r| r.get(0)).optional()?;
+    exists.map(|_| ()).ok_or_else(|| not_found("case", id))
+}
+
+fn load_fields(conn: &Connection, id: &CaseId) -> Result<CaseFields> {
+    let blob: Vec<u8> = conn
+        .query_row("SELECT fields FROM cases WHERE id = ?1", [&id.as_bytes()[..]], |r| r.get(0))
+        .optional()?
+        .ok_or_else(|| not_found("case", id))?;
+    Ok(from_cbor(&blob)?)
+}
+
+fn write_tags(tx: &Transaction<'_>, id: &CaseId, tags: &[String]) -> Result<()> {
+    let mut stmt = tx.prepare_cached("INSERT OR IGNORE INTO case_tags (case_id, tag) VALUES (?1, ?2)")?;
+    for tag in tags {
+        stmt.execute(params![&id.as_bytes()[..], tag])?;
+    }
+    Ok(())
+}
+
+/// Replaces the index row of a case's fields (and outcome).
+fn index_case_fields(conn: &Connection, id: &CaseId, fields: &CaseFields) -> Result<()> {
+    let old: Option<i64> = conn
+        .query_row(
+            "SELECT fts_rowid FROM search_rows WHERE case_id = ?1 AND comment_id IS NULL",
+            [&id.as_bytes()[..]],
+            |r| r.get(0),
+        )
+        .optional()?;
+    if let Some(rowid) = old {
+        conn.execute("DELETE FROM search_index WHERE rowid = ?1", [rowid])?;
+        conn.execute("DELETE FROM search_rows WHERE fts_rowid = ?1", [rowid])?;
+    }
+    let outcome: Option<String> = conn
+        .query_row("SELECT outcome FROM cases WHERE id = ?1", [&id.as_bytes()[..]], |r| r.get(0))
+        .optional()?
+        .flatten();
+    let mut body: Vec<String> = fields
+        .text_fields()
+        .into_iter()
+        .filter(|(name, text)| *name != "title" && !text.is_empty())
+        .map(|(_, text)| text)
+        .collect();
+    body.extend(outcome);
+    conn.execute(
+        "INSERT INTO search_index (title, body) VALUES (?1, ?2)",
+        params![fields.title, body.join("\n")],
+    )?;
+    conn.execute(
+        "INSERT INTO search_rows (fts_rowid, case_id, comment_id) VALUES (last_insert_rowid(), ?1, NULL)",
+        [&id.as_bytes()[..]],
+    )?;
+    Ok(())
+}
+
+/// Migration step of schema 2: index every existing case and comment.
+pub(crate) fn reindex_all(tx: &Transaction<'_>) -> Result<()> {
+    let cases: Vec<Vec<u8>> = {
+        let mut stmt = tx.prepare("SELECT id FROM cases")?;
+        stmt.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?
+    };
+    for raw in cases {
+        let id = CaseId::from_bytes(to16(&raw)?);
+        let fields = load_fields(tx, &id)?;
+        index_case_fields(tx, &id, &fields)?;
+    }
+    let comments: Vec<(Vec<u8>, Vec<u8>, String)> = {
+        let mut stmt = tx.prepare("SELECT id, case_id, body FROM comments")?;
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+            .collect::<rusqlite::Result<_>>()?
+    };
+    for (id, case_id, body) in comments {
+        tx.execute("INSERT INTO search_index (title, body) VALUES ('', ?1)", [body])?;
+        tx.execute(
+            "INSERT INTO search_rows (fts_rowid, case_id, comment_id) VALUES (last_insert_rowid(), ?1, ?2)",
+            params![case_id, id],
+        )?;
+    }
+    Ok(())
+}
+
+/// Turns what a person types into an FTS5 query: every word must match, as a prefix; FTS5
+/// operators and quotes typed by the user are treated as plain text.
+pub(crate) fn fts_query(query: &str) -> Result<String> {
+    let words: Vec<String> = query
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .take(16)
+        .map(|w| format!("\"{w}\"*"))
+        .collect();
+    if words.is_empty() {
+        return Err(StoreError::Invalid("type at least one word to search for".into()));
+    }
+    Ok(words.join(" "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::entropy::SystemEntropy;
+
+    fn db() -> CaseDb {
+        let conn = Connection::open_in_memory().unwrap();
+        CaseDb::from_connection(conn, Arc::new(SystemEntropy::new())).unwrap()
+    }
+
+    fn fields(title: &str) -> CaseFields {
+        CaseFields { title: title.into(), ..Default::default() }
+    }
+
+    #[test]
+    fn search_queries_neutralise_fts_syntax() {
+        assert_eq!(fts_query("rash NEAR(\"x\" OR y)").unwrap(), "\"rash\"* \"NEAR\"* \"x\"* \"OR\"* \"y\"*");
+        assert!(fts_query(" *\"()").is_err());
+    }
+
+    #[test]
+    fn edits_keep_revisions_and_replace_the_index_row() {
+        let mut db = db();
+        let id = db.create_case(fields("Annular plaque"), Timestamp(1)).unwrap();
+        let mut f = fields("Erythema migrans");
+        f.tags = vec![" Lyme ".into(), "lyme".into()];
+        assert_eq!(db.edit_case(&id, f, Timestamp(2)).unwrap(), 2);
+        assert!(db.search("annular", 10).unwrap().is_empty());
+        assert_eq!(db.search("migrans", 10).unwrap().len(), 1);
+        let revs = db.revisions(&id).unwrap();
+        assert_eq!(revs.len(), 2);
+        assert_eq!(revs[0].1.title, "Annular plaque");
+        assert_eq!(db.case(&id).unwrap().fields.tags, vec!["lyme".to_string()]);
+    }
+
+    #[test]
+    fn comments_are_searchable_and_replies_must_stay_in_their_case() {
+        let mut db = db();
+        let a = db.create_case(fields("A"), Timestamp(1)).unwrap();
+        let b = db.create_case(fields("B"), Timestamp(1)).unwrap();
+        let c = db.add_comment(&a, None, "Dr X", "Consider sarcoïdosis", Timestamp(2)).unwrap();
+        assert!(db.add_comment(&b, Some(&c), "Dr X", "reply", Timestamp(3)).is_err());
+        db.add_comment(&a, Some(&c), "Dr Y", "agree", Timestamp(3)).unwrap();
+        let hits = db.search("sarcoidosis", 10).unwrap();
+        assert_eq!(hits.len(), 1);
+        assert_eq!(hits[0].field, "comment");
+        assert_eq!(db.comments(&a).unwrap()[1].reply_to, Some(c));
+    }
+
+    #[test]
+    fn find_case_resolves_unique_prefixes() {
+        let mut db = db();
+        let id = db.create_case(fields("A"), Timestamp(1)).unwrap();
+        let hex = id.to_string();
+        assert_eq!(db.find_case(&hex[..8]).unwrap(), id);
+        assert!(db.find_case("ab").is_err());
+        assert!(db.find_case("zzzz").is_err());
+    }
+}

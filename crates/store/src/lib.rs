@@ -1,0 +1,22 @@
+//! The Consilium vault: a SQLCipher database unlocked by a passphrase, with cases, revisions,
+//! comments, full-text search, and attachment bytes in encrypted blob files.
+//!
+//! Invariants: this crate knows nothing of images, MLS, the relay or Tauri; it stores what it is
+//! given. Nothing it writes to disk is plaintext: the database is SQLCipher, blob files are
+//! AES-256-GCM, and keys live only in `Zeroize` types whose `Debug` redacts.
+
+pub mod blob;
+pub mod cases;
+mod durable;
+pub mod entropy;
+pub mod error;
+pub mod keys;
+mod migrations;
+pub mod vault;
+
+pub use cases::{AttachmentRecord, CaseDb, Profile, StoredBlob};
+pub use entropy::{Entropy, SystemEntropy};
+pub use error::{Result, StoreError};
+pub use keys::{KdfParams, Passphrase, SecretKey};
+pub use migrations::LATEST as SCHEMA_VERSION;
+pub use vault::{NewRendition, Vault};

@@ -1,0 +1,76 @@
+//! Embedded, versioned schema migrations. `PRAGMA user_version` holds the version applied; each
+//! migration runs in its own transaction together with the version bump, so a crash leaves the
+//! database at one version or the next, never between.
+
+use rusqlite::{Connection, Transaction};
+
+use crate::error::{Result, StoreError};
+
+struct Migration {
+    version: i64,
+    sql: &'static str,
+    /// A step that needs Rust (e.g. decoding CBOR to fill a new index), run after `sql`.
+    after: Option<fn(&Transaction<'_>) -> Result<()>>,
+}
+
+const MIGRATIONS: &[Migration] = &[
+    Migration { version: 1, sql: include_str!("migrations/0001_cases.sql"), after: None },
+    Migration {
+        version: 2,
+        sql: include_str!("migrations/0002_search.sql"),
+        after: Some(crate::cases::reindex_all),
+    },
+];
+
+/// The newest schema this build knows.
+pub const LATEST: i64 = 2;
+
+pub(crate) fn current_version(conn: &Connection) -> Result<i64> {
+    Ok(conn.query_row("PRAGMA user_version", [], |r| r.get(0))?)
+}
+
+/// Brings the schema to `LATEST`.
+pub(crate) fn migrate(conn: &mut Connection) -> Result<()> {
+    migrate_to(conn, LATEST)
+}
+
+/// Applies migrations up to `target` (tests use it to build a vault with an older schema).
+pub(crate) fn migrate_to(conn: &mut Connection, target: i64) -> Result<()> {
+    let found = current_version(conn)?;
+    if found > LATEST {
+        return Err(StoreError::SchemaTooNew { found, supported: LATEST });
+    }
+    for m in MIGRATIONS.iter().filter(|m| m.version > found && m.version <= target) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(m.sql)?;
+        if let Some(step) = m.after {
+            step(&tx)?;
+        }
+        tx.pragma_update(None, "user_version", m.version)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_are_consecutive_and_end_at_latest() {
+        for (i, m) in MIGRATIONS.iter().enumerate() {
+            assert_eq!(m.version, i as i64 + 1);
+        }
+        assert_eq!(MIGRATIONS.last().map(|m| m.version), Some(LATEST));
+    }
+
+    #[test]
+    fn migrating_twice_is_a_no_op_and_a_newer_schema_is_refused() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate(&mut conn).unwrap();
+        migrate(&mut conn).unwrap();
+        assert_eq!(current_version(&conn).unwrap(), LATEST);
+        conn.pragma_update(None, "user_version", LATEST + 1).unwrap();
+        assert!(matches!(migrate(&mut conn), Err(StoreError::SchemaTooNew { .. })));
+    }
+}

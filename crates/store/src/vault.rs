@@ -1,0 +1,379 @@
+//! The vault: one directory per profile holding the key file, the SQLCipher database and the
+//! encrypted blob files.
+//!
+//! ```text
+//! <profile>/vault.key     Argon2id parameters + wrapped database key (JSON)
+//! <profile>/vault.db      SQLCipher database (+ -wal / -shm while open)
+//! <profile>/blobs/<id>    AES-256-GCM chunked files, one per rendition
+//! <profile>/vault.lock    held exclusively while a process has the vault open
+//! ```
+
+use std::fs::{File, OpenOptions};
+use std::io::{BufReader, BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use consilium_model::{AttachmentId, BlobId, CaseId, Rendition, Timestamp};
+use rusqlite::Connection;
+use zeroize::Zeroizing;
+
+use crate::blob::{BlobOpener, BlobSealer, map_read_error, open_all};
+use crate::cases::{AttachmentRecord, CaseDb, Profile, StoredBlob};
+use crate::durable::{create_private, create_private_dir, sync_parent};
+use crate::entropy::{Entropy, random_16};
+use crate::error::{Result, StoreError};
+use crate::keys::{KdfParams, KeyFile, Passphrase, SecretKey};
+
+const KEY_FILE: &str = "vault.key";
+const DB_FILE: &str = "vault.db";
+const LOCK_FILE: &str = "vault.lock";
+const BLOB_DIR: &str = "blobs";
+const PARTIAL_SUFFIX: &str = ".partial";
+
+/// One rendition to store with an attachment: its bytes come from a reader, so a large file
+/// streams through encryption with bounded memory.
+#[derive(Debug)]
+pub struct NewRendition<'a> {
+    pub rendition: Rendition,
+    pub mime: String,
+    pub bytes: &'a [u8],
+}
+
+/// An unlocked vault. Dropping it (or calling [`Vault::lock`]) closes the database, which wipes
+/// SQLCipher's copy of the key, and releases the profile lock.
+#[derive(Debug)]
+pub struct Vault {
+    dir: PathBuf,
+    db: CaseDb,
+    entropy: Arc<dyn Entropy>,
+    _lock: File,
+}
+
+impl Vault {
+    /// Whether `dir` holds a vault (its key file).
+    pub fn exists(dir: &Path) -> bool {
+        dir.join(KEY_FILE).is_file()
+    }
+
+    /// Creates a new vault in `dir` (created if needed) for `profile`.
+    pub fn create(
+        dir: &Path,
+        passphrase: &Passphrase,
+        profile: &Profile,
+        params: KdfParams,
+        entropy: Arc<dyn Entropy>,
+    ) -> Result<Vault> {
+        if passphrase.expose().is_empty() {
+            return Err(StoreError::Invalid("the passphrase must not be empty".into()));
+        }
+        if Vault::exists(dir) {
+            return Err(StoreError::VaultExists(dir.to_path_buf()));
+        }
+        create_private_dir(&dir.join(BLOB_DIR)).map_err(StoreError::io("creating the vault directory"))?;
+        let lock = take_lock(dir)?;
+        // A database without a key file is what a crash during an earlier `create` leaves.
+        for leftover in [DB_FILE, "vault.db-wal", "vault.db-shm"] {
+            match std::fs::remove_file(dir.join(leftover)) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(StoreError::io("clearing an unfinished vault")(e)),
+            }
+        }
+        let db_key = SecretKey::random(&*entropy)?;
+        let mut db = CaseDb::from_connection(open_keyed(&dir.join(DB_FILE), &db_key)?, entropy.clone())?;
+        db.set_profile(profile)?;
+        // The key file is written last: its presence marks a complete vault.
+        KeyFile::seal(&db_key, passphrase, params, &*entropy)?.write(&dir.join(KEY_FILE))?;
+        Ok(Vault { dir: dir.to_path_buf(), db, entropy, _lock: lock })
+    }
+
+    /// Unlocks the vault in `dir`.
+    pub fn open(dir: &Path, passphrase: &Passphrase, entropy: Arc<dyn Entropy>) -> Result<Vault> {
+        if !Vault::exists(dir) {
+            return Err(StoreError::VaultMissing(dir.to_path_buf()));
+        }
+        let lock = take_lock(dir)?;
+        let db_key = KeyFile::read(&dir.join(KEY_FILE))?.unseal(passphrase)?;
+        let db_path = dir.join(DB_FILE);
+        match std::fs::metadata(&db_path) {
+            Ok(m) if m.len() > 0 => {}
+            Ok(_) => return Err(StoreError::DatabaseCorrupt("the database file is empty".into())),
+            Err(_) => return Err(StoreError::DatabaseCorrupt("the database file is missing".into())),
+        }
+        let conn = open_keyed(&db_path, &db_key)?;
+        drop(db_key);
+        let found: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(|e| StoreError::DatabaseCorrupt(e.to_string()))?;
+        if found == 0 {
+            return Err(StoreError::DatabaseCorrupt("the database has no schema".into()));
+        }
+        let db = CaseDb::from_connection(conn, entropy.clone()).map_err(corrupt_if_sqlite)?;
+        db.quick_check().map_err(corrupt_if_sqlite)?;
+        db.profile()?;
+        let vault = Vault { dir: dir.to_path_buf(), db, entropy, _lock: lock };
+        vault.sweep_orphaned_blobs()?;
+        Ok(vault)
+    }
+
+    /// Re-wraps the database key under `new`; `current` must unlock the vault. The database is
+    /// not re-encrypted, and afterwards only `new` opens the vault.
+    pub fn change_passphrase(&self, current: &Passphrase, new: &Passphrase) -> Result<()> {
+        if new.expose().is_empty() {
+            return Err(StoreError::Invalid("the new passphrase must not be empty".into()));
+        }
+        let path = self.dir.join(KEY_FILE);
+        let old = KeyFile::read(&path)?;
+        let db_key = old.unseal(current)?;
+        KeyFile::seal(&db_key, new, old.params(), &*self.entropy)?.write(&path)
+    }
+
+    /// Closes the database and releases the profile; keys held by SQLCipher are wiped.
+    pub fn lock(self) {
+        drop(self);
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The case tables.
+    pub fn db(&self) -> &CaseDb {
+        &self.db
+    }
+
+    pub fn db_mut(&mut self) -> &mut CaseDb {
+        &mut self.db
+    }
+
+    /// Encrypts and writes every rendition, then records the attachment in one transaction.
+    /// If anything fails, the files written so far are removed and nothing is recorded.
+    pub fn add_attachment(
+        &mut self,
+        case: &CaseId,
+        record: &AttachmentRecord,
+        renditions: &[NewRendition<'_>],
+        now: Timestamp,
+    ) -> Result<AttachmentId> {
+        let mut stored = Vec::with_capacity(renditions.len());
+        let result = (|| {
+            for r in renditions {
+                let mut reader = r.bytes;
+                stored.push(self.write_blob(&mut reader, r.rendition, &r.mime)?);
+            }
+            self.db.insert_attachment(case, record, &stored, now)
+        })();
+        if result.is_err() {
+            for b in &stored {
+                let _ = std::fs::remove_file(self.blob_path(&b.id));
+            }
+        }
+        result
+    }
+
+    fn blob_path(&self, id: &BlobId) -> PathBuf {
+        self.dir.join(BLOB_DIR).join(id.to_string())
+    }
+
+    fn write_blob(&self, plain: &mut dyn Read, rendition: Rendition, mime: &str) -> Result<StoredBlob> {
+        let id = BlobId::from_bytes(random_16(&*self.entropy)?);
+        let key = SecretKey::random(&*self.entropy)?;
+        let final_path = self.blob_path(&id);
+        let partial = final_path.with_extension(&PARTIAL_SUFFIX[1..]);
+        let mut write = || -> Result<u64> {
+            let file = create_private(&partial).map_err(StoreError::io("writing an attachment file"))?;
+            let mut sealer = BlobSealer::new(BufWriter::with_capacity(1 << 17, file), &key, &id, &*self.entropy)?;
+            std::io::copy(plain, &mut sealer).map_err(StoreError::io("writing an attachment file"))?;
+            let (out, len) = sealer.finish()?;
+            let file = out.into_inner().map_err(|e| StoreError::io("writing an attachment file")(e.into_error()))?;
+            file.sync_all().map_err(StoreError::io("flushing an attachment file"))?;
+            std::fs::rename(&partial, &final_path).map_err(StoreError::io("storing an attachment file"))?;
+            sync_parent(&final_path)?;
+            Ok(len)
+        };
+        match write() {
+            Ok(plain_size) => Ok(StoredBlob { id, rendition, mime: mime.to_string(), key, plain_size }),
+            Err(e) => {
+                let _ = std::fs::remove_file(&partial);
+                Err(e)
+            }
+        }
+    }
+
+    /// Reads a whole rendition; nothing is returned unless the entire file verified.
+    pub fn read_rendition(
+        &self,
+        case: &CaseId,
+        attachment: &AttachmentId,
+        rendition: Rendition,
+    ) -> Result<(Zeroizing<Vec<u8>>, String)> {
+        let (id, key, mime) = self.db.blob_of(case, attachment, rendition)?;
+        let file = self.open_blob_file(&id)?;
+        Ok((open_all(BufReader::with_capacity(1 << 17, file), &key, &id)?, mime))
+    }
+
+    /// Streams a rendition into `out` with bounded memory. On error, what was written so far
+    /// must be discarded by the caller (it came from chunks that verified, but is incomplete).
+    pub fn copy_rendition(
+        &self,
+        case: &CaseId,
+        attachment: &AttachmentId,
+        rendition: Rendition,
+        out: &mut dyn Write,
+    ) -> Result<u64> {
+        let (id, key, _) = self.db.blob_of(case, attachment, rendition)?;
+        let file = self.open_blob_file(&id)?;
+        let mut opener = BlobOpener::new(BufReader::with_capacity(1 << 17, file), &key, &id)?;
+        let mut buf = Zeroizing::new(vec![0u8; 1 << 16]);
+        let mut total = 0u64;
+        loop {
+            let n = opener.read(&mut buf).map_err(map_read_error)?;
+            if n == 0 {
+                return Ok(total);
+            }
+            out.write_all(&buf[..n]).map_err(StoreError::io("writing the exported file"))?;
+            total += n as u64;
+        }
+    }
+
+    fn open_blob_file(&self, id: &BlobId) -> Result<File> {
+        File::open(self.blob_path(id)).map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => StoreError::BlobMissing(id.to_string()),
+            _ => StoreError::Io { context: "opening an attachment file", source: e },
+        })
+    }
+
+    /// Removes blob files no record refers to: what a crash between writing a file and
+    /// committing its record leaves behind. Runs with the profile lock held.
+    fn sweep_orphaned_blobs(&self) -> Result<()> {
+        let known = self.db.blob_ids()?;
+        let dir = self.dir.join(BLOB_DIR);
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                create_private_dir(&dir).map_err(StoreError::io("creating the blob directory"))?;
+                return Ok(());
+            }
+            Err(e) => return Err(StoreError::io("listing attachment files")(e)),
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let Some(name) = name.to_str() else { continue };
+            let orphan = match name.parse::<BlobId>() {
+                Ok(id) => !known.contains(&id),
+                Err(_) => name.ends_with(PARTIAL_SUFFIX),
+            };
+            if orphan {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
+        Ok(())
+    }
+}
+
+fn take_lock(dir: &Path) -> Result<File> {
+    let file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(dir.join(LOCK_FILE))
+        .map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => StoreError::VaultMissing(dir.to_path_buf()),
+            _ => StoreError::Io { context: "opening the vault lock", source: e },
+        })?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(StoreError::VaultBusy),
+        Err(std::fs::TryLockError::Error(e)) => Err(StoreError::io("locking the vault")(e)),
+    }
+}
+
+/// Opens a SQLCipher connection with a raw 256-bit key (no KDF inside SQLCipher).
+pub(crate) fn open_keyed(path: &Path, key: &SecretKey) -> Result<Connection> {
+    let conn = Connection::open(path)?;
+    let sql = Zeroizing::new(format!("PRAGMA key = \"{}\";", key.sqlcipher_literal().as_str()));
+    conn.execute_batch(&sql)?;
+    // Touch the schema so a damaged file or a wrong key fails here, not at the first query.
+    conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get::<_, i64>(0))
+        .map_err(|e| StoreError::DatabaseCorrupt(e.to_string()))?;
+    Ok(conn)
+}
+
+fn corrupt_if_sqlite(e: StoreError) -> StoreError {
+    match e {
+        StoreError::Sqlite(inner) => StoreError::DatabaseCorrupt(inner.to_string()),
+        other => other,
+    }
+}
+
+/// A vault built with an earlier schema, for migration tests.
+#[cfg(test)]
+pub(crate) fn create_with_schema(
+    dir: &Path,
+    passphrase: &Passphrase,
+    version: i64,
+    entropy: Arc<dyn Entropy>,
+) -> Result<SecretKey> {
+    create_private_dir(&dir.join(BLOB_DIR)).map_err(StoreError::io("test"))?;
+    let db_key = SecretKey::random(&*entropy)?;
+    let mut conn = open_keyed(&dir.join(DB_FILE), &db_key)?;
+    crate::migrations::migrate_to(&mut conn, version)?;
+    KeyFile::seal(&db_key, passphrase, KdfParams::TEST_ONLY_WEAK, &*entropy)?.write(&dir.join(KEY_FILE))?;
+    Ok(db_key)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::entropy::SystemEntropy;
+    use consilium_model::{CaseFields, codec::to_cbor};
+
+    #[test]
+    fn a_vault_written_with_schema_1_opens_after_the_search_migration() {
+        let tmp = tempfile::tempdir().unwrap();
+        let e: Arc<dyn Entropy> = Arc::new(SystemEntropy::new());
+        let pass = Passphrase::new("pw");
+        let key = create_with_schema(tmp.path(), &pass, 1, e.clone()).unwrap();
+        {
+            // Write rows exactly as schema 1 knew them.
+            let conn = open_keyed(&tmp.path().join(DB_FILE), &key).unwrap();
+            conn.execute(
+                "INSERT INTO profile (id, name, specialty, created_at) VALUES (1, 'Dr Old', 'derm', 5)",
+                [],
+            )
+            .unwrap();
+            let fields = CaseFields { title: "Pemphigus vulgaris".into(), history: "blisters".into(), ..Default::default() };
+            let blob = to_cbor(&fields).unwrap();
+            conn.execute(
+                "INSERT INTO cases VALUES (?1, 'Pemphigus vulgaris', '', 'open', 'routine', ?2, NULL, 1, 5, 5)",
+                rusqlite::params![&[9u8; 16][..], blob],
+            )
+            .unwrap();
+            conn.execute(
+                "INSERT INTO comments VALUES (?1, ?2, NULL, 'Dr B', 'Nikolsky sign positive', 6)",
+                rusqlite::params![&[1u8; 16][..], &[9u8; 16][..]],
+            )
+            .unwrap();
+            let v: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+            assert_eq!(v, 1);
+        }
+        let vault = Vault::open(tmp.path(), &pass, e).unwrap();
+        let id = CaseId::from_bytes([9; 16]);
+        assert_eq!(vault.db().case(&id).unwrap().fields.title, "Pemphigus vulgaris");
+        assert_eq!(vault.db().search("blisters", 5).unwrap()[0].id, id);
+        assert_eq!(vault.db().search("nikolsky", 5).unwrap()[0].field, "comment");
+    }
+
+    #[test]
+    fn a_second_opener_is_told_the_vault_is_busy() {
+        let tmp = tempfile::tempdir().unwrap();
+        let e: Arc<dyn Entropy> = Arc::new(SystemEntropy::new());
+        let pass = Passphrase::new("pw");
+        let profile = Profile { name: "Dr A".into(), specialty: "derm".into(), created_at: Timestamp(0) };
+        let v = Vault::create(tmp.path(), &pass, &profile, KdfParams::TEST_ONLY_WEAK, e.clone()).unwrap();
+        assert!(matches!(Vault::open(tmp.path(), &pass, e.clone()), Err(StoreError::VaultBusy)));
+        v.lock();
+        assert!(Vault::open(tmp.path(), &pass, e).is_ok());
+    }
+}
