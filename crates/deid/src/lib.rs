@@ -1,1 +1,14 @@
+//! De-identification of images before they enter the vault.
+//!
+//! Invariants: this crate does no IO besides the bytes it is given; the original bytes are never
+//! passed on — every rendition is encoded from decoded pixels, with orientation applied and
+//! redactions burned in first.
 
+pub mod error;
+mod image_clean;
+mod metadata;
+pub mod redaction;
+
+pub use error::{DeidError, Result};
+pub use image_clean::{CleanImage, Encoded, ImportLimits, PREVIEW_SIDE, THUMBNAIL_SIDE, clean_image};
+pub use redaction::Redaction;

@@ -59,8 +59,6 @@ pub struct DeidReport {
     pub icc_profile: bool,
     /// Maker notes (vendor-private EXIF) were present.
     pub maker_note: bool,
-    /// Text comments or text chunks were present.
-    pub text_comments: u32,
     /// EXIF orientation that was applied to the pixels (1–8), if other than upright.
     pub orientation_applied: Option<u8>,
     /// Extra frames dropped (GIF animation: only the first frame is kept).
@@ -111,9 +109,6 @@ impl DeidReport {
         }
         if self.icc_profile {
             parts.push("ICC profile".into());
-        }
-        if self.text_comments > 0 {
-            parts.push(format!("{} text comment(s)", self.text_comments));
         }
         if self.frames_dropped {
             parts.push("animation frames after the first".into());

@@ -71,11 +71,10 @@ fn report() -> impl Strategy<Value = DeidReport> {
     (
         any::<u32>(),
         any::<[bool; 9]>(),
-        any::<u32>(),
         proptest::option::of(1u8..=8),
         any::<u32>(),
     )
-        .prop_map(|(exif_fields, b, text_comments, orientation_applied, redactions)| DeidReport {
+        .prop_map(|(exif_fields, b, orientation_applied, redactions)| DeidReport {
             source_format: "JPEG".into(),
             exif_fields,
             gps: b[0],
@@ -87,7 +86,6 @@ fn report() -> impl Strategy<Value = DeidReport> {
             iptc: b[6],
             icc_profile: b[7],
             maker_note: b[8],
-            text_comments,
             orientation_applied,
             frames_dropped: b[0] && b[1],
             redactions,

@@ -1,0 +1,38 @@
+//! Errors of de-identification, each in words a physician understands.
+
+use crate::redaction::Redaction;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DeidError {
+    #[error("this file is not an image Consilium can read (JPEG, PNG, WebP, TIFF, GIF or BMP)")]
+    UnknownFormat,
+    #[error("this image format is not supported: {0}")]
+    UnsupportedFormat(String),
+    #[error("the image file is damaged or truncated: {0}")]
+    Corrupt(String),
+    #[error(
+        "the image is too large{detail} (at most {max_side} pixels a side and {max_pixels} pixels in all); it may be a decompression bomb"
+    )]
+    TooLarge { max_side: u32, max_pixels: u64, detail: String },
+    #[error("the file is too large ({bytes} bytes; at most {limit})")]
+    InputTooLarge { bytes: u64, limit: u64 },
+    #[error("the redaction {rect} lies outside the {width}×{height} image")]
+    RedactionOutside { rect: Redaction, width: u32, height: u32 },
+    #[error("'{0}' is not a redaction rectangle: use X,Y,W,H in pixels, e.g. 10,20,300,200")]
+    BadRedaction(String),
+    #[error("the cleaned image could not be encoded: {0}")]
+    Encode(String),
+}
+
+impl DeidError {
+    pub(crate) fn with_detail(self, d: String) -> Self {
+        match self {
+            DeidError::TooLarge { max_side, max_pixels, .. } => {
+                DeidError::TooLarge { max_side, max_pixels, detail: format!(": {d}") }
+            }
+            other => other,
+        }
+    }
+}
+
+pub type Result<T, E = DeidError> = std::result::Result<T, E>;

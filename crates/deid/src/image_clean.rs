@@ -1,0 +1,300 @@
+//! Image import that never lets metadata through: bounded decode, orientation applied to the
+//! pixels, redactions burned in, and every rendition encoded from the cleaned pixels alone.
+
+use std::collections::HashSet;
+use std::io::Cursor;
+
+use consilium_model::DeidReport;
+use image::codecs::jpeg::JpegEncoder;
+use image::codecs::png::{CompressionType, FilterType as PngFilter, PngEncoder};
+use image::metadata::Orientation;
+use image::{DynamicImage, ImageDecoder, ImageEncoder, ImageFormat, ImageReader, Limits, Rgba};
+
+use crate::error::{DeidError, Result};
+use crate::metadata::{RawMetadata, describe, tiff_part};
+use crate::redaction::Redaction;
+
+/// Bounds on what an import may cost, checked before any pixel is decoded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ImportLimits {
+    /// Largest accepted input file, in bytes.
+    pub max_input_bytes: u64,
+    /// Largest accepted width or height, in pixels.
+    pub max_side: u32,
+    /// Largest accepted width × height.
+    pub max_pixels: u64,
+    /// Largest allocation the decoder may make, in bytes.
+    pub max_alloc: u64,
+}
+
+impl Default for ImportLimits {
+    fn default() -> Self {
+        ImportLimits {
+            max_input_bytes: 200 * 1024 * 1024,
+            max_side: 16_384,
+            max_pixels: 64_000_000,
+            max_alloc: 512 * 1024 * 1024,
+        }
+    }
+}
+
+/// Longest side of the preview rendition.
+pub const PREVIEW_SIDE: u32 = 1600;
+/// Longest side of the thumbnail rendition.
+pub const THUMBNAIL_SIDE: u32 = 320;
+const JPEG_QUALITY: u8 = 90;
+
+/// One encoded rendition of a cleaned image.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Encoded {
+    pub bytes: Vec<u8>,
+    pub mime: &'static str,
+    pub width: u32,
+    pub height: u32,
+}
+
+impl std::fmt::Debug for Encoded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Encoded({} {}x{}, {} bytes)", self.mime, self.width, self.height, self.bytes.len())
+    }
+}
+
+/// The result of cleaning one image: three renditions made from the same cleaned pixels, and
+/// the report of what was removed.
+#[derive(Clone, Debug)]
+pub struct CleanImage {
+    pub full: Encoded,
+    pub preview: Encoded,
+    pub thumbnail: Encoded,
+    pub report: DeidReport,
+}
+
+/// Output codec, chosen from the pixels.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Codec {
+    Jpeg,
+    Png,
+}
+
+/// Decodes `original`, applies its orientation, burns in `redactions` (pixel rectangles on the
+/// upright image), and encodes full, preview and thumbnail renditions from the pixels alone.
+pub fn clean_image(original: &[u8], redactions: &[Redaction], limits: &ImportLimits) -> Result<CleanImage> {
+    if original.len() as u64 > limits.max_input_bytes {
+        return Err(DeidError::InputTooLarge { bytes: original.len() as u64, limit: limits.max_input_bytes });
+    }
+    let (mut pixels, mut report) = decode(original, limits)?;
+    for r in redactions {
+        r.burn_into(&mut pixels)?;
+    }
+    report.redactions = redactions.len() as u32;
+
+    let codec = choose_codec(&pixels);
+    report.output_format = match codec {
+        Codec::Jpeg => "JPEG",
+        Codec::Png => "PNG",
+    }
+    .into();
+
+    // The full-size encode and the downscaling run on both cores at once.
+    let (full, smaller) = std::thread::scope(|s| {
+        let small = s.spawn(|| -> Result<(Encoded, Encoded)> {
+            let preview_px = downscale(&pixels, PREVIEW_SIDE);
+            let thumb_px = downscale(&preview_px, THUMBNAIL_SIDE);
+            Ok((encode(&preview_px, codec)?, encode(&thumb_px, codec)?))
+        });
+        let full = encode(&pixels, codec);
+        (full, small.join())
+    });
+    let (preview, thumbnail) = smaller.map_err(|_| DeidError::Encode("the resizer stopped".into()))??;
+    Ok(CleanImage { full: full?, preview, thumbnail, report })
+}
+
+fn decode(original: &[u8], limits: &ImportLimits) -> Result<(DynamicImage, DeidReport)> {
+    let reader = ImageReader::new(Cursor::new(original))
+        .with_guessed_format()
+        .map_err(|e| DeidError::Corrupt(e.to_string()))?;
+    let format = reader.format().ok_or(DeidError::UnknownFormat)?;
+    if !matches!(
+        format,
+        ImageFormat::Jpeg | ImageFormat::Png | ImageFormat::WebP | ImageFormat::Tiff | ImageFormat::Gif | ImageFormat::Bmp
+    ) {
+        return Err(DeidError::UnsupportedFormat(format!("{format:?}")));
+    }
+    let mut reader = reader;
+    let mut decoder_limits = Limits::default();
+    decoder_limits.max_image_width = Some(limits.max_side);
+    decoder_limits.max_image_height = Some(limits.max_side);
+    decoder_limits.max_alloc = Some(limits.max_alloc);
+    reader.limits(decoder_limits);
+    let mut decoder = reader.into_decoder().map_err(|e| map_image_error(e, limits))?;
+
+    let (w, h) = decoder.dimensions();
+    if w == 0 || h == 0 {
+        return Err(DeidError::Corrupt("the image has no pixels".into()));
+    }
+    if w > limits.max_side || h > limits.max_side || u64::from(w) * u64::from(h) > limits.max_pixels {
+        return Err(DeidError::TooLarge {
+            detail: format!(": {w}×{h} pixels"),
+            max_side: limits.max_side,
+            max_pixels: limits.max_pixels,
+        });
+    }
+
+    let decoded_orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
+    let raw = RawMetadata {
+        exif: decoder.exif_metadata().ok().flatten(),
+        xmp: decoder.xmp_metadata().ok().flatten().is_some_and(|x| !x.is_empty()),
+        iptc: decoder.iptc_metadata().ok().flatten().is_some_and(|x| !x.is_empty()),
+        icc: decoder.icc_profile().ok().flatten().is_some_and(|x| !x.is_empty()),
+    };
+    let mut report = DeidReport {
+        source_format: format.extensions_str().first().map(|e| e.to_uppercase()).unwrap_or_default(),
+        ..Default::default()
+    };
+    let exif_orientation = describe(original, &raw, &mut report);
+    // Not every decoder finds the EXIF orientation (the WebP one misses some); the EXIF parser's
+    // reading is the fallback.
+    let orientation = match decoded_orientation {
+        Orientation::NoTransforms => exif_orientation
+            .and_then(Orientation::from_exif)
+            .or_else(|| raw.exif.as_deref().map(tiff_part).and_then(Orientation::from_exif_chunk))
+            .unwrap_or(Orientation::NoTransforms),
+        o => o,
+    };
+    let mut pixels = decode_pixels(decoder, limits)?;
+    if format == ImageFormat::Jpeg {
+        check_jpeg_complete(original)?;
+    }
+    pixels.apply_orientation(orientation);
+    if orientation != Orientation::NoTransforms {
+        report.orientation_applied = Some(orientation.to_exif());
+    }
+    if format == ImageFormat::Gif {
+        report.frames_dropped = gif_has_more_frames(original);
+    }
+    Ok((pixels, report))
+}
+
+/// Decodes the pixels. A panic inside a third-party decoder on a hostile file (seen with the
+/// `tiff` crate on real files) is caught and reported as a damaged file, never propagated.
+fn decode_pixels(decoder: impl ImageDecoder, limits: &ImportLimits) -> Result<DynamicImage> {
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| DynamicImage::from_decoder(decoder)));
+    match result {
+        Ok(decoded) => decoded.map_err(|e| map_image_error(e, limits)),
+        Err(_) => Err(DeidError::Corrupt("the image decoder could not read this file".into())),
+    }
+}
+
+/// The JPEG decoder fills a cut-off scan with grey rather than failing; a file whose entropy-coded
+/// data does not end with an EOI marker is refused as truncated.
+fn check_jpeg_complete(bytes: &[u8]) -> Result<()> {
+    let tail = &bytes[bytes.len().saturating_sub(4096)..];
+    if tail.windows(2).any(|w| w == [0xFF, 0xD9]) {
+        Ok(())
+    } else {
+        Err(DeidError::Corrupt("the JPEG file is truncated (no end-of-image marker)".into()))
+    }
+}
+
+/// Whether a GIF holds a second image descriptor (an animation); only the first frame is kept.
+fn gif_has_more_frames(bytes: &[u8]) -> bool {
+    use image::AnimationDecoder;
+    image::codecs::gif::GifDecoder::new(Cursor::new(bytes))
+        .map(|d| d.into_frames().take(2).count() > 1)
+        .unwrap_or(false)
+}
+
+fn map_image_error(e: image::ImageError, limits: &ImportLimits) -> DeidError {
+    use image::ImageError as E;
+    match e {
+        E::Limits(l) => DeidError::TooLarge {
+            max_side: limits.max_side,
+            max_pixels: limits.max_pixels,
+            detail: String::new(),
+        }
+        .with_detail(l.to_string()),
+        E::Unsupported(u) => DeidError::UnsupportedFormat(u.to_string()),
+        E::Decoding(d) => DeidError::Corrupt(d.to_string()),
+        E::IoError(io) => DeidError::Corrupt(io.to_string()),
+        other => DeidError::Corrupt(other.to_string()),
+    }
+}
+
+/// PNG when the image uses transparency or has few colours (drawings, screenshots, scans of
+/// text); JPEG for photographs.
+fn choose_codec(img: &DynamicImage) -> Codec {
+    if img.color().has_alpha() && img.to_rgba8().pixels().any(|p| p.0[3] != u8::MAX) {
+        return Codec::Png;
+    }
+    let rgb = img.to_rgb8();
+    let mut colours = HashSet::with_capacity(257);
+    for p in rgb.pixels() {
+        colours.insert(p.0);
+        if colours.len() > 256 {
+            return Codec::Jpeg;
+        }
+    }
+    Codec::Png
+}
+
+fn downscale(img: &DynamicImage, side: u32) -> DynamicImage {
+    if img.width().max(img.height()) <= side {
+        img.clone()
+    } else {
+        // Area averaging: good quality for large reductions, and fast.
+        img.thumbnail(side, side)
+    }
+}
+
+fn encode(img: &DynamicImage, codec: Codec) -> Result<Encoded> {
+    let mut bytes = Vec::new();
+    let (w, h) = (img.width(), img.height());
+    let err = |e: image::ImageError| DeidError::Encode(e.to_string());
+    match codec {
+        Codec::Jpeg => {
+            let enc = JpegEncoder::new_with_quality(&mut bytes, JPEG_QUALITY);
+            match img {
+                DynamicImage::ImageLuma8(g) => enc.write_image(g.as_raw(), w, h, image::ExtendedColorType::L8),
+                _ => {
+                    let rgb = img.to_rgb8();
+                    enc.write_image(rgb.as_raw(), w, h, image::ExtendedColorType::Rgb8)
+                }
+            }
+            .map_err(err)?;
+        }
+        Codec::Png => {
+            let enc = PngEncoder::new_with_quality(&mut bytes, CompressionType::Fast, PngFilter::Adaptive);
+            let rgba = to_png_pixels(img);
+            match rgba {
+                PngPixels::Luma(g) => enc.write_image(g.as_raw(), w, h, image::ExtendedColorType::L8),
+                PngPixels::Rgb(c) => enc.write_image(c.as_raw(), w, h, image::ExtendedColorType::Rgb8),
+                PngPixels::Rgba(c) => enc.write_image(c.as_raw(), w, h, image::ExtendedColorType::Rgba8),
+            }
+            .map_err(err)?;
+        }
+    }
+    let mime = match codec {
+        Codec::Jpeg => "image/jpeg",
+        Codec::Png => "image/png",
+    };
+    Ok(Encoded { bytes, mime, width: w, height: h })
+}
+
+enum PngPixels {
+    Luma(image::GrayImage),
+    Rgb(image::RgbImage),
+    Rgba(image::RgbaImage),
+}
+
+fn to_png_pixels(img: &DynamicImage) -> PngPixels {
+    if img.color().has_alpha() {
+        PngPixels::Rgba(img.to_rgba8())
+    } else if matches!(img, DynamicImage::ImageLuma8(_) | DynamicImage::ImageLuma16(_)) {
+        PngPixels::Luma(img.to_luma8())
+    } else {
+        PngPixels::Rgb(img.to_rgb8())
+    }
+}
+
+/// The fill of burned-in redactions: opaque black.
+pub(crate) const REDACTION_FILL: Rgba<u8> = Rgba([0, 0, 0, 255]);

@@ -1,0 +1,119 @@
+//! Test support: the corpus of real-world images nobody on the project wrote, exiftool checks,
+//! and photo fixtures with real metadata written by exiftool. Used only by tests and benches.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stderr)]
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Folder of Pillow's test images (real camera photos, broken and hostile files), fetched from
+/// PyPI by `tests/samples/fetch.sh`. `None` when absent, unless `CONSILIUM_REQUIRE_SAMPLES=1`
+/// (set by the project's test command), in which case a missing corpus fails the test.
+pub fn samples_dir() -> Option<PathBuf> {
+    let dir = std::env::var_os("CONSILIUM_SAMPLES")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/consilium-samples")))?;
+    let images = dir.join("pillow/Tests/images");
+    if images.is_dir() {
+        return Some(images);
+    }
+    if std::env::var("CONSILIUM_REQUIRE_SAMPLES").as_deref() == Ok("1") {
+        panic!("sample corpus missing at {}; run tests/samples/fetch.sh", images.display());
+    }
+    eprintln!("skipping: sample corpus not fetched (tests/samples/fetch.sh)");
+    None
+}
+
+/// One sample file by name; see [`samples_dir`].
+pub fn sample(name: &str) -> Option<PathBuf> {
+    samples_dir().map(|d| d.join(name))
+}
+
+/// Metadata groups exiftool may report for a clean file: file-system facts, the JFIF/PNG
+/// headers an encoder writes, and exiftool's own derived values.
+pub const CLEAN_GROUPS: &[&str] = &["SourceFile", "ExifTool", "System", "File", "JFIF", "PNG", "Composite"];
+
+/// Every metadata group exiftool finds in `file` (`-G1 -a -u`, so unknown and duplicate tags
+/// count too).
+pub fn exiftool_groups(file: &Path) -> BTreeSet<String> {
+    let out = Command::new("exiftool")
+        .args(["-j", "-G1", "-a", "-u", "-b"])
+        .arg(file)
+        .output()
+        .expect("exiftool must be installed (apt-get install libimage-exiftool-perl)");
+    assert!(out.status.success(), "exiftool failed on {}", file.display());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let obj = v[0].as_object().unwrap();
+    obj.keys().map(|k| k.split(':').next().unwrap_or(k).to_string()).collect()
+}
+
+/// Metadata groups of every file under `dir`, from one exiftool run (fast for a corpus).
+pub fn exiftool_scan(dir: &Path) -> std::collections::BTreeMap<PathBuf, BTreeSet<String>> {
+    let out = Command::new("exiftool")
+        .args(["-j", "-G1", "-a", "-u", "-r", "-q", "-q"])
+        .arg(dir)
+        .output()
+        .expect("exiftool must be installed (apt-get install libimage-exiftool-perl)");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or(serde_json::json!([]));
+    v.as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|entry| {
+            let obj = entry.as_object()?;
+            let path = PathBuf::from(obj.get("SourceFile")?.as_str()?);
+            let groups = obj.keys().map(|k| k.split(':').next().unwrap_or(k).to_string()).collect();
+            Some((path, groups))
+        })
+        .collect()
+}
+
+/// The groups of `file` that a cleaned image must not have; empty when clean.
+pub fn forbidden_metadata(file: &Path) -> BTreeSet<String> {
+    exiftool_groups(file).into_iter().filter(|g| !CLEAN_GROUPS.contains(&g.as_str())).collect()
+}
+
+/// Writes a camera-like JPEG (`width`×`height`, textured pixels) and then, with exiftool, EXIF
+/// with GPS position, camera make/model and serial numbers, a date, an XMP packet, IPTC, an
+/// embedded thumbnail and the given orientation. Returns the file's path inside `dir`.
+pub fn camera_photo(dir: &Path, name: &str, width: u32, height: u32, orientation: u8, marker: &str) -> PathBuf {
+    let img = image::RgbImage::from_fn(width, height, |x, y| {
+        let v = ((x * 7 + y * 13) ^ (x * y)) as u8;
+        image::Rgb([v, v.wrapping_add(80), 255 - v])
+    });
+    let path = dir.join(name);
+    img.save(&path).unwrap();
+    let thumb = dir.join(format!("{name}.thumb.jpg"));
+    image::DynamicImage::ImageRgb8(img).thumbnail(160, 120).to_rgb8().save(&thumb).unwrap();
+    let status = Command::new("exiftool")
+        .arg("-overwrite_original")
+        .args([
+            "-EXIF:Make=CanonMarkerMake",
+            "-EXIF:Model=PowerShot MarkerModel",
+            "-EXIF:SerialNumber=SN-4242-MARKER",
+            "-EXIF:LensSerialNumber=LENS-777-MARKER",
+            "-EXIF:DateTimeOriginal=2024:03:05 14:22:01",
+            "-EXIF:GPSLatitude=48.8566",
+            "-EXIF:GPSLatitudeRef=N",
+            "-EXIF:GPSLongitude=2.3522",
+            "-EXIF:GPSLongitudeRef=E",
+            "-EXIF:ImageDescription=Patient Jane Marker-Doe",
+            "-XMP-dc:Creator=Dr XMP Marker",
+            "-XMP-dc:Description=Ward 7 bed 3",
+            "-IPTC:Keywords=iptc-marker",
+            "-IPTC:City=Lyon",
+        ])
+        .arg(format!("-EXIF:Orientation#={orientation}"))
+        .arg(format!("-EXIF:UserComment={marker}"))
+        .arg(format!("-ThumbnailImage<={}", thumb.display()))
+        .arg(&path)
+        .status()
+        .expect("exiftool must be installed");
+    assert!(status.success());
+    path
+}
+
+/// A scratch directory for one test.
+pub fn scratch() -> tempfile::TempDir {
+    tempfile::tempdir().unwrap()
+}
