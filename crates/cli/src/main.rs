@@ -1,1 +1,183 @@
-fn main() {}
+//! `consilium`: the command-line face of the Consilium engine. Each subcommand is a few lines
+//! over one `consilium_client::Engine` call; what it prints is in `output`.
+
+mod args;
+mod output;
+mod secret;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, anyhow};
+use clap::Parser;
+use consilium_client::model::{CaseFields, CaseFilter, Rendition};
+use consilium_client::{Engine, EngineConfig, Redaction, case_from_toml};
+
+use crate::args::{CaseCommand, Cli, Command, PassphraseCommand};
+use crate::output::Printer;
+
+fn main() -> ExitCode {
+    // A panic anywhere (a bug) still ends as one line on stderr and exit status 1.
+    std::panic::set_hook(Box::new(|_| {}));
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if !e.use_stderr() => {
+            // --help and --version
+            let _ = e.print();
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            // Usage errors, like every other error, are one line.
+            let text = e.render().to_string();
+            let first = text.lines().next().unwrap_or("error: invalid arguments");
+            eprintln!("{first} (see --help)");
+            return ExitCode::FAILURE;
+        }
+    };
+    match std::panic::catch_unwind(|| run(cli)) {
+        Ok(Ok(())) => ExitCode::SUCCESS,
+        Ok(Err(e)) => {
+            eprintln!("error: {}", one_line(&e));
+            ExitCode::FAILURE
+        }
+        Err(_) => {
+            eprintln!(
+                "error: internal error (this is a bug in Consilium; your vault was not changed by it)"
+            );
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The error and its causes on one line, without repeating a cause its parent already quotes.
+fn one_line(e: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if line.contains(&text) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(&text);
+    }
+    line.replace('\n', " ")
+}
+
+fn profile_dir(cli: &Cli) -> Result<PathBuf> {
+    if let Some(p) = &cli.profile {
+        return Ok(p.clone());
+    }
+    directories::ProjectDirs::from("org", "Consilium", "consilium")
+        .map(|d| d.data_dir().to_path_buf())
+        .ok_or_else(|| anyhow!("no home directory found; pass --profile DIR"))
+}
+
+fn run(cli: Cli) -> Result<()> {
+    let dir = profile_dir(&cli)?;
+    let out = Printer { json: cli.json };
+    let config = EngineConfig::default();
+    match cli.command {
+        Command::Init { name, specialty } => {
+            let pass = secret::new_passphrase("CONSILIUM_PASSPHRASE", "Choose a passphrase")?;
+            let engine = Engine::init(&dir, &pass, &name, &specialty, config)?;
+            out.created_profile(&dir, &engine.profile()?);
+        }
+        Command::Passphrase(PassphraseCommand::Change) => {
+            let current = secret::passphrase("CONSILIUM_PASSPHRASE", "Current passphrase")?;
+            let engine = Engine::unlock(&dir, &current, config)?;
+            let new = secret::new_passphrase("CONSILIUM_NEW_PASSPHRASE", "New passphrase")?;
+            engine.change_passphrase(&current, &new)?;
+            out.message("passphrase changed");
+        }
+        Command::Case(cmd) => {
+            let pass = secret::passphrase("CONSILIUM_PASSPHRASE", "Passphrase")?;
+            let mut engine = Engine::unlock(&dir, &pass, config)?;
+            drop(pass);
+            run_case(&mut engine, cmd, &out)?;
+        }
+    }
+    Ok(())
+}
+
+fn run_case(engine: &mut Engine, cmd: CaseCommand, out: &Printer) -> Result<()> {
+    match cmd {
+        CaseCommand::New { fields, from_file } => {
+            let fields = match from_file {
+                Some(path) => {
+                    let text = std::fs::read_to_string(&path)
+                        .with_context(|| format!("reading {}", path.display()))?;
+                    case_from_toml(&text)?
+                }
+                None => {
+                    let mut f = CaseFields::default();
+                    fields.into_patch().apply(&mut f);
+                    f
+                }
+            };
+            let id = engine.create_case(fields)?;
+            out.created(&id.to_string());
+        }
+        CaseCommand::List {
+            status,
+            tag,
+            specialty,
+        } => {
+            out.case_list(&engine.list_cases(&CaseFilter {
+                status,
+                specialty,
+                tag,
+            })?);
+        }
+        CaseCommand::Show { id } => {
+            let id = engine.resolve_case_id(&id)?;
+            out.case(&engine.case(&id)?);
+        }
+        CaseCommand::Search { query } => out.search_hits(&engine.search(&query)?),
+        CaseCommand::Edit { id, fields } => {
+            let id = engine.resolve_case_id(&id)?;
+            let revision = engine.edit_case(&id, fields.into_patch())?;
+            out.updated(&id.to_string(), &format!("revision {revision}"));
+        }
+        CaseCommand::Resolve { id, outcome } => {
+            let id = engine.resolve_case_id(&id)?;
+            engine.resolve_case(&id, &outcome)?;
+            out.updated(&id.to_string(), "resolved");
+        }
+        CaseCommand::Comment { id, text, reply_to } => {
+            let id = engine.resolve_case_id(&id)?;
+            let reply_to = reply_to.map(|r| r.parse()).transpose()?;
+            let comment = engine.comment(&id, &text, reply_to.as_ref())?;
+            out.created(&comment.to_string());
+        }
+        CaseCommand::Attach { id, files, redact } => {
+            let id = engine.resolve_case_id(&id)?;
+            let redactions = redact
+                .iter()
+                .map(|r| r.parse::<Redaction>())
+                .collect::<Result<Vec<_>, _>>()?;
+            let bar = out.progress_bar(files.len());
+            let attached = engine.attach_files(&id, &files, &redactions, &mut |p| {
+                bar.set_position(p.done as u64)
+            })?;
+            bar.finish_and_clear();
+            out.attachments(&attached);
+        }
+        CaseCommand::ExportAttachment {
+            id,
+            attachment_id,
+            out_file,
+            rendition,
+        } => {
+            let id = engine.resolve_case_id(&id)?;
+            let rendition = Rendition::parse(&rendition).ok_or_else(|| {
+                anyhow!("unknown rendition '{rendition}': use full, preview or thumbnail")
+            })?;
+            let bytes =
+                engine.export_attachment(&id, &attachment_id.parse()?, rendition, &out_file)?;
+            out.exported(&out_file, bytes);
+        }
+    }
+    Ok(())
+}

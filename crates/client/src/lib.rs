@@ -1,1 +1,17 @@
+//! The Consilium engine: the one API the desktop app and the CLI both call. It composes the
+//! vault (`store`) and de-identification (`deid`); later, MLS circles and the relay connection.
+//!
+//! Invariant: faces hold no business logic; everything a user can do is a method here.
 
+pub mod case_input;
+pub mod clock;
+pub mod engine;
+pub mod error;
+
+pub use case_input::{CasePatch, case_from_toml};
+pub use clock::SystemClock;
+pub use consilium_deid::{ImportLimits, Redaction};
+pub use consilium_model as model;
+pub use consilium_store::{KdfParams, Passphrase, Profile};
+pub use engine::{Engine, EngineConfig, ImportProgress};
+pub use error::{ClientError, ErrorCode, PublicError, Result};

@@ -13,11 +13,19 @@ pub enum DeidError {
     #[error(
         "the image is too large{detail} (at most {max_side} pixels a side and {max_pixels} pixels in all); it may be a decompression bomb"
     )]
-    TooLarge { max_side: u32, max_pixels: u64, detail: String },
+    TooLarge {
+        max_side: u32,
+        max_pixels: u64,
+        detail: String,
+    },
     #[error("the file is too large ({bytes} bytes; at most {limit})")]
     InputTooLarge { bytes: u64, limit: u64 },
     #[error("the redaction {rect} lies outside the {width}×{height} image")]
-    RedactionOutside { rect: Redaction, width: u32, height: u32 },
+    RedactionOutside {
+        rect: Redaction,
+        width: u32,
+        height: u32,
+    },
     #[error("'{0}' is not a redaction rectangle: use X,Y,W,H in pixels, e.g. 10,20,300,200")]
     BadRedaction(String),
     #[error("the cleaned image could not be encoded: {0}")]
@@ -27,9 +35,15 @@ pub enum DeidError {
 impl DeidError {
     pub(crate) fn with_detail(self, d: String) -> Self {
         match self {
-            DeidError::TooLarge { max_side, max_pixels, .. } => {
-                DeidError::TooLarge { max_side, max_pixels, detail: format!(": {d}") }
-            }
+            DeidError::TooLarge {
+                max_side,
+                max_pixels,
+                ..
+            } => DeidError::TooLarge {
+                max_side,
+                max_pixels,
+                detail: format!(": {d}"),
+            },
             other => other,
         }
     }

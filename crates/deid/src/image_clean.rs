@@ -55,7 +55,14 @@ pub struct Encoded {
 
 impl std::fmt::Debug for Encoded {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Encoded({} {}x{}, {} bytes)", self.mime, self.width, self.height, self.bytes.len())
+        write!(
+            f,
+            "Encoded({} {}x{}, {} bytes)",
+            self.mime,
+            self.width,
+            self.height,
+            self.bytes.len()
+        )
     }
 }
 
@@ -78,9 +85,16 @@ enum Codec {
 
 /// Decodes `original`, applies its orientation, burns in `redactions` (pixel rectangles on the
 /// upright image), and encodes full, preview and thumbnail renditions from the pixels alone.
-pub fn clean_image(original: &[u8], redactions: &[Redaction], limits: &ImportLimits) -> Result<CleanImage> {
+pub fn clean_image(
+    original: &[u8],
+    redactions: &[Redaction],
+    limits: &ImportLimits,
+) -> Result<CleanImage> {
     if original.len() as u64 > limits.max_input_bytes {
-        return Err(DeidError::InputTooLarge { bytes: original.len() as u64, limit: limits.max_input_bytes });
+        return Err(DeidError::InputTooLarge {
+            bytes: original.len() as u64,
+            limit: limits.max_input_bytes,
+        });
     }
     let (mut pixels, mut report) = decode(original, limits)?;
     for r in redactions {
@@ -105,8 +119,14 @@ pub fn clean_image(original: &[u8], redactions: &[Redaction], limits: &ImportLim
         let full = encode(&pixels, codec);
         (full, small.join())
     });
-    let (preview, thumbnail) = smaller.map_err(|_| DeidError::Encode("the resizer stopped".into()))??;
-    Ok(CleanImage { full: full?, preview, thumbnail, report })
+    let (preview, thumbnail) =
+        smaller.map_err(|_| DeidError::Encode("the resizer stopped".into()))??;
+    Ok(CleanImage {
+        full: full?,
+        preview,
+        thumbnail,
+        report,
+    })
 }
 
 fn decode(original: &[u8], limits: &ImportLimits) -> Result<(DynamicImage, DeidReport)> {
@@ -116,7 +136,12 @@ fn decode(original: &[u8], limits: &ImportLimits) -> Result<(DynamicImage, DeidR
     let format = reader.format().ok_or(DeidError::UnknownFormat)?;
     if !matches!(
         format,
-        ImageFormat::Jpeg | ImageFormat::Png | ImageFormat::WebP | ImageFormat::Tiff | ImageFormat::Gif | ImageFormat::Bmp
+        ImageFormat::Jpeg
+            | ImageFormat::Png
+            | ImageFormat::WebP
+            | ImageFormat::Tiff
+            | ImageFormat::Gif
+            | ImageFormat::Bmp
     ) {
         return Err(DeidError::UnsupportedFormat(format!("{format:?}")));
     }
@@ -126,13 +151,16 @@ fn decode(original: &[u8], limits: &ImportLimits) -> Result<(DynamicImage, DeidR
     decoder_limits.max_image_height = Some(limits.max_side);
     decoder_limits.max_alloc = Some(limits.max_alloc);
     reader.limits(decoder_limits);
-    let mut decoder = reader.into_decoder().map_err(|e| map_image_error(e, limits))?;
+    let mut decoder = reader
+        .into_decoder()
+        .map_err(|e| map_image_error(e, limits))?;
 
     let (w, h) = decoder.dimensions();
     if w == 0 || h == 0 {
         return Err(DeidError::Corrupt("the image has no pixels".into()));
     }
-    if w > limits.max_side || h > limits.max_side || u64::from(w) * u64::from(h) > limits.max_pixels {
+    if w > limits.max_side || h > limits.max_side || u64::from(w) * u64::from(h) > limits.max_pixels
+    {
         return Err(DeidError::TooLarge {
             detail: format!(": {w}×{h} pixels"),
             max_side: limits.max_side,
@@ -143,12 +171,28 @@ fn decode(original: &[u8], limits: &ImportLimits) -> Result<(DynamicImage, DeidR
     let decoded_orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
     let raw = RawMetadata {
         exif: decoder.exif_metadata().ok().flatten(),
-        xmp: decoder.xmp_metadata().ok().flatten().is_some_and(|x| !x.is_empty()),
-        iptc: decoder.iptc_metadata().ok().flatten().is_some_and(|x| !x.is_empty()),
-        icc: decoder.icc_profile().ok().flatten().is_some_and(|x| !x.is_empty()),
+        xmp: decoder
+            .xmp_metadata()
+            .ok()
+            .flatten()
+            .is_some_and(|x| !x.is_empty()),
+        iptc: decoder
+            .iptc_metadata()
+            .ok()
+            .flatten()
+            .is_some_and(|x| !x.is_empty()),
+        icc: decoder
+            .icc_profile()
+            .ok()
+            .flatten()
+            .is_some_and(|x| !x.is_empty()),
     };
     let mut report = DeidReport {
-        source_format: format.extensions_str().first().map(|e| e.to_uppercase()).unwrap_or_default(),
+        source_format: format
+            .extensions_str()
+            .first()
+            .map(|e| e.to_uppercase())
+            .unwrap_or_default(),
         ..Default::default()
     };
     let exif_orientation = describe(original, &raw, &mut report);
@@ -157,7 +201,12 @@ fn decode(original: &[u8], limits: &ImportLimits) -> Result<(DynamicImage, DeidR
     let orientation = match decoded_orientation {
         Orientation::NoTransforms => exif_orientation
             .and_then(Orientation::from_exif)
-            .or_else(|| raw.exif.as_deref().map(tiff_part).and_then(Orientation::from_exif_chunk))
+            .or_else(|| {
+                raw.exif
+                    .as_deref()
+                    .map(tiff_part)
+                    .and_then(Orientation::from_exif_chunk)
+            })
             .unwrap_or(Orientation::NoTransforms),
         o => o,
     };
@@ -178,10 +227,14 @@ fn decode(original: &[u8], limits: &ImportLimits) -> Result<(DynamicImage, DeidR
 /// Decodes the pixels. A panic inside a third-party decoder on a hostile file (seen with the
 /// `tiff` crate on real files) is caught and reported as a damaged file, never propagated.
 fn decode_pixels(decoder: impl ImageDecoder, limits: &ImportLimits) -> Result<DynamicImage> {
-    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| DynamicImage::from_decoder(decoder)));
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        DynamicImage::from_decoder(decoder)
+    }));
     match result {
         Ok(decoded) => decoded.map_err(|e| map_image_error(e, limits)),
-        Err(_) => Err(DeidError::Corrupt("the image decoder could not read this file".into())),
+        Err(_) => Err(DeidError::Corrupt(
+            "the image decoder could not read this file".into(),
+        )),
     }
 }
 
@@ -192,7 +245,9 @@ fn check_jpeg_complete(bytes: &[u8]) -> Result<()> {
     if tail.windows(2).any(|w| w == [0xFF, 0xD9]) {
         Ok(())
     } else {
-        Err(DeidError::Corrupt("the JPEG file is truncated (no end-of-image marker)".into()))
+        Err(DeidError::Corrupt(
+            "the JPEG file is truncated (no end-of-image marker)".into(),
+        ))
     }
 }
 
@@ -254,7 +309,9 @@ fn encode(img: &DynamicImage, codec: Codec) -> Result<Encoded> {
         Codec::Jpeg => {
             let enc = JpegEncoder::new_with_quality(&mut bytes, JPEG_QUALITY);
             match img {
-                DynamicImage::ImageLuma8(g) => enc.write_image(g.as_raw(), w, h, image::ExtendedColorType::L8),
+                DynamicImage::ImageLuma8(g) => {
+                    enc.write_image(g.as_raw(), w, h, image::ExtendedColorType::L8)
+                }
                 _ => {
                     let rgb = img.to_rgb8();
                     enc.write_image(rgb.as_raw(), w, h, image::ExtendedColorType::Rgb8)
@@ -263,12 +320,22 @@ fn encode(img: &DynamicImage, codec: Codec) -> Result<Encoded> {
             .map_err(err)?;
         }
         Codec::Png => {
-            let enc = PngEncoder::new_with_quality(&mut bytes, CompressionType::Fast, PngFilter::Adaptive);
+            let enc = PngEncoder::new_with_quality(
+                &mut bytes,
+                CompressionType::Fast,
+                PngFilter::Adaptive,
+            );
             let rgba = to_png_pixels(img);
             match rgba {
-                PngPixels::Luma(g) => enc.write_image(g.as_raw(), w, h, image::ExtendedColorType::L8),
-                PngPixels::Rgb(c) => enc.write_image(c.as_raw(), w, h, image::ExtendedColorType::Rgb8),
-                PngPixels::Rgba(c) => enc.write_image(c.as_raw(), w, h, image::ExtendedColorType::Rgba8),
+                PngPixels::Luma(g) => {
+                    enc.write_image(g.as_raw(), w, h, image::ExtendedColorType::L8)
+                }
+                PngPixels::Rgb(c) => {
+                    enc.write_image(c.as_raw(), w, h, image::ExtendedColorType::Rgb8)
+                }
+                PngPixels::Rgba(c) => {
+                    enc.write_image(c.as_raw(), w, h, image::ExtendedColorType::Rgba8)
+                }
             }
             .map_err(err)?;
         }
@@ -277,7 +344,12 @@ fn encode(img: &DynamicImage, codec: Codec) -> Result<Encoded> {
         Codec::Jpeg => "image/jpeg",
         Codec::Png => "image/png",
     };
-    Ok(Encoded { bytes, mime, width: w, height: h })
+    Ok(Encoded {
+        bytes,
+        mime,
+        width: w,
+        height: h,
+    })
 }
 
 enum PngPixels {
@@ -289,7 +361,10 @@ enum PngPixels {
 fn to_png_pixels(img: &DynamicImage) -> PngPixels {
     if img.color().has_alpha() {
         PngPixels::Rgba(img.to_rgba8())
-    } else if matches!(img, DynamicImage::ImageLuma8(_) | DynamicImage::ImageLuma16(_)) {
+    } else if matches!(
+        img,
+        DynamicImage::ImageLuma8(_) | DynamicImage::ImageLuma16(_)
+    ) {
         PngPixels::Luma(img.to_luma8())
     } else {
         PngPixels::Rgb(img.to_rgb8())

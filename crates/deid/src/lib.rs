@@ -10,5 +10,7 @@ mod metadata;
 pub mod redaction;
 
 pub use error::{DeidError, Result};
-pub use image_clean::{CleanImage, Encoded, ImportLimits, PREVIEW_SIDE, THUMBNAIL_SIDE, clean_image};
+pub use image_clean::{
+    CleanImage, Encoded, ImportLimits, PREVIEW_SIDE, THUMBNAIL_SIDE, clean_image,
+};
 pub use redaction::Redaction;

@@ -25,7 +25,11 @@ pub(crate) fn describe(original: &[u8], raw: &RawMetadata, report: &mut DeidRepo
     let parsed = reader
         .read_from_container(&mut Cursor::new(original))
         .ok()
-        .or_else(|| raw.exif.as_deref().and_then(|e| reader.read_raw(tiff_part(e).to_vec()).ok()));
+        .or_else(|| {
+            raw.exif
+                .as_deref()
+                .and_then(|e| reader.read_raw(tiff_part(e).to_vec()).ok())
+        });
     let Some(exif) = parsed else {
         // The decoder saw an EXIF block that the parser could not read: still report it.
         if raw.exif.as_ref().is_some_and(|e| !e.is_empty()) {
@@ -58,7 +62,9 @@ pub(crate) fn describe(original: &[u8], raw: &RawMetadata, report: &mut DeidRepo
             Tag::BodySerialNumber | Tag::LensSerialNumber | Tag::ImageUniqueID => {
                 report.camera_serial = true
             }
-            Tag::DateTime | Tag::DateTimeOriginal | Tag::DateTimeDigitized => report.timestamps = true,
+            Tag::DateTime | Tag::DateTimeOriginal | Tag::DateTimeDigitized => {
+                report.timestamps = true
+            }
             Tag::MakerNote => report.maker_note = true,
             _ => {}
         }

@@ -25,7 +25,11 @@ impl Redaction {
     pub fn burn_into(&self, img: &mut DynamicImage) -> Result<()> {
         let (iw, ih) = (img.width(), img.height());
         if self.w == 0 || self.h == 0 || self.x >= iw || self.y >= ih {
-            return Err(DeidError::RedactionOutside { rect: *self, width: iw, height: ih });
+            return Err(DeidError::RedactionOutside {
+                rect: *self,
+                width: iw,
+                height: ih,
+            });
         }
         let x_end = self.x.saturating_add(self.w).min(iw);
         let y_end = self.y.saturating_add(self.h).min(ih);
@@ -55,7 +59,12 @@ impl FromStr for Redaction {
             .collect::<std::result::Result<_, _>>()
             .map_err(|_| DeidError::BadRedaction(s.to_string()))?;
         match parts.as_slice() {
-            [x, y, w, h] if *w > 0 && *h > 0 => Ok(Redaction { x: *x, y: *y, w: *w, h: *h }),
+            [x, y, w, h] if *w > 0 && *h > 0 => Ok(Redaction {
+                x: *x,
+                y: *y,
+                w: *w,
+                h: *h,
+            }),
             _ => Err(DeidError::BadRedaction(s.to_string())),
         }
     }
@@ -67,7 +76,15 @@ mod tests {
 
     #[test]
     fn parses_x_y_w_h() {
-        assert_eq!("10, 20,30,40".parse::<Redaction>().ok(), Some(Redaction { x: 10, y: 20, w: 30, h: 40 }));
+        assert_eq!(
+            "10, 20,30,40".parse::<Redaction>().ok(),
+            Some(Redaction {
+                x: 10,
+                y: 20,
+                w: 30,
+                h: 40
+            })
+        );
         for bad in ["", "1,2,3", "1,2,3,4,5", "a,b,c,d", "1,2,0,4", "-1,2,3,4"] {
             assert!(bad.parse::<Redaction>().is_err(), "{bad}");
         }
@@ -79,10 +96,26 @@ mod tests {
         if let Some(rgb) = img.as_mut_rgb8() {
             rgb.pixels_mut().for_each(|p| p.0 = [200, 200, 200]);
         }
-        Redaction { x: 8, y: 8, w: 100, h: 100 }.burn_into(&mut img).unwrap();
+        Redaction {
+            x: 8,
+            y: 8,
+            w: 100,
+            h: 100,
+        }
+        .burn_into(&mut img)
+        .unwrap();
         let rgb = img.to_rgb8();
         assert_eq!(rgb.get_pixel(9, 9).0, [0, 0, 0]);
         assert_eq!(rgb.get_pixel(7, 7).0, [200, 200, 200]);
-        assert!(Redaction { x: 10, y: 0, w: 1, h: 1 }.burn_into(&mut img).is_err());
+        assert!(
+            Redaction {
+                x: 10,
+                y: 0,
+                w: 1,
+                h: 1
+            }
+            .burn_into(&mut img)
+            .is_err()
+        );
     }
 }

@@ -4,41 +4,67 @@
 use std::path::Path;
 
 use consilium_deid::{CleanImage, DeidError, ImportLimits, Redaction, clean_image};
-use consilium_testkit::{CLEAN_GROUPS, camera_photo, exiftool_scan, forbidden_metadata, sample, samples_dir, scratch};
+use consilium_testkit::{
+    CLEAN_GROUPS, camera_photo, exiftool_scan, forbidden_metadata, sample, samples_dir, scratch,
+};
 
 fn clean(bytes: &[u8], redactions: &[Redaction]) -> Result<CleanImage, DeidError> {
     clean_image(bytes, redactions, &ImportLimits::default())
 }
 
 fn write_renditions(dir: &Path, c: &CleanImage) -> Vec<std::path::PathBuf> {
-    [("full", &c.full), ("preview", &c.preview), ("thumb", &c.thumbnail)]
-        .iter()
-        .map(|(n, e)| {
-            let ext = if e.mime == "image/png" { "png" } else { "jpg" };
-            let p = dir.join(format!("{n}.{ext}"));
-            std::fs::write(&p, &e.bytes).unwrap();
-            p
-        })
-        .collect()
+    [
+        ("full", &c.full),
+        ("preview", &c.preview),
+        ("thumb", &c.thumbnail),
+    ]
+    .iter()
+    .map(|(n, e)| {
+        let ext = if e.mime == "image/png" { "png" } else { "jpg" };
+        let p = dir.join(format!("{n}.{ext}"));
+        std::fs::write(&p, &e.bytes).unwrap();
+        p
+    })
+    .collect()
 }
 
 #[test]
 fn a_photo_with_gps_serial_xmp_iptc_and_thumbnail_comes_out_with_none_of_them() {
     let dir = scratch();
     let photo = camera_photo(dir.path(), "cam.jpg", 640, 480, 1, "MARKER-UC");
-    assert!(!forbidden_metadata(&photo).is_empty(), "the fixture must carry metadata");
+    assert!(
+        !forbidden_metadata(&photo).is_empty(),
+        "the fixture must carry metadata"
+    );
     let bytes = std::fs::read(&photo).unwrap();
     let c = clean(&bytes, &[]).unwrap();
     let r = &c.report;
-    assert!(r.gps && r.camera_model && r.camera_serial && r.embedded_thumbnail && r.xmp && r.iptc, "{r:?}");
+    assert!(
+        r.gps && r.camera_model && r.camera_serial && r.embedded_thumbnail && r.xmp && r.iptc,
+        "{r:?}"
+    );
     assert!(r.exif_fields >= 10, "{r:?}");
     let summary = r.summary();
-    assert!(summary.contains("GPS position") && summary.contains("camera serial") && summary.contains("XMP"), "{summary}");
+    assert!(
+        summary.contains("GPS position")
+            && summary.contains("camera serial")
+            && summary.contains("XMP"),
+        "{summary}"
+    );
     for out in write_renditions(dir.path(), &c) {
-        assert_eq!(forbidden_metadata(&out), Default::default(), "{}", out.display());
+        assert_eq!(
+            forbidden_metadata(&out),
+            Default::default(),
+            "{}",
+            out.display()
+        );
         let raw = std::fs::read(&out).unwrap();
         for needle in ["MARKER", "Canon", "Lyon", "Jane"] {
-            assert!(!raw.windows(needle.len()).any(|w| w == needle.as_bytes()), "{needle} in {}", out.display());
+            assert!(
+                !raw.windows(needle.len()).any(|w| w == needle.as_bytes()),
+                "{needle} in {}",
+                out.display()
+            );
         }
     }
     assert_eq!((c.full.width, c.full.height), (640, 480));
@@ -58,13 +84,20 @@ fn renditions_have_their_bounded_sizes() {
 
 fn mean_abs_diff(a: &image::RgbImage, b: &image::RgbImage) -> f64 {
     assert_eq!(a.dimensions(), b.dimensions());
-    let sum: u64 = a.as_raw().iter().zip(b.as_raw()).map(|(x, y)| u64::from(x.abs_diff(*y))).sum();
+    let sum: u64 = a
+        .as_raw()
+        .iter()
+        .zip(b.as_raw())
+        .map(|(x, y)| u64::from(x.abs_diff(*y)))
+        .sum();
     sum as f64 / a.as_raw().len() as f64
 }
 
 #[test]
 fn every_exif_orientation_of_a_real_photo_comes_out_upright() {
-    let Some(reference) = sample("hopper.jpg") else { return };
+    let Some(reference) = sample("hopper.jpg") else {
+        return;
+    };
     let upright = image::open(reference).unwrap().to_rgb8();
     for o in 2..=8u8 {
         for ext in ["jpg", "webp"] {
@@ -73,7 +106,10 @@ fn every_exif_orientation_of_a_real_photo_comes_out_upright() {
             assert_eq!(c.report.orientation_applied, Some(o), "{}", file.display());
             let out = image::load_from_memory(&c.full.bytes).unwrap().to_rgb8();
             let d = mean_abs_diff(&out, &upright);
-            assert!(d < 12.0, "orientation {o} ({ext}) not upright: mean difference {d}");
+            assert!(
+                d < 12.0,
+                "orientation {o} ({ext}) not upright: mean difference {d}"
+            );
         }
     }
 }
@@ -91,7 +127,12 @@ fn a_rotated_camera_photo_is_rotated_in_its_pixels() {
 fn a_redaction_is_fill_colour_in_every_rendition() {
     let dir = scratch();
     let photo = camera_photo(dir.path(), "r.jpg", 2000, 1500, 1, "x");
-    let rect = Redaction { x: 400, y: 300, w: 800, h: 600 };
+    let rect = Redaction {
+        x: 400,
+        y: 300,
+        w: 800,
+        h: 600,
+    };
     let c = clean(&std::fs::read(photo).unwrap(), &[rect]).unwrap();
     assert_eq!(c.report.redactions, 1);
     for e in [&c.full, &c.preview, &c.thumbnail] {
@@ -103,7 +144,10 @@ fn a_redaction_is_fill_colour_in_every_rendition() {
         for y in y0..y1 {
             for x in x0..x1 {
                 let p = img.get_pixel(x, y).0;
-                assert!(p.iter().all(|&v| v <= 12), "pixel ({x},{y}) of {e:?} is {p:?}");
+                assert!(
+                    p.iter().all(|&v| v <= 12),
+                    "pixel ({x},{y}) of {e:?} is {p:?}"
+                );
             }
         }
     }
@@ -113,7 +157,16 @@ fn a_redaction_is_fill_colour_in_every_rendition() {
 fn a_redaction_outside_the_image_is_refused() {
     let dir = scratch();
     let photo = camera_photo(dir.path(), "o.jpg", 100, 100, 1, "x");
-    let err = clean(&std::fs::read(photo).unwrap(), &[Redaction { x: 500, y: 0, w: 10, h: 10 }]).unwrap_err();
+    let err = clean(
+        &std::fs::read(photo).unwrap(),
+        &[Redaction {
+            x: 500,
+            y: 0,
+            w: 10,
+            h: 10,
+        }],
+    )
+    .unwrap_err();
     assert!(matches!(err, DeidError::RedactionOutside { .. }), "{err}");
 }
 
@@ -122,7 +175,11 @@ fn truncated_corrupt_unknown_and_bomb_files_get_their_own_errors() {
     let dir = scratch();
     let photo = std::fs::read(camera_photo(dir.path(), "t.jpg", 800, 600, 1, "x")).unwrap();
     let truncated = &photo[..photo.len() * 2 / 3];
-    assert!(matches!(clean(truncated, &[]), Err(DeidError::Corrupt(_))), "{:?}", clean(truncated, &[]).err());
+    assert!(
+        matches!(clean(truncated, &[]), Err(DeidError::Corrupt(_))),
+        "{:?}",
+        clean(truncated, &[]).err()
+    );
 
     let mut corrupt = photo.clone();
     for b in corrupt.iter_mut().skip(2).take(600) {
@@ -130,12 +187,17 @@ fn truncated_corrupt_unknown_and_bomb_files_get_their_own_errors() {
     }
     assert!(clean(&corrupt, &[]).is_err());
 
-    assert!(matches!(clean(b"%PDF-1.7 not an image", &[]), Err(DeidError::UnknownFormat)));
+    assert!(matches!(
+        clean(b"%PDF-1.7 not an image", &[]),
+        Err(DeidError::UnknownFormat)
+    ));
     assert!(matches!(clean(b"", &[]), Err(DeidError::UnknownFormat)));
 
     // A 1×1 PNG re-labelled as 100 000 × 100 000: refused from the header, before any allocation.
     let mut png = Vec::new();
-    image::RgbImage::new(1, 1).write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png).unwrap();
+    image::RgbImage::new(1, 1)
+        .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+        .unwrap();
     png[16..20].copy_from_slice(&100_000u32.to_be_bytes());
     png[20..24].copy_from_slice(&100_000u32.to_be_bytes());
     let crc = crc32(&png[12..29]);
@@ -153,8 +215,13 @@ fn pillows_decompression_bombs_are_refused_or_bounded() {
     for name in ["decompression_bomb.gif", "decompression_bomb_extents.gif"] {
         let Some(p) = sample(name) else { return };
         match clean(&std::fs::read(p).unwrap(), &[]) {
-            Ok(c) => assert!(u64::from(c.full.width) * u64::from(c.full.height) <= limits.max_pixels),
-            Err(e) => assert!(matches!(e, DeidError::TooLarge { .. } | DeidError::Corrupt(_)), "{name}: {e}"),
+            Ok(c) => {
+                assert!(u64::from(c.full.width) * u64::from(c.full.height) <= limits.max_pixels)
+            }
+            Err(e) => assert!(
+                matches!(e, DeidError::TooLarge { .. } | DeidError::Corrupt(_)),
+                "{name}: {e}"
+            ),
         }
     }
 }
@@ -164,7 +231,11 @@ fn crc32(bytes: &[u8]) -> u32 {
     for &b in bytes {
         crc ^= u32::from(b);
         for _ in 0..8 {
-            crc = if crc & 1 == 1 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
+            crc = if crc & 1 == 1 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
         }
     }
     !crc
@@ -172,9 +243,17 @@ fn crc32(bytes: &[u8]) -> u32 {
 
 #[test]
 fn unsupported_formats_are_named() {
-    let Some(p) = sample("hopper.ico") else { return };
+    let Some(p) = sample("hopper.ico") else {
+        return;
+    };
     let err = clean(&std::fs::read(p).unwrap(), &[]).unwrap_err();
-    assert!(matches!(err, DeidError::UnsupportedFormat(_) | DeidError::UnknownFormat), "{err}");
+    assert!(
+        matches!(
+            err,
+            DeidError::UnsupportedFormat(_) | DeidError::UnknownFormat
+        ),
+        "{err}"
+    );
 }
 
 /// Every file of the real-world corpus: never a panic; whatever is accepted comes out with no
@@ -183,13 +262,19 @@ fn unsupported_formats_are_named() {
 fn the_whole_real_world_corpus_is_handled_without_panic_and_comes_out_clean() {
     let Some(dir) = samples_dir() else { return };
     let out = scratch();
-    let mut files: Vec<_> = std::fs::read_dir(&dir).unwrap().flatten().map(|e| e.path()).collect();
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
     files.sort();
     let (mut accepted, mut refused) = (Vec::new(), 0);
     for file in files.iter().filter(|p| p.is_file()) {
         let bytes = std::fs::read(file).unwrap();
         let name = file.file_name().unwrap().to_string_lossy().to_string();
-        let Ok(result) = std::panic::catch_unwind(|| clean(&bytes, &[])) else { panic!("panic on {name}") };
+        let Ok(result) = std::panic::catch_unwind(|| clean(&bytes, &[])) else {
+            panic!("panic on {name}")
+        };
         match result {
             Ok(c) => {
                 let sub = out.path().join(&name);
@@ -203,14 +288,32 @@ fn the_whole_real_world_corpus_is_handled_without_panic_and_comes_out_clean() {
     let originals = exiftool_scan(&dir);
     let carried = accepted
         .iter()
-        .filter(|f| originals.get(*f).is_some_and(|g| g.iter().any(|g| !CLEAN_GROUPS.contains(&g.as_str()))))
+        .filter(|f| {
+            originals
+                .get(*f)
+                .is_some_and(|g| g.iter().any(|g| !CLEAN_GROUPS.contains(&g.as_str())))
+        })
         .count();
     let outputs = exiftool_scan(out.path());
-    assert_eq!(outputs.len(), accepted.len() * 3, "exiftool must read every rendition");
+    assert_eq!(
+        outputs.len(),
+        accepted.len() * 3,
+        "exiftool must read every rendition"
+    );
     for (path, groups) in &outputs {
-        let bad: Vec<_> = groups.iter().filter(|g| !CLEAN_GROUPS.contains(&g.as_str())).collect();
+        let bad: Vec<_> = groups
+            .iter()
+            .filter(|g| !CLEAN_GROUPS.contains(&g.as_str()))
+            .collect();
         assert!(bad.is_empty(), "{}: {bad:?}", path.display());
     }
-    eprintln!("corpus: {} accepted ({carried} carried metadata), {refused} refused", accepted.len());
-    assert!(accepted.len() > 300 && carried > 20, "{} accepted, {carried} with metadata", accepted.len());
+    eprintln!(
+        "corpus: {} accepted ({carried} carried metadata), {refused} refused",
+        accepted.len()
+    );
+    assert!(
+        accepted.len() > 300 && carried > 20,
+        "{} accepted, {carried} with metadata",
+        accepted.len()
+    );
 }

@@ -91,7 +91,8 @@ impl DeidReport {
             if self.maker_note {
                 incl.push("maker notes");
             }
-            let mut s = format!("EXIF: {} fields", self.exif_fields);
+            let plural = if self.exif_fields == 1 { "" } else { "s" };
+            let mut s = format!("EXIF: {} field{plural}", self.exif_fields);
             if !incl.is_empty() {
                 s.push_str(" incl. ");
                 s.push_str(&incl.join(", "));

@@ -94,7 +94,7 @@ impl<'de> Deserialize<'de> for AgeBand {
 }
 
 macro_rules! word_enum {
-    ($(#[$m:meta])* $name:ident { $($(#[$vm:meta])* $variant:ident = $word:literal),+ $(,)? } fallback $fallback:ident) => {
+    ($(#[$m:meta])* $name:ident ($human:literal) { $($(#[$vm:meta])* $variant:ident = $word:literal),+ $(,)? } fallback $fallback:ident) => {
         $(#[$m])*
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
         pub enum $name { $($(#[$vm])* $variant),+ }
@@ -117,7 +117,7 @@ macro_rules! word_enum {
                     $($word => Ok($name::$variant),)+
                     other => Err(ModelError::Invalid(format!(
                         "unknown {} '{}': use one of {}",
-                        stringify!($name).to_lowercase(), other, Self::WORDS.join(", ")
+                        $human, other, Self::WORDS.join(", ")
                     ))),
                 }
             }
@@ -141,25 +141,25 @@ macro_rules! word_enum {
 
 word_enum!(
     /// Sex as recorded in the case.
-    Sex { Female = "female", Male = "male", Other = "other", Unspecified = "unspecified" }
+    Sex ("sex") { Female = "female", Male = "male", Other = "other", Unspecified = "unspecified" }
     fallback Unspecified
 );
 
 word_enum!(
     /// What the author asks the circle.
-    QuestionKind { Diagnosis = "diagnosis", Management = "management", Drug = "drug", Procedure = "procedure", Other = "other" }
+    QuestionKind ("question kind") { Diagnosis = "diagnosis", Management = "management", Drug = "drug", Procedure = "procedure", Other = "other" }
     fallback Other
 );
 
 word_enum!(
     /// How soon the author needs an answer.
-    Urgency { Routine = "routine", Soon = "soon", Urgent = "urgent" }
+    Urgency ("urgency") { Routine = "routine", Soon = "soon", Urgent = "urgent" }
     fallback Routine
 );
 
 word_enum!(
     /// Lifecycle of a case.
-    Status { Open = "open", Resolved = "resolved" }
+    Status ("status") { Open = "open", Resolved = "resolved" }
     fallback Open
 );
 
@@ -201,8 +201,14 @@ mod tests {
 
     #[test]
     fn words_parse_case_insensitively_and_unknown_words_are_errors() {
-        assert_eq!("Drug".parse::<QuestionKind>().ok(), Some(QuestionKind::Drug));
-        let err = "surgery".parse::<QuestionKind>().err().map(|e| e.to_string());
+        assert_eq!(
+            "Drug".parse::<QuestionKind>().ok(),
+            Some(QuestionKind::Drug)
+        );
+        let err = "surgery"
+            .parse::<QuestionKind>()
+            .err()
+            .map(|e| e.to_string());
         assert!(err.is_some_and(|e| e.contains("diagnosis, management")));
     }
 

@@ -18,7 +18,12 @@ fn fields() -> impl Strategy<Value = CaseFields> {
         (
             ".{1,40}",
             proptest::option::of(age_band()),
-            proptest::option::of(word(vec![Sex::Female, Sex::Male, Sex::Other, Sex::Unspecified])),
+            proptest::option::of(word(vec![
+                Sex::Female,
+                Sex::Male,
+                Sex::Other,
+                Sex::Unspecified,
+            ])),
             ".{0,80}",
             ".{0,200}",
             ".{0,80}",
@@ -43,7 +48,16 @@ fn fields() -> impl Strategy<Value = CaseFields> {
         .prop_map(
             |(
                 (title, age_band, sex, chief_complaint, history, examination, investigations),
-                (timeline, working_diagnosis, differential, question, question_kind, urgency, specialty, tags),
+                (
+                    timeline,
+                    working_diagnosis,
+                    differential,
+                    question,
+                    question_kind,
+                    urgency,
+                    specialty,
+                    tags,
+                ),
             )| CaseFields {
                 title,
                 age_band,
@@ -74,23 +88,25 @@ fn report() -> impl Strategy<Value = DeidReport> {
         proptest::option::of(1u8..=8),
         any::<u32>(),
     )
-        .prop_map(|(exif_fields, b, orientation_applied, redactions)| DeidReport {
-            source_format: "JPEG".into(),
-            exif_fields,
-            gps: b[0],
-            camera_model: b[1],
-            camera_serial: b[2],
-            timestamps: b[3],
-            embedded_thumbnail: b[4],
-            xmp: b[5],
-            iptc: b[6],
-            icc_profile: b[7],
-            maker_note: b[8],
-            orientation_applied,
-            frames_dropped: b[0] && b[1],
-            redactions,
-            output_format: "PNG".into(),
-        })
+        .prop_map(
+            |(exif_fields, b, orientation_applied, redactions)| DeidReport {
+                source_format: "JPEG".into(),
+                exif_fields,
+                gps: b[0],
+                camera_model: b[1],
+                camera_serial: b[2],
+                timestamps: b[3],
+                embedded_thumbnail: b[4],
+                xmp: b[5],
+                iptc: b[6],
+                icc_profile: b[7],
+                maker_note: b[8],
+                orientation_applied,
+                frames_dropped: b[0] && b[1],
+                redactions,
+                output_format: "PNG".into(),
+            },
+        )
 }
 
 fn case() -> impl Strategy<Value = Case> {
@@ -101,40 +117,45 @@ fn case() -> impl Strategy<Value = Case> {
         proptest::option::of(".{0,40}"),
         1u32..100,
         any::<i64>(),
-        proptest::collection::vec((any::<[u8; 16]>(), report(), 1u32..10_000, 1u32..10_000), 0..3),
+        proptest::collection::vec(
+            (any::<[u8; 16]>(), report(), 1u32..10_000, 1u32..10_000),
+            0..3,
+        ),
         proptest::collection::vec((any::<[u8; 16]>(), ".{0,60}", any::<bool>()), 0..3),
     )
-        .prop_map(|(id, fields, status, outcome, revision, t, atts, comments)| Case {
-            id: CaseId::from_bytes(id),
-            fields,
-            status,
-            outcome,
-            revision,
-            created_at: Timestamp(t),
-            updated_at: Timestamp(t),
-            attachments: atts
-                .into_iter()
-                .map(|(id, report, width, height)| Attachment {
-                    id: AttachmentId::from_bytes(id),
-                    mime: "image/jpeg".into(),
-                    width,
-                    height,
-                    size: u64::from(width) * 3,
-                    report,
-                    created_at: Timestamp(t),
-                })
-                .collect(),
-            comments: comments
-                .into_iter()
-                .map(|(id, body, reply)| Comment {
-                    id: CommentId::from_bytes(id),
-                    reply_to: reply.then(|| CommentId::from_bytes(id)),
-                    author: "Dr A".into(),
-                    body,
-                    created_at: Timestamp(t),
-                })
-                .collect(),
-        })
+        .prop_map(
+            |(id, fields, status, outcome, revision, t, atts, comments)| Case {
+                id: CaseId::from_bytes(id),
+                fields,
+                status,
+                outcome,
+                revision,
+                created_at: Timestamp(t),
+                updated_at: Timestamp(t),
+                attachments: atts
+                    .into_iter()
+                    .map(|(id, report, width, height)| Attachment {
+                        id: AttachmentId::from_bytes(id),
+                        mime: "image/jpeg".into(),
+                        width,
+                        height,
+                        size: u64::from(width) * 3,
+                        report,
+                        created_at: Timestamp(t),
+                    })
+                    .collect(),
+                comments: comments
+                    .into_iter()
+                    .map(|(id, body, reply)| Comment {
+                        id: CommentId::from_bytes(id),
+                        reply_to: reply.then(|| CommentId::from_bytes(id)),
+                        author: "Dr A".into(),
+                        body,
+                        created_at: Timestamp(t),
+                    })
+                    .collect(),
+            },
+        )
 }
 
 proptest! {
@@ -217,7 +238,10 @@ fn report_summary_names_what_was_removed() {
 
 #[test]
 fn validation_refuses_empty_titles_and_oversized_fields() {
-    let mut f = CaseFields { title: " ".into(), ..Default::default() };
+    let mut f = CaseFields {
+        title: " ".into(),
+        ..Default::default()
+    };
     assert!(f.validate().is_err());
     f.title = "ok".into();
     assert!(f.validate().is_ok());

@@ -52,7 +52,9 @@ pub struct BlobSealer<W: Write> {
 
 impl<W: Write> std::fmt::Debug for BlobSealer<W> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("BlobSealer").field("plain_len", &self.plain_len).finish_non_exhaustive()
+        f.debug_struct("BlobSealer")
+            .field("plain_len", &self.plain_len)
+            .finish_non_exhaustive()
     }
 }
 
@@ -64,7 +66,8 @@ impl<W: Write> BlobSealer<W> {
         header.extend_from_slice(MAGIC);
         header.extend_from_slice(&(CHUNK_SIZE as u32).to_le_bytes());
         header.extend_from_slice(&prefix);
-        out.write_all(&header).map_err(StoreError::io("writing an attachment file"))?;
+        out.write_all(&header)
+            .map_err(StoreError::io("writing an attachment file"))?;
         Ok(BlobSealer {
             out,
             key: key.aead()?,
@@ -92,8 +95,11 @@ impl<W: Write> BlobSealer<W> {
 
     /// Seals the final chunk and returns the writer and the plaintext length.
     pub fn finish(mut self) -> Result<(W, u64)> {
-        self.seal_buffered(true).map_err(StoreError::io("writing an attachment file"))?;
-        self.out.flush().map_err(StoreError::io("writing an attachment file"))?;
+        self.seal_buffered(true)
+            .map_err(StoreError::io("writing an attachment file"))?;
+        self.out
+            .flush()
+            .map_err(StoreError::io("writing an attachment file"))?;
         Ok((self.out, self.plain_len))
     }
 }
@@ -137,7 +143,9 @@ pub struct BlobOpener<R: BufRead> {
 
 impl<R: BufRead> std::fmt::Debug for BlobOpener<R> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("BlobOpener").field("counter", &self.counter).finish_non_exhaustive()
+        f.debug_struct("BlobOpener")
+            .field("counter", &self.counter)
+            .finish_non_exhaustive()
     }
 }
 
@@ -150,7 +158,10 @@ impl<R: BufRead> BlobOpener<R> {
         let mut header = [0u8; HEADER_LEN];
         inner.read_exact(&mut header).map_err(|e| match e.kind() {
             io::ErrorKind::UnexpectedEof => StoreError::BlobCorrupt("file too short".into()),
-            _ => StoreError::Io { context: "reading an attachment file", source: e },
+            _ => StoreError::Io {
+                context: "reading an attachment file",
+                source: e,
+            },
         })?;
         if &header[..4] != MAGIC {
             return Err(StoreError::BlobCorrupt("not a Consilium blob".into()));
@@ -180,7 +191,9 @@ impl<R: BufRead> BlobOpener<R> {
         let want = self.chunk_size + TAG_LEN;
         self.plain.clear();
         self.pos = 0;
-        let got = (&mut self.inner).take(want as u64).read_to_end(&mut self.plain)?;
+        let got = (&mut self.inner)
+            .take(want as u64)
+            .read_to_end(&mut self.plain)?;
         if got < TAG_LEN {
             return Err(damaged("attachment file is truncated"));
         }
@@ -192,7 +205,10 @@ impl<R: BufRead> BlobOpener<R> {
             .map_err(|_| damaged("attachment file failed authentication (truncated or tampered)"))?
             .len();
         self.plain.truncate(len);
-        self.counter = self.counter.checked_add(1).ok_or_else(|| damaged("too many chunks"))?;
+        self.counter = self
+            .counter
+            .checked_add(1)
+            .ok_or_else(|| damaged("too many chunks"))?;
         self.done = last;
         Ok(())
     }
@@ -225,7 +241,10 @@ pub(crate) fn map_read_error(e: io::Error) -> StoreError {
     if e.kind() == io::ErrorKind::InvalidData {
         StoreError::BlobCorrupt(e.to_string())
     } else {
-        StoreError::Io { context: "reading an attachment file", source: e }
+        StoreError::Io {
+            context: "reading an attachment file",
+            source: e,
+        }
     }
 }
 
@@ -242,16 +261,29 @@ mod tests {
     }
 
     fn setup() -> (SecretKey, BlobId) {
-        (SecretKey::random(&SystemEntropy::new()).unwrap(), BlobId::from_bytes([7; 16]))
+        (
+            SecretKey::random(&SystemEntropy::new()).unwrap(),
+            BlobId::from_bytes([7; 16]),
+        )
     }
 
     #[test]
     fn round_trips_at_chunk_boundaries() {
         let (key, id) = setup();
-        for len in [0, 1, CHUNK_SIZE - 1, CHUNK_SIZE, CHUNK_SIZE + 1, 3 * CHUNK_SIZE] {
+        for len in [
+            0,
+            1,
+            CHUNK_SIZE - 1,
+            CHUNK_SIZE,
+            CHUNK_SIZE + 1,
+            3 * CHUNK_SIZE,
+        ] {
             let plain: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
             let sealed = seal(&plain, &key, &id);
-            assert_eq!(open_all(&sealed[..], &key, &id).unwrap().as_slice(), &plain[..]);
+            assert_eq!(
+                open_all(&sealed[..], &key, &id).unwrap().as_slice(),
+                &plain[..]
+            );
         }
     }
 
@@ -261,7 +293,10 @@ mod tests {
         let plain = vec![1u8; 3 * CHUNK_SIZE + 10];
         let sealed = seal(&plain, &key, &id);
         let cut = HEADER_LEN + 2 * (CHUNK_SIZE + TAG_LEN);
-        assert!(matches!(open_all(&sealed[..cut], &key, &id), Err(StoreError::BlobCorrupt(_))));
+        assert!(matches!(
+            open_all(&sealed[..cut], &key, &id),
+            Err(StoreError::BlobCorrupt(_))
+        ));
     }
 
     #[test]

@@ -54,7 +54,10 @@ pub struct CaseDb {
 }
 
 fn not_found(what: &'static str, id: impl ToString) -> StoreError {
-    StoreError::NotFound { what, id: id.to_string() }
+    StoreError::NotFound {
+        what,
+        id: id.to_string(),
+    }
 }
 
 impl CaseDb {
@@ -83,9 +86,17 @@ impl CaseDb {
 
     pub fn profile(&self) -> Result<Profile> {
         self.conn
-            .query_row("SELECT name, specialty, created_at FROM profile WHERE id = 1", [], |r| {
-                Ok(Profile { name: r.get(0)?, specialty: r.get(1)?, created_at: Timestamp(r.get(2)?) })
-            })
+            .query_row(
+                "SELECT name, specialty, created_at FROM profile WHERE id = 1",
+                [],
+                |r| {
+                    Ok(Profile {
+                        name: r.get(0)?,
+                        specialty: r.get(1)?,
+                        created_at: Timestamp(r.get(2)?),
+                    })
+                },
+            )
             .optional()?
             .ok_or_else(|| StoreError::DatabaseCorrupt("the profile is missing".into()))
     }
@@ -120,13 +131,22 @@ impl CaseDb {
     }
 
     /// Replaces the fields of a case, keeping the previous version as a revision.
-    pub fn edit_case(&mut self, id: &CaseId, mut fields: CaseFields, now: Timestamp) -> Result<u32> {
+    pub fn edit_case(
+        &mut self,
+        id: &CaseId,
+        mut fields: CaseFields,
+        now: Timestamp,
+    ) -> Result<u32> {
         fields.normalise_tags();
         fields.validate()?;
         let blob = to_cbor(&fields)?;
         let tx = self.conn.transaction()?;
         let revision: u32 = tx
-            .query_row("SELECT revision FROM cases WHERE id = ?1", [&id.as_bytes()[..]], |r| r.get(0))
+            .query_row(
+                "SELECT revision FROM cases WHERE id = ?1",
+                [&id.as_bytes()[..]],
+                |r| r.get(0),
+            )
             .optional()?
             .ok_or_else(|| not_found("case", id))?;
         let next = revision + 1;
@@ -147,7 +167,10 @@ impl CaseDb {
             "INSERT INTO case_revisions (case_id, revision, fields, created_at) VALUES (?1, ?2, ?3, ?4)",
             params![&id.as_bytes()[..], next, blob, now.0],
         )?;
-        tx.execute("DELETE FROM case_tags WHERE case_id = ?1", [&id.as_bytes()[..]])?;
+        tx.execute(
+            "DELETE FROM case_tags WHERE case_id = ?1",
+            [&id.as_bytes()[..]],
+        )?;
         write_tags(&tx, id, &fields.tags)?;
         index_case_fields(&tx, id, &fields)?;
         tx.commit()?;
@@ -166,7 +189,12 @@ impl CaseDb {
         let tx = self.conn.transaction()?;
         let n = tx.execute(
             "UPDATE cases SET status = ?2, outcome = ?3, updated_at = ?4 WHERE id = ?1",
-            params![&id.as_bytes()[..], Status::Resolved.as_str(), outcome, now.0],
+            params![
+                &id.as_bytes()[..],
+                Status::Resolved.as_str(),
+                outcome,
+                now.0
+            ],
         )?;
         if n == 0 {
             return Err(not_found("case", id));
@@ -185,12 +213,18 @@ impl CaseDb {
                 "'{prefix}' is not a case id (give at least 4 of its hex digits)"
             )));
         }
-        let mut stmt = self.conn.prepare("SELECT id FROM cases WHERE hex(id) LIKE ?1 || '%' LIMIT 2")?;
-        let ids: Vec<Vec<u8>> = stmt.query_map([p], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+        let mut stmt = self
+            .conn
+            .prepare("SELECT id FROM cases WHERE hex(id) LIKE ?1 || '%' LIMIT 2")?;
+        let ids: Vec<Vec<u8>> = stmt
+            .query_map([p], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
         match ids.as_slice() {
             [one] => Ok(CaseId::from_bytes(to16(one)?)),
             [] => Err(not_found("case", prefix)),
-            _ => Err(StoreError::Invalid(format!("several cases start with '{prefix}'; give more digits"))),
+            _ => Err(StoreError::Invalid(format!(
+                "several cases start with '{prefix}'; give more digits"
+            ))),
         }
     }
 
@@ -233,10 +267,16 @@ impl CaseDb {
         )?;
         let rows = stmt
             .query_map([&id.as_bytes()[..]], |r| {
-                Ok((r.get::<_, u32>(0)?, r.get::<_, Vec<u8>>(1)?, r.get::<_, i64>(2)?))
+                Ok((
+                    r.get::<_, u32>(0)?,
+                    r.get::<_, Vec<u8>>(1)?,
+                    r.get::<_, i64>(2)?,
+                ))
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
-        rows.into_iter().map(|(rev, f, t)| Ok((rev, from_cbor(&f)?, Timestamp(t)))).collect()
+        rows.into_iter()
+            .map(|(rev, f, t)| Ok((rev, from_cbor(&f)?, Timestamp(t))))
+            .collect()
     }
 
     pub fn list_cases(&self, filter: &CaseFilter) -> Result<Vec<CaseSummary>> {
@@ -341,7 +381,11 @@ impl CaseDb {
         ensure_case(&tx, case)?;
         if let Some(parent) = reply_to {
             let same_case: Option<Vec<u8>> = tx
-                .query_row("SELECT case_id FROM comments WHERE id = ?1", [&parent.as_bytes()[..]], |r| r.get(0))
+                .query_row(
+                    "SELECT case_id FROM comments WHERE id = ?1",
+                    [&parent.as_bytes()[..]],
+                    |r| r.get(0),
+                )
                 .optional()?;
             if same_case.as_deref() != Some(&case.as_bytes()[..]) {
                 return Err(not_found("comment on this case", parent));
@@ -358,8 +402,14 @@ impl CaseDb {
                 now.0
             ],
         )?;
-        tx.execute("UPDATE cases SET updated_at = ?2 WHERE id = ?1", params![&case.as_bytes()[..], now.0])?;
-        tx.execute("INSERT INTO search_index (title, body) VALUES ('', ?1)", [body])?;
+        tx.execute(
+            "UPDATE cases SET updated_at = ?2 WHERE id = ?1",
+            params![&case.as_bytes()[..], now.0],
+        )?;
+        tx.execute(
+            "INSERT INTO search_index (title, body) VALUES ('', ?1)",
+            [body],
+        )?;
         tx.execute(
             "INSERT INTO search_rows (fts_rowid, case_id, comment_id) VALUES (last_insert_rowid(), ?1, ?2)",
             params![&case.as_bytes()[..], &id.as_bytes()[..]],
@@ -387,7 +437,9 @@ impl CaseDb {
             .map(|(id, reply, author, body, t)| {
                 Ok(Comment {
                     id: CommentId::from_bytes(to16(&id)?),
-                    reply_to: reply.map(|r| to16(&r).map(CommentId::from_bytes)).transpose()?,
+                    reply_to: reply
+                        .map(|r| to16(&r).map(CommentId::from_bytes))
+                        .transpose()?,
                     author,
                     body,
                     created_at: Timestamp(t),
@@ -441,7 +493,10 @@ impl CaseDb {
                 ],
             )?;
         }
-        tx.execute("UPDATE cases SET updated_at = ?2 WHERE id = ?1", params![&case.as_bytes()[..], now.0])?;
+        tx.execute(
+            "UPDATE cases SET updated_at = ?2 WHERE id = ?1",
+            params![&case.as_bytes()[..], now.0],
+        )?;
         tx.commit()?;
         Ok(id)
     }
@@ -511,31 +566,49 @@ impl CaseDb {
 
     /// SQLite's own consistency check; `Ok(())` when the database is sound.
     pub fn quick_check(&self) -> Result<()> {
-        let verdict: String = self.conn.query_row("PRAGMA quick_check", [], |r| r.get(0))?;
-        if verdict == "ok" { Ok(()) } else { Err(StoreError::DatabaseCorrupt(verdict)) }
+        let verdict: String = self
+            .conn
+            .query_row("PRAGMA quick_check", [], |r| r.get(0))?;
+        if verdict == "ok" {
+            Ok(())
+        } else {
+            Err(StoreError::DatabaseCorrupt(verdict))
+        }
     }
 }
 
 fn to16(bytes: &[u8]) -> Result<[u8; 16]> {
-    bytes.try_into().map_err(|_| StoreError::DatabaseCorrupt("bad id length".into()))
+    bytes
+        .try_into()
+        .map_err(|_| StoreError::DatabaseCorrupt("bad id length".into()))
 }
 
 fn ensure_case(tx: &Transaction<'_>, id: &CaseId) -> Result<()> {
-    let exists: Option<i64> =
-        tx.query_row("SELECT 1 FROM cases WHERE id = ?1", [&id.as_bytes()[..]], |r| r.get(0)).optional()?;
+    let exists: Option<i64> = tx
+        .query_row(
+            "SELECT 1 FROM cases WHERE id = ?1",
+            [&id.as_bytes()[..]],
+            |r| r.get(0),
+        )
+        .optional()?;
     exists.map(|_| ()).ok_or_else(|| not_found("case", id))
 }
 
 fn load_fields(conn: &Connection, id: &CaseId) -> Result<CaseFields> {
     let blob: Vec<u8> = conn
-        .query_row("SELECT fields FROM cases WHERE id = ?1", [&id.as_bytes()[..]], |r| r.get(0))
+        .query_row(
+            "SELECT fields FROM cases WHERE id = ?1",
+            [&id.as_bytes()[..]],
+            |r| r.get(0),
+        )
         .optional()?
         .ok_or_else(|| not_found("case", id))?;
     Ok(from_cbor(&blob)?)
 }
 
 fn write_tags(tx: &Transaction<'_>, id: &CaseId, tags: &[String]) -> Result<()> {
-    let mut stmt = tx.prepare_cached("INSERT OR IGNORE INTO case_tags (case_id, tag) VALUES (?1, ?2)")?;
+    let mut stmt =
+        tx.prepare_cached("INSERT OR IGNORE INTO case_tags (case_id, tag) VALUES (?1, ?2)")?;
     for tag in tags {
         stmt.execute(params![&id.as_bytes()[..], tag])?;
     }
@@ -556,7 +629,11 @@ fn index_case_fields(conn: &Connection, id: &CaseId, fields: &CaseFields) -> Res
         conn.execute("DELETE FROM search_rows WHERE fts_rowid = ?1", [rowid])?;
     }
     let outcome: Option<String> = conn
-        .query_row("SELECT outcome FROM cases WHERE id = ?1", [&id.as_bytes()[..]], |r| r.get(0))
+        .query_row(
+            "SELECT outcome FROM cases WHERE id = ?1",
+            [&id.as_bytes()[..]],
+            |r| r.get(0),
+        )
         .optional()?
         .flatten();
     let mut body: Vec<String> = fields
@@ -581,7 +658,8 @@ fn index_case_fields(conn: &Connection, id: &CaseId, fields: &CaseFields) -> Res
 pub(crate) fn reindex_all(tx: &Transaction<'_>) -> Result<()> {
     let cases: Vec<Vec<u8>> = {
         let mut stmt = tx.prepare("SELECT id FROM cases")?;
-        stmt.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?
+        stmt.query_map([], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?
     };
     for raw in cases {
         let id = CaseId::from_bytes(to16(&raw)?);
@@ -594,7 +672,10 @@ pub(crate) fn reindex_all(tx: &Transaction<'_>) -> Result<()> {
             .collect::<rusqlite::Result<_>>()?
     };
     for (id, case_id, body) in comments {
-        tx.execute("INSERT INTO search_index (title, body) VALUES ('', ?1)", [body])?;
+        tx.execute(
+            "INSERT INTO search_index (title, body) VALUES ('', ?1)",
+            [body],
+        )?;
         tx.execute(
             "INSERT INTO search_rows (fts_rowid, case_id, comment_id) VALUES (last_insert_rowid(), ?1, ?2)",
             params![case_id, id],
@@ -613,7 +694,9 @@ pub(crate) fn fts_query(query: &str) -> Result<String> {
         .map(|w| format!("\"{w}\"*"))
         .collect();
     if words.is_empty() {
-        return Err(StoreError::Invalid("type at least one word to search for".into()));
+        return Err(StoreError::Invalid(
+            "type at least one word to search for".into(),
+        ));
     }
     Ok(words.join(" "))
 }
@@ -629,19 +712,27 @@ mod tests {
     }
 
     fn fields(title: &str) -> CaseFields {
-        CaseFields { title: title.into(), ..Default::default() }
+        CaseFields {
+            title: title.into(),
+            ..Default::default()
+        }
     }
 
     #[test]
     fn search_queries_neutralise_fts_syntax() {
-        assert_eq!(fts_query("rash NEAR(\"x\" OR y)").unwrap(), "\"rash\"* \"NEAR\"* \"x\"* \"OR\"* \"y\"*");
+        assert_eq!(
+            fts_query("rash NEAR(\"x\" OR y)").unwrap(),
+            "\"rash\"* \"NEAR\"* \"x\"* \"OR\"* \"y\"*"
+        );
         assert!(fts_query(" *\"()").is_err());
     }
 
     #[test]
     fn edits_keep_revisions_and_replace_the_index_row() {
         let mut db = db();
-        let id = db.create_case(fields("Annular plaque"), Timestamp(1)).unwrap();
+        let id = db
+            .create_case(fields("Annular plaque"), Timestamp(1))
+            .unwrap();
         let mut f = fields("Erythema migrans");
         f.tags = vec![" Lyme ".into(), "lyme".into()];
         assert_eq!(db.edit_case(&id, f, Timestamp(2)).unwrap(), 2);
@@ -658,9 +749,15 @@ mod tests {
         let mut db = db();
         let a = db.create_case(fields("A"), Timestamp(1)).unwrap();
         let b = db.create_case(fields("B"), Timestamp(1)).unwrap();
-        let c = db.add_comment(&a, None, "Dr X", "Consider sarcoïdosis", Timestamp(2)).unwrap();
-        assert!(db.add_comment(&b, Some(&c), "Dr X", "reply", Timestamp(3)).is_err());
-        db.add_comment(&a, Some(&c), "Dr Y", "agree", Timestamp(3)).unwrap();
+        let c = db
+            .add_comment(&a, None, "Dr X", "Consider sarcoïdosis", Timestamp(2))
+            .unwrap();
+        assert!(
+            db.add_comment(&b, Some(&c), "Dr X", "reply", Timestamp(3))
+                .is_err()
+        );
+        db.add_comment(&a, Some(&c), "Dr Y", "agree", Timestamp(3))
+            .unwrap();
         let hits = db.search("sarcoidosis", 10).unwrap();
         assert_eq!(hits.len(), 1);
         assert_eq!(hits[0].field, "comment");

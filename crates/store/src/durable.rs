@@ -11,8 +11,10 @@ pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     let tmp = path.with_extension("tmp");
     {
         let mut f = create_private(&tmp).map_err(StoreError::io("writing a vault file"))?;
-        f.write_all(bytes).map_err(StoreError::io("writing a vault file"))?;
-        f.sync_all().map_err(StoreError::io("flushing a vault file"))?;
+        f.write_all(bytes)
+            .map_err(StoreError::io("writing a vault file"))?;
+        f.sync_all()
+            .map_err(StoreError::io("flushing a vault file"))?;
     }
     std::fs::rename(&tmp, path).map_err(StoreError::io("replacing a vault file"))?;
     sync_parent(path)

@@ -12,9 +12,9 @@ use ring::aead::{AES_256_GCM, Aad, LessSafeKey, Nonce, UnboundKey};
 use serde::{Deserialize, Serialize};
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
+use crate::durable::write_atomically;
 use crate::entropy::Entropy;
 use crate::error::{Result, StoreError};
-use crate::durable::write_atomically;
 
 /// A passphrase, wiped from memory when dropped, never printed.
 #[derive(Clone, Zeroize, ZeroizeOnDrop)]
@@ -99,15 +99,25 @@ pub struct KdfParams {
 
 impl KdfParams {
     /// About half a second on a 2-core laptop (see docs/BENCHMARKS.md): 64 MiB, 3 passes.
-    pub const INTERACTIVE: KdfParams = KdfParams { m_cost_kib: 64 * 1024, t_cost: 3, p_cost: 1 };
+    pub const INTERACTIVE: KdfParams = KdfParams {
+        m_cost_kib: 64 * 1024,
+        t_cost: 3,
+        p_cost: 1,
+    };
 
     /// Only for tests of the store itself: fast and weak.
-    pub const TEST_ONLY_WEAK: KdfParams = KdfParams { m_cost_kib: 256, t_cost: 1, p_cost: 1 };
+    pub const TEST_ONLY_WEAK: KdfParams = KdfParams {
+        m_cost_kib: 256,
+        t_cost: 1,
+        p_cost: 1,
+    };
 
     fn check(&self) -> Result<Params> {
         // Bounds refuse a hostile key file that asks for absurd memory or time.
         if self.m_cost_kib > 4 * 1024 * 1024 || self.t_cost > 64 || self.p_cost > 16 {
-            return Err(StoreError::KeyFileCorrupt("KDF parameters out of range".into()));
+            return Err(StoreError::KeyFileCorrupt(
+                "KDF parameters out of range".into(),
+            ));
         }
         Params::new(self.m_cost_kib, self.t_cost, self.p_cost, Some(32))
             .map_err(|e| StoreError::KeyFileCorrupt(format!("KDF parameters: {e}")))
@@ -192,7 +202,10 @@ impl KeyFile {
     /// Derives the wrapping key and unwraps the database key; a wrong passphrase fails here.
     pub(crate) fn unseal(&self, passphrase: &Passphrase) -> Result<SecretKey> {
         if self.format != KEY_FILE_FORMAT {
-            return Err(StoreError::KeyFileCorrupt(format!("unknown format {}", self.format)));
+            return Err(StoreError::KeyFileCorrupt(format!(
+                "unknown format {}",
+                self.format
+            )));
         }
         if self.kdf.algorithm != "argon2id" || self.kdf.version != 0x13 {
             return Err(StoreError::KeyFileCorrupt("unknown key derivation".into()));
@@ -206,9 +219,8 @@ impl KeyFile {
             .ok()
             .and_then(|n| n.try_into().ok())
             .ok_or_else(|| corrupt("nonce"))?;
-        let mut buf = Zeroizing::new(
-            hex::decode(&self.wrap.ciphertext).map_err(|_| corrupt("ciphertext"))?,
-        );
+        let mut buf =
+            Zeroizing::new(hex::decode(&self.wrap.ciphertext).map_err(|_| corrupt("ciphertext"))?);
         if salt.len() < 16 || buf.len() != 48 {
             return Err(corrupt("lengths"));
         }
@@ -245,7 +257,12 @@ impl KeyFile {
 fn wrap_aad(kdf: &KdfSection) -> String {
     format!(
         "{WRAP_CONTEXT}|{}|{}|m={}|t={}|p={}|{}",
-        kdf.algorithm, kdf.version, kdf.params.m_cost_kib, kdf.params.t_cost, kdf.params.p_cost, kdf.salt
+        kdf.algorithm,
+        kdf.version,
+        kdf.params.m_cost_kib,
+        kdf.params.t_cost,
+        kdf.params.p_cost,
+        kdf.salt
     )
 }
 
@@ -290,6 +307,9 @@ mod tests {
     #[test]
     fn sqlcipher_literal_is_a_raw_hex_key() {
         let key = SecretKey::from_bytes([0xa5; 32]);
-        assert_eq!(key.sqlcipher_literal().as_str(), format!("x'{}'", "a5".repeat(32)));
+        assert_eq!(
+            key.sqlcipher_literal().as_str(),
+            format!("x'{}'", "a5".repeat(32))
+        );
     }
 }

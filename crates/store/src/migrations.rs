@@ -14,7 +14,11 @@ struct Migration {
 }
 
 const MIGRATIONS: &[Migration] = &[
-    Migration { version: 1, sql: include_str!("migrations/0001_cases.sql"), after: None },
+    Migration {
+        version: 1,
+        sql: include_str!("migrations/0001_cases.sql"),
+        after: None,
+    },
     Migration {
         version: 2,
         sql: include_str!("migrations/0002_search.sql"),
@@ -38,9 +42,15 @@ pub(crate) fn migrate(conn: &mut Connection) -> Result<()> {
 pub(crate) fn migrate_to(conn: &mut Connection, target: i64) -> Result<()> {
     let found = current_version(conn)?;
     if found > LATEST {
-        return Err(StoreError::SchemaTooNew { found, supported: LATEST });
+        return Err(StoreError::SchemaTooNew {
+            found,
+            supported: LATEST,
+        });
     }
-    for m in MIGRATIONS.iter().filter(|m| m.version > found && m.version <= target) {
+    for m in MIGRATIONS
+        .iter()
+        .filter(|m| m.version > found && m.version <= target)
+    {
         let tx = conn.transaction()?;
         tx.execute_batch(m.sql)?;
         if let Some(step) = m.after {
@@ -70,7 +80,11 @@ mod tests {
         migrate(&mut conn).unwrap();
         migrate(&mut conn).unwrap();
         assert_eq!(current_version(&conn).unwrap(), LATEST);
-        conn.pragma_update(None, "user_version", LATEST + 1).unwrap();
-        assert!(matches!(migrate(&mut conn), Err(StoreError::SchemaTooNew { .. })));
+        conn.pragma_update(None, "user_version", LATEST + 1)
+            .unwrap();
+        assert!(matches!(
+            migrate(&mut conn),
+            Err(StoreError::SchemaTooNew { .. })
+        ));
     }
 }

@@ -64,12 +64,15 @@ impl Vault {
         entropy: Arc<dyn Entropy>,
     ) -> Result<Vault> {
         if passphrase.expose().is_empty() {
-            return Err(StoreError::Invalid("the passphrase must not be empty".into()));
+            return Err(StoreError::Invalid(
+                "the passphrase must not be empty".into(),
+            ));
         }
         if Vault::exists(dir) {
             return Err(StoreError::VaultExists(dir.to_path_buf()));
         }
-        create_private_dir(&dir.join(BLOB_DIR)).map_err(StoreError::io("creating the vault directory"))?;
+        create_private_dir(&dir.join(BLOB_DIR))
+            .map_err(StoreError::io("creating the vault directory"))?;
         let lock = take_lock(dir)?;
         // A database without a key file is what a crash during an earlier `create` leaves.
         for leftover in [DB_FILE, "vault.db-wal", "vault.db-shm"] {
@@ -80,11 +83,17 @@ impl Vault {
             }
         }
         let db_key = SecretKey::random(&*entropy)?;
-        let mut db = CaseDb::from_connection(open_keyed(&dir.join(DB_FILE), &db_key)?, entropy.clone())?;
+        let mut db =
+            CaseDb::from_connection(open_keyed(&dir.join(DB_FILE), &db_key)?, entropy.clone())?;
         db.set_profile(profile)?;
         // The key file is written last: its presence marks a complete vault.
         KeyFile::seal(&db_key, passphrase, params, &*entropy)?.write(&dir.join(KEY_FILE))?;
-        Ok(Vault { dir: dir.to_path_buf(), db, entropy, _lock: lock })
+        Ok(Vault {
+            dir: dir.to_path_buf(),
+            db,
+            entropy,
+            _lock: lock,
+        })
     }
 
     /// Unlocks the vault in `dir`.
@@ -97,8 +106,16 @@ impl Vault {
         let db_path = dir.join(DB_FILE);
         match std::fs::metadata(&db_path) {
             Ok(m) if m.len() > 0 => {}
-            Ok(_) => return Err(StoreError::DatabaseCorrupt("the database file is empty".into())),
-            Err(_) => return Err(StoreError::DatabaseCorrupt("the database file is missing".into())),
+            Ok(_) => {
+                return Err(StoreError::DatabaseCorrupt(
+                    "the database file is empty".into(),
+                ));
+            }
+            Err(_) => {
+                return Err(StoreError::DatabaseCorrupt(
+                    "the database file is missing".into(),
+                ));
+            }
         }
         let conn = open_keyed(&db_path, &db_key)?;
         drop(db_key);
@@ -106,12 +123,19 @@ impl Vault {
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .map_err(|e| StoreError::DatabaseCorrupt(e.to_string()))?;
         if found == 0 {
-            return Err(StoreError::DatabaseCorrupt("the database has no schema".into()));
+            return Err(StoreError::DatabaseCorrupt(
+                "the database has no schema".into(),
+            ));
         }
         let db = CaseDb::from_connection(conn, entropy.clone()).map_err(corrupt_if_sqlite)?;
         db.quick_check().map_err(corrupt_if_sqlite)?;
         db.profile()?;
-        let vault = Vault { dir: dir.to_path_buf(), db, entropy, _lock: lock };
+        let vault = Vault {
+            dir: dir.to_path_buf(),
+            db,
+            entropy,
+            _lock: lock,
+        };
         vault.sweep_orphaned_blobs()?;
         Ok(vault)
     }
@@ -120,7 +144,9 @@ impl Vault {
     /// not re-encrypted, and afterwards only `new` opens the vault.
     pub fn change_passphrase(&self, current: &Passphrase, new: &Passphrase) -> Result<()> {
         if new.expose().is_empty() {
-            return Err(StoreError::Invalid("the new passphrase must not be empty".into()));
+            return Err(StoreError::Invalid(
+                "the new passphrase must not be empty".into(),
+            ));
         }
         let path = self.dir.join(KEY_FILE);
         let old = KeyFile::read(&path)?;
@@ -175,24 +201,46 @@ impl Vault {
         self.dir.join(BLOB_DIR).join(id.to_string())
     }
 
-    fn write_blob(&self, plain: &mut dyn Read, rendition: Rendition, mime: &str) -> Result<StoredBlob> {
+    fn write_blob(
+        &self,
+        plain: &mut dyn Read,
+        rendition: Rendition,
+        mime: &str,
+    ) -> Result<StoredBlob> {
         let id = BlobId::from_bytes(random_16(&*self.entropy)?);
         let key = SecretKey::random(&*self.entropy)?;
         let final_path = self.blob_path(&id);
         let partial = final_path.with_extension(&PARTIAL_SUFFIX[1..]);
         let mut write = || -> Result<u64> {
-            let file = create_private(&partial).map_err(StoreError::io("writing an attachment file"))?;
-            let mut sealer = BlobSealer::new(BufWriter::with_capacity(1 << 17, file), &key, &id, &*self.entropy)?;
-            std::io::copy(plain, &mut sealer).map_err(StoreError::io("writing an attachment file"))?;
+            let file =
+                create_private(&partial).map_err(StoreError::io("writing an attachment file"))?;
+            let mut sealer = BlobSealer::new(
+                BufWriter::with_capacity(1 << 17, file),
+                &key,
+                &id,
+                &*self.entropy,
+            )?;
+            std::io::copy(plain, &mut sealer)
+                .map_err(StoreError::io("writing an attachment file"))?;
             let (out, len) = sealer.finish()?;
-            let file = out.into_inner().map_err(|e| StoreError::io("writing an attachment file")(e.into_error()))?;
-            file.sync_all().map_err(StoreError::io("flushing an attachment file"))?;
-            std::fs::rename(&partial, &final_path).map_err(StoreError::io("storing an attachment file"))?;
+            let file = out
+                .into_inner()
+                .map_err(|e| StoreError::io("writing an attachment file")(e.into_error()))?;
+            file.sync_all()
+                .map_err(StoreError::io("flushing an attachment file"))?;
+            std::fs::rename(&partial, &final_path)
+                .map_err(StoreError::io("storing an attachment file"))?;
             sync_parent(&final_path)?;
             Ok(len)
         };
         match write() {
-            Ok(plain_size) => Ok(StoredBlob { id, rendition, mime: mime.to_string(), key, plain_size }),
+            Ok(plain_size) => Ok(StoredBlob {
+                id,
+                rendition,
+                mime: mime.to_string(),
+                key,
+                plain_size,
+            }),
             Err(e) => {
                 let _ = std::fs::remove_file(&partial);
                 Err(e)
@@ -209,7 +257,10 @@ impl Vault {
     ) -> Result<(Zeroizing<Vec<u8>>, String)> {
         let (id, key, mime) = self.db.blob_of(case, attachment, rendition)?;
         let file = self.open_blob_file(&id)?;
-        Ok((open_all(BufReader::with_capacity(1 << 17, file), &key, &id)?, mime))
+        Ok((
+            open_all(BufReader::with_capacity(1 << 17, file), &key, &id)?,
+            mime,
+        ))
     }
 
     /// Streams a rendition into `out` with bounded memory. On error, what was written so far
@@ -231,7 +282,8 @@ impl Vault {
             if n == 0 {
                 return Ok(total);
             }
-            out.write_all(&buf[..n]).map_err(StoreError::io("writing the exported file"))?;
+            out.write_all(&buf[..n])
+                .map_err(StoreError::io("writing the exported file"))?;
             total += n as u64;
         }
     }
@@ -239,7 +291,10 @@ impl Vault {
     fn open_blob_file(&self, id: &BlobId) -> Result<File> {
         File::open(self.blob_path(id)).map_err(|e| match e.kind() {
             std::io::ErrorKind::NotFound => StoreError::BlobMissing(id.to_string()),
-            _ => StoreError::Io { context: "opening an attachment file", source: e },
+            _ => StoreError::Io {
+                context: "opening an attachment file",
+                source: e,
+            },
         })
     }
 
@@ -280,7 +335,10 @@ fn take_lock(dir: &Path) -> Result<File> {
         .open(dir.join(LOCK_FILE))
         .map_err(|e| match e.kind() {
             std::io::ErrorKind::NotFound => StoreError::VaultMissing(dir.to_path_buf()),
-            _ => StoreError::Io { context: "opening the vault lock", source: e },
+            _ => StoreError::Io {
+                context: "opening the vault lock",
+                source: e,
+            },
         })?;
     match file.try_lock() {
         Ok(()) => Ok(file),
@@ -292,11 +350,16 @@ fn take_lock(dir: &Path) -> Result<File> {
 /// Opens a SQLCipher connection with a raw 256-bit key (no KDF inside SQLCipher).
 pub(crate) fn open_keyed(path: &Path, key: &SecretKey) -> Result<Connection> {
     let conn = Connection::open(path)?;
-    let sql = Zeroizing::new(format!("PRAGMA key = \"{}\";", key.sqlcipher_literal().as_str()));
+    let sql = Zeroizing::new(format!(
+        "PRAGMA key = \"{}\";",
+        key.sqlcipher_literal().as_str()
+    ));
     conn.execute_batch(&sql)?;
     // Touch the schema so a damaged file or a wrong key fails here, not at the first query.
-    conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get::<_, i64>(0))
-        .map_err(|e| StoreError::DatabaseCorrupt(e.to_string()))?;
+    conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
+        r.get::<_, i64>(0)
+    })
+    .map_err(|e| StoreError::DatabaseCorrupt(e.to_string()))?;
     Ok(conn)
 }
 
@@ -319,7 +382,8 @@ pub(crate) fn create_with_schema(
     let db_key = SecretKey::random(&*entropy)?;
     let mut conn = open_keyed(&dir.join(DB_FILE), &db_key)?;
     crate::migrations::migrate_to(&mut conn, version)?;
-    KeyFile::seal(&db_key, passphrase, KdfParams::TEST_ONLY_WEAK, &*entropy)?.write(&dir.join(KEY_FILE))?;
+    KeyFile::seal(&db_key, passphrase, KdfParams::TEST_ONLY_WEAK, &*entropy)?
+        .write(&dir.join(KEY_FILE))?;
     Ok(db_key)
 }
 
@@ -343,7 +407,11 @@ mod tests {
                 [],
             )
             .unwrap();
-            let fields = CaseFields { title: "Pemphigus vulgaris".into(), history: "blisters".into(), ..Default::default() };
+            let fields = CaseFields {
+                title: "Pemphigus vulgaris".into(),
+                history: "blisters".into(),
+                ..Default::default()
+            };
             let blob = to_cbor(&fields).unwrap();
             conn.execute(
                 "INSERT INTO cases VALUES (?1, 'Pemphigus vulgaris', '', 'open', 'routine', ?2, NULL, 1, 5, 5)",
@@ -355,14 +423,22 @@ mod tests {
                 rusqlite::params![&[1u8; 16][..], &[9u8; 16][..]],
             )
             .unwrap();
-            let v: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+            let v: i64 = conn
+                .query_row("PRAGMA user_version", [], |r| r.get(0))
+                .unwrap();
             assert_eq!(v, 1);
         }
         let vault = Vault::open(tmp.path(), &pass, e).unwrap();
         let id = CaseId::from_bytes([9; 16]);
-        assert_eq!(vault.db().case(&id).unwrap().fields.title, "Pemphigus vulgaris");
+        assert_eq!(
+            vault.db().case(&id).unwrap().fields.title,
+            "Pemphigus vulgaris"
+        );
         assert_eq!(vault.db().search("blisters", 5).unwrap()[0].id, id);
-        assert_eq!(vault.db().search("nikolsky", 5).unwrap()[0].field, "comment");
+        assert_eq!(
+            vault.db().search("nikolsky", 5).unwrap()[0].field,
+            "comment"
+        );
     }
 
     #[test]
@@ -370,9 +446,23 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let e: Arc<dyn Entropy> = Arc::new(SystemEntropy::new());
         let pass = Passphrase::new("pw");
-        let profile = Profile { name: "Dr A".into(), specialty: "derm".into(), created_at: Timestamp(0) };
-        let v = Vault::create(tmp.path(), &pass, &profile, KdfParams::TEST_ONLY_WEAK, e.clone()).unwrap();
-        assert!(matches!(Vault::open(tmp.path(), &pass, e.clone()), Err(StoreError::VaultBusy)));
+        let profile = Profile {
+            name: "Dr A".into(),
+            specialty: "derm".into(),
+            created_at: Timestamp(0),
+        };
+        let v = Vault::create(
+            tmp.path(),
+            &pass,
+            &profile,
+            KdfParams::TEST_ONLY_WEAK,
+            e.clone(),
+        )
+        .unwrap();
+        assert!(matches!(
+            Vault::open(tmp.path(), &pass, e.clone()),
+            Err(StoreError::VaultBusy)
+        ));
         v.lock();
         assert!(Vault::open(tmp.path(), &pass, e).is_ok());
     }

@@ -13,13 +13,18 @@ use std::process::Command;
 pub fn samples_dir() -> Option<PathBuf> {
     let dir = std::env::var_os("CONSILIUM_SAMPLES")
         .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/consilium-samples")))?;
+        .or_else(|| {
+            std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/consilium-samples"))
+        })?;
     let images = dir.join("pillow/Tests/images");
     if images.is_dir() {
         return Some(images);
     }
     if std::env::var("CONSILIUM_REQUIRE_SAMPLES").as_deref() == Ok("1") {
-        panic!("sample corpus missing at {}; run tests/samples/fetch.sh", images.display());
+        panic!(
+            "sample corpus missing at {}; run tests/samples/fetch.sh",
+            images.display()
+        );
     }
     eprintln!("skipping: sample corpus not fetched (tests/samples/fetch.sh)");
     None
@@ -32,7 +37,15 @@ pub fn sample(name: &str) -> Option<PathBuf> {
 
 /// Metadata groups exiftool may report for a clean file: file-system facts, the JFIF/PNG
 /// headers an encoder writes, and exiftool's own derived values.
-pub const CLEAN_GROUPS: &[&str] = &["SourceFile", "ExifTool", "System", "File", "JFIF", "PNG", "Composite"];
+pub const CLEAN_GROUPS: &[&str] = &[
+    "SourceFile",
+    "ExifTool",
+    "System",
+    "File",
+    "JFIF",
+    "PNG",
+    "Composite",
+];
 
 /// Every metadata group exiftool finds in `file` (`-G1 -a -u`, so unknown and duplicate tags
 /// count too).
@@ -42,10 +55,16 @@ pub fn exiftool_groups(file: &Path) -> BTreeSet<String> {
         .arg(file)
         .output()
         .expect("exiftool must be installed (apt-get install libimage-exiftool-perl)");
-    assert!(out.status.success(), "exiftool failed on {}", file.display());
+    assert!(
+        out.status.success(),
+        "exiftool failed on {}",
+        file.display()
+    );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let obj = v[0].as_object().unwrap();
-    obj.keys().map(|k| k.split(':').next().unwrap_or(k).to_string()).collect()
+    obj.keys()
+        .map(|k| k.split(':').next().unwrap_or(k).to_string())
+        .collect()
 }
 
 /// Metadata groups of every file under `dir`, from one exiftool run (fast for a corpus).
@@ -62,7 +81,10 @@ pub fn exiftool_scan(dir: &Path) -> std::collections::BTreeMap<PathBuf, BTreeSet
         .filter_map(|entry| {
             let obj = entry.as_object()?;
             let path = PathBuf::from(obj.get("SourceFile")?.as_str()?);
-            let groups = obj.keys().map(|k| k.split(':').next().unwrap_or(k).to_string()).collect();
+            let groups = obj
+                .keys()
+                .map(|k| k.split(':').next().unwrap_or(k).to_string())
+                .collect();
             Some((path, groups))
         })
         .collect()
@@ -70,13 +92,23 @@ pub fn exiftool_scan(dir: &Path) -> std::collections::BTreeMap<PathBuf, BTreeSet
 
 /// The groups of `file` that a cleaned image must not have; empty when clean.
 pub fn forbidden_metadata(file: &Path) -> BTreeSet<String> {
-    exiftool_groups(file).into_iter().filter(|g| !CLEAN_GROUPS.contains(&g.as_str())).collect()
+    exiftool_groups(file)
+        .into_iter()
+        .filter(|g| !CLEAN_GROUPS.contains(&g.as_str()))
+        .collect()
 }
 
 /// Writes a camera-like JPEG (`width`×`height`, textured pixels) and then, with exiftool, EXIF
 /// with GPS position, camera make/model and serial numbers, a date, an XMP packet, IPTC, an
 /// embedded thumbnail and the given orientation. Returns the file's path inside `dir`.
-pub fn camera_photo(dir: &Path, name: &str, width: u32, height: u32, orientation: u8, marker: &str) -> PathBuf {
+pub fn camera_photo(
+    dir: &Path,
+    name: &str,
+    width: u32,
+    height: u32,
+    orientation: u8,
+    marker: &str,
+) -> PathBuf {
     let img = image::RgbImage::from_fn(width, height, |x, y| {
         let v = ((x * 7 + y * 13) ^ (x * y)) as u8;
         image::Rgb([v, v.wrapping_add(80), 255 - v])
@@ -84,9 +116,13 @@ pub fn camera_photo(dir: &Path, name: &str, width: u32, height: u32, orientation
     let path = dir.join(name);
     img.save(&path).unwrap();
     let thumb = dir.join(format!("{name}.thumb.jpg"));
-    image::DynamicImage::ImageRgb8(img).thumbnail(160, 120).to_rgb8().save(&thumb).unwrap();
+    image::DynamicImage::ImageRgb8(img)
+        .thumbnail(160, 120)
+        .to_rgb8()
+        .save(&thumb)
+        .unwrap();
     let status = Command::new("exiftool")
-        .arg("-overwrite_original")
+        .args(["-q", "-overwrite_original"])
         .args([
             "-EXIF:Make=CanonMarkerMake",
             "-EXIF:Model=PowerShot MarkerModel",

@@ -1,0 +1,181 @@
+//! Command-line grammar of `consilium`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+use consilium_client::CasePatch;
+use consilium_client::model::{AgeBand, QuestionKind, Sex, Status, Urgency};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "consilium",
+    version,
+    about = "Consilium: confidential clinical cases, encrypted on this computer"
+)]
+pub struct Cli {
+    /// Profile directory (default: the platform's user data directory).
+    #[arg(long, global = true, env = "CONSILIUM_PROFILE", value_name = "DIR")]
+    pub profile: Option<PathBuf>,
+
+    /// Machine-readable output: JSON on stdout.
+    #[arg(long, global = true)]
+    pub json: bool,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create a profile: a new encrypted vault (passphrase from CONSILIUM_PASSPHRASE or a prompt).
+    Init {
+        /// Your name as colleagues know it.
+        #[arg(long)]
+        name: String,
+        /// Your specialty.
+        #[arg(long, default_value = "")]
+        specialty: String,
+    },
+    /// Cases: write, list, search, attach images.
+    #[command(subcommand)]
+    Case(CaseCommand),
+    /// The vault passphrase.
+    #[command(subcommand)]
+    Passphrase(PassphraseCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PassphraseCommand {
+    /// Change it (new one from CONSILIUM_NEW_PASSPHRASE or a prompt); the old one stops working.
+    Change,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CaseCommand {
+    /// Write a new case; prints its id.
+    New {
+        #[command(flatten)]
+        fields: FieldArgs,
+        /// Read the fields from a TOML file (same names as the flags, with underscores).
+        #[arg(long, value_name = "case.toml", conflicts_with = "title")]
+        from_file: Option<PathBuf>,
+    },
+    /// List cases, most recently changed first.
+    List {
+        #[arg(long, value_parser = parse_word::<Status>)]
+        status: Option<Status>,
+        #[arg(long)]
+        tag: Option<String>,
+        #[arg(long)]
+        specialty: Option<String>,
+    },
+    /// Show one case with its attachments and comments.
+    Show { id: String },
+    /// Full-text search over case fields, outcomes and comments.
+    Search { query: String },
+    /// Change fields of a case; the previous version is kept as a revision.
+    Edit {
+        id: String,
+        #[command(flatten)]
+        fields: FieldArgs,
+    },
+    /// Mark a case resolved with its outcome.
+    Resolve {
+        id: String,
+        #[arg(long)]
+        outcome: String,
+    },
+    /// Add a comment to a case.
+    Comment {
+        id: String,
+        text: String,
+        /// Id of the comment this one answers.
+        #[arg(long)]
+        reply_to: Option<String>,
+    },
+    /// Import images: metadata is removed, orientation applied, redactions burned in.
+    Attach {
+        id: String,
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Black out a rectangle X,Y,W,H (pixels of the upright image); repeatable; one FILE only.
+        #[arg(long = "redact", value_name = "X,Y,W,H")]
+        redact: Vec<String>,
+    },
+    /// Write the cleaned image of an attachment to a file.
+    ExportAttachment {
+        id: String,
+        attachment_id: String,
+        out_file: PathBuf,
+        /// Which size: full, preview (1600 px) or thumbnail (320 px).
+        #[arg(long, default_value = "full")]
+        rendition: String,
+    },
+}
+
+/// The case fields as flags, shared by `case new` and `case edit`.
+#[derive(Debug, Args)]
+pub struct FieldArgs {
+    #[arg(long)]
+    pub title: Option<String>,
+    /// Age band (e.g. 40-49, 90+) or an age in years, stored as its band.
+    #[arg(long, value_parser = parse_word::<AgeBand>)]
+    pub age_band: Option<AgeBand>,
+    #[arg(long, value_parser = parse_word::<Sex>)]
+    pub sex: Option<Sex>,
+    /// Chief complaint.
+    #[arg(long)]
+    pub complaint: Option<String>,
+    #[arg(long)]
+    pub history: Option<String>,
+    /// Examination findings.
+    #[arg(long)]
+    pub exam: Option<String>,
+    #[arg(long)]
+    pub investigations: Option<String>,
+    #[arg(long)]
+    pub working_diagnosis: Option<String>,
+    /// A differential diagnosis; repeatable.
+    #[arg(long = "differential")]
+    pub differential: Vec<String>,
+    /// The question for the circle.
+    #[arg(long)]
+    pub question: Option<String>,
+    #[arg(long, value_parser = parse_word::<QuestionKind>)]
+    pub question_kind: Option<QuestionKind>,
+    #[arg(long, value_parser = parse_word::<Urgency>)]
+    pub urgency: Option<Urgency>,
+    #[arg(long)]
+    pub specialty: Option<String>,
+    /// A tag; repeatable.
+    #[arg(long = "tag")]
+    pub tag: Vec<String>,
+}
+
+impl FieldArgs {
+    pub fn into_patch(self) -> CasePatch {
+        CasePatch {
+            title: self.title,
+            age_band: self.age_band,
+            sex: self.sex,
+            chief_complaint: self.complaint,
+            history: self.history,
+            examination: self.exam,
+            investigations: self.investigations,
+            working_diagnosis: self.working_diagnosis,
+            differential: (!self.differential.is_empty()).then_some(self.differential),
+            question: self.question,
+            question_kind: self.question_kind,
+            urgency: self.urgency,
+            specialty: self.specialty,
+            tags: (!self.tag.is_empty()).then_some(self.tag),
+        }
+    }
+}
+
+fn parse_word<T: std::str::FromStr>(s: &str) -> Result<T, String>
+where
+    T::Err: std::fmt::Display,
+{
+    s.parse::<T>().map_err(|e| e.to_string())
+}

@@ -1,0 +1,254 @@
+//! What the CLI prints: words for people, or JSON with `--json`.
+
+use std::path::Path;
+
+use consilium_client::Profile;
+use consilium_client::model::{Attachment, Case, CaseSummary, SearchHit, Timestamp};
+use serde_json::{Value, json};
+
+#[derive(Debug)]
+pub struct Printer {
+    pub json: bool,
+}
+
+fn print_json(v: &Value) {
+    println!(
+        "{}",
+        serde_json::to_string_pretty(v).unwrap_or_else(|_| "null".into())
+    );
+}
+
+/// An attachment as JSON, with the report's one-line summary added for readers.
+fn attachment_json(a: &Attachment) -> Value {
+    let mut v = serde_json::to_value(a).unwrap_or(Value::Null);
+    if let Some(o) = v.as_object_mut() {
+        o.insert("report_summary".into(), json!(a.report.summary()));
+    }
+    v
+}
+
+fn date(t: Timestamp) -> String {
+    // Days since the epoch → civil date (Howard Hinnant's algorithm), UTC.
+    let days = t.0.div_euclid(86_400_000);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+impl Printer {
+    pub fn created(&self, id: &str) {
+        if self.json {
+            print_json(&json!({ "id": id }))
+        } else {
+            println!("{id}")
+        }
+    }
+
+    pub fn updated(&self, id: &str, what: &str) {
+        if self.json {
+            print_json(&json!({ "id": id, "result": what }))
+        } else {
+            println!("{id} {what}")
+        }
+    }
+
+    pub fn message(&self, text: &str) {
+        if self.json {
+            print_json(&json!({ "result": text }))
+        } else {
+            println!("{text}")
+        }
+    }
+
+    pub fn created_profile(&self, dir: &Path, p: &Profile) {
+        if self.json {
+            print_json(
+                &json!({ "id": dir.display().to_string(), "name": p.name, "specialty": p.specialty }),
+            );
+        } else {
+            println!("profile created for {} in {}", p.name, dir.display());
+        }
+    }
+
+    pub fn case_list(&self, cases: &[CaseSummary]) {
+        if self.json {
+            return print_json(&serde_json::to_value(cases).unwrap_or(Value::Null));
+        }
+        if cases.is_empty() {
+            return println!("no cases");
+        }
+        for c in cases {
+            let tags = if c.tags.is_empty() {
+                String::new()
+            } else {
+                format!(" [{}]", c.tags.join(", "))
+            };
+            let spec = if c.specialty.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", c.specialty)
+            };
+            println!(
+                "{}  {:<8}  {}  {}{spec}{tags}",
+                &c.id.to_string()[..12],
+                c.status,
+                date(c.updated_at),
+                c.title
+            );
+        }
+    }
+
+    pub fn search_hits(&self, hits: &[SearchHit]) {
+        if self.json {
+            return print_json(&serde_json::to_value(hits).unwrap_or(Value::Null));
+        }
+        if hits.is_empty() {
+            return println!("no matches");
+        }
+        for h in hits {
+            println!(
+                "{}  {}\n    {}: {}",
+                &h.id.to_string()[..12],
+                h.title,
+                h.field,
+                h.snippet.replace('\n', " ")
+            );
+        }
+    }
+
+    pub fn case(&self, c: &Case) {
+        if self.json {
+            let mut v = serde_json::to_value(c).unwrap_or(Value::Null);
+            if let Some(o) = v.as_object_mut() {
+                o.insert(
+                    "attachments".into(),
+                    Value::Array(c.attachments.iter().map(attachment_json).collect()),
+                );
+            }
+            return print_json(&v);
+        }
+        let f = &c.fields;
+        println!(
+            "{}\n{}  (revision {}, {}, updated {})",
+            f.title,
+            c.id,
+            c.revision,
+            c.status,
+            date(c.updated_at)
+        );
+        let line = |label: &str, value: String| {
+            if !value.trim().is_empty() {
+                println!(
+                    "{label:>18}: {}",
+                    value.replace('\n', &format!("\n{:>20}", ""))
+                );
+            }
+        };
+        line(
+            "age band",
+            f.age_band.map(|a| a.to_string()).unwrap_or_default(),
+        );
+        line("sex", f.sex.map(|s| s.to_string()).unwrap_or_default());
+        line("specialty", f.specialty.clone());
+        line("urgency", f.urgency.to_string());
+        line("chief complaint", f.chief_complaint.clone());
+        line("history", f.history.clone());
+        line("examination", f.examination.clone());
+        line("investigations", f.investigations.clone());
+        line(
+            "timeline",
+            f.timeline
+                .iter()
+                .map(|e| format!("day {}: {}", e.day, e.event))
+                .collect::<Vec<_>>()
+                .join("\n"),
+        );
+        line("working diagnosis", f.working_diagnosis.clone());
+        line("differential", f.differential.join("; "));
+        line(
+            "question",
+            match f.question_kind {
+                Some(k) => format!("[{k}] {}", f.question),
+                None => f.question.clone(),
+            },
+        );
+        line("tags", f.tags.join(", "));
+        line("outcome", c.outcome.clone().unwrap_or_default());
+        if !c.attachments.is_empty() {
+            println!("attachments:");
+            for a in &c.attachments {
+                println!(
+                    "  {}  {} {}×{} {} bytes\n      {}",
+                    a.id,
+                    a.mime,
+                    a.width,
+                    a.height,
+                    a.size,
+                    a.report.summary()
+                );
+            }
+        }
+        if !c.comments.is_empty() {
+            println!("comments:");
+            for m in &c.comments {
+                let reply = m
+                    .reply_to
+                    .as_ref()
+                    .map(|r| format!(" ↳ {}", &r.to_string()[..8]))
+                    .unwrap_or_default();
+                println!(
+                    "  {} {} ({}){reply}: {}",
+                    &m.id.to_string()[..8],
+                    m.author,
+                    date(m.created_at),
+                    m.body
+                );
+            }
+        }
+    }
+
+    pub fn attachments(&self, atts: &[Attachment]) {
+        if self.json {
+            return print_json(&Value::Array(atts.iter().map(attachment_json).collect()));
+        }
+        for a in atts {
+            println!(
+                "{}  {}×{} {}  {}",
+                a.id,
+                a.width,
+                a.height,
+                a.mime,
+                a.report.summary()
+            );
+        }
+    }
+
+    pub fn exported(&self, path: &Path, bytes: u64) {
+        if self.json {
+            print_json(&json!({ "id": path.display().to_string(), "bytes": bytes }));
+        } else {
+            println!("wrote {} ({bytes} bytes)", path.display());
+        }
+    }
+
+    /// A bar on stderr when several files are imported (hidden when stderr is not a terminal).
+    pub fn progress_bar(&self, total: usize) -> indicatif::ProgressBar {
+        if total < 2 || self.json {
+            return indicatif::ProgressBar::hidden();
+        }
+        let bar = indicatif::ProgressBar::new(total as u64);
+        if let Ok(style) =
+            indicatif::ProgressStyle::with_template("importing {bar:30} {pos}/{len} images")
+        {
+            bar.set_style(style);
+        }
+        bar
+    }
+}

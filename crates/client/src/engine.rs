@@ -1,0 +1,315 @@
+//! The engine: one unlocked profile. Every face (CLI, desktop) calls these methods and nothing
+//! below them.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use consilium_deid::{ImportLimits, Redaction, clean_image};
+use consilium_model::{
+    Attachment, AttachmentId, Case, CaseFields, CaseFilter, CaseId, CaseSummary, Clock, CommentId,
+    Rendition, SearchHit,
+};
+use consilium_store::{
+    AttachmentRecord, Entropy, KdfParams, NewRendition, Passphrase, Profile, SystemEntropy, Vault,
+};
+use zeroize::Zeroizing;
+
+use crate::case_input::CasePatch;
+use crate::clock::SystemClock;
+use crate::error::{ClientError, Result};
+
+/// What the engine is given rather than reaching for: time, randomness, costs and limits.
+#[derive(Clone, Debug)]
+pub struct EngineConfig {
+    pub clock: Arc<dyn Clock>,
+    pub entropy: Arc<dyn Entropy>,
+    /// Argon2id cost for new vaults.
+    pub kdf: KdfParams,
+    pub import_limits: ImportLimits,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            clock: Arc::new(SystemClock),
+            entropy: Arc::new(SystemEntropy::new()),
+            kdf: KdfParams::INTERACTIVE,
+            import_limits: ImportLimits::default(),
+        }
+    }
+}
+
+/// Progress of a multi-file import, reported after each file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ImportProgress {
+    pub done: usize,
+    pub total: usize,
+    /// The file just finished.
+    pub file: PathBuf,
+}
+
+/// One unlocked profile.
+#[derive(Debug)]
+pub struct Engine {
+    vault: Vault,
+    config: EngineConfig,
+}
+
+impl Engine {
+    /// Creates a profile (a new vault) in `dir`.
+    pub fn init(
+        dir: &Path,
+        passphrase: &Passphrase,
+        name: &str,
+        specialty: &str,
+        config: EngineConfig,
+    ) -> Result<Engine> {
+        let name = name.trim();
+        if name.is_empty() || name.chars().count() > 120 {
+            return Err(ClientError::Invalid(
+                "the name must have 1 to 120 characters".into(),
+            ));
+        }
+        let profile = Profile {
+            name: name.to_string(),
+            specialty: specialty.trim().to_string(),
+            created_at: config.clock.now(),
+        };
+        let vault = Vault::create(
+            dir,
+            passphrase,
+            &profile,
+            config.kdf,
+            config.entropy.clone(),
+        )?;
+        Ok(Engine { vault, config })
+    }
+
+    /// Unlocks the profile in `dir`.
+    pub fn unlock(dir: &Path, passphrase: &Passphrase, config: EngineConfig) -> Result<Engine> {
+        let vault = Vault::open(dir, passphrase, config.entropy.clone())?;
+        Ok(Engine { vault, config })
+    }
+
+    /// Closes the vault; keys are wiped.
+    pub fn lock(self) {
+        self.vault.lock();
+    }
+
+    pub fn change_passphrase(&self, current: &Passphrase, new: &Passphrase) -> Result<()> {
+        Ok(self.vault.change_passphrase(current, new)?)
+    }
+
+    pub fn profile(&self) -> Result<Profile> {
+        Ok(self.vault.db().profile()?)
+    }
+
+    /// Finds a case by its id or a unique prefix of at least 4 hex digits.
+    pub fn resolve_case_id(&self, id_or_prefix: &str) -> Result<CaseId> {
+        Ok(self.vault.db().find_case(id_or_prefix)?)
+    }
+
+    pub fn create_case(&mut self, fields: CaseFields) -> Result<CaseId> {
+        let now = self.config.clock.now();
+        Ok(self.vault.db_mut().create_case(fields, now)?)
+    }
+
+    /// Applies `patch` to the case's current fields and stores the result as a new revision.
+    pub fn edit_case(&mut self, id: &CaseId, patch: CasePatch) -> Result<u32> {
+        if patch.is_empty() {
+            return Err(ClientError::Invalid(
+                "nothing to change: give at least one field".into(),
+            ));
+        }
+        let mut fields = self.vault.db().case(id)?.fields;
+        patch.apply(&mut fields);
+        let now = self.config.clock.now();
+        Ok(self.vault.db_mut().edit_case(id, fields, now)?)
+    }
+
+    pub fn resolve_case(&mut self, id: &CaseId, outcome: &str) -> Result<()> {
+        let now = self.config.clock.now();
+        Ok(self.vault.db_mut().resolve_case(id, outcome, now)?)
+    }
+
+    pub fn case(&self, id: &CaseId) -> Result<Case> {
+        Ok(self.vault.db().case(id)?)
+    }
+
+    pub fn revisions(
+        &self,
+        id: &CaseId,
+    ) -> Result<Vec<(u32, CaseFields, consilium_model::Timestamp)>> {
+        Ok(self.vault.db().revisions(id)?)
+    }
+
+    pub fn list_cases(&self, filter: &CaseFilter) -> Result<Vec<CaseSummary>> {
+        Ok(self.vault.db().list_cases(filter)?)
+    }
+
+    pub fn search(&self, query: &str) -> Result<Vec<SearchHit>> {
+        Ok(self.vault.db().search(query, 100)?)
+    }
+
+    pub fn comment(
+        &mut self,
+        case: &CaseId,
+        body: &str,
+        reply_to: Option<&CommentId>,
+    ) -> Result<CommentId> {
+        let author = self.vault.db().profile()?.name;
+        let now = self.config.clock.now();
+        Ok(self
+            .vault
+            .db_mut()
+            .add_comment(case, reply_to, &author, body, now)?)
+    }
+
+    /// Cleans an image (metadata dropped, orientation applied, `redactions` burned in) and stores
+    /// its full, preview and thumbnail renditions encrypted. The original bytes are never stored.
+    pub fn attach_bytes(
+        &mut self,
+        case: &CaseId,
+        original: &[u8],
+        redactions: &[Redaction],
+    ) -> Result<Attachment> {
+        // Fail fast on an unknown case, before the costly decode.
+        self.vault.db().case(case)?;
+        let clean = clean_image(original, redactions, &self.config.import_limits)?;
+        let record = AttachmentRecord {
+            mime: clean.full.mime.to_string(),
+            width: clean.full.width,
+            height: clean.full.height,
+            size: clean.full.bytes.len() as u64,
+            report: clean.report.clone(),
+        };
+        let renditions = [
+            (Rendition::Full, &clean.full),
+            (Rendition::Preview, &clean.preview),
+            (Rendition::Thumbnail, &clean.thumbnail),
+        ]
+        .map(|(rendition, e)| NewRendition {
+            rendition,
+            mime: e.mime.to_string(),
+            bytes: &e.bytes,
+        });
+        let now = self.config.clock.now();
+        let id = self.vault.add_attachment(case, &record, &renditions, now)?;
+        Ok(Attachment {
+            id,
+            mime: record.mime,
+            width: record.width,
+            height: record.height,
+            size: record.size,
+            report: record.report,
+            created_at: now,
+        })
+    }
+
+    /// Imports image files one by one, each in its own transaction, reporting progress after
+    /// each. `redactions` apply only when a single file is given. Stops at the first failure;
+    /// files imported before it stay imported.
+    pub fn attach_files(
+        &mut self,
+        case: &CaseId,
+        files: &[PathBuf],
+        redactions: &[Redaction],
+        progress: &mut dyn FnMut(&ImportProgress),
+    ) -> Result<Vec<Attachment>> {
+        if files.len() > 1 && !redactions.is_empty() {
+            return Err(ClientError::Invalid(
+                "redactions apply to a single file; attach files one at a time to redact".into(),
+            ));
+        }
+        let mut out = Vec::with_capacity(files.len());
+        for (i, file) in files.iter().enumerate() {
+            let bytes = self.read_limited(file)?;
+            let att = self
+                .attach_bytes(case, &bytes, redactions)
+                .map_err(|e| with_file(e, file))?;
+            out.push(att);
+            progress(&ImportProgress {
+                done: i + 1,
+                total: files.len(),
+                file: file.clone(),
+            });
+        }
+        Ok(out)
+    }
+
+    fn read_limited(&self, file: &Path) -> Result<Zeroizing<Vec<u8>>> {
+        let ctx = || format!("reading {}", file.display());
+        let f = std::fs::File::open(file).map_err(ClientError::io(ctx()))?;
+        let limit = self.config.import_limits.max_input_bytes;
+        let len = f.metadata().map_err(ClientError::io(ctx()))?.len();
+        if len > limit {
+            return Err(consilium_deid::DeidError::InputTooLarge { bytes: len, limit }.into());
+        }
+        let mut bytes = Zeroizing::new(Vec::with_capacity(len as usize));
+        f.take(limit + 1)
+            .read_to_end(&mut bytes)
+            .map_err(ClientError::io(ctx()))?;
+        Ok(bytes)
+    }
+
+    /// The cleaned bytes of one rendition, verified whole before they are returned.
+    pub fn attachment_bytes(
+        &self,
+        case: &CaseId,
+        attachment: &AttachmentId,
+        rendition: Rendition,
+    ) -> Result<(Zeroizing<Vec<u8>>, String)> {
+        Ok(self.vault.read_rendition(case, attachment, rendition)?)
+    }
+
+    /// Writes one rendition of an attachment to `out`. The file appears only once every byte
+    /// verified; on any failure nothing is left at `out`.
+    pub fn export_attachment(
+        &self,
+        case: &CaseId,
+        attachment: &AttachmentId,
+        rendition: Rendition,
+        out: &Path,
+    ) -> Result<u64> {
+        let partial = partial_path(out);
+        let ctx = format!("writing {}", out.display());
+        let result = (|| {
+            let file = std::fs::File::create(&partial).map_err(ClientError::io(ctx.clone()))?;
+            let mut w = std::io::BufWriter::new(file);
+            let n = self
+                .vault
+                .copy_rendition(case, attachment, rendition, &mut w)?;
+            let file = w
+                .into_inner()
+                .map_err(|e| ClientError::io(ctx.clone())(e.into_error()))?;
+            file.sync_all().map_err(ClientError::io(ctx.clone()))?;
+            std::fs::rename(&partial, out).map_err(ClientError::io(ctx.clone()))?;
+            Ok(n)
+        })();
+        if result.is_err() {
+            let _ = std::fs::remove_file(&partial);
+        }
+        result
+    }
+}
+
+fn partial_path(out: &Path) -> PathBuf {
+    let mut name = out
+        .file_name()
+        .map(|n| n.to_os_string())
+        .unwrap_or_default();
+    name.push(".partial");
+    out.with_file_name(name)
+}
+
+/// Names the file in an image error, so a multi-file import says which one failed.
+fn with_file(e: ClientError, file: &Path) -> ClientError {
+    match e {
+        ClientError::Image(source) => ClientError::ImageFile {
+            file: file.to_path_buf(),
+            source,
+        },
+        other => other,
+    }
+}

@@ -1,0 +1,133 @@
+//! The engine's error: a closed set of codes the faces (CLI, desktop) switch on, and a message a
+//! person understands. Faces never match on message text.
+
+use consilium_deid::DeidError;
+use consilium_store::StoreError;
+use serde::Serialize;
+
+/// What went wrong, as a closed set the UI can rely on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    WrongPassphrase,
+    VaultMissing,
+    VaultExists,
+    VaultBusy,
+    VaultDamaged,
+    AttachmentDamaged,
+    NotFound,
+    InvalidInput,
+    ImageUnreadable,
+    ImageTooLarge,
+    ImageUnsupported,
+    DiskFull,
+    Io,
+    Internal,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Image(#[from] DeidError),
+    #[error("{}: {source}", file.display())]
+    ImageFile {
+        file: std::path::PathBuf,
+        #[source]
+        source: DeidError,
+    },
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{context}: {source}")]
+    Io {
+        context: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl ClientError {
+    pub(crate) fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> ClientError {
+        let context = context.into();
+        move |source| ClientError::Io { context, source }
+    }
+
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            ClientError::Store(e) => match e {
+                StoreError::WrongPassphrase => ErrorCode::WrongPassphrase,
+                StoreError::VaultMissing(_) => ErrorCode::VaultMissing,
+                StoreError::VaultExists(_) => ErrorCode::VaultExists,
+                StoreError::VaultBusy => ErrorCode::VaultBusy,
+                StoreError::KeyFileCorrupt(_)
+                | StoreError::DatabaseCorrupt(_)
+                | StoreError::SchemaTooNew { .. } => ErrorCode::VaultDamaged,
+                StoreError::BlobCorrupt(_) | StoreError::BlobMissing(_) => {
+                    ErrorCode::AttachmentDamaged
+                }
+                StoreError::NotFound { .. } => ErrorCode::NotFound,
+                StoreError::Invalid(_) => ErrorCode::InvalidInput,
+                StoreError::Io { source, .. } => io_code(source),
+                StoreError::Sqlite(rusqlite_error) => {
+                    if rusqlite_error.sqlite_error_code() == Some(rusqlite::ErrorCode::DiskFull) {
+                        ErrorCode::DiskFull
+                    } else {
+                        ErrorCode::Internal
+                    }
+                }
+                StoreError::Entropy | StoreError::Crypto => ErrorCode::Internal,
+            },
+            ClientError::Image(e) | ClientError::ImageFile { source: e, .. } => image_code(e),
+            ClientError::Invalid(_) => ErrorCode::InvalidInput,
+            ClientError::Io { source, .. } => io_code(source),
+        }
+    }
+
+    /// The `{code, message}` pair a face shows.
+    pub fn to_public(&self) -> PublicError {
+        let message = match self.code() {
+            ErrorCode::DiskFull => "the disk is full; free some space and try again".to_string(),
+            _ => self.to_string(),
+        };
+        PublicError {
+            code: self.code(),
+            message,
+        }
+    }
+}
+
+fn image_code(e: &DeidError) -> ErrorCode {
+    match e {
+        DeidError::UnknownFormat | DeidError::UnsupportedFormat(_) => ErrorCode::ImageUnsupported,
+        DeidError::Corrupt(_) => ErrorCode::ImageUnreadable,
+        DeidError::TooLarge { .. } | DeidError::InputTooLarge { .. } => ErrorCode::ImageTooLarge,
+        DeidError::RedactionOutside { .. } | DeidError::BadRedaction(_) => ErrorCode::InvalidInput,
+        DeidError::Encode(_) => ErrorCode::Internal,
+    }
+}
+
+fn io_code(e: &std::io::Error) -> ErrorCode {
+    match e.kind() {
+        std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded => ErrorCode::DiskFull,
+        std::io::ErrorKind::NotFound => ErrorCode::NotFound,
+        _ => ErrorCode::Io,
+    }
+}
+
+/// The one serializable error the faces pass on: `{"code": "...", "message": "..."}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct PublicError {
+    pub code: ErrorCode,
+    pub message: String,
+}
+
+impl std::fmt::Display for PublicError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for PublicError {}
+
+pub type Result<T, E = ClientError> = std::result::Result<T, E>;
