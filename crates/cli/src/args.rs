@@ -38,7 +38,7 @@ pub enum Command {
     },
     /// Cases: write, list, search, attach images.
     #[command(subcommand)]
-    Case(CaseCommand),
+    Case(Box<CaseCommand>),
     /// The vault passphrase.
     #[command(subcommand)]
     Passphrase(PassphraseCommand),

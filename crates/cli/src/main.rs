@@ -95,7 +95,7 @@ fn run(cli: Cli) -> Result<()> {
             let pass = secret::passphrase("CONSILIUM_PASSPHRASE", "Passphrase")?;
             let mut engine = Engine::unlock(&dir, &pass, config)?;
             drop(pass);
-            run_case(&mut engine, cmd, &out)?;
+            run_case(&mut engine, *cmd, &out)?;
         }
     }
     Ok(())

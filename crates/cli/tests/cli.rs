@@ -2,6 +2,8 @@
 //! written by exiftool, exiftool as the judge of exported images, raw scans of the profile
 //! directory, damaged vaults, and SIGKILL in the middle of an import.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 

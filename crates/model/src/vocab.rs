@@ -163,12 +163,14 @@ word_enum!(
     fallback Open
 );
 
+#[allow(clippy::derivable_impls)] // the enum is declared by a macro
 impl Default for Urgency {
     fn default() -> Self {
         Urgency::Routine
     }
 }
 
+#[allow(clippy::derivable_impls)] // the enum is declared by a macro
 impl Default for Status {
     fn default() -> Self {
         Status::Open

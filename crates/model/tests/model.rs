@@ -1,6 +1,8 @@
 //! Integration tests of the model: serialization round trips (property tests) and forward
 //! compatibility of the encoding.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use consilium_model::codec::{from_cbor, to_cbor};
 use consilium_model::*;
 use proptest::prelude::*;
