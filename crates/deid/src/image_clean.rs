@@ -276,20 +276,35 @@ fn map_image_error(e: image::ImageError, limits: &ImportLimits) -> DeidError {
 }
 
 /// PNG when the image uses transparency or has few colours (drawings, screenshots, scans of
-/// text); JPEG for photographs.
+/// text); JPEG for photographs. Common pixel layouts are inspected in place, without a copy.
 fn choose_codec(img: &DynamicImage) -> Codec {
-    if img.color().has_alpha() && img.to_rgba8().pixels().any(|p| p.0[3] != u8::MAX) {
-        return Codec::Png;
-    }
-    let rgb = img.to_rgb8();
-    let mut colours = HashSet::with_capacity(257);
-    for p in rgb.pixels() {
-        colours.insert(p.0);
-        if colours.len() > 256 {
-            return Codec::Jpeg;
+    fn few_colours<P: Eq + std::hash::Hash>(pixels: impl Iterator<Item = P>) -> bool {
+        let mut colours = HashSet::with_capacity(257);
+        for p in pixels {
+            colours.insert(p);
+            if colours.len() > 256 {
+                return false;
+            }
         }
+        true
     }
-    Codec::Png
+    let few = match img {
+        DynamicImage::ImageRgb8(b) => few_colours(b.pixels().map(|p| p.0)),
+        DynamicImage::ImageLuma8(b) => few_colours(b.pixels().map(|p| p.0)),
+        DynamicImage::ImageRgba8(b) => {
+            if b.pixels().any(|p| p.0[3] != u8::MAX) {
+                return Codec::Png;
+            }
+            few_colours(b.pixels().map(|p| p.0))
+        }
+        other => {
+            if other.color().has_alpha() && other.to_rgba8().pixels().any(|p| p.0[3] != u8::MAX) {
+                return Codec::Png;
+            }
+            few_colours(other.to_rgb8().pixels().map(|p| p.0))
+        }
+    };
+    if few { Codec::Png } else { Codec::Jpeg }
 }
 
 fn downscale(img: &DynamicImage, side: u32) -> DynamicImage {
@@ -311,6 +326,9 @@ fn encode(img: &DynamicImage, codec: Codec) -> Result<Encoded> {
             match img {
                 DynamicImage::ImageLuma8(g) => {
                     enc.write_image(g.as_raw(), w, h, image::ExtendedColorType::L8)
+                }
+                DynamicImage::ImageRgb8(c) => {
+                    enc.write_image(c.as_raw(), w, h, image::ExtendedColorType::Rgb8)
                 }
                 _ => {
                     let rgb = img.to_rgb8();

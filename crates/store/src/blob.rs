@@ -230,11 +230,71 @@ impl<R: BufRead> Read for BlobOpener<R> {
 }
 
 /// Reads and verifies a whole blob; nothing is returned unless every chunk verified.
-pub fn open_all<R: BufRead>(inner: R, key: &SecretKey, id: &BlobId) -> Result<Zeroizing<Vec<u8>>> {
-    let mut opener = BlobOpener::new(inner, key, id)?;
-    let mut out = Zeroizing::new(Vec::new());
-    opener.read_to_end(&mut out).map_err(map_read_error)?;
+/// `size_hint` (the plaintext length, when known) avoids regrowing the buffer.
+pub fn open_all<R: BufRead>(
+    inner: R,
+    key: &SecretKey,
+    id: &BlobId,
+    size_hint: usize,
+) -> Result<Zeroizing<Vec<u8>>> {
+    let mut out = Zeroizing::new(Vec::with_capacity(size_hint.min(1 << 30)));
+    open_into(inner, key, id, &mut out)?;
     Ok(out)
+}
+
+/// Appends the verified plaintext of a whole blob to `out`, decrypting each chunk in place in
+/// `out` (no intermediate buffer). On error `out` is truncated back to its length on entry.
+pub fn open_into<R: BufRead>(
+    inner: R,
+    key: &SecretKey,
+    id: &BlobId,
+    out: &mut Vec<u8>,
+) -> Result<()> {
+    let start = out.len();
+    let result = open_into_inner(inner, key, id, out);
+    if result.is_err() {
+        out.truncate(start);
+    }
+    result
+}
+
+fn open_into_inner<R: BufRead>(
+    inner: R,
+    key: &SecretKey,
+    id: &BlobId,
+    out: &mut Vec<u8>,
+) -> Result<()> {
+    let mut o = BlobOpener::new(inner, key, id)?;
+    let want = o.chunk_size + TAG_LEN;
+    loop {
+        let at = out.len();
+        let got = (&mut o.inner)
+            .take(want as u64)
+            .read_to_end(out)
+            .map_err(map_read_error)?;
+        if got < TAG_LEN {
+            return Err(StoreError::BlobCorrupt(
+                "attachment file is truncated".into(),
+            ));
+        }
+        let last = got < want || o.inner.fill_buf().map_err(map_read_error)?.is_empty();
+        let n = nonce(&o.prefix, o.counter, last);
+        let len = o
+            .key
+            .open_in_place(n, Aad::from(&o.aad[..]), &mut out[at..])
+            .map_err(|_| {
+                StoreError::BlobCorrupt("failed authentication (truncated or tampered)".into())
+            })?
+            .len();
+        out.truncate(at + len);
+        o.counter = o
+            .counter
+            .checked_add(1)
+            .ok_or_else(|| StoreError::BlobCorrupt("too many chunks".into()))?;
+        if last {
+            return Ok(());
+        }
+    }
 }
 
 pub(crate) fn map_read_error(e: io::Error) -> StoreError {
@@ -281,7 +341,7 @@ mod tests {
             let plain: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
             let sealed = seal(&plain, &key, &id);
             assert_eq!(
-                open_all(&sealed[..], &key, &id).unwrap().as_slice(),
+                open_all(&sealed[..], &key, &id, 0).unwrap().as_slice(),
                 &plain[..]
             );
         }
@@ -294,7 +354,7 @@ mod tests {
         let sealed = seal(&plain, &key, &id);
         let cut = HEADER_LEN + 2 * (CHUNK_SIZE + TAG_LEN);
         assert!(matches!(
-            open_all(&sealed[..cut], &key, &id),
+            open_all(&sealed[..cut], &key, &id, 0),
             Err(StoreError::BlobCorrupt(_))
         ));
     }
@@ -304,9 +364,9 @@ mod tests {
         let (key, id) = setup();
         let sealed = seal(b"pixels", &key, &id);
         let other = BlobId::from_bytes([8; 16]);
-        assert!(open_all(&sealed[..], &key, &other).is_err());
+        assert!(open_all(&sealed[..], &key, &other, 0).is_err());
         let (key2, _) = setup();
-        assert!(open_all(&sealed[..], &key2, &id).is_err());
+        assert!(open_all(&sealed[..], &key2, &id, 0).is_err());
     }
 
     #[test]
@@ -317,7 +377,7 @@ mod tests {
         let c = CHUNK_SIZE + TAG_LEN;
         let (a, b) = sealed[HEADER_LEN..HEADER_LEN + 2 * c].split_at_mut(c);
         a.swap_with_slice(b);
-        assert!(open_all(&sealed[..], &key, &id).is_err());
+        assert!(open_all(&sealed[..], &key, &id, 0).is_err());
     }
 
     proptest! {
@@ -329,7 +389,7 @@ mod tests {
             let mut sealed = seal(&plain, &key, &id);
             let i = at.index(sealed.len());
             sealed[i] ^= 1 << bit;
-            prop_assert!(open_all(&sealed[..], &key, &id).is_err());
+            prop_assert!(open_all(&sealed[..], &key, &id, 0).is_err());
         }
 
         #[test]
@@ -337,7 +397,7 @@ mod tests {
             let (key, id) = setup();
             let sealed = seal(&vec![3u8; len], &key, &id);
             let cut = at.index(sealed.len());
-            prop_assert!(open_all(&sealed[..cut], &key, &id).is_err());
+            prop_assert!(open_all(&sealed[..cut], &key, &id, 0).is_err());
         }
     }
 }

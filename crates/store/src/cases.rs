@@ -540,21 +540,28 @@ impl CaseDb {
         case: &CaseId,
         attachment: &AttachmentId,
         rendition: Rendition,
-    ) -> Result<(BlobId, SecretKey, String)> {
+    ) -> Result<(BlobId, SecretKey, String, u64)> {
         let row = self
             .conn
             .query_row(
-                "SELECT b.id, b.key, b.mime FROM blobs b JOIN attachments a ON a.id = b.attachment_id
+                "SELECT b.id, b.key, b.mime, b.plain_size FROM blobs b JOIN attachments a ON a.id = b.attachment_id
                  WHERE a.case_id = ?1 AND b.attachment_id = ?2 AND b.rendition = ?3",
                 params![&case.as_bytes()[..], &attachment.as_bytes()[..], rendition.as_str()],
-                |r| Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, Vec<u8>>(1)?, r.get::<_, String>(2)?)),
+                |r| {
+                    Ok((
+                        r.get::<_, Vec<u8>>(0)?,
+                        r.get::<_, Vec<u8>>(1)?,
+                        r.get::<_, String>(2)?,
+                        r.get::<_, u64>(3)?,
+                    ))
+                },
             )
             .optional()?
             .ok_or_else(|| not_found("attachment of this case", attachment))?;
         let key = zeroize::Zeroizing::new(row.1);
         let key = SecretKey::from_slice(&key)
             .ok_or_else(|| StoreError::DatabaseCorrupt("bad attachment key".into()))?;
-        Ok((BlobId::from_bytes(to16(&row.0)?), key, row.2))
+        Ok((BlobId::from_bytes(to16(&row.0)?), key, row.2, row.3))
     }
 
     /// Every blob id the database refers to (to find orphaned files after a crash).

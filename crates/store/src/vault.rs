@@ -255,12 +255,15 @@ impl Vault {
         attachment: &AttachmentId,
         rendition: Rendition,
     ) -> Result<(Zeroizing<Vec<u8>>, String)> {
-        let (id, key, mime) = self.db.blob_of(case, attachment, rendition)?;
+        let (id, key, mime, size) = self.db.blob_of(case, attachment, rendition)?;
         let file = self.open_blob_file(&id)?;
-        Ok((
-            open_all(BufReader::with_capacity(1 << 17, file), &key, &id)?,
-            mime,
-        ))
+        let plain = open_all(
+            BufReader::with_capacity(1 << 17, file),
+            &key,
+            &id,
+            size as usize,
+        )?;
+        Ok((plain, mime))
     }
 
     /// Streams a rendition into `out` with bounded memory. On error, what was written so far
@@ -272,7 +275,7 @@ impl Vault {
         rendition: Rendition,
         out: &mut dyn Write,
     ) -> Result<u64> {
-        let (id, key, _) = self.db.blob_of(case, attachment, rendition)?;
+        let (id, key, _, _) = self.db.blob_of(case, attachment, rendition)?;
         let file = self.open_blob_file(&id)?;
         let mut opener = BlobOpener::new(BufReader::with_capacity(1 << 17, file), &key, &id)?;
         let mut buf = Zeroizing::new(vec![0u8; 1 << 16]);

@@ -153,3 +153,40 @@ pub fn camera_photo(
 pub fn scratch() -> tempfile::TempDir {
     tempfile::tempdir().unwrap()
 }
+
+/// A 12-megapixel (4000×3000) camera JPEG for benchmarks: Pillow's real Canon photo
+/// (`flower.jpg`) scaled up, with deterministic sensor-like noise so it compresses like a real
+/// photo, and the original's EXIF (maker notes, thumbnail) copied in with exiftool. Falls back
+/// to [`camera_photo`] when the corpus is absent.
+pub fn photo_12mp(dir: &Path) -> PathBuf {
+    let path = dir.join("photo-12mp.jpg");
+    let Some(src) = sample("flower.jpg") else {
+        return camera_photo(dir, "photo-12mp.jpg", 4000, 3000, 1, "bench");
+    };
+    let base = image::open(&src)
+        .unwrap()
+        .resize_exact(4000, 3000, image::imageops::FilterType::Triangle)
+        .to_rgb8();
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    let noisy = image::RgbImage::from_fn(4000, 3000, |x, y| {
+        let p = base.get_pixel(x, y).0;
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        let n = (state % 17) as i16 - 8;
+        image::Rgb(p.map(|c| (i16::from(c) + n).clamp(0, 255) as u8))
+    });
+    let file = std::fs::File::create(&path).unwrap();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(std::io::BufWriter::new(file), 92)
+        .encode_image(&noisy)
+        .unwrap();
+    let status = Command::new("exiftool")
+        .args(["-q", "-overwrite_original", "-TagsFromFile"])
+        .arg(&src)
+        .args(["-all:all", "-ThumbnailImage"])
+        .arg(&path)
+        .status()
+        .expect("exiftool must be installed");
+    assert!(status.success());
+    path
+}

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs what building and testing Consilium needs on Debian 12, and nothing when it is
+# already there. Rust itself (1.89 or newer, with rustfmt and clippy) must be installed first.
+set -euo pipefail
+
+need_apt=()
+command -v exiftool >/dev/null || need_apt+=(libimage-exiftool-perl)
+command -v vipsthumbnail >/dev/null || need_apt+=(libvips-tools)
+command -v cc >/dev/null || need_apt+=(build-essential)
+command -v perl >/dev/null || need_apt+=(perl)        # builds the vendored OpenSSL of SQLCipher
+command -v make >/dev/null || need_apt+=(make)
+command -v python3 >/dev/null || need_apt+=(python3)
+python3 -m pip --version >/dev/null 2>&1 || need_apt+=(python3-pip)
+[ -x /usr/bin/time ] || need_apt+=(time)
+
+if [ ${#need_apt[@]} -gt 0 ]; then
+    sudo=""
+    [ "$(id -u)" -ne 0 ] && sudo="sudo"
+    echo "installing: ${need_apt[*]}"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+
+if ! command -v cargo >/dev/null; then
+    echo "error: Rust is not installed; install it with rustup (https://rustup.rs), then run this again" >&2
+    exit 1
+fi
+rustup component add rustfmt clippy >/dev/null 2>&1 || true

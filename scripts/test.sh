@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Runs every check and test of Consilium: formatting, clippy, unit, integration and property
+# tests of every crate, and the CLI end-to-end tests against real files.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install-deps.sh
+source scripts/env.sh
+bash tests/samples/fetch.sh
+
+start=$(date +%s)
+echo "== cargo fmt --check"
+cargo fmt --all --check
+echo "== cargo clippy"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+echo "== cargo test"
+CONSILIUM_REQUIRE_SAMPLES=1 cargo test --workspace --all-targets --locked
+echo "== all checks passed in $(( $(date +%s) - start )) s"

@@ -1,0 +1,35 @@
+#!/usr/bin/env python3
+"""Reads criterion's estimates and prints each benchmark beside its baseline, as a ratio."""
+import json
+import sys
+from pathlib import Path
+
+root = Path(sys.argv[1])
+
+
+def mean_s(group: str, bench: str) -> float:
+    est = json.loads((root / group / bench / "new" / "estimates.json").read_text())
+    return est["mean"]["point_estimate"] / 1e9
+
+
+def row(what, ours, base, goal):
+    print(f"| {what} | {ours} | {base} | {goal} |")
+
+
+print("| measure | Consilium | baseline | ratio (goal) |")
+print("|---|---|---|---|")
+for op in ["insert_10k", "list_10k", "list_tag_10k", "search_10k"]:
+    c, s = mean_s("store_sqlcipher", op), mean_s("store_sqlite", op)
+    row(f"store {op}", f"{c*1e3:.1f} ms (SQLCipher)", f"{s*1e3:.1f} ms (plain SQLite)", f"{c/s:.2f}× (≤ 1.3×)")
+size = 32 * 1024 * 1024
+for op in ["seal", "open"]:
+    c, r = mean_s("blob", f"blob_{op}"), mean_s("blob", f"raw_ring_{op}")
+    row(f"blob {op} 32 MiB", f"{size/c/1e9:.2f} GB/s", f"{size/r/1e9:.2f} GB/s (raw ring AES-256-GCM)", f"{r/c:.2f}× of raw (≥ 0.8×)")
+c, v = mean_s("import_12mp", "consilium_attach"), mean_s("import_12mp", "vipsthumbnail")
+row("import 12 MP JPEG", f"{c:.3f} s", f"{v:.3f} s (vipsthumbnail, one thumbnail)", f"{c/v:.1f}× (< 1 s absolute)")
+u = mean_s("vault", "unlock_interactive_kdf")
+row("unlock (Argon2id, interactive)", f"{u:.3f} s", "—", "≈ 0.5 s")
+mem = root / "peak-memory.txt"
+if mem.exists():
+    print()
+    print(mem.read_text().strip())

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Runs every benchmark with its baseline in the same run, measures peak memory of a real import,
+# and prints the figures for docs/BENCHMARKS.md (tests/bench/report.py computes the ratios).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+bash scripts/install-deps.sh
+source scripts/env.sh
+bash tests/samples/fetch.sh
+
+cargo bench --locked -p consilium-store -p consilium-client
+cargo build --release --locked -q -p consilium-cli -p consilium-testkit
+
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+photo="$("$CARGO_TARGET_DIR/release/make-bench-photo" "$work")"
+export CONSILIUM_PASSPHRASE="bench passphrase"
+cli="$CARGO_TARGET_DIR/release/consilium"
+"$cli" --profile "$work/p" init --name "Dr Bench" >/dev/null
+case_id="$("$cli" --profile "$work/p" case new --title bench)"
+# Peak resident memory (KiB) of a whole CLI import: unlock, decode, clean, encode, encrypt, store.
+/usr/bin/time -f "%M %e" -o "$work/cli.time" "$cli" --profile "$work/p" case attach "$case_id" "$photo" >/dev/null
+/usr/bin/time -f "%M %e" -o "$work/vips.time" vipsthumbnail "$photo" --size 320 -o "$work/vips.jpg"
+read -r cli_kib cli_s < "$work/cli.time"
+read -r vips_kib vips_s < "$work/vips.time"
+echo "import_peak_rss_kib consilium=$cli_kib vipsthumbnail=$vips_kib (wall s: $cli_s vs $vips_s)" | tee "$CARGO_TARGET_DIR/criterion/peak-memory.txt"
+python3 tests/bench/report.py "$CARGO_TARGET_DIR/criterion"
