@@ -182,20 +182,22 @@ impl Engine {
             width: clean.full.width,
             height: clean.full.height,
             size: clean.full.bytes.len() as u64,
-            report: clean.report.clone(),
+            report: clean.report,
         };
         let renditions = [
-            (Rendition::Full, &clean.full),
-            (Rendition::Preview, &clean.preview),
-            (Rendition::Thumbnail, &clean.thumbnail),
+            (Rendition::Full, clean.full),
+            (Rendition::Preview, clean.preview),
+            (Rendition::Thumbnail, clean.thumbnail),
         ]
         .map(|(rendition, e)| NewRendition {
             rendition,
             mime: e.mime.to_string(),
-            bytes: &e.bytes,
+            bytes: e.bytes,
         });
         let now = self.config.clock.now();
-        let id = self.vault.add_attachment(case, &record, &renditions, now)?;
+        let id = self
+            .vault
+            .add_attachment(case, &record, renditions.into(), now)?;
         Ok(Attachment {
             id,
             mime: record.mime,

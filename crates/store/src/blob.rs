@@ -297,6 +297,115 @@ fn open_into_inner<R: BufRead>(
     }
 }
 
+/// Length of the sealed form of `plain_len` bytes.
+pub fn sealed_len(plain_len: usize) -> usize {
+    HEADER_LEN + plain_len + TAG_LEN * chunk_count(plain_len)
+}
+
+fn chunk_count(plain_len: usize) -> usize {
+    plain_len.div_ceil(CHUNK_SIZE).max(1)
+}
+
+fn header(prefix: &[u8; 7]) -> [u8; HEADER_LEN] {
+    let mut h = [0u8; HEADER_LEN];
+    h[..4].copy_from_slice(MAGIC);
+    h[4..8].copy_from_slice(&(CHUNK_SIZE as u32).to_le_bytes());
+    h[8..].copy_from_slice(prefix);
+    h
+}
+
+/// Seals a whole in-memory buffer into blob format in place: the same bytes as
+/// [`BlobSealer`] would write, with no second buffer. Each chunk is moved to its place and
+/// encrypted while it is still in cache.
+pub fn seal_in_place(
+    buf: &mut Vec<u8>,
+    key: &SecretKey,
+    id: &BlobId,
+    entropy: &dyn Entropy,
+) -> Result<()> {
+    let len = buf.len();
+    let mut prefix = [0u8; 7];
+    entropy.fill(&mut prefix)?;
+    let head = header(&prefix);
+    let aad = associated_data(&head, id);
+    let aead = key.aead()?;
+    let n = chunk_count(len);
+    buf.resize(sealed_len(len), 0);
+    // Last chunk first: a chunk's destination never overlaps a source not yet moved.
+    for i in (0..n).rev() {
+        let src = i * CHUNK_SIZE;
+        let l = CHUNK_SIZE.min(len - src);
+        let dst = HEADER_LEN + i * (CHUNK_SIZE + TAG_LEN);
+        buf.copy_within(src..src + l, dst);
+        let counter =
+            u32::try_from(i).map_err(|_| StoreError::Invalid("attachment too large".into()))?;
+        let tag = aead
+            .seal_in_place_separate_tag(
+                nonce(&prefix, counter, i + 1 == n),
+                Aad::from(&aad[..]),
+                &mut buf[dst..dst + l],
+            )
+            .map_err(|_| StoreError::Crypto)?;
+        buf[dst + l..dst + l + TAG_LEN].copy_from_slice(tag.as_ref());
+    }
+    buf[..HEADER_LEN].copy_from_slice(&head);
+    Ok(())
+}
+
+/// Opens a whole sealed buffer in place, leaving only the plaintext in `buf`. On any failure
+/// the buffer is wiped and emptied: nothing of a damaged blob is returned.
+pub fn open_in_place(buf: &mut Zeroizing<Vec<u8>>, key: &SecretKey, id: &BlobId) -> Result<()> {
+    let result = open_in_place_inner(buf, key, id);
+    if result.is_err() {
+        zeroize::Zeroize::zeroize(&mut **buf);
+        buf.clear();
+    }
+    result
+}
+
+fn open_in_place_inner(buf: &mut Vec<u8>, key: &SecretKey, id: &BlobId) -> Result<()> {
+    let mut opener = BlobOpener::new(&buf[..], key, id)?;
+    if opener.chunk_size != CHUNK_SIZE {
+        // Written by a future version with another chunk size: take the streaming path.
+        let mut out = Vec::with_capacity(buf.len());
+        opener.read_to_end(&mut out).map_err(map_read_error)?;
+        *buf = out;
+        return Ok(());
+    }
+    let (prefix, aad, aead) = (opener.prefix, opener.aad, opener.key);
+    let total = buf.len();
+    let (mut pos, mut plain_end, mut counter) = (HEADER_LEN, 0usize, 0u32);
+    loop {
+        let clen = (CHUNK_SIZE + TAG_LEN).min(total - pos);
+        if clen < TAG_LEN {
+            return Err(StoreError::BlobCorrupt(
+                "attachment file is truncated".into(),
+            ));
+        }
+        let last = pos + clen == total;
+        let l = aead
+            .open_in_place(
+                nonce(&prefix, counter, last),
+                Aad::from(&aad[..]),
+                &mut buf[pos..pos + clen],
+            )
+            .map_err(|_| {
+                StoreError::BlobCorrupt("failed authentication (truncated or tampered)".into())
+            })?
+            .len();
+        buf.copy_within(pos..pos + l, plain_end);
+        plain_end += l;
+        if last {
+            buf.truncate(plain_end);
+            return Ok(());
+        }
+        pos += clen;
+        counter = counter
+            .checked_add(1)
+            .ok_or_else(|| StoreError::BlobCorrupt("too many chunks".into()))?;
+    }
+}
+
 pub(crate) fn map_read_error(e: io::Error) -> StoreError {
     if e.kind() == io::ErrorKind::InvalidData {
         StoreError::BlobCorrupt(e.to_string())
@@ -344,6 +453,32 @@ mod tests {
                 open_all(&sealed[..], &key, &id, 0).unwrap().as_slice(),
                 &plain[..]
             );
+        }
+    }
+
+    #[test]
+    fn in_place_sealing_and_opening_agree_with_the_streams() {
+        let (key, id) = setup();
+        for len in [
+            0,
+            1,
+            CHUNK_SIZE - 1,
+            CHUNK_SIZE,
+            CHUNK_SIZE + 1,
+            3 * CHUNK_SIZE + 17,
+        ] {
+            let plain: Vec<u8> = (0..len).map(|i| (i % 253) as u8).collect();
+            let mut sealed = plain.clone();
+            seal_in_place(&mut sealed, &key, &id, &SystemEntropy::new()).unwrap();
+            assert_eq!(sealed.len(), sealed_len(len));
+            assert_eq!(
+                open_all(&sealed[..], &key, &id, 0).unwrap().as_slice(),
+                &plain[..]
+            );
+            let streamed = seal(&plain, &key, &id);
+            let mut opened = Zeroizing::new(streamed);
+            open_in_place(&mut opened, &key, &id).unwrap();
+            assert_eq!(opened.as_slice(), &plain[..]);
         }
     }
 
@@ -398,6 +533,19 @@ mod tests {
             let sealed = seal(&vec![3u8; len], &key, &id);
             let cut = at.index(sealed.len());
             prop_assert!(open_all(&sealed[..cut], &key, &id, 0).is_err());
+            let mut in_place = Zeroizing::new(sealed[..cut].to_vec());
+            prop_assert!(open_in_place(&mut in_place, &key, &id).is_err());
+            prop_assert!(in_place.is_empty());
+        }
+
+        #[test]
+        fn any_flip_is_detected_in_place(len in 0usize..200_000, at in any::<prop::sample::Index>()) {
+            let (key, id) = setup();
+            let mut sealed = vec![9u8; len];
+            seal_in_place(&mut sealed, &key, &id, &SystemEntropy::new()).unwrap();
+            let i = at.index(sealed.len());
+            sealed[i] ^= 0x80;
+            prop_assert!(open_in_place(&mut Zeroizing::new(sealed), &key, &id).is_err());
         }
     }
 }

@@ -98,9 +98,10 @@ pub struct KdfParams {
 }
 
 impl KdfParams {
-    /// About half a second on a 2-core laptop (see docs/BENCHMARKS.md): 64 MiB, 3 passes.
+    /// About half a second on this project's 2-core reference machine (see docs/BENCHMARKS.md):
+    /// 256 MiB, 3 passes, 1 lane.
     pub const INTERACTIVE: KdfParams = KdfParams {
-        m_cost_kib: 64 * 1024,
+        m_cost_kib: 256 * 1024,
         t_cost: 3,
         p_cost: 1,
     };

@@ -9,7 +9,7 @@
 //! ```
 
 use std::fs::{File, OpenOptions};
-use std::io::{BufReader, BufWriter, Read, Write};
+use std::io::{BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -17,7 +17,7 @@ use consilium_model::{AttachmentId, BlobId, CaseId, Rendition, Timestamp};
 use rusqlite::Connection;
 use zeroize::Zeroizing;
 
-use crate::blob::{BlobOpener, BlobSealer, map_read_error, open_all};
+use crate::blob::{BlobOpener, map_read_error, open_in_place, seal_in_place, sealed_len};
 use crate::cases::{AttachmentRecord, CaseDb, Profile, StoredBlob};
 use crate::durable::{create_private, create_private_dir, sync_parent};
 use crate::entropy::{Entropy, random_16};
@@ -30,13 +30,13 @@ const LOCK_FILE: &str = "vault.lock";
 const BLOB_DIR: &str = "blobs";
 const PARTIAL_SUFFIX: &str = ".partial";
 
-/// One rendition to store with an attachment: its bytes come from a reader, so a large file
-/// streams through encryption with bounded memory.
+/// One rendition to store with an attachment.
 #[derive(Debug)]
-pub struct NewRendition<'a> {
+pub struct NewRendition {
     pub rendition: Rendition,
     pub mime: String,
-    pub bytes: &'a [u8],
+    /// The plaintext; sealed in place, so no second copy is made.
+    pub bytes: Vec<u8>,
 }
 
 /// An unlocked vault. Dropping it (or calling [`Vault::lock`]) closes the database, which wipes
@@ -178,14 +178,13 @@ impl Vault {
         &mut self,
         case: &CaseId,
         record: &AttachmentRecord,
-        renditions: &[NewRendition<'_>],
+        renditions: Vec<NewRendition>,
         now: Timestamp,
     ) -> Result<AttachmentId> {
         let mut stored = Vec::with_capacity(renditions.len());
         let result = (|| {
             for r in renditions {
-                let mut reader = r.bytes;
-                stored.push(self.write_blob(&mut reader, r.rendition, &r.mime)?);
+                stored.push(self.write_blob(r)?);
             }
             self.db.insert_attachment(case, record, &stored, now)
         })();
@@ -201,43 +200,32 @@ impl Vault {
         self.dir.join(BLOB_DIR).join(id.to_string())
     }
 
-    fn write_blob(
-        &self,
-        plain: &mut dyn Read,
-        rendition: Rendition,
-        mime: &str,
-    ) -> Result<StoredBlob> {
+    /// Seals the rendition in place (its buffer becomes the ciphertext), writes it to a partial
+    /// file, flushes it, and renames it into place.
+    fn write_blob(&self, r: NewRendition) -> Result<StoredBlob> {
         let id = BlobId::from_bytes(random_16(&*self.entropy)?);
         let key = SecretKey::random(&*self.entropy)?;
         let final_path = self.blob_path(&id);
         let partial = final_path.with_extension(&PARTIAL_SUFFIX[1..]);
-        let mut write = || -> Result<u64> {
-            let file =
+        let mut buf = r.bytes;
+        let plain_size = buf.len() as u64;
+        seal_in_place(&mut buf, &key, &id, &*self.entropy)?;
+        let write = || -> Result<()> {
+            let mut file =
                 create_private(&partial).map_err(StoreError::io("writing an attachment file"))?;
-            let mut sealer = BlobSealer::new(
-                BufWriter::with_capacity(1 << 17, file),
-                &key,
-                &id,
-                &*self.entropy,
-            )?;
-            std::io::copy(plain, &mut sealer)
+            file.write_all(&buf)
                 .map_err(StoreError::io("writing an attachment file"))?;
-            let (out, len) = sealer.finish()?;
-            let file = out
-                .into_inner()
-                .map_err(|e| StoreError::io("writing an attachment file")(e.into_error()))?;
             file.sync_all()
                 .map_err(StoreError::io("flushing an attachment file"))?;
             std::fs::rename(&partial, &final_path)
                 .map_err(StoreError::io("storing an attachment file"))?;
-            sync_parent(&final_path)?;
-            Ok(len)
+            sync_parent(&final_path)
         };
         match write() {
-            Ok(plain_size) => Ok(StoredBlob {
+            Ok(()) => Ok(StoredBlob {
                 id,
-                rendition,
-                mime: mime.to_string(),
+                rendition: r.rendition,
+                mime: r.mime,
                 key,
                 plain_size,
             }),
@@ -256,14 +244,12 @@ impl Vault {
         rendition: Rendition,
     ) -> Result<(Zeroizing<Vec<u8>>, String)> {
         let (id, key, mime, size) = self.db.blob_of(case, attachment, rendition)?;
-        let file = self.open_blob_file(&id)?;
-        let plain = open_all(
-            BufReader::with_capacity(1 << 17, file),
-            &key,
-            &id,
-            size as usize,
-        )?;
-        Ok((plain, mime))
+        let mut file = self.open_blob_file(&id)?;
+        let mut buf = Zeroizing::new(Vec::with_capacity(sealed_len(size as usize)));
+        file.read_to_end(&mut buf)
+            .map_err(StoreError::io("reading an attachment file"))?;
+        open_in_place(&mut buf, &key, &id)?;
+        Ok((buf, mime))
     }
 
     /// Streams a rendition into `out` with bounded memory. On error, what was written so far
