@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use consilium_model::{BlobId, CaseFields, CaseFilter, Timestamp};
-use consilium_store::blob::{BlobSealer, open_in_place, open_into, seal_in_place, sealed_len};
+use consilium_store::blob::{BlobOpener, BlobSealer, open_in_place, seal_in_place, sealed_len};
 use consilium_store::{CaseDb, Entropy, SecretKey, SystemEntropy};
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use ring::aead::{AES_256_GCM, Aad, LessSafeKey, Nonce, UnboundKey};
@@ -224,7 +224,8 @@ fn blobs(c: &mut Criterion) {
         let mut opened = Vec::with_capacity(LEN + 64 * 1024);
         b.iter(|| {
             opened.clear();
-            open_into(&sealed[..], &key, &id, &mut opened).unwrap();
+            let mut o = BlobOpener::new(std::io::Cursor::new(&sealed[..]), &key, &id).unwrap();
+            std::io::Read::read_to_end(&mut o, &mut opened).unwrap();
             assert_eq!(opened.len(), LEN);
         })
     });
