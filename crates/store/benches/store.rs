@@ -2,6 +2,7 @@
 //! - the case store on SQLCipher vs the same schema and code on plain SQLite (10 000 cases:
 //!   insert, list, full-text search);
 //! - blob encryption and decryption vs raw `ring` AES-256-GCM over the same buffer.
+//!
 //! `tests/bench/report.py` turns criterion's estimates into the ratios in docs/BENCHMARKS.md.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
