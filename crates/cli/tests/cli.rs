@@ -194,6 +194,21 @@ fn nothing_readable_is_left_on_disk_after_a_case_and_a_photo_are_stored() {
     }
     let files = p.all_files();
     assert!(files.len() >= 5, "{files:?}");
+    #[cfg(unix)]
+    for file in files.iter().chain([&p.dir, &p.dir.join("blobs")]) {
+        use std::os::unix::fs::PermissionsExt;
+        let name = file.file_name().unwrap().to_string_lossy();
+        if name == "vault.lock" {
+            continue;
+        }
+        let mode = std::fs::metadata(file).unwrap().permissions().mode() & 0o777;
+        assert_eq!(
+            mode & 0o077,
+            0,
+            "{} is readable by others ({mode:o})",
+            file.display()
+        );
+    }
     for file in files {
         let bytes = std::fs::read(&file).unwrap();
         for n in &needles {

@@ -36,15 +36,14 @@ fn entropy() -> Arc<dyn Entropy> {
 }
 
 fn open(dir: &Path, keyed: bool) -> CaseDb {
-    let conn = rusqlite::Connection::open(dir.join("bench.db")).unwrap();
-    if keyed {
+    let path = dir.join("bench.db");
+    let conn = if keyed {
+        // Exactly how the vault opens its database.
         let key = SecretKey::random(&SystemEntropy::new()).unwrap();
-        conn.execute_batch(&format!(
-            "PRAGMA key = \"x'{}'\";",
-            hex::encode(key.expose())
-        ))
-        .unwrap();
-    }
+        consilium_store::vault::open_keyed(&path, &key).unwrap()
+    } else {
+        rusqlite::Connection::open(&path).unwrap()
+    };
     CaseDb::from_connection(conn, entropy()).unwrap()
 }
 
@@ -130,6 +129,30 @@ fn store(c: &mut Criterion) {
         });
         g.bench_function("search_10k", |b| {
             b.iter(|| assert!(!db.search("marker42 erythema", 100).unwrap().is_empty()))
+        });
+        g.finish();
+    }
+}
+
+/// The same per-case inserts on the real file system, where every commit is fsynced
+/// (`synchronous = FULL`): what a physician's laptop does. Fewer cases, since each costs a flush.
+fn store_on_disk(c: &mut Criterion) {
+    let root = std::env::temp_dir();
+    for (name, keyed) in [("sqlite", false), ("sqlcipher", true)] {
+        let mut g = c.benchmark_group(format!("store_disk_{name}"));
+        g.sample_size(10);
+        g.bench_function("insert_1k", |b| {
+            b.iter_batched(
+                || tempfile::tempdir_in(&root).unwrap(),
+                |dir| {
+                    let mut db = open(dir.path(), keyed);
+                    for i in 0..1000 {
+                        db.create_case(case_fields(i), Timestamp(i as i64)).unwrap();
+                    }
+                    dir
+                },
+                BatchSize::PerIteration,
+            )
         });
         g.finish();
     }
@@ -260,5 +283,5 @@ fn unlock(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, store, blobs, unlock);
+criterion_group!(benches, store, store_on_disk, blobs, unlock);
 criterion_main!(benches);

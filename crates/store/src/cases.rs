@@ -69,6 +69,8 @@ impl CaseDb {
              PRAGMA journal_mode = WAL;
              PRAGMA synchronous = FULL;
              PRAGMA secure_delete = ON;
+             PRAGMA temp_store = MEMORY;
+             PRAGMA cache_size = -65536;
              PRAGMA busy_timeout = 5000;",
         )?;
         migrations::migrate(&mut conn)?;

@@ -13,3 +13,4 @@ CREATE TABLE search_rows (
     comment_id  BLOB REFERENCES comments (id) ON DELETE CASCADE
 );
 CREATE INDEX search_rows_case ON search_rows (case_id);
+
