@@ -65,6 +65,19 @@ fn one_line(e: &anyhow::Error) -> String {
     line.replace('\n', " ")
 }
 
+/// Writes the output; a reader that went away (closed pipe) is not an error.
+fn write_stdout(text: &str) -> Result<()> {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(()),
+    }
+}
+
 fn profile_dir(cli: &Cli) -> Result<PathBuf> {
     if let Some(p) = &cli.profile {
         return Ok(p.clone());
@@ -76,26 +89,32 @@ fn profile_dir(cli: &Cli) -> Result<PathBuf> {
 
 fn run(cli: Cli) -> Result<()> {
     let dir = profile_dir(&cli)?;
-    let out = Printer { json: cli.json };
+    let out = Printer::new(cli.json);
+    let result = run_command(cli, &dir, &out);
+    write_stdout(&out.take())?;
+    result
+}
+
+fn run_command(cli: Cli, dir: &std::path::Path, out: &Printer) -> Result<()> {
     let config = EngineConfig::default();
     match cli.command {
         Command::Init { name, specialty } => {
             let pass = secret::new_passphrase("CONSILIUM_PASSPHRASE", "Choose a passphrase")?;
-            let engine = Engine::init(&dir, &pass, &name, &specialty, config)?;
-            out.created_profile(&dir, &engine.profile()?);
+            let engine = Engine::init(dir, &pass, &name, &specialty, config)?;
+            out.created_profile(dir, &engine.profile()?);
         }
         Command::Passphrase(PassphraseCommand::Change) => {
             let current = secret::passphrase("CONSILIUM_PASSPHRASE", "Current passphrase")?;
-            let engine = Engine::unlock(&dir, &current, config)?;
+            let engine = Engine::unlock(dir, &current, config)?;
             let new = secret::new_passphrase("CONSILIUM_NEW_PASSPHRASE", "New passphrase")?;
             engine.change_passphrase(&current, &new)?;
             out.message("passphrase changed");
         }
         Command::Case(cmd) => {
             let pass = secret::passphrase("CONSILIUM_PASSPHRASE", "Passphrase")?;
-            let mut engine = Engine::unlock(&dir, &pass, config)?;
+            let mut engine = Engine::unlock(dir, &pass, config)?;
             drop(pass);
-            run_case(&mut engine, *cmd, &out)?;
+            run_case(&mut engine, *cmd, out)?;
         }
     }
     Ok(())

@@ -6,16 +6,19 @@ use consilium_client::Profile;
 use consilium_client::model::{Attachment, Case, CaseSummary, SearchHit, Timestamp};
 use serde_json::{Value, json};
 
-#[derive(Debug)]
+/// Collects what a command prints; `main` writes it out at the end, so a reader that closes the
+/// pipe early (`| head`) ends the output quietly instead of failing mid-line.
+#[derive(Debug, Default)]
 pub struct Printer {
     pub json: bool,
+    buf: std::cell::RefCell<String>,
 }
 
-fn print_json(v: &Value) {
-    println!(
-        "{}",
-        serde_json::to_string_pretty(v).unwrap_or_else(|_| "null".into())
-    );
+macro_rules! say {
+    ($p:expr, $($arg:tt)*) => {{
+        use std::fmt::Write as _;
+        let _ = writeln!($p.buf.borrow_mut(), $($arg)*);
+    }};
 }
 
 /// An attachment as JSON, with the report's one-line summary added for readers.
@@ -43,46 +46,66 @@ fn date(t: Timestamp) -> String {
 }
 
 impl Printer {
+    pub fn new(json: bool) -> Printer {
+        Printer {
+            json,
+            buf: Default::default(),
+        }
+    }
+
+    /// Everything printed so far.
+    pub fn take(&self) -> String {
+        std::mem::take(&mut *self.buf.borrow_mut())
+    }
+
+    fn print_json(&self, v: &Value) {
+        say!(
+            self,
+            "{}",
+            serde_json::to_string_pretty(v).unwrap_or_else(|_| "null".into())
+        );
+    }
+
     pub fn created(&self, id: &str) {
         if self.json {
-            print_json(&json!({ "id": id }))
+            self.print_json(&json!({ "id": id }))
         } else {
-            println!("{id}")
+            say!(self, "{id}")
         }
     }
 
     pub fn updated(&self, id: &str, what: &str) {
         if self.json {
-            print_json(&json!({ "id": id, "result": what }))
+            self.print_json(&json!({ "id": id, "result": what }))
         } else {
-            println!("{id} {what}")
+            say!(self, "{id} {what}")
         }
     }
 
     pub fn message(&self, text: &str) {
         if self.json {
-            print_json(&json!({ "result": text }))
+            self.print_json(&json!({ "result": text }))
         } else {
-            println!("{text}")
+            say!(self, "{text}")
         }
     }
 
     pub fn created_profile(&self, dir: &Path, p: &Profile) {
         if self.json {
-            print_json(
+            self.print_json(
                 &json!({ "id": dir.display().to_string(), "name": p.name, "specialty": p.specialty }),
             );
         } else {
-            println!("profile created for {} in {}", p.name, dir.display());
+            say!(self, "profile created for {} in {}", p.name, dir.display());
         }
     }
 
     pub fn case_list(&self, cases: &[CaseSummary]) {
         if self.json {
-            return print_json(&serde_json::to_value(cases).unwrap_or(Value::Null));
+            return self.print_json(&serde_json::to_value(cases).unwrap_or(Value::Null));
         }
         if cases.is_empty() {
-            return println!("no cases");
+            return say!(self, "no cases");
         }
         for c in cases {
             let tags = if c.tags.is_empty() {
@@ -95,7 +118,8 @@ impl Printer {
             } else {
                 format!(" ({})", c.specialty)
             };
-            println!(
+            say!(
+                self,
                 "{}  {:<8}  {}  {}{spec}{tags}",
                 &c.id.to_string()[..12],
                 c.status,
@@ -107,13 +131,14 @@ impl Printer {
 
     pub fn search_hits(&self, hits: &[SearchHit]) {
         if self.json {
-            return print_json(&serde_json::to_value(hits).unwrap_or(Value::Null));
+            return self.print_json(&serde_json::to_value(hits).unwrap_or(Value::Null));
         }
         if hits.is_empty() {
-            return println!("no matches");
+            return say!(self, "no matches");
         }
         for h in hits {
-            println!(
+            say!(
+                self,
                 "{}  {}\n    {}: {}",
                 &h.id.to_string()[..12],
                 h.title,
@@ -132,10 +157,11 @@ impl Printer {
                     Value::Array(c.attachments.iter().map(attachment_json).collect()),
                 );
             }
-            return print_json(&v);
+            return self.print_json(&v);
         }
         let f = &c.fields;
-        println!(
+        say!(
+            self,
             "{}\n{}  (revision {}, {}, updated {})",
             f.title,
             c.id,
@@ -145,7 +171,8 @@ impl Printer {
         );
         let line = |label: &str, value: String| {
             if !value.trim().is_empty() {
-                println!(
+                say!(
+                    self,
                     "{label:>18}: {}",
                     value.replace('\n', &format!("\n{:>20}", ""))
                 );
@@ -182,9 +209,10 @@ impl Printer {
         line("tags", f.tags.join(", "));
         line("outcome", c.outcome.clone().unwrap_or_default());
         if !c.attachments.is_empty() {
-            println!("attachments:");
+            say!(self, "attachments:");
             for a in &c.attachments {
-                println!(
+                say!(
+                    self,
                     "  {}  {} {}×{} {} bytes\n      {}",
                     a.id,
                     a.mime,
@@ -196,14 +224,15 @@ impl Printer {
             }
         }
         if !c.comments.is_empty() {
-            println!("comments:");
+            say!(self, "comments:");
             for m in &c.comments {
                 let reply = m
                     .reply_to
                     .as_ref()
                     .map(|r| format!(" ↳ {}", &r.to_string()[..8]))
                     .unwrap_or_default();
-                println!(
+                say!(
+                    self,
                     "  {} {} ({}){reply}: {}",
                     &m.id.to_string()[..8],
                     m.author,
@@ -216,10 +245,11 @@ impl Printer {
 
     pub fn attachments(&self, atts: &[Attachment]) {
         if self.json {
-            return print_json(&Value::Array(atts.iter().map(attachment_json).collect()));
+            return self.print_json(&Value::Array(atts.iter().map(attachment_json).collect()));
         }
         for a in atts {
-            println!(
+            say!(
+                self,
                 "{}  {}×{} {}  {}",
                 a.id,
                 a.width,
@@ -232,9 +262,9 @@ impl Printer {
 
     pub fn exported(&self, path: &Path, bytes: u64) {
         if self.json {
-            print_json(&json!({ "id": path.display().to_string(), "bytes": bytes }));
+            self.print_json(&json!({ "id": path.display().to_string(), "bytes": bytes }));
         } else {
-            println!("wrote {} ({bytes} bytes)", path.display());
+            say!(self, "wrote {} ({bytes} bytes)", path.display());
         }
     }
 

@@ -427,6 +427,24 @@ fn a_truncated_database_and_a_tampered_blob_are_reported_not_returned() {
 }
 
 #[test]
+fn a_reader_that_closes_the_pipe_early_is_not_an_error() {
+    let p = Profile::new();
+    for i in 0..5 {
+        p.new_case(&format!("case {i}"));
+    }
+    let mut child = p
+        .cmd(&["case", "list"], PASS)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take()); // closed before the vault is even unlocked
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(out.stderr.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
 fn a_changed_passphrase_opens_the_vault_and_the_old_one_does_not() {
     let p = Profile::new();
     let case = p.new_case("Passphrase change");
