@@ -36,4 +36,5 @@ row("unlock (Argon2id, interactive)", f"{u:.3f} s", "—", "≈ 0.5 s")
 mem = root / "peak-memory.txt"
 if mem.exists():
     print()
-    print(mem.read_text().strip())
+    for line in mem.read_text().strip().splitlines():
+        print(f"- {line}")
