@@ -143,14 +143,7 @@ impl CaseDb {
         fields.validate()?;
         let blob = to_cbor(&fields)?;
         let tx = self.conn.transaction()?;
-        let revision: u32 = tx
-            .query_row(
-                "SELECT revision FROM cases WHERE id = ?1",
-                [&id.as_bytes()[..]],
-                |r| r.get(0),
-            )
-            .optional()?
-            .ok_or_else(|| not_found("case", id))?;
+        let revision: u32 = case_value(&tx, id, "SELECT revision FROM cases WHERE id = ?1")?;
         let next = revision + 1;
         tx.execute(
             "UPDATE cases SET title = ?2, specialty = ?3, urgency = ?4, fields = ?5, revision = ?6, updated_at = ?7
@@ -593,25 +586,18 @@ fn to16(bytes: &[u8]) -> Result<[u8; 16]> {
 }
 
 fn ensure_case(tx: &Transaction<'_>, id: &CaseId) -> Result<()> {
-    let exists: Option<i64> = tx
-        .query_row(
-            "SELECT 1 FROM cases WHERE id = ?1",
-            [&id.as_bytes()[..]],
-            |r| r.get(0),
-        )
-        .optional()?;
-    exists.map(|_| ()).ok_or_else(|| not_found("case", id))
+    case_value::<i64>(tx, id, "SELECT 1 FROM cases WHERE id = ?1").map(|_| ())
+}
+
+/// One value about one case (`sql` takes the case id as `?1`), or "no case with id …".
+fn case_value<T: rusqlite::types::FromSql>(conn: &Connection, id: &CaseId, sql: &str) -> Result<T> {
+    conn.query_row(sql, [&id.as_bytes()[..]], |r| r.get(0))
+        .optional()?
+        .ok_or_else(|| not_found("case", id))
 }
 
 fn load_fields(conn: &Connection, id: &CaseId) -> Result<CaseFields> {
-    let blob: Vec<u8> = conn
-        .query_row(
-            "SELECT fields FROM cases WHERE id = ?1",
-            [&id.as_bytes()[..]],
-            |r| r.get(0),
-        )
-        .optional()?
-        .ok_or_else(|| not_found("case", id))?;
+    let blob: Vec<u8> = case_value(conn, id, "SELECT fields FROM cases WHERE id = ?1")?;
     Ok(from_cbor(&blob)?)
 }
 
