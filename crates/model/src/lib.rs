@@ -9,6 +9,7 @@ pub mod comment;
 pub mod ids;
 pub mod time;
 pub mod vocab;
+pub mod wire;
 
 pub use attachment::{Attachment, DeidReport, Rendition};
 pub use case::{Case, CaseFields, CaseFilter, CaseSummary, SearchHit, TimelineEntry};

@@ -1,0 +1,124 @@
+//! Errors as the relay answers them: an HTTP status and a JSON `{code, message}` with a stable
+//! code. Refusals reveal nothing about other accounts or groups.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use consilium_model::wire::RelayErrorBody;
+
+#[derive(Debug, thiserror::Error)]
+pub enum RelayError {
+    #[error("authentication required")]
+    Unauthenticated,
+    #[error("bad signature")]
+    BadSignature,
+    #[error("request timestamp outside the accepted window")]
+    Expired,
+    #[error("request replayed")]
+    Replayed,
+    #[error("forbidden")]
+    Forbidden,
+    #[error("not found")]
+    NotFound,
+    #[error("no key package available")]
+    NoKeyPackage,
+    #[error("stale epoch: the group is at epoch {current}")]
+    StaleEpoch { current: u64 },
+    #[error("the message is for epoch {got}, but the group is at epoch {current}")]
+    FutureEpoch { got: u64, current: u64 },
+    #[error("invalid MLS message: {0}")]
+    InvalidMessage(String),
+    #[error("bad request: {0}")]
+    BadRequest(String),
+    #[error("too large: {0}")]
+    TooLarge(String),
+    #[error("the blob's content does not match its id")]
+    DigestMismatch,
+    #[error("the invitation is unknown, used or expired")]
+    InvitationInvalid,
+    #[error("already exists")]
+    Conflict,
+    #[error("storage quota exceeded")]
+    QuotaExceeded,
+    #[error("too many requests; slow down")]
+    RateLimited,
+    #[error("internal error")]
+    Internal(String),
+}
+
+impl RelayError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            RelayError::Unauthenticated => "unauthenticated",
+            RelayError::BadSignature => "bad_signature",
+            RelayError::Expired => "expired",
+            RelayError::Replayed => "replayed",
+            RelayError::Forbidden => "forbidden",
+            RelayError::NotFound => "not_found",
+            RelayError::NoKeyPackage => "no_key_package",
+            RelayError::StaleEpoch { .. } => "stale_epoch",
+            RelayError::FutureEpoch { .. } => "future_epoch",
+            RelayError::InvalidMessage(_) => "invalid_message",
+            RelayError::BadRequest(_) => "bad_request",
+            RelayError::TooLarge(_) => "too_large",
+            RelayError::DigestMismatch => "digest_mismatch",
+            RelayError::InvitationInvalid => "invitation_invalid",
+            RelayError::Conflict => "conflict",
+            RelayError::QuotaExceeded => "quota_exceeded",
+            RelayError::RateLimited => "rate_limited",
+            RelayError::Internal(_) => "internal",
+        }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            RelayError::Unauthenticated
+            | RelayError::BadSignature
+            | RelayError::Expired
+            | RelayError::Replayed => StatusCode::UNAUTHORIZED,
+            RelayError::Forbidden => StatusCode::FORBIDDEN,
+            RelayError::NotFound | RelayError::NoKeyPackage => StatusCode::NOT_FOUND,
+            RelayError::StaleEpoch { .. }
+            | RelayError::FutureEpoch { .. }
+            | RelayError::Conflict => StatusCode::CONFLICT,
+            RelayError::InvalidMessage(_)
+            | RelayError::BadRequest(_)
+            | RelayError::DigestMismatch => StatusCode::BAD_REQUEST,
+            RelayError::InvitationInvalid => StatusCode::GONE,
+            RelayError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            RelayError::QuotaExceeded => StatusCode::INSUFFICIENT_STORAGE,
+            RelayError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            RelayError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+impl From<rusqlite::Error> for RelayError {
+    fn from(e: rusqlite::Error) -> Self {
+        RelayError::Internal(e.to_string())
+    }
+}
+
+impl IntoResponse for RelayError {
+    fn into_response(self) -> Response {
+        if let RelayError::Internal(detail) = &self {
+            tracing::error!(%detail, "internal error");
+        }
+        let body = RelayErrorBody {
+            code: self.code().to_string(),
+            // Internal details stay in the log.
+            message: match &self {
+                RelayError::Internal(_) => "internal error".to_string(),
+                other => other.to_string(),
+            },
+            current_epoch: match &self {
+                RelayError::StaleEpoch { current } | RelayError::FutureEpoch { current, .. } => {
+                    Some(*current)
+                }
+                _ => None,
+            },
+        };
+        (self.status(), axum::Json(body)).into_response()
+    }
+}
+
+pub type Result<T, E = RelayError> = std::result::Result<T, E>;

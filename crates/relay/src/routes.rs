@@ -1,0 +1,348 @@
+//! The HTTP API under `/v1/` (documented route by route in `docs/relay-protocol.md`).
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Path, Query, Request, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post, put};
+use consilium_model::codec::from_cbor;
+use consilium_model::wire::{
+    CreateGroup, KeyPackageUpload, PostBundle, Push, RedeemInvitation, RegisterInvitation,
+};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use tokio::sync::broadcast;
+
+use crate::auth::{self, Account, WINDOW_MS};
+use crate::error::{RelayError, Result};
+use crate::framing;
+use crate::store::Store;
+use crate::{RelayConfig, push};
+
+#[derive(Clone)]
+pub(crate) struct AppState {
+    pub store: Arc<Store>,
+    pub config: Arc<RelayConfig>,
+    pub push: broadcast::Sender<(Account, Push)>,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AppState")
+    }
+}
+
+impl AppState {
+    fn now(&self) -> i64 {
+        self.config.clock.now().0
+    }
+
+    /// Runs a store operation off the async threads.
+    async fn blocking<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Store) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let store = self.store.clone();
+        tokio::task::spawn_blocking(move || f(&store))
+            .await
+            .map_err(|e| RelayError::Internal(e.to_string()))?
+    }
+}
+
+/// A request whose signature, timestamp and nonce verified, with its body.
+#[derive(Debug)]
+pub(crate) struct Authed {
+    pub account: Account,
+    pub body: Bytes,
+}
+
+impl FromRequest<AppState> for Authed {
+    type Rejection = RelayError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self> {
+        let (parts, body) = req.into_parts();
+        let limit = state.config.max_request_bytes;
+        let bytes = axum::body::to_bytes(body, limit)
+            .await
+            .map_err(|_| RelayError::TooLarge(format!("requests are at most {limit} bytes")))?;
+        let path = parts
+            .uri
+            .path_and_query()
+            .map(|p| p.as_str())
+            .unwrap_or("/");
+        let now = state.now();
+        let v = auth::verify(&parts.method, path, &parts.headers, &bytes, now)?;
+        state
+            .blocking(move |s| {
+                s.remember_nonce(&v.account, &v.nonce, v.timestamp_ms + WINDOW_MS, now)
+            })
+            .await?;
+        Ok(Authed {
+            account: v.account,
+            body: bytes,
+        })
+    }
+}
+
+fn decode<T: DeserializeOwned>(body: &[u8]) -> Result<T> {
+    from_cbor(body).map_err(|e| RelayError::BadRequest(e.to_string()))
+}
+
+/// A CBOR response.
+struct Cbor<T>(T);
+
+impl<T: Serialize> IntoResponse for Cbor<T> {
+    fn into_response(self) -> Response {
+        match consilium_model::codec::to_cbor(&self.0) {
+            Ok(bytes) => ([(header::CONTENT_TYPE, "application/cbor")], bytes).into_response(),
+            Err(e) => RelayError::Internal(e.to_string()).into_response(),
+        }
+    }
+}
+
+fn group_id(hex_text: &str) -> Result<Vec<u8>> {
+    let id = hex::decode(hex_text).map_err(|_| RelayError::BadRequest("bad group id".into()))?;
+    if id.is_empty() || id.len() > 64 {
+        return Err(RelayError::BadRequest("bad group id".into()));
+    }
+    Ok(id)
+}
+
+fn blob_id(hex_text: &str) -> Result<[u8; 32]> {
+    hex::decode(hex_text)
+        .ok()
+        .and_then(|b| b.try_into().ok())
+        .ok_or_else(|| {
+            RelayError::BadRequest("a blob id is the SHA-256 of the blob, in hex".into())
+        })
+}
+
+pub(crate) fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/v1/health", get(|| async { "ok" }))
+        .route("/v1/ws", get(push::upgrade))
+        .route("/v1/groups", post(create_group))
+        .route(
+            "/v1/groups/{group}/messages",
+            post(post_message).get(fetch_messages),
+        )
+        .route("/v1/groups/{group}/cursor", put(set_cursor))
+        .route("/v1/groups/{group}/invitations", post(register_invitation))
+        .route("/v1/groups/{group}/blobs/{blob}", put(put_blob))
+        .route("/v1/blobs/{blob}", get(get_blob))
+        .route("/v1/invitations/redeem", post(redeem_invitation))
+        .route("/v1/key-packages", put(upload_key_packages))
+        .route(
+            "/v1/accounts/{account}/key-packages/claim",
+            post(claim_key_package),
+        )
+        .route("/v1/mailbox", get(mailbox))
+        .route("/v1/mailbox/{id}", delete(ack_mail))
+        .with_state(state)
+}
+
+async fn create_group(State(s): State<AppState>, a: Authed) -> Result<StatusCode> {
+    let req: CreateGroup = decode(&a.body)?;
+    let now = s.now();
+    s.blocking(move |st| st.create_group(&req.group_id, &a.account, now))
+        .await?;
+    Ok(StatusCode::CREATED)
+}
+
+async fn post_message(
+    State(s): State<AppState>,
+    Path(group): Path<String>,
+    a: Authed,
+) -> Result<Cbor<consilium_model::wire::Posted>> {
+    let gid = group_id(&group)?;
+    let bundle: PostBundle = decode(&a.body)?;
+    if bundle.message_id.len() != 16 {
+        return Err(RelayError::BadRequest("a message id has 16 bytes".into()));
+    }
+    let framing = framing::read_group_message(&bundle.mls)?;
+    if framing.group_id != gid {
+        return Err(RelayError::BadRequest(
+            "the message is for another group".into(),
+        ));
+    }
+    for w in &bundle.welcomes {
+        framing::check_welcome(&w.mls)?;
+    }
+    let now = s.now();
+    let sender = a.account;
+    let (posted, members, welcomed) = s
+        .blocking(move |st| {
+            let posted = st.post(&sender, &bundle, &framing, now)?;
+            let welcomed: Vec<Account> = bundle
+                .welcomes
+                .iter()
+                .filter_map(|w| Account::parse(&w.account).ok())
+                .collect();
+            Ok((posted, st.members(&framing.group_id)?, welcomed))
+        })
+        .await?;
+    for m in members {
+        let _ = s.push.send((
+            m,
+            Push::Group {
+                group_id: group.clone(),
+                seq: posted.seq,
+            },
+        ));
+    }
+    for w in welcomed {
+        let _ = s.push.send((w, Push::Mailbox));
+    }
+    Ok(Cbor(posted))
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct FetchQuery {
+    #[serde(default)]
+    after: u64,
+    #[serde(default = "default_limit")]
+    limit: u64,
+}
+
+fn default_limit() -> u64 {
+    crate::store::MAX_FETCH
+}
+
+async fn fetch_messages(
+    State(s): State<AppState>,
+    Path(group): Path<String>,
+    Query(q): Query<FetchQuery>,
+    a: Authed,
+) -> Result<Cbor<Vec<consilium_model::wire::LogEntry>>> {
+    let gid = group_id(&group)?;
+    let entries = s
+        .blocking(move |st| st.fetch(&a.account, &gid, q.after, q.limit))
+        .await?;
+    Ok(Cbor(entries))
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct Cursor {
+    seq: u64,
+}
+
+async fn set_cursor(
+    State(s): State<AppState>,
+    Path(group): Path<String>,
+    a: Authed,
+) -> Result<StatusCode> {
+    let gid = group_id(&group)?;
+    let c: Cursor =
+        serde_json::from_slice(&a.body).map_err(|e| RelayError::BadRequest(e.to_string()))?;
+    s.blocking(move |st| st.set_cursor(&a.account, &gid, c.seq))
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn register_invitation(
+    State(s): State<AppState>,
+    Path(group): Path<String>,
+    a: Authed,
+) -> Result<StatusCode> {
+    let gid = group_id(&group)?;
+    let req: RegisterInvitation = decode(&a.body)?;
+    s.blocking(move |st| st.register_invitation(&a.account, &gid, &req.token_hash, req.expires_at))
+        .await?;
+    Ok(StatusCode::CREATED)
+}
+
+async fn redeem_invitation(State(s): State<AppState>, a: Authed) -> Result<StatusCode> {
+    let req: RedeemInvitation = decode(&a.body)?;
+    framing::check_key_package(&req.key_package)?;
+    if req.note.len() > 4096 {
+        return Err(RelayError::TooLarge(
+            "the note is at most 4096 bytes".into(),
+        ));
+    }
+    // What the admins receive: the joiner's key package and note, without the token.
+    let body = consilium_model::codec::to_cbor(&(req.key_package, req.note))
+        .map_err(|e| RelayError::Internal(e.to_string()))?;
+    let now = s.now();
+    let token = req.token;
+    let inviter = s
+        .blocking(move |st| st.redeem_invitation(&a.account, &token, &body, now))
+        .await?;
+    if let Ok(inviter) = inviter.try_into() {
+        let _ = s.push.send((Account(inviter), Push::Mailbox));
+    }
+    Ok(StatusCode::ACCEPTED)
+}
+
+async fn put_blob(
+    State(s): State<AppState>,
+    Path((group, blob)): Path<(String, String)>,
+    a: Authed,
+) -> Result<StatusCode> {
+    let gid = group_id(&group)?;
+    let id = blob_id(&blob)?;
+    if a.body.len() as u64 > s.config.max_blob_bytes {
+        return Err(RelayError::TooLarge(format!(
+            "blobs are at most {} bytes",
+            s.config.max_blob_bytes
+        )));
+    }
+    let now = s.now();
+    s.blocking(move |st| st.put_blob(&a.account, &gid, &id, &a.body, now))
+        .await?;
+    Ok(StatusCode::CREATED)
+}
+
+async fn get_blob(
+    State(s): State<AppState>,
+    Path(blob): Path<String>,
+    a: Authed,
+) -> Result<Response> {
+    let id = blob_id(&blob)?;
+    let bytes = s.blocking(move |st| st.get_blob(&a.account, &id)).await?;
+    Ok(([(header::CONTENT_TYPE, "application/octet-stream")], bytes).into_response())
+}
+
+async fn upload_key_packages(State(s): State<AppState>, a: Authed) -> Result<StatusCode> {
+    let req: KeyPackageUpload = decode(&a.body)?;
+    if req.packages.is_empty() || req.packages.len() > 100 {
+        return Err(RelayError::BadRequest(
+            "upload 1 to 100 key packages".into(),
+        ));
+    }
+    let mut packages = Vec::with_capacity(req.packages.len());
+    for p in req.packages {
+        framing::check_key_package(&p.mls)?;
+        packages.push((p.mls.into_vec(), p.last_resort, p.expires_at));
+    }
+    s.blocking(move |st| st.add_key_packages(&a.account, &packages))
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn claim_key_package(
+    State(s): State<AppState>,
+    Path(account): Path<String>,
+    _a: Authed,
+) -> Result<Response> {
+    let owner = Account::parse(&account)?;
+    let now = s.now();
+    let bytes = s
+        .blocking(move |st| st.claim_key_package(&owner, now))
+        .await?;
+    Ok(([(header::CONTENT_TYPE, "message/mls")], bytes).into_response())
+}
+
+async fn mailbox(
+    State(s): State<AppState>,
+    a: Authed,
+) -> Result<Cbor<Vec<consilium_model::wire::MailboxItem>>> {
+    Ok(Cbor(s.blocking(move |st| st.mailbox(&a.account)).await?))
+}
+
+async fn ack_mail(State(s): State<AppState>, Path(id): Path<u64>, a: Authed) -> Result<StatusCode> {
+    s.blocking(move |st| st.ack_mail(&a.account, id)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,672 @@
+//! The relay on a real socket (127.0.0.1:0), driven by signed HTTP requests carrying real MLS
+//! messages made by openmls.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::Arc;
+
+use consilium_model::codec::{from_cbor, to_cbor};
+use consilium_model::wire::*;
+use consilium_model::{Clock, Timestamp};
+use consilium_relay::auth::{
+    HEADER_ACCOUNT, HEADER_NONCE, HEADER_SIGNATURE, HEADER_TIMESTAMP, signed_message,
+};
+use consilium_relay::{RelayConfig, run};
+use openmls::prelude::*;
+use openmls_basic_credential::SignatureKeyPair;
+use openmls_rust_crypto::OpenMlsRustCrypto;
+use ring::rand::SecureRandom;
+use ring::signature::{Ed25519KeyPair, KeyPair};
+use serde_bytes::ByteBuf;
+use tls_codec::{Deserialize as _, Serialize as _};
+
+#[derive(Debug)]
+struct WallClock;
+
+impl Clock for WallClock {
+    fn now(&self) -> Timestamp {
+        Timestamp(now_ms())
+    }
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+}
+
+struct Relay {
+    base: String,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+async fn start(dir: &std::path::Path) -> Relay {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let config = RelayConfig::new(dir.to_path_buf(), Arc::new(WallClock));
+    let task = tokio::spawn(run(listener, config, async {
+        let _ = rx.await;
+    }));
+    Relay {
+        base,
+        stop: Some(tx),
+        task,
+    }
+}
+
+impl Relay {
+    async fn stop(mut self) {
+        let _ = self.stop.take().unwrap().send(());
+        self.task.await.unwrap().unwrap();
+    }
+}
+
+/// An account: an Ed25519 key that signs every request.
+struct Account {
+    key: Ed25519KeyPair,
+    http: reqwest::Client,
+    base: String,
+}
+
+impl Account {
+    fn new(relay: &Relay) -> Account {
+        let rng = ring::rand::SystemRandom::new();
+        let pkcs8 = Ed25519KeyPair::generate_pkcs8(&rng).unwrap();
+        Account {
+            key: Ed25519KeyPair::from_pkcs8(pkcs8.as_ref()).unwrap(),
+            http: reqwest::Client::new(),
+            base: relay.base.clone(),
+        }
+    }
+
+    fn id(&self) -> String {
+        hex::encode(self.key.public_key().as_ref())
+    }
+
+    fn nonce() -> String {
+        let mut n = [0u8; 16];
+        ring::rand::SystemRandom::new().fill(&mut n).unwrap();
+        hex::encode(n)
+    }
+
+    fn request(
+        &self,
+        method: &str,
+        path: &str,
+        body: Vec<u8>,
+        ts: i64,
+        nonce: &str,
+    ) -> reqwest::RequestBuilder {
+        let sig = self
+            .key
+            .sign(&signed_message(method, path, ts, nonce, &body));
+        self.http
+            .request(method.parse().unwrap(), format!("{}{}", self.base, path))
+            .header(HEADER_ACCOUNT, self.id())
+            .header(HEADER_TIMESTAMP, ts.to_string())
+            .header(HEADER_NONCE, nonce)
+            .header(HEADER_SIGNATURE, hex::encode(sig.as_ref()))
+            .body(body)
+    }
+
+    async fn send(&self, method: &str, path: &str, body: Vec<u8>) -> (u16, Vec<u8>) {
+        let r = self
+            .request(method, path, body, now_ms(), &Self::nonce())
+            .send()
+            .await
+            .unwrap();
+        (r.status().as_u16(), r.bytes().await.unwrap().to_vec())
+    }
+
+    async fn ok<T: serde::de::DeserializeOwned>(
+        &self,
+        method: &str,
+        path: &str,
+        body: Vec<u8>,
+    ) -> T {
+        let (status, bytes) = self.send(method, path, body).await;
+        assert!(
+            status < 300,
+            "{method} {path}: {status} {}",
+            String::from_utf8_lossy(&bytes)
+        );
+        from_cbor(&bytes).unwrap()
+    }
+}
+
+fn error_code(bytes: &[u8]) -> String {
+    serde_json::from_slice::<RelayErrorBody>(bytes)
+        .map(|e| e.code)
+        .unwrap_or_else(|_| String::from_utf8_lossy(bytes).into())
+}
+
+/// An MLS participant (openmls with its in-memory provider).
+struct Member {
+    provider: OpenMlsRustCrypto,
+    signer: SignatureKeyPair,
+    cwk: CredentialWithKey,
+}
+
+const CS: Ciphersuite = Ciphersuite::MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519;
+
+fn member(name: &str) -> Member {
+    let provider = OpenMlsRustCrypto::default();
+    let signer = SignatureKeyPair::new(CS.signature_algorithm()).unwrap();
+    signer.store(provider.storage()).unwrap();
+    let cwk = CredentialWithKey {
+        credential: BasicCredential::new(name.as_bytes().to_vec()).into(),
+        signature_key: signer.public().into(),
+    };
+    Member {
+        provider,
+        signer,
+        cwk,
+    }
+}
+
+fn key_package(m: &Member) -> KeyPackage {
+    KeyPackage::builder()
+        .build(CS, &m.provider, &m.signer, m.cwk.clone())
+        .unwrap()
+        .key_package()
+        .clone()
+}
+
+fn bytes(m: &MlsMessageOut) -> Vec<u8> {
+    m.tls_serialize_detached().unwrap()
+}
+
+fn message_id() -> ByteBuf {
+    let mut id = [0u8; 16];
+    ring::rand::SystemRandom::new().fill(&mut id).unwrap();
+    ByteBuf::from(id.to_vec())
+}
+
+fn bundle(mls: Vec<u8>) -> PostBundle {
+    PostBundle {
+        message_id: message_id(),
+        mls: ByteBuf::from(mls),
+        welcomes: vec![],
+        added: vec![],
+        removed: vec![],
+    }
+}
+
+fn apply_commit(m: &Member, group: &mut MlsGroup, commit: &[u8]) {
+    let msg = MlsMessageIn::tls_deserialize_exact(commit).unwrap();
+    let processed = group
+        .process_message(&m.provider, msg.try_into_protocol_message().unwrap())
+        .unwrap();
+    match processed.into_content() {
+        ProcessedMessageContent::StagedCommitMessage(sc) => {
+            group.merge_staged_commit(&m.provider, *sc).unwrap()
+        }
+        _ => panic!("expected a commit"),
+    }
+}
+
+/// Alice creates a group on the relay and in MLS and adds Bob through the relay; both hold the
+/// group at epoch 1.
+async fn circle_of_two(
+    relay: &Relay,
+) -> (Account, Member, MlsGroup, Account, Member, MlsGroup, String) {
+    let (alice_acc, bob_acc) = (Account::new(relay), Account::new(relay));
+    let (alice, bob) = (member("alice"), member("bob"));
+    let mut ga = MlsGroup::new(
+        &alice.provider,
+        &alice.signer,
+        &MlsGroupCreateConfig::default(),
+        alice.cwk.clone(),
+    )
+    .unwrap();
+    let gid = ga.group_id().as_slice().to_vec();
+    let gid_hex = hex::encode(&gid);
+    let (status, body) = alice_acc
+        .send(
+            "POST",
+            "/v1/groups",
+            to_cbor(&CreateGroup {
+                group_id: ByteBuf::from(gid),
+            })
+            .unwrap(),
+        )
+        .await;
+    assert_eq!(status, 201, "{}", String::from_utf8_lossy(&body));
+
+    let (commit, welcome, _) = ga
+        .add_members(&alice.provider, &alice.signer, &[key_package(&bob)])
+        .unwrap();
+    let mut b = bundle(bytes(&commit));
+    b.welcomes.push(WelcomeFor {
+        account: bob_acc.id(),
+        mls: ByteBuf::from(bytes(&welcome)),
+    });
+    b.added.push(bob_acc.id());
+    let posted: Posted = alice_acc
+        .ok(
+            "POST",
+            &format!("/v1/groups/{gid_hex}/messages"),
+            to_cbor(&b).unwrap(),
+        )
+        .await;
+    assert_eq!((posted.seq, posted.epoch), (1, 1));
+    ga.merge_pending_commit(&alice.provider).unwrap();
+
+    let mail: Vec<MailboxItem> = bob_acc.ok("GET", "/v1/mailbox", vec![]).await;
+    assert_eq!(mail.len(), 1);
+    assert_eq!(mail[0].kind, MailboxKind::Welcome);
+    let w = match MlsMessageIn::tls_deserialize_exact(&mail[0].body[..])
+        .unwrap()
+        .extract()
+    {
+        MlsMessageBodyIn::Welcome(w) => w,
+        _ => panic!("not a welcome"),
+    };
+    let gb = StagedWelcome::new_from_welcome(
+        &bob.provider,
+        &MlsGroupJoinConfig::default(),
+        w,
+        Some(ga.export_ratchet_tree().into()),
+    )
+    .unwrap()
+    .into_group(&bob.provider)
+    .unwrap();
+    let (status, _) = bob_acc
+        .send("DELETE", &format!("/v1/mailbox/{}", mail[0].id), vec![])
+        .await;
+    assert_eq!(status, 204);
+    (alice_acc, alice, ga, bob_acc, bob, gb, gid_hex)
+}
+
+#[tokio::test]
+async fn health_answers_without_authentication() {
+    let dir = tempfile::tempdir().unwrap();
+    let relay = start(dir.path()).await;
+    let r = reqwest::get(format!("{}/v1/health", relay.base))
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    relay.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_commits_for_one_epoch_never_fork_the_group_100_times() {
+    let dir = tempfile::tempdir().unwrap();
+    let relay = start(dir.path()).await;
+    let (alice_acc, alice, mut ga, bob_acc, bob, mut gb, gid) = circle_of_two(&relay).await;
+    let path = format!("/v1/groups/{gid}/messages");
+    for round in 0..100u64 {
+        let ca = ga
+            .self_update(
+                &alice.provider,
+                &alice.signer,
+                LeafNodeParameters::default(),
+            )
+            .unwrap();
+        let cb = gb
+            .self_update(&bob.provider, &bob.signer, LeafNodeParameters::default())
+            .unwrap();
+        let (ba, bb) = (bytes(ca.commit()), bytes(cb.commit()));
+        let (ra, rb) = tokio::join!(
+            alice_acc.send("POST", &path, to_cbor(&bundle(ba.clone())).unwrap()),
+            bob_acc.send("POST", &path, to_cbor(&bundle(bb.clone())).unwrap()),
+        );
+        let accepted = [ra.0, rb.0].iter().filter(|s| **s == 200).count();
+        assert_eq!(accepted, 1, "round {round}: {} / {}", ra.0, rb.0);
+        let (loser_status, loser_body) = if ra.0 == 200 { &rb } else { &ra };
+        assert_eq!(*loser_status, 409);
+        let err: RelayErrorBody = serde_json::from_slice(loser_body).unwrap();
+        assert_eq!(
+            (err.code.as_str(), err.current_epoch),
+            ("stale_epoch", Some(round + 2))
+        );
+        if ra.0 == 200 {
+            ga.merge_pending_commit(&alice.provider).unwrap();
+            gb.clear_pending_commit(bob.provider.storage()).unwrap();
+            apply_commit(&bob, &mut gb, &ba);
+        } else {
+            gb.merge_pending_commit(&bob.provider).unwrap();
+            ga.clear_pending_commit(alice.provider.storage()).unwrap();
+            apply_commit(&alice, &mut ga, &bb);
+        }
+        assert_eq!(ga.epoch(), gb.epoch());
+    }
+    // Both still read each other.
+    let hello = ga
+        .create_message(&alice.provider, &alice.signer, b"still one circle")
+        .unwrap();
+    let posted: Posted = alice_acc
+        .ok("POST", &path, to_cbor(&bundle(bytes(&hello))).unwrap())
+        .await;
+    let log: Vec<LogEntry> = bob_acc
+        .ok("GET", &format!("{path}?after={}", posted.seq - 1), vec![])
+        .await;
+    let msg = MlsMessageIn::tls_deserialize_exact(&log[0].mls[..]).unwrap();
+    match gb
+        .process_message(&bob.provider, msg.try_into_protocol_message().unwrap())
+        .unwrap()
+        .into_content()
+    {
+        ProcessedMessageContent::ApplicationMessage(m) => {
+            assert_eq!(m.into_bytes(), b"still one circle")
+        }
+        _ => panic!("expected an application message"),
+    }
+    relay.stop().await;
+}
+
+#[tokio::test]
+async fn stale_messages_half_valid_bundles_and_refused_welcomes() {
+    let dir = tempfile::tempdir().unwrap();
+    let relay = start(dir.path()).await;
+    let (alice_acc, alice, mut ga, bob_acc, bob, mut gb, gid) = circle_of_two(&relay).await;
+    let path = format!("/v1/groups/{gid}/messages");
+    // Bob writes a message at epoch 1, then Alice's commit moves the group to epoch 2.
+    let old = gb
+        .create_message(&bob.provider, &bob.signer, b"late")
+        .unwrap();
+    let c = ga
+        .self_update(
+            &alice.provider,
+            &alice.signer,
+            LeafNodeParameters::default(),
+        )
+        .unwrap();
+    let _: Posted = alice_acc
+        .ok("POST", &path, to_cbor(&bundle(bytes(c.commit()))).unwrap())
+        .await;
+    ga.merge_pending_commit(&alice.provider).unwrap();
+    let (status, body) = bob_acc
+        .send("POST", &path, to_cbor(&bundle(bytes(&old))).unwrap())
+        .await;
+    assert_eq!((status, error_code(&body).as_str()), (409, "stale_epoch"));
+
+    // Bob's commit for the old epoch adds Carol: refused, and her Welcome is never delivered.
+    let carol_acc = Account::new(&relay);
+    let carol = member("carol");
+    let (commit, welcome, _) = gb
+        .add_members(&bob.provider, &bob.signer, &[key_package(&carol)])
+        .unwrap();
+    let mut b = bundle(bytes(&commit));
+    b.welcomes.push(WelcomeFor {
+        account: carol_acc.id(),
+        mls: ByteBuf::from(bytes(&welcome)),
+    });
+    b.added.push(carol_acc.id());
+    let (status, _) = bob_acc.send("POST", &path, to_cbor(&b).unwrap()).await;
+    assert_eq!(status, 409);
+    let mail: Vec<MailboxItem> = carol_acc.ok("GET", "/v1/mailbox", vec![]).await;
+    assert!(mail.is_empty(), "Welcome of a refused commit delivered");
+    gb.clear_pending_commit(bob.provider.storage()).unwrap();
+    apply_commit(&bob, &mut gb, &bytes(c.commit()));
+
+    // A valid commit with a garbage Welcome: refused whole, the epoch does not move.
+    let (commit, _, _) = ga
+        .add_members(&alice.provider, &alice.signer, &[key_package(&carol)])
+        .unwrap();
+    let mut b = bundle(bytes(&commit));
+    b.welcomes.push(WelcomeFor {
+        account: carol_acc.id(),
+        mls: ByteBuf::from(vec![0u8; 40]),
+    });
+    b.added.push(carol_acc.id());
+    let (status, body) = alice_acc.send("POST", &path, to_cbor(&b).unwrap()).await;
+    assert_eq!(
+        (status, error_code(&body).as_str()),
+        (400, "invalid_message")
+    );
+    // The same commit without the bad part is still for the current epoch: nothing moved.
+    let b2 = PostBundle {
+        welcomes: vec![],
+        added: vec![],
+        ..b
+    };
+    let posted: Posted = alice_acc.ok("POST", &path, to_cbor(&b2).unwrap()).await;
+    assert_eq!(posted.epoch, 3);
+    // A retry of the same message id returns the first answer and stores nothing new.
+    let again: Posted = alice_acc.ok("POST", &path, to_cbor(&b2).unwrap()).await;
+    assert_eq!(again, posted);
+    let log: Vec<LogEntry> = alice_acc.ok("GET", &path, vec![]).await;
+    assert_eq!(log.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![1, 2, 3]);
+    relay.stop().await;
+}
+
+#[tokio::test]
+async fn forged_expired_replayed_and_foreign_requests_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let relay = start(dir.path()).await;
+    let (alice_acc, _alice, _ga, _bob_acc, _bob, _gb, gid) = circle_of_two(&relay).await;
+    let path = format!("/v1/groups/{gid}/messages");
+    let http = reqwest::Client::new();
+
+    let unsigned = http
+        .get(format!("{}{path}", relay.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unsigned.status().as_u16(), 401);
+    assert_eq!(
+        error_code(&unsigned.bytes().await.unwrap()),
+        "unauthenticated"
+    );
+
+    // Signed by another key than the account it names.
+    let mallory = Account::new(&relay);
+    let ts = now_ms();
+    let nonce = Account::nonce();
+    let sig = mallory
+        .key
+        .sign(&signed_message("GET", &path, ts, &nonce, b""));
+    let forged = http
+        .get(format!("{}{path}", relay.base))
+        .header(HEADER_ACCOUNT, alice_acc.id())
+        .header(HEADER_TIMESTAMP, ts.to_string())
+        .header(HEADER_NONCE, &nonce)
+        .header(HEADER_SIGNATURE, hex::encode(sig.as_ref()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            forged.status().as_u16(),
+            error_code(&forged.bytes().await.unwrap()).as_str()
+        ),
+        (401, "bad_signature")
+    );
+
+    // A signature for another path does not verify here.
+    let sig = alice_acc
+        .key
+        .sign(&signed_message("GET", "/v1/mailbox", ts, &nonce, b""));
+    let moved = http
+        .get(format!("{}{path}", relay.base))
+        .header(HEADER_ACCOUNT, alice_acc.id())
+        .header(HEADER_TIMESTAMP, ts.to_string())
+        .header(HEADER_NONCE, &nonce)
+        .header(HEADER_SIGNATURE, hex::encode(sig.as_ref()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(moved.status().as_u16(), 401);
+
+    let expired = alice_acc
+        .request(
+            "GET",
+            &path,
+            vec![],
+            now_ms() - 10 * 60 * 1000,
+            &Account::nonce(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            expired.status().as_u16(),
+            error_code(&expired.bytes().await.unwrap()).as_str()
+        ),
+        (401, "expired")
+    );
+
+    let nonce = Account::nonce();
+    let ts = now_ms();
+    let first = alice_acc
+        .request("GET", &path, vec![], ts, &nonce)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(first.status().as_u16(), 200);
+    let replay = alice_acc
+        .request("GET", &path, vec![], ts, &nonce)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            replay.status().as_u16(),
+            error_code(&replay.bytes().await.unwrap()).as_str()
+        ),
+        (401, "replayed")
+    );
+
+    // A non-member reads nothing of the group, posts nothing, and cannot see its blobs.
+    let (status, body) = mallory.send("GET", &path, vec![]).await;
+    assert_eq!((status, error_code(&body).as_str()), (403, "forbidden"));
+    let blob = b"ciphertext of an image".to_vec();
+    let id = hex::encode(ring::digest::digest(&ring::digest::SHA256, &blob));
+    let (status, _) = alice_acc
+        .send("PUT", &format!("/v1/groups/{gid}/blobs/{id}"), blob.clone())
+        .await;
+    assert_eq!(status, 201);
+    let (status, got) = alice_acc
+        .send("GET", &format!("/v1/blobs/{id}"), vec![])
+        .await;
+    assert_eq!((status, got), (200, blob.clone()));
+    let (status, body) = mallory
+        .send("GET", &format!("/v1/blobs/{id}"), vec![])
+        .await;
+    assert_eq!((status, error_code(&body).as_str()), (404, "not_found"));
+    let (status, body) = alice_acc
+        .send(
+            "PUT",
+            &format!("/v1/groups/{gid}/blobs/{id}"),
+            b"other bytes".to_vec(),
+        )
+        .await;
+    assert_eq!(
+        (status, error_code(&body).as_str()),
+        (400, "digest_mismatch")
+    );
+
+    // Another account's mailbox item cannot be removed (and its existence is not revealed).
+    let (status, _) = mallory.send("DELETE", "/v1/mailbox/1", vec![]).await;
+    assert_eq!(status, 404);
+    relay.stop().await;
+}
+
+#[tokio::test]
+async fn key_packages_are_served_once_the_last_resort_again_and_expired_never() {
+    let dir = tempfile::tempdir().unwrap();
+    let relay = start(dir.path()).await;
+    let (owner, asker) = (Account::new(&relay), Account::new(&relay));
+    let m = member("owner");
+    let kps: Vec<Vec<u8>> = (0..3)
+        .map(|_| {
+            MlsMessageOut::from(key_package(&m))
+                .tls_serialize_detached()
+                .unwrap()
+        })
+        .collect();
+    let upload = KeyPackageUpload {
+        packages: vec![
+            KeyPackageItem {
+                mls: ByteBuf::from(kps[0].clone()),
+                last_resort: false,
+                expires_at: now_ms() + 3_600_000,
+            },
+            KeyPackageItem {
+                mls: ByteBuf::from(kps[1].clone()),
+                last_resort: false,
+                expires_at: now_ms() - 1,
+            },
+            KeyPackageItem {
+                mls: ByteBuf::from(kps[2].clone()),
+                last_resort: true,
+                expires_at: now_ms() + 3_600_000,
+            },
+        ],
+    };
+    let (status, _) = owner
+        .send("PUT", "/v1/key-packages", to_cbor(&upload).unwrap())
+        .await;
+    assert_eq!(status, 204);
+    let claim = format!("/v1/accounts/{}/key-packages/claim", owner.id());
+    let (s1, first) = asker.send("POST", &claim, vec![]).await;
+    let (s2, second) = asker.send("POST", &claim, vec![]).await;
+    let (s3, third) = asker.send("POST", &claim, vec![]).await;
+    assert_eq!((s1, s2, s3), (200, 200, 200));
+    assert_eq!(first, kps[0], "the ordinary package first");
+    assert_eq!(
+        second, kps[2],
+        "then the last-resort one (the expired one is never served)"
+    );
+    assert_eq!(third, kps[2], "and the last-resort one again");
+    let (status, body) = asker
+        .send(
+            "POST",
+            &format!("/v1/accounts/{}/key-packages/claim", asker.id()),
+            vec![],
+        )
+        .await;
+    assert_eq!(
+        (status, error_code(&body).as_str()),
+        (404, "no_key_package")
+    );
+    let junk = KeyPackageUpload {
+        packages: vec![KeyPackageItem {
+            mls: ByteBuf::from(vec![1, 2, 3]),
+            last_resort: false,
+            expires_at: 0,
+        }],
+    };
+    let (status, _) = owner
+        .send("PUT", "/v1/key-packages", to_cbor(&junk).unwrap())
+        .await;
+    assert_eq!(status, 400);
+    relay.stop().await;
+}
+
+#[tokio::test]
+async fn everything_acknowledged_survives_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let relay = start(dir.path()).await;
+    let (alice_acc, alice, mut ga, _bob_acc, _bob, _gb, gid) = circle_of_two(&relay).await;
+    let path = format!("/v1/groups/{gid}/messages");
+    for i in 0..20 {
+        let m = ga
+            .create_message(
+                &alice.provider,
+                &alice.signer,
+                format!("message {i}").as_bytes(),
+            )
+            .unwrap();
+        let _: Posted = alice_acc
+            .ok("POST", &path, to_cbor(&bundle(bytes(&m))).unwrap())
+            .await;
+    }
+    relay.stop().await;
+    let relay = start(dir.path()).await;
+    let alice_acc = Account {
+        base: relay.base.clone(),
+        ..alice_acc
+    };
+    let log: Vec<LogEntry> = alice_acc.ok("GET", &path, vec![]).await;
+    assert_eq!(
+        log.iter().map(|e| e.seq).collect::<Vec<_>>(),
+        (1..=21).collect::<Vec<_>>()
+    );
+    relay.stop().await;
+}
