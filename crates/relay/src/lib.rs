@@ -29,6 +29,9 @@ pub struct RelayConfig {
     /// Largest blob, in bytes.
     pub max_blob_bytes: u64,
     pub clock: Arc<dyn Clock>,
+    /// After shutdown is asked for, how long requests in flight may take before the relay stops
+    /// anyway (a client that never finishes its request must not hold the relay up).
+    pub shutdown_grace: std::time::Duration,
 }
 
 impl RelayConfig {
@@ -38,6 +41,7 @@ impl RelayConfig {
             max_request_bytes: 64 * 1024 * 1024,
             max_blob_bytes: 60 * 1024 * 1024,
             clock,
+            shutdown_grace: std::time::Duration::from_secs(10),
         }
     }
 }

@@ -46,7 +46,8 @@ async fn start(dir: &std::path::Path) -> Relay {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let config = RelayConfig::new(dir.to_path_buf(), Arc::new(WallClock));
+    let mut config = RelayConfig::new(dir.to_path_buf(), Arc::new(WallClock));
+    config.shutdown_grace = std::time::Duration::from_secs(2);
     let task = tokio::spawn(run(listener, config, async {
         let _ = rx.await;
     }));
@@ -842,4 +843,205 @@ async fn sigkill_during_a_burst_loses_and_duplicates_nothing() {
     let mut relay = relay;
     relay.child.kill().unwrap();
     relay.child.wait().unwrap();
+}
+
+/// A member connected over the WebSocket (after the challenge–response) is told of a new
+/// message in its group; a wrong signature gets no subscription.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn websocket_members_are_pushed_new_messages_after_a_challenge() {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+    let dir = tempfile::tempdir().unwrap();
+    let relay = start(dir.path()).await;
+    let (alice_acc, alice, mut ga, bob_acc, _bob, _gb, gid) = circle_of_two(&relay).await;
+    let ws_url = format!("{}/v1/ws", relay.base.replace("http://", "ws://"));
+
+    async fn connect(
+        url: &str,
+        acc: &Account,
+        sign_with: &Account,
+    ) -> Option<
+        tokio_tungstenite::WebSocketStream<
+            tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+        >,
+    > {
+        let (mut ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+        let hello = ws.next().await.unwrap().unwrap().into_text().unwrap();
+        let v: serde_json::Value = serde_json::from_str(&hello).unwrap();
+        let challenge = hex::decode(v["challenge"].as_str().unwrap()).unwrap();
+        let account = consilium_relay::auth::Account::parse(&acc.id()).unwrap();
+        let sig = sign_with
+            .key
+            .sign(&consilium_relay::auth::challenge_message(
+                &challenge, &account,
+            ));
+        let answer =
+            serde_json::json!({"account": acc.id(), "signature": hex::encode(sig.as_ref())});
+        ws.send(Message::Text(answer.to_string().into()))
+            .await
+            .unwrap();
+        let reply = ws.next().await.unwrap().unwrap().into_text().unwrap();
+        if reply.contains("\"ok\"") {
+            Some(ws)
+        } else {
+            None
+        }
+    }
+
+    let mallory = Account::new(&relay);
+    assert!(
+        connect(&ws_url, &bob_acc, &mallory).await.is_none(),
+        "a forged answer is refused"
+    );
+    let mut ws = connect(&ws_url, &bob_acc, &bob_acc)
+        .await
+        .expect("bob subscribes");
+    let m = ga
+        .create_message(&alice.provider, &alice.signer, b"ping")
+        .unwrap();
+    let posted: Posted = alice_acc
+        .ok(
+            "POST",
+            &format!("/v1/groups/{gid}/messages"),
+            to_cbor(&bundle(bytes(&m))).unwrap(),
+        )
+        .await;
+    let push = tokio::time::timeout(std::time::Duration::from_secs(5), ws.next())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    let push: Push = serde_json::from_str(&push.into_text().unwrap()).unwrap();
+    assert_eq!(
+        push,
+        Push::Group {
+            group_id: gid.clone(),
+            seq: posted.seq
+        }
+    );
+    relay.stop().await;
+}
+
+/// Garbage on the socket, malformed HTTP, truncated and oversized bodies, invalid MLS framing and
+/// a huge declared blob: each gets a clear refusal (or a closed connection), and the relay keeps
+/// serving everyone else.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn garbage_gets_clear_errors_and_the_relay_keeps_serving() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let dir = tempfile::tempdir().unwrap();
+    let relay = start(dir.path()).await;
+    let (alice_acc, _alice, _ga, _bob_acc, _bob, _gb, gid) = circle_of_two(&relay).await;
+    let addr = relay.base.trim_start_matches("http://").to_string();
+
+    let mut rng_bytes = vec![0u8; 64 * 1024];
+    ring::rand::SystemRandom::new()
+        .fill(&mut rng_bytes)
+        .unwrap();
+    let raw: Vec<Vec<u8>> = vec![
+        rng_bytes.clone(),
+        b"GET /v1/health HTTP/1.1\r\nHost: x\r\nContent-Length: -5\r\n\r\n".to_vec(),
+        b"POST /v1/groups HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\nshort".to_vec(),
+        b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03".to_vec(), // a TLS hello to a plain port
+        b"GET /v1/health HTTP/9.9\r\n\r\n".to_vec(),
+    ];
+    for garbage in raw {
+        let mut s = tokio::net::TcpStream::connect(&addr).await.unwrap();
+        let _ = s.write_all(&garbage).await;
+        let _ = s.shutdown().await;
+        let mut answer = Vec::new();
+        let _ = tokio::time::timeout(
+            std::time::Duration::from_secs(5),
+            s.read_to_end(&mut answer),
+        )
+        .await;
+        let text = String::from_utf8_lossy(&answer);
+        assert!(
+            answer.is_empty() || text.starts_with("HTTP/1.1 4"),
+            "{text}"
+        );
+    }
+
+    let path = format!("/v1/groups/{gid}/messages");
+    // Not CBOR, CBOR of the wrong shape, CBOR with garbage where the MLS message goes.
+    let (s1, b1) = alice_acc.send("POST", &path, b"not cbor".to_vec()).await;
+    let (s2, b2) = alice_acc
+        .send("POST", &path, to_cbor(&vec![1, 2, 3]).unwrap())
+        .await;
+    let (s3, b3) = alice_acc
+        .send("POST", &path, to_cbor(&bundle(vec![0u8; 300])).unwrap())
+        .await;
+    assert_eq!((s1, error_code(&b1).as_str()), (400, "bad_request"));
+    assert_eq!((s2, error_code(&b2).as_str()), (400, "bad_request"));
+    assert_eq!((s3, error_code(&b3).as_str()), (400, "invalid_message"));
+    // Oversized body (the limit is 64 MiB) and a blob over the blob limit.
+    let (s4, b4) = alice_acc
+        .send(
+            "PUT",
+            &format!("/v1/groups/{gid}/blobs/{}", "00".repeat(32)),
+            vec![0u8; 65 * 1024 * 1024],
+        )
+        .await;
+    assert_eq!((s4, error_code(&b4).as_str()), (413, "too_large"));
+    let huge = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let mut huge = huge;
+    let req = format!(
+        "PUT /v1/groups/{gid}/blobs/{} HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999\r\n\r\n",
+        "00".repeat(32)
+    );
+    huge.write_all(req.as_bytes()).await.unwrap();
+    let mut answer = vec![0u8; 12];
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(5), huge.read(&mut answer)).await;
+    // Everyone else is still served.
+    let r = reqwest::get(format!("{}/v1/health", relay.base))
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let log: Vec<LogEntry> = alice_acc.ok("GET", &path, vec![]).await;
+    assert_eq!(log.len(), 1);
+    drop(huge);
+    relay.stop().await;
+}
+
+/// The data directory, after real MLS traffic and an encrypted blob, holds none of the
+/// plaintext (the clients never sent any; the relay must not have made any up either).
+#[tokio::test]
+async fn the_data_directory_holds_no_plaintext() {
+    let dir = tempfile::tempdir().unwrap();
+    let relay = start(dir.path()).await;
+    let (alice_acc, alice, mut ga, _bob_acc, _bob, _gb, gid) = circle_of_two(&relay).await;
+    let secret = "Patient ZQX-MARKER-93 has erythema migrans";
+    for _ in 0..5 {
+        let m = ga
+            .create_message(&alice.provider, &alice.signer, secret.as_bytes())
+            .unwrap();
+        let _: Posted = alice_acc
+            .ok(
+                "POST",
+                &format!("/v1/groups/{gid}/messages"),
+                to_cbor(&bundle(bytes(&m))).unwrap(),
+            )
+            .await;
+    }
+    relay.stop().await;
+    for entry in walk(dir.path()) {
+        let data = std::fs::read(&entry).unwrap();
+        assert!(
+            !data.windows(10).any(|w| w == b"ZQX-MARKER"),
+            "{} holds plaintext",
+            entry.display()
+        );
+    }
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(walk(&p))
+        } else {
+            out.push(p)
+        }
+    }
+    out
 }
