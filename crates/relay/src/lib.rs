@@ -8,6 +8,7 @@
 pub mod auth;
 pub mod error;
 pub mod framing;
+pub mod limits;
 mod push;
 mod routes;
 pub mod store;
@@ -32,6 +33,13 @@ pub struct RelayConfig {
     /// After shutdown is asked for, how long requests in flight may take before the relay stops
     /// anyway (a client that never finishes its request must not hold the relay up).
     pub shutdown_grace: std::time::Duration,
+    /// Requests an account may make at once, and per second after that.
+    pub rate_burst: u32,
+    pub rate_per_second: u32,
+    /// Blob bytes one account may keep on the relay.
+    pub blob_quota_bytes: u64,
+    /// Connections open at once (idle WebSockets included).
+    pub max_connections: usize,
 }
 
 impl RelayConfig {
@@ -42,6 +50,10 @@ impl RelayConfig {
             max_blob_bytes: 60 * 1024 * 1024,
             clock,
             shutdown_grace: std::time::Duration::from_secs(10),
+            rate_burst: 500,
+            rate_per_second: 200,
+            blob_quota_bytes: 4 * 1024 * 1024 * 1024,
+            max_connections: 10_000,
         }
     }
 }
@@ -56,13 +68,35 @@ pub async fn run(
     let store =
         store::Store::open(&config.data_dir).map_err(|e| std::io::Error::other(e.to_string()))?;
     let (push, _) = tokio::sync::broadcast::channel(4096);
+    let grace = config.shutdown_grace;
+    let limiter = Arc::new(limits::RateLimiter::new(
+        config.rate_burst,
+        config.rate_per_second,
+    ));
+    let listener = limits::LimitedListener::new(listener, config.max_connections);
     let state = routes::AppState {
         store: Arc::new(store),
         config: Arc::new(config),
         push,
+        limiter,
     };
     let app = routes::router(state);
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
+    let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
+        shutdown.await;
+        let _ = stopping_tx.send(());
+    });
+    tokio::select! {
+        served = server => served,
+        _ = async {
+            if stopping_rx.await.is_ok() {
+                tokio::time::sleep(grace).await;
+            } else {
+                std::future::pending::<()>().await;
+            }
+        } => {
+            tracing::warn!("connections still open after the shutdown grace period; stopping anyway");
+            Ok(())
+        }
+    }
 }

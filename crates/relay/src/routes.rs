@@ -27,6 +27,7 @@ pub(crate) struct AppState {
     pub store: Arc<Store>,
     pub config: Arc<RelayConfig>,
     pub push: broadcast::Sender<(Account, Push)>,
+    pub limiter: Arc<crate::limits::RateLimiter>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -75,6 +76,7 @@ impl FromRequest<AppState> for Authed {
             .unwrap_or("/");
         let now = state.now();
         let v = auth::verify(&parts.method, path, &parts.headers, &bytes, now)?;
+        state.limiter.check(&v.account, now)?;
         state
             .blocking(move |s| {
                 s.remember_nonce(&v.account, &v.nonce, v.timestamp_ms + WINDOW_MS, now)
@@ -290,7 +292,8 @@ async fn put_blob(
         )));
     }
     let now = s.now();
-    s.blocking(move |st| st.put_blob(&a.account, &gid, &id, &a.body, now))
+    let quota = s.config.blob_quota_bytes;
+    s.blocking(move |st| st.put_blob(&a.account, &gid, &id, &a.body, quota, now))
         .await?;
     Ok(StatusCode::CREATED)
 }

@@ -424,6 +424,7 @@ impl Store {
         group_id: &[u8],
         id: &[u8; 32],
         bytes: &[u8],
+        quota: u64,
         now: i64,
     ) -> Result<()> {
         let digest = ring::digest::digest(&ring::digest::SHA256, bytes);
@@ -434,6 +435,14 @@ impl Store {
         self.with(|c| {
             if !Self::is_member(c, group_id, uploader)? {
                 return Err(RelayError::Forbidden);
+            }
+            let held: u64 = c.query_row(
+                "SELECT coalesce(sum(size), 0) FROM blobs WHERE uploader = ?1",
+                [&uploader.0[..]],
+                |r| r.get(0),
+            )?;
+            if held + bytes.len() as u64 > quota {
+                return Err(RelayError::QuotaExceeded);
             }
             let path = self.blob_path(id);
             let partial = path.with_extension("partial");

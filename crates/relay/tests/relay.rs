@@ -998,7 +998,6 @@ async fn garbage_gets_clear_errors_and_the_relay_keeps_serving() {
     assert_eq!(r.status().as_u16(), 200);
     let log: Vec<LogEntry> = alice_acc.ok("GET", &path, vec![]).await;
     assert_eq!(log.len(), 1);
-    drop(huge);
     relay.stop().await;
 }
 
@@ -1044,4 +1043,86 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
         }
     }
     out
+}
+
+/// Each abuse limit answers with its own code and the relay keeps serving: the per-account
+/// request rate, the blob quota, and the connection cap.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn abuse_limits_answer_with_their_own_codes() {
+    use tokio::io::AsyncReadExt;
+    let dir = tempfile::tempdir().unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let mut config = RelayConfig::new(dir.path().to_path_buf(), Arc::new(WallClock));
+    config.shutdown_grace = std::time::Duration::from_secs(1);
+    config.rate_burst = 40;
+    config.rate_per_second = 1;
+    config.blob_quota_bytes = 1000;
+    config.max_connections = 8;
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(run(listener, config, async {
+        let _ = rx.await;
+    }));
+    let relay = Relay {
+        base: base.clone(),
+        stop: Some(tx),
+        task,
+    };
+    let (alice_acc, _a, _ga, bob_acc, _b, _gb, gid) = circle_of_two(&relay).await;
+
+    let blob = vec![7u8; 800];
+    let id = hex::encode(ring::digest::digest(&ring::digest::SHA256, &blob));
+    let (status, _) = alice_acc
+        .send("PUT", &format!("/v1/groups/{gid}/blobs/{id}"), blob)
+        .await;
+    assert_eq!(status, 201);
+    let blob2 = vec![8u8; 800];
+    let id2 = hex::encode(ring::digest::digest(&ring::digest::SHA256, &blob2));
+    let (status, body) = alice_acc
+        .send("PUT", &format!("/v1/groups/{gid}/blobs/{id2}"), blob2)
+        .await;
+    assert_eq!(
+        (status, error_code(&body).as_str()),
+        (507, "quota_exceeded")
+    );
+
+    let mut limited = false;
+    for _ in 0..60 {
+        let (status, body) = alice_acc.send("GET", "/v1/mailbox", vec![]).await;
+        if status == 429 {
+            assert_eq!(error_code(&body), "rate_limited");
+            limited = true;
+            break;
+        }
+    }
+    assert!(limited, "a burst over the limit is refused");
+    let (status, _) = bob_acc.send("GET", "/v1/mailbox", vec![]).await;
+    assert_eq!(status, 200, "other accounts are not affected");
+
+    // Hold the connection slots open; one more connection gets a clear 503.
+    let addr = base.trim_start_matches("http://").to_string();
+    let mut held = Vec::new();
+    for _ in 0..8 {
+        held.push(tokio::net::TcpStream::connect(&addr).await.unwrap());
+    }
+    let mut extra = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let mut answer = String::new();
+    let _ = tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        extra.read_to_string(&mut answer),
+    )
+    .await;
+    assert!(
+        answer.starts_with("HTTP/1.1 503") && answer.contains("too_many_connections"),
+        "{answer}"
+    );
+    drop(held);
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let r = reqwest::get(format!("{base}/v1/health")).await.unwrap();
+    assert_eq!(
+        r.status().as_u16(),
+        200,
+        "served again once connections close"
+    );
+    relay.stop().await;
 }

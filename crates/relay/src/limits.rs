@@ -1,0 +1,171 @@
+//! Abuse limits that never take the relay down: a request-rate token bucket per account and a
+//! cap on open connections (over the cap, a connection gets a 503 `{code, message}` and is
+//! closed at once).
+
+use std::collections::HashMap;
+use std::io;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+use crate::auth::Account;
+use crate::error::{RelayError, Result};
+
+/// Per-account token bucket: `burst` requests at once, refilled at `per_second`.
+#[derive(Debug)]
+pub struct RateLimiter {
+    burst: f64,
+    per_second: f64,
+    buckets: Mutex<HashMap<Account, (f64, i64)>>,
+}
+
+impl RateLimiter {
+    pub fn new(burst: u32, per_second: u32) -> RateLimiter {
+        RateLimiter {
+            burst: f64::from(burst),
+            per_second: f64::from(per_second),
+            buckets: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Takes one token for `account` at time `now_ms`, or refuses with `rate_limited`.
+    pub fn check(&self, account: &Account, now_ms: i64) -> Result<()> {
+        let mut buckets = self
+            .buckets
+            .lock()
+            .map_err(|_| RelayError::Internal("limiter poisoned".into()))?;
+        if buckets.len() > 100_000 {
+            // Forget full buckets so the map cannot grow without bound.
+            let (burst, rate) = (self.burst, self.per_second);
+            buckets
+                .retain(|_, (tokens, at)| *tokens + (now_ms - *at) as f64 / 1000.0 * rate < burst);
+        }
+        let (tokens, at) = buckets.entry(*account).or_insert((self.burst, now_ms));
+        let refilled =
+            (*tokens + (now_ms - *at).max(0) as f64 / 1000.0 * self.per_second).min(self.burst);
+        *at = now_ms;
+        if refilled < 1.0 {
+            *tokens = refilled;
+            return Err(RelayError::RateLimited);
+        }
+        *tokens = refilled - 1.0;
+        Ok(())
+    }
+}
+
+/// A listener that holds at most `max` connections open.
+#[derive(Debug)]
+pub struct LimitedListener {
+    inner: TcpListener,
+    permits: Arc<Semaphore>,
+}
+
+impl LimitedListener {
+    pub fn new(inner: TcpListener, max: usize) -> LimitedListener {
+        LimitedListener {
+            inner,
+            permits: Arc::new(Semaphore::new(max)),
+        }
+    }
+}
+
+const BUSY: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\nconnection: close\r\ncontent-length: 77\r\n\r\n{\"code\":\"too_many_connections\",\"message\":\"the relay is busy; try again later\"}";
+
+impl axum::serve::Listener for LimitedListener {
+    type Io = LimitedStream;
+    type Addr = std::net::SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        loop {
+            let (mut stream, addr) = match self.inner.accept().await {
+                Ok(conn) => conn,
+                Err(e) => {
+                    // Out of file descriptors and the like: wait a moment, keep serving.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    continue;
+                }
+            };
+            match self.permits.clone().try_acquire_owned() {
+                Ok(permit) => {
+                    return (
+                        LimitedStream {
+                            stream,
+                            _permit: permit,
+                        },
+                        addr,
+                    );
+                }
+                Err(_) => {
+                    tokio::spawn(async move {
+                        let _ = stream.write_all(BUSY).await;
+                        let _ = stream.shutdown().await;
+                    });
+                }
+            }
+        }
+    }
+
+    fn local_addr(&self) -> io::Result<Self::Addr> {
+        self.inner.local_addr()
+    }
+}
+
+/// A connection that gives its slot back when it closes.
+#[derive(Debug)]
+pub struct LimitedStream {
+    stream: TcpStream,
+    _permit: OwnedSemaphorePermit,
+}
+
+impl AsyncRead for LimitedStream {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.stream).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for LimitedStream {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.stream).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.stream).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.stream).poll_shutdown(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_bucket_refills_with_time_and_refuses_a_burst() {
+        let l = RateLimiter::new(3, 1);
+        let a = Account([1; 32]);
+        for _ in 0..3 {
+            assert!(l.check(&a, 0).is_ok());
+        }
+        assert!(matches!(l.check(&a, 0), Err(RelayError::RateLimited)));
+        assert!(l.check(&a, 1000).is_ok());
+        assert!(
+            l.check(&Account([2; 32]), 0).is_ok(),
+            "accounts have their own buckets"
+        );
+    }
+}
