@@ -40,6 +40,10 @@ pub struct RelayConfig {
     pub blob_quota_bytes: u64,
     /// Connections open at once (idle WebSockets included).
     pub max_connections: usize,
+    /// How long messages and blobs are kept when not every member has read them.
+    pub retention: std::time::Duration,
+    /// How often old data is pruned.
+    pub prune_every: std::time::Duration,
 }
 
 impl RelayConfig {
@@ -54,6 +58,8 @@ impl RelayConfig {
             rate_per_second: 200,
             blob_quota_bytes: 4 * 1024 * 1024 * 1024,
             max_connections: 10_000,
+            retention: std::time::Duration::from_secs(90 * 24 * 3600),
+            prune_every: std::time::Duration::from_secs(600),
         }
     }
 }
@@ -74,8 +80,15 @@ pub async fn run(
         config.rate_per_second,
     ));
     let listener = limits::LimitedListener::new(listener, config.max_connections);
+    let store = Arc::new(store);
+    let pruner = tokio::spawn(prune_forever(
+        store.clone(),
+        config.clock.clone(),
+        config.retention,
+        config.prune_every,
+    ));
     let state = routes::AppState {
-        store: Arc::new(store),
+        store,
         config: Arc::new(config),
         push,
         limiter,
@@ -86,7 +99,7 @@ pub async fn run(
         shutdown.await;
         let _ = stopping_tx.send(());
     });
-    tokio::select! {
+    let result = tokio::select! {
         served = server => served,
         _ = async {
             if stopping_rx.await.is_ok() {
@@ -97,6 +110,26 @@ pub async fn run(
         } => {
             tracing::warn!("connections still open after the shutdown grace period; stopping anyway");
             Ok(())
+        }
+    };
+    pruner.abort();
+    result
+}
+
+async fn prune_forever(
+    store: Arc<store::Store>,
+    clock: Arc<dyn Clock>,
+    retention: std::time::Duration,
+    every: std::time::Duration,
+) {
+    let mut tick = tokio::time::interval(every);
+    loop {
+        tick.tick().await;
+        let (store, now) = (store.clone(), clock.now().0);
+        let retention_ms = i64::try_from(retention.as_millis()).unwrap_or(i64::MAX);
+        let done = tokio::task::spawn_blocking(move || store.prune(now, retention_ms)).await;
+        if let Ok(Err(e)) = done {
+            tracing::warn!(error = %e, "pruning failed");
         }
     }
 }

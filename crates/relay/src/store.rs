@@ -476,4 +476,107 @@ impl Store {
             }
         })
     }
+
+    /// Drops what no one needs any more: messages every member's cursor has passed or older than
+    /// `retention_ms`, blobs older than `retention_ms`, used or expired invitations, expired key
+    /// packages. Returns the number of messages removed.
+    pub fn prune(&self, now: i64, retention_ms: i64) -> Result<u64> {
+        let cutoff = now - retention_ms;
+        let old_blobs: Vec<Vec<u8>> = self.with(|c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let removed = tx.execute(
+                "DELETE FROM messages WHERE created_at < ?1 OR seq <= (
+                     SELECT min(coalesce(c.seq, 0)) FROM members m
+                     LEFT JOIN cursors c ON c.group_id = m.group_id AND c.account = m.account
+                     WHERE m.group_id = messages.group_id)",
+                [cutoff],
+            )?;
+            tx.execute(
+                "DELETE FROM invitations WHERE used = 1 OR expires_at <= ?1",
+                [now],
+            )?;
+            tx.execute("DELETE FROM key_packages WHERE expires_at <= ?1", [now])?;
+            let blobs = {
+                let mut stmt = tx.prepare("SELECT id FROM blobs WHERE created_at < ?1")?;
+                stmt.query_map([cutoff], |r| r.get::<_, Vec<u8>>(0))?
+                    .collect::<rusqlite::Result<Vec<_>>>()?
+            };
+            tx.execute("DELETE FROM blobs WHERE created_at < ?1", [cutoff])?;
+            tx.commit()?;
+            tracing::info!(messages = removed, blobs = blobs.len(), "pruned");
+            Ok(blobs)
+        })?;
+        for id in &old_blobs {
+            let _ = std::fs::remove_file(self.blob_dir.join(hex::encode(id)));
+        }
+        Ok(old_blobs.len() as u64)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn framing(gid: &[u8], epoch: u64) -> Framing {
+        Framing {
+            group_id: gid.to_vec(),
+            epoch,
+            kind: Kind::Application,
+        }
+    }
+
+    fn post(s: &Store, who: &Account, gid: &[u8], i: u8, now: i64) -> Posted {
+        let b = PostBundle {
+            message_id: ByteBuf::from(vec![i; 16]),
+            mls: ByteBuf::from(vec![i; 8]),
+            welcomes: vec![],
+            added: vec![],
+            removed: vec![],
+        };
+        s.post(who, &b, &framing(gid, 0), now).unwrap()
+    }
+
+    #[test]
+    fn messages_are_kept_until_every_member_read_them_or_retention_expired() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::open(dir.path()).unwrap();
+        let (a, b) = (Account([1; 32]), Account([2; 32]));
+        let gid = [9u8; 16];
+        s.create_group(&gid, &a, 0).unwrap();
+        s.with(|c| {
+            c.execute(
+                "INSERT INTO members (group_id, account) VALUES (?1, ?2)",
+                params![&gid[..], &b.0[..]],
+            )?;
+            Ok(())
+        })
+        .unwrap();
+        for i in 1..=5 {
+            post(&s, &a, &gid, i, 1000);
+        }
+        s.set_cursor(&a, &gid, 5).unwrap();
+        s.prune(2000, 1_000_000).unwrap();
+        assert_eq!(
+            s.fetch(&a, &gid, 0, 100).unwrap().len(),
+            5,
+            "b has not read them"
+        );
+        s.set_cursor(&b, &gid, 3).unwrap();
+        s.prune(2000, 1_000_000).unwrap();
+        assert_eq!(
+            s.fetch(&a, &gid, 0, 100)
+                .unwrap()
+                .iter()
+                .map(|e| e.seq)
+                .collect::<Vec<_>>(),
+            vec![4, 5]
+        );
+        s.prune(1_002_000, 1_000_000).unwrap();
+        assert!(
+            s.fetch(&a, &gid, 0, 100).unwrap().is_empty(),
+            "past retention"
+        );
+        // Sequence numbers keep counting after pruning.
+        assert_eq!(post(&s, &a, &gid, 6, 1_002_000).seq, 6);
+    }
 }
