@@ -1126,3 +1126,109 @@ async fn abuse_limits_answer_with_their_own_codes() {
     );
     relay.stop().await;
 }
+
+/// A one-time invitation: redeeming it puts the joiner's key package and note in the inviter's
+/// mailbox; the same token again, an unknown token or an expired one is `invitation_invalid`;
+/// only a member registers invitations.
+#[tokio::test]
+async fn invitation_tokens_work_once_and_expire() {
+    let dir = tempfile::tempdir().unwrap();
+    let relay = start(dir.path()).await;
+    let (alice_acc, _a, _ga, _bob_acc, _b, _gb, gid) = circle_of_two(&relay).await;
+    let joiner_acc = Account::new(&relay);
+    let joiner = member("joiner");
+    let kp = MlsMessageOut::from(key_package(&joiner))
+        .tls_serialize_detached()
+        .unwrap();
+    let token = b"one-time token 0123456789abcdef".to_vec();
+    let hash = ring::digest::digest(&ring::digest::SHA256, &token)
+        .as_ref()
+        .to_vec();
+    let register = |hash: Vec<u8>, expires_at: i64| RegisterInvitation {
+        token_hash: ByteBuf::from(hash),
+        expires_at,
+    };
+    let (status, _) = alice_acc
+        .send(
+            "POST",
+            &format!("/v1/groups/{gid}/invitations"),
+            to_cbor(&register(hash.clone(), now_ms() + 60_000)).unwrap(),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let (status, _) = joiner_acc
+        .send(
+            "POST",
+            &format!("/v1/groups/{gid}/invitations"),
+            to_cbor(&register(vec![1; 32], now_ms() + 60_000)).unwrap(),
+        )
+        .await;
+    assert_eq!(status, 403, "a non-member cannot register invitations");
+
+    let redeem = |token: Vec<u8>| RedeemInvitation {
+        token: ByteBuf::from(token),
+        key_package: ByteBuf::from(kp.clone()),
+        note: ByteBuf::from(b"Dr Joiner, dermatology".to_vec()),
+    };
+    let (status, _) = joiner_acc
+        .send(
+            "POST",
+            "/v1/invitations/redeem",
+            to_cbor(&redeem(token.clone())).unwrap(),
+        )
+        .await;
+    assert_eq!(status, 202);
+    let mail: Vec<MailboxItem> = alice_acc.ok("GET", "/v1/mailbox", vec![]).await;
+    assert_eq!(mail.len(), 1);
+    assert_eq!(
+        (mail[0].kind, mail[0].sender.clone()),
+        (MailboxKind::JoinRequest, joiner_acc.id())
+    );
+    let (got_kp, note): (ByteBuf, ByteBuf) = from_cbor(&mail[0].body).unwrap();
+    assert_eq!(
+        (got_kp.to_vec(), note.to_vec()),
+        (kp.clone(), b"Dr Joiner, dermatology".to_vec())
+    );
+
+    let (status, body) = joiner_acc
+        .send(
+            "POST",
+            "/v1/invitations/redeem",
+            to_cbor(&redeem(token.clone())).unwrap(),
+        )
+        .await;
+    assert_eq!(
+        (status, error_code(&body).as_str()),
+        (410, "invitation_invalid"),
+        "a token works once"
+    );
+    let (status, _) = joiner_acc
+        .send(
+            "POST",
+            "/v1/invitations/redeem",
+            to_cbor(&redeem(b"guess".to_vec())).unwrap(),
+        )
+        .await;
+    assert_eq!(status, 410);
+    let expired = b"expired token".to_vec();
+    let h = ring::digest::digest(&ring::digest::SHA256, &expired)
+        .as_ref()
+        .to_vec();
+    let (status, _) = alice_acc
+        .send(
+            "POST",
+            &format!("/v1/groups/{gid}/invitations"),
+            to_cbor(&register(h, now_ms() - 1)).unwrap(),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let (status, _) = joiner_acc
+        .send(
+            "POST",
+            "/v1/invitations/redeem",
+            to_cbor(&redeem(expired)).unwrap(),
+        )
+        .await;
+    assert_eq!(status, 410, "an expired token is refused");
+    relay.stop().await;
+}
