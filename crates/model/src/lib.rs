@@ -1,6 +1,7 @@
 //! Domain types of Consilium: cases, attachments, comments, their vocabularies and encoding.
 //!
-//! Invariant: this crate does no IO. It is the shared vocabulary of every other crate.
+//! Invariant: this crate does no IO (it only offers `SystemClock` for binaries to pass in). It is
+//! the shared vocabulary of every other crate.
 
 pub mod attachment;
 pub mod case;
@@ -15,7 +16,7 @@ pub use attachment::{Attachment, DeidReport, Rendition};
 pub use case::{Case, CaseFields, CaseFilter, CaseSummary, SearchHit, TimelineEntry};
 pub use comment::Comment;
 pub use ids::{AttachmentId, BlobId, CaseId, CommentId};
-pub use time::{Clock, Timestamp};
+pub use time::{Clock, SystemClock, Timestamp};
 pub use vocab::{AgeBand, QuestionKind, Sex, Status, Urgency};
 
 /// Errors of the model: invalid values and codec failures.

@@ -41,23 +41,21 @@ pub fn read_group_message(bytes: &[u8]) -> Result<Framing> {
 
 /// Checks that bytes are a Welcome message.
 pub fn check_welcome(bytes: &[u8]) -> Result<()> {
-    let msg = MlsMessageIn::tls_deserialize_exact(bytes)
-        .map_err(|e| RelayError::InvalidMessage(format!("not an MLS message: {e}")))?;
-    if msg.wire_format() == WireFormat::Welcome {
-        Ok(())
-    } else {
-        Err(RelayError::InvalidMessage("expected a Welcome".into()))
-    }
+    check_wire_format(bytes, WireFormat::Welcome, "a Welcome")
 }
 
 /// Checks that bytes are a key package.
 pub fn check_key_package(bytes: &[u8]) -> Result<()> {
+    check_wire_format(bytes, WireFormat::KeyPackage, "a key package")
+}
+
+fn check_wire_format(bytes: &[u8], expected: WireFormat, what: &str) -> Result<()> {
     let msg = MlsMessageIn::tls_deserialize_exact(bytes)
         .map_err(|e| RelayError::InvalidMessage(format!("not an MLS message: {e}")))?;
-    if msg.wire_format() == WireFormat::KeyPackage {
+    if msg.wire_format() == expected {
         Ok(())
     } else {
-        Err(RelayError::InvalidMessage("expected a key package".into()))
+        Err(RelayError::InvalidMessage(format!("expected {what}")))
     }
 }
 

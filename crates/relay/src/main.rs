@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use clap::Parser;
-use consilium_model::{Clock, Timestamp};
+use consilium_model::SystemClock;
 use consilium_relay::{RelayConfig, run};
 
 #[derive(Debug, Parser)]
@@ -22,19 +22,6 @@ struct Args {
     /// Folder for the relay's database and blob files.
     #[arg(long)]
     data: PathBuf,
-}
-
-#[derive(Debug)]
-struct SystemClock;
-
-impl Clock for SystemClock {
-    fn now(&self) -> Timestamp {
-        let ms = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_millis() as i64)
-            .unwrap_or(0);
-        Timestamp(ms)
-    }
 }
 
 #[tokio::main]
