@@ -44,6 +44,8 @@ pub struct RelayConfig {
     pub retention: std::time::Duration,
     /// How often old data is pruned.
     pub prune_every: std::time::Duration,
+    /// PEM certificate chain and private key: serve TLS (rustls) instead of plain HTTP.
+    pub tls: Option<(PathBuf, PathBuf)>,
 }
 
 impl RelayConfig {
@@ -60,6 +62,7 @@ impl RelayConfig {
             max_connections: 10_000,
             retention: std::time::Duration::from_secs(90 * 24 * 3600),
             prune_every: std::time::Duration::from_secs(600),
+            tls: None,
         }
     }
 }
@@ -79,7 +82,11 @@ pub async fn run(
         config.rate_burst,
         config.rate_per_second,
     ));
-    let listener = limits::LimitedListener::new(listener, config.max_connections);
+    let tls = match &config.tls {
+        Some((cert, key)) => Some(limits::tls_acceptor(cert, key)?),
+        None => None,
+    };
+    let listener = limits::LimitedListener::new(listener, config.max_connections, tls);
     let store = Arc::new(store);
     let pruner = tokio::spawn(prune_forever(
         store.clone(),

@@ -8,9 +8,11 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
+use std::future::Future;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio_rustls::TlsAcceptor;
 
 use crate::auth::Account;
 use crate::error::{RelayError, Result};
@@ -57,18 +59,27 @@ impl RateLimiter {
     }
 }
 
-/// A listener that holds at most `max` connections open.
-#[derive(Debug)]
+/// A listener that holds at most `max` connections open, optionally speaking TLS.
 pub struct LimitedListener {
     inner: TcpListener,
     permits: Arc<Semaphore>,
+    tls: Option<TlsAcceptor>,
+}
+
+impl std::fmt::Debug for LimitedListener {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LimitedListener")
+            .field("tls", &self.tls.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 impl LimitedListener {
-    pub fn new(inner: TcpListener, max: usize) -> LimitedListener {
+    pub fn new(inner: TcpListener, max: usize, tls: Option<TlsAcceptor>) -> LimitedListener {
         LimitedListener {
             inner,
             permits: Arc::new(Semaphore::new(max)),
+            tls,
         }
     }
 }
@@ -92,9 +103,15 @@ impl axum::serve::Listener for LimitedListener {
             };
             match self.permits.clone().try_acquire_owned() {
                 Ok(permit) => {
+                    // The TLS handshake runs inside the connection's own task (on first read or
+                    // write), so a slow client never holds up accepting others.
+                    let conn = match &self.tls {
+                        Some(acceptor) => Conn::Handshaking(Box::new(acceptor.accept(stream))),
+                        None => Conn::Plain(stream),
+                    };
                     return (
                         LimitedStream {
-                            stream,
+                            conn,
                             _permit: permit,
                         },
                         addr,
@@ -115,11 +132,63 @@ impl axum::serve::Listener for LimitedListener {
     }
 }
 
+enum Conn {
+    Plain(TcpStream),
+    Handshaking(Box<tokio_rustls::Accept<TcpStream>>),
+    Tls(Box<tokio_rustls::server::TlsStream<TcpStream>>),
+    Failed,
+}
+
 /// A connection that gives its slot back when it closes.
-#[derive(Debug)]
 pub struct LimitedStream {
-    stream: TcpStream,
+    conn: Conn,
     _permit: OwnedSemaphorePermit,
+}
+
+impl std::fmt::Debug for LimitedStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("LimitedStream")
+    }
+}
+
+impl LimitedStream {
+    /// Drives the TLS handshake, if one is pending.
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        loop {
+            match &mut self.conn {
+                Conn::Handshaking(accept) => match Pin::new(accept.as_mut()).poll(cx) {
+                    Poll::Ready(Ok(stream)) => self.conn = Conn::Tls(Box::new(stream)),
+                    Poll::Ready(Err(e)) => {
+                        self.conn = Conn::Failed;
+                        return Poll::Ready(Err(e));
+                    }
+                    Poll::Pending => return Poll::Pending,
+                },
+                Conn::Failed => return Poll::Ready(Err(io::ErrorKind::NotConnected.into())),
+                Conn::Plain(_) | Conn::Tls(_) => return Poll::Ready(Ok(())),
+            }
+        }
+    }
+}
+
+macro_rules! delegate {
+    ($self:ident, $cx:ident, $s:ident => $call:expr) => {{
+        match $self.poll_ready($cx) {
+            Poll::Ready(Ok(())) => {}
+            other => return other.map(|r| r.map(|()| Default::default())),
+        }
+        match &mut $self.conn {
+            Conn::Plain($s) => {
+                let $s = Pin::new($s);
+                $call
+            }
+            Conn::Tls(boxed) => {
+                let $s = Pin::new(boxed.as_mut());
+                $call
+            }
+            _ => Poll::Ready(Err(io::ErrorKind::NotConnected.into())),
+        }
+    }};
 }
 
 impl AsyncRead for LimitedStream {
@@ -128,7 +197,8 @@ impl AsyncRead for LimitedStream {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.stream).poll_read(cx, buf)
+        let this = &mut *self;
+        delegate!(this, cx, s => s.poll_read(cx, buf))
     }
 }
 
@@ -138,16 +208,43 @@ impl AsyncWrite for LimitedStream {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.stream).poll_write(cx, buf)
+        let this = &mut *self;
+        delegate!(this, cx, s => s.poll_write(cx, buf))
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.stream).poll_flush(cx)
+        let this = &mut *self;
+        delegate!(this, cx, s => s.poll_flush(cx))
     }
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.stream).poll_shutdown(cx)
+        let this = &mut *self;
+        delegate!(this, cx, s => s.poll_shutdown(cx))
     }
+}
+
+/// Loads a PEM certificate chain and private key into a TLS acceptor (rustls with ring).
+pub fn tls_acceptor(cert: &std::path::Path, key: &std::path::Path) -> io::Result<TlsAcceptor> {
+    use rustls_pki_types::pem::PemObject;
+    use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+    use tokio_rustls::rustls;
+    let bad = |what: &str, e: &dyn std::fmt::Display| {
+        io::Error::new(io::ErrorKind::InvalidInput, format!("{what}: {e}"))
+    };
+    let chain = CertificateDer::pem_file_iter(cert)
+        .map_err(|e| bad("certificate file", &e))?
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(|e| bad("certificate file", &e))?;
+    let key = PrivateKeyDer::from_pem_file(key).map_err(|e| bad("key file", &e))?;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| bad("TLS", &e))?
+        .with_no_client_auth()
+        .with_single_cert(chain, key)
+        .map_err(|e| bad("certificate and key", &e))?;
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(TlsAcceptor::from(Arc::new(config)))
 }
 
 #[cfg(test)]

@@ -22,6 +22,12 @@ struct Args {
     /// Folder for the relay's database and blob files.
     #[arg(long)]
     data: PathBuf,
+    /// PEM certificate chain: serve TLS (needs --tls-key).
+    #[arg(long, requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// PEM private key of the certificate.
+    #[arg(long, requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
 }
 
 #[tokio::main]
@@ -36,8 +42,14 @@ async fn main() -> Result<()> {
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("listening on {}", args.listen))?;
-    tracing::info!(addr = %listener.local_addr()?, data = %args.data.display(), "relay listening");
-    let config = RelayConfig::new(args.data, Arc::new(SystemClock));
+    tracing::info!(
+        addr = %listener.local_addr()?,
+        data = %args.data.display(),
+        tls = args.tls_cert.is_some(),
+        "relay listening"
+    );
+    let mut config = RelayConfig::new(args.data, Arc::new(SystemClock));
+    config.tls = args.tls_cert.zip(args.tls_key);
     run(listener, config, shutdown_signal())
         .await
         .context("serving")?;

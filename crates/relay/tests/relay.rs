@@ -1332,3 +1332,63 @@ async fn invitation_tokens_work_once_and_expire() {
     assert_eq!(status, 410, "an expired token is refused");
     relay.stop().await;
 }
+
+/// With a certificate the relay speaks TLS (rustls): a client that trusts the certificate gets
+/// its answers, a plain-HTTP client gets nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_a_certificate_the_relay_serves_tls() {
+    let dir = tempfile::tempdir().unwrap();
+    let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+    let (cert_path, key_path) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    std::fs::write(&cert_path, certified.cert.pem()).unwrap();
+    std::fs::write(&key_path, certified.signing_key.serialize_pem()).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let mut config = RelayConfig::new(dir.path().join("data"), Arc::new(WallClock));
+    config.tls = Some((cert_path, key_path));
+    config.shutdown_grace = std::time::Duration::from_secs(1);
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(run(listener, config, async {
+        let _ = rx.await;
+    }));
+    let client = reqwest::Client::builder()
+        .add_root_certificate(
+            reqwest::Certificate::from_pem(certified.cert.pem().as_bytes()).unwrap(),
+        )
+        .resolve(
+            "localhost",
+            std::net::SocketAddr::from(([127, 0, 0, 1], port)),
+        )
+        .build()
+        .unwrap();
+    let r = client
+        .get(format!("https://localhost:{port}/v1/health"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let relay = Relay {
+        base: format!("https://localhost:{port}"),
+        stop: Some(tx),
+        task,
+    };
+    // An untrusting client and a plain-HTTP client are both refused.
+    assert!(
+        reqwest::get(format!("https://localhost:{port}/v1/health"))
+            .await
+            .is_err()
+    );
+    assert!(
+        reqwest::get(format!("http://127.0.0.1:{port}/v1/health"))
+            .await
+            .is_err()
+    );
+    // And the relay still serves the trusting client afterwards.
+    let r = client
+        .get(format!("https://localhost:{port}/v1/health"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    relay.stop().await;
+}
