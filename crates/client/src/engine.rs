@@ -122,7 +122,7 @@ impl Engine {
                 "nothing to change: give at least one field".into(),
             ));
         }
-        let mut fields = self.vault.db().case(id)?.fields;
+        let mut fields = self.vault.db().fields(id)?;
         patch.apply(&mut fields);
         let now = self.config.clock.now();
         Ok(self.vault.db_mut().edit_case(id, fields, now)?)
@@ -175,7 +175,7 @@ impl Engine {
         redactions: &[Redaction],
     ) -> Result<Attachment> {
         // Fail fast on an unknown case, before the costly decode.
-        self.vault.db().case(case)?;
+        self.vault.db().fields(case)?;
         let clean = clean_image(original, redactions, &self.config.import_limits)?;
         let record = AttachmentRecord {
             mime: clean.full.mime.to_string(),

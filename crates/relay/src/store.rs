@@ -66,11 +66,35 @@ impl Store {
              PRAGMA busy_timeout = 5000;",
         )?;
         conn.execute_batch(SCHEMA)?;
-        // Blob files without a record are what a crash between writing and recording leaves.
-        Ok(Store {
+        let store = Store {
             conn: Mutex::new(conn),
             blob_dir: data_dir.join("blobs"),
-        })
+        };
+        store.sweep_orphaned_blobs()?;
+        Ok(store)
+    }
+
+    /// Removes blob files no record refers to and half-written `.partial` files: what a crash
+    /// between writing a blob and recording it leaves. Runs at start-up, before serving.
+    fn sweep_orphaned_blobs(&self) -> Result<()> {
+        let known: std::collections::HashSet<String> = self.with(|c| {
+            let mut stmt = c.prepare("SELECT id FROM blobs")?;
+            let ids = stmt.query_map([], |r| r.get::<_, Vec<u8>>(0))?;
+            Ok(ids
+                .collect::<rusqlite::Result<Vec<_>>>()?
+                .into_iter()
+                .map(hex::encode)
+                .collect())
+        })?;
+        let entries =
+            std::fs::read_dir(&self.blob_dir).map_err(|e| RelayError::Internal(e.to_string()))?;
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().to_string();
+            if !known.contains(&name) {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
+        Ok(())
     }
 
     fn with<T>(&self, f: impl FnOnce(&mut Connection) -> Result<T>) -> Result<T> {
@@ -534,6 +558,34 @@ mod tests {
             removed: vec![],
         };
         s.post(who, &b, &framing(gid, 0), now).unwrap()
+    }
+
+    #[test]
+    fn blob_files_without_a_record_are_swept_at_start_up_and_recorded_ones_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = Account([1; 32]);
+        let gid = [3u8; 16];
+        let bytes = b"ciphertext".to_vec();
+        let id: [u8; 32] = ring::digest::digest(&ring::digest::SHA256, &bytes)
+            .as_ref()
+            .try_into()
+            .unwrap();
+        {
+            let s = Store::open(dir.path()).unwrap();
+            s.create_group(&gid, &a, 0).unwrap();
+            s.put_blob(&a, &gid, &id, &bytes, 1 << 20, 0).unwrap();
+        }
+        let blobs = dir.path().join("blobs");
+        std::fs::write(blobs.join(hex::encode([9u8; 32])), b"orphan").unwrap();
+        std::fs::write(blobs.join("abc.partial"), b"half").unwrap();
+        let s = Store::open(dir.path()).unwrap();
+        let left: Vec<_> = std::fs::read_dir(&blobs)
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name())
+            .collect();
+        assert_eq!(left, vec![std::ffi::OsString::from(hex::encode(id))]);
+        assert_eq!(s.get_blob(&a, &id).unwrap(), bytes);
     }
 
     #[test]

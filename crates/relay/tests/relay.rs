@@ -142,6 +142,12 @@ impl Account {
     }
 }
 
+/// The status and the error code of an answer.
+async fn status_and_code(r: reqwest::Response) -> (u16, String) {
+    let status = r.status().as_u16();
+    (status, error_code(&r.bytes().await.unwrap()))
+}
+
 fn error_code(bytes: &[u8]) -> String {
     serde_json::from_slice::<RelayErrorBody>(bytes)
         .map(|e| e.code)
@@ -475,7 +481,7 @@ async fn forged_get(
         .send()
         .await
         .unwrap();
-    (r.status().as_u16(), error_code(&r.bytes().await.unwrap()))
+    status_and_code(r).await
 }
 
 #[tokio::test]
@@ -485,11 +491,8 @@ async fn auth_an_unsigned_request_is_refused() {
         .await
         .unwrap();
     assert_eq!(
-        (
-            r.status().as_u16(),
-            error_code(&r.bytes().await.unwrap()).as_str()
-        ),
-        (401, "unauthenticated")
+        status_and_code(r).await,
+        (401, "unauthenticated".to_string())
     );
     relay.stop().await;
 }
@@ -528,13 +531,7 @@ async fn auth_an_expired_request_is_refused() {
         .send()
         .await
         .unwrap();
-    assert_eq!(
-        (
-            r.status().as_u16(),
-            error_code(&r.bytes().await.unwrap()).as_str()
-        ),
-        (401, "expired")
-    );
+    assert_eq!(status_and_code(r).await, (401, "expired".to_string()));
     relay.stop().await;
 }
 
@@ -554,13 +551,7 @@ async fn auth_a_replayed_request_is_refused_even_after_a_restart() {
         .send()
         .await
         .unwrap();
-    assert_eq!(
-        (
-            replay.status().as_u16(),
-            error_code(&replay.bytes().await.unwrap()).as_str()
-        ),
-        (401, "replayed")
-    );
+    assert_eq!(status_and_code(replay).await, (401, "replayed".to_string()));
     relay.stop().await;
     let relay = start(dir.path()).await;
     let alice = Account {

@@ -337,29 +337,26 @@ fn damaged(what: &str) -> io::Error {
 
 impl<R: Read + Seek> BlobOpener<R> {
     pub fn new(mut inner: R, key: &SecretKey, id: &BlobId) -> Result<Self> {
-        let io_err = StoreError::io("reading an attachment file");
-        let total = inner
-            .seek(SeekFrom::End(0))
-            .map_err(StoreError::io("reading an attachment file"))?;
+        fn io(e: io::Error) -> StoreError {
+            StoreError::Io {
+                context: "reading an attachment file",
+                source: e,
+            }
+        }
+        let total = inner.seek(SeekFrom::End(0)).map_err(io)?;
         if total < TRAILER_LEN as u64 {
             return Err(corrupt("file too short"));
         }
         inner
             .seek(SeekFrom::Start(total - TRAILER_LEN as u64))
-            .map_err(StoreError::io("reading an attachment file"))?;
+            .map_err(io)?;
         let mut t = [0u8; TRAILER_LEN];
-        inner
-            .read_exact(&mut t)
-            .map_err(StoreError::io("reading an attachment file"))?;
+        inner.read_exact(&mut t).map_err(io)?;
         let layout = Layout::parse(&t, total)?;
         let mut tags = vec![0u8; layout.chunks as usize * TAG_LEN];
-        inner
-            .seek(SeekFrom::Start(layout.plain_len))
-            .map_err(StoreError::io("reading an attachment file"))?;
-        inner
-            .read_exact(&mut tags)
-            .map_err(StoreError::io("reading an attachment file"))?;
-        inner.seek(SeekFrom::Start(0)).map_err(io_err)?;
+        inner.seek(SeekFrom::Start(layout.plain_len)).map_err(io)?;
+        inner.read_exact(&mut tags).map_err(io)?;
+        inner.seek(SeekFrom::Start(0)).map_err(io)?;
         Ok(BlobOpener {
             aad: associated_data(layout.chunk_size as u32, &layout.prefix, id),
             key: key.aead()?,

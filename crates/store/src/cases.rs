@@ -223,6 +223,11 @@ impl CaseDb {
         }
     }
 
+    /// The current fields of a case, without its attachments and comments.
+    pub fn fields(&self, id: &CaseId) -> Result<CaseFields> {
+        load_fields(&self.conn, id)
+    }
+
     pub fn case(&self, id: &CaseId) -> Result<Case> {
         let row = self
             .conn
