@@ -115,3 +115,50 @@ pub enum Push {
     Group { group_id: String, seq: u64 },
     Mailbox,
 }
+
+/// Request authentication headers (see `docs/relay-protocol.md`).
+pub const HEADER_ACCOUNT: &str = "x-consilium-account";
+pub const HEADER_TIMESTAMP: &str = "x-consilium-timestamp";
+pub const HEADER_NONCE: &str = "x-consilium-nonce";
+pub const HEADER_SIGNATURE: &str = "x-consilium-signature";
+
+/// The bytes a client signs for one request, given the SHA-256 of its body. The relay and its
+/// clients both build them here, so the two cannot drift apart.
+pub fn request_signing_bytes(
+    method: &str,
+    path_and_query: &str,
+    timestamp_ms: i64,
+    nonce_hex: &str,
+    body_sha256: &[u8; 32],
+) -> Vec<u8> {
+    let mut digest_hex = String::with_capacity(64);
+    for b in body_sha256 {
+        digest_hex.push_str(&format!("{b:02x}"));
+    }
+    format!(
+        "CONSILIUM-RELAY-V1\n{method}\n{path_and_query}\n{timestamp_ms}\n{nonce_hex}\n{digest_hex}"
+    )
+    .into_bytes()
+}
+
+/// The bytes a client signs to answer a WebSocket challenge.
+pub fn challenge_signing_bytes(challenge: &[u8], account: &[u8; 32]) -> Vec<u8> {
+    let mut m = b"CONSILIUM-RELAY-WS-V1\n".to_vec();
+    m.extend_from_slice(challenge);
+    m.extend_from_slice(account);
+    m
+}
+
+/// The first WebSocket frame: a challenge (hex) the client signs.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WsChallenge {
+    pub challenge: String,
+}
+
+/// The client's answer: its account (hex) and its signature (hex) over
+/// [`challenge_signing_bytes`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WsAnswer {
+    pub account: String,
+    pub signature: String,
+}

@@ -8,10 +8,7 @@ use ring::signature::{ED25519, UnparsedPublicKey};
 
 use crate::error::{RelayError, Result};
 
-pub const HEADER_ACCOUNT: &str = "x-consilium-account";
-pub const HEADER_TIMESTAMP: &str = "x-consilium-timestamp";
-pub const HEADER_NONCE: &str = "x-consilium-nonce";
-pub const HEADER_SIGNATURE: &str = "x-consilium-signature";
+pub use consilium_model::wire::{HEADER_ACCOUNT, HEADER_NONCE, HEADER_SIGNATURE, HEADER_TIMESTAMP};
 
 /// How far a request's timestamp may be from the relay's clock.
 pub const WINDOW_MS: i64 = 5 * 60 * 1000;
@@ -50,19 +47,20 @@ pub fn signed_message(
     body: &[u8],
 ) -> Vec<u8> {
     let digest = ring::digest::digest(&ring::digest::SHA256, body);
-    format!(
-        "CONSILIUM-RELAY-V1\n{method}\n{path_and_query}\n{timestamp_ms}\n{nonce_hex}\n{}",
-        hex::encode(digest.as_ref())
+    let mut sha = [0u8; 32];
+    sha.copy_from_slice(digest.as_ref());
+    consilium_model::wire::request_signing_bytes(
+        method,
+        path_and_query,
+        timestamp_ms,
+        nonce_hex,
+        &sha,
     )
-    .into_bytes()
 }
 
 /// The bytes a client signs to answer a WebSocket challenge.
 pub fn challenge_message(challenge: &[u8], account: &Account) -> Vec<u8> {
-    let mut m = b"CONSILIUM-RELAY-WS-V1\n".to_vec();
-    m.extend_from_slice(challenge);
-    m.extend_from_slice(&account.0);
-    m
+    consilium_model::wire::challenge_signing_bytes(challenge, &account.0)
 }
 
 /// A request whose signature verified; the nonce still has to be recorded (see `Store`).

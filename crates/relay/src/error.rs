@@ -41,6 +41,8 @@ pub enum RelayError {
     QuotaExceeded,
     #[error("too many requests; slow down")]
     RateLimited,
+    #[error("the request was not received in time")]
+    Timeout,
     #[error("internal error")]
     Internal(String),
 }
@@ -65,6 +67,7 @@ impl RelayError {
             RelayError::Conflict => "conflict",
             RelayError::QuotaExceeded => "quota_exceeded",
             RelayError::RateLimited => "rate_limited",
+            RelayError::Timeout => "timeout",
             RelayError::Internal(_) => "internal",
         }
     }
@@ -87,6 +90,7 @@ impl RelayError {
             RelayError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             RelayError::QuotaExceeded => StatusCode::INSUFFICIENT_STORAGE,
             RelayError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            RelayError::Timeout => StatusCode::REQUEST_TIMEOUT,
             RelayError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -117,7 +121,16 @@ impl IntoResponse for RelayError {
                 _ => None,
             },
         };
-        (self.status(), axum::Json(body)).into_response()
+        let mut response = (self.status(), axum::Json(body)).into_response();
+        if matches!(self, RelayError::TooLarge(_) | RelayError::Timeout) {
+            // The rest of the body is not read: say the connection closes, so a client does not
+            // send its next request on it.
+            response.headers_mut().insert(
+                axum::http::header::CONNECTION,
+                axum::http::HeaderValue::from_static("close"),
+            );
+        }
+        response
     }
 }
 

@@ -46,6 +46,10 @@ pub struct RelayConfig {
     pub prune_every: std::time::Duration,
     /// PEM certificate chain and private key: serve TLS (rustls) instead of plain HTTP.
     pub tls: Option<(PathBuf, PathBuf)>,
+    /// How long a client may take to send a request's headers (slow-header attacks), and then
+    /// its body (slow-body attacks).
+    pub header_timeout: std::time::Duration,
+    pub body_timeout: std::time::Duration,
 }
 
 impl RelayConfig {
@@ -63,20 +67,24 @@ impl RelayConfig {
             retention: std::time::Duration::from_secs(90 * 24 * 3600),
             prune_every: std::time::Duration::from_secs(600),
             tls: None,
+            header_timeout: std::time::Duration::from_secs(20),
+            body_timeout: std::time::Duration::from_secs(120),
         }
     }
 }
 
 /// Serves the relay on `listener` until `shutdown` completes, then finishes the requests in
-/// flight and returns.
+/// flight (for at most the configured grace period) and returns.
 pub async fn run(
     listener: tokio::net::TcpListener,
     config: RelayConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    use axum::serve::Listener as _;
+    use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+
     let store =
         store::Store::open(&config.data_dir).map_err(|e| std::io::Error::other(e.to_string()))?;
-    let (push, _) = tokio::sync::broadcast::channel(4096);
     let grace = config.shutdown_grace;
     let limiter = Arc::new(limits::RateLimiter::new(
         config.rate_burst,
@@ -86,7 +94,7 @@ pub async fn run(
         Some((cert, key)) => Some(limits::tls_acceptor(cert, key)?),
         None => None,
     };
-    let listener = limits::LimitedListener::new(listener, config.max_connections, tls);
+    let mut listener = limits::LimitedListener::new(listener, config.max_connections, tls);
     let store = Arc::new(store);
     let pruner = tokio::spawn(prune_forever(
         store.clone(),
@@ -94,33 +102,43 @@ pub async fn run(
         config.retention,
         config.prune_every,
     ));
+    let mut http = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new()).http1_only();
+    http.http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(config.header_timeout);
     let state = routes::AppState {
         store,
         config: Arc::new(config),
-        push,
+        hub: Arc::default(),
         limiter,
     };
     let app = routes::router(state);
-    let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
-        shutdown.await;
-        let _ = stopping_tx.send(());
-    });
-    let result = tokio::select! {
-        served = server => served,
-        _ = async {
-            if stopping_rx.await.is_ok() {
-                tokio::time::sleep(grace).await;
-            } else {
-                std::future::pending::<()>().await;
+    let connections = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        tokio::select! {
+            (io, _) = listener.accept() => {
+                let service = hyper_util::service::TowerToHyperService::new(app.clone());
+                let conn = http.serve_connection_with_upgrades(TokioIo::new(io), service);
+                let conn = connections.watch(conn.into_owned());
+                tokio::spawn(async move {
+                    if let Err(e) = conn.await {
+                        tracing::debug!(error = %e, "connection ended with an error");
+                    }
+                });
             }
-        } => {
-            tracing::warn!("connections still open after the shutdown grace period; stopping anyway");
-            Ok(())
+            () = &mut shutdown => break,
         }
-    };
+    }
+    drop(listener);
+    tokio::select! {
+        () = connections.shutdown() => {}
+        () = tokio::time::sleep(grace) => {
+            tracing::warn!("connections still open after the shutdown grace period; stopping anyway");
+        }
+    }
     pruner.abort();
-    result
+    Ok(())
 }
 
 async fn prune_forever(
@@ -130,11 +148,24 @@ async fn prune_forever(
     every: std::time::Duration,
 ) {
     let mut tick = tokio::time::interval(every);
+    // Nonces outside the signature window are useless; forget them often so the table stays
+    // small under load.
+    let mut nonce_tick = tokio::time::interval(std::time::Duration::from_secs(30));
+    let retention_ms = i64::try_from(retention.as_millis()).unwrap_or(i64::MAX);
     loop {
-        tick.tick().await;
+        let full = tokio::select! {
+            _ = tick.tick() => true,
+            _ = nonce_tick.tick() => false,
+        };
         let (store, now) = (store.clone(), clock.now().0);
-        let retention_ms = i64::try_from(retention.as_millis()).unwrap_or(i64::MAX);
-        let done = tokio::task::spawn_blocking(move || store.prune(now, retention_ms)).await;
+        let done = tokio::task::spawn_blocking(move || {
+            store.forget_expired_nonces(now)?;
+            if full {
+                store.prune(now, retention_ms)?;
+            }
+            Ok::<_, RelayError>(())
+        })
+        .await;
         if let Ok(Err(e)) = done {
             tracing::warn!(error = %e, "pruning failed");
         }

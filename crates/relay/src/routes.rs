@@ -10,23 +10,23 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post, put};
 use consilium_model::codec::from_cbor;
 use consilium_model::wire::{
-    CreateGroup, KeyPackageUpload, PostBundle, Push, RedeemInvitation, RegisterInvitation,
+    CreateGroup, KeyPackageUpload, PostBundle, RedeemInvitation, RegisterInvitation,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use tokio::sync::broadcast;
 
+use crate::RelayConfig;
 use crate::auth::{self, Account, WINDOW_MS};
 use crate::error::{RelayError, Result};
 use crate::framing;
+use crate::push::{self, PushHub};
 use crate::store::Store;
-use crate::{RelayConfig, push};
 
 #[derive(Clone)]
 pub(crate) struct AppState {
     pub store: Arc<Store>,
     pub config: Arc<RelayConfig>,
-    pub push: broadcast::Sender<(Account, Push)>,
+    pub hub: Arc<PushHub>,
     pub limiter: Arc<crate::limits::RateLimiter>,
 }
 
@@ -65,10 +65,25 @@ impl FromRequest<AppState> for Authed {
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self> {
         let (parts, body) = req.into_parts();
-        let limit = state.config.max_request_bytes;
-        let bytes = axum::body::to_bytes(body, limit)
+        let limit = parts
+            .extensions
+            .get::<BodyCap>()
+            .map_or(state.config.max_request_bytes, |cap| cap.0);
+        let too_large = || RelayError::TooLarge(format!("this request is at most {limit} bytes"));
+        // A declared size over the limit is refused before a byte of the body is read.
+        let declared = parts
+            .headers
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        if declared.is_some_and(|n| n > limit as u64) {
+            return Err(too_large());
+        }
+        let timeout = state.config.body_timeout;
+        let bytes = tokio::time::timeout(timeout, axum::body::to_bytes(body, limit))
             .await
-            .map_err(|_| RelayError::TooLarge(format!("requests are at most {limit} bytes")))?;
+            .map_err(|_| RelayError::Timeout)?
+            .map_err(|_| too_large())?;
         let path = parts
             .uri
             .path_and_query()
@@ -78,9 +93,7 @@ impl FromRequest<AppState> for Authed {
         let v = auth::verify(&parts.method, path, &parts.headers, &bytes, now)?;
         state.limiter.check(&v.account, now)?;
         state
-            .blocking(move |s| {
-                s.remember_nonce(&v.account, &v.nonce, v.timestamp_ms + WINDOW_MS, now)
-            })
+            .blocking(move |s| s.remember_nonce(&v.account, &v.nonce, v.timestamp_ms + WINDOW_MS))
             .await?;
         Ok(Authed {
             account: v.account,
@@ -122,7 +135,12 @@ fn blob_id(hex_text: &str) -> Result<[u8; 32]> {
         })
 }
 
+/// The largest body a route takes, when it is not `max_request_bytes` (blobs).
+#[derive(Debug, Clone, Copy)]
+struct BodyCap(usize);
+
 pub(crate) fn router(state: AppState) -> Router {
+    let blob_cap = BodyCap(usize::try_from(state.config.max_blob_bytes).unwrap_or(usize::MAX));
     Router::new()
         .route("/v1/health", get(|| async { "ok" }))
         .route("/v1/ws", get(push::upgrade))
@@ -133,7 +151,10 @@ pub(crate) fn router(state: AppState) -> Router {
         )
         .route("/v1/groups/{group}/cursor", put(set_cursor))
         .route("/v1/groups/{group}/invitations", post(register_invitation))
-        .route("/v1/groups/{group}/blobs/{blob}", put(put_blob))
+        .route(
+            "/v1/groups/{group}/blobs/{blob}",
+            put(put_blob).layer(axum::Extension(blob_cap)),
+        )
         .route("/v1/blobs/{blob}", get(get_blob))
         .route("/v1/invitations/redeem", post(redeem_invitation))
         .route("/v1/key-packages", put(upload_key_packages))
@@ -173,31 +194,22 @@ async fn post_message(
     for w in &bundle.welcomes {
         framing::check_welcome(&w.mls)?;
     }
+    let welcomed: Vec<Account> = bundle
+        .welcomes
+        .iter()
+        .filter_map(|w| Account::parse(&w.account).ok())
+        .collect();
     let now = s.now();
     let sender = a.account;
-    let (posted, members, welcomed) = s
+    let (posted, members) = s
         .blocking(move |st| {
-            let posted = st.post(&sender, &bundle, &framing, now)?;
-            let welcomed: Vec<Account> = bundle
-                .welcomes
-                .iter()
-                .filter_map(|w| Account::parse(&w.account).ok())
-                .collect();
-            Ok((posted, st.members(&framing.group_id)?, welcomed))
+            let gid = framing.group_id.clone();
+            let posted = st.post(&sender, bundle, framing, now)?;
+            Ok((posted, st.members(&gid)?))
         })
         .await?;
-    for m in members {
-        let _ = s.push.send((
-            m,
-            Push::Group {
-                group_id: group.clone(),
-                seq: posted.seq,
-            },
-        ));
-    }
-    for w in welcomed {
-        let _ = s.push.send((w, Push::Mailbox));
-    }
+    s.hub.group(&members, &group, posted.seq);
+    s.hub.mailbox(&welcomed);
     Ok(Cbor(posted))
 }
 
@@ -270,10 +282,10 @@ async fn redeem_invitation(State(s): State<AppState>, a: Authed) -> Result<Statu
     let now = s.now();
     let token = req.token;
     let inviter = s
-        .blocking(move |st| st.redeem_invitation(&a.account, &token, &body, now))
+        .blocking(move |st| st.redeem_invitation(&a.account, &token, body, now))
         .await?;
     if let Ok(inviter) = inviter.try_into() {
-        let _ = s.push.send((Account(inviter), Push::Mailbox));
+        s.hub.mailbox(&[Account(inviter)]);
     }
     Ok(StatusCode::ACCEPTED)
 }
@@ -320,7 +332,7 @@ async fn upload_key_packages(State(s): State<AppState>, a: Authed) -> Result<Sta
         framing::check_key_package(&p.mls)?;
         packages.push((p.mls.into_vec(), p.last_resort, p.expires_at));
     }
-    s.blocking(move |st| st.add_key_packages(&a.account, &packages))
+    s.blocking(move |st| st.add_key_packages(&a.account, packages))
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -1,0 +1,142 @@
+//! Group commit: one writer thread owns the write connection and applies the write operations
+//! waiting at that moment in one SQLite transaction, each inside its own savepoint, then commits
+//! (one fsync) and only then answers each of them. An operation that fails is rolled back to its
+//! savepoint alone; a commit that fails fails every operation of the batch. So every answer still
+//! means "on disk", and many concurrent writers share one fsync instead of queueing for one each.
+
+use std::sync::mpsc;
+
+use rusqlite::Connection;
+
+use crate::error::{RelayError, Result};
+
+/// Operations applied in one transaction at most.
+const MAX_BATCH: usize = 256;
+
+/// How to answer an operation once its batch's fate is known.
+type Respond = Box<dyn FnOnce(std::result::Result<(), String>) + Send>;
+
+/// A queued operation: run inside the batch's transaction (`Some`), or told that the batch could
+/// not run (`None`, with the reason). When it ran, it says whether it succeeded (else its
+/// savepoint is rolled back) and how to answer after the commit.
+type Job =
+    Box<dyn FnOnce(std::result::Result<&Connection, &str>) -> Option<(bool, Respond)> + Send>;
+
+/// The sending side of the writer thread; dropping it stops the thread after the queued work.
+#[derive(Debug)]
+pub(super) struct Writer {
+    jobs: Option<mpsc::Sender<Job>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for Writer {
+    /// Lets the thread finish the queued work and close the connection before returning.
+    fn drop(&mut self) {
+        self.jobs = None;
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Writer {
+    pub(super) fn start(conn: Connection) -> Result<Writer> {
+        let (jobs, queue) = mpsc::channel::<Job>();
+        let thread = std::thread::Builder::new()
+            .name("relay-writer".into())
+            .spawn(move || write_forever(conn, &queue))
+            .map_err(|e| RelayError::Internal(e.to_string()))?;
+        Ok(Writer {
+            jobs: Some(jobs),
+            thread: Some(thread),
+        })
+    }
+
+    /// Runs `op` in the next batch and returns its result once the batch is committed.
+    pub(super) fn write<T: Send + 'static>(
+        &self,
+        op: impl FnOnce(&Connection) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let (reply, answer) = mpsc::sync_channel::<Result<T>>(1);
+        let job: Job = Box::new(move |conn| match conn {
+            Err(why) => {
+                let _ = reply.send(Err(RelayError::Internal(why.to_string())));
+                None
+            }
+            Ok(conn) => {
+                let outcome = op(conn);
+                let ok = outcome.is_ok();
+                let respond: Respond = Box::new(move |committed| {
+                    let _ = reply.send(committed.map_err(RelayError::Internal).and(outcome));
+                });
+                Some((ok, respond))
+            }
+        });
+        self.jobs
+            .as_ref()
+            .ok_or_else(|| RelayError::Internal("the writer has stopped".into()))?
+            .send(job)
+            .map_err(|_| RelayError::Internal("the writer has stopped".into()))?;
+        answer
+            .recv()
+            .map_err(|_| RelayError::Internal("the writer has stopped".into()))?
+    }
+}
+
+fn write_forever(conn: Connection, queue: &mpsc::Receiver<Job>) {
+    let conn = &conn;
+    while let Ok(first) = queue.recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match queue.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        apply(conn, batch);
+    }
+}
+
+fn apply(conn: &Connection, batch: Vec<Job>) {
+    let mut broken: Option<String> = conn
+        .execute_batch("BEGIN IMMEDIATE")
+        .err()
+        .map(|e| e.to_string());
+    let began = broken.is_none();
+    let mut answers = Vec::with_capacity(batch.len());
+    for job in batch {
+        if broken.is_none() {
+            broken = conn
+                .execute_batch("SAVEPOINT op")
+                .err()
+                .map(|e| e.to_string());
+        }
+        if let Some(why) = &broken {
+            job(Err(why));
+            continue;
+        }
+        let Some((ok, respond)) = job(Ok(conn)) else {
+            continue;
+        };
+        let end = if ok {
+            "RELEASE op"
+        } else {
+            "ROLLBACK TO op; RELEASE op"
+        };
+        broken = conn.execute_batch(end).err().map(|e| e.to_string());
+        answers.push(respond);
+    }
+    let committed = match broken {
+        None => conn.execute_batch("COMMIT").map_err(|e| e.to_string()),
+        Some(why) => Err(why),
+    };
+    if committed.is_err() && began {
+        let _ = conn.execute_batch("ROLLBACK");
+    }
+    if let Err(why) = &committed {
+        tracing::error!(error = %why, "a write batch failed; its operations were refused");
+    }
+    for respond in answers {
+        respond(committed.clone());
+    }
+}
