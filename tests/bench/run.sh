@@ -8,6 +8,9 @@ source scripts/env.sh
 bash tests/samples/fetch.sh
 
 cargo bench --locked -p consilium-store -p consilium-client
+# The relay under load: the real binary as its own process, driven from the bench process.
+mkdir -p "$CARGO_TARGET_DIR/criterion"
+cargo bench --locked -p consilium-relay --bench relay_load | tee "$CARGO_TARGET_DIR/criterion/relay-load.txt"
 cargo build --release --locked -q -p consilium-cli -p consilium-testkit
 cargo build --release --locked -q -p consilium-client --example import_once
 

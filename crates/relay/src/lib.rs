@@ -159,7 +159,7 @@ async fn prune_forever(
         };
         let (store, now) = (store.clone(), clock.now().0);
         let done = tokio::task::spawn_blocking(move || {
-            store.forget_expired_nonces(now)?;
+            store.forget_expired_nonces(now).wait()?;
             if full {
                 store.prune(now, retention_ms)?;
             }

@@ -93,7 +93,8 @@ impl FromRequest<AppState> for Authed {
         let v = auth::verify(&parts.method, path, &parts.headers, &bytes, now)?;
         state.limiter.check(&v.account, now)?;
         state
-            .blocking(move |s| s.remember_nonce(&v.account, &v.nonce, v.timestamp_ms + WINDOW_MS))
+            .store
+            .remember_nonce(&v.account, &v.nonce, v.timestamp_ms + WINDOW_MS)
             .await?;
         Ok(Authed {
             account: v.account,
@@ -170,8 +171,7 @@ pub(crate) fn router(state: AppState) -> Router {
 async fn create_group(State(s): State<AppState>, a: Authed) -> Result<StatusCode> {
     let req: CreateGroup = decode(&a.body)?;
     let now = s.now();
-    s.blocking(move |st| st.create_group(&req.group_id, &a.account, now))
-        .await?;
+    s.store.create_group(&req.group_id, &a.account, now).await?;
     Ok(StatusCode::CREATED)
 }
 
@@ -201,16 +201,10 @@ async fn post_message(
         .collect();
     let now = s.now();
     let sender = a.account;
-    let (posted, members) = s
-        .blocking(move |st| {
-            let gid = framing.group_id.clone();
-            let posted = st.post(&sender, bundle, framing, now)?;
-            Ok((posted, st.members(&gid)?))
-        })
-        .await?;
-    s.hub.group(&members, &group, posted.seq);
+    let accepted = s.store.post(&sender, bundle, framing, now).await?;
+    s.hub.group(&accepted.members, &group, accepted.posted.seq);
     s.hub.mailbox(&welcomed);
-    Ok(Cbor(posted))
+    Ok(Cbor(accepted.posted))
 }
 
 #[derive(Debug, serde::Deserialize)]
@@ -251,8 +245,7 @@ async fn set_cursor(
     let gid = group_id(&group)?;
     let c: Cursor =
         serde_json::from_slice(&a.body).map_err(|e| RelayError::BadRequest(e.to_string()))?;
-    s.blocking(move |st| st.set_cursor(&a.account, &gid, c.seq))
-        .await?;
+    s.store.set_cursor(&a.account, &gid, c.seq).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -263,7 +256,8 @@ async fn register_invitation(
 ) -> Result<StatusCode> {
     let gid = group_id(&group)?;
     let req: RegisterInvitation = decode(&a.body)?;
-    s.blocking(move |st| st.register_invitation(&a.account, &gid, &req.token_hash, req.expires_at))
+    s.store
+        .register_invitation(&a.account, &gid, &req.token_hash, req.expires_at)
         .await?;
     Ok(StatusCode::CREATED)
 }
@@ -282,7 +276,8 @@ async fn redeem_invitation(State(s): State<AppState>, a: Authed) -> Result<Statu
     let now = s.now();
     let token = req.token;
     let inviter = s
-        .blocking(move |st| st.redeem_invitation(&a.account, &token, body, now))
+        .store
+        .redeem_invitation(&a.account, &token, body, now)
         .await?;
     if let Ok(inviter) = inviter.try_into() {
         s.hub.mailbox(&[Account(inviter)]);
@@ -332,8 +327,7 @@ async fn upload_key_packages(State(s): State<AppState>, a: Authed) -> Result<Sta
         framing::check_key_package(&p.mls)?;
         packages.push((p.mls.into_vec(), p.last_resort, p.expires_at));
     }
-    s.blocking(move |st| st.add_key_packages(&a.account, packages))
-        .await?;
+    s.store.add_key_packages(&a.account, packages).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -344,9 +338,7 @@ async fn claim_key_package(
 ) -> Result<Response> {
     let owner = Account::parse(&account)?;
     let now = s.now();
-    let bytes = s
-        .blocking(move |st| st.claim_key_package(&owner, now))
-        .await?;
+    let bytes = s.store.claim_key_package(&owner, now).await?;
     Ok(([(header::CONTENT_TYPE, "message/mls")], bytes).into_response())
 }
 
@@ -358,6 +350,6 @@ async fn mailbox(
 }
 
 async fn ack_mail(State(s): State<AppState>, Path(id): Path<u64>, a: Authed) -> Result<StatusCode> {
-    s.blocking(move |st| st.ack_mail(&a.account, id)).await?;
+    s.store.ack_mail(&a.account, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

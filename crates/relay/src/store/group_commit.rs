@@ -6,6 +6,8 @@
 
 use std::sync::mpsc;
 
+use tokio::sync::oneshot;
+
 use rusqlite::Connection;
 
 use crate::error::{RelayError, Result};
@@ -52,12 +54,12 @@ impl Writer {
         })
     }
 
-    /// Runs `op` in the next batch and returns its result once the batch is committed.
-    pub(super) fn write<T: Send + 'static>(
+    /// Queues `op` for the next batch; the answer comes once the batch is committed.
+    pub(super) fn submit<T: Send + 'static>(
         &self,
         op: impl FnOnce(&Connection) -> Result<T> + Send + 'static,
-    ) -> Result<T> {
-        let (reply, answer) = mpsc::sync_channel::<Result<T>>(1);
+    ) -> Pending<T> {
+        let (reply, answer) = oneshot::channel::<Result<T>>();
         let job: Job = Box::new(move |conn| match conn {
             Err(why) => {
                 let _ = reply.send(Err(RelayError::Internal(why.to_string())));
@@ -72,14 +74,44 @@ impl Writer {
                 Some((ok, respond))
             }
         });
-        self.jobs
-            .as_ref()
-            .ok_or_else(|| RelayError::Internal("the writer has stopped".into()))?
-            .send(job)
-            .map_err(|_| RelayError::Internal("the writer has stopped".into()))?;
-        answer
-            .recv()
-            .map_err(|_| RelayError::Internal("the writer has stopped".into()))?
+        let queued = self.jobs.as_ref().is_some_and(|q| q.send(job).is_ok());
+        Pending(queued.then_some(answer))
+    }
+}
+
+/// The answer to a queued write: `.await` it on the async side, or [`Pending::wait`] on a
+/// blocking thread.
+#[derive(Debug)]
+#[must_use = "a write is only known to be on disk once its answer arrives"]
+pub struct Pending<T>(Option<oneshot::Receiver<Result<T>>>);
+
+fn stopped() -> RelayError {
+    RelayError::Internal("the writer has stopped".into())
+}
+
+impl<T> Pending<T> {
+    /// Blocks until the answer arrives (not from an async task).
+    pub fn wait(self) -> Result<T> {
+        self.0
+            .ok_or_else(stopped)?
+            .blocking_recv()
+            .map_err(|_| stopped())?
+    }
+
+    /// An answer known before anything was queued (a request refused on its face).
+    pub(super) fn ready(result: Result<T>) -> Pending<T> {
+        let (reply, answer) = oneshot::channel();
+        let _ = reply.send(result);
+        Pending(Some(answer))
+    }
+}
+
+impl<T: Send + 'static> std::future::IntoFuture for Pending<T> {
+    type Output = Result<T>;
+    type IntoFuture = std::pin::Pin<Box<dyn std::future::Future<Output = Result<T>> + Send>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(async move { self.0.ok_or_else(stopped)?.await.map_err(|_| stopped())? })
     }
 }
 

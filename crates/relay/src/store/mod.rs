@@ -4,6 +4,8 @@
 
 mod group_commit;
 
+pub use group_commit::Pending;
+
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -88,6 +90,21 @@ fn migrate(conn: &mut Connection) -> Result<()> {
 
 /// Connections that serve reads side by side with the writer (WAL).
 const READERS: usize = 4;
+
+/// The membership changes a commit's bundle carries: routing hints and Welcomes.
+#[derive(Debug)]
+struct Membership {
+    added: Vec<Account>,
+    removed: Vec<Account>,
+    welcomes: Vec<(Account, ByteBuf)>,
+}
+
+/// An accepted post and who is in its group now (to notify).
+#[derive(Debug)]
+pub struct Accepted {
+    pub posted: Posted,
+    pub members: Vec<Account>,
+}
 
 /// Largest number of log entries one fetch returns.
 pub const MAX_FETCH: u64 = 500;
@@ -176,12 +193,12 @@ impl Store {
         f(&conn)
     }
 
-    /// Runs a write in the writer's next batch; returns once it is committed (on disk).
+    /// Queues a write for the writer's next batch; its answer comes once it is on disk.
     fn write<T: Send + 'static>(
         &self,
         f: impl FnOnce(&Connection) -> Result<T> + Send + 'static,
-    ) -> Result<T> {
-        self.writer.write(f)
+    ) -> Pending<T> {
+        self.writer.submit(f)
     }
 
     /// Records a request nonce; a nonce seen before (within its window) is a replay.
@@ -190,7 +207,7 @@ impl Store {
         account: &Account,
         nonce: &[u8; 16],
         expires_at: i64,
-    ) -> Result<()> {
+    ) -> Pending<()> {
         let (account, nonce) = (*account, *nonce);
         self.write(move |c| {
             let inserted = c
@@ -207,15 +224,15 @@ impl Store {
     }
 
     /// Forgets nonces whose requests can no longer be accepted anyway (outside the window).
-    pub fn forget_expired_nonces(&self, now: i64) -> Result<usize> {
+    pub fn forget_expired_nonces(&self, now: i64) -> Pending<usize> {
         self.write(move |c| Ok(c.execute("DELETE FROM nonces WHERE expires_at < ?1", [now])?))
     }
 
-    pub fn create_group(&self, group_id: &[u8], creator: &Account, now: i64) -> Result<()> {
+    pub fn create_group(&self, group_id: &[u8], creator: &Account, now: i64) -> Pending<()> {
         if group_id.is_empty() || group_id.len() > 64 {
-            return Err(RelayError::BadRequest(
+            return Pending::ready(Err(RelayError::BadRequest(
                 "a group id has 1 to 64 bytes".into(),
-            ));
+            )));
         }
         let (group_id, creator) = (group_id.to_vec(), *creator);
         self.write(move |c| {
@@ -243,16 +260,8 @@ impl Store {
         )
     }
 
-    /// Accepts or refuses one post as a whole. A commit must be for the group's current epoch
-    /// and moves it forward; anything for an older epoch is `stale_epoch`. A retry of an accepted
-    /// message id returns the first answer and stores nothing.
-    pub fn post(
-        &self,
-        sender: &Account,
-        bundle: PostBundle,
-        framing: Framing,
-        now: i64,
-    ) -> Result<Posted> {
+    /// What a post's bundle says about membership, checked before it is queued.
+    fn check_bundle(bundle: &PostBundle, framing: &Framing) -> Result<Membership> {
         let welcomes_ok = bundle.welcomes.is_empty() || framing.kind == Kind::Commit;
         if !welcomes_ok {
             return Err(RelayError::BadRequest(
@@ -274,14 +283,39 @@ impl Store {
         let removed = parse(&bundle.removed)?;
         let welcomes = bundle
             .welcomes
-            .into_iter()
-            .map(|w| Ok((Account::parse(&w.account)?, w.mls)))
+            .iter()
+            .map(|w| Ok((Account::parse(&w.account)?, w.mls.clone())))
             .collect::<Result<Vec<_>>>()?;
         if welcomes.iter().any(|(a, _)| !added.contains(a)) {
             return Err(RelayError::BadRequest(
                 "a Welcome must go to an account the commit adds".into(),
             ));
         }
+        Ok(Membership {
+            added,
+            removed,
+            welcomes,
+        })
+    }
+
+    /// Accepts or refuses one post as a whole. A commit must be for the group's current epoch
+    /// and moves it forward; anything for an older epoch is `stale_epoch`. A retry of an accepted
+    /// message id returns the first answer and stores nothing.
+    pub fn post(
+        &self,
+        sender: &Account,
+        bundle: PostBundle,
+        framing: Framing,
+        now: i64,
+    ) -> Pending<Accepted> {
+        let Membership {
+            added,
+            removed,
+            welcomes,
+        } = match Self::check_bundle(&bundle, &framing) {
+            Ok(checked) => checked,
+            Err(e) => return Pending::ready(Err(e)),
+        };
         let (sender, message_id, mls) = (*sender, bundle.message_id, bundle.mls);
         self.write(move |c| {
             let gid = &framing.group_id[..];
@@ -297,7 +331,10 @@ impl Store {
                 })
                 .optional()?
             {
-                return Ok(Posted { seq, epoch });
+                return Ok(Accepted {
+                    posted: Posted { seq, epoch },
+                    members: Self::members_in(c, gid)?,
+                });
             }
             let (epoch, seq): (u64, u64) = c
                 .prepare_cached("SELECT epoch, next_seq FROM groups WHERE id = ?1")?
@@ -328,7 +365,10 @@ impl Store {
                     params![&to.0[..], gid, &sender.0[..], &mls[..], now],
                 )?;
             }
-            Ok(Posted { seq, epoch: next_epoch })
+            Ok(Accepted {
+                posted: Posted { seq, epoch: next_epoch },
+                members: Self::members_in(c, gid)?,
+            })
         })
     }
 
@@ -360,7 +400,7 @@ impl Store {
     }
 
     /// Records how far a member has read.
-    pub fn set_cursor(&self, reader: &Account, group_id: &[u8], seq: u64) -> Result<()> {
+    pub fn set_cursor(&self, reader: &Account, group_id: &[u8], seq: u64) -> Pending<()> {
         let (reader, group_id) = (*reader, group_id.to_vec());
         self.write(move |c| {
             if !Self::is_member(c, &group_id, &reader)? {
@@ -377,17 +417,19 @@ impl Store {
 
     /// The members of a group, for push notifications.
     pub fn members(&self, group_id: &[u8]) -> Result<Vec<Account>> {
-        self.read(|c| {
-            let mut stmt = c.prepare_cached("SELECT account FROM members WHERE group_id = ?1")?;
-            let rows = stmt.query_map([group_id], |r| r.get::<_, Vec<u8>>(0))?;
-            rows.map(|a| {
-                let a = a?;
-                a.try_into()
-                    .map(Account)
-                    .map_err(|_| RelayError::Internal("bad account".into()))
-            })
-            .collect()
+        self.read(|c| Self::members_in(c, group_id))
+    }
+
+    fn members_in(c: &Connection, group_id: &[u8]) -> Result<Vec<Account>> {
+        let mut stmt = c.prepare_cached("SELECT account FROM members WHERE group_id = ?1")?;
+        let rows = stmt.query_map([group_id], |r| r.get::<_, Vec<u8>>(0))?;
+        rows.map(|a| {
+            let a = a?;
+            a.try_into()
+                .map(Account)
+                .map_err(|_| RelayError::Internal("bad account".into()))
         })
+        .collect()
     }
 
     pub fn mailbox(&self, account: &Account) -> Result<Vec<MailboxItem>> {
@@ -409,7 +451,7 @@ impl Store {
     }
 
     /// Removes one mailbox item of this account; another account's item is "not found".
-    pub fn ack_mail(&self, account: &Account, id: u64) -> Result<()> {
+    pub fn ack_mail(&self, account: &Account, id: u64) -> Pending<()> {
         let account = *account;
         self.write(move |c| {
             let n = c.execute(
@@ -428,7 +470,7 @@ impl Store {
         &self,
         account: &Account,
         packages: Vec<(Vec<u8>, bool, i64)>,
-    ) -> Result<()> {
+    ) -> Pending<()> {
         let account = *account;
         self.write(move |c| {
             let held: u64 = c.query_row("SELECT count(*) FROM key_packages WHERE account = ?1", [&account.0[..]], |r| r.get(0))?;
@@ -451,7 +493,7 @@ impl Store {
 
     /// Hands out one unexpired key package of `owner`: an ordinary one at most once (deleted in
     /// the same transaction), else the last-resort one, which stays.
-    pub fn claim_key_package(&self, owner: &Account, now: i64) -> Result<Vec<u8>> {
+    pub fn claim_key_package(&self, owner: &Account, now: i64) -> Pending<Vec<u8>> {
         let owner = *owner;
         self.write(move |c| {
             c.execute("DELETE FROM key_packages WHERE account = ?1 AND expires_at <= ?2", params![&owner.0[..], now])?;
@@ -476,9 +518,11 @@ impl Store {
         group_id: &[u8],
         token_hash: &[u8],
         expires_at: i64,
-    ) -> Result<()> {
+    ) -> Pending<()> {
         if token_hash.len() != 32 {
-            return Err(RelayError::BadRequest("the token hash is a SHA-256".into()));
+            return Pending::ready(Err(RelayError::BadRequest(
+                "the token hash is a SHA-256".into(),
+            )));
         }
         let (inviter, group_id, token_hash) = (*inviter, group_id.to_vec(), token_hash.to_vec());
         self.write(move |c| {
@@ -500,7 +544,7 @@ impl Store {
         token: &[u8],
         body: Vec<u8>,
         now: i64,
-    ) -> Result<Vec<u8>> {
+    ) -> Pending<Vec<u8>> {
         let hash = ring::digest::digest(&ring::digest::SHA256, token);
         let (joiner, hash) = (*joiner, hash.as_ref().to_vec());
         self.write(move |c| {
@@ -594,6 +638,7 @@ impl Store {
             )?;
             Ok(())
         })
+        .wait()
     }
 
     /// A blob's bytes, for a member of one of the blob's groups only; anyone else gets "not
@@ -624,41 +669,44 @@ impl Store {
             .blob_files
             .write()
             .map_err(|_| RelayError::Internal("blob lock poisoned".into()))?;
-        let unreferenced: Vec<Vec<u8>> = self.write(move |c| {
-            let removed = c.execute(
-                "DELETE FROM messages WHERE created_at < ?1 OR seq <= (
+        let unreferenced: Vec<Vec<u8>> = self
+            .write(move |c| {
+                let removed = c.execute(
+                    "DELETE FROM messages WHERE created_at < ?1 OR seq <= (
                      SELECT min(coalesce(c.seq, 0)) FROM members m
                      LEFT JOIN cursors c ON c.group_id = m.group_id AND c.account = m.account
                      WHERE m.group_id = messages.group_id)",
-                [cutoff],
-            )?;
-            c.execute(
-                "DELETE FROM invitations WHERE used = 1 OR expires_at <= ?1",
-                [now],
-            )?;
-            c.execute("DELETE FROM key_packages WHERE expires_at <= ?1", [now])?;
-            let old: Vec<Vec<u8>> = {
-                let mut stmt = c.prepare("SELECT DISTINCT id FROM blobs WHERE created_at < ?1")?;
-                stmt.query_map([cutoff], |r| r.get::<_, Vec<u8>>(0))?
-                    .collect::<rusqlite::Result<Vec<_>>>()?
-            };
-            c.execute("DELETE FROM blobs WHERE created_at < ?1", [cutoff])?;
-            // A file stays while another group still holds a record of it.
-            let mut gone = Vec::new();
-            for id in old {
-                let held = c
-                    .query_row("SELECT 1 FROM blobs WHERE id = ?1 LIMIT 1", [&id], |_| {
-                        Ok(())
-                    })
-                    .optional()?
-                    .is_some();
-                if !held {
-                    gone.push(id);
+                    [cutoff],
+                )?;
+                c.execute(
+                    "DELETE FROM invitations WHERE used = 1 OR expires_at <= ?1",
+                    [now],
+                )?;
+                c.execute("DELETE FROM key_packages WHERE expires_at <= ?1", [now])?;
+                let old: Vec<Vec<u8>> = {
+                    let mut stmt =
+                        c.prepare("SELECT DISTINCT id FROM blobs WHERE created_at < ?1")?;
+                    stmt.query_map([cutoff], |r| r.get::<_, Vec<u8>>(0))?
+                        .collect::<rusqlite::Result<Vec<_>>>()?
+                };
+                c.execute("DELETE FROM blobs WHERE created_at < ?1", [cutoff])?;
+                // A file stays while another group still holds a record of it.
+                let mut gone = Vec::new();
+                for id in old {
+                    let held = c
+                        .query_row("SELECT 1 FROM blobs WHERE id = ?1 LIMIT 1", [&id], |_| {
+                            Ok(())
+                        })
+                        .optional()?
+                        .is_some();
+                    if !held {
+                        gone.push(id);
+                    }
                 }
-            }
-            tracing::info!(messages = removed, blobs = gone.len(), "pruned");
-            Ok(gone)
-        })?;
+                tracing::info!(messages = removed, blobs = gone.len(), "pruned");
+                Ok(gone)
+            })
+            .wait()?;
         for id in &unreferenced {
             let _ = std::fs::remove_file(self.blob_dir.join(hex::encode(id)));
         }
@@ -686,7 +734,7 @@ mod tests {
             added: vec![],
             removed: vec![],
         };
-        s.post(who, b, framing(gid, 0), now).unwrap()
+        s.post(who, b, framing(gid, 0), now).wait().unwrap().posted
     }
 
     #[test]
@@ -701,7 +749,7 @@ mod tests {
             .unwrap();
         {
             let s = Store::open(dir.path()).unwrap();
-            s.create_group(&gid, &a, 0).unwrap();
+            s.create_group(&gid, &a, 0).wait().unwrap();
             s.put_blob(&a, &gid, &id, &bytes, 1 << 20, 0).unwrap();
         }
         let blobs = dir.path().join("blobs");
@@ -764,7 +812,7 @@ mod tests {
         let s = std::sync::Arc::new(Store::open(dir.path()).unwrap());
         let a = Account([1; 32]);
         let gid = [4u8; 16];
-        s.create_group(&gid, &a, 0).unwrap();
+        s.create_group(&gid, &a, 0).wait().unwrap();
         // Many writers at once, half of them failing after writing: only the good ones stay.
         let handles: Vec<_> = (0..64u8)
             .map(|i| {
@@ -780,6 +828,7 @@ mod tests {
                         }
                         Ok(())
                     })
+                    .wait()
                 })
             })
             .collect();
@@ -799,7 +848,7 @@ mod tests {
         let s = Store::open(dir.path()).unwrap();
         let (a, b) = (Account([1; 32]), Account([2; 32]));
         let gid = [9u8; 16];
-        s.create_group(&gid, &a, 0).unwrap();
+        s.create_group(&gid, &a, 0).wait().unwrap();
         s.write(move |c| {
             c.execute(
                 "INSERT INTO members (group_id, account) VALUES (?1, ?2)",
@@ -807,18 +856,19 @@ mod tests {
             )?;
             Ok(())
         })
+        .wait()
         .unwrap();
         for i in 1..=5 {
             post(&s, &a, &gid, i, 1000);
         }
-        s.set_cursor(&a, &gid, 5).unwrap();
+        s.set_cursor(&a, &gid, 5).wait().unwrap();
         s.prune(2000, 1_000_000).unwrap();
         assert_eq!(
             s.fetch(&a, &gid, 0, 100).unwrap().len(),
             5,
             "b has not read them"
         );
-        s.set_cursor(&b, &gid, 3).unwrap();
+        s.set_cursor(&b, &gid, 3).wait().unwrap();
         s.prune(2000, 1_000_000).unwrap();
         assert_eq!(
             s.fetch(&a, &gid, 0, 100)

@@ -1,0 +1,260 @@
+//! A client of the Consilium relay: every request signed with the account's Ed25519 key
+//! (timestamp, nonce, body digest), answers decoded, relay errors surfaced with their stable
+//! codes, and the push socket opened with a challenge–response.
+//!
+//! Invariants: knows the relay's wire format (`model::wire`) and nothing of MLS, the vault or
+//! the UI; never logs a key or a body.
+
+mod error;
+mod key;
+mod push;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use consilium_model::Clock;
+use consilium_model::codec::{from_cbor, to_cbor};
+use consilium_model::wire::{
+    CreateGroup, HEADER_ACCOUNT, HEADER_NONCE, HEADER_SIGNATURE, HEADER_TIMESTAMP,
+    KeyPackageUpload, LogEntry, MailboxItem, PostBundle, Posted, RedeemInvitation,
+    RegisterInvitation, RelayErrorBody, request_signing_bytes,
+};
+use ring::rand::SecureRandom;
+use serde::de::DeserializeOwned;
+
+pub use error::{RelayClientError, RelayCode, Result};
+pub use key::AccountKey;
+pub use push::PushSocket;
+
+/// One account's connection to one relay.
+#[derive(Clone)]
+pub struct RelayClient {
+    base: String,
+    http: reqwest::Client,
+    key: Arc<AccountKey>,
+    clock: Arc<dyn Clock>,
+}
+
+impl std::fmt::Debug for RelayClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RelayClient")
+            .field("base", &self.base)
+            .field("account", &self.key.account_id())
+            .finish_non_exhaustive()
+    }
+}
+
+impl RelayClient {
+    /// A client for the relay at `base` (`http://…` or `https://…`, no trailing slash needed).
+    pub fn new(base: &str, key: Arc<AccountKey>, clock: Arc<dyn Clock>) -> Result<RelayClient> {
+        let base = base.trim_end_matches('/').to_string();
+        if !(base.starts_with("http://") || base.starts_with("https://")) {
+            return Err(RelayClientError::BadAddress(base));
+        }
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(10))
+            .timeout(Duration::from_secs(120))
+            .build()
+            .map_err(|e| RelayClientError::Unreachable(e.to_string()))?;
+        Ok(RelayClient {
+            base,
+            http,
+            key,
+            clock,
+        })
+    }
+
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    /// This account's id on the relay (hex of its public key).
+    pub fn account_id(&self) -> String {
+        self.key.account_id()
+    }
+
+    /// Sends one signed request and returns the answer's body, or the relay's error.
+    async fn send(&self, method: reqwest::Method, path: &str, body: Vec<u8>) -> Result<Vec<u8>> {
+        let mut nonce = [0u8; 16];
+        ring::rand::SystemRandom::new()
+            .fill(&mut nonce)
+            .map_err(|_| RelayClientError::Unreachable("no randomness".into()))?;
+        let nonce = hex::encode(nonce);
+        let timestamp = self.clock.now().0;
+        let digest = ring::digest::digest(&ring::digest::SHA256, &body);
+        let mut sha = [0u8; 32];
+        sha.copy_from_slice(digest.as_ref());
+        let signed = request_signing_bytes(method.as_str(), path, timestamp, &nonce, &sha);
+        let signature = self.key.sign(&signed);
+        let answer = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .header(HEADER_ACCOUNT, self.key.account_id())
+            .header(HEADER_TIMESTAMP, timestamp.to_string())
+            .header(HEADER_NONCE, nonce)
+            .header(HEADER_SIGNATURE, hex::encode(signature))
+            .body(body)
+            .send()
+            .await
+            .map_err(RelayClientError::from_transport)?;
+        let status = answer.status();
+        let bytes = answer
+            .bytes()
+            .await
+            .map_err(RelayClientError::from_transport)?;
+        if status.is_success() {
+            return Ok(bytes.to_vec());
+        }
+        let body: RelayErrorBody =
+            serde_json::from_slice(&bytes).unwrap_or_else(|_| RelayErrorBody {
+                code: String::new(),
+                message: format!("HTTP {status}"),
+                current_epoch: None,
+            });
+        Err(RelayClientError::Refused {
+            status: status.as_u16(),
+            code: RelayCode::parse(&body.code),
+            message: body.message,
+            current_epoch: body.current_epoch,
+        })
+    }
+
+    async fn cbor<T: DeserializeOwned>(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Vec<u8>,
+    ) -> Result<T> {
+        let bytes = self.send(method, path, body).await?;
+        from_cbor(&bytes).map_err(|e| RelayClientError::BadAnswer(e.to_string()))
+    }
+
+    /// `GET /v1/health`, unauthenticated.
+    pub async fn health(&self) -> Result<()> {
+        let answer = self
+            .http
+            .get(format!("{}/v1/health", self.base))
+            .send()
+            .await
+            .map_err(RelayClientError::from_transport)?;
+        if answer.status().is_success() {
+            Ok(())
+        } else {
+            Err(RelayClientError::BadAnswer(format!(
+                "health: HTTP {}",
+                answer.status()
+            )))
+        }
+    }
+
+    pub async fn create_group(&self, group_id: &[u8]) -> Result<()> {
+        let body = encode(&CreateGroup {
+            group_id: serde_bytes::ByteBuf::from(group_id.to_vec()),
+        })?;
+        self.send(reqwest::Method::POST, "/v1/groups", body)
+            .await
+            .map(drop)
+    }
+
+    /// Posts one message (a commit with its Welcomes and routing hints, or any other message).
+    pub async fn post(&self, group_id: &[u8], bundle: &PostBundle) -> Result<Posted> {
+        let path = format!("/v1/groups/{}/messages", hex::encode(group_id));
+        self.cbor(reqwest::Method::POST, &path, encode(bundle)?)
+            .await
+    }
+
+    /// The group's log after `after`, at most `limit` entries.
+    pub async fn fetch(&self, group_id: &[u8], after: u64, limit: u64) -> Result<Vec<LogEntry>> {
+        let path = format!(
+            "/v1/groups/{}/messages?after={after}&limit={limit}",
+            hex::encode(group_id)
+        );
+        self.cbor(reqwest::Method::GET, &path, vec![]).await
+    }
+
+    /// Tells the relay this account has read the group up to `seq`.
+    pub async fn set_cursor(&self, group_id: &[u8], seq: u64) -> Result<()> {
+        let path = format!("/v1/groups/{}/cursor", hex::encode(group_id));
+        let body = serde_json::to_vec(&serde_json::json!({ "seq": seq }))
+            .map_err(|e| RelayClientError::BadAnswer(e.to_string()))?;
+        self.send(reqwest::Method::PUT, &path, body).await.map(drop)
+    }
+
+    /// Uploads a blob (its id is the SHA-256 of `bytes`, computed here) for a group.
+    pub async fn put_blob(&self, group_id: &[u8], bytes: Vec<u8>) -> Result<[u8; 32]> {
+        let mut id = [0u8; 32];
+        id.copy_from_slice(ring::digest::digest(&ring::digest::SHA256, &bytes).as_ref());
+        let path = format!(
+            "/v1/groups/{}/blobs/{}",
+            hex::encode(group_id),
+            hex::encode(id)
+        );
+        self.send(reqwest::Method::PUT, &path, bytes).await?;
+        Ok(id)
+    }
+
+    /// Downloads a blob and checks it against its id.
+    pub async fn get_blob(&self, id: &[u8; 32]) -> Result<Vec<u8>> {
+        let path = format!("/v1/blobs/{}", hex::encode(id));
+        let bytes = self.send(reqwest::Method::GET, &path, vec![]).await?;
+        if ring::digest::digest(&ring::digest::SHA256, &bytes).as_ref() != id {
+            return Err(RelayClientError::BadAnswer(
+                "the blob does not match its id".into(),
+            ));
+        }
+        Ok(bytes)
+    }
+
+    pub async fn upload_key_packages(&self, upload: &KeyPackageUpload) -> Result<()> {
+        self.send(reqwest::Method::PUT, "/v1/key-packages", encode(upload)?)
+            .await
+            .map(drop)
+    }
+
+    /// One key package of `account` (hex), handed out once (or its last-resort one).
+    pub async fn claim_key_package(&self, account: &str) -> Result<Vec<u8>> {
+        let path = format!("/v1/accounts/{account}/key-packages/claim");
+        self.send(reqwest::Method::POST, &path, vec![]).await
+    }
+
+    pub async fn register_invitation(
+        &self,
+        group_id: &[u8],
+        invitation: &RegisterInvitation,
+    ) -> Result<()> {
+        let path = format!("/v1/groups/{}/invitations", hex::encode(group_id));
+        self.send(reqwest::Method::POST, &path, encode(invitation)?)
+            .await
+            .map(drop)
+    }
+
+    pub async fn redeem_invitation(&self, redeem: &RedeemInvitation) -> Result<()> {
+        self.send(
+            reqwest::Method::POST,
+            "/v1/invitations/redeem",
+            encode(redeem)?,
+        )
+        .await
+        .map(drop)
+    }
+
+    pub async fn mailbox(&self) -> Result<Vec<MailboxItem>> {
+        self.cbor(reqwest::Method::GET, "/v1/mailbox", vec![]).await
+    }
+
+    pub async fn ack_mail(&self, id: u64) -> Result<()> {
+        let path = format!("/v1/mailbox/{id}");
+        self.send(reqwest::Method::DELETE, &path, vec![])
+            .await
+            .map(drop)
+    }
+
+    /// Opens the push socket and answers its challenge.
+    pub async fn push_socket(&self) -> Result<PushSocket> {
+        PushSocket::connect(&self.base, &self.key).await
+    }
+}
+
+fn encode<T: serde::Serialize>(value: &T) -> Result<Vec<u8>> {
+    to_cbor(value).map_err(|e| RelayClientError::BadAnswer(e.to_string()))
+}
