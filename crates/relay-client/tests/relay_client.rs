@@ -1,0 +1,105 @@
+//! The client against a real relay on 127.0.0.1:0: signed requests accepted, refusals mapped
+//! to their codes, blobs checked against their ids, the push socket opened by challenge.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::Arc;
+
+use consilium_model::{Clock, SystemClock};
+use consilium_relay::{RelayConfig, run};
+use consilium_relay_client::{AccountKey, RelayClient, RelayClientError, RelayCode};
+
+async fn relay(dir: &std::path::Path) -> (String, tokio::sync::oneshot::Sender<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let config = RelayConfig::new(dir.to_path_buf(), Arc::new(SystemClock));
+    tokio::spawn(run(listener, config, async {
+        let _ = stopped.await;
+    }));
+    (base, stop)
+}
+
+fn client(base: &str) -> RelayClient {
+    let (key, _seed) = AccountKey::generate().unwrap();
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    RelayClient::new(base, Arc::new(key), clock).unwrap()
+}
+
+#[tokio::test]
+async fn signed_requests_work_and_refusals_carry_their_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    let (base, _stop) = relay(dir.path()).await;
+    let (alice, stranger) = (client(&base), client(&base));
+    alice.health().await.unwrap();
+    let group = [5u8; 16];
+    alice.create_group(&group).await.unwrap();
+    let again = alice.create_group(&group).await.unwrap_err();
+    assert_eq!(again.code(), Some(&RelayCode::Conflict));
+
+    let id = alice
+        .put_blob(&group, b"ciphertext".to_vec())
+        .await
+        .unwrap();
+    assert_eq!(alice.get_blob(&id).await.unwrap(), b"ciphertext");
+    let hidden = stranger.get_blob(&id).await.unwrap_err();
+    assert_eq!(hidden.code(), Some(&RelayCode::NotFound));
+    let forbidden = stranger.fetch(&group, 0, 10).await.unwrap_err();
+    assert_eq!(forbidden.code(), Some(&RelayCode::Forbidden));
+
+    assert!(alice.mailbox().await.unwrap().is_empty());
+    let none = alice
+        .claim_key_package(&stranger.account_id())
+        .await
+        .unwrap_err();
+    assert_eq!(none.code(), Some(&RelayCode::NoKeyPackage));
+    assert!(alice.fetch(&group, 0, 10).await.unwrap().is_empty());
+    alice.set_cursor(&group, 0).await.unwrap();
+}
+
+#[tokio::test]
+async fn the_push_socket_opens_with_the_account_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let (base, _stop) = relay(dir.path()).await;
+    let alice = client(&base);
+    let mut socket = alice.push_socket().await.unwrap();
+    // Nothing to say yet: the socket stays open and quiet.
+    let quiet = tokio::time::timeout(std::time::Duration::from_millis(300), socket.next()).await;
+    assert!(quiet.is_err());
+}
+
+#[tokio::test]
+async fn a_relay_that_is_down_or_not_a_relay_is_named_as_such() {
+    // A port nobody listens on.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let down = client(&format!("http://127.0.0.1:{port}"));
+    assert!(matches!(
+        down.create_group(&[1; 16]).await,
+        Err(RelayClientError::Unreachable(_))
+    ));
+    assert!(matches!(
+        down.push_socket().await,
+        Err(RelayClientError::Unreachable(_))
+    ));
+    let (key, _) = AccountKey::generate().unwrap();
+    assert!(matches!(
+        RelayClient::new("ftp://example", Arc::new(key), Arc::new(SystemClock)),
+        Err(RelayClientError::BadAddress(_))
+    ));
+}
+
+#[test]
+fn the_key_debug_output_shows_no_secret() {
+    let (key, seed) = AccountKey::generate().unwrap();
+    let shown = format!("{key:?}");
+    assert!(shown.contains("redacted"));
+    assert!(!shown.contains(&hex::encode(&seed[..])));
+    assert_eq!(
+        AccountKey::from_seed(&seed).unwrap().account_id(),
+        key.account_id()
+    );
+}
