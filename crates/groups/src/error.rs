@@ -1,0 +1,19 @@
+//! Errors of the group layer.
+
+#[derive(Debug, thiserror::Error)]
+pub enum GroupError {
+    #[error("the group state could not be stored or read: {0}")]
+    Storage(String),
+    #[error("MLS: {0}")]
+    Mls(String),
+    #[error("the identity key is not usable")]
+    BadIdentity,
+}
+
+impl From<rusqlite::Error> for GroupError {
+    fn from(e: rusqlite::Error) -> Self {
+        GroupError::Storage(e.to_string())
+    }
+}
+
+pub type Result<T, E = GroupError> = std::result::Result<T, E>;
