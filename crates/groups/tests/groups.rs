@@ -168,3 +168,99 @@ fn groups_live_in_sqlcipher_and_a_rolled_back_transaction_leaves_no_mls_trace() 
         assert!(open_keyed(&dir.path().join(name), &SecretKey::from_bytes([9; 32])).is_err());
     }
 }
+
+#[derive(Debug)]
+#[allow(dead_code)] // the store error is shown by Debug when a test fails
+enum UnitError {
+    Store(consilium_store::StoreError),
+    Refused,
+}
+
+impl From<consilium_store::StoreError> for UnitError {
+    fn from(e: consilium_store::StoreError) -> Self {
+        UnitError::Store(e)
+    }
+}
+
+/// A received comment is applied as one unit with the MLS step that decrypted it: when the unit
+/// fails after both were written, neither the comment nor the ratchet step remains, and the same
+/// message applies cleanly afterwards.
+#[test]
+fn the_mls_step_and_the_case_effect_of_a_message_share_one_transaction() {
+    use consilium_model::{CaseFields, Timestamp};
+    use consilium_store::{CaseDb, SystemEntropy};
+    use std::sync::Arc;
+
+    let dir = tempfile::tempdir().unwrap();
+    let (alice, bob) = (Identity::generate().unwrap(), Identity::generate().unwrap());
+    let ca = vault_db(dir.path(), "alice.db", &SecretKey::from_bytes([1; 32]));
+    let conn = open_keyed(&dir.path().join("bob.db"), &SecretKey::from_bytes([2; 32])).unwrap();
+    let mut db = CaseDb::from_connection(conn, Arc::new(SystemEntropy::new())).unwrap();
+    migrate(db.connection_mut()).unwrap();
+
+    let pa = Provider::new(&ca);
+    let kp = make_key_packages(&Provider::new(db.connection()), &bob, 1, false, 3600).unwrap();
+    let config = MlsGroupCreateConfig::builder()
+        .ciphersuite(CIPHERSUITE)
+        .use_ratchet_tree_extension(true)
+        .build();
+    let mut ga = MlsGroup::new(&pa, alice.signer(), &config, alice.credential()).unwrap();
+    let (_, welcome, _) = ga
+        .add_members(&pa, alice.signer(), &[kp[0].key_package.clone()])
+        .unwrap();
+    ga.merge_pending_commit(&pa).unwrap();
+    let gid = ga.group_id().clone();
+    {
+        let pb = Provider::new(db.connection());
+        let w =
+            match MlsMessageIn::tls_deserialize_exact(&welcome.tls_serialize_detached().unwrap())
+                .unwrap()
+                .extract()
+            {
+                MlsMessageBodyIn::Welcome(w) => w,
+                _ => panic!("not a welcome"),
+            };
+        StagedWelcome::new_from_welcome(&pb, &MlsGroupJoinConfig::default(), w, None)
+            .unwrap()
+            .into_group(&pb)
+            .unwrap();
+    }
+    let case = db
+        .create_case(
+            CaseFields {
+                title: "Shared case".into(),
+                ..Default::default()
+            },
+            Timestamp(1),
+        )
+        .unwrap();
+    let comment = ga
+        .create_message(&pa, alice.signer(), b"Consider tinea")
+        .unwrap();
+
+    let apply = |db: &mut CaseDb, fail: bool| {
+        db.atomically(|db| {
+            let text = {
+                let pb = Provider::new(db.connection());
+                let mut gb = MlsGroup::load(pb.storage(), &gid).unwrap().unwrap();
+                application_text(db.connection(), &mut gb, roundtrip(&comment))
+                    .map_err(|_| UnitError::Refused)?
+            };
+            let text = String::from_utf8(text).unwrap();
+            db.add_comment(&case, None, "Dr Alice", &text, Timestamp(2))?;
+            if fail {
+                return Err(UnitError::Refused);
+            }
+            Ok(())
+        })
+    };
+    assert!(matches!(apply(&mut db, true), Err(UnitError::Refused)));
+    assert!(db.comments(&case).unwrap().is_empty());
+    apply(&mut db, false).unwrap();
+    assert_eq!(db.comments(&case).unwrap()[0].body, "Consider tinea");
+    assert!(
+        matches!(apply(&mut db, false), Err(UnitError::Refused)),
+        "a replay is refused by MLS and adds nothing"
+    );
+    assert_eq!(db.comments(&case).unwrap().len(), 1);
+}

@@ -77,6 +77,43 @@ impl CaseDb {
         Ok(CaseDb { conn, entropy })
     }
 
+    /// Runs `f` as one atomic unit: the case operations it makes (each in its own nested
+    /// savepoint) and whatever another layer writes through [`CaseDb::connection`] meanwhile (the
+    /// MLS state of a message and its effect on a case, say) are committed together, or, if `f`
+    /// fails, not at all.
+    pub fn atomically<T, E: From<StoreError>>(
+        &mut self,
+        f: impl FnOnce(&mut CaseDb) -> std::result::Result<T, E>,
+    ) -> std::result::Result<T, E> {
+        self.conn
+            .execute_batch("SAVEPOINT atomically")
+            .map_err(StoreError::from)?;
+        let outcome = f(self);
+        let end = match &outcome {
+            Ok(_) => self.conn.execute_batch("RELEASE atomically"),
+            Err(_) => self
+                .conn
+                .execute_batch("ROLLBACK TO atomically; RELEASE atomically"),
+        };
+        if let Err(e) = end {
+            // A commit that failed (a full disk): leave nothing half-done behind.
+            let _ = self.conn.execute_batch("ROLLBACK");
+            return Err(StoreError::from(e).into());
+        }
+        outcome
+    }
+
+    /// The connection, for another layer's own tables (openmls' state) inside
+    /// [`CaseDb::atomically`]. Case data is only ever changed through `CaseDb`'s methods.
+    pub fn connection(&self) -> &Connection {
+        &self.conn
+    }
+
+    /// The connection, mutably: for another layer's schema migrations at start-up.
+    pub fn connection_mut(&mut self) -> &mut Connection {
+        &mut self.conn
+    }
+
     pub fn set_profile(&mut self, profile: &Profile) -> Result<()> {
         self.conn.execute(
             "INSERT INTO profile (id, name, specialty, created_at) VALUES (1, ?1, ?2, ?3)
@@ -108,7 +145,7 @@ impl CaseDb {
         fields.validate()?;
         let id = CaseId::from_bytes(random_16(&*self.entropy)?);
         let blob = to_cbor(&fields)?;
-        let tx = self.conn.transaction()?;
+        let tx = self.conn.savepoint()?;
         tx.execute(
             "INSERT INTO cases (id, title, specialty, status, urgency, fields, outcome, revision, created_at, updated_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, NULL, 1, ?7, ?7)",
@@ -142,7 +179,7 @@ impl CaseDb {
         fields.normalise_tags();
         fields.validate()?;
         let blob = to_cbor(&fields)?;
-        let tx = self.conn.transaction()?;
+        let tx = self.conn.savepoint()?;
         let revision: u32 = case_value(&tx, id, "SELECT revision FROM cases WHERE id = ?1")?;
         let next = revision + 1;
         tx.execute(
@@ -181,7 +218,7 @@ impl CaseDb {
         if outcome.len() > consilium_model::case::MAX_FIELD_BYTES {
             return Err(StoreError::Invalid("the outcome is too long".into()));
         }
-        let tx = self.conn.transaction()?;
+        let tx = self.conn.savepoint()?;
         let n = tx.execute(
             "UPDATE cases SET status = ?2, outcome = ?3, updated_at = ?4 WHERE id = ?1",
             params![
@@ -377,7 +414,7 @@ impl CaseDb {
             )));
         }
         let id = CommentId::from_bytes(random_16(&*self.entropy)?);
-        let tx = self.conn.transaction()?;
+        let tx = self.conn.savepoint()?;
         ensure_case(&tx, case)?;
         if let Some(parent) = reply_to {
             let same_case: Option<Vec<u8>> = tx
@@ -458,7 +495,7 @@ impl CaseDb {
     ) -> Result<AttachmentId> {
         let id = AttachmentId::from_bytes(random_16(&*self.entropy)?);
         let report = to_cbor(&record.report)?;
-        let tx = self.conn.transaction()?;
+        let tx = self.conn.savepoint()?;
         ensure_case(&tx, case)?;
         let position: i64 = tx.query_row(
             "SELECT coalesce(max(position), 0) + 1 FROM attachments WHERE case_id = ?1",
@@ -590,7 +627,7 @@ fn to16(bytes: &[u8]) -> Result<[u8; 16]> {
         .map_err(|_| StoreError::DatabaseCorrupt("bad id length".into()))
 }
 
-fn ensure_case(tx: &Transaction<'_>, id: &CaseId) -> Result<()> {
+fn ensure_case(tx: &Connection, id: &CaseId) -> Result<()> {
     case_value::<i64>(tx, id, "SELECT 1 FROM cases WHERE id = ?1").map(|_| ())
 }
 
@@ -606,7 +643,7 @@ fn load_fields(conn: &Connection, id: &CaseId) -> Result<CaseFields> {
     Ok(from_cbor(&blob)?)
 }
 
-fn write_tags(tx: &Transaction<'_>, id: &CaseId, tags: &[String]) -> Result<()> {
+fn write_tags(tx: &Connection, id: &CaseId, tags: &[String]) -> Result<()> {
     let mut stmt =
         tx.prepare_cached("INSERT OR IGNORE INTO case_tags (case_id, tag) VALUES (?1, ?2)")?;
     for tag in tags {
@@ -716,6 +753,47 @@ mod tests {
             title: title.into(),
             ..Default::default()
         }
+    }
+
+    #[test]
+    fn an_atomic_unit_commits_all_or_nothing_including_other_layers_writes() {
+        let mut db = db();
+        db.connection()
+            .execute_batch("CREATE TABLE other_layer (x INTEGER)")
+            .unwrap();
+        let failed: std::result::Result<(), StoreError> = db.atomically(|db| {
+            db.create_case(fields("Kept?"), Timestamp(1))?;
+            db.connection()
+                .execute("INSERT INTO other_layer VALUES (1)", [])?;
+            Err(StoreError::NotFound {
+                what: "test",
+                id: "refused".into(),
+            })
+        });
+        assert!(failed.is_err());
+        let count = |db: &CaseDb| -> i64 {
+            db.connection()
+                .query_row("SELECT count(*) FROM other_layer", [], |r| r.get(0))
+                .unwrap()
+        };
+        assert!(db.list_cases(&CaseFilter::default()).unwrap().is_empty());
+        assert_eq!(count(&db), 0);
+        assert!(db.search("kept", 10).unwrap().is_empty(), "the index too");
+
+        let id = db
+            .atomically(|db| {
+                let id = db.create_case(fields("Kept"), Timestamp(1))?;
+                db.add_comment(&id, None, "Dr X", "a comment", Timestamp(2))?;
+                db.connection()
+                    .execute("INSERT INTO other_layer VALUES (1)", [])?;
+                Ok::<_, StoreError>(id)
+            })
+            .unwrap();
+        assert_eq!(db.comments(&id).unwrap().len(), 1);
+        assert_eq!(count(&db), 1);
+        // Outside an atomic unit, each operation still commits on its own.
+        db.create_case(fields("Alone"), Timestamp(3)).unwrap();
+        assert_eq!(db.list_cases(&CaseFilter::default()).unwrap().len(), 2);
     }
 
     #[test]
