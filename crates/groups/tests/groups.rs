@@ -212,14 +212,13 @@ fn the_mls_step_and_the_case_effect_of_a_message_share_one_transaction() {
     let gid = ga.group_id().clone();
     {
         let pb = Provider::new(db.connection());
-        let w =
-            match MlsMessageIn::tls_deserialize_exact(&welcome.tls_serialize_detached().unwrap())
-                .unwrap()
-                .extract()
-            {
-                MlsMessageBodyIn::Welcome(w) => w,
-                _ => panic!("not a welcome"),
-            };
+        let w = match MlsMessageIn::tls_deserialize_exact(welcome.tls_serialize_detached().unwrap())
+            .unwrap()
+            .extract()
+        {
+            MlsMessageBodyIn::Welcome(w) => w,
+            _ => panic!("not a welcome"),
+        };
         StagedWelcome::new_from_welcome(&pb, &MlsGroupJoinConfig::default(), w, None)
             .unwrap()
             .into_group(&pb)
