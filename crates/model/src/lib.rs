@@ -3,6 +3,7 @@
 //! Invariant: this crate does no IO (it only offers `SystemClock` for binaries to pass in). It is
 //! the shared vocabulary of every other crate.
 
+pub mod app;
 pub mod attachment;
 pub mod case;
 pub mod codec;

@@ -250,3 +250,191 @@ fn validation_refuses_empty_titles_and_oversized_fields() {
     f.history = "x".repeat(65 * 1024);
     assert!(f.validate().is_err());
 }
+
+mod app_messages {
+    use super::*;
+    use consilium_model::app::*;
+    use serde_bytes::ByteBuf;
+
+    fn pointer(seed: u8) -> AttachmentPointer {
+        AttachmentPointer {
+            attachment_id: AttachmentId::from_bytes([seed; 16]),
+            rendition: Rendition::Preview,
+            blob_id: ByteBuf::from(vec![seed; 32]),
+            key: BlobKey::new([seed.wrapping_add(1); 32]),
+            nonce: ByteBuf::from(vec![seed; 12]),
+            plaintext_sha256: ByteBuf::from(vec![seed; 32]),
+            size: 1000 + u64::from(seed),
+            mime: "image/jpeg".into(),
+            width: 1600,
+            height: 1200,
+        }
+    }
+
+    fn message() -> impl Strategy<Value = AppMessage> {
+        let case_id = any::<[u8; 16]>().prop_map(CaseId::from_bytes);
+        let comment_id = any::<[u8; 16]>().prop_map(CommentId::from_bytes);
+        prop_oneof![
+            (case_id.clone(), fields(), 0u8..4, 1u32..50, any::<i64>()).prop_map(
+                |(case_id, fields, n, revision, t)| {
+                    AppMessage::CaseShared(CaseShared {
+                        case_id,
+                        revision,
+                        fields,
+                        attachments: (0..n).map(pointer).collect(),
+                        shared_at: Timestamp(t),
+                    })
+                }
+            ),
+            (case_id.clone(), ".{1,40}", any::<i64>()).prop_map(|(case_id, outcome, t)| {
+                AppMessage::CaseResolved(CaseResolved {
+                    case_id,
+                    outcome,
+                    resolved_at: Timestamp(t),
+                })
+            }),
+            case_id
+                .clone()
+                .prop_map(|case_id| AppMessage::CaseRetracted(CaseRetracted { case_id })),
+            (
+                case_id.clone(),
+                comment_id.clone(),
+                proptest::option::of(comment_id.clone()),
+                "[a-z]{1}.{0,200}",
+                any::<i64>()
+            )
+                .prop_map(|(case_id, comment_id, reply_to, body, t)| {
+                    AppMessage::Comment(CommentPosted {
+                        case_id,
+                        comment_id,
+                        reply_to,
+                        body,
+                        created_at: Timestamp(t),
+                    })
+                }),
+            (
+                case_id.clone(),
+                comment_id.clone(),
+                proptest::collection::vec("[a-z]{1,30}", 2..12)
+            )
+                .prop_map(|(case_id, poll_id, options)| AppMessage::Poll(PollOpened {
+                    case_id,
+                    poll_id,
+                    options
+                })),
+            (case_id, comment_id, 0u32..12).prop_map(|(case_id, poll_id, option)| {
+                AppMessage::Vote(VoteCast {
+                    case_id,
+                    poll_id,
+                    option,
+                })
+            }),
+            (".{0,60}", ".{0,60}").prop_map(|(name, specialty)| {
+                AppMessage::MemberProfile(MemberProfile { name, specialty })
+            }),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn app_messages_round_trip(m in message()) {
+            let bytes = m.encode().map_err(|e| TestCaseError::fail(e.to_string()))?;
+            let back = AppMessage::decode(&bytes).map_err(|e| TestCaseError::fail(e.to_string()))?;
+            prop_assert_eq!(back, m);
+        }
+
+        #[test]
+        fn arbitrary_bytes_never_panic_the_app_decoder(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
+            let _ = AppMessage::decode(&bytes);
+        }
+    }
+
+    #[test]
+    fn a_kind_from_a_newer_client_is_kept_and_new_fields_are_ignored() {
+        let future = to_cbor(&AppEnvelope {
+            v: 7,
+            kind: "case_video_call".into(),
+            body: ByteBuf::from(vec![1, 2, 3]),
+        })
+        .unwrap();
+        let kept = AppMessage::decode(&future).unwrap();
+        assert_eq!(
+            kept,
+            AppMessage::Unknown {
+                kind: "case_video_call".into(),
+                body: vec![1, 2, 3]
+            }
+        );
+        assert_eq!(AppMessage::decode(&kept.encode().unwrap()).unwrap(), kept);
+
+        let newer_comment = serde_json::json!({
+            "case_id": "00112233445566778899aabbccddeeff",
+            "comment_id": "ffeeddccbbaa99887766554433221100",
+            "body": "Agree with tinea",
+            "created_at": 5,
+            "reactions": ["+1"],
+        });
+        let envelope = to_cbor(&AppEnvelope {
+            v: 2,
+            kind: "comment".into(),
+            body: ByteBuf::from(to_cbor(&newer_comment).unwrap()),
+        })
+        .unwrap();
+        match AppMessage::decode(&envelope).unwrap() {
+            AppMessage::Comment(c) => {
+                assert_eq!(c.body, "Agree with tinea");
+                assert_eq!(c.reply_to, None);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn broken_or_oversized_known_kinds_are_errors() {
+        let wrong_shape = to_cbor(&AppEnvelope {
+            v: 1,
+            kind: "comment".into(),
+            body: ByteBuf::from(to_cbor(&vec![1, 2]).unwrap()),
+        })
+        .unwrap();
+        assert!(AppMessage::decode(&wrong_shape).is_err());
+        let comment = |body: String| {
+            AppMessage::Comment(CommentPosted {
+                case_id: CaseId::from_bytes([1; 16]),
+                comment_id: CommentId::from_bytes([2; 16]),
+                reply_to: None,
+                body,
+                created_at: Timestamp(1),
+            })
+        };
+        assert!(comment("x".repeat(17 * 1024)).validate().is_err());
+        assert!(comment("  ".into()).validate().is_err());
+        let one_option = AppMessage::Poll(PollOpened {
+            case_id: CaseId::from_bytes([1; 16]),
+            poll_id: CommentId::from_bytes([2; 16]),
+            options: vec!["only".into()],
+        });
+        assert!(AppMessage::decode(&one_option.encode().unwrap()).is_err());
+        let mut bad_key = pointer(3);
+        bad_key.nonce = ByteBuf::from(vec![0; 5]);
+        let shared = AppMessage::CaseShared(CaseShared {
+            case_id: CaseId::from_bytes([1; 16]),
+            revision: 1,
+            fields: CaseFields {
+                title: "t".into(),
+                ..Default::default()
+            },
+            attachments: vec![bad_key],
+            shared_at: Timestamp(1),
+        });
+        assert!(shared.validate().is_err());
+    }
+
+    #[test]
+    fn a_blob_key_never_shows_in_debug_output() {
+        let p = pointer(9);
+        let shown = format!("{p:?}");
+        assert!(shown.contains("BlobKey(redacted)"));
+        assert!(!shown.contains("10, 10, 10"), "{shown}");
+    }
+}
