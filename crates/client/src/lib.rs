@@ -7,6 +7,7 @@ pub mod case_input;
 pub mod clock;
 pub mod engine;
 pub mod error;
+pub mod outbox;
 
 pub use case_input::{CasePatch, case_from_toml};
 pub use clock::SystemClock;

@@ -24,10 +24,15 @@ const MIGRATIONS: &[Migration] = &[
         sql: include_str!("migrations/0002_search.sql"),
         after: Some(crate::cases::reindex_all),
     },
+    Migration {
+        version: 3,
+        sql: include_str!("migrations/0003_outbox.sql"),
+        after: None,
+    },
 ];
 
 /// The newest schema this build knows.
-pub const LATEST: i64 = 2;
+pub const LATEST: i64 = 3;
 
 pub(crate) fn current_version(conn: &Connection) -> Result<i64> {
     Ok(conn.query_row("PRAGMA user_version", [], |r| r.get(0))?)

@@ -1,0 +1,272 @@
+//! Delivering the outbox: for each circle's oldest queued message, seal it for the circle's
+//! current epoch (or reuse the bytes already sealed for it), send it, and act on the answer:
+//! - accepted: it leaves the outbox;
+//! - `stale_epoch`: the circle moved on; catch up, then seal again for the new epoch;
+//! - no answer (timeout, relay down): the outcome is unknown, so the *same bytes* are sent again
+//!   after a backoff (the relay's message-id idempotency makes a duplicate harmless);
+//! - refused for good (removed from the circle, say): the message is marked failed and holds its
+//!   circle's queue until the user drops it; other circles go on.
+//!
+//! The clock, the jitter and the transport are passed in, so every path is tested without a
+//! relay and without sleeping.
+
+use consilium_model::Timestamp;
+use consilium_store::{CaseDb, OutboxItem};
+
+use crate::error::Result;
+
+/// What the relay said to one post.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Delivery {
+    Accepted {
+        seq: u64,
+    },
+    StaleEpoch {
+        current: u64,
+    },
+    /// No answer: it may or may not have been applied.
+    Ambiguous(String),
+    Refused(String),
+}
+
+/// Sends sealed messages to the relay.
+pub trait Transport {
+    fn post(&mut self, circle: &[u8], message_id: [u8; 16], sealed: &[u8]) -> Delivery;
+}
+
+/// The group layer, as the outbox needs it.
+pub trait Sealer {
+    /// The circle's current epoch here.
+    fn epoch(&mut self, circle: &[u8]) -> Result<u64>;
+    /// Encrypts a payload for the circle's current epoch: the bytes and that epoch.
+    fn seal(&mut self, circle: &[u8], payload: &[u8]) -> Result<(Vec<u8>, u64)>;
+    /// Fetches and applies what the circle has that this client has not.
+    fn catch_up(&mut self, circle: &[u8]) -> Result<()>;
+}
+
+/// Exponential backoff: 1 s, 2 s, 4 s… capped at 5 minutes, with ±20 % jitter so clients that
+/// lost the relay together do not come back together.
+pub fn backoff_ms(attempts: u32, jitter: f64) -> i64 {
+    const BASE_MS: f64 = 1000.0;
+    const MAX_MS: f64 = 300_000.0;
+    let exp = BASE_MS * 2f64.powi(attempts.saturating_sub(1).min(20) as i32);
+    let jitter = jitter.clamp(0.0, 1.0) * 0.4 - 0.2;
+    (exp.min(MAX_MS) * (1.0 + jitter)) as i64
+}
+
+/// What one pass over the due items did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct DeliveryReport {
+    pub delivered: usize,
+    pub retrying: usize,
+    pub resealed: usize,
+    pub failed: usize,
+}
+
+/// Sends every item due at `now`, once each. `jitter` yields numbers in [0, 1).
+pub fn deliver_due(
+    db: &CaseDb,
+    transport: &mut impl Transport,
+    sealer: &mut impl Sealer,
+    now: Timestamp,
+    jitter: &mut dyn FnMut() -> f64,
+) -> Result<DeliveryReport> {
+    let mut report = DeliveryReport::default();
+    for item in db.due(now)? {
+        attempt(db, transport, sealer, &item, now, jitter, &mut report)?;
+    }
+    Ok(report)
+}
+
+fn attempt(
+    db: &CaseDb,
+    transport: &mut impl Transport,
+    sealer: &mut impl Sealer,
+    item: &OutboxItem,
+    now: Timestamp,
+    jitter: &mut dyn FnMut() -> f64,
+    report: &mut DeliveryReport,
+) -> Result<()> {
+    let epoch = sealer.epoch(&item.circle)?;
+    let sealed = match &item.sealed {
+        Some((bytes, sealed_epoch)) if *sealed_epoch == epoch => bytes.clone(),
+        _ => {
+            let (bytes, sealed_epoch) = sealer.seal(&item.circle, &item.payload)?;
+            // Recorded before sending: after a crash, the same bytes go out again.
+            db.record_sealed(item.id, &bytes, sealed_epoch)?;
+            bytes
+        }
+    };
+    let attempts = item.attempts.saturating_add(1);
+    match transport.post(&item.circle, item.message_id, &sealed) {
+        Delivery::Accepted { .. } => {
+            db.mark_delivered(item.id)?;
+            report.delivered += 1;
+        }
+        Delivery::StaleEpoch { .. } => {
+            sealer.catch_up(&item.circle)?;
+            db.clear_sealed(item.id)?;
+            db.schedule_retry(item.id, attempts, now)?;
+            report.resealed += 1;
+        }
+        Delivery::Ambiguous(_) => {
+            let at = Timestamp(now.0 + backoff_ms(attempts, jitter()));
+            db.schedule_retry(item.id, attempts, at)?;
+            report.retrying += 1;
+        }
+        Delivery::Refused(reason) => {
+            db.mark_failed(item.id, &reason)?;
+            report.failed += 1;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use consilium_store::SystemEntropy;
+    use std::collections::VecDeque;
+    use std::sync::Arc;
+
+    fn db() -> CaseDb {
+        let conn = rusqlite::Connection::open_in_memory().unwrap();
+        CaseDb::from_connection(conn, Arc::new(SystemEntropy::new())).unwrap()
+    }
+
+    /// Answers from a script and records what was sent.
+    #[derive(Default)]
+    struct FakeRelay {
+        answers: VecDeque<Delivery>,
+        sent: Vec<(Vec<u8>, [u8; 16], Vec<u8>)>,
+    }
+
+    impl Transport for FakeRelay {
+        fn post(&mut self, circle: &[u8], message_id: [u8; 16], sealed: &[u8]) -> Delivery {
+            self.sent
+                .push((circle.to_vec(), message_id, sealed.to_vec()));
+            self.answers
+                .pop_front()
+                .unwrap_or(Delivery::Accepted { seq: 1 })
+        }
+    }
+
+    /// Seals as "payload@epoch#n" (n counts seals, as fresh MLS ciphertext would differ).
+    #[derive(Default)]
+    struct FakeGroups {
+        epoch: u64,
+        seals: u32,
+        catch_ups: u32,
+    }
+
+    impl Sealer for FakeGroups {
+        fn epoch(&mut self, _: &[u8]) -> Result<u64> {
+            Ok(self.epoch)
+        }
+        fn seal(&mut self, _: &[u8], payload: &[u8]) -> Result<(Vec<u8>, u64)> {
+            self.seals += 1;
+            let text = format!(
+                "{}@{}#{}",
+                String::from_utf8_lossy(payload),
+                self.epoch,
+                self.seals
+            );
+            Ok((text.into_bytes(), self.epoch))
+        }
+        fn catch_up(&mut self, _: &[u8]) -> Result<()> {
+            self.catch_ups += 1;
+            self.epoch += 1;
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn an_unanswered_post_is_resent_with_the_same_bytes_after_its_backoff() {
+        let db = db();
+        db.enqueue(b"C", [1; 16], b"hello", Timestamp(0)).unwrap();
+        let mut relay = FakeRelay::default();
+        relay
+            .answers
+            .push_back(Delivery::Ambiguous("timeout".into()));
+        let mut groups = FakeGroups::default();
+        let mut half = || 0.5;
+        let r = deliver_due(&db, &mut relay, &mut groups, Timestamp(0), &mut half).unwrap();
+        assert_eq!(r.retrying, 1);
+        // Not due before its backoff (1 s with neutral jitter).
+        let r = deliver_due(&db, &mut relay, &mut groups, Timestamp(999), &mut half).unwrap();
+        assert_eq!(r, DeliveryReport::default());
+        let r = deliver_due(&db, &mut relay, &mut groups, Timestamp(1000), &mut half).unwrap();
+        assert_eq!(r.delivered, 1);
+        assert_eq!(relay.sent.len(), 2);
+        assert_eq!(relay.sent[0], relay.sent[1], "same message id, same bytes");
+        assert_eq!(groups.seals, 1);
+        assert_eq!(db.outbox_len().unwrap(), 0);
+    }
+
+    #[test]
+    fn a_stale_epoch_catches_up_and_seals_again_for_the_new_epoch() {
+        let db = db();
+        db.enqueue(b"C", [1; 16], b"hello", Timestamp(0)).unwrap();
+        let mut relay = FakeRelay::default();
+        relay.answers.push_back(Delivery::StaleEpoch { current: 1 });
+        let mut groups = FakeGroups::default();
+        let mut half = || 0.5;
+        let r = deliver_due(&db, &mut relay, &mut groups, Timestamp(0), &mut half).unwrap();
+        assert_eq!((r.resealed, groups.catch_ups), (1, 1));
+        let r = deliver_due(&db, &mut relay, &mut groups, Timestamp(0), &mut half).unwrap();
+        assert_eq!(r.delivered, 1, "retried at once, not after a backoff");
+        assert_eq!(relay.sent[0].2, b"hello@0#1");
+        assert_eq!(relay.sent[1].2, b"hello@1#2");
+        assert_eq!(relay.sent[0].1, relay.sent[1].1, "the message id stays");
+    }
+
+    #[test]
+    fn bytes_sealed_before_a_crash_are_sent_again_unless_their_epoch_is_gone() {
+        let db = db();
+        let id = db.enqueue(b"C", [1; 16], b"hello", Timestamp(0)).unwrap();
+        // A previous run sealed and maybe sent, then died before the answer.
+        db.record_sealed(id, b"sealed-before", 0).unwrap();
+        let mut relay = FakeRelay::default();
+        let mut groups = FakeGroups::default();
+        deliver_due(&db, &mut relay, &mut groups, Timestamp(0), &mut || 0.5).unwrap();
+        assert_eq!(relay.sent[0].2, b"sealed-before");
+
+        let id = db.enqueue(b"C", [2; 16], b"later", Timestamp(0)).unwrap();
+        db.record_sealed(id, b"sealed-for-epoch-0", 0).unwrap();
+        groups.epoch = 4;
+        deliver_due(&db, &mut relay, &mut groups, Timestamp(0), &mut || 0.5).unwrap();
+        assert_eq!(relay.sent[1].2, b"later@4#1");
+    }
+
+    #[test]
+    fn a_refusal_holds_its_circle_and_spares_the_others_and_order_is_kept() {
+        let db = db();
+        db.enqueue(b"A", [1; 16], b"a1", Timestamp(0)).unwrap();
+        db.enqueue(b"A", [2; 16], b"a2", Timestamp(0)).unwrap();
+        db.enqueue(b"B", [3; 16], b"b1", Timestamp(0)).unwrap();
+        db.enqueue(b"B", [4; 16], b"b2", Timestamp(0)).unwrap();
+        let mut relay = FakeRelay::default();
+        relay
+            .answers
+            .push_back(Delivery::Refused("forbidden".into()));
+        let mut groups = FakeGroups::default();
+        for _ in 0..3 {
+            deliver_due(&db, &mut relay, &mut groups, Timestamp(0), &mut || 0.5).unwrap();
+        }
+        let sent: Vec<&[u8]> = relay.sent.iter().map(|s| &s.1[..1]).collect();
+        assert_eq!(sent, vec![&[1u8][..], &[3], &[4]]);
+        assert_eq!(db.failed_items().unwrap().len(), 1);
+        assert_eq!(db.outbox_len().unwrap(), 2, "a1 failed, a2 waits behind it");
+    }
+
+    #[test]
+    fn backoff_doubles_up_to_five_minutes_with_bounded_jitter() {
+        assert_eq!(backoff_ms(1, 0.5), 1000);
+        assert_eq!(backoff_ms(2, 0.5), 2000);
+        assert_eq!(backoff_ms(4, 0.5), 8000);
+        assert_eq!(backoff_ms(30, 0.5), 300_000);
+        assert_eq!(backoff_ms(1, 0.0), 800);
+        assert_eq!(backoff_ms(1, 1.0), 1200);
+        assert_eq!(backoff_ms(u32::MAX, 0.99), backoff_ms(40, 0.99));
+    }
+}
