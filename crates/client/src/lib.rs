@@ -8,6 +8,7 @@ pub mod clock;
 pub mod engine;
 pub mod error;
 pub mod outbox;
+pub mod receive;
 
 pub use case_input::{CasePatch, case_from_toml};
 pub use clock::SystemClock;

@@ -12,7 +12,7 @@ pub mod entropy;
 pub mod error;
 pub mod keys;
 mod migrations;
-pub mod outbox;
+pub mod sync_state;
 pub mod vault;
 
 pub use cases::{AttachmentRecord, CaseDb, Profile, StoredBlob};
@@ -20,5 +20,5 @@ pub use entropy::{Entropy, SystemEntropy};
 pub use error::{Result, StoreError};
 pub use keys::{KdfParams, Passphrase, SecretKey};
 pub use migrations::LATEST as SCHEMA_VERSION;
-pub use outbox::OutboxItem;
+pub use sync_state::{OutboxItem, ReceiveFailure};
 pub use vault::{NewRendition, Vault};

@@ -26,7 +26,7 @@ const MIGRATIONS: &[Migration] = &[
     },
     Migration {
         version: 3,
-        sql: include_str!("migrations/0003_outbox.sql"),
+        sql: include_str!("migrations/0003_sync.sql"),
         after: None,
     },
 ];

@@ -1,7 +1,10 @@
-//! The outbox: local changes that must still reach a circle. An item is queued inside the same
-//! transaction as the change it carries (`CaseDb::atomically`), so a change is never made without
-//! its message nor a message queued without its change. Items of one circle go out in order: only
-//! the oldest unsent item of each circle is ever due.
+//! Circle sync state: the outbox (local changes that must still reach a circle), the cursor of
+//! each circle's log and the messages that could not be applied.
+//!
+//! An outbox item is queued inside the same transaction as the change it carries
+//! (`CaseDb::atomically`), so a change is never made without its message nor a message queued
+//! without its change. Items of one circle go out in order: only the oldest unsent item of each
+//! circle is ever due.
 
 use consilium_model::Timestamp;
 use rusqlite::{OptionalExtension, params};
@@ -211,5 +214,66 @@ mod tests {
             db.enqueue(b"A", [3; 16], b"dup", Timestamp(1)).is_err(),
             "message ids are unique"
         );
+    }
+}
+
+/// A message of a circle's log that was skipped, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReceiveFailure {
+    pub seq: u64,
+    pub sender: String,
+    pub reason: String,
+}
+
+impl CaseDb {
+    /// How far this client has applied the circle's log (0: nothing yet).
+    pub fn circle_cursor(&self, circle: &[u8]) -> Result<u64> {
+        Ok(self
+            .connection()
+            .query_row(
+                "SELECT seq FROM circle_cursors WHERE circle = ?1",
+                [circle],
+                |r| r.get(0),
+            )
+            .optional()?
+            .unwrap_or(0))
+    }
+
+    /// Moves the cursor forward (never back).
+    pub fn advance_circle_cursor(&self, circle: &[u8], seq: u64) -> Result<()> {
+        self.connection().execute(
+            "INSERT INTO circle_cursors (circle, seq) VALUES (?1, ?2)
+             ON CONFLICT (circle) DO UPDATE SET seq = max(seq, excluded.seq)",
+            params![circle, seq],
+        )?;
+        Ok(())
+    }
+
+    pub fn record_receive_failure(
+        &self,
+        circle: &[u8],
+        failure: &ReceiveFailure,
+        at: Timestamp,
+    ) -> Result<()> {
+        self.connection().execute(
+            "INSERT OR IGNORE INTO receive_failures (circle, seq, sender, reason, at)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![circle, failure.seq, failure.sender, failure.reason, at.0],
+        )?;
+        Ok(())
+    }
+
+    pub fn receive_failures(&self, circle: &[u8]) -> Result<Vec<ReceiveFailure>> {
+        let mut stmt = self.connection().prepare_cached(
+            "SELECT seq, sender, reason FROM receive_failures WHERE circle = ?1 ORDER BY seq",
+        )?;
+        let rows = stmt.query_map([circle], |r| {
+            Ok(ReceiveFailure {
+                seq: r.get(0)?,
+                sender: r.get(1)?,
+                reason: r.get(2)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
     }
 }

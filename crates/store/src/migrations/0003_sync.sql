@@ -15,3 +15,20 @@ CREATE TABLE outbox (
     created_at INTEGER NOT NULL
 );
 CREATE INDEX outbox_circle ON outbox (circle, id);
+
+-- How far this client has applied each circle's log (the relay's sequence numbers).
+CREATE TABLE circle_cursors (
+    circle BLOB PRIMARY KEY,
+    seq INTEGER NOT NULL
+);
+
+-- Messages that could not be opened or applied: recorded, skipped, never blocking the rest.
+CREATE TABLE receive_failures (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    circle BLOB NOT NULL,
+    seq INTEGER NOT NULL,
+    sender TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    UNIQUE (circle, seq)
+);
