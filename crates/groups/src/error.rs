@@ -8,6 +8,9 @@ pub enum GroupError {
     Mls(String),
     #[error("the identity key is not usable")]
     BadIdentity,
+    /// An incoming message or key package that does not parse, decrypt or verify.
+    #[error("refused: {0}")]
+    Rejected(String),
 }
 
 impl From<rusqlite::Error> for GroupError {

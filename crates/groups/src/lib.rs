@@ -6,12 +6,14 @@
 //! Invariants: knows nothing of the relay's transport, the UI or Tauri; never holds a connection
 //! of its own (the caller lends one, usually a transaction).
 
+pub mod circle;
 pub mod error;
 pub mod identity;
 pub mod key_packages;
 pub mod provider;
 pub mod safety;
 
+pub use circle::{Circle, Incoming, Outgoing};
 pub use error::{GroupError, Result};
 pub use identity::Identity;
 pub use key_packages::{CIPHERSUITE, Published, make_key_packages};

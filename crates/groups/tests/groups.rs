@@ -4,7 +4,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use consilium_groups::{CIPHERSUITE, Identity, Provider, make_key_packages, migrate};
+use consilium_groups::{
+    CIPHERSUITE, Circle, Identity, Incoming, Provider, make_key_packages, migrate,
+};
 use consilium_store::SecretKey;
 use consilium_store::vault::open_keyed;
 use openmls::prelude::*;
@@ -262,4 +264,173 @@ fn the_mls_step_and_the_case_effect_of_a_message_share_one_transaction() {
         "a replay is refused by MLS and adds nothing"
     );
     assert_eq!(db.comments(&case).unwrap().len(), 1);
+}
+
+/// A profile: an identity and its own encrypted database.
+struct Member {
+    id: Identity,
+    conn: Connection,
+}
+
+fn members(dir: &std::path::Path, names: &[&str]) -> Vec<Member> {
+    names
+        .iter()
+        .enumerate()
+        .map(|(i, name)| Member {
+            id: Identity::generate().unwrap(),
+            conn: vault_db(
+                dir,
+                &format!("{name}.db"),
+                &SecretKey::from_bytes([i as u8 + 1; 32]),
+            ),
+        })
+        .collect()
+}
+
+fn key_package(m: &Member) -> Vec<u8> {
+    make_key_packages(&Provider::new(&m.conn), &m.id, 1, false, 3600).unwrap()[0]
+        .key_package
+        .tls_serialize_detached()
+        .unwrap()
+}
+
+fn load(m: &Member, gid: &[u8]) -> Circle {
+    Circle::load(&Provider::new(&m.conn), gid).unwrap().unwrap()
+}
+
+fn open(m: &Member, gid: &[u8], message: &[u8]) -> consilium_groups::Result<Incoming> {
+    load(m, gid).open(&Provider::new(&m.conn), message)
+}
+
+fn seal(m: &Member, gid: &[u8], text: &[u8]) -> Vec<u8> {
+    load(m, gid)
+        .seal(&Provider::new(&m.conn), m.id.signer(), text)
+        .unwrap()
+}
+
+#[test]
+fn a_circle_of_three_talks_and_a_removed_member_reads_nothing_after() {
+    let dir = tempfile::tempdir().unwrap();
+    let ms = members(dir.path(), &["a", "b", "c"]);
+    let (a, b, c) = (&ms[0], &ms[1], &ms[2]);
+    let mut circle = Circle::create(&Provider::new(&a.conn), &a.id).unwrap();
+    let gid = circle.id();
+    let out = circle
+        .add(
+            &Provider::new(&a.conn),
+            &a.id,
+            &[key_package(b), key_package(c)],
+        )
+        .unwrap();
+    assert_eq!(out.added, vec![b.id.public_key(), c.id.public_key()]);
+    circle.confirm(&Provider::new(&a.conn)).unwrap();
+    let welcome = out.welcome.unwrap();
+    for m in [b, c] {
+        let joined = Circle::join(&Provider::new(&m.conn), &welcome).unwrap();
+        assert_eq!(joined.epoch(), 1);
+        let mut who = joined.members().unwrap();
+        who.sort();
+        let mut expected = vec![a.id.public_key(), b.id.public_key(), c.id.public_key()];
+        expected.sort();
+        assert_eq!(who, expected);
+    }
+    let hello = seal(a, &gid, b"hello circle");
+    for m in [b, c] {
+        assert_eq!(
+            open(m, &gid, &hello).unwrap(),
+            Incoming::Application(b"hello circle".to_vec())
+        );
+    }
+    let reply = seal(b, &gid, b"reply");
+    assert_eq!(
+        open(a, &gid, &reply).unwrap(),
+        Incoming::Application(b"reply".to_vec())
+    );
+    assert_eq!(
+        open(c, &gid, &reply).unwrap(),
+        Incoming::Application(b"reply".to_vec())
+    );
+
+    // A removes C.
+    let mut circle = load(a, &gid);
+    let out = circle
+        .remove(&Provider::new(&a.conn), &a.id, &[c.id.public_key()])
+        .unwrap();
+    circle.confirm(&Provider::new(&a.conn)).unwrap();
+    match open(b, &gid, &out.commit).unwrap() {
+        Incoming::Commit {
+            removed,
+            self_removed,
+            epoch,
+            ..
+        } => {
+            assert_eq!(removed, vec![c.id.public_key()]);
+            assert!(!self_removed);
+            assert_eq!(epoch, 2);
+        }
+        other => panic!("{other:?}"),
+    }
+    match open(c, &gid, &out.commit).unwrap() {
+        Incoming::Commit { self_removed, .. } => assert!(self_removed),
+        other => panic!("{other:?}"),
+    }
+    let secret = seal(a, &gid, b"after C left");
+    assert_eq!(
+        open(b, &gid, &secret).unwrap(),
+        Incoming::Application(b"after C left".to_vec())
+    );
+    assert!(
+        matches!(
+            open(c, &gid, &secret),
+            Err(consilium_groups::GroupError::Rejected(_))
+        ),
+        "C cannot read what is sent after its removal"
+    );
+    // Garbage and a message for another group are refused, not panics.
+    assert!(matches!(
+        open(b, &gid, b"garbage"),
+        Err(consilium_groups::GroupError::Rejected(_))
+    ));
+}
+
+#[test]
+fn two_admins_committing_at_once_never_fork_the_circle() {
+    let dir = tempfile::tempdir().unwrap();
+    let ms = members(dir.path(), &["a", "b"]);
+    let (a, b) = (&ms[0], &ms[1]);
+    let mut circle = Circle::create(&Provider::new(&a.conn), &a.id).unwrap();
+    let gid = circle.id();
+    let out = circle
+        .add(&Provider::new(&a.conn), &a.id, &[key_package(b)])
+        .unwrap();
+    circle.confirm(&Provider::new(&a.conn)).unwrap();
+    Circle::join(&Provider::new(&b.conn), &out.welcome.unwrap()).unwrap();
+
+    for round in 0..10 {
+        // Both rotate on the same epoch; the relay takes whichever came first.
+        let (mut ca, mut cb) = (load(a, &gid), load(b, &gid));
+        let from_a = ca.rotate(&Provider::new(&a.conn), &a.id).unwrap();
+        let from_b = cb.rotate(&Provider::new(&b.conn), &b.id).unwrap();
+        let (winner, w_commit, loser, mut l_circle) = if round % 2 == 0 {
+            (a, from_a, b, cb)
+        } else {
+            (b, from_b, a, ca)
+        };
+        load(winner, &gid)
+            .confirm(&Provider::new(&winner.conn))
+            .unwrap();
+        // The loser's commit got stale_epoch: it abandons it and applies the winner's.
+        l_circle.abandon(&Provider::new(&loser.conn)).unwrap();
+        assert!(matches!(
+            open(loser, &gid, &w_commit.commit).unwrap(),
+            Incoming::Commit { .. }
+        ));
+        let (ea, eb) = (load(a, &gid).epoch(), load(b, &gid).epoch());
+        assert_eq!(ea, eb, "round {round}: same epoch on both sides");
+        let m = seal(a, &gid, b"still one circle");
+        assert_eq!(
+            open(b, &gid, &m).unwrap(),
+            Incoming::Application(b"still one circle".to_vec())
+        );
+    }
 }

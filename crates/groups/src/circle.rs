@@ -1,0 +1,282 @@
+//! One circle as an MLS group: create, join from a Welcome, add from key packages, remove,
+//! rotate keys, seal application messages and open whatever arrives. Own commits stay pending
+//! until the relay accepts them (`confirm`) or refuses them (`abandon`), so two admins committing
+//! at once never fork the circle: the loser abandons, catches up and redoes.
+//!
+//! Every call takes the provider the caller lends (a transaction on the vault's connection), so
+//! the MLS state of each step is written together with its app-level effect.
+
+use openmls::prelude::*;
+use openmls_basic_credential::SignatureKeyPair;
+use openmls_traits::OpenMlsProvider;
+use tls_codec::{Deserialize as _, Serialize as _};
+
+use crate::error::{GroupError, Result};
+use crate::identity::Identity;
+use crate::key_packages::CIPHERSUITE;
+use crate::provider::Provider;
+
+/// An account: the Ed25519 public key a member's credential names.
+pub type AccountKey = [u8; 32];
+
+/// A commit to send as one bundle: the commit, the Welcome for new members, routing hints.
+#[derive(Debug, Clone)]
+pub struct Outgoing {
+    pub commit: Vec<u8>,
+    pub welcome: Option<Vec<u8>>,
+    pub added: Vec<AccountKey>,
+    pub removed: Vec<AccountKey>,
+}
+
+/// What an incoming message was.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Incoming {
+    Application(Vec<u8>),
+    /// A commit, now merged: who came and went, the new epoch, whether it removed us.
+    Commit {
+        added: Vec<AccountKey>,
+        removed: Vec<AccountKey>,
+        epoch: u64,
+        self_removed: bool,
+    },
+    /// A proposal (a member asking to leave), kept for the next commit.
+    Proposal,
+    /// This profile's own message coming back: nothing to do.
+    Own,
+}
+
+fn mls(e: impl std::fmt::Display) -> GroupError {
+    GroupError::Mls(e.to_string())
+}
+
+fn account_of(credential: &Credential) -> Result<AccountKey> {
+    let basic = BasicCredential::try_from(credential.clone()).map_err(mls)?;
+    basic
+        .identity()
+        .try_into()
+        .map_err(|_| GroupError::Mls("a credential that is not an account key".into()))
+}
+
+fn bytes(m: &MlsMessageOut) -> Result<Vec<u8>> {
+    m.tls_serialize_detached().map_err(mls)
+}
+
+/// The group settings every circle uses: one ciphersuite, the ratchet tree in the Welcome, no
+/// secrets of past epochs kept.
+fn create_config() -> MlsGroupCreateConfig {
+    MlsGroupCreateConfig::builder()
+        .ciphersuite(CIPHERSUITE)
+        .use_ratchet_tree_extension(true)
+        .max_past_epochs(0)
+        .build()
+}
+
+fn join_config() -> MlsGroupJoinConfig {
+    MlsGroupJoinConfig::builder()
+        .use_ratchet_tree_extension(true)
+        .max_past_epochs(0)
+        .build()
+}
+
+#[derive(Debug)]
+pub struct Circle {
+    group: MlsGroup,
+}
+
+impl Circle {
+    pub fn create(provider: &Provider<'_>, identity: &Identity) -> Result<Circle> {
+        let group = MlsGroup::new(
+            provider,
+            identity.signer(),
+            &create_config(),
+            identity.credential(),
+        )
+        .map_err(mls)?;
+        Ok(Circle { group })
+    }
+
+    /// The circle as stored, if this profile holds it.
+    pub fn load(provider: &Provider<'_>, group_id: &[u8]) -> Result<Option<Circle>> {
+        let group = MlsGroup::load(provider.storage(), &GroupId::from_slice(group_id))?;
+        Ok(group.map(|group| Circle { group }))
+    }
+
+    /// Joins from a Welcome (which carries the ratchet tree).
+    pub fn join(provider: &Provider<'_>, welcome: &[u8]) -> Result<Circle> {
+        let message = MlsMessageIn::tls_deserialize_exact(welcome).map_err(mls)?;
+        let MlsMessageBodyIn::Welcome(welcome) = message.extract() else {
+            return Err(GroupError::Rejected("not a Welcome".into()));
+        };
+        let group = StagedWelcome::new_from_welcome(provider, &join_config(), welcome, None)
+            .map_err(|e| GroupError::Rejected(e.to_string()))?
+            .into_group(provider)
+            .map_err(mls)?;
+        Ok(Circle { group })
+    }
+
+    pub fn id(&self) -> Vec<u8> {
+        self.group.group_id().as_slice().to_vec()
+    }
+
+    pub fn epoch(&self) -> u64 {
+        self.group.epoch().as_u64()
+    }
+
+    /// Whether this profile is still a member (false once a commit removed it).
+    pub fn is_active(&self) -> bool {
+        self.group.is_active()
+    }
+
+    pub fn members(&self) -> Result<Vec<AccountKey>> {
+        self.group
+            .members()
+            .map(|m| account_of(&m.credential))
+            .collect()
+    }
+
+    /// Adds the owners of `key_packages` (as the relay handed them out); each is validated.
+    pub fn add(
+        &mut self,
+        provider: &Provider<'_>,
+        identity: &Identity,
+        key_packages: &[Vec<u8>],
+    ) -> Result<Outgoing> {
+        let mut packages = Vec::with_capacity(key_packages.len());
+        let mut added = Vec::with_capacity(key_packages.len());
+        for raw in key_packages {
+            let package = KeyPackageIn::tls_deserialize_exact(raw)
+                .map_err(|e| GroupError::Rejected(e.to_string()))?
+                .validate(provider.crypto(), ProtocolVersion::Mls10)
+                .map_err(|e| GroupError::Rejected(e.to_string()))?;
+            added.push(account_of(package.leaf_node().credential())?);
+            packages.push(package);
+        }
+        let (commit, welcome, _) = self
+            .group
+            .add_members(provider, identity.signer(), &packages)
+            .map_err(mls)?;
+        Ok(Outgoing {
+            commit: bytes(&commit)?,
+            welcome: Some(bytes(&welcome)?),
+            added,
+            removed: vec![],
+        })
+    }
+
+    pub fn remove(
+        &mut self,
+        provider: &Provider<'_>,
+        identity: &Identity,
+        accounts: &[AccountKey],
+    ) -> Result<Outgoing> {
+        let mut leaves = Vec::new();
+        for m in self.group.members() {
+            if accounts.contains(&account_of(&m.credential)?) {
+                leaves.push(m.index);
+            }
+        }
+        if leaves.len() != accounts.len() {
+            return Err(GroupError::Mls("not a member of this circle".into()));
+        }
+        let (commit, _, _) = self
+            .group
+            .remove_members(provider, identity.signer(), &leaves)
+            .map_err(mls)?;
+        Ok(Outgoing {
+            commit: bytes(&commit)?,
+            welcome: None,
+            added: vec![],
+            removed: accounts.to_vec(),
+        })
+    }
+
+    /// A fresh leaf key for this profile (key rotation).
+    pub fn rotate(&mut self, provider: &Provider<'_>, identity: &Identity) -> Result<Outgoing> {
+        let bundle = self
+            .group
+            .self_update(provider, identity.signer(), LeafNodeParameters::default())
+            .map_err(mls)?;
+        Ok(Outgoing {
+            commit: bytes(bundle.commit())?,
+            welcome: None,
+            added: vec![],
+            removed: vec![],
+        })
+    }
+
+    /// The relay accepted our pending commit: it takes effect.
+    pub fn confirm(&mut self, provider: &Provider<'_>) -> Result<()> {
+        self.group.merge_pending_commit(provider).map_err(mls)
+    }
+
+    /// The relay refused our pending commit (another one won the epoch): forget it.
+    pub fn abandon(&mut self, provider: &Provider<'_>) -> Result<()> {
+        Ok(self.group.clear_pending_commit(provider.storage())?)
+    }
+
+    pub fn seal(
+        &mut self,
+        provider: &Provider<'_>,
+        signer: &SignatureKeyPair,
+        payload: &[u8],
+    ) -> Result<Vec<u8>> {
+        let message = self
+            .group
+            .create_message(provider, signer, payload)
+            .map_err(mls)?;
+        bytes(&message)
+    }
+
+    /// Opens a message from the circle's log; a commit is merged at once. A message that does
+    /// not parse, decrypt or verify, or is not from a member, is `Rejected`.
+    pub fn open(&mut self, provider: &Provider<'_>, message: &[u8]) -> Result<Incoming> {
+        let rejected = |e: &dyn std::fmt::Display| GroupError::Rejected(e.to_string());
+        let message = MlsMessageIn::tls_deserialize_exact(message).map_err(|e| rejected(&e))?;
+        let protocol = message
+            .try_into_protocol_message()
+            .map_err(|e| rejected(&e))?;
+        let processed = self
+            .group
+            .process_message(provider, protocol)
+            .map_err(|e| rejected(&e))?;
+        match processed.into_content() {
+            ProcessedMessageContent::ApplicationMessage(m) => {
+                Ok(Incoming::Application(m.into_bytes()))
+            }
+            ProcessedMessageContent::StagedCommitMessage(staged) => {
+                let added = staged
+                    .add_proposals()
+                    .map(|p| account_of(p.add_proposal().key_package().leaf_node().credential()))
+                    .collect::<Result<Vec<_>>>()?;
+                let mut removed = Vec::new();
+                for p in staged.remove_proposals() {
+                    let leaf = p.remove_proposal().removed();
+                    if let Some(member) = self.group.member_at(leaf) {
+                        removed.push(account_of(&member.credential)?);
+                    }
+                }
+                let self_removed = staged.self_removed();
+                self.group
+                    .merge_staged_commit(provider, *staged)
+                    .map_err(mls)?;
+                Ok(Incoming::Commit {
+                    added,
+                    removed,
+                    epoch: self.epoch(),
+                    self_removed,
+                })
+            }
+            ProcessedMessageContent::ProposalMessage(p) => {
+                self.group
+                    .store_pending_proposal(provider.storage(), *p)
+                    .map_err(mls)?;
+                Ok(Incoming::Proposal)
+            }
+            ProcessedMessageContent::OwnPendingCommit
+            | ProcessedMessageContent::OwnPrivateMessage => Ok(Incoming::Own),
+            ProcessedMessageContent::ExternalJoinProposalMessage(_) => Err(GroupError::Rejected(
+                "external joins are not accepted".into(),
+            )),
+        }
+    }
+}
