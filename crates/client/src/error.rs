@@ -67,7 +67,7 @@ impl ClientError {
                     ErrorCode::AttachmentDamaged
                 }
                 StoreError::NotFound { .. } => ErrorCode::NotFound,
-                StoreError::Invalid(_) => ErrorCode::InvalidInput,
+                StoreError::Invalid(_) | StoreError::Refused(_) => ErrorCode::InvalidInput,
                 StoreError::Io { source, .. } => io_code(source),
                 StoreError::Sqlite(rusqlite_error) => {
                     if rusqlite_error.sqlite_error_code() == Some(rusqlite::ErrorCode::DiskFull) {

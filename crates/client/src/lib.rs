@@ -5,6 +5,7 @@
 
 pub mod case_input;
 pub mod clock;
+pub mod effects;
 pub mod engine;
 pub mod error;
 pub mod outbox;

@@ -140,15 +140,28 @@ impl CaseDb {
             .ok_or_else(|| StoreError::DatabaseCorrupt("the profile is missing".into()))
     }
 
-    pub fn create_case(&mut self, mut fields: CaseFields, now: Timestamp) -> Result<CaseId> {
+    pub fn create_case(&mut self, fields: CaseFields, now: Timestamp) -> Result<CaseId> {
+        let id = CaseId::from_bytes(random_16(&*self.entropy)?);
+        self.insert_case(&id, fields, 1, now)?;
+        Ok(id)
+    }
+
+    /// Inserts a case under a given id at a given revision (a case received from a circle keeps
+    /// its author's id and revision numbers).
+    pub(crate) fn insert_case(
+        &mut self,
+        id: &CaseId,
+        mut fields: CaseFields,
+        revision: u32,
+        now: Timestamp,
+    ) -> Result<()> {
         fields.normalise_tags();
         fields.validate()?;
-        let id = CaseId::from_bytes(random_16(&*self.entropy)?);
         let blob = to_cbor(&fields)?;
         let tx = self.conn.savepoint()?;
         tx.execute(
             "INSERT INTO cases (id, title, specialty, status, urgency, fields, outcome, revision, created_at, updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, NULL, 1, ?7, ?7)",
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, NULL, ?8, ?7, ?7)",
             params![
                 &id.as_bytes()[..],
                 fields.title,
@@ -156,32 +169,44 @@ impl CaseDb {
                 Status::Open.as_str(),
                 fields.urgency.as_str(),
                 blob,
-                now.0
+                now.0,
+                revision
             ],
         )?;
         tx.execute(
-            "INSERT INTO case_revisions (case_id, revision, fields, created_at) VALUES (?1, 1, ?2, ?3)",
-            params![&id.as_bytes()[..], blob, now.0],
+            "INSERT INTO case_revisions (case_id, revision, fields, created_at) VALUES (?1, ?2, ?3, ?4)",
+            params![&id.as_bytes()[..], revision, blob, now.0],
         )?;
-        write_tags(&tx, &id, &fields.tags)?;
-        index_case_fields(&tx, &id, &fields)?;
+        write_tags(&tx, id, &fields.tags)?;
+        index_case_fields(&tx, id, &fields)?;
         tx.commit()?;
-        Ok(id)
+        Ok(())
     }
 
     /// Replaces the fields of a case, keeping the previous version as a revision.
-    pub fn edit_case(
+    pub fn edit_case(&mut self, id: &CaseId, fields: CaseFields, now: Timestamp) -> Result<u32> {
+        let revision: u32 = case_value(&self.conn, id, "SELECT revision FROM cases WHERE id = ?1")?;
+        self.revise_case(id, fields, revision + 1, now)?;
+        Ok(revision + 1)
+    }
+
+    /// The case's current revision number.
+    pub fn revision(&self, id: &CaseId) -> Result<u32> {
+        case_value(&self.conn, id, "SELECT revision FROM cases WHERE id = ?1")
+    }
+
+    /// Replaces the fields of a case with revision `next`, keeping the previous version.
+    pub(crate) fn revise_case(
         &mut self,
         id: &CaseId,
         mut fields: CaseFields,
+        next: u32,
         now: Timestamp,
-    ) -> Result<u32> {
+    ) -> Result<()> {
         fields.normalise_tags();
         fields.validate()?;
         let blob = to_cbor(&fields)?;
         let tx = self.conn.savepoint()?;
-        let revision: u32 = case_value(&tx, id, "SELECT revision FROM cases WHERE id = ?1")?;
-        let next = revision + 1;
         tx.execute(
             "UPDATE cases SET title = ?2, specialty = ?3, urgency = ?4, fields = ?5, revision = ?6, updated_at = ?7
              WHERE id = ?1",
@@ -206,7 +231,7 @@ impl CaseDb {
         write_tags(&tx, id, &fields.tags)?;
         index_case_fields(&tx, id, &fields)?;
         tx.commit()?;
-        Ok(next)
+        Ok(())
     }
 
     /// Marks a case resolved with its outcome (shown with the case; searchable).
@@ -406,6 +431,21 @@ impl CaseDb {
         body: &str,
         now: Timestamp,
     ) -> Result<CommentId> {
+        let id = CommentId::from_bytes(random_16(&*self.entropy)?);
+        self.insert_comment(&id, case, reply_to, author, body, now)?;
+        Ok(id)
+    }
+
+    /// Inserts a comment under a given id (a received comment keeps its author's id).
+    pub(crate) fn insert_comment(
+        &mut self,
+        id: &CommentId,
+        case: &CaseId,
+        reply_to: Option<&CommentId>,
+        author: &str,
+        body: &str,
+        now: Timestamp,
+    ) -> Result<()> {
         let body = body.trim();
         if body.is_empty() || body.len() > MAX_COMMENT_BYTES {
             return Err(StoreError::Invalid(format!(
@@ -413,7 +453,6 @@ impl CaseDb {
                 MAX_COMMENT_BYTES / 1024
             )));
         }
-        let id = CommentId::from_bytes(random_16(&*self.entropy)?);
         let tx = self.conn.savepoint()?;
         ensure_case(&tx, case)?;
         if let Some(parent) = reply_to {
@@ -452,7 +491,7 @@ impl CaseDb {
             params![&case.as_bytes()[..], &id.as_bytes()[..]],
         )?;
         tx.commit()?;
-        Ok(id)
+        Ok(())
     }
 
     pub fn comments(&self, case: &CaseId) -> Result<Vec<Comment>> {
@@ -627,18 +666,22 @@ fn to16(bytes: &[u8]) -> Result<[u8; 16]> {
         .map_err(|_| StoreError::DatabaseCorrupt("bad id length".into()))
 }
 
-fn ensure_case(tx: &Connection, id: &CaseId) -> Result<()> {
+pub(crate) fn ensure_case(tx: &Connection, id: &CaseId) -> Result<()> {
     case_value::<i64>(tx, id, "SELECT 1 FROM cases WHERE id = ?1").map(|_| ())
 }
 
 /// One value about one case (`sql` takes the case id as `?1`), or "no case with id …".
-fn case_value<T: rusqlite::types::FromSql>(conn: &Connection, id: &CaseId, sql: &str) -> Result<T> {
+pub(crate) fn case_value<T: rusqlite::types::FromSql>(
+    conn: &Connection,
+    id: &CaseId,
+    sql: &str,
+) -> Result<T> {
     conn.query_row(sql, [&id.as_bytes()[..]], |r| r.get(0))
         .optional()?
         .ok_or_else(|| not_found("case", id))
 }
 
-fn load_fields(conn: &Connection, id: &CaseId) -> Result<CaseFields> {
+pub(crate) fn load_fields(conn: &Connection, id: &CaseId) -> Result<CaseFields> {
     let blob: Vec<u8> = case_value(conn, id, "SELECT fields FROM cases WHERE id = ?1")?;
     Ok(from_cbor(&blob)?)
 }

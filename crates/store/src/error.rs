@@ -30,6 +30,9 @@ pub enum StoreError {
     NotFound { what: &'static str, id: String },
     #[error("{0}")]
     Invalid(String),
+    /// What a circle member sent is not allowed (not the author, not in this circle).
+    #[error("refused: {0}")]
+    Refused(String),
     #[error("{context}: {source}")]
     Io {
         context: &'static str,

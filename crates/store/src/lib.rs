@@ -7,6 +7,7 @@
 
 pub mod blob;
 pub mod cases;
+pub mod circles;
 mod durable;
 pub mod entropy;
 pub mod error;
@@ -16,6 +17,7 @@ pub mod sync_state;
 pub mod vault;
 
 pub use cases::{AttachmentRecord, CaseDb, Profile, StoredBlob};
+pub use circles::CircleRecord;
 pub use entropy::{Entropy, SystemEntropy};
 pub use error::{Result, StoreError};
 pub use keys::{KdfParams, Passphrase, SecretKey};

@@ -29,10 +29,15 @@ const MIGRATIONS: &[Migration] = &[
         sql: include_str!("migrations/0003_sync.sql"),
         after: None,
     },
+    Migration {
+        version: 4,
+        sql: include_str!("migrations/0004_circles.sql"),
+        after: None,
+    },
 ];
 
 /// The newest schema this build knows.
-pub const LATEST: i64 = 3;
+pub const LATEST: i64 = 4;
 
 pub(crate) fn current_version(conn: &Connection) -> Result<i64> {
     Ok(conn.query_row("PRAGMA user_version", [], |r| r.get(0))?)

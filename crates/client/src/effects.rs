@@ -1,0 +1,228 @@
+//! What an application message from a circle member does to this profile's vault. Called inside
+//! the transaction that also holds the MLS step and the cursor (`receive::apply_log`). A message
+//! the sender was not allowed to send (revising someone else's case, commenting on a case that is
+//! not in the circle) is a `Rejection::Bad`: recorded and skipped, never applied.
+
+use consilium_model::Timestamp;
+use consilium_model::app::AppMessage;
+use consilium_store::{CaseDb, StoreError};
+
+use crate::receive::Rejection;
+
+fn judged(e: StoreError) -> Rejection {
+    match e {
+        StoreError::Refused(why) | StoreError::Invalid(why) => Rejection::Bad(why),
+        StoreError::NotFound { what, .. } => Rejection::Bad(format!("unknown {what}")),
+        other => Rejection::Local(other.into()),
+    }
+}
+
+/// Applies one decoded application message sent by `sender` (an account id) in `circle`.
+pub fn apply_app_message(
+    db: &mut CaseDb,
+    circle: &[u8],
+    sender: &str,
+    message: &AppMessage,
+    now: Timestamp,
+) -> Result<(), Rejection> {
+    match message {
+        AppMessage::CaseShared(m) => db
+            .receive_case(
+                circle,
+                sender,
+                &m.case_id,
+                m.revision,
+                m.fields.clone(),
+                now,
+            )
+            .map(drop),
+        AppMessage::CaseRevised(m) => db
+            .receive_case(
+                circle,
+                sender,
+                &m.case_id,
+                m.revision,
+                m.fields.clone(),
+                now,
+            )
+            .map(drop),
+        AppMessage::CaseResolved(m) => match db.case_origin(&m.case_id).map_err(judged)? {
+            Some((c, a)) if c == circle && a == sender => {
+                db.resolve_case(&m.case_id, &m.outcome, now)
+            }
+            _ => Err(StoreError::Refused(
+                "only the author may resolve a case".into(),
+            )),
+        },
+        AppMessage::CaseRetracted(m) => db.retract_case(circle, sender, &m.case_id),
+        AppMessage::Comment(m) => db.receive_comment(circle, sender, m).map(drop),
+        AppMessage::Poll(m) => {
+            db.open_poll(Some(circle), sender, &m.case_id, &m.poll_id, &m.options)
+        }
+        AppMessage::Vote(m) => db.cast_vote(Some(circle), sender, &m.poll_id, m.option),
+        AppMessage::MemberProfile(p) => {
+            db.set_member_profile(circle, sender, &p.name, &p.specialty)
+        }
+        // From a newer client: nothing this version knows how to apply.
+        AppMessage::Unknown { .. } => Ok(()),
+    }
+    .map_err(judged)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use consilium_model::app::*;
+    use consilium_model::{CaseFields, CaseId, CommentId};
+    use consilium_store::SystemEntropy;
+    use std::sync::Arc;
+
+    fn db() -> CaseDb {
+        let conn = rusqlite::Connection::open_in_memory().unwrap();
+        CaseDb::from_connection(conn, Arc::new(SystemEntropy::new())).unwrap()
+    }
+
+    fn shared(case: &CaseId, revision: u32, title: &str) -> AppMessage {
+        AppMessage::CaseShared(CaseShared {
+            case_id: case.clone(),
+            revision,
+            fields: CaseFields {
+                title: title.into(),
+                ..Default::default()
+            },
+            attachments: vec![],
+            shared_at: Timestamp(1),
+        })
+    }
+
+    fn bad(r: Result<(), Rejection>) -> bool {
+        matches!(r, Err(Rejection::Bad(_)))
+    }
+
+    #[test]
+    fn a_shared_case_is_revised_by_its_author_only_and_never_backwards() {
+        let mut db = db();
+        let case = CaseId::from_bytes([7; 16]);
+        let t = Timestamp(5);
+        apply_app_message(&mut db, b"C", "alice", &shared(&case, 1, "Rash"), t).unwrap();
+        assert_eq!(db.case(&case).unwrap().fields.title, "Rash");
+        assert!(bad(apply_app_message(
+            &mut db,
+            b"C",
+            "mallory",
+            &shared(&case, 2, "Hijack"),
+            t
+        )));
+        assert!(bad(apply_app_message(
+            &mut db,
+            b"D",
+            "alice",
+            &shared(&case, 2, "Elsewhere"),
+            t
+        )));
+        apply_app_message(&mut db, b"C", "alice", &shared(&case, 3, "Rash, day 3"), t).unwrap();
+        apply_app_message(&mut db, b"C", "alice", &shared(&case, 2, "Older"), t).unwrap();
+        assert_eq!(db.case(&case).unwrap().fields.title, "Rash, day 3");
+        assert_eq!(db.revision(&case).unwrap(), 3);
+        // An own case's id cannot be taken over from outside.
+        let own = db
+            .create_case(
+                CaseFields {
+                    title: "Mine".into(),
+                    ..Default::default()
+                },
+                t,
+            )
+            .unwrap();
+        assert!(bad(apply_app_message(
+            &mut db,
+            b"C",
+            "alice",
+            &shared(&own, 9, "Taken"),
+            t
+        )));
+        assert_eq!(db.case(&own).unwrap().fields.title, "Mine");
+    }
+
+    #[test]
+    fn comments_polls_votes_and_retraction_follow_the_circle_rules() {
+        let mut db = db();
+        let case = CaseId::from_bytes([7; 16]);
+        let t = Timestamp(5);
+        apply_app_message(&mut db, b"C", "alice", &shared(&case, 1, "Rash"), t).unwrap();
+        let comment = |id: u8, body: &str| {
+            AppMessage::Comment(CommentPosted {
+                case_id: case.clone(),
+                comment_id: CommentId::from_bytes([id; 16]),
+                reply_to: None,
+                body: body.into(),
+                created_at: Timestamp(6),
+            })
+        };
+        apply_app_message(&mut db, b"C", "bob", &comment(1, "Tinea?"), t).unwrap();
+        apply_app_message(&mut db, b"C", "bob", &comment(1, "Tinea?"), t).unwrap();
+        assert_eq!(
+            db.comments(&case).unwrap().len(),
+            1,
+            "a repeat adds nothing"
+        );
+        assert!(bad(apply_app_message(
+            &mut db,
+            b"D",
+            "eve",
+            &comment(2, "from elsewhere"),
+            t
+        )));
+
+        let poll = CommentId::from_bytes([9; 16]);
+        let open = AppMessage::Poll(PollOpened {
+            case_id: case.clone(),
+            poll_id: poll.clone(),
+            options: vec!["tinea".into(), "eczema".into()],
+        });
+        apply_app_message(&mut db, b"C", "alice", &open, t).unwrap();
+        let vote = |option| {
+            AppMessage::Vote(VoteCast {
+                case_id: case.clone(),
+                poll_id: poll.clone(),
+                option,
+            })
+        };
+        apply_app_message(&mut db, b"C", "bob", &vote(1), t).unwrap();
+        apply_app_message(&mut db, b"C", "carol", &vote(0), t).unwrap();
+        apply_app_message(&mut db, b"C", "bob", &vote(0), t).unwrap();
+        assert!(bad(apply_app_message(&mut db, b"C", "bob", &vote(7), t)));
+        assert!(
+            bad(apply_app_message(&mut db, b"D", "eve", &vote(1), t)),
+            "not her circle"
+        );
+        assert_eq!(
+            db.tally(&poll).unwrap(),
+            vec![("tinea".to_string(), 2), ("eczema".to_string(), 0)]
+        );
+
+        let profile = AppMessage::MemberProfile(MemberProfile {
+            name: "Dr Bob".into(),
+            specialty: "Dermatology".into(),
+        });
+        apply_app_message(&mut db, b"C", "bob", &profile, t).unwrap();
+        assert_eq!(db.member_profiles(b"C").unwrap()[0].1, "Dr Bob");
+
+        let unknown = AppMessage::Unknown {
+            kind: "future".into(),
+            body: vec![1],
+        };
+        apply_app_message(&mut db, b"C", "bob", &unknown, t).unwrap();
+
+        let retract = AppMessage::CaseRetracted(CaseRetracted {
+            case_id: case.clone(),
+        });
+        assert!(bad(apply_app_message(&mut db, b"C", "bob", &retract, t)));
+        apply_app_message(&mut db, b"C", "alice", &retract, t).unwrap();
+        assert!(
+            db.case(&case).is_err(),
+            "the author's retraction deletes the copy"
+        );
+        assert!(db.comments(&case).unwrap().is_empty());
+    }
+}
