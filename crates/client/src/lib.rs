@@ -4,6 +4,7 @@
 //! Invariant: faces hold no business logic; everything a user can do is a method here.
 
 pub mod case_input;
+pub mod circle_apply;
 pub mod clock;
 pub mod effects;
 pub mod engine;

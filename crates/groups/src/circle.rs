@@ -31,7 +31,8 @@ pub struct Outgoing {
 /// What an incoming message was.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Incoming {
-    Application(Vec<u8>),
+    /// An application message and its sender, as MLS authenticated it (not as the relay says).
+    Application { sender: AccountKey, bytes: Vec<u8> },
     /// A commit, now merged: who came and went, the new epoch, whether it removed us.
     Commit {
         added: Vec<AccountKey>,
@@ -239,10 +240,12 @@ impl Circle {
             .group
             .process_message(provider, protocol)
             .map_err(|e| rejected(&e))?;
+        let sender = account_of(processed.credential())?;
         match processed.into_content() {
-            ProcessedMessageContent::ApplicationMessage(m) => {
-                Ok(Incoming::Application(m.into_bytes()))
-            }
+            ProcessedMessageContent::ApplicationMessage(m) => Ok(Incoming::Application {
+                sender,
+                bytes: m.into_bytes(),
+            }),
             ProcessedMessageContent::StagedCommitMessage(staged) => {
                 let added = staged
                     .add_proposals()

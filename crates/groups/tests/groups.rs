@@ -338,17 +338,26 @@ fn a_circle_of_three_talks_and_a_removed_member_reads_nothing_after() {
     for m in [b, c] {
         assert_eq!(
             open(m, &gid, &hello).unwrap(),
-            Incoming::Application(b"hello circle".to_vec())
+            Incoming::Application {
+                sender: a.id.public_key(),
+                bytes: b"hello circle".to_vec()
+            }
         );
     }
     let reply = seal(b, &gid, b"reply");
     assert_eq!(
         open(a, &gid, &reply).unwrap(),
-        Incoming::Application(b"reply".to_vec())
+        Incoming::Application {
+            sender: b.id.public_key(),
+            bytes: b"reply".to_vec()
+        }
     );
     assert_eq!(
         open(c, &gid, &reply).unwrap(),
-        Incoming::Application(b"reply".to_vec())
+        Incoming::Application {
+            sender: b.id.public_key(),
+            bytes: b"reply".to_vec()
+        }
     );
 
     // A removes C.
@@ -377,7 +386,10 @@ fn a_circle_of_three_talks_and_a_removed_member_reads_nothing_after() {
     let secret = seal(a, &gid, b"after C left");
     assert_eq!(
         open(b, &gid, &secret).unwrap(),
-        Incoming::Application(b"after C left".to_vec())
+        Incoming::Application {
+            sender: a.id.public_key(),
+            bytes: b"after C left".to_vec()
+        }
     );
     assert!(
         matches!(
@@ -430,7 +442,10 @@ fn two_admins_committing_at_once_never_fork_the_circle() {
         let m = seal(a, &gid, b"still one circle");
         assert_eq!(
             open(b, &gid, &m).unwrap(),
-            Incoming::Application(b"still one circle".to_vec())
+            Incoming::Application {
+                sender: a.id.public_key(),
+                bytes: b"still one circle".to_vec()
+            }
         );
     }
 }
