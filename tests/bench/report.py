@@ -38,3 +38,21 @@ if mem.exists():
     print()
     for line in mem.read_text().strip().splitlines():
         print(f"- {line}")
+relay = root / "relay-load.txt"
+if relay.exists():
+    # The relay load harness prints `RESULT name value` lines; the ratios are computed here.
+    r = {}
+    for line in relay.read_text().splitlines():
+        parts = line.split()
+        if len(parts) == 3 and parts[0] == "RESULT":
+            r[parts[1]] = float(parts[2])
+    print()
+    posts, one = r["relay_posts_per_s"], r["sqlite_one_per_commit_per_s"]
+    batched = next(v for k, v in r.items() if k.startswith("sqlite_batched_"))
+    print(f"- relay: {posts:.0f} posts/s; {posts/one:.2f}× of SQLite one commit per row ({one:.0f}/s), "
+          f"{posts/batched:.2f}× of SQLite batched ({batched:.0f}/s) (goal ≥ 5 000/s)")
+    print(f"- push latency saturated p50 {r['saturated_push_latency_p50_ms']:.1f} ms, p99 "
+          f"{r['saturated_push_latency_p99_ms']:.1f} ms; paced at {r['paced_posts_per_s']:.0f}/s p50 "
+          f"{r['paced_push_latency_p50_ms']:.1f} ms, p99 {r['paced_push_latency_p99_ms']:.1f} ms (goal p99 ≤ 20 ms)")
+    print(f"- {r['kib_per_idle_socket']:.1f} KiB per idle push socket at {r['idle_sockets']:.0f} (goal ≤ 64 KiB); "
+          f"relay CPU {r['relay_cpu_us_per_post']:.0f} µs per post")
