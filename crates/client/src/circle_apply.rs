@@ -21,6 +21,46 @@ fn judged(e: GroupError) -> Rejection {
     }
 }
 
+/// Seals outbox payloads with the profile's MLS state (for `outbox::deliver_due`). Catching up
+/// needs the relay and the vault, so the caller passes it in.
+pub struct CircleSealer<'a> {
+    pub conn: &'a rusqlite::Connection,
+    pub identity: &'a consilium_groups::Identity,
+    pub catch_up: &'a mut dyn FnMut(&[u8]) -> crate::error::Result<()>,
+}
+
+impl std::fmt::Debug for CircleSealer<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CircleSealer")
+    }
+}
+
+impl CircleSealer<'_> {
+    fn circle(&self, circle: &[u8]) -> crate::error::Result<Circle> {
+        Circle::load(&Provider::new(self.conn), circle)
+            .map_err(|e| ClientError::Invalid(e.to_string()))?
+            .ok_or_else(|| ClientError::Invalid("this profile is not in that circle".into()))
+    }
+}
+
+impl crate::outbox::Sealer for CircleSealer<'_> {
+    fn epoch(&mut self, circle: &[u8]) -> crate::error::Result<u64> {
+        Ok(self.circle(circle)?.epoch())
+    }
+
+    fn seal(&mut self, circle: &[u8], payload: &[u8]) -> crate::error::Result<(Vec<u8>, u64)> {
+        let mut group = self.circle(circle)?;
+        let sealed = group
+            .seal(&Provider::new(self.conn), self.identity.signer(), payload)
+            .map_err(|e| ClientError::Invalid(e.to_string()))?;
+        Ok((sealed, group.epoch()))
+    }
+
+    fn catch_up(&mut self, circle: &[u8]) -> crate::error::Result<()> {
+        (self.catch_up)(circle)
+    }
+}
+
 /// Opens and applies entries of this profile's circles.
 #[derive(Debug)]
 pub struct CircleApplier {

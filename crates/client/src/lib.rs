@@ -11,6 +11,7 @@ pub mod engine;
 pub mod error;
 pub mod outbox;
 pub mod receive;
+pub mod relay_transport;
 
 pub use case_input::{CasePatch, case_from_toml};
 pub use clock::SystemClock;

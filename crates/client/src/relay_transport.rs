@@ -1,0 +1,110 @@
+//! The outbox's transport over a real relay (`relay-client`), and how each relay answer is read:
+//! accepted; `stale_epoch` (seal again); refused for good (forbidden, invalid, too large…); or
+//! not known to have been applied (no answer, rate limited, relay busy or failing), which is
+//! retried with the same bytes.
+
+use consilium_model::wire::{PostBundle, Posted};
+use consilium_relay_client::{RelayClient, RelayClientError, RelayCode};
+use serde_bytes::ByteBuf;
+
+use crate::error::{ClientError, Result};
+use crate::outbox::{Delivery, Transport};
+
+/// Reads one relay answer to a post.
+pub fn classify(answer: std::result::Result<Posted, RelayClientError>) -> Delivery {
+    match answer {
+        Ok(posted) => Delivery::Accepted { seq: posted.seq },
+        Err(e) => match e.code() {
+            Some(RelayCode::StaleEpoch) => Delivery::StaleEpoch {
+                current: e.stale_epoch().unwrap_or(0),
+            },
+            Some(
+                RelayCode::RateLimited
+                | RelayCode::TooManyConnections
+                | RelayCode::Timeout
+                | RelayCode::Internal,
+            )
+            | None => Delivery::Ambiguous(e.to_string()),
+            Some(_) => Delivery::Refused(e.to_string()),
+        },
+    }
+}
+
+/// Posts through a relay client, blocking on its own small runtime (the engine is synchronous).
+#[derive(Debug)]
+pub struct RelayTransport {
+    runtime: tokio::runtime::Runtime,
+    client: RelayClient,
+}
+
+impl RelayTransport {
+    pub fn new(client: RelayClient) -> Result<RelayTransport> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(ClientError::io("starting the network runtime"))?;
+        Ok(RelayTransport { runtime, client })
+    }
+}
+
+impl Transport for RelayTransport {
+    fn post(&mut self, circle: &[u8], message_id: [u8; 16], sealed: &[u8]) -> Delivery {
+        let bundle = PostBundle {
+            message_id: ByteBuf::from(message_id.to_vec()),
+            mls: ByteBuf::from(sealed.to_vec()),
+            welcomes: vec![],
+            added: vec![],
+            removed: vec![],
+        };
+        classify(self.runtime.block_on(self.client.post(circle, &bundle)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refused(code: RelayCode) -> std::result::Result<Posted, RelayClientError> {
+        Err(RelayClientError::Refused {
+            status: 409,
+            code,
+            message: "m".into(),
+            current_epoch: Some(7),
+        })
+    }
+
+    #[test]
+    fn each_relay_answer_is_read_as_retry_reseal_or_give_up() {
+        assert_eq!(
+            classify(Ok(Posted { seq: 3, epoch: 1 })),
+            Delivery::Accepted { seq: 3 }
+        );
+        assert_eq!(
+            classify(refused(RelayCode::StaleEpoch)),
+            Delivery::StaleEpoch { current: 7 }
+        );
+        for retry in [
+            RelayCode::RateLimited,
+            RelayCode::TooManyConnections,
+            RelayCode::Timeout,
+            RelayCode::Internal,
+        ] {
+            assert!(matches!(classify(refused(retry)), Delivery::Ambiguous(_)));
+        }
+        assert!(matches!(
+            classify(Err(RelayClientError::Timeout)),
+            Delivery::Ambiguous(_)
+        ));
+        assert!(matches!(
+            classify(Err(RelayClientError::Unreachable("down".into()))),
+            Delivery::Ambiguous(_)
+        ));
+        for give_up in [
+            RelayCode::Forbidden,
+            RelayCode::InvalidMessage,
+            RelayCode::TooLarge,
+        ] {
+            assert!(matches!(classify(refused(give_up)), Delivery::Refused(_)));
+        }
+    }
+}
