@@ -9,6 +9,7 @@ pub mod case;
 pub mod codec;
 pub mod comment;
 pub mod ids;
+pub mod invite;
 pub mod time;
 pub mod vocab;
 pub mod wire;

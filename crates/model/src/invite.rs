@@ -1,0 +1,102 @@
+//! The invite code a circle admin hands to a colleague (by any channel): one line carrying the
+//! relay's address, the circle, a one-time token (the relay keeps only its hash) and the
+//! inviter's account key, so the joiner can check the inviter's safety number before trusting
+//! the circle. `consilium-invite:1:` followed by base64url (no padding) of a CBOR map.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::{Deserialize, Serialize};
+use serde_bytes::ByteBuf;
+
+use crate::codec::{from_cbor, to_cbor};
+use crate::{ModelError, Result};
+
+const PREFIX: &str = "consilium-invite:1:";
+/// Longest code accepted (a relay URL of a few hundred characters fits easily).
+const MAX_CODE_CHARS: usize = 2048;
+
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Invite {
+    /// `https://…` (or `http://` for a relay on this machine).
+    pub relay: String,
+    pub circle: ByteBuf,
+    pub token: ByteBuf,
+    /// The inviter's account key (Ed25519 public key).
+    pub inviter: ByteBuf,
+    /// SHA-256 of a self-hosted relay's certificate, to pin it.
+    #[serde(default)]
+    pub relay_cert_sha256: Option<ByteBuf>,
+}
+
+impl std::fmt::Debug for Invite {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The token is a bearer secret until redeemed.
+        f.debug_struct("Invite")
+            .field("relay", &self.relay)
+            .field("token", &"redacted")
+            .finish_non_exhaustive()
+    }
+}
+
+fn bad(why: &str) -> ModelError {
+    ModelError::Invalid(format!("this invite code is not valid: {why}"))
+}
+
+impl Invite {
+    fn check(&self) -> Result<()> {
+        // Plain HTTP only to this machine: the host, up to its port or path, must be loopback.
+        let local = self.relay.strip_prefix("http://").is_some_and(|rest| {
+            let host = if rest.starts_with('[') {
+                rest.split_inclusive(']').next().unwrap_or("")
+            } else {
+                rest.split([':', '/']).next().unwrap_or("")
+            };
+            matches!(host, "127.0.0.1" | "localhost" | "[::1]")
+        });
+        if !(self.relay.starts_with("https://") || local) {
+            return Err(bad(
+                "the relay address must be https:// (or a relay on this machine)",
+            ));
+        }
+        if self.circle.is_empty() || self.circle.len() > 64 {
+            return Err(bad("the circle id is malformed"));
+        }
+        if self.token.len() != 32 || self.inviter.len() != 32 {
+            return Err(bad("the token or the inviter's key is malformed"));
+        }
+        if self
+            .relay_cert_sha256
+            .as_ref()
+            .is_some_and(|p| p.len() != 32)
+        {
+            return Err(bad("the certificate pin is malformed"));
+        }
+        Ok(())
+    }
+
+    /// The single-line code.
+    pub fn to_code(&self) -> Result<String> {
+        self.check()?;
+        Ok(format!(
+            "{PREFIX}{}",
+            URL_SAFE_NO_PAD.encode(to_cbor(self)?)
+        ))
+    }
+
+    /// Reads a code as pasted (surrounding spaces and line breaks ignored).
+    pub fn parse(code: &str) -> Result<Invite> {
+        let code: String = code.chars().filter(|c| !c.is_whitespace()).collect();
+        if code.len() > MAX_CODE_CHARS {
+            return Err(bad("it is too long"));
+        }
+        let body = code
+            .strip_prefix(PREFIX)
+            .ok_or_else(|| bad("it does not start with consilium-invite:1:"))?;
+        let bytes = URL_SAFE_NO_PAD
+            .decode(body)
+            .map_err(|_| bad("it was cut or changed"))?;
+        let invite: Invite = from_cbor(&bytes).map_err(|_| bad("it was cut or changed"))?;
+        invite.check()?;
+        Ok(invite)
+    }
+}
