@@ -97,7 +97,6 @@ mod tests {
     use consilium_model::{CaseFields, CaseId, CommentId};
     use consilium_store::SystemEntropy;
     use std::sync::Arc;
-    use tls_codec::Serialize as _;
 
     fn vault() -> CaseDb {
         let conn = rusqlite::Connection::open_in_memory().unwrap();
@@ -121,8 +120,7 @@ mod tests {
         let (adb, mut bdb) = (vault(), vault());
         let kp = make_key_packages(&Provider::new(bdb.connection()), &bob, 1, false, 3600).unwrap()
             [0]
-        .key_package
-        .tls_serialize_detached()
+        .to_message_bytes()
         .unwrap();
         let pa = Provider::new(adb.connection());
         let mut circle = Circle::create(&pa, &alice).unwrap();

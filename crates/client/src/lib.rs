@@ -9,6 +9,7 @@ pub mod clock;
 pub mod effects;
 pub mod engine;
 pub mod error;
+pub mod key_publish;
 pub mod outbox;
 pub mod receive;
 pub mod relay_transport;

@@ -8,17 +8,21 @@
 use std::sync::Arc;
 
 use consilium_client::circle_apply::{CircleApplier, CircleSealer};
+use consilium_client::key_publish::key_package_upload;
 use consilium_client::outbox::deliver_due;
 use consilium_client::receive::{Entry, apply_log};
 use consilium_client::relay_transport::RelayTransport;
-use consilium_groups::{Circle, Identity, Provider, make_key_packages, migrate};
+use consilium_groups::{Circle, Identity, Provider, migrate};
 use consilium_model::app::{AppMessage, CaseShared};
 use consilium_model::wire::{PostBundle, WelcomeFor};
 use consilium_model::{CaseFields, Clock, SystemClock, Timestamp};
 use consilium_relay_client::{AccountKey, RelayClient};
 use consilium_store::{CaseDb, SystemEntropy};
 use serde_bytes::ByteBuf;
-use tls_codec::Serialize as _;
+
+fn now_ms() -> i64 {
+    SystemClock.now().0
+}
 
 struct Relay {
     base: String,
@@ -85,11 +89,12 @@ fn a_case_shared_through_the_outbox_reaches_a_member_through_a_real_relay() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let (mut alice, mut bob) = (profile(&server.base), profile(&server.base));
 
-    // Alice creates the circle, on the relay and in MLS, and adds Bob.
-    let kp = make_key_packages(&Provider::new(bob.db.connection()), &bob.id, 1, false, 3600)
-        .unwrap()[0]
-        .key_package
-        .tls_serialize_detached()
+    // Bob publishes key packages; Alice claims one, creates the circle and adds Bob.
+    let upload = key_package_upload(bob.db.connection(), &bob.id, 3, Timestamp(now_ms())).unwrap();
+    assert_eq!(upload.packages.iter().filter(|p| p.last_resort).count(), 1);
+    rt.block_on(bob.relay.upload_key_packages(&upload)).unwrap();
+    let kp = rt
+        .block_on(alice.relay.claim_key_package(&bob.id.account_id()))
         .unwrap();
     let pa = Provider::new(alice.db.connection());
     let mut circle = Circle::create(&pa, &alice.id).unwrap();

@@ -135,7 +135,8 @@ impl Circle {
             .collect()
     }
 
-    /// Adds the owners of `key_packages` (as the relay handed them out); each is validated.
+    /// Adds the owners of `key_packages` (MLSMessages, as the relay hands them out); each is
+    /// validated.
     pub fn add(
         &mut self,
         provider: &Provider<'_>,
@@ -145,8 +146,13 @@ impl Circle {
         let mut packages = Vec::with_capacity(key_packages.len());
         let mut added = Vec::with_capacity(key_packages.len());
         for raw in key_packages {
-            let package = KeyPackageIn::tls_deserialize_exact(raw)
-                .map_err(|e| GroupError::Rejected(e.to_string()))?
+            // Key packages travel as MLSMessages (RFC 9420 §6), as the relay stores them.
+            let message = MlsMessageIn::tls_deserialize_exact(raw)
+                .map_err(|e| GroupError::Rejected(e.to_string()))?;
+            let MlsMessageBodyIn::KeyPackage(package) = message.extract() else {
+                return Err(GroupError::Rejected("not a key package".into()));
+            };
+            let package = package
                 .validate(provider.crypto(), ProtocolVersion::Mls10)
                 .map_err(|e| GroupError::Rejected(e.to_string()))?;
             added.push(account_of(package.leaf_node().credential())?);

@@ -12,11 +12,21 @@ use crate::identity::Identity;
 /// The one ciphersuite of every circle.
 pub const CIPHERSUITE: Ciphersuite = Ciphersuite::MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519;
 
-/// A key package ready to publish.
+/// A key package ready to publish (as an MLSMessage: [`Published::to_message_bytes`]).
 #[derive(Debug, Clone)]
 pub struct Published {
     pub key_package: KeyPackage,
     pub last_resort: bool,
+}
+
+impl Published {
+    /// The key package as an MLSMessage (RFC 9420 §6), the form the relay and peers take.
+    pub fn to_message_bytes(&self) -> Result<Vec<u8>> {
+        use tls_codec::Serialize as _;
+        openmls::prelude::MlsMessageOut::from(self.key_package.clone())
+            .tls_serialize_detached()
+            .map_err(|e| GroupError::Mls(e.to_string()))
+    }
 }
 
 /// Makes `count` ordinary key packages and, if `with_last_resort`, one last-resort package,

@@ -289,8 +289,7 @@ fn members(dir: &std::path::Path, names: &[&str]) -> Vec<Member> {
 
 fn key_package(m: &Member) -> Vec<u8> {
     make_key_packages(&Provider::new(&m.conn), &m.id, 1, false, 3600).unwrap()[0]
-        .key_package
-        .tls_serialize_detached()
+        .to_message_bytes()
         .unwrap()
 }
 

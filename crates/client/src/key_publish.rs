@@ -1,0 +1,47 @@
+//! Key packages for the relay: a batch of single-use packages plus one last-resort package, made
+//! with the profile's MLS state (their private halves stay in the vault) and told to the relay
+//! with an expiry an hour before their MLS lifetime ends, so the relay never hands out one that
+//! is about to lapse.
+
+use consilium_groups::{Identity, Provider, make_key_packages};
+use consilium_model::Timestamp;
+use consilium_model::wire::{KeyPackageItem, KeyPackageUpload};
+use serde_bytes::ByteBuf;
+
+use crate::error::{ClientError, Result};
+
+/// How long a published key package lives.
+pub const KEY_PACKAGE_LIFETIME_SECS: u64 = 28 * 24 * 3600;
+const MARGIN_MS: i64 = 3600 * 1000;
+
+/// Makes `count` packages and a last-resort one, ready to upload.
+pub fn key_package_upload(
+    conn: &rusqlite::Connection,
+    identity: &Identity,
+    count: usize,
+    now: Timestamp,
+) -> Result<KeyPackageUpload> {
+    let made = make_key_packages(
+        &Provider::new(conn),
+        identity,
+        count,
+        true,
+        KEY_PACKAGE_LIFETIME_SECS,
+    )
+    .map_err(|e| ClientError::Invalid(e.to_string()))?;
+    let expires_at = now.0 + KEY_PACKAGE_LIFETIME_SECS as i64 * 1000 - MARGIN_MS;
+    let packages = made
+        .into_iter()
+        .map(|p| {
+            Ok(KeyPackageItem {
+                mls: ByteBuf::from(
+                    p.to_message_bytes()
+                        .map_err(|e| ClientError::Invalid(e.to_string()))?,
+                ),
+                last_resort: p.last_resort,
+                expires_at,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(KeyPackageUpload { packages })
+}
