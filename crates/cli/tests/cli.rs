@@ -115,19 +115,7 @@ impl Profile {
     }
 
     fn all_files(&self) -> Vec<PathBuf> {
-        fn walk(d: &Path, out: &mut Vec<PathBuf>) {
-            for e in std::fs::read_dir(d).unwrap().flatten() {
-                let p = e.path();
-                if p.is_dir() {
-                    walk(&p, out)
-                } else {
-                    out.push(p)
-                }
-            }
-        }
-        let mut v = Vec::new();
-        walk(&self.dir, &mut v);
-        v
+        consilium_testkit::files_under(&self.dir)
     }
 
     fn blob_files(&self) -> usize {

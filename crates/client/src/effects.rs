@@ -4,7 +4,7 @@
 //! not in the circle) is a `Rejection::Bad`: recorded and skipped, never applied.
 
 use consilium_model::Timestamp;
-use consilium_model::app::AppMessage;
+use consilium_model::app::{AppMessage, CaseRevised, CaseShared};
 use consilium_store::{CaseDb, StoreError};
 
 use crate::receive::Rejection;
@@ -26,25 +26,19 @@ pub fn apply_app_message(
     now: Timestamp,
 ) -> Result<(), Rejection> {
     match message {
-        AppMessage::CaseShared(m) => db
-            .receive_case(
-                circle,
-                sender,
-                &m.case_id,
-                m.revision,
-                m.fields.clone(),
-                now,
-            )
-            .map(drop),
-        AppMessage::CaseRevised(m) => db
-            .receive_case(
-                circle,
-                sender,
-                &m.case_id,
-                m.revision,
-                m.fields.clone(),
-                now,
-            )
+        AppMessage::CaseShared(CaseShared {
+            case_id,
+            revision,
+            fields,
+            ..
+        })
+        | AppMessage::CaseRevised(CaseRevised {
+            case_id,
+            revision,
+            fields,
+            ..
+        }) => db
+            .receive_case(circle, sender, case_id, *revision, fields.clone(), now)
             .map(drop),
         AppMessage::CaseResolved(m) => match db.case_origin(&m.case_id).map_err(judged)? {
             Some((c, a)) if c == circle && a == sender => {

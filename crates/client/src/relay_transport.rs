@@ -14,6 +14,11 @@ use crate::outbox::{Delivery, Transport};
 pub fn classify(answer: std::result::Result<Posted, RelayClientError>) -> Delivery {
     match answer {
         Ok(posted) => Delivery::Accepted { seq: posted.seq },
+        // A server error (the relay's own, or a proxy's without our body) applied nothing
+        // knowable: retry.
+        Err(e @ RelayClientError::Refused { status: 500.., .. }) => {
+            Delivery::Ambiguous(e.to_string())
+        }
         Err(e) => match e.code() {
             Some(RelayCode::StaleEpoch) => Delivery::StaleEpoch {
                 current: e.stale_epoch().unwrap_or(0),
@@ -65,8 +70,12 @@ mod tests {
     use super::*;
 
     fn refused(code: RelayCode) -> std::result::Result<Posted, RelayClientError> {
+        refused_with(409, code)
+    }
+
+    fn refused_with(status: u16, code: RelayCode) -> std::result::Result<Posted, RelayClientError> {
         Err(RelayClientError::Refused {
-            status: 409,
+            status,
             code,
             message: "m".into(),
             current_epoch: Some(7),
@@ -97,6 +106,11 @@ mod tests {
         ));
         assert!(matches!(
             classify(Err(RelayClientError::Unreachable("down".into()))),
+            Delivery::Ambiguous(_)
+        ));
+        // A proxy's 502 without the relay's error body.
+        assert!(matches!(
+            classify(refused_with(502, RelayCode::Other(String::new()))),
             Delivery::Ambiguous(_)
         ));
         for give_up in [

@@ -292,12 +292,6 @@ async fn put_blob(
 ) -> Result<StatusCode> {
     let gid = group_id(&group)?;
     let id = blob_id(&blob)?;
-    if a.body.len() as u64 > s.config.max_blob_bytes {
-        return Err(RelayError::TooLarge(format!(
-            "blobs are at most {} bytes",
-            s.config.max_blob_bytes
-        )));
-    }
     let now = s.now();
     let quota = s.config.blob_quota_bytes;
     s.blocking(move |st| st.put_blob(&a.account, &gid, &id, &a.body, quota, now))

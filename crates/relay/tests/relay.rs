@@ -1141,30 +1141,8 @@ async fn the_data_directory_holds_no_plaintext() {
             .await;
     }
     relay.stop().await;
-    for entry in walk(dir.path()) {
-        // SQLite removes its WAL files when the last connection closes.
-        let Ok(data) = std::fs::read(&entry) else {
-            continue;
-        };
-        assert!(
-            !data.windows(10).any(|w| w == b"ZQX-MARKER"),
-            "{} holds plaintext",
-            entry.display()
-        );
-    }
-}
-
-fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).unwrap().flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            out.extend(walk(&p))
-        } else {
-            out.push(p)
-        }
-    }
-    out
+    let leaked = consilium_testkit::files_containing(dir.path(), b"ZQX-MARKER");
+    assert!(leaked.is_empty(), "plaintext in {leaked:?}");
 }
 
 /// Each abuse limit answers with its own code and the relay keeps serving: the per-account

@@ -416,10 +416,6 @@ impl Store {
     }
 
     /// The members of a group, for push notifications.
-    pub fn members(&self, group_id: &[u8]) -> Result<Vec<Account>> {
-        self.read(|c| Self::members_in(c, group_id))
-    }
-
     fn members_in(c: &Connection, group_id: &[u8]) -> Result<Vec<Account>> {
         let mut stmt = c.prepare_cached("SELECT account FROM members WHERE group_id = ?1")?;
         let rows = stmt.query_map([group_id], |r| r.get::<_, Vec<u8>>(0))?;
@@ -809,32 +805,42 @@ mod tests {
     #[test]
     fn a_failed_operation_in_a_batch_leaves_no_trace_and_spares_the_others() {
         let dir = tempfile::tempdir().unwrap();
-        let s = std::sync::Arc::new(Store::open(dir.path()).unwrap());
+        let s = Store::open(dir.path()).unwrap();
         let a = Account([1; 32]);
         let gid = [4u8; 16];
         s.create_group(&gid, &a, 0).wait().unwrap();
-        // Many writers at once, half of them failing after writing: only the good ones stay.
-        let handles: Vec<_> = (0..64u8)
+        // A first write holds the writer until the 64 others are queued, so they are applied as
+        // one batch (one transaction); half of them fail after writing: only the good ones stay.
+        let (open_gate, gate) = std::sync::mpsc::channel::<()>();
+        let first = s.write(move |_| {
+            let _ = gate.recv();
+            Ok(())
+        });
+        let queued: Vec<_> = (0..64u8)
             .map(|i| {
-                let s = s.clone();
-                std::thread::spawn(move || {
-                    s.write(move |c| {
-                        c.execute(
-                            "INSERT INTO cursors (group_id, account, seq) VALUES (?1, ?2, 1)",
-                            params![&[i][..], &[i][..]],
-                        )?;
-                        if i % 2 == 1 {
-                            return Err(RelayError::Conflict);
-                        }
-                        Ok(())
-                    })
-                    .wait()
+                s.write(move |c| {
+                    c.execute(
+                        "INSERT INTO cursors (group_id, account, seq) VALUES (?1, ?2, 1)",
+                        params![&[i][..], &[i][..]],
+                    )?;
+                    if i % 2 == 1 {
+                        return Err(RelayError::Conflict);
+                    }
+                    Ok(())
                 })
             })
             .collect();
-        let results: Vec<_> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+        open_gate.send(()).unwrap();
+        first.wait().unwrap();
+        let results: Vec<_> = queued.into_iter().map(|p| p.wait()).collect();
         for (i, r) in results.iter().enumerate() {
             assert_eq!(r.is_ok(), i % 2 == 0, "operation {i}: {r:?}");
+            if i % 2 == 1 {
+                assert!(
+                    matches!(r, Err(RelayError::Conflict)),
+                    "its own error: {r:?}"
+                );
+            }
         }
         let kept: i64 = s
             .read(|c| Ok(c.query_row("SELECT count(*) FROM cursors", [], |r| r.get(0))?))
