@@ -275,8 +275,15 @@ mod app_messages {
         let case_id = any::<[u8; 16]>().prop_map(CaseId::from_bytes);
         let comment_id = any::<[u8; 16]>().prop_map(CommentId::from_bytes);
         prop_oneof![
-            (case_id.clone(), fields(), 0u8..4, 1u32..50, any::<i64>()).prop_map(
-                |(case_id, fields, n, revision, t)| {
+            (
+                case_id.clone(),
+                // Only what a sender's client would send: the receiver validates on decode.
+                fields().prop_filter("a valid case", |f| f.validate().is_ok()),
+                0u8..4,
+                1u32..50,
+                any::<i64>()
+            )
+                .prop_map(|(case_id, fields, n, revision, t)| {
                     AppMessage::CaseShared(CaseShared {
                         case_id,
                         revision,
@@ -284,8 +291,7 @@ mod app_messages {
                         attachments: (0..n).map(pointer).collect(),
                         shared_at: Timestamp(t),
                     })
-                }
-            ),
+                }),
             (case_id.clone(), ".{1,40}", any::<i64>()).prop_map(|(case_id, outcome, t)| {
                 AppMessage::CaseResolved(CaseResolved {
                     case_id,
