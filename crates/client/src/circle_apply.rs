@@ -1,15 +1,25 @@
-//! The receiving side of a circle for real: an entry of the log is opened by MLS (with the
-//! profile's own openmls state, inside the caller's transaction), decoded as an application
-//! message and applied with the circle's rules. The author of what is applied is the sender MLS
-//! authenticated, never the account the relay claims.
+//! The group layer for real, on both sides of the relay:
+//! - `CircleSealer` turns queued items into what is posted (an application message sealed for
+//!   the current epoch, or a commit made on it) and makes the relay's answer take effect;
+//! - `CircleApplier` opens log entries with the profile's MLS state and applies them with the
+//!   circle's rules. The author of what is applied is the sender MLS authenticated, never the
+//!   account the relay claims.
+//!
+//! Every call runs inside the caller's transaction, so the MLS state step and its effect on the
+//! vault are stored together.
 
-use consilium_groups::{Circle, GroupError, Incoming, Provider};
-use consilium_model::Timestamp;
-use consilium_model::app::AppMessage;
-use consilium_store::CaseDb;
+use consilium_groups::{Circle, GroupError, Identity, Incoming, Outgoing, Provider};
+use consilium_model::app::{AppMessage, AttachmentPointer, CaseRevised, CaseShared};
+use consilium_model::codec::to_cbor;
+use consilium_model::{AttachmentId, Timestamp};
+use consilium_store::{CaseDb, IncomingAttachment, OutboxItem};
+use serde_bytes::ByteBuf;
 
 use crate::effects::apply_app_message;
-use crate::error::ClientError;
+use crate::error::{ClientError, Result};
+use crate::events::Event;
+use crate::outbox::Sealer;
+use crate::payload::{Queued, SealedPost};
 use crate::receive::{Applier, Entry, Rejection};
 
 fn judged(e: GroupError) -> Rejection {
@@ -21,12 +31,60 @@ fn judged(e: GroupError) -> Rejection {
     }
 }
 
-/// Seals outbox payloads with the profile's MLS state (for `outbox::deliver_due`). Catching up
-/// needs the relay and the vault, so the caller passes it in.
+fn local(e: GroupError) -> ClientError {
+    ClientError::Group(e)
+}
+
+fn load(db: &CaseDb, circle: &[u8]) -> Result<Circle> {
+    Circle::load(&Provider::new(db.connection()), circle)
+        .map_err(local)?
+        .ok_or_else(|| ClientError::Invalid("this profile is not in that circle".into()))
+}
+
+fn sealed_commit(out: Outgoing) -> SealedPost {
+    let welcomes = match &out.welcome {
+        Some(w) => out
+            .added
+            .iter()
+            .map(|a| (hex::encode(a), ByteBuf::from(w.clone())))
+            .collect(),
+        None => vec![],
+    };
+    SealedPost {
+        mls: ByteBuf::from(out.commit),
+        welcomes,
+        added: out.added.iter().map(hex::encode).collect(),
+        removed: out.removed.iter().map(hex::encode).collect(),
+    }
+}
+
+/// What the relay's acceptance of a queued item means here. Also used when the acceptance is
+/// only learnt from the item's echo in the log.
+pub fn on_accepted(db: &CaseDb, item: &OutboxItem, now: Timestamp) -> Result<()> {
+    let queued = Queued::decode(&item.payload)?;
+    if queued.is_commit() {
+        let mut circle = load(db, &item.circle)?;
+        circle
+            .confirm(&Provider::new(db.connection()))
+            .map_err(local)?;
+    }
+    match queued {
+        Queued::Add { request, .. } => {
+            let r = db.join_request(request)?;
+            db.set_join_request_state(request, "approved")?;
+            db.set_member_profile(&item.circle, &r.account, &r.name, &r.specialty)?;
+        }
+        Queued::Leave => db.mark_circle_left(&item.circle, now)?,
+        _ => {}
+    }
+    db.clear_outgoing_blobs(&item.message_id)?;
+    Ok(())
+}
+
+/// Seals outbox items with the profile's MLS state (for `outbox::deliver_due`).
 pub struct CircleSealer<'a> {
-    pub conn: &'a rusqlite::Connection,
-    pub identity: &'a consilium_groups::Identity,
-    pub catch_up: &'a mut dyn FnMut(&[u8]) -> crate::error::Result<()>,
+    pub identity: &'a Identity,
+    pub now: Timestamp,
 }
 
 impl std::fmt::Debug for CircleSealer<'_> {
@@ -35,36 +93,130 @@ impl std::fmt::Debug for CircleSealer<'_> {
     }
 }
 
-impl CircleSealer<'_> {
-    fn circle(&self, circle: &[u8]) -> crate::error::Result<Circle> {
-        Circle::load(&Provider::new(self.conn), circle)
-            .map_err(|e| ClientError::Invalid(e.to_string()))?
-            .ok_or_else(|| ClientError::Invalid("this profile is not in that circle".into()))
+impl Sealer for CircleSealer<'_> {
+    fn epoch(&mut self, db: &CaseDb, circle: &[u8]) -> Result<u64> {
+        Ok(load(db, circle)?.epoch())
+    }
+
+    fn ready(&mut self, db: &CaseDb, item: &OutboxItem) -> Result<bool> {
+        Ok(db.pending_uploads(&item.message_id)?.is_empty())
+    }
+
+    fn seal(
+        &mut self,
+        db: &CaseDb,
+        item: &OutboxItem,
+    ) -> Result<Option<(Vec<u8>, u64)>, Rejection> {
+        let provider = Provider::new(db.connection());
+        let mut circle = load(db, &item.circle).map_err(Rejection::Local)?;
+        let queued = Queued::decode(&item.payload).map_err(|e| Rejection::Bad(e.to_string()))?;
+        if queued.is_commit() && circle.has_pending_commit() {
+            // Made before a crash and never recorded as sent: make it anew.
+            circle.abandon(&provider).map_err(judged)?;
+        }
+        let id = self.identity;
+        let post = match queued {
+            Queued::App(bytes) => SealedPost {
+                mls: ByteBuf::from(
+                    circle
+                        .seal(&provider, id.signer(), &bytes)
+                        .map_err(judged)?,
+                ),
+                ..SealedPost::default()
+            },
+            Queued::Leave => SealedPost {
+                mls: ByteBuf::from(circle.leave(&provider, id).map_err(judged)?),
+                ..SealedPost::default()
+            },
+            Queued::Add { key_package, .. } => {
+                sealed_commit(circle.add(&provider, id, &[key_package.into_vec()]).map_err(judged)?)
+            }
+            Queued::Remove(accounts) => {
+                let keys = accounts
+                    .iter()
+                    .map(|a| <[u8; 32]>::try_from(&a[..]))
+                    .collect::<std::result::Result<Vec<_>, _>>()
+                    .map_err(|_| Rejection::Bad("a malformed account".into()))?;
+                let members = circle.members().map_err(judged)?;
+                let keys: Vec<_> = keys.into_iter().filter(|k| members.contains(k)).collect();
+                if keys.is_empty() {
+                    return Ok(None); // removed meanwhile, by someone else
+                }
+                sealed_commit(circle.remove(&provider, id, &keys).map_err(judged)?)
+            }
+            Queued::Rotate => sealed_commit(circle.rotate(&provider, id).map_err(judged)?),
+            Queued::CommitProposals => {
+                if !circle.has_pending_proposals() {
+                    return Ok(None);
+                }
+                sealed_commit(circle.commit_pending(&provider, id).map_err(judged)?)
+            }
+        };
+        let bytes = post
+            .encode()
+            .map_err(|e| Rejection::Local(ClientError::Invalid(e.to_string())))?;
+        Ok(Some((bytes, circle.epoch())))
+    }
+
+    fn accepted(&mut self, db: &CaseDb, item: &OutboxItem) -> Result<()> {
+        on_accepted(db, item, self.now)
+    }
+
+    fn refused(&mut self, db: &CaseDb, item: &OutboxItem) -> Result<()> {
+        let mut circle = load(db, &item.circle)?;
+        if circle.has_pending_commit() {
+            circle
+                .abandon(&Provider::new(db.connection()))
+                .map_err(local)?;
+        }
+        Ok(())
     }
 }
 
-impl crate::outbox::Sealer for CircleSealer<'_> {
-    fn epoch(&mut self, circle: &[u8]) -> crate::error::Result<u64> {
-        Ok(self.circle(circle)?.epoch())
-    }
-
-    fn seal(&mut self, circle: &[u8], payload: &[u8]) -> crate::error::Result<(Vec<u8>, u64)> {
-        let mut group = self.circle(circle)?;
-        let sealed = group
-            .seal(&Provider::new(self.conn), self.identity.signer(), payload)
-            .map_err(|e| ClientError::Invalid(e.to_string()))?;
-        Ok((sealed, group.epoch()))
-    }
-
-    fn catch_up(&mut self, circle: &[u8]) -> crate::error::Result<()> {
-        (self.catch_up)(circle)
-    }
-}
-
-/// Opens and applies entries of this profile's circles.
+/// Opens and applies entries of this profile's circles, collecting what happened.
 #[derive(Debug)]
 pub struct CircleApplier {
     pub now: Timestamp,
+    pub events: Vec<Event>,
+}
+
+impl CircleApplier {
+    pub fn new(now: Timestamp) -> CircleApplier {
+        CircleApplier {
+            now,
+            events: Vec::new(),
+        }
+    }
+}
+
+/// Records the attachments a shared or revised case points to, for download after the pass.
+fn queue_downloads(
+    db: &CaseDb,
+    circle: &[u8],
+    case: &consilium_model::CaseId,
+    pointers: &[AttachmentPointer],
+) -> Result<(), Rejection> {
+    let mut by_attachment: Vec<(AttachmentId, Vec<AttachmentPointer>)> = Vec::new();
+    for p in pointers {
+        match by_attachment
+            .iter_mut()
+            .find(|(id, _)| *id == p.attachment_id)
+        {
+            Some((_, list)) => list.push(p.clone()),
+            None => by_attachment.push((p.attachment_id.clone(), vec![p.clone()])),
+        }
+    }
+    for (attachment, list) in by_attachment {
+        let pointers = to_cbor(&list).map_err(|e| Rejection::Bad(e.to_string()))?;
+        db.add_incoming_attachment(&IncomingAttachment {
+            attachment,
+            case: case.clone(),
+            circle: circle.to_vec(),
+            pointers,
+            failed: None,
+        })?;
+    }
+    Ok(())
 }
 
 impl Applier for CircleApplier {
@@ -76,15 +228,95 @@ impl Applier for CircleApplier {
                 .ok_or_else(|| Rejection::Bad("this profile is not in that circle".into()))?;
             group.open(&provider, &entry.mls).map_err(judged)?
         };
+        let c = hex::encode(circle);
         match incoming {
             Incoming::Application { sender, bytes } => {
                 let message =
                     AppMessage::decode(&bytes).map_err(|e| Rejection::Bad(e.to_string()))?;
-                apply_app_message(db, circle, &hex::encode(sender), &message, self.now)
+                let is_new = match &message {
+                    AppMessage::CaseShared(m) => db.case_origin(&m.case_id)?.is_none(),
+                    _ => false,
+                };
+                apply_app_message(db, circle, &hex::encode(sender), &message, self.now)?;
+                match &message {
+                    AppMessage::CaseShared(CaseShared {
+                        case_id,
+                        attachments,
+                        ..
+                    })
+                    | AppMessage::CaseRevised(CaseRevised {
+                        case_id,
+                        attachments,
+                        ..
+                    }) => {
+                        queue_downloads(db, circle, case_id, attachments)?;
+                        let case = case_id.to_string();
+                        self.events.push(if is_new {
+                            Event::CaseReceived { circle: c, case }
+                        } else {
+                            Event::CaseUpdated { circle: c, case }
+                        });
+                    }
+                    AppMessage::CaseResolved(m) => self.events.push(Event::CaseUpdated {
+                        circle: c,
+                        case: m.case_id.to_string(),
+                    }),
+                    AppMessage::CaseRetracted(m) => self.events.push(Event::CaseRetracted {
+                        circle: c,
+                        case: m.case_id.to_string(),
+                    }),
+                    AppMessage::Comment(m) => self.events.push(Event::CommentReceived {
+                        circle: c,
+                        case: m.case_id.to_string(),
+                        comment: m.comment_id.to_string(),
+                    }),
+                    AppMessage::Poll(m) => self.events.push(Event::PollChanged {
+                        circle: c,
+                        case: m.case_id.to_string(),
+                    }),
+                    AppMessage::Vote(m) => self.events.push(Event::PollChanged {
+                        circle: c,
+                        case: m.case_id.to_string(),
+                    }),
+                    AppMessage::MemberProfile(_) | AppMessage::Unknown { .. } => {}
+                }
+                Ok(())
             }
-            // Membership lives in the MLS state just merged; proposals wait for a commit.
-            Incoming::Commit { .. } | Incoming::Proposal | Incoming::Own => Ok(()),
+            Incoming::Commit {
+                added,
+                removed,
+                self_removed,
+                ..
+            } => {
+                if self_removed {
+                    db.mark_circle_left(circle, self.now)?;
+                    self.events.push(Event::RemovedFromCircle { circle: c });
+                } else {
+                    self.events.push(Event::MembersChanged {
+                        circle: c,
+                        added: added.iter().map(hex::encode).collect(),
+                        removed: removed.iter().map(hex::encode).collect(),
+                    });
+                }
+                Ok(())
+            }
+            // Kept in the MLS state until a member commits it (see `Engine::sync`).
+            Incoming::Proposal | Incoming::Own | Incoming::Earlier => Ok(()),
         }
+    }
+
+    fn own_echo(&mut self, db: &mut CaseDb, _circle: &[u8], entry: &Entry) -> Result<()> {
+        if let Some(item) = db.queued_item(&entry.message_id)?
+            && item
+                .sealed
+                .as_ref()
+                .and_then(|(bytes, _)| SealedPost::decode(bytes).ok())
+                .is_some_and(|post| post.mls[..] == entry.mls[..])
+        {
+            on_accepted(db, &item, self.now)?;
+            db.mark_delivered(item.id)?;
+        }
+        Ok(())
     }
 }
 
@@ -166,7 +398,7 @@ mod tests {
             entry(3, &alice.account_id(), tampered),
             entry(4, &alice.account_id(), sealed_comment),
         ];
-        let mut applier = CircleApplier { now: Timestamp(9) };
+        let mut applier = CircleApplier::new(Timestamp(9));
         let report = apply_log(
             &mut bdb,
             &mut applier,
@@ -192,5 +424,9 @@ mod tests {
         assert_eq!(bdb.comments(&case).unwrap()[0].body, "KOH prep negative");
         assert_eq!(bdb.receive_failures(&gid).unwrap()[0].seq, 3);
         assert_eq!(bdb.circle_cursor(&gid).unwrap(), 4);
+        assert!(matches!(
+            applier.events[..],
+            [Event::CaseReceived { .. }, Event::CommentReceived { .. }]
+        ));
     }
 }

@@ -2,6 +2,7 @@
 //! person understands. Faces never match on message text.
 
 use consilium_deid::DeidError;
+use consilium_relay_client::RelayClientError;
 use consilium_store::StoreError;
 use serde::Serialize;
 
@@ -22,6 +23,12 @@ pub enum ErrorCode {
     ImageUnsupported,
     DiskFull,
     Io,
+    /// The relay could not be reached or did not answer: what was queued goes later.
+    Offline,
+    /// The relay refused the request (not a member any more, invitation used or expired…).
+    RelayRefused,
+    /// A circle operation that cannot be done (not a member, a malformed invite or key package).
+    CircleRefused,
     Internal,
 }
 
@@ -39,6 +46,10 @@ pub enum ClientError {
     },
     #[error("{0}")]
     Invalid(String),
+    #[error(transparent)]
+    Group(#[from] consilium_groups::GroupError),
+    #[error("the relay: {0}")]
+    Relay(#[from] consilium_relay_client::RelayClientError),
     #[error("{context}: {source}")]
     Io {
         context: String,
@@ -80,6 +91,20 @@ impl ClientError {
             },
             ClientError::Image(e) | ClientError::ImageFile { source: e, .. } => image_code(e),
             ClientError::Invalid(_) => ErrorCode::InvalidInput,
+            ClientError::Group(e) => match e {
+                consilium_groups::GroupError::Rejected(_)
+                | consilium_groups::GroupError::BadIdentity => ErrorCode::CircleRefused,
+                consilium_groups::GroupError::Storage(_) | consilium_groups::GroupError::Mls(_) => {
+                    ErrorCode::Internal
+                }
+            },
+            ClientError::Relay(e) => match e {
+                RelayClientError::Timeout | RelayClientError::Unreachable(_) => ErrorCode::Offline,
+                RelayClientError::Refused { status: 500.., .. } => ErrorCode::Offline,
+                RelayClientError::Refused { .. } => ErrorCode::RelayRefused,
+                RelayClientError::BadAddress(_) => ErrorCode::InvalidInput,
+                RelayClientError::BadAnswer(_) | RelayClientError::BadKey => ErrorCode::Internal,
+            },
             ClientError::Io { source, .. } => io_code(source),
         }
     }

@@ -3,14 +3,17 @@
 //!
 //! Invariant: faces hold no business logic; everything a user can do is a method here.
 
+pub mod blob_crypto;
 pub mod case_input;
 pub mod circle_apply;
 pub mod clock;
 pub mod effects;
 pub mod engine;
 pub mod error;
+pub mod events;
 pub mod key_publish;
 pub mod outbox;
+pub mod payload;
 pub mod receive;
 pub mod relay_transport;
 

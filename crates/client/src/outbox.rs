@@ -1,19 +1,23 @@
 //! Delivering the outbox: for each circle's oldest queued message, seal it for the circle's
 //! current epoch (or reuse the bytes already sealed for it), send it, and act on the answer:
-//! - accepted: it leaves the outbox;
-//! - `stale_epoch`: the circle moved on; catch up, then seal again for the new epoch;
+//! - accepted: it leaves the outbox, in one transaction with what acceptance means (a commit
+//!   takes effect);
+//! - `stale_epoch`: the circle moved on; a pending commit is dropped and the circle is reported
+//!   stale, so the caller catches up; the item is sealed (redone) again for the new epoch;
 //! - no answer (timeout, relay down): the outcome is unknown, so the *same bytes* are sent again
 //!   after a backoff (the relay's message-id idempotency makes a duplicate harmless);
 //! - refused for good (removed from the circle, say): the message is marked failed and holds its
 //!   circle's queue until the user drops it; other circles go on.
 //!
-//! The clock, the jitter and the transport are passed in, so every path is tested without a
-//! relay and without sleeping.
+//! Sealing and recording the sealed bytes happen in one transaction, so after a crash either
+//! nothing was sealed or exactly those bytes go out. The clock, the jitter and the transport are
+//! passed in, so every path is tested without a relay and without sleeping.
 
 use consilium_model::Timestamp;
 use consilium_store::{CaseDb, OutboxItem};
 
 use crate::error::Result;
+use crate::receive::Rejection;
 
 /// What the relay said to one post.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,14 +38,25 @@ pub trait Transport {
     fn post(&mut self, circle: &[u8], message_id: [u8; 16], sealed: &[u8]) -> Delivery;
 }
 
-/// The group layer, as the outbox needs it.
+/// The group layer, as the outbox needs it. Every call runs inside a transaction on `db`.
 pub trait Sealer {
     /// The circle's current epoch here.
-    fn epoch(&mut self, circle: &[u8]) -> Result<u64>;
-    /// Encrypts a payload for the circle's current epoch: the bytes and that epoch.
-    fn seal(&mut self, circle: &[u8], payload: &[u8]) -> Result<(Vec<u8>, u64)>;
-    /// Fetches and applies what the circle has that this client has not.
-    fn catch_up(&mut self, circle: &[u8]) -> Result<()>;
+    fn epoch(&mut self, db: &CaseDb, circle: &[u8]) -> Result<u64>;
+    /// Whether the item can go now (its attachments are uploaded, say).
+    fn ready(&mut self, _db: &CaseDb, _item: &OutboxItem) -> Result<bool> {
+        Ok(true)
+    }
+    /// Makes the bytes to post for the current epoch. `Ok(None)`: nothing to send any more (the
+    /// item is dropped); `Rejection::Bad`: it can never be sent (it is marked failed).
+    fn seal(
+        &mut self,
+        db: &CaseDb,
+        item: &OutboxItem,
+    ) -> Result<Option<(Vec<u8>, u64)>, Rejection>;
+    /// The relay accepted the item.
+    fn accepted(&mut self, db: &CaseDb, item: &OutboxItem) -> Result<()>;
+    /// The relay refused the item's sealed form (stale, or for good).
+    fn refused(&mut self, db: &CaseDb, item: &OutboxItem) -> Result<()>;
 }
 
 /// Exponential backoff: 1 s, 2 s, 4 s… capped at 5 minutes, with ±20 % jitter so clients that
@@ -61,11 +76,17 @@ pub struct DeliveryReport {
     pub retrying: usize,
     pub resealed: usize,
     pub failed: usize,
+    /// Items waiting for something first (uploads).
+    pub waiting: usize,
+    /// Circles that moved on without us: catch up, then deliver again.
+    pub stale: Vec<Vec<u8>>,
+    /// Why the relay could not be reached, if it could not.
+    pub offline: Option<String>,
 }
 
 /// Sends every item due at `now`, once each. `jitter` yields numbers in [0, 1).
 pub fn deliver_due(
-    db: &CaseDb,
+    db: &mut CaseDb,
     transport: &mut impl Transport,
     sealer: &mut impl Sealer,
     now: Timestamp,
@@ -79,7 +100,7 @@ pub fn deliver_due(
 }
 
 fn attempt(
-    db: &CaseDb,
+    db: &mut CaseDb,
     transport: &mut impl Transport,
     sealer: &mut impl Sealer,
     item: &OutboxItem,
@@ -87,35 +108,71 @@ fn attempt(
     jitter: &mut dyn FnMut() -> f64,
     report: &mut DeliveryReport,
 ) -> Result<()> {
-    let epoch = sealer.epoch(&item.circle)?;
+    if !sealer.ready(db, item)? {
+        report.waiting += 1;
+        return Ok(());
+    }
+    let epoch = sealer.epoch(db, &item.circle)?;
     let sealed = match &item.sealed {
         Some((bytes, sealed_epoch)) if *sealed_epoch == epoch => bytes.clone(),
         _ => {
-            let (bytes, sealed_epoch) = sealer.seal(&item.circle, &item.payload)?;
-            // Recorded before sending: after a crash, the same bytes go out again.
-            db.record_sealed(item.id, &bytes, sealed_epoch)?;
-            bytes
+            let sealing = db.atomically(|db| {
+                let sealed = sealer.seal(db, item)?;
+                if let Some((bytes, sealed_epoch)) = &sealed {
+                    // Recorded with the MLS step: after a crash, these bytes go out again.
+                    db.record_sealed(item.id, bytes, *sealed_epoch)?;
+                }
+                Ok::<_, Rejection>(sealed)
+            });
+            match sealing {
+                Ok(Some((bytes, _))) => bytes,
+                Ok(None) => {
+                    db.mark_delivered(item.id)?;
+                    return Ok(());
+                }
+                Err(Rejection::Bad(reason)) => {
+                    db.mark_failed(item.id, &reason)?;
+                    report.failed += 1;
+                    return Ok(());
+                }
+                Err(Rejection::Local(e)) => return Err(e),
+            }
         }
     };
     let attempts = item.attempts.saturating_add(1);
     match transport.post(&item.circle, item.message_id, &sealed) {
         Delivery::Accepted { .. } => {
-            db.mark_delivered(item.id)?;
+            db.atomically(|db| {
+                sealer.accepted(db, item)?;
+                db.mark_delivered(item.id)?;
+                Ok::<_, crate::error::ClientError>(())
+            })?;
             report.delivered += 1;
         }
         Delivery::StaleEpoch { .. } => {
-            sealer.catch_up(&item.circle)?;
-            db.clear_sealed(item.id)?;
-            db.schedule_retry(item.id, attempts, now)?;
+            db.atomically(|db| {
+                sealer.refused(db, item)?;
+                db.clear_sealed(item.id)?;
+                db.schedule_retry(item.id, attempts, now)?;
+                Ok::<_, crate::error::ClientError>(())
+            })?;
             report.resealed += 1;
+            if !report.stale.contains(&item.circle) {
+                report.stale.push(item.circle.clone());
+            }
         }
-        Delivery::Ambiguous(_) => {
+        Delivery::Ambiguous(why) => {
             let at = Timestamp(now.0 + backoff_ms(attempts, jitter()));
             db.schedule_retry(item.id, attempts, at)?;
             report.retrying += 1;
+            report.offline = Some(why);
         }
         Delivery::Refused(reason) => {
-            db.mark_failed(item.id, &reason)?;
+            db.atomically(|db| {
+                sealer.refused(db, item)?;
+                db.mark_failed(item.id, &reason)?;
+                Ok::<_, crate::error::ClientError>(())
+            })?;
             report.failed += 1;
         }
     }
@@ -152,37 +209,51 @@ mod tests {
     }
 
     /// Seals as "payload@epoch#n" (n counts seals, as fresh MLS ciphertext would differ).
+    /// Accepting an item moves the epoch on (as a commit would); "never" cannot be sealed.
     #[derive(Default)]
     struct FakeGroups {
         epoch: u64,
         seals: u32,
-        catch_ups: u32,
+        accepted: u32,
+        refused: u32,
     }
 
     impl Sealer for FakeGroups {
-        fn epoch(&mut self, _: &[u8]) -> Result<u64> {
+        fn epoch(&mut self, _: &CaseDb, _: &[u8]) -> Result<u64> {
             Ok(self.epoch)
         }
-        fn seal(&mut self, _: &[u8], payload: &[u8]) -> Result<(Vec<u8>, u64)> {
+        fn seal(
+            &mut self,
+            _: &CaseDb,
+            item: &OutboxItem,
+        ) -> Result<Option<(Vec<u8>, u64)>, Rejection> {
+            match &item.payload[..] {
+                b"never" => return Err(Rejection::Bad("cannot".into())),
+                b"void" => return Ok(None),
+                _ => {}
+            }
             self.seals += 1;
             let text = format!(
                 "{}@{}#{}",
-                String::from_utf8_lossy(payload),
+                String::from_utf8_lossy(&item.payload),
                 self.epoch,
                 self.seals
             );
-            Ok((text.into_bytes(), self.epoch))
+            Ok(Some((text.into_bytes(), self.epoch)))
         }
-        fn catch_up(&mut self, _: &[u8]) -> Result<()> {
-            self.catch_ups += 1;
-            self.epoch += 1;
+        fn accepted(&mut self, _: &CaseDb, _: &OutboxItem) -> Result<()> {
+            self.accepted += 1;
+            Ok(())
+        }
+        fn refused(&mut self, _: &CaseDb, _: &OutboxItem) -> Result<()> {
+            self.refused += 1;
             Ok(())
         }
     }
 
     #[test]
     fn an_unanswered_post_is_resent_with_the_same_bytes_after_its_backoff() {
-        let db = db();
+        let mut db = db();
         db.enqueue(b"C", [1; 16], b"hello", Timestamp(0)).unwrap();
         let mut relay = FakeRelay::default();
         relay
@@ -190,12 +261,12 @@ mod tests {
             .push_back(Delivery::Ambiguous("timeout".into()));
         let mut groups = FakeGroups::default();
         let mut half = || 0.5;
-        let r = deliver_due(&db, &mut relay, &mut groups, Timestamp(0), &mut half).unwrap();
+        let r = deliver_due(&mut db, &mut relay, &mut groups, Timestamp(0), &mut half).unwrap();
         assert_eq!(r.retrying, 1);
         // Not due before its backoff (1 s with neutral jitter).
-        let r = deliver_due(&db, &mut relay, &mut groups, Timestamp(999), &mut half).unwrap();
+        let r = deliver_due(&mut db, &mut relay, &mut groups, Timestamp(999), &mut half).unwrap();
         assert_eq!(r, DeliveryReport::default());
-        let r = deliver_due(&db, &mut relay, &mut groups, Timestamp(1000), &mut half).unwrap();
+        let r = deliver_due(&mut db, &mut relay, &mut groups, Timestamp(1000), &mut half).unwrap();
         assert_eq!(r.delivered, 1);
         assert_eq!(relay.sent.len(), 2);
         assert_eq!(relay.sent[0], relay.sent[1], "same message id, same bytes");
@@ -205,15 +276,17 @@ mod tests {
 
     #[test]
     fn a_stale_epoch_catches_up_and_seals_again_for_the_new_epoch() {
-        let db = db();
+        let mut db = db();
         db.enqueue(b"C", [1; 16], b"hello", Timestamp(0)).unwrap();
         let mut relay = FakeRelay::default();
         relay.answers.push_back(Delivery::StaleEpoch { current: 1 });
         let mut groups = FakeGroups::default();
         let mut half = || 0.5;
-        let r = deliver_due(&db, &mut relay, &mut groups, Timestamp(0), &mut half).unwrap();
-        assert_eq!((r.resealed, groups.catch_ups), (1, 1));
-        let r = deliver_due(&db, &mut relay, &mut groups, Timestamp(0), &mut half).unwrap();
+        let r = deliver_due(&mut db, &mut relay, &mut groups, Timestamp(0), &mut half).unwrap();
+        assert_eq!((r.resealed, groups.refused), (1, 1));
+        assert_eq!(r.stale, vec![b"C".to_vec()], "the caller must catch up");
+        groups.epoch = 1; // caught up
+        let r = deliver_due(&mut db, &mut relay, &mut groups, Timestamp(0), &mut half).unwrap();
         assert_eq!(r.delivered, 1, "retried at once, not after a backoff");
         assert_eq!(relay.sent[0].2, b"hello@0#1");
         assert_eq!(relay.sent[1].2, b"hello@1#2");
@@ -222,25 +295,25 @@ mod tests {
 
     #[test]
     fn bytes_sealed_before_a_crash_are_sent_again_unless_their_epoch_is_gone() {
-        let db = db();
+        let mut db = db();
         let id = db.enqueue(b"C", [1; 16], b"hello", Timestamp(0)).unwrap();
         // A previous run sealed and maybe sent, then died before the answer.
         db.record_sealed(id, b"sealed-before", 0).unwrap();
         let mut relay = FakeRelay::default();
         let mut groups = FakeGroups::default();
-        deliver_due(&db, &mut relay, &mut groups, Timestamp(0), &mut || 0.5).unwrap();
+        deliver_due(&mut db, &mut relay, &mut groups, Timestamp(0), &mut || 0.5).unwrap();
         assert_eq!(relay.sent[0].2, b"sealed-before");
 
         let id = db.enqueue(b"C", [2; 16], b"later", Timestamp(0)).unwrap();
         db.record_sealed(id, b"sealed-for-epoch-0", 0).unwrap();
         groups.epoch = 4;
-        deliver_due(&db, &mut relay, &mut groups, Timestamp(0), &mut || 0.5).unwrap();
+        deliver_due(&mut db, &mut relay, &mut groups, Timestamp(0), &mut || 0.5).unwrap();
         assert_eq!(relay.sent[1].2, b"later@4#1");
     }
 
     #[test]
     fn a_refusal_holds_its_circle_and_spares_the_others_and_order_is_kept() {
-        let db = db();
+        let mut db = db();
         db.enqueue(b"A", [1; 16], b"a1", Timestamp(0)).unwrap();
         db.enqueue(b"A", [2; 16], b"a2", Timestamp(0)).unwrap();
         db.enqueue(b"B", [3; 16], b"b1", Timestamp(0)).unwrap();
@@ -251,12 +324,30 @@ mod tests {
             .push_back(Delivery::Refused("forbidden".into()));
         let mut groups = FakeGroups::default();
         for _ in 0..3 {
-            deliver_due(&db, &mut relay, &mut groups, Timestamp(0), &mut || 0.5).unwrap();
+            deliver_due(&mut db, &mut relay, &mut groups, Timestamp(0), &mut || 0.5).unwrap();
         }
         let sent: Vec<&[u8]> = relay.sent.iter().map(|s| &s.1[..1]).collect();
         assert_eq!(sent, vec![&[1u8][..], &[3], &[4]]);
         assert_eq!(db.failed_items().unwrap().len(), 1);
         assert_eq!(db.outbox_len().unwrap(), 2, "a1 failed, a2 waits behind it");
+    }
+
+    #[test]
+    fn an_item_that_cannot_be_sealed_fails_one_with_nothing_left_to_do_goes_and_the_rest_follow() {
+        let mut db = db();
+        db.enqueue(b"A", [1; 16], b"never", Timestamp(0)).unwrap();
+        db.enqueue(b"B", [2; 16], b"void", Timestamp(0)).unwrap();
+        db.enqueue(b"B", [3; 16], b"b2", Timestamp(0)).unwrap();
+        let mut relay = FakeRelay::default();
+        let mut groups = FakeGroups::default();
+        let r = deliver_due(&mut db, &mut relay, &mut groups, Timestamp(0), &mut || 0.5).unwrap();
+        assert_eq!((r.failed, r.delivered), (1, 0));
+        assert!(relay.sent.is_empty(), "neither was posted");
+        let r = deliver_due(&mut db, &mut relay, &mut groups, Timestamp(0), &mut || 0.5).unwrap();
+        assert_eq!(r.delivered, 1);
+        assert_eq!(relay.sent[0].2, b"b2@0#1");
+        assert_eq!(groups.accepted, 1, "acceptance is told to the group layer");
+        assert_eq!(db.outbox_len().unwrap(), 1, "only the failed item is left");
     }
 
     #[test]

@@ -54,6 +54,12 @@ impl From<StoreError> for Rejection {
 /// caller holds).
 pub trait Applier {
     fn apply(&mut self, db: &mut CaseDb, circle: &[u8], entry: &Entry) -> Result<(), Rejection>;
+
+    /// This account's own message, back from the log (MLS cannot open it; its effect was made
+    /// when it was queued). One still queued here was accepted without us hearing the answer.
+    fn own_echo(&mut self, _db: &mut CaseDb, _circle: &[u8], _entry: &Entry) -> Result<()> {
+        Ok(())
+    }
 }
 
 /// What one pass did.
@@ -82,7 +88,10 @@ pub fn apply_log(
             continue;
         }
         if entry.sender == own_account {
-            db.advance_circle_cursor(circle, entry.seq)?;
+            db.atomically(|db| {
+                applier.own_echo(db, circle, entry)?;
+                Ok::<_, ClientError>(db.advance_circle_cursor(circle, entry.seq)?)
+            })?;
             report.echoes += 1;
             continue;
         }

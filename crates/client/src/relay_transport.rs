@@ -3,12 +3,12 @@
 //! not known to have been applied (no answer, rate limited, relay busy or failing), which is
 //! retried with the same bytes.
 
-use consilium_model::wire::{PostBundle, Posted};
+use consilium_model::wire::Posted;
 use consilium_relay_client::{RelayClient, RelayClientError, RelayCode};
-use serde_bytes::ByteBuf;
 
 use crate::error::{ClientError, Result};
 use crate::outbox::{Delivery, Transport};
+use crate::payload::SealedPost;
 
 /// Reads one relay answer to a post.
 pub fn classify(answer: std::result::Result<Posted, RelayClientError>) -> Delivery {
@@ -35,31 +35,42 @@ pub fn classify(answer: std::result::Result<Posted, RelayClientError>) -> Delive
     }
 }
 
-/// Posts through a relay client, blocking on its own small runtime (the engine is synchronous).
-#[derive(Debug)]
+/// Posts through a relay client, blocking on a small runtime (the engine is synchronous).
+#[derive(Debug, Clone)]
 pub struct RelayTransport {
-    runtime: tokio::runtime::Runtime,
+    runtime: std::sync::Arc<tokio::runtime::Runtime>,
     client: RelayClient,
 }
 
 impl RelayTransport {
     pub fn new(client: RelayClient) -> Result<RelayTransport> {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(ClientError::io("starting the network runtime"))?;
-        Ok(RelayTransport { runtime, client })
+        Ok(RelayTransport {
+            runtime: std::sync::Arc::new(runtime()?),
+            client,
+        })
     }
+
+    pub fn with_runtime(
+        client: RelayClient,
+        runtime: std::sync::Arc<tokio::runtime::Runtime>,
+    ) -> RelayTransport {
+        RelayTransport { runtime, client }
+    }
+}
+
+/// The engine's network runtime: one thread, driven by each blocking call.
+pub fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(ClientError::io("starting the network runtime"))
 }
 
 impl Transport for RelayTransport {
     fn post(&mut self, circle: &[u8], message_id: [u8; 16], sealed: &[u8]) -> Delivery {
-        let bundle = PostBundle {
-            message_id: ByteBuf::from(message_id.to_vec()),
-            mls: ByteBuf::from(sealed.to_vec()),
-            welcomes: vec![],
-            added: vec![],
-            removed: vec![],
+        let bundle = match SealedPost::decode(sealed) {
+            Ok(post) => post.into_bundle(message_id),
+            Err(e) => return Delivery::Refused(e.to_string()),
         };
         classify(self.runtime.block_on(self.client.post(circle, &bundle)))
     }

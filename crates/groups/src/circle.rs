@@ -44,6 +44,9 @@ pub enum Incoming {
     Proposal,
     /// This profile's own message coming back: nothing to do.
     Own,
+    /// A message of an epoch before this profile's (sent before it joined, or a replay of an
+    /// epoch whose secrets are gone): nothing to open, nothing to record.
+    Earlier,
 }
 
 fn mls(e: impl std::fmt::Display) -> GroupError {
@@ -211,6 +214,51 @@ impl Circle {
         })
     }
 
+    /// Asks to leave: a proposal to remove this profile, which another member commits.
+    pub fn leave(&mut self, provider: &Provider<'_>, identity: &Identity) -> Result<Vec<u8>> {
+        let message = self
+            .group
+            .leave_group(provider, identity.signer())
+            .map_err(mls)?;
+        bytes(&message)
+    }
+
+    /// Whether proposals (a member asking to leave) wait for a commit.
+    pub fn has_pending_proposals(&self) -> bool {
+        self.group.has_pending_proposals()
+    }
+
+    /// Whether a commit of ours waits for the relay's answer.
+    pub fn has_pending_commit(&self) -> bool {
+        self.group.pending_commit().is_some()
+    }
+
+    /// Commits the proposals received (a member's request to leave).
+    pub fn commit_pending(
+        &mut self,
+        provider: &Provider<'_>,
+        identity: &Identity,
+    ) -> Result<Outgoing> {
+        let mut removed = Vec::new();
+        for p in self.group.pending_proposals() {
+            if let Proposal::Remove(r) = p.proposal()
+                && let Some(member) = self.group.member_at(r.removed())
+            {
+                removed.push(account_of(&member.credential)?);
+            }
+        }
+        let (commit, welcome, _) = self
+            .group
+            .commit_to_pending_proposals(provider, identity.signer())
+            .map_err(mls)?;
+        Ok(Outgoing {
+            commit: bytes(&commit)?,
+            welcome: welcome.as_ref().map(bytes).transpose()?,
+            added: vec![],
+            removed,
+        })
+    }
+
     /// The relay accepted our pending commit: it takes effect.
     pub fn confirm(&mut self, provider: &Provider<'_>) -> Result<()> {
         self.group.merge_pending_commit(provider).map_err(mls)
@@ -242,6 +290,12 @@ impl Circle {
         let protocol = message
             .try_into_protocol_message()
             .map_err(|e| rejected(&e))?;
+        if protocol.group_id() != self.group.group_id() {
+            return Err(GroupError::Rejected("a message of another circle".into()));
+        }
+        if protocol.epoch() < self.group.epoch() {
+            return Ok(Incoming::Earlier);
+        }
         let processed = self
             .group
             .process_message(provider, protocol)

@@ -149,6 +149,8 @@ pub struct CaseFilter {
     pub status: Option<Status>,
     pub specialty: Option<String>,
     pub tag: Option<String>,
+    /// Only cases received from or shared with this circle (its id).
+    pub circle: Option<Vec<u8>>,
 }
 
 /// A full-text search hit.

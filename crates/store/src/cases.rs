@@ -351,13 +351,16 @@ impl CaseDb {
              WHERE (?1 IS NULL OR c.status = ?1)
                AND (?2 IS NULL OR lower(c.specialty) = lower(?2))
                AND (?3 IS NULL OR EXISTS (SELECT 1 FROM case_tags t WHERE t.case_id = c.id AND t.tag = lower(?3)))
+               AND (?4 IS NULL OR EXISTS (SELECT 1 FROM case_origins o WHERE o.case_id = c.id AND o.circle = ?4)
+                               OR EXISTS (SELECT 1 FROM case_shares h WHERE h.case_id = c.id AND h.circle = ?4))
              ORDER BY c.updated_at DESC, c.id",
         )?;
         let rows = stmt.query_map(
             params![
                 filter.status.map(|s| s.as_str()),
                 filter.specialty.as_deref(),
-                filter.tag.as_deref().map(str::trim)
+                filter.tag.as_deref().map(str::trim),
+                filter.circle.as_deref()
             ],
             |r| {
                 Ok((
@@ -532,9 +535,42 @@ impl CaseDb {
         blobs: &[StoredBlob],
         now: Timestamp,
     ) -> Result<AttachmentId> {
-        let id = AttachmentId::from_bytes(random_16(&*self.entropy)?);
+        self.insert_attachment_as(case, None, record, blobs, now, |_| Ok(()))
+    }
+
+    /// Records an attachment under `id` (a fresh one when `None`) and runs `also` in the same
+    /// transaction.
+    pub(crate) fn insert_attachment_as(
+        &mut self,
+        case: &CaseId,
+        id: Option<&AttachmentId>,
+        record: &AttachmentRecord,
+        blobs: &[StoredBlob],
+        now: Timestamp,
+        also: impl FnOnce(&CaseDb) -> Result<()>,
+    ) -> Result<AttachmentId> {
+        let id = match id {
+            Some(id) => id.clone(),
+            None => AttachmentId::from_bytes(random_16(&*self.entropy)?),
+        };
         let report = to_cbor(&record.report)?;
-        let tx = self.conn.savepoint()?;
+        self.atomically(|db| {
+            db.insert_attachment_rows(case, &id, record, &report, blobs, now)?;
+            also(db)
+        })?;
+        Ok(id)
+    }
+
+    fn insert_attachment_rows(
+        &self,
+        case: &CaseId,
+        id: &AttachmentId,
+        record: &AttachmentRecord,
+        report: &[u8],
+        blobs: &[StoredBlob],
+        now: Timestamp,
+    ) -> Result<()> {
+        let tx = &self.conn;
         ensure_case(&tx, case)?;
         let position: i64 = tx.query_row(
             "SELECT coalesce(max(position), 0) + 1 FROM attachments WHERE case_id = ?1",
@@ -573,8 +609,7 @@ impl CaseDb {
             "UPDATE cases SET updated_at = ?2 WHERE id = ?1",
             params![&case.as_bytes()[..], now.0],
         )?;
-        tx.commit()?;
-        Ok(id)
+        Ok(())
     }
 
     pub fn attachments(&self, case: &CaseId) -> Result<Vec<Attachment>> {
@@ -660,7 +695,7 @@ impl CaseDb {
     }
 }
 
-fn to16(bytes: &[u8]) -> Result<[u8; 16]> {
+pub(crate) fn to16(bytes: &[u8]) -> Result<[u8; 16]> {
     bytes
         .try_into()
         .map_err(|_| StoreError::DatabaseCorrupt("bad id length".into()))

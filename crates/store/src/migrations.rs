@@ -34,10 +34,15 @@ const MIGRATIONS: &[Migration] = &[
         sql: include_str!("migrations/0004_circles.sql"),
         after: None,
     },
+    Migration {
+        version: 5,
+        sql: include_str!("migrations/0005_membership.sql"),
+        after: None,
+    },
 ];
 
 /// The newest schema this build knows.
-pub const LATEST: i64 = 4;
+pub const LATEST: i64 = 5;
 
 pub(crate) fn current_version(conn: &Connection) -> Result<i64> {
     Ok(conn.query_row("PRAGMA user_version", [], |r| r.get(0))?)

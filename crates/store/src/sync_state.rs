@@ -53,6 +53,30 @@ impl CaseDb {
         Ok(self.connection().last_insert_rowid())
     }
 
+    /// The queued item with this message id, due or not.
+    pub fn queued_item(&self, message_id: &[u8; 16]) -> Result<Option<OutboxItem>> {
+        let mut stmt = self.connection().prepare_cached(
+            "SELECT id, circle, payload, sealed, sealed_epoch, attempts, next_attempt_at
+             FROM outbox WHERE message_id = ?1",
+        )?;
+        let item = stmt
+            .query_row([&message_id[..]], |r| {
+                let sealed: Option<Vec<u8>> = r.get(3)?;
+                let epoch: Option<u64> = r.get(4)?;
+                Ok(OutboxItem {
+                    id: r.get(0)?,
+                    circle: r.get(1)?,
+                    message_id: *message_id,
+                    payload: r.get(2)?,
+                    sealed: sealed.zip(epoch),
+                    attempts: r.get(5)?,
+                    next_attempt_at: Timestamp(r.get(6)?),
+                })
+            })
+            .optional()?;
+        Ok(item)
+    }
+
     /// The items due at `now`: the head of each circle's queue, if its time has come and it has
     /// not failed for good. A failed head holds its circle's queue until it is dropped.
     pub fn due(&self, now: Timestamp) -> Result<Vec<OutboxItem>> {

@@ -184,12 +184,26 @@ impl Vault {
         renditions: Vec<NewRendition>,
         now: Timestamp,
     ) -> Result<AttachmentId> {
+        self.add_attachment_as(case, None, record, renditions, now, |_| Ok(()))
+    }
+
+    /// `add_attachment` under a given id, running `also` in the recording transaction.
+    pub(crate) fn add_attachment_as(
+        &mut self,
+        case: &CaseId,
+        id: Option<&AttachmentId>,
+        record: &AttachmentRecord,
+        renditions: Vec<NewRendition>,
+        now: Timestamp,
+        also: impl FnOnce(&CaseDb) -> Result<()>,
+    ) -> Result<AttachmentId> {
         let mut stored = Vec::with_capacity(renditions.len());
         let result = (|| {
             for r in renditions {
                 stored.push(self.write_blob(r)?);
             }
-            self.db.insert_attachment(case, record, &stored, now)
+            self.db
+                .insert_attachment_as(case, id, record, &stored, now, also)
         })();
         if result.is_err() {
             for b in &stored {

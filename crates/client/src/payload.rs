@@ -1,0 +1,84 @@
+//! What the outbox holds for a circle, and the form it takes once sealed. A queued item is either
+//! an application message (sealed for whatever epoch is current when it goes) or a group
+//! operation (made into a commit only when it goes, and made again on the new epoch if another
+//! member's commit won the race).
+
+use consilium_model::codec::{from_cbor, to_cbor};
+use consilium_model::wire::{PostBundle, WelcomeFor};
+use serde::{Deserialize, Serialize};
+use serde_bytes::ByteBuf;
+
+use crate::error::{ClientError, Result};
+
+/// One queued item's payload.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Queued {
+    /// An encoded `AppMessage`.
+    App(ByteBuf),
+    /// Add the owner of this key package (from join request `request`).
+    Add {
+        request: i64,
+        key_package: ByteBuf,
+    },
+    /// Remove these accounts (Ed25519 public keys).
+    Remove(Vec<ByteBuf>),
+    /// A fresh leaf key for this profile.
+    Rotate,
+    /// Ask the circle to remove this profile.
+    Leave,
+    /// Commit the proposals received (a member's request to leave).
+    CommitProposals,
+}
+
+impl Queued {
+    pub fn encode(&self) -> Result<Vec<u8>> {
+        to_cbor(self).map_err(|e| ClientError::Invalid(e.to_string()))
+    }
+
+    pub fn decode(bytes: &[u8]) -> Result<Queued> {
+        from_cbor(bytes).map_err(|e| ClientError::Invalid(format!("a queued item: {e}")))
+    }
+
+    /// Whether sealing it makes a commit (which the relay orders, one per epoch).
+    pub fn is_commit(&self) -> bool {
+        matches!(
+            self,
+            Queued::Add { .. } | Queued::Remove(_) | Queued::Rotate | Queued::CommitProposals
+        )
+    }
+}
+
+/// What is posted for one queued item: the MLS message, and for a commit the Welcomes of the
+/// members it adds and the relay's routing hints (account ids in hex).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SealedPost {
+    pub mls: ByteBuf,
+    pub welcomes: Vec<(String, ByteBuf)>,
+    pub added: Vec<String>,
+    pub removed: Vec<String>,
+}
+
+impl SealedPost {
+    pub fn encode(&self) -> Result<Vec<u8>> {
+        to_cbor(self).map_err(|e| ClientError::Invalid(e.to_string()))
+    }
+
+    pub fn decode(bytes: &[u8]) -> Result<SealedPost> {
+        from_cbor(bytes).map_err(|e| ClientError::Invalid(format!("a sealed item: {e}")))
+    }
+
+    pub fn into_bundle(self, message_id: [u8; 16]) -> PostBundle {
+        PostBundle {
+            message_id: ByteBuf::from(message_id.to_vec()),
+            mls: self.mls,
+            welcomes: self
+                .welcomes
+                .into_iter()
+                .map(|(account, mls)| WelcomeFor { account, mls })
+                .collect(),
+            added: self.added,
+            removed: self.removed,
+        }
+    }
+}

@@ -1,0 +1,252 @@
+//! Who this profile is and who it deals with in circles: the identity seed, key packages told to
+//! each relay, invitations in flight (ours to redeem, others' to approve), the accounts whose
+//! safety number the user confirmed, and the circles it holds. The seed is bytes here: what it
+//! signs is the group layer's business.
+
+use consilium_model::Timestamp;
+use rusqlite::{OptionalExtension, params};
+use zeroize::Zeroizing;
+
+use crate::cases::CaseDb;
+use crate::circles::CircleRecord;
+use crate::error::{Result, StoreError};
+
+/// A circle this profile asked to join, waiting for its Welcome.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingJoin {
+    pub circle: Vec<u8>,
+    pub relay: String,
+    pub name: String,
+    /// The inviter's account, from the invite code.
+    pub inviter: String,
+}
+
+/// A colleague who redeemed an invite code to one of our circles.
+#[derive(Clone, PartialEq, Eq)]
+pub struct JoinRequest {
+    pub id: i64,
+    pub circle: Vec<u8>,
+    pub account: String,
+    pub name: String,
+    pub specialty: String,
+    pub key_package: Vec<u8>,
+    pub received_at: Timestamp,
+    /// `pending`, `approving`, `approved` or `declined`.
+    pub state: String,
+}
+
+impl std::fmt::Debug for JoinRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JoinRequest")
+            .field("id", &self.id)
+            .field("state", &self.state)
+            .finish_non_exhaustive()
+    }
+}
+
+impl CaseDb {
+    /// The identity seed, if one was made.
+    pub fn identity_seed(&self) -> Result<Option<Zeroizing<[u8; 32]>>> {
+        let row: Option<Zeroizing<Vec<u8>>> = self
+            .connection()
+            .query_row("SELECT seed FROM identity WHERE id = 1", [], |r| {
+                r.get(0).map(Zeroizing::new)
+            })
+            .optional()?;
+        row.map(|bytes| {
+            let seed: [u8; 32] = bytes[..]
+                .try_into()
+                .map_err(|_| StoreError::DatabaseCorrupt("bad identity seed".into()))?;
+            Ok(Zeroizing::new(seed))
+        })
+        .transpose()
+    }
+
+    /// Keeps the identity seed; there is only ever one.
+    pub fn set_identity_seed(&self, seed: &[u8; 32], now: Timestamp) -> Result<()> {
+        let n = self.connection().execute(
+            "INSERT OR IGNORE INTO identity (id, seed, created_at) VALUES (1, ?1, ?2)",
+            params![&seed[..], now.0],
+        )?;
+        if n == 0 {
+            return Err(StoreError::Refused("this profile has an identity".into()));
+        }
+        Ok(())
+    }
+
+    /// When key packages were last published to `relay`, and how many single-use ones are left.
+    pub fn key_package_state(&self, relay: &str) -> Result<Option<(Timestamp, u32)>> {
+        Ok(self
+            .connection()
+            .query_row(
+                "SELECT published_at, remaining FROM key_package_state WHERE relay = ?1",
+                [relay],
+                |r| Ok((Timestamp(r.get(0)?), r.get(1)?)),
+            )
+            .optional()?)
+    }
+
+    pub fn set_key_package_state(&self, relay: &str, at: Timestamp, remaining: u32) -> Result<()> {
+        self.connection().execute(
+            "INSERT INTO key_package_state (relay, published_at, remaining) VALUES (?1, ?2, ?3)
+             ON CONFLICT (relay) DO UPDATE SET published_at = excluded.published_at,
+                                               remaining = excluded.remaining",
+            params![relay, at.0, remaining],
+        )?;
+        Ok(())
+    }
+
+    /// One of our key packages at `relay` was used (a Welcome came).
+    pub fn key_package_used(&self, relay: &str) -> Result<()> {
+        self.connection().execute(
+            "UPDATE key_package_state SET remaining = max(remaining - 1, 0) WHERE relay = ?1",
+            [relay],
+        )?;
+        Ok(())
+    }
+
+    pub fn add_pending_join(&self, join: &PendingJoin, now: Timestamp) -> Result<()> {
+        self.connection().execute(
+            "INSERT INTO pending_joins (circle, relay, name, inviter, requested_at)
+             VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (circle) DO UPDATE SET relay = excluded.relay, name = excluded.name,
+                 inviter = excluded.inviter, requested_at = excluded.requested_at",
+            params![join.circle, join.relay, join.name, join.inviter, now.0],
+        )?;
+        Ok(())
+    }
+
+    pub fn pending_joins(&self) -> Result<Vec<PendingJoin>> {
+        let mut stmt = self
+            .connection()
+            .prepare_cached("SELECT circle, relay, name, inviter FROM pending_joins")?;
+        let rows = stmt.query_map([], |r| {
+            Ok(PendingJoin {
+                circle: r.get(0)?,
+                relay: r.get(1)?,
+                name: r.get(2)?,
+                inviter: r.get(3)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+
+    pub fn remove_pending_join(&self, circle: &[u8]) -> Result<()> {
+        self.connection()
+            .execute("DELETE FROM pending_joins WHERE circle = ?1", [circle])?;
+        Ok(())
+    }
+
+    pub fn add_join_request(
+        &self,
+        circle: &[u8],
+        account: &str,
+        name: &str,
+        specialty: &str,
+        key_package: &[u8],
+        now: Timestamp,
+    ) -> Result<i64> {
+        self.connection().execute(
+            "INSERT INTO join_requests (circle, account, name, specialty, key_package, received_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![circle, account, name, specialty, key_package, now.0],
+        )?;
+        Ok(self.connection().last_insert_rowid())
+    }
+
+    /// Requests of a circle in `state` (all states when `None`), oldest first.
+    pub fn join_requests(&self, circle: &[u8], state: Option<&str>) -> Result<Vec<JoinRequest>> {
+        let mut stmt = self.connection().prepare_cached(
+            "SELECT id, circle, account, name, specialty, key_package, received_at, state
+             FROM join_requests WHERE circle = ?1 AND (?2 IS NULL OR state = ?2) ORDER BY id",
+        )?;
+        let rows = stmt.query_map(params![circle, state], join_request_row)?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+
+    pub fn join_request(&self, id: i64) -> Result<JoinRequest> {
+        self.connection()
+            .query_row(
+                "SELECT id, circle, account, name, specialty, key_package, received_at, state
+                 FROM join_requests WHERE id = ?1",
+                [id],
+                join_request_row,
+            )
+            .optional()?
+            .ok_or_else(|| StoreError::NotFound {
+                what: "join request",
+                id: id.to_string(),
+            })
+    }
+
+    pub fn set_join_request_state(&self, id: i64, state: &str) -> Result<()> {
+        self.connection().execute(
+            "UPDATE join_requests SET state = ?2 WHERE id = ?1",
+            params![id, state],
+        )?;
+        Ok(())
+    }
+
+    /// The user compared `account`'s safety number and confirmed it.
+    pub fn set_verified(&self, account: &str, name: &str, now: Timestamp) -> Result<()> {
+        self.connection().execute(
+            "INSERT INTO verified_accounts (account, name, verified_at) VALUES (?1, ?2, ?3)
+             ON CONFLICT (account) DO UPDATE SET name = excluded.name, verified_at = excluded.verified_at",
+            params![account, name, now.0],
+        )?;
+        Ok(())
+    }
+
+    /// Every verified account with the name it had when verified.
+    pub fn verified_accounts(&self) -> Result<Vec<(String, String)>> {
+        let mut stmt = self
+            .connection()
+            .prepare_cached("SELECT account, name FROM verified_accounts")?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+
+    /// One circle this profile is (or was) in.
+    pub fn circle(&self, id: &[u8]) -> Result<CircleRecord> {
+        self.connection()
+            .query_row(
+                "SELECT id, name, relay, created_at FROM circles WHERE id = ?1",
+                [id],
+                |r| {
+                    Ok(CircleRecord {
+                        id: r.get(0)?,
+                        name: r.get(1)?,
+                        relay: r.get(2)?,
+                        created_at: Timestamp(r.get(3)?),
+                    })
+                },
+            )
+            .optional()?
+            .ok_or_else(|| StoreError::NotFound {
+                what: "circle",
+                id: hex::encode(id),
+            })
+    }
+
+    /// This profile left the circle or was removed: it is no longer synced or listed.
+    pub fn mark_circle_left(&self, id: &[u8], now: Timestamp) -> Result<()> {
+        self.connection().execute(
+            "UPDATE circles SET left_at = coalesce(left_at, ?2) WHERE id = ?1",
+            params![id, now.0],
+        )?;
+        Ok(())
+    }
+}
+
+fn join_request_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<JoinRequest> {
+    Ok(JoinRequest {
+        id: r.get(0)?,
+        circle: r.get(1)?,
+        account: r.get(2)?,
+        name: r.get(3)?,
+        specialty: r.get(4)?,
+        key_package: r.get(5)?,
+        received_at: Timestamp(r.get(6)?),
+        state: r.get(7)?,
+    })
+}

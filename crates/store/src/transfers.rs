@@ -1,0 +1,203 @@
+//! Attachments on their way to and from circles. Outgoing: the encrypted copy of each rendition a
+//! queued message points to, uploaded before the message is sent (the message is useless to its
+//! readers without it). Incoming: the pointers of a received case's attachments, recorded in the
+//! transaction that applies the case and removed in the one that stores the downloaded images.
+
+use consilium_model::{AttachmentId, CaseId, Rendition, Timestamp};
+use rusqlite::params;
+use zeroize::Zeroizing;
+
+use crate::cases::{AttachmentRecord, CaseDb, to16};
+use crate::error::{Result, StoreError};
+use crate::vault::{NewRendition, Vault};
+
+/// One rendition of an own attachment, as it is encrypted for a circle.
+#[derive(Clone, PartialEq, Eq)]
+pub struct OutgoingBlob {
+    pub message_id: [u8; 16],
+    /// SHA-256 of the encrypted bytes: the relay's blob id.
+    pub blob_id: [u8; 32],
+    pub case: CaseId,
+    pub attachment: AttachmentId,
+    pub rendition: Rendition,
+    pub key: Zeroizing<[u8; 32]>,
+    pub nonce: [u8; 12],
+}
+
+impl std::fmt::Debug for OutgoingBlob {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OutgoingBlob")
+            .field("blob_id", &hex::encode(self.blob_id))
+            .field("rendition", &self.rendition)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A received attachment still to download.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IncomingAttachment {
+    pub attachment: AttachmentId,
+    pub case: CaseId,
+    pub circle: Vec<u8>,
+    /// Its renditions' pointers, as the sender's message carried them (opaque here).
+    pub pointers: Vec<u8>,
+    pub failed: Option<String>,
+}
+
+fn corrupt(what: &str) -> StoreError {
+    StoreError::DatabaseCorrupt(format!("bad {what} in a transfer"))
+}
+
+impl CaseDb {
+    pub fn add_outgoing_blob(&self, b: &OutgoingBlob) -> Result<()> {
+        self.connection().execute(
+            "INSERT OR IGNORE INTO outgoing_blobs
+                (message_id, blob_id, case_id, attachment_id, rendition, key, nonce)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![
+                &b.message_id[..],
+                &b.blob_id[..],
+                &b.case.as_bytes()[..],
+                &b.attachment.as_bytes()[..],
+                b.rendition.as_str(),
+                &b.key[..],
+                &b.nonce[..]
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// The blobs a queued message still needs uploaded.
+    pub fn pending_uploads(&self, message_id: &[u8; 16]) -> Result<Vec<OutgoingBlob>> {
+        let mut stmt = self.connection().prepare_cached(
+            "SELECT blob_id, case_id, attachment_id, rendition, key, nonce FROM outgoing_blobs
+             WHERE message_id = ?1 AND uploaded = 0 ORDER BY rowid",
+        )?;
+        let rows = stmt
+            .query_map([&message_id[..]], |r| {
+                Ok((
+                    r.get::<_, Vec<u8>>(0)?,
+                    r.get::<_, Vec<u8>>(1)?,
+                    r.get::<_, Vec<u8>>(2)?,
+                    r.get::<_, String>(3)?,
+                    Zeroizing::new(r.get::<_, Vec<u8>>(4)?),
+                    r.get::<_, Vec<u8>>(5)?,
+                ))
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        rows.into_iter()
+            .map(|(blob, case, att, rendition, key, nonce)| {
+                Ok(OutgoingBlob {
+                    message_id: *message_id,
+                    blob_id: blob[..].try_into().map_err(|_| corrupt("blob id"))?,
+                    case: CaseId::from_bytes(to16(&case)?),
+                    attachment: AttachmentId::from_bytes(to16(&att)?),
+                    rendition: Rendition::parse(&rendition).ok_or_else(|| corrupt("rendition"))?,
+                    key: Zeroizing::new(key[..].try_into().map_err(|_| corrupt("key"))?),
+                    nonce: nonce[..].try_into().map_err(|_| corrupt("nonce"))?,
+                })
+            })
+            .collect()
+    }
+
+    pub fn mark_uploaded(&self, message_id: &[u8; 16], blob_id: &[u8; 32]) -> Result<()> {
+        self.connection().execute(
+            "UPDATE outgoing_blobs SET uploaded = 1 WHERE message_id = ?1 AND blob_id = ?2",
+            params![&message_id[..], &blob_id[..]],
+        )?;
+        Ok(())
+    }
+
+    /// Forgets the transfers of a message once it is delivered.
+    pub fn clear_outgoing_blobs(&self, message_id: &[u8; 16]) -> Result<()> {
+        self.connection().execute(
+            "DELETE FROM outgoing_blobs WHERE message_id = ?1",
+            [&message_id[..]],
+        )?;
+        Ok(())
+    }
+
+    /// Records a received attachment to download; one already stored or queued is left alone.
+    pub fn add_incoming_attachment(&self, a: &IncomingAttachment) -> Result<()> {
+        let known: bool = self.connection().query_row(
+            "SELECT EXISTS (SELECT 1 FROM attachments WHERE id = ?1)",
+            [&a.attachment.as_bytes()[..]],
+            |r| r.get(0),
+        )?;
+        if !known {
+            self.connection().execute(
+                "INSERT OR IGNORE INTO incoming_attachments (attachment_id, case_id, circle, pointers)
+                 VALUES (?1, ?2, ?3, ?4)",
+                params![
+                    &a.attachment.as_bytes()[..],
+                    &a.case.as_bytes()[..],
+                    a.circle,
+                    a.pointers
+                ],
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Received attachments not yet stored (those that failed too, with their reason).
+    pub fn incoming_attachments(&self) -> Result<Vec<IncomingAttachment>> {
+        let mut stmt = self.connection().prepare_cached(
+            "SELECT attachment_id, case_id, circle, pointers, failed FROM incoming_attachments
+             ORDER BY rowid",
+        )?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, Vec<u8>>(0)?,
+                    r.get::<_, Vec<u8>>(1)?,
+                    r.get::<_, Vec<u8>>(2)?,
+                    r.get::<_, Vec<u8>>(3)?,
+                    r.get::<_, Option<String>>(4)?,
+                ))
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        rows.into_iter()
+            .map(|(att, case, circle, pointers, failed)| {
+                Ok(IncomingAttachment {
+                    attachment: AttachmentId::from_bytes(to16(&att)?),
+                    case: CaseId::from_bytes(to16(&case)?),
+                    circle,
+                    pointers,
+                    failed,
+                })
+            })
+            .collect()
+    }
+
+    /// A download that can never succeed (its bytes do not match what the sender signed).
+    pub fn fail_incoming_attachment(&self, attachment: &AttachmentId, reason: &str) -> Result<()> {
+        self.connection().execute(
+            "UPDATE incoming_attachments SET failed = ?2 WHERE attachment_id = ?1",
+            params![&attachment.as_bytes()[..], reason],
+        )?;
+        Ok(())
+    }
+}
+
+impl Vault {
+    /// Stores a downloaded attachment under the id its sender gave it, and forgets the pending
+    /// download, in one transaction.
+    pub fn add_received_attachment(
+        &mut self,
+        case: &CaseId,
+        id: &AttachmentId,
+        record: &AttachmentRecord,
+        renditions: Vec<NewRendition>,
+        now: Timestamp,
+    ) -> Result<()> {
+        let id = id.clone();
+        self.add_attachment_as(case, Some(&id), record, renditions, now, |db| {
+            db.connection().execute(
+                "DELETE FROM incoming_attachments WHERE attachment_id = ?1",
+                [&id.as_bytes()[..]],
+            )?;
+            Ok(())
+        })
+        .map(drop)
+    }
+}
