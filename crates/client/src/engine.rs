@@ -7,15 +7,18 @@ use std::sync::Arc;
 
 use consilium_deid::{ImportLimits, Redaction, clean_image};
 use consilium_model::{
-    Attachment, AttachmentId, Case, CaseFields, CaseFilter, CaseId, CaseSummary, Clock, CommentId,
-    Rendition, SearchHit,
+    Attachment, AttachmentId, Case, CaseFields, CaseFilter, CaseId, CaseSummary, Clock, Rendition,
+    SearchHit,
 };
 use consilium_store::{
     AttachmentRecord, Entropy, KdfParams, NewRendition, Passphrase, Profile, SystemEntropy, Vault,
 };
 use zeroize::Zeroizing;
 
+use consilium_groups::Identity;
+
 use crate::case_input::CasePatch;
+use crate::net::Net;
 use crate::clock::SystemClock;
 use crate::error::{ClientError, Result};
 
@@ -52,8 +55,10 @@ pub struct ImportProgress {
 /// One unlocked profile.
 #[derive(Debug)]
 pub struct Engine {
-    vault: Vault,
-    config: EngineConfig,
+    pub(crate) vault: Vault,
+    pub(crate) config: EngineConfig,
+    pub(crate) identity: Identity,
+    pub(crate) net: Net,
 }
 
 impl Engine {
@@ -83,13 +88,36 @@ impl Engine {
             config.kdf,
             config.entropy.clone(),
         )?;
-        Ok(Engine { vault, config })
+        Engine::ready(vault, config)
     }
 
     /// Unlocks the profile in `dir`.
     pub fn unlock(dir: &Path, passphrase: &Passphrase, config: EngineConfig) -> Result<Engine> {
         let vault = Vault::open(dir, passphrase, config.entropy.clone())?;
-        Ok(Engine { vault, config })
+        Engine::ready(vault, config)
+    }
+
+    /// Brings the group layer's tables up to date and loads (or, once, makes) the identity.
+    fn ready(mut vault: Vault, config: EngineConfig) -> Result<Engine> {
+        consilium_groups::migrate(vault.db_mut().connection_mut())?;
+        let identity = match vault.db().identity_seed()? {
+            Some(seed) => Identity::from_seed(&seed)?,
+            None => {
+                let mut seed = Zeroizing::new([0u8; 32]);
+                config.entropy.fill(&mut seed[..])?;
+                vault
+                    .db()
+                    .set_identity_seed(&seed, config.clock.now())?;
+                Identity::from_seed(&seed)?
+            }
+        };
+        let net = Net::new(&identity, config.clock.clone())?;
+        Ok(Engine {
+            vault,
+            config,
+            identity,
+            net,
+        })
     }
 
     /// Closes the vault; keys are wiped.
@@ -122,19 +150,41 @@ impl Engine {
                 "nothing to change: give at least one field".into(),
             ));
         }
+        self.ensure_own(id, "edit")?;
         let mut fields = self.vault.db().fields(id)?;
         patch.apply(&mut fields);
         let now = self.config.clock.now();
-        Ok(self.vault.db_mut().edit_case(id, fields, now)?)
+        let revision = self.vault.db_mut().edit_case(id, fields, now)?;
+        self.send_revision(id)?;
+        Ok(revision)
     }
 
     pub fn resolve_case(&mut self, id: &CaseId, outcome: &str) -> Result<()> {
+        self.ensure_own(id, "resolve")?;
         let now = self.config.clock.now();
-        Ok(self.vault.db_mut().resolve_case(id, outcome, now)?)
+        self.vault.db_mut().resolve_case(id, outcome, now)?;
+        self.send_outcome(id, outcome)
     }
 
+    /// A case, with comment authors in circles shown by the names members gave themselves.
     pub fn case(&self, id: &CaseId) -> Result<Case> {
-        Ok(self.vault.db().case(id)?)
+        let mut case = self.vault.db().case(id)?;
+        let circles = self.vault.db().case_circles(id)?;
+        if !circles.is_empty() {
+            let me = self.identity.account_id();
+            let mut names = vec![(me, self.vault.db().profile()?.name)];
+            for circle in circles {
+                for (account, name, _) in self.vault.db().member_profiles(&circle)? {
+                    names.push((account, name));
+                }
+            }
+            for comment in &mut case.comments {
+                if let Some((_, name)) = names.iter().find(|(a, n)| *a == comment.author && !n.is_empty()) {
+                    comment.author = name.clone();
+                }
+            }
+        }
+        Ok(case)
     }
 
     pub fn revisions(
@@ -150,20 +200,6 @@ impl Engine {
 
     pub fn search(&self, query: &str) -> Result<Vec<SearchHit>> {
         Ok(self.vault.db().search(query, 100)?)
-    }
-
-    pub fn comment(
-        &mut self,
-        case: &CaseId,
-        body: &str,
-        reply_to: Option<&CommentId>,
-    ) -> Result<CommentId> {
-        let author = self.vault.db().profile()?.name;
-        let now = self.config.clock.now();
-        Ok(self
-            .vault
-            .db_mut()
-            .add_comment(case, reply_to, &author, body, now)?)
     }
 
     /// Cleans an image (metadata dropped, orientation applied, `redactions` burned in) and stores

@@ -69,6 +69,8 @@ pub struct ReceiveReport {
     pub echoes: usize,
     pub duplicates: usize,
     pub rejected: usize,
+    /// The sequence numbers rejected in this pass, with why.
+    pub failures: Vec<(u64, String)>,
 }
 
 /// Applies `entries` (any order, possibly repeated) to the circle.
@@ -107,12 +109,13 @@ pub fn apply_log(
                     let failure = ReceiveFailure {
                         seq: entry.seq,
                         sender: entry.sender.clone(),
-                        reason,
+                        reason: reason.clone(),
                     };
                     db.record_receive_failure(circle, &failure, now)?;
                     db.advance_circle_cursor(circle, entry.seq)
                 })?;
                 report.rejected += 1;
+                report.failures.push((entry.seq, reason));
             }
             Err(Rejection::Local(e)) => return Err(e),
         }
@@ -205,7 +208,8 @@ mod tests {
                 applied: 3,
                 echoes: 1,
                 duplicates: 0,
-                rejected: 1
+                rejected: 1,
+                failures: vec![(2, "does not verify".into())],
             }
         );
         assert_eq!(bodies(&db, &case), vec!["first", "third", "fifth"]);

@@ -14,3 +14,12 @@ pub use image_clean::{
     CleanImage, Encoded, ImportLimits, PREVIEW_SIDE, THUMBNAIL_SIDE, clean_image,
 };
 pub use redaction::Redaction;
+
+/// Width and height read from an image's header (no pixels decoded), if it is one.
+pub fn image_dimensions(bytes: &[u8]) -> Option<(u32, u32)> {
+    image::ImageReader::new(std::io::Cursor::new(bytes))
+        .with_guessed_format()
+        .ok()?
+        .into_dimensions()
+        .ok()
+}

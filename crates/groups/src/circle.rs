@@ -82,6 +82,20 @@ fn join_config() -> MlsGroupJoinConfig {
         .build()
 }
 
+/// The account a key package (an MLSMessage, as the relay hands them out) belongs to, once it
+/// verifies.
+pub fn key_package_owner(provider: &Provider<'_>, key_package: &[u8]) -> Result<AccountKey> {
+    let message = MlsMessageIn::tls_deserialize_exact(key_package)
+        .map_err(|e| GroupError::Rejected(e.to_string()))?;
+    let MlsMessageBodyIn::KeyPackage(package) = message.extract() else {
+        return Err(GroupError::Rejected("not a key package".into()));
+    };
+    let package = package
+        .validate(provider.crypto(), ProtocolVersion::Mls10)
+        .map_err(|e| GroupError::Rejected(e.to_string()))?;
+    account_of(package.leaf_node().credential())
+}
+
 #[derive(Debug)]
 pub struct Circle {
     group: MlsGroup,

@@ -13,7 +13,7 @@ pub mod key_packages;
 pub mod provider;
 pub mod safety;
 
-pub use circle::{Circle, Incoming, Outgoing};
+pub use circle::{AccountKey, Circle, Incoming, Outgoing, key_package_owner};
 pub use error::{GroupError, Result};
 pub use identity::Identity;
 pub use key_packages::{CIPHERSUITE, Published, make_key_packages};

@@ -26,6 +26,9 @@ pub struct Invite {
     /// SHA-256 of a self-hosted relay's certificate, to pin it.
     #[serde(default)]
     pub relay_cert_sha256: Option<ByteBuf>,
+    /// The circle's name, as the inviter calls it (the joiner may rename it).
+    #[serde(default)]
+    pub circle_name: String,
 }
 
 impl std::fmt::Debug for Invite {
@@ -60,6 +63,9 @@ impl Invite {
         }
         if self.circle.is_empty() || self.circle.len() > 64 {
             return Err(bad("the circle id is malformed"));
+        }
+        if self.circle_name.chars().count() > 120 {
+            return Err(bad("the circle name is too long"));
         }
         if self.token.len() != 32 || self.inviter.len() != 32 {
             return Err(bad("the token or the inviter's key is malformed"));

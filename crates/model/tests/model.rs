@@ -457,6 +457,7 @@ mod invites {
             token: ByteBuf::from(vec![9; 32]),
             inviter: ByteBuf::from(vec![3; 32]),
             relay_cert_sha256: None,
+            circle_name: "Dermatology Lyon".into(),
         }
     }
 

@@ -218,6 +218,29 @@ impl CaseDb {
         Ok(())
     }
 
+    /// The polls of a case, oldest first.
+    pub fn polls_of(&self, case: &CaseId) -> Result<Vec<CommentId>> {
+        let mut stmt = self
+            .connection()
+            .prepare_cached("SELECT id FROM polls WHERE case_id = ?1 ORDER BY rowid")?;
+        let rows = stmt
+            .query_map([&case.as_bytes()[..]], |r| r.get::<_, Vec<u8>>(0))?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        rows.into_iter()
+            .map(|id| Ok(CommentId::from_bytes(crate::cases::to16(&id)?)))
+            .collect()
+    }
+
+    /// The circles a case is in: the one it came from, or those it was shared with.
+    pub fn case_circles(&self, case: &CaseId) -> Result<Vec<Vec<u8>>> {
+        let mut stmt = self.connection().prepare_cached(
+            "SELECT circle FROM case_origins WHERE case_id = ?1
+             UNION SELECT circle FROM case_shares WHERE case_id = ?1",
+        )?;
+        let rows = stmt.query_map([&case.as_bytes()[..]], |r| r.get(0))?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+
     pub fn poll_options(&self, poll: &CommentId) -> Result<Vec<String>> {
         let blob: Vec<u8> = self
             .connection()
@@ -232,6 +255,18 @@ impl CaseDb {
                 id: poll.to_string(),
             })?;
         Ok(from_cbor(&blob)?)
+    }
+
+    /// The option `voter` chose, if they voted.
+    pub fn vote_of(&self, poll: &CommentId, voter: &str) -> Result<Option<u32>> {
+        Ok(self
+            .connection()
+            .query_row(
+                "SELECT option FROM votes WHERE poll_id = ?1 AND voter = ?2",
+                params![&poll.as_bytes()[..], voter],
+                |r| r.get(0),
+            )
+            .optional()?)
     }
 
     /// Votes per option, in the poll's order.

@@ -178,6 +178,17 @@ impl CaseDb {
         Ok(())
     }
 
+    /// Whether an item with exactly this payload waits for `circle` (not failed).
+    pub fn is_payload_queued(&self, circle: &[u8], payload: &[u8]) -> Result<bool> {
+        Ok(self
+            .connection()
+            .query_row(
+                "SELECT EXISTS (SELECT 1 FROM outbox WHERE circle = ?1 AND payload = ?2 AND failed IS NULL)",
+                params![circle, payload],
+                |r| r.get(0),
+            )?)
+    }
+
     /// Whether a message id is still queued (a received echo of it is then our own).
     pub fn is_queued(&self, message_id: &[u8; 16]) -> Result<bool> {
         Ok(self

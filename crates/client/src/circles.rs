@@ -1,0 +1,483 @@
+//! Circles, as the faces use them: the identity, creating and joining circles with invite codes,
+//! approving join requests, members and their safety numbers, and the group operations (remove,
+//! leave, rotate). Anything that must reach the circle is queued in the outbox in the same
+//! transaction as the local change; `Engine::sync` sends it.
+
+use consilium_groups::{AccountKey, Circle, Provider, key_package_owner, safety_number};
+use consilium_model::app::{AppMessage, MemberProfile};
+use consilium_model::invite::Invite;
+use consilium_model::wire::{RedeemInvitation, RegisterInvitation};
+use consilium_model::{CaseFilter, CaseSummary, Timestamp};
+use consilium_store::{CaseDb, CircleRecord, Entropy, JoinRequest, PendingJoin};
+use serde::Serialize;
+use serde_bytes::ByteBuf;
+
+use crate::engine::Engine;
+use crate::error::{ClientError, Result};
+use crate::payload::Queued;
+
+/// How long an invite code can be redeemed.
+const INVITE_LIFETIME_MS: i64 = 7 * 24 * 3600 * 1000;
+const MAX_CIRCLE_NAME_CHARS: usize = 120;
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct IdentityInfo {
+    /// The account id: hex of the Ed25519 public key.
+    pub account: String,
+    pub name: String,
+    pub specialty: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct CircleInfo {
+    pub id: String,
+    pub name: String,
+    pub relay: String,
+    pub epoch: u64,
+    pub members: usize,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verification {
+    Verified,
+    Unverified,
+    /// Someone verified under this name before now has another key.
+    Changed,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct MemberInfo {
+    pub account: String,
+    pub name: String,
+    pub specialty: String,
+    pub is_me: bool,
+    /// The safety number of this profile and the member, as 12 groups of 5 digits.
+    pub safety_number: String,
+    pub verification: Verification,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct JoinRequestInfo {
+    pub id: i64,
+    pub account: String,
+    pub name: String,
+    pub specialty: String,
+    pub safety_number: String,
+    pub received_at: Timestamp,
+    pub state: String,
+}
+
+/// A join request sent with an invite code, waiting for the circle's approval.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct JoinSent {
+    pub circle: String,
+    pub name: String,
+    pub relay: String,
+    /// The safety number of this profile and the inviter, to compare with them.
+    pub inviter_safety_number: String,
+}
+
+pub(crate) fn random<const N: usize>(entropy: &dyn Entropy) -> Result<[u8; N]> {
+    let mut b = [0u8; N];
+    entropy.fill(&mut b)?;
+    Ok(b)
+}
+
+fn account_key(account: &str) -> Result<AccountKey> {
+    let bytes = hex::decode(account).map_err(|_| ClientError::Invalid("a bad account".into()))?;
+    bytes
+        .try_into()
+        .map_err(|_| ClientError::Invalid("a bad account".into()))
+}
+
+/// Queues `what` for `circle` under a fresh message id.
+pub(crate) fn enqueue(
+    db: &CaseDb,
+    entropy: &dyn Entropy,
+    circle: &[u8],
+    what: &Queued,
+    now: Timestamp,
+) -> Result<[u8; 16]> {
+    let id = random::<16>(entropy)?;
+    db.enqueue(circle, id, &what.encode()?, now)?;
+    Ok(id)
+}
+
+pub(crate) fn app(message: &AppMessage) -> Result<Queued> {
+    Ok(Queued::App(ByteBuf::from(
+        message
+            .encode()
+            .map_err(|e| ClientError::Invalid(e.to_string()))?,
+    )))
+}
+
+impl Engine {
+    pub fn identity(&self) -> Result<IdentityInfo> {
+        let profile = self.vault.db().profile()?;
+        Ok(IdentityInfo {
+            account: self.identity.account_id(),
+            name: profile.name,
+            specialty: profile.specialty,
+        })
+    }
+
+    /// The circles this profile is in.
+    pub fn circles(&self) -> Result<Vec<CircleInfo>> {
+        self.vault
+            .db()
+            .circles()?
+            .into_iter()
+            .map(|c| self.circle_info(c))
+            .collect()
+    }
+
+    fn circle_info(&self, c: CircleRecord) -> Result<CircleInfo> {
+        let group = self.group(&c.id)?;
+        Ok(CircleInfo {
+            id: hex::encode(&c.id),
+            epoch: group.epoch(),
+            members: group.members()?.len(),
+            name: c.name,
+            relay: c.relay,
+        })
+    }
+
+    fn group(&self, circle: &[u8]) -> Result<Circle> {
+        Circle::load(&Provider::new(self.vault.db().connection()), circle)?
+            .ok_or_else(|| ClientError::Invalid("this profile is not in that circle".into()))
+    }
+
+    /// A circle by its name (any case) or a prefix of its id (at least 4 hex digits).
+    pub fn resolve_circle(&self, name_or_id: &str) -> Result<CircleRecord> {
+        let wanted = name_or_id.trim();
+        let circles = self.vault.db().circles()?;
+        let lower = wanted.to_lowercase();
+        let matches: Vec<_> = circles
+            .iter()
+            .filter(|c| c.name.to_lowercase() == lower)
+            .chain(circles.iter().filter(|c| {
+                wanted.len() >= 4 && hex::encode(&c.id).starts_with(&lower) && c.name != wanted
+            }))
+            .collect();
+        match matches.as_slice() {
+            [one] => Ok((*one).clone()),
+            [] => Err(ClientError::Store(consilium_store::StoreError::NotFound {
+                what: "circle",
+                id: wanted.to_string(),
+            })),
+            _ => Err(ClientError::Invalid(format!(
+                "'{wanted}' names more than one circle; use its id"
+            ))),
+        }
+    }
+
+    pub fn create_circle(&mut self, name: &str, relay: &str) -> Result<CircleInfo> {
+        let name = name.trim();
+        if name.is_empty() || name.chars().count() > MAX_CIRCLE_NAME_CHARS {
+            return Err(ClientError::Invalid(
+                "a circle name has 1 to 120 characters".into(),
+            ));
+        }
+        if self.resolve_circle(name).is_ok() {
+            return Err(ClientError::Invalid(format!(
+                "you already have a circle named '{name}'"
+            )));
+        }
+        let relay = relay.trim().trim_end_matches('/').to_string();
+        let client = self.net.client(&relay)?;
+        let now = self.config.clock.now();
+        let profile = self.vault.db().profile()?;
+        let (identity, net, entropy) = (&self.identity, &self.net, self.config.entropy.clone());
+        let id = self.vault.db_mut().atomically(|db| {
+            let circle = Circle::create(&Provider::new(db.connection()), identity)?;
+            let id = circle.id();
+            db.add_circle(&id, name, &relay, now)?;
+            let me = AppMessage::MemberProfile(MemberProfile {
+                name: profile.name.clone(),
+                specialty: profile.specialty.clone(),
+            });
+            enqueue(db, &*entropy, &id, &app(&me)?, now)?;
+            db.set_member_profile(&id, &identity.account_id(), &profile.name, &profile.specialty)?;
+            // Last, so a refusal leaves nothing behind here.
+            net.run(client.create_group(&id))?;
+            Ok::<_, ClientError>(id)
+        })?;
+        self.circle_info(self.vault.db().circle(&id)?)
+    }
+
+    /// A one-line invite code for a colleague, usable once within a week.
+    pub fn invite(&mut self, circle: &str) -> Result<String> {
+        let c = self.resolve_circle(circle)?;
+        let token = random::<32>(&*self.config.entropy)?;
+        let hash = ring::digest::digest(&ring::digest::SHA256, &token);
+        let register = RegisterInvitation {
+            token_hash: ByteBuf::from(hash.as_ref().to_vec()),
+            expires_at: self.config.clock.now().0 + INVITE_LIFETIME_MS,
+        };
+        let client = self.net.client(&c.relay)?;
+        self.net
+            .run(client.register_invitation(&c.id, &register))?;
+        let invite = Invite {
+            relay: c.relay,
+            circle: ByteBuf::from(c.id),
+            token: ByteBuf::from(token.to_vec()),
+            inviter: ByteBuf::from(self.identity.public_key().to_vec()),
+            relay_cert_sha256: None,
+            circle_name: c.name,
+        };
+        invite
+            .to_code()
+            .map_err(|e| ClientError::Invalid(e.to_string()))
+    }
+
+    /// Redeems an invite code: the circle's admins get a join request with this profile's name,
+    /// specialty and a key package; the Welcome arrives with a later `sync`.
+    pub fn join(&mut self, code: &str) -> Result<JoinSent> {
+        let invite = Invite::parse(code).map_err(|e| ClientError::Invalid(e.to_string()))?;
+        if self.vault.db().circle(&invite.circle).is_ok() {
+            return Err(ClientError::Invalid("you are already in this circle".into()));
+        }
+        let inviter: AccountKey = invite.inviter[..]
+            .try_into()
+            .map_err(|_| ClientError::Invalid("a bad inviter key".into()))?;
+        let client = self.net.client(&invite.relay)?;
+        let now = self.config.clock.now();
+        let upload = crate::key_publish::key_package_upload(
+            self.vault.db().connection(),
+            &self.identity,
+            1,
+            now,
+        )?;
+        let key_package = upload
+            .packages
+            .into_iter()
+            .find(|p| !p.last_resort)
+            .ok_or_else(|| ClientError::Invalid("no key package was made".into()))?
+            .mls;
+        let profile = self.vault.db().profile()?;
+        let note = consilium_model::codec::to_cbor(&MemberProfile {
+            name: profile.name,
+            specialty: profile.specialty,
+        })
+        .map_err(|e| ClientError::Invalid(e.to_string()))?;
+        self.net.run(client.redeem_invitation(&RedeemInvitation {
+            token: invite.token.clone(),
+            key_package,
+            note: ByteBuf::from(note),
+        }))?;
+        let name = if invite.circle_name.trim().is_empty() {
+            format!("circle {}", &hex::encode(&invite.circle)[..8])
+        } else {
+            invite.circle_name.clone()
+        };
+        self.vault.db().add_pending_join(
+            &PendingJoin {
+                circle: invite.circle.to_vec(),
+                relay: invite.relay.clone(),
+                name: name.clone(),
+                inviter: hex::encode(inviter),
+            },
+            now,
+        )?;
+        Ok(JoinSent {
+            circle: hex::encode(&invite.circle),
+            name,
+            relay: invite.relay,
+            inviter_safety_number: safety_number(&self.identity.public_key(), &inviter)
+                .to_string(),
+        })
+    }
+
+    /// Join requests of a circle still waiting for a decision.
+    pub fn join_requests(&self, circle: &str) -> Result<Vec<JoinRequestInfo>> {
+        let c = self.resolve_circle(circle)?;
+        let mine = self.identity.public_key();
+        let mut out = Vec::new();
+        for r in self.vault.db().join_requests(&c.id, None)? {
+            if r.state != "pending" && r.state != "approving" {
+                continue;
+            }
+            out.push(JoinRequestInfo {
+                safety_number: safety_number(&mine, &account_key(&r.account)?).to_string(),
+                id: r.id,
+                account: r.account,
+                name: r.name,
+                specialty: r.specialty,
+                received_at: r.received_at,
+                state: r.state,
+            });
+        }
+        Ok(out)
+    }
+
+    fn pending_request(&self, c: &CircleRecord, request: i64) -> Result<JoinRequest> {
+        let r = self.vault.db().join_request(request)?;
+        if r.circle != c.id {
+            return Err(ClientError::Invalid(format!(
+                "request {request} is not for circle '{}'",
+                c.name
+            )));
+        }
+        if r.state != "pending" {
+            return Err(ClientError::Invalid(format!(
+                "request {request} is already {}",
+                r.state
+            )));
+        }
+        Ok(r)
+    }
+
+    /// Adds the requester to the circle (queued: it goes with the next sync).
+    pub fn approve(&mut self, circle: &str, request: i64) -> Result<()> {
+        let c = self.resolve_circle(circle)?;
+        let r = self.pending_request(&c, request)?;
+        let owner = key_package_owner(
+            &Provider::new(self.vault.db().connection()),
+            &r.key_package,
+        )?;
+        if hex::encode(owner) != r.account {
+            return Err(ClientError::Invalid(
+                "the request's key package is not the requester's".into(),
+            ));
+        }
+        let now = self.config.clock.now();
+        let entropy = self.config.entropy.clone();
+        self.vault.db_mut().atomically(|db| {
+            db.set_join_request_state(request, "approving")?;
+            let add = Queued::Add {
+                request,
+                key_package: ByteBuf::from(r.key_package.clone()),
+            };
+            enqueue(db, &*entropy, &c.id, &add, now).map(drop)
+        })
+    }
+
+    pub fn decline(&mut self, circle: &str, request: i64) -> Result<()> {
+        let c = self.resolve_circle(circle)?;
+        self.pending_request(&c, request)?;
+        Ok(self
+            .vault
+            .db()
+            .set_join_request_state(request, "declined")?)
+    }
+
+    /// The members as MLS knows them, with what they said of themselves and their safety number.
+    pub fn members(&self, circle: &str) -> Result<Vec<MemberInfo>> {
+        let c = self.resolve_circle(circle)?;
+        let db = self.vault.db();
+        let profiles = db.member_profiles(&c.id)?;
+        let verified = db.verified_accounts()?;
+        let mine = self.identity.public_key();
+        let accounts = self.group(&c.id)?.members()?;
+        let current: Vec<String> = accounts.iter().map(hex::encode).collect();
+        let mut out = Vec::new();
+        for key in accounts {
+            let account = hex::encode(key);
+            let (name, specialty) = profiles
+                .iter()
+                .find(|p| p.0 == account)
+                .map(|p| (p.1.clone(), p.2.clone()))
+                .unwrap_or_default();
+            let verification = if verified.iter().any(|v| v.0 == account) {
+                Verification::Verified
+            } else if !name.is_empty()
+                && verified
+                    .iter()
+                    .any(|v| v.1 == name && v.0 != account && !current.contains(&v.0))
+            {
+                Verification::Changed
+            } else {
+                Verification::Unverified
+            };
+            out.push(MemberInfo {
+                is_me: key == mine,
+                safety_number: safety_number(&mine, &key).to_string(),
+                account,
+                name,
+                specialty,
+                verification,
+            });
+        }
+        out.sort_by(|a, b| (!a.is_me, &a.name).cmp(&(!b.is_me, &b.name)));
+        Ok(out)
+    }
+
+    /// A member by name (any case) or a prefix of their account id (at least 4 hex digits).
+    fn resolve_member(&self, circle: &str, member: &str) -> Result<MemberInfo> {
+        let wanted = member.trim().to_lowercase();
+        let members = self.members(circle)?;
+        let found: Vec<_> = members
+            .into_iter()
+            .filter(|m| {
+                m.name.to_lowercase() == wanted
+                    || (wanted.len() >= 4 && m.account.starts_with(&wanted))
+            })
+            .collect();
+        match <[MemberInfo; 1]>::try_from(found) {
+            Ok([one]) => Ok(one),
+            Err(v) if v.is_empty() => Err(ClientError::Invalid(format!(
+                "no member '{member}' in this circle"
+            ))),
+            Err(_) => Err(ClientError::Invalid(format!(
+                "'{member}' names more than one member; use their account id"
+            ))),
+        }
+    }
+
+    /// Marks a member verified once the safety number the user read with them matches.
+    pub fn verify_member(&mut self, circle: &str, member: &str, typed: &str) -> Result<MemberInfo> {
+        let m = self.resolve_member(circle, member)?;
+        let number = safety_number(&self.identity.public_key(), &account_key(&m.account)?);
+        if !number.matches(typed) {
+            return Err(ClientError::Invalid(format!(
+                "the safety number does not match; do not trust this member until you have \
+                 compared it with them in person or by a call: it should be {number}"
+            )));
+        }
+        let now = self.config.clock.now();
+        self.vault.db().set_verified(&m.account, &m.name, now)?;
+        self.resolve_member(circle, &m.account)
+    }
+
+    fn queue_op(&mut self, circle: &[u8], op: &Queued) -> Result<()> {
+        let now = self.config.clock.now();
+        enqueue(self.vault.db(), &*self.config.entropy, circle, op, now).map(drop)
+    }
+
+    /// Removes a member: they can read nothing sent afterwards.
+    pub fn remove_member(&mut self, circle: &str, member: &str) -> Result<MemberInfo> {
+        let c = self.resolve_circle(circle)?;
+        let m = self.resolve_member(circle, member)?;
+        if m.is_me {
+            return Err(ClientError::Invalid(
+                "to leave a circle, use leave rather than remove".into(),
+            ));
+        }
+        let key = account_key(&m.account)?;
+        self.queue_op(&c.id, &Queued::Remove(vec![ByteBuf::from(key.to_vec())]))?;
+        Ok(m)
+    }
+
+    /// Asks the circle to remove this profile; it stops syncing once the request is delivered.
+    pub fn leave(&mut self, circle: &str) -> Result<()> {
+        let c = self.resolve_circle(circle)?;
+        self.queue_op(&c.id, &Queued::Leave)
+    }
+
+    /// A fresh key for this profile in the circle.
+    pub fn rotate_keys(&mut self, circle: &str) -> Result<()> {
+        let c = self.resolve_circle(circle)?;
+        self.queue_op(&c.id, &Queued::Rotate)
+    }
+
+    /// Cases received from or shared with a circle.
+    pub fn circle_cases(&self, circle: &str, filter: &CaseFilter) -> Result<Vec<CaseSummary>> {
+        let c = self.resolve_circle(circle)?;
+        let filter = CaseFilter {
+            circle: Some(c.id),
+            ..filter.clone()
+        };
+        Ok(self.vault.db().list_cases(&filter)?)
+    }
+}
