@@ -42,6 +42,74 @@ pub enum Command {
     /// The vault passphrase.
     #[command(subcommand)]
     Passphrase(PassphraseCommand),
+    /// This profile's account id, name and specialty.
+    Identity,
+    /// Circles of colleagues: create, invite, approve, members, verify, remove, leave.
+    #[command(subcommand)]
+    Circle(CircleCommand),
+    /// Share an own case (with its images) with a circle.
+    Share { case: String, circle: String },
+    /// Comment on a case; in a circle, the circle sees it.
+    Comment {
+        case: String,
+        text: String,
+        /// Id (or first 8 characters) of the comment this one answers.
+        #[arg(long)]
+        reply_to: Option<String>,
+    },
+    /// Open a poll on a case (the differential diagnoses, say).
+    Poll {
+        case: String,
+        #[arg(required = true, num_args = 2..)]
+        options: Vec<String>,
+    },
+    /// Vote in a case's latest poll: the option's text or its number (from 1).
+    Vote { case: String, option: String },
+    /// Send what is queued, fetch and apply everything new; exit when caught up.
+    Sync {
+        /// Keep going: sync again whenever the relay has news.
+        #[arg(long)]
+        watch: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CircleCommand {
+    /// The circles this profile is in.
+    List,
+    /// Create a circle on a relay; you are its first member.
+    Create {
+        name: String,
+        /// The relay's address (https://…, or http:// on this machine).
+        #[arg(long)]
+        relay: String,
+    },
+    /// Print a one-line invite code for a colleague (usable once, for a week).
+    Invite { circle: String },
+    /// Ask to join a circle with an invite code; the Welcome comes with a later sync.
+    Join { code: String },
+    /// Join requests waiting for a decision, with each requester's safety number.
+    Requests { circle: String },
+    /// Add a requester to the circle.
+    Approve { circle: String, request: i64 },
+    /// Refuse a join request.
+    Decline { circle: String, request: i64 },
+    /// Members, their verification state and safety numbers.
+    Members { circle: String },
+    /// Mark a member verified after comparing the safety number with them.
+    Verify {
+        circle: String,
+        member: String,
+        /// The 60 digits (spaces allowed, or as several arguments).
+        #[arg(required = true, num_args = 1..)]
+        safety_number: Vec<String>,
+    },
+    /// Remove a member: they can read nothing sent afterwards.
+    Remove { circle: String, member: String },
+    /// Leave a circle.
+    Leave { circle: String },
+    /// Give yourself fresh keys in the circle.
+    Rotate { circle: String },
 }
 
 #[derive(Debug, Subcommand)]
@@ -68,6 +136,9 @@ pub enum CaseCommand {
         tag: Option<String>,
         #[arg(long)]
         specialty: Option<String>,
+        /// Only cases of this circle (its name or id).
+        #[arg(long)]
+        circle: Option<String>,
     },
     /// Show one case with its attachments and comments.
     Show { id: String },

@@ -2,6 +2,7 @@
 //! over one `consilium_client::Engine` call; what it prints is in `output`.
 
 mod args;
+mod circles;
 mod output;
 mod secret;
 
@@ -110,14 +111,15 @@ fn run_command(cli: Cli, dir: &std::path::Path, out: &Printer) -> Result<()> {
             engine.change_passphrase(&current, &new)?;
             out.message("passphrase changed");
         }
-        Command::Case(cmd) => {
-            let pass = secret::passphrase("CONSILIUM_PASSPHRASE", "Passphrase")?;
-            let mut engine = Engine::unlock(dir, &pass, config)?;
-            drop(pass);
-            run_case(&mut engine, *cmd, out)?;
-        }
+        Command::Case(cmd) => run_case(&mut unlock(dir, config)?, *cmd, out)?,
+        other => circles::run(&mut unlock(dir, config)?, other, out)?,
     }
     Ok(())
+}
+
+fn unlock(dir: &std::path::Path, config: EngineConfig) -> Result<Engine> {
+    let pass = secret::passphrase("CONSILIUM_PASSPHRASE", "Passphrase")?;
+    Ok(Engine::unlock(dir, &pass, config)?)
 }
 
 fn run_case(engine: &mut Engine, cmd: CaseCommand, out: &Printer) -> Result<()> {
@@ -142,16 +144,22 @@ fn run_case(engine: &mut Engine, cmd: CaseCommand, out: &Printer) -> Result<()> 
             status,
             tag,
             specialty,
+            circle,
         } => {
-            out.case_list(&engine.list_cases(&CaseFilter {
+            let filter = CaseFilter {
                 status,
                 specialty,
                 tag,
-            })?);
+                circle: None,
+            };
+            out.case_list(&match circle {
+                Some(circle) => engine.circle_cases(&circle, &filter)?,
+                None => engine.list_cases(&filter)?,
+            });
         }
         CaseCommand::Show { id } => {
             let id = engine.resolve_case_id(&id)?;
-            out.case(&engine.case(&id)?);
+            out.case(&engine.case(&id)?, &engine.polls(&id)?);
         }
         CaseCommand::Search { query } => out.search_hits(&engine.search(&query)?),
         CaseCommand::Edit { id, fields } => {
@@ -165,10 +173,7 @@ fn run_case(engine: &mut Engine, cmd: CaseCommand, out: &Printer) -> Result<()> 
             out.updated(&id.to_string(), "resolved");
         }
         CaseCommand::Comment { id, text, reply_to } => {
-            let id = engine.resolve_case_id(&id)?;
-            let reply_to = reply_to.map(|r| r.parse()).transpose()?;
-            let comment = engine.comment(&id, &text, reply_to.as_ref())?;
-            out.created(&comment.to_string());
+            circles::comment(engine, &id, &text, reply_to.as_deref(), out)?
         }
         CaseCommand::Attach { id, files, redact } => {
             let id = engine.resolve_case_id(&id)?;

@@ -2,8 +2,8 @@
 
 use std::path::Path;
 
-use consilium_client::Profile;
 use consilium_client::model::{Attachment, Case, CaseSummary, SearchHit, Timestamp};
+use consilium_client::{PollView, Profile};
 use serde_json::{Value, json};
 
 /// Collects what a command prints; `main` writes it out at the end, so a reader that closes the
@@ -58,7 +58,12 @@ impl Printer {
         std::mem::take(&mut *self.buf.borrow_mut())
     }
 
-    fn print_json(&self, v: &Value) {
+    /// One line of text output.
+    pub fn line(&self, text: &str) {
+        say!(self, "{text}")
+    }
+
+    pub fn print_json(&self, v: &Value) {
         say!(
             self,
             "{}",
@@ -148,13 +153,17 @@ impl Printer {
         }
     }
 
-    pub fn case(&self, c: &Case) {
+    pub fn case(&self, c: &Case, polls: &[PollView]) {
         if self.json {
             let mut v = serde_json::to_value(c).unwrap_or(Value::Null);
             if let Some(o) = v.as_object_mut() {
                 o.insert(
                     "attachments".into(),
                     Value::Array(c.attachments.iter().map(attachment_json).collect()),
+                );
+                o.insert(
+                    "polls".into(),
+                    serde_json::to_value(polls).unwrap_or(Value::Null),
                 );
             }
             return self.print_json(&v);
@@ -239,6 +248,21 @@ impl Printer {
                     date(m.created_at),
                     m.body
                 );
+            }
+        }
+        self.polls(polls);
+    }
+
+    fn polls(&self, polls: &[PollView]) {
+        for p in polls {
+            say!(self, "poll {}:", &p.id[..8]);
+            for (i, (option, votes)) in p.options.iter().enumerate() {
+                let mine = if p.my_vote == Some(i as u32) {
+                    "  (your vote)"
+                } else {
+                    ""
+                };
+                say!(self, "  {}. {option}: {votes}{mine}", i + 1);
             }
         }
     }

@@ -117,7 +117,11 @@ mod tests {
         assert_eq!(&open(&cipher, &k, &n, expected).unwrap()[..], &plain[..]);
         let mut flipped = cipher.clone();
         flipped[100] ^= 1;
-        assert!(open(&flipped, &k, &n, expected).unwrap_err().contains("digest"));
+        assert!(
+            open(&flipped, &k, &n, expected)
+                .unwrap_err()
+                .contains("digest")
+        );
         // A relay that recomputes the digest still cannot forge the contents.
         let forged = sha(&flipped);
         let e = Expected {

@@ -58,6 +58,28 @@ fn sealed_commit(out: Outgoing) -> SealedPost {
     }
 }
 
+/// Queues this profile's name and specialty for the circle, so members who joined after our
+/// last introduction learn who we are. The message id comes from `seed`, so doing this twice
+/// for the same event queues it once.
+fn introduce_self(db: &CaseDb, circle: &[u8], seed: &[u8], now: Timestamp) -> Result<()> {
+    let mut hash = ring::digest::Context::new(&ring::digest::SHA256);
+    hash.update(b"consilium-introduction\0");
+    hash.update(circle);
+    hash.update(seed);
+    let mut id = [0u8; 16];
+    id.copy_from_slice(&hash.finish().as_ref()[..16]);
+    if db.is_queued(&id)? {
+        return Ok(());
+    }
+    let profile = db.profile()?;
+    let me = AppMessage::MemberProfile(consilium_model::app::MemberProfile {
+        name: profile.name,
+        specialty: profile.specialty,
+    });
+    db.enqueue(circle, id, &crate::circles::app(&me)?.encode()?, now)?;
+    Ok(())
+}
+
 /// What the relay's acceptance of a queued item means here. Also used when the acceptance is
 /// only learnt from the item's echo in the log.
 pub fn on_accepted(db: &CaseDb, item: &OutboxItem, now: Timestamp) -> Result<()> {
@@ -73,6 +95,7 @@ pub fn on_accepted(db: &CaseDb, item: &OutboxItem, now: Timestamp) -> Result<()>
             let r = db.join_request(request)?;
             db.set_join_request_state(request, "approved")?;
             db.set_member_profile(&item.circle, &r.account, &r.name, &r.specialty)?;
+            introduce_self(db, &item.circle, &item.message_id, now)?;
         }
         Queued::Leave => db.mark_circle_left(&item.circle, now)?,
         _ => {}
@@ -128,9 +151,11 @@ impl Sealer for CircleSealer<'_> {
                 mls: ByteBuf::from(circle.leave(&provider, id).map_err(judged)?),
                 ..SealedPost::default()
             },
-            Queued::Add { key_package, .. } => {
-                sealed_commit(circle.add(&provider, id, &[key_package.into_vec()]).map_err(judged)?)
-            }
+            Queued::Add { key_package, .. } => sealed_commit(
+                circle
+                    .add(&provider, id, &[key_package.into_vec()])
+                    .map_err(judged)?,
+            ),
             Queued::Remove(accounts) => {
                 let keys = accounts
                     .iter()
@@ -292,6 +317,10 @@ impl Applier for CircleApplier {
                     db.mark_circle_left(circle, self.now)?;
                     self.events.push(Event::RemovedFromCircle { circle: c });
                 } else {
+                    if !added.is_empty() {
+                        introduce_self(db, circle, &entry.seq.to_le_bytes(), self.now)
+                            .map_err(Rejection::Local)?;
+                    }
                     self.events.push(Event::MembersChanged {
                         circle: c,
                         added: added.iter().map(hex::encode).collect(),

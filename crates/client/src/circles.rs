@@ -198,7 +198,12 @@ impl Engine {
                 specialty: profile.specialty.clone(),
             });
             enqueue(db, &*entropy, &id, &app(&me)?, now)?;
-            db.set_member_profile(&id, &identity.account_id(), &profile.name, &profile.specialty)?;
+            db.set_member_profile(
+                &id,
+                &identity.account_id(),
+                &profile.name,
+                &profile.specialty,
+            )?;
             // Last, so a refusal leaves nothing behind here.
             net.run(client.create_group(&id))?;
             Ok::<_, ClientError>(id)
@@ -216,8 +221,7 @@ impl Engine {
             expires_at: self.config.clock.now().0 + INVITE_LIFETIME_MS,
         };
         let client = self.net.client(&c.relay)?;
-        self.net
-            .run(client.register_invitation(&c.id, &register))?;
+        self.net.run(client.register_invitation(&c.id, &register))?;
         let invite = Invite {
             relay: c.relay,
             circle: ByteBuf::from(c.id),
@@ -236,7 +240,9 @@ impl Engine {
     pub fn join(&mut self, code: &str) -> Result<JoinSent> {
         let invite = Invite::parse(code).map_err(|e| ClientError::Invalid(e.to_string()))?;
         if self.vault.db().circle(&invite.circle).is_ok() {
-            return Err(ClientError::Invalid("you are already in this circle".into()));
+            return Err(ClientError::Invalid(
+                "you are already in this circle".into(),
+            ));
         }
         let inviter: AccountKey = invite.inviter[..]
             .try_into()
@@ -284,8 +290,7 @@ impl Engine {
             circle: hex::encode(&invite.circle),
             name,
             relay: invite.relay,
-            inviter_safety_number: safety_number(&self.identity.public_key(), &inviter)
-                .to_string(),
+            inviter_safety_number: safety_number(&self.identity.public_key(), &inviter).to_string(),
         })
     }
 
@@ -332,10 +337,8 @@ impl Engine {
     pub fn approve(&mut self, circle: &str, request: i64) -> Result<()> {
         let c = self.resolve_circle(circle)?;
         let r = self.pending_request(&c, request)?;
-        let owner = key_package_owner(
-            &Provider::new(self.vault.db().connection()),
-            &r.key_package,
-        )?;
+        let owner =
+            key_package_owner(&Provider::new(self.vault.db().connection()), &r.key_package)?;
         if hex::encode(owner) != r.account {
             return Err(ClientError::Invalid(
                 "the request's key package is not the requester's".into(),
@@ -430,10 +433,12 @@ impl Engine {
         let m = self.resolve_member(circle, member)?;
         let number = safety_number(&self.identity.public_key(), &account_key(&m.account)?);
         if !number.matches(typed) {
-            return Err(ClientError::Invalid(format!(
-                "the safety number does not match; do not trust this member until you have \
-                 compared it with them in person or by a call: it should be {number}"
-            )));
+            return Err(ClientError::Invalid(
+                "the safety number does not match the one this profile computes for that \
+                 member; compare it again with them, in person or by a call, and if it still \
+                 differs do not trust this member"
+                    .into(),
+            ));
         }
         let now = self.config.clock.now();
         self.vault.db().set_verified(&m.account, &m.name, now)?;

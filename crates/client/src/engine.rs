@@ -18,9 +18,9 @@ use zeroize::Zeroizing;
 use consilium_groups::Identity;
 
 use crate::case_input::CasePatch;
-use crate::net::Net;
 use crate::clock::SystemClock;
 use crate::error::{ClientError, Result};
+use crate::net::Net;
 
 /// What the engine is given rather than reaching for: time, randomness, costs and limits.
 #[derive(Clone, Debug)]
@@ -105,9 +105,7 @@ impl Engine {
             None => {
                 let mut seed = Zeroizing::new([0u8; 32]);
                 config.entropy.fill(&mut seed[..])?;
-                vault
-                    .db()
-                    .set_identity_seed(&seed, config.clock.now())?;
+                vault.db().set_identity_seed(&seed, config.clock.now())?;
                 Identity::from_seed(&seed)?
             }
         };
@@ -179,7 +177,10 @@ impl Engine {
                 }
             }
             for comment in &mut case.comments {
-                if let Some((_, name)) = names.iter().find(|(a, n)| *a == comment.author && !n.is_empty()) {
+                if let Some((_, name)) = names
+                    .iter()
+                    .find(|(a, n)| *a == comment.author && !n.is_empty())
+                {
                     comment.author = name.clone();
                 }
             }

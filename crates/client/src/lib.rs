@@ -22,13 +22,13 @@ mod sharing;
 mod sync;
 
 pub use case_input::{CasePatch, case_from_toml};
+pub use circles::{CircleInfo, IdentityInfo, JoinRequestInfo, JoinSent, MemberInfo, Verification};
 pub use clock::SystemClock;
 pub use consilium_deid::{ImportLimits, Redaction};
 pub use consilium_model as model;
 pub use consilium_store::{KdfParams, Passphrase, Profile};
-pub use circles::{CircleInfo, IdentityInfo, JoinRequestInfo, JoinSent, MemberInfo, Verification};
 pub use engine::{Engine, EngineConfig, ImportProgress};
+pub use error::{ClientError, ErrorCode, PublicError, Result};
 pub use events::Event;
 pub use sharing::PollView;
 pub use sync::SyncReport;
-pub use error::{ClientError, ErrorCode, PublicError, Result};

@@ -48,11 +48,8 @@ pub trait Sealer {
     }
     /// Makes the bytes to post for the current epoch. `Ok(None)`: nothing to send any more (the
     /// item is dropped); `Rejection::Bad`: it can never be sent (it is marked failed).
-    fn seal(
-        &mut self,
-        db: &CaseDb,
-        item: &OutboxItem,
-    ) -> Result<Option<(Vec<u8>, u64)>, Rejection>;
+    fn seal(&mut self, db: &CaseDb, item: &OutboxItem)
+    -> Result<Option<(Vec<u8>, u64)>, Rejection>;
     /// The relay accepted the item.
     fn accepted(&mut self, db: &CaseDb, item: &OutboxItem) -> Result<()>;
     /// The relay refused the item's sealed form (stale, or for good).

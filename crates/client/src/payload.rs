@@ -17,10 +17,7 @@ pub enum Queued {
     /// An encoded `AppMessage`.
     App(ByteBuf),
     /// Add the owner of this key package (from join request `request`).
-    Add {
-        request: i64,
-        key_package: ByteBuf,
-    },
+    Add { request: i64, key_package: ByteBuf },
     /// Remove these accounts (Ed25519 public keys).
     Remove(Vec<ByteBuf>),
     /// A fresh leaf key for this profile.

@@ -204,6 +204,28 @@ impl Engine {
         })
     }
 
+    /// A comment of the case by its id or a prefix of at least 4 hex digits.
+    pub fn resolve_comment(&self, case: &CaseId, id_or_prefix: &str) -> Result<CommentId> {
+        let wanted = id_or_prefix.trim().to_lowercase();
+        let found: Vec<CommentId> = self
+            .vault
+            .db()
+            .comments(case)?
+            .into_iter()
+            .map(|c| c.id)
+            .filter(|id| wanted.len() >= 4 && id.to_string().starts_with(&wanted))
+            .collect();
+        match <[CommentId; 1]>::try_from(found) {
+            Ok([one]) => Ok(one),
+            Err(v) if v.is_empty() => Err(ClientError::Invalid(format!(
+                "no comment '{id_or_prefix}' on this case"
+            ))),
+            Err(_) => Err(ClientError::Invalid(format!(
+                "'{id_or_prefix}' matches more than one comment; give more of its id"
+            ))),
+        }
+    }
+
     /// Opens a poll (differential diagnoses, say) on a case.
     pub fn open_poll(&mut self, case: &CaseId, options: &[String]) -> Result<CommentId> {
         let options: Vec<String> = options.iter().map(|o| o.trim().to_string()).collect();
@@ -213,7 +235,9 @@ impl Engine {
             options: options.clone(),
         });
         if options.len() < 2 {
-            return Err(ClientError::Invalid("a poll needs at least two options".into()));
+            return Err(ClientError::Invalid(
+                "a poll needs at least two options".into(),
+            ));
         }
         message_check
             .validate()

@@ -170,7 +170,12 @@ impl Engine {
 
     /// Joins a circle we asked to join, from its Welcome; an unasked-for or bad Welcome is
     /// dropped.
-    fn take_welcome(&mut self, relay: &str, item: &MailboxItem, report: &mut SyncReport) -> Result<()> {
+    fn take_welcome(
+        &mut self,
+        relay: &str,
+        item: &MailboxItem,
+        report: &mut SyncReport,
+    ) -> Result<()> {
         let Some(pending) = self
             .vault
             .db()
@@ -277,8 +282,12 @@ impl Engine {
         if fresh {
             return Ok(());
         }
-        let upload =
-            key_package_upload(self.vault.db().connection(), &self.identity, KEY_PACKAGES, now)?;
+        let upload = key_package_upload(
+            self.vault.db().connection(),
+            &self.identity,
+            KEY_PACKAGES,
+            now,
+        )?;
         let client = self.net.client(relay)?;
         self.net.run(client.upload_key_packages(&upload))?;
         self.vault
@@ -297,7 +306,9 @@ impl Engine {
             let page = match self.net.run(client.fetch(&c.id, after, FETCH_PAGE)) {
                 Ok(page) => page,
                 Err(e) if forbidden(&e) => {
-                    self.vault.db().mark_circle_left(&c.id, self.config.clock.now())?;
+                    self.vault
+                        .db()
+                        .mark_circle_left(&c.id, self.config.clock.now())?;
                     report.events.push(Event::RemovedFromCircle {
                         circle: hex::encode(&c.id),
                     });
@@ -353,7 +364,9 @@ impl Engine {
             let relay = self.vault.db().circle(&item.circle)?.relay;
             let client = self.net.client(&relay)?;
             for b in uploads {
-                let (plain, _) = self.vault.read_rendition(&b.case, &b.attachment, b.rendition)?;
+                let (plain, _) = self
+                    .vault
+                    .read_rendition(&b.case, &b.attachment, b.rendition)?;
                 let cipher =
                     blob_crypto::seal(&plain, &b.key, &b.nonce).map_err(ClientError::Invalid)?;
                 drop(plain);
@@ -377,7 +390,9 @@ impl Engine {
     fn deliver(&mut self, report: &mut SyncReport) -> Result<crate::outbox::DeliveryReport> {
         let mut routes = CircleRoutes::default();
         for c in self.vault.db().circles()? {
-            routes.routes.insert(c.id.clone(), self.net.transport(&c.relay)?);
+            routes
+                .routes
+                .insert(c.id.clone(), self.net.transport(&c.relay)?);
         }
         let now = self.config.clock.now();
         let mut sealer = CircleSealer {
@@ -390,7 +405,13 @@ impl Engine {
                 .map(|b| f64::from(u32::from_le_bytes(b)) / f64::from(u32::MAX))
                 .unwrap_or(0.5)
         };
-        let delivery = deliver_due(self.vault.db_mut(), &mut routes, &mut sealer, now, &mut jitter)?;
+        let delivery = deliver_due(
+            self.vault.db_mut(),
+            &mut routes,
+            &mut sealer,
+            now,
+            &mut jitter,
+        )?;
         report.sent += delivery.delivered;
         if let Some(why) = &delivery.offline {
             report.offline = Some(why.clone());
@@ -406,7 +427,12 @@ impl Engine {
             let waiting = Circle::load(&Provider::new(self.vault.db().connection()), &c.id)?
                 .is_some_and(|g| g.has_pending_proposals() && !g.has_pending_commit());
             let commit = crate::payload::Queued::CommitProposals;
-            if waiting && !self.vault.db().is_payload_queued(&c.id, &commit.encode()?)? {
+            if waiting
+                && !self
+                    .vault
+                    .db()
+                    .is_payload_queued(&c.id, &commit.encode()?)?
+            {
                 enqueue(self.vault.db(), &*self.config.entropy, &c.id, &commit, now)?;
                 queued += 1;
             }
@@ -476,7 +502,13 @@ impl Engine {
         }
         let now: Timestamp = self.config.clock.now();
         self.vault
-            .add_received_attachment(&incoming.case, &incoming.attachment, &record, renditions, now)
+            .add_received_attachment(
+                &incoming.case,
+                &incoming.attachment,
+                &record,
+                renditions,
+                now,
+            )
             .map_err(|e| Download::Local(e.into()))
     }
 
@@ -492,7 +524,9 @@ impl Engine {
         let nonce: [u8; 12] = p.nonce[..].try_into().map_err(|_| bad("a bad nonce"))?;
         let cipher = match self.net.run(client.get_blob(&id)) {
             Ok(c) => c,
-            Err(ClientError::Relay(RelayClientError::BadAnswer(why))) => return Err(Download::Bad(why)),
+            Err(ClientError::Relay(RelayClientError::BadAnswer(why))) => {
+                return Err(Download::Bad(why));
+            }
             Err(e) if e.code() == ErrorCode::Offline => return Err(Download::Offline(e)),
             Err(e) => return Err(Download::Bad(e.to_string())),
         };
