@@ -1,0 +1,6 @@
+//! End-to-end: a real `consilium-relay` process and several profiles.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+mod three_physicians;

@@ -1,0 +1,196 @@
+//! The harness: the relay as a real process (killed with SIGKILL and restarted on the same
+//! address), the CLI as a real process per command, profiles with their passphrase, and a
+//! recording proxy that captures every byte of loopback traffic between clients and relay.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::{Arc, Mutex};
+
+pub const PASSPHRASE: &str = "e2e passphrase, long enough 4 all";
+
+/// Where cargo put the workspace's binaries (next to this test's own executable).
+pub fn bin(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let dir = exe.parent().unwrap().parent().unwrap();
+    let path = dir.join(name);
+    assert!(
+        path.exists(),
+        "{} is missing: build it first (`cargo build --workspace --bins`)",
+        path.display()
+    );
+    path
+}
+
+pub struct Relay {
+    child: Option<Child>,
+    pub data: PathBuf,
+    /// host:port it listens on (kept across restarts).
+    pub addr: String,
+}
+
+impl Relay {
+    pub fn start(data: &Path) -> Relay {
+        let mut r = Relay {
+            child: None,
+            data: data.to_path_buf(),
+            addr: "127.0.0.1:0".into(),
+        };
+        r.spawn();
+        r
+    }
+
+    fn spawn(&mut self) {
+        let mut child = Command::new(bin("consilium-relay"))
+            .args(["--listen", &self.addr, "--data"])
+            .arg(&self.data)
+            .env("NO_COLOR", "1")
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        self.addr = loop {
+            let line = lines.next().expect("the relay exited").unwrap();
+            if let Some(rest) = line.split("addr=").nth(1) {
+                break rest.split_whitespace().next().unwrap().to_string();
+            }
+        };
+        std::thread::spawn(move || for _ in lines {});
+        self.child = Some(child);
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// SIGKILL: no shutdown, no flush.
+    pub fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            c.kill().unwrap();
+            c.wait().unwrap();
+        }
+    }
+
+    /// Starts again on the same address and data.
+    pub fn restart(&mut self) {
+        self.kill();
+        for _ in 0..50 {
+            // The port may linger for a moment after the kill.
+            if TcpListener::bind(&self.addr).is_ok() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        self.spawn();
+    }
+}
+
+impl Drop for Relay {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// A TCP proxy in front of the relay that keeps every byte it forwards, both ways: the loopback
+/// traffic as a capture would see it.
+pub struct Capture {
+    pub url: String,
+    bytes: Arc<Mutex<Vec<u8>>>,
+}
+
+impl Capture {
+    pub fn start(upstream: &str) -> Capture {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let bytes = Arc::new(Mutex::new(Vec::new()));
+        let (up, store) = (upstream.to_string(), bytes.clone());
+        std::thread::spawn(move || {
+            for client in listener.incoming().flatten() {
+                let Ok(server) = TcpStream::connect(&up) else {
+                    continue;
+                };
+                pipe(
+                    client.try_clone().unwrap(),
+                    server.try_clone().unwrap(),
+                    store.clone(),
+                );
+                pipe(server, client, store.clone());
+            }
+        });
+        Capture { url, bytes }
+    }
+
+    pub fn bytes(&self) -> Vec<u8> {
+        self.bytes.lock().unwrap().clone()
+    }
+}
+
+fn pipe(mut from: TcpStream, mut to: TcpStream, store: Arc<Mutex<Vec<u8>>>) {
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 16384];
+        while let Ok(n) = from.read(&mut buf) {
+            if n == 0 || to.write_all(&buf[..n]).is_err() {
+                break;
+            }
+            store.lock().unwrap().extend_from_slice(&buf[..n]);
+        }
+        let _ = to.shutdown(std::net::Shutdown::Both);
+    });
+}
+
+/// A profile used through the CLI.
+pub struct Cli {
+    pub dir: PathBuf,
+}
+
+impl Cli {
+    pub fn init(root: &Path, name: &str, specialty: &str) -> Cli {
+        let cli = Cli {
+            dir: root.join(name.replace(' ', "_")),
+        };
+        cli.ok(&["init", "--name", name, "--specialty", specialty]);
+        cli
+    }
+
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(bin("consilium"));
+        c.arg("--profile")
+            .arg(&self.dir)
+            .args(args)
+            .env("CONSILIUM_PASSPHRASE", PASSPHRASE)
+            .env_remove("CONSILIUM_PROFILE");
+        c
+    }
+
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.command(args).output().unwrap()
+    }
+
+    /// Runs a command that must succeed; its stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "consilium {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    pub fn json(&self, args: &[&str]) -> serde_json::Value {
+        let mut all = vec!["--json"];
+        all.extend_from_slice(args);
+        serde_json::from_str(&self.ok(&all)).unwrap()
+    }
+}
+
+/// Every file under `dir` that contains `needle`.
+pub fn leaks(dir: &Path, needle: &[u8]) -> Vec<PathBuf> {
+    consilium_testkit::files_containing(dir, needle)
+}
+
+pub fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
