@@ -38,6 +38,8 @@ const FETCH_PAGE: u64 = 500;
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct SyncReport {
     pub sent: usize,
+    /// Items redone on a newer epoch after another member's commit won the race.
+    pub redone: usize,
     pub received: usize,
     pub rejected: usize,
     /// Items still in the outbox (waiting for the relay, or failed).
@@ -413,6 +415,7 @@ impl Engine {
             &mut jitter,
         )?;
         report.sent += delivery.delivered;
+        report.redone += delivery.resealed;
         if let Some(why) = &delivery.offline {
             report.offline = Some(why.clone());
         }

@@ -194,3 +194,46 @@ pub fn leaks(dir: &Path, needle: &[u8]) -> Vec<PathBuf> {
 pub fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
 }
+
+/// A profile used in-process (a cheap passphrase derivation: these tests measure sync, not
+/// Argon2).
+pub fn engine(root: &Path, name: &str, specialty: &str) -> consilium_client::Engine {
+    let config = consilium_client::EngineConfig {
+        kdf: consilium_client::KdfParams::TEST_ONLY_WEAK,
+        ..Default::default()
+    };
+    consilium_client::Engine::init(
+        &root.join(name.replace(' ', "_")),
+        &consilium_client::Passphrase::new(PASSPHRASE),
+        name,
+        specialty,
+        config,
+    )
+    .unwrap()
+}
+
+/// `admin` creates circle `name` on `relay` and brings every one of `others` in.
+pub fn form_circle(
+    admin: &mut consilium_client::Engine,
+    others: &mut [&mut consilium_client::Engine],
+    name: &str,
+    relay: &str,
+) {
+    admin.create_circle(name, relay).unwrap();
+    for o in others.iter_mut() {
+        let code = admin.invite(name).unwrap();
+        o.join(&code).unwrap();
+    }
+    admin.sync().unwrap();
+    for r in admin.join_requests(name).unwrap() {
+        admin.approve(name, r.id).unwrap();
+    }
+    admin.sync().unwrap();
+    for o in others.iter_mut() {
+        o.sync().unwrap();
+    }
+    admin.sync().unwrap();
+    for o in others.iter_mut() {
+        o.sync().unwrap();
+    }
+}
