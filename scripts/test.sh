@@ -12,6 +12,8 @@ echo "== cargo fmt --check"
 cargo fmt --all --check
 echo "== cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+echo "== cargo build (the binaries the end-to-end tests run)"
+cargo build --workspace --bins --locked
 echo "== cargo test"
 CONSILIUM_REQUIRE_SAMPLES=1 cargo test --workspace --all-targets --locked
 echo "== all checks passed in $(( $(date +%s) - start )) s"

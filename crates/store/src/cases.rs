@@ -499,7 +499,7 @@ impl CaseDb {
 
     pub fn comments(&self, case: &CaseId) -> Result<Vec<Comment>> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT id, reply_to, author, body, created_at FROM comments WHERE case_id = ?1 ORDER BY created_at, id",
+            "SELECT id, reply_to, author, body, created_at FROM comments WHERE case_id = ?1 ORDER BY created_at, rowid",
         )?;
         let rows = stmt
             .query_map([&case.as_bytes()[..]], |r| {
