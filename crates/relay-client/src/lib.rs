@@ -73,30 +73,45 @@ impl RelayClient {
         self.key.account_id()
     }
 
-    /// Sends one signed request and returns the answer's body, or the relay's error.
-    async fn send(&self, method: reqwest::Method, path: &str, body: Vec<u8>) -> Result<Vec<u8>> {
+    /// One signed request, with a fresh nonce and timestamp.
+    fn signed(
+        &self,
+        method: &reqwest::Method,
+        path: &str,
+        body: &[u8],
+    ) -> Result<reqwest::RequestBuilder> {
         let mut nonce = [0u8; 16];
         ring::rand::SystemRandom::new()
             .fill(&mut nonce)
             .map_err(|_| RelayClientError::Unreachable("no randomness".into()))?;
         let nonce = hex::encode(nonce);
         let timestamp = self.clock.now().0;
-        let digest = ring::digest::digest(&ring::digest::SHA256, &body);
+        let digest = ring::digest::digest(&ring::digest::SHA256, body);
         let mut sha = [0u8; 32];
         sha.copy_from_slice(digest.as_ref());
         let signed = request_signing_bytes(method.as_str(), path, timestamp, &nonce, &sha);
         let signature = self.key.sign(&signed);
-        let answer = self
+        Ok(self
             .http
-            .request(method, format!("{}{path}", self.base))
+            .request(method.clone(), format!("{}{path}", self.base))
             .header(HEADER_ACCOUNT, self.key.account_id())
             .header(HEADER_TIMESTAMP, timestamp.to_string())
             .header(HEADER_NONCE, nonce)
             .header(HEADER_SIGNATURE, hex::encode(signature))
-            .body(body)
-            .send()
-            .await
-            .map_err(RelayClientError::from_transport)?;
+            .body(body.to_vec()))
+    }
+
+    /// Sends one signed request and returns the answer's body, or the relay's error. A request
+    /// that could not be sent at all (a kept-alive connection the relay closed when it
+    /// restarted) is sent once more on a new connection.
+    async fn send(&self, method: reqwest::Method, path: &str, body: Vec<u8>) -> Result<Vec<u8>> {
+        let answer = match self.signed(&method, path, &body)?.send().await {
+            Err(e) if !e.is_timeout() && (e.is_request() || e.is_connect()) => {
+                self.signed(&method, path, &body)?.send().await
+            }
+            other => other,
+        }
+        .map_err(RelayClientError::from_transport)?;
         let status = answer.status();
         let bytes = answer
             .bytes()

@@ -5,4 +5,5 @@
 mod concurrency;
 mod faults;
 mod support;
+mod tampering;
 mod three_physicians;
