@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use anyhow::Result;
 use consilium_client::{
-    CircleInfo, Engine, Event, IdentityInfo, JoinRequestInfo, JoinSent, MemberInfo, SyncReport,
+    CircleInfo, Direction, Engine, Event, IdentityInfo, JoinRequestInfo, JoinSent, MemberInfo,
+    SyncReport,
 };
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -13,7 +14,32 @@ use serde_json::{Value, json};
 use crate::args::{CircleCommand, Command};
 use crate::output::Printer;
 
+/// A bar on stderr while encrypted images go up or come down (hidden off a terminal).
+fn show_transfers(engine: &mut Engine, out: &Printer) {
+    if out.json {
+        return;
+    }
+    let bar = indicatif::ProgressBar::new(0);
+    if let Ok(style) = indicatif::ProgressStyle::with_template("{msg} {bar:30} {pos}/{len} images")
+    {
+        bar.set_style(style);
+    }
+    engine.on_transfer(move |t| {
+        bar.set_message(match t.direction {
+            Direction::Upload => "encrypting and uploading",
+            Direction::Download => "downloading and checking",
+        });
+        bar.set_length(t.total as u64);
+        bar.set_position(t.done as u64);
+        if t.done == t.total {
+            bar.finish_and_clear();
+            bar.reset();
+        }
+    });
+}
+
 pub fn run(engine: &mut Engine, cmd: Command, out: &Printer) -> Result<()> {
+    show_transfers(engine, out);
     match cmd {
         Command::Identity => identity(out, &engine.identity()?),
         Command::Circle(cmd) => circle(engine, cmd, out)?,

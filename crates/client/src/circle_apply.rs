@@ -98,6 +98,7 @@ pub fn on_accepted(db: &CaseDb, item: &OutboxItem, now: Timestamp) -> Result<()>
             introduce_self(db, &item.circle, &item.message_id, now)?;
         }
         Queued::Leave => db.mark_circle_left(&item.circle, now)?,
+        Queued::Rotate => db.set_rotated_at(&item.circle, now)?,
         _ => {}
     }
     db.clear_outgoing_blobs(&item.message_id)?;

@@ -333,16 +333,26 @@ impl Engine {
         Ok(r)
     }
 
-    /// Adds the requester to the circle (queued: it goes with the next sync).
+    /// Adds the requester to the circle (queued: it goes with the next sync). A fresh key
+    /// package of theirs is claimed from the relay when it has one; the one that came with the
+    /// request is used otherwise (offline, or none left).
     pub fn approve(&mut self, circle: &str, request: i64) -> Result<()> {
         let c = self.resolve_circle(circle)?;
-        let r = self.pending_request(&c, request)?;
-        let owner =
-            key_package_owner(&Provider::new(self.vault.db().connection()), &r.key_package)?;
-        if hex::encode(owner) != r.account {
+        let mut r = self.pending_request(&c, request)?;
+        let owner_of = |kp: &[u8]| -> Result<String> {
+            let owner = key_package_owner(&Provider::new(self.vault.db().connection()), kp)?;
+            Ok(hex::encode(owner))
+        };
+        if owner_of(&r.key_package)? != r.account {
             return Err(ClientError::Invalid(
                 "the request's key package is not the requester's".into(),
             ));
+        }
+        let client = self.net.client(&c.relay)?;
+        if let Ok(fresh) = self.net.run(client.claim_key_package(&r.account))
+            && owner_of(&fresh).ok().as_ref() == Some(&r.account)
+        {
+            r.key_package = fresh;
         }
         let now = self.config.clock.now();
         let entropy = self.config.entropy.clone();

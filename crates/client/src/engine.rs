@@ -59,6 +59,7 @@ pub struct Engine {
     pub(crate) config: EngineConfig,
     pub(crate) identity: Identity,
     pub(crate) net: Net,
+    pub(crate) transfers: crate::sync::TransferWatch,
 }
 
 impl Engine {
@@ -115,6 +116,7 @@ impl Engine {
             config,
             identity,
             net,
+            transfers: Default::default(),
         })
     }
 

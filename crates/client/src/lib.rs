@@ -19,7 +19,7 @@ pub mod payload;
 pub mod receive;
 pub mod relay_transport;
 mod sharing;
-mod sync;
+pub mod sync;
 
 pub use case_input::{CasePatch, case_from_toml};
 pub use circles::{CircleInfo, IdentityInfo, JoinRequestInfo, JoinSent, MemberInfo, Verification};
@@ -31,4 +31,4 @@ pub use engine::{Engine, EngineConfig, ImportProgress};
 pub use error::{ClientError, ErrorCode, PublicError, Result};
 pub use events::Event;
 pub use sharing::PollView;
-pub use sync::SyncReport;
+pub use sync::{Direction, SyncReport, Transfer};

@@ -33,6 +33,44 @@ const KEY_PACKAGES: usize = 8;
 const KEY_PACKAGES_LOW: u32 = 3;
 const KEY_PACKAGE_REFRESH_MS: i64 = 14 * 24 * 3600 * 1000;
 const FETCH_PAGE: u64 = 500;
+/// Every member gives itself fresh keys in each circle at least this often.
+pub const ROTATE_EVERY_MS: i64 = 7 * 24 * 3600 * 1000;
+
+/// Progress of the encrypted images going to or coming from the relay, reported after each.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Transfer {
+    pub direction: Direction,
+    /// Renditions done and in all, in this pass.
+    pub done: usize,
+    pub total: usize,
+    /// Bytes moved so far in this pass.
+    pub bytes: u64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    Upload,
+    Download,
+}
+
+/// The face's progress callback, if it gave one.
+#[derive(Default)]
+pub struct TransferWatch(Option<Box<dyn FnMut(&Transfer) + Send>>);
+
+impl std::fmt::Debug for TransferWatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TransferWatch")
+    }
+}
+
+impl TransferWatch {
+    fn tell(&mut self, t: &Transfer) {
+        if let Some(f) = &mut self.0 {
+            f(t);
+        }
+    }
+}
 
 /// What a sync pass did.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
@@ -66,6 +104,11 @@ fn forbidden(e: &ClientError) -> bool {
 }
 
 impl Engine {
+    /// Calls `f` after each image rendition uploaded or downloaded by `sync`.
+    pub fn on_transfer(&mut self, f: impl FnMut(&Transfer) + Send + 'static) {
+        self.transfers = TransferWatch(Some(Box::new(f)));
+    }
+
     /// Sends what is queued and applies everything new, until caught up.
     pub fn sync(&mut self) -> Result<SyncReport> {
         let mut report = SyncReport::default();
@@ -87,6 +130,7 @@ impl Engine {
         for c in self.vault.db().circles()? {
             self.fetch_circle(&c, &mut report)?;
         }
+        self.rotate_due()?;
         // Each round sends the head of every circle's queue; a stale head is redone after
         // catching up. Bounded, so a relay that keeps refusing cannot keep us here.
         for _ in 0..100_000 {
@@ -358,11 +402,20 @@ impl Engine {
     /// Uploads the attachments of due items, so their messages can go.
     fn upload_due(&mut self, report: &mut SyncReport) -> Result<()> {
         let now = self.config.clock.now();
+        let mut work = Vec::new();
         for item in self.vault.db().due(now)? {
             let uploads = self.vault.db().pending_uploads(&item.message_id)?;
-            if uploads.is_empty() {
-                continue;
+            if !uploads.is_empty() {
+                work.push((item, uploads));
             }
+        }
+        let mut progress = Transfer {
+            direction: Direction::Upload,
+            done: 0,
+            total: work.iter().map(|(_, u)| u.len()).sum(),
+            bytes: 0,
+        };
+        for (item, uploads) in work {
             let relay = self.vault.db().circle(&item.circle)?.relay;
             let client = self.net.client(&relay)?;
             for b in uploads {
@@ -372,6 +425,7 @@ impl Engine {
                 let cipher =
                     blob_crypto::seal(&plain, &b.key, &b.nonce).map_err(ClientError::Invalid)?;
                 drop(plain);
+                let size = cipher.len() as u64;
                 let id = match self.net.run(client.put_blob(&item.circle, cipher)) {
                     Ok(id) => id,
                     Err(e) => return offline(e, report),
@@ -384,6 +438,9 @@ impl Engine {
                 self.vault
                     .db()
                     .mark_uploaded(&item.message_id, &b.blob_id)?;
+                progress.done += 1;
+                progress.bytes += size;
+                self.transfers.tell(&progress);
             }
         }
         Ok(())
@@ -422,6 +479,22 @@ impl Engine {
         Ok(delivery)
     }
 
+    /// Queues a key rotation in each circle where ours is older than `ROTATE_EVERY_MS` (counted
+    /// from joining or creating it when we never rotated).
+    fn rotate_due(&mut self) -> Result<()> {
+        let now = self.config.clock.now();
+        let rotate = crate::payload::Queued::Rotate.encode()?;
+        for c in self.vault.db().circles()? {
+            let db = self.vault.db();
+            let last = db.rotated_at(&c.id)?.unwrap_or(c.created_at);
+            if now.0 - last.0 >= ROTATE_EVERY_MS && !db.is_payload_queued(&c.id, &rotate)? {
+                let op = crate::payload::Queued::Rotate;
+                enqueue(db, &*self.config.entropy, &c.id, &op, now)?;
+            }
+        }
+        Ok(())
+    }
+
     /// Queues a commit of the proposals (members asking to leave) waiting in our circles.
     fn commit_proposals(&mut self) -> Result<usize> {
         let mut queued = 0;
@@ -445,15 +518,26 @@ impl Engine {
 
     /// Downloads, checks and stores the images of received cases.
     fn download_attachments(&mut self, report: &mut SyncReport) -> Result<()> {
-        for incoming in self.vault.db().incoming_attachments()? {
-            if incoming.failed.is_some() {
-                continue;
-            }
+        let waiting: Vec<_> = self
+            .vault
+            .db()
+            .incoming_attachments()?
+            .into_iter()
+            .filter(|i| i.failed.is_none())
+            .collect();
+        let mut progress = Transfer {
+            direction: Direction::Download,
+            done: 0,
+            // Each attachment comes in three renditions.
+            total: waiting.len() * Rendition::ALL.len(),
+            bytes: 0,
+        };
+        for incoming in waiting {
             let Ok(circle) = self.vault.db().circle(&incoming.circle) else {
                 continue;
             };
             let client = self.net.client(&circle.relay)?;
-            match self.download_one(&client, &incoming) {
+            match self.download_one(&client, &incoming, &mut progress) {
                 Ok(()) => report.events.push(Event::AttachmentStored {
                     case: incoming.case.to_string(),
                     attachment: incoming.attachment.to_string(),
@@ -479,6 +563,7 @@ impl Engine {
         &mut self,
         client: &consilium_relay_client::RelayClient,
         incoming: &IncomingAttachment,
+        progress: &mut Transfer,
     ) -> std::result::Result<(), Download> {
         let pointers: Vec<AttachmentPointer> =
             from_cbor(&incoming.pointers).map_err(|e| Download::Bad(e.to_string()))?;
@@ -496,6 +581,9 @@ impl Engine {
         let mut renditions = Vec::new();
         for p in &pointers {
             let mut bytes = self.fetch_rendition(client, p)?;
+            progress.done += 1;
+            progress.bytes += bytes.len() as u64;
+            self.transfers.tell(progress);
             renditions.push(NewRendition {
                 rendition: p.rendition,
                 mime: p.mime.clone(),

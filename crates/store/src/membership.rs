@@ -228,6 +228,27 @@ impl CaseDb {
             })
     }
 
+    /// When this profile last rotated its keys in `circle` (or joined it), if known.
+    pub fn rotated_at(&self, circle: &[u8]) -> Result<Option<Timestamp>> {
+        Ok(self
+            .connection()
+            .query_row(
+                "SELECT rotated_at FROM key_rotations WHERE circle = ?1",
+                [circle],
+                |r| Ok(Timestamp(r.get(0)?)),
+            )
+            .optional()?)
+    }
+
+    pub fn set_rotated_at(&self, circle: &[u8], at: Timestamp) -> Result<()> {
+        self.connection().execute(
+            "INSERT INTO key_rotations (circle, rotated_at) VALUES (?1, ?2)
+             ON CONFLICT (circle) DO UPDATE SET rotated_at = excluded.rotated_at",
+            params![circle, at.0],
+        )?;
+        Ok(())
+    }
+
     /// This profile left the circle or was removed: it is no longer synced or listed.
     pub fn mark_circle_left(&self, id: &[u8], now: Timestamp) -> Result<()> {
         self.connection().execute(

@@ -15,6 +15,12 @@ CREATE TABLE key_package_state (
     remaining     INTEGER NOT NULL
 );
 
+-- When this profile last gave itself fresh keys in each circle (rotation on a schedule).
+CREATE TABLE key_rotations (
+    circle      BLOB PRIMARY KEY,
+    rotated_at  INTEGER NOT NULL
+);
+
 -- Circles this profile asked to join with an invite code, waiting for a Welcome.
 CREATE TABLE pending_joins (
     circle        BLOB PRIMARY KEY,

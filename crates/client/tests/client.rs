@@ -1,0 +1,209 @@
+//! The engine against a real relay on 127.0.0.1:0 (in this process, sharing a clock the test
+//! moves): a share made while the relay is down waits and goes when it is back, with upload and
+//! download progress; keys rotate on schedule; key packages are claimed and topped up.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::Path;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use consilium_client::model::{CaseFields, Clock, Timestamp};
+use consilium_client::{Direction, Engine, EngineConfig, KdfParams, Passphrase, Transfer};
+
+/// The system clock plus an offset the test can move forward.
+#[derive(Debug, Default)]
+struct MovableClock(AtomicI64);
+
+impl MovableClock {
+    fn advance_days(&self, days: i64) {
+        self.0.fetch_add(days * 24 * 3600 * 1000, Ordering::SeqCst);
+    }
+}
+
+impl Clock for MovableClock {
+    fn now(&self) -> Timestamp {
+        let real = consilium_client::model::SystemClock.now();
+        Timestamp(real.0 + self.0.load(Ordering::SeqCst))
+    }
+}
+
+struct Relay {
+    addr: std::net::SocketAddr,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Relay {
+    fn start(dir: &Path, clock: Arc<MovableClock>, addr: &str) -> Relay {
+        let listener = std::net::TcpListener::bind(addr).unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let config = consilium_relay::RelayConfig::new(dir.to_path_buf(), clock);
+        let thread = std::thread::spawn(move || {
+            let rt = tokio::runtime::Runtime::new().unwrap();
+            rt.block_on(async move {
+                let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+                consilium_relay::run(listener, config, async {
+                    let _ = stopped.await;
+                })
+                .await
+                .unwrap();
+            });
+        });
+        Relay {
+            addr,
+            stop: Some(stop),
+            thread: Some(thread),
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+}
+
+impl Drop for Relay {
+    fn drop(&mut self) {
+        let _ = self.stop.take().unwrap().send(());
+        let _ = self.thread.take().unwrap().join();
+    }
+}
+
+fn engine(root: &Path, name: &str, clock: &Arc<MovableClock>) -> Engine {
+    let config = EngineConfig {
+        kdf: KdfParams::TEST_ONLY_WEAK,
+        clock: clock.clone(),
+        ..Default::default()
+    };
+    Engine::init(
+        &root.join(name),
+        &Passphrase::new("client test passphrase 123"),
+        name,
+        "Dermatology",
+        config,
+    )
+    .unwrap()
+}
+
+fn bring_in(admin: &mut Engine, other: &mut Engine, circle: &str) {
+    other.join(&admin.invite(circle).unwrap()).unwrap();
+    admin.sync().unwrap();
+    let request = admin.join_requests(circle).unwrap()[0].id;
+    admin.approve(circle, request).unwrap();
+    admin.sync().unwrap();
+    other.sync().unwrap();
+}
+
+#[test]
+fn a_share_made_while_the_relay_is_down_goes_when_it_is_back_with_progress_both_ways() {
+    let root = tempfile::tempdir().unwrap();
+    let clock = Arc::new(MovableClock::default());
+    let relay = Relay::start(&root.path().join("relay"), clock.clone(), "127.0.0.1:0");
+    let (url, addr) = (relay.url(), relay.addr.to_string());
+    let (mut a, mut b) = (
+        engine(root.path(), "a", &clock),
+        engine(root.path(), "b", &clock),
+    );
+    a.create_circle("Skin", &url).unwrap();
+    bring_in(&mut a, &mut b, "Skin");
+
+    let case = a
+        .create_case(CaseFields {
+            title: "Violaceous papules".into(),
+            ..Default::default()
+        })
+        .unwrap();
+    let photo = consilium_testkit::camera_photo(root.path(), "p.jpg", 1600, 1200, 1, "client");
+    a.attach_files(&case, &[photo], &[], &mut |_| {}).unwrap();
+    let seen: Arc<Mutex<Vec<Transfer>>> = Arc::default();
+    let log = seen.clone();
+    a.on_transfer(move |t| log.lock().unwrap().push(t.clone()));
+
+    drop(relay);
+    a.share(&case, "Skin").unwrap();
+    let offline = a.sync().unwrap();
+    assert!(offline.offline.is_some(), "the relay is down");
+    assert_eq!(offline.queued, 1, "the share waits in the outbox");
+    assert!(seen.lock().unwrap().is_empty(), "nothing was uploaded");
+
+    let _relay = Relay::start(&root.path().join("relay"), clock.clone(), &addr);
+    let back = a.sync().unwrap();
+    assert_eq!((back.sent, back.queued, back.offline), (1, 0, None));
+    let uploads = seen.lock().unwrap().clone();
+    assert_eq!(uploads.len(), 3, "full, preview and thumbnail");
+    assert!(
+        uploads
+            .iter()
+            .all(|t| t.direction == Direction::Upload && t.total == 3)
+    );
+    assert_eq!(uploads.last().unwrap().done, 3);
+
+    let got: Arc<Mutex<Vec<Transfer>>> = Arc::default();
+    let log = got.clone();
+    b.on_transfer(move |t| log.lock().unwrap().push(t.clone()));
+    b.sync().unwrap();
+    let downloads = got.lock().unwrap().clone();
+    assert_eq!(downloads.len(), 3);
+    assert!(downloads.iter().all(|t| t.direction == Direction::Download));
+    assert_eq!(b.case(&case).unwrap().attachments.len(), 1);
+}
+
+#[test]
+fn keys_rotate_on_schedule_and_key_packages_are_claimed_and_topped_up() {
+    let root = tempfile::tempdir().unwrap();
+    let clock = Arc::new(MovableClock::default());
+    let relay = Relay::start(&root.path().join("relay"), clock.clone(), "127.0.0.1:0");
+    let url = relay.url();
+    let (mut a, mut b) = (
+        engine(root.path(), "a", &clock),
+        engine(root.path(), "b", &clock),
+    );
+    a.create_circle("C0", &url).unwrap();
+    bring_in(&mut a, &mut b, "C0");
+    let epoch = |e: &Engine| e.circles().unwrap()[0].epoch;
+    assert_eq!(epoch(&a), 1);
+
+    // Six days: nothing. Eight: each member rotates once, and stays in step.
+    clock.advance_days(6);
+    a.sync().unwrap();
+    b.sync().unwrap();
+    assert_eq!(epoch(&a), 1);
+    clock.advance_days(2);
+    a.sync().unwrap();
+    b.sync().unwrap();
+    a.sync().unwrap();
+    assert_eq!((epoch(&a), epoch(&b)), (3, 3), "one rotation each");
+    a.sync().unwrap();
+    assert_eq!(epoch(&a), 3, "not again until the next period");
+
+    // B is added to six more circles with key packages claimed from the relay; its next sync
+    // publishes a fresh batch.
+    let b_account = b.identity().unwrap().account;
+    let held = || -> i64 {
+        let db = rusqlite::Connection::open(root.path().join("relay").join("relay.db")).unwrap();
+        db.query_row(
+            "SELECT count(*) FROM key_packages WHERE hex(account) = upper(?1) AND last_resort = 0",
+            [&b_account],
+            |r| r.get(0),
+        )
+        .unwrap()
+    };
+    let before = held();
+    assert!(before >= 7, "a batch was published: {before}");
+    for i in 1..=6 {
+        let name = format!("C{i}");
+        a.create_circle(&name, &url).unwrap();
+        bring_in(&mut a, &mut b, &name);
+        if i == 5 {
+            assert_eq!(held(), before - 5, "each approval claimed one");
+        }
+    }
+    assert_eq!(b.circles().unwrap().len(), 7);
+    assert_eq!(
+        held(),
+        before - 6 + 8,
+        "the sixth Welcome left two: a new batch went up"
+    );
+}
