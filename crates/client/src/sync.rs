@@ -54,9 +54,11 @@ pub enum Direction {
     Download,
 }
 
+type OnTransfer = Box<dyn FnMut(&Transfer) + Send>;
+
 /// The face's progress callback, if it gave one.
 #[derive(Default)]
-pub struct TransferWatch(Option<Box<dyn FnMut(&Transfer) + Send>>);
+pub struct TransferWatch(Option<OnTransfer>);
 
 impl std::fmt::Debug for TransferWatch {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -571,7 +571,7 @@ impl CaseDb {
         now: Timestamp,
     ) -> Result<()> {
         let tx = &self.conn;
-        ensure_case(&tx, case)?;
+        ensure_case(tx, case)?;
         let position: i64 = tx.query_row(
             "SELECT coalesce(max(position), 0) + 1 FROM attachments WHERE case_id = ?1",
             [&case.as_bytes()[..]],
