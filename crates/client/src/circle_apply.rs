@@ -199,11 +199,15 @@ impl Sealer for CircleSealer<'_> {
     }
 }
 
-/// Opens and applies entries of this profile's circles, collecting what happened.
+/// Opens and applies entries of this profile's circles, collecting what happened. A circle's
+/// MLS state is loaded once and kept while its entries apply (loading a circle of 50 costs about
+/// as much as opening a message); any failure drops the kept copy, so it is never ahead of what
+/// the vault committed. The applier must not outlive a failed pass.
 #[derive(Debug)]
 pub struct CircleApplier {
     pub now: Timestamp,
     pub events: Vec<Event>,
+    loaded: std::collections::HashMap<Vec<u8>, Circle>,
 }
 
 impl CircleApplier {
@@ -211,7 +215,21 @@ impl CircleApplier {
         CircleApplier {
             now,
             events: Vec::new(),
+            loaded: Default::default(),
         }
+    }
+
+    fn open(&mut self, db: &CaseDb, circle: &[u8], mls: &[u8]) -> Result<Incoming, Rejection> {
+        let provider = Provider::new(db.connection());
+        let mut group = match self.loaded.remove(circle) {
+            Some(group) => group,
+            None => Circle::load(&provider, circle)
+                .map_err(judged)?
+                .ok_or_else(|| Rejection::Bad("this profile is not in that circle".into()))?,
+        };
+        let incoming = group.open(&provider, mls).map_err(judged)?;
+        self.loaded.insert(circle.to_vec(), group);
+        Ok(incoming)
     }
 }
 
@@ -247,13 +265,39 @@ fn queue_downloads(
 
 impl Applier for CircleApplier {
     fn apply(&mut self, db: &mut CaseDb, circle: &[u8], entry: &Entry) -> Result<(), Rejection> {
-        let incoming = {
-            let provider = Provider::new(db.connection());
-            let mut group = Circle::load(&provider, circle)
-                .map_err(judged)?
-                .ok_or_else(|| Rejection::Bad("this profile is not in that circle".into()))?;
-            group.open(&provider, &entry.mls).map_err(judged)?
-        };
+        let outcome = self.apply_opened(db, circle, entry);
+        if outcome.is_err() {
+            // Its MLS step is rolled back with the transaction: forget the copy that took it.
+            self.loaded.remove(circle);
+        }
+        outcome
+    }
+
+    fn own_echo(&mut self, db: &mut CaseDb, circle: &[u8], entry: &Entry) -> Result<()> {
+        // Confirming our own commit changes the stored state behind the kept copy.
+        self.loaded.remove(circle);
+        if let Some(item) = db.queued_item(&entry.message_id)?
+            && item
+                .sealed
+                .as_ref()
+                .and_then(|(bytes, _)| SealedPost::decode(bytes).ok())
+                .is_some_and(|post| post.mls[..] == entry.mls[..])
+        {
+            on_accepted(db, &item, self.now)?;
+            db.mark_delivered(item.id)?;
+        }
+        Ok(())
+    }
+}
+
+impl CircleApplier {
+    fn apply_opened(
+        &mut self,
+        db: &mut CaseDb,
+        circle: &[u8],
+        entry: &Entry,
+    ) -> Result<(), Rejection> {
+        let incoming = self.open(db, circle, &entry.mls)?;
         let c = hex::encode(circle);
         match incoming {
             Incoming::Application { sender, bytes } => {
@@ -333,20 +377,6 @@ impl Applier for CircleApplier {
             // Kept in the MLS state until a member commits it (see `Engine::sync`).
             Incoming::Proposal | Incoming::Own | Incoming::Earlier => Ok(()),
         }
-    }
-
-    fn own_echo(&mut self, db: &mut CaseDb, _circle: &[u8], entry: &Entry) -> Result<()> {
-        if let Some(item) = db.queued_item(&entry.message_id)?
-            && item
-                .sealed
-                .as_ref()
-                .and_then(|(bytes, _)| SealedPost::decode(bytes).ok())
-                .is_some_and(|post| post.mls[..] == entry.mls[..])
-        {
-            on_accepted(db, &item, self.now)?;
-            db.mark_delivered(item.id)?;
-        }
-        Ok(())
     }
 }
 

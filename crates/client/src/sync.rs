@@ -349,6 +349,8 @@ impl Engine {
     fn fetch_circle(&mut self, c: &CircleRecord, report: &mut SyncReport) -> Result<()> {
         let client = self.net.client(&c.relay)?;
         let me = self.identity.account_id();
+        // One applier for the pass, so the circle's state is loaded once; a failure ends the pass.
+        let mut applier = CircleApplier::new(self.config.clock.now());
         loop {
             let after = self.vault.db().circle_cursor(&c.id)?;
             let page = match self.net.run(client.fetch(&c.id, after, FETCH_PAGE)) {
@@ -377,7 +379,7 @@ impl Engine {
                 })
                 .collect();
             let now = self.config.clock.now();
-            let mut applier = CircleApplier::new(now);
+            applier.now = now;
             let r = apply_log(self.vault.db_mut(), &mut applier, &c.id, &me, entries, now)?;
             report.received += r.applied;
             report.rejected += r.rejected;

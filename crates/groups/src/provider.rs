@@ -12,24 +12,32 @@ use rusqlite::Connection;
 use crate::error::{GroupError, Result};
 
 /// How openmls' state is encoded in its tables (inside the encrypted database).
+/// How openmls' state is encoded in its tables: CBOR, compact and quick to read back (a circle's
+/// trees and secrets are loaded for every message).
 #[derive(Debug, Default)]
-pub struct JsonCodec;
+pub struct CborCodec;
 
-impl Codec for JsonCodec {
-    type Error = serde_json::Error;
+impl Codec for CborCodec {
+    type Error = CodecError;
 
     fn to_vec<T: serde::Serialize>(value: &T) -> std::result::Result<Vec<u8>, Self::Error> {
-        serde_json::to_vec(value)
+        let mut out = Vec::new();
+        ciborium::into_writer(value, &mut out).map_err(|e| CodecError(e.to_string()))?;
+        Ok(out)
     }
 
     fn from_slice<T: serde::de::DeserializeOwned>(
         slice: &[u8],
     ) -> std::result::Result<T, Self::Error> {
-        serde_json::from_slice(slice)
+        ciborium::from_reader(slice).map_err(|e| CodecError(e.to_string()))
     }
 }
 
-pub type Storage<'c> = SqliteStorageProvider<JsonCodec, &'c Connection>;
+#[derive(Debug, thiserror::Error)]
+#[error("MLS state encoding: {0}")]
+pub struct CodecError(String);
+
+pub type Storage<'c> = SqliteStorageProvider<CborCodec, &'c Connection>;
 
 /// openmls' view of one profile for the length of one borrow of its connection.
 pub struct Provider<'c> {
@@ -73,7 +81,7 @@ impl<'c> OpenMlsProvider for Provider<'c> {
 
 /// Creates or brings up to date openmls' tables (its own migrations, in their own table).
 pub fn migrate(conn: &mut Connection) -> Result<()> {
-    let mut storage: SqliteStorageProvider<JsonCodec, &mut Connection> =
+    let mut storage: SqliteStorageProvider<CborCodec, &mut Connection> =
         SqliteStorageProvider::new(conn);
     storage
         .run_migrations()
