@@ -7,7 +7,11 @@ bash scripts/install-deps.sh
 source scripts/env.sh
 bash tests/samples/fetch.sh
 
-cargo bench --locked -p consilium-store -p consilium-client
+cargo bench --locked -p consilium-store -p consilium-groups
+cargo bench --locked -p consilium-client --bench import
+mkdir -p "$CARGO_TARGET_DIR/criterion"
+# A share with three 12 MP photos to a circle of ten, on loopback (prints RESULT lines).
+cargo bench --locked -p consilium-client --bench circle_share | tee "$CARGO_TARGET_DIR/criterion/circle-share.txt"
 # The relay under load: the real binary as its own process, driven from the bench process.
 mkdir -p "$CARGO_TARGET_DIR/criterion"
 cargo bench --locked -p consilium-relay --bench relay_load | tee "$CARGO_TARGET_DIR/criterion/relay-load.txt"

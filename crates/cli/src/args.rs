@@ -80,8 +80,9 @@ pub enum CircleCommand {
     /// Create a circle on a relay; you are its first member.
     Create {
         name: String,
-        /// The relay's address (https://…, or http:// on this machine).
-        #[arg(long)]
+        /// The relay's address (https://…, or http:// on this machine); by default the local
+        /// relay `scripts/run.sh` starts.
+        #[arg(long, default_value = "http://127.0.0.1:8443")]
         relay: String,
     },
     /// Print a one-line invite code for a colleague (usable once, for a week).

@@ -173,7 +173,11 @@ fn circle(engine: &mut Engine, cmd: CircleCommand, out: &Printer) -> Result<()> 
         }
         CircleCommand::Leave { circle } => {
             engine.leave(&circle)?;
-            push(engine, out, &format!("left {circle}"))?;
+            push(
+                engine,
+                out,
+                &format!("asked to leave {circle}; you are out once a member's client commits it"),
+            )?;
         }
         CircleCommand::Rotate { circle } => {
             engine.rotate_keys(&circle)?;

@@ -97,7 +97,8 @@ pub fn on_accepted(db: &CaseDb, item: &OutboxItem, now: Timestamp) -> Result<()>
             db.set_member_profile(&item.circle, &r.account, &r.name, &r.specialty)?;
             introduce_self(db, &item.circle, &item.message_id, now)?;
         }
-        Queued::Leave => db.mark_circle_left(&item.circle, now)?,
+        // Out once a commit removes us (the relay then refuses our fetches).
+        Queued::Leave => db.set_leave_requested(&item.circle, now)?,
         Queued::Rotate => db.set_rotated_at(&item.circle, now)?,
         _ => {}
     }
@@ -365,6 +366,17 @@ impl CircleApplier {
                     if !added.is_empty() {
                         introduce_self(db, circle, &entry.seq.to_le_bytes(), self.now)
                             .map_err(Rejection::Local)?;
+                    }
+                    // A commit without our request to leave dropped it: ask again.
+                    let leave = Queued::Leave.encode().map_err(Rejection::Local)?;
+                    if db.leave_requested(circle)? && !db.is_payload_queued(circle, &leave)? {
+                        let mut hash = ring::digest::Context::new(&ring::digest::SHA256);
+                        hash.update(b"consilium-leave\0");
+                        hash.update(circle);
+                        hash.update(&entry.seq.to_le_bytes());
+                        let mut id = [0u8; 16];
+                        id.copy_from_slice(&hash.finish().as_ref()[..16]);
+                        db.enqueue(circle, id, &leave, self.now)?;
                     }
                     self.events.push(Event::MembersChanged {
                         circle: c,

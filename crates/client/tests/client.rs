@@ -207,3 +207,37 @@ fn keys_rotate_on_schedule_and_key_packages_are_claimed_and_topped_up() {
         "the sixth Welcome left two: a new batch went up"
     );
 }
+
+#[test]
+fn a_member_who_leaves_is_out_even_when_another_commit_drops_the_request() {
+    let root = tempfile::tempdir().unwrap();
+    let clock = Arc::new(MovableClock::default());
+    let relay = Relay::start(&root.path().join("relay"), clock.clone(), "127.0.0.1:0");
+    let url = relay.url();
+    let (mut a, mut b, mut c) = (
+        engine(root.path(), "a", &clock),
+        engine(root.path(), "b", &clock),
+        engine(root.path(), "c", &clock),
+    );
+    a.create_circle("Onc", &url).unwrap();
+    bring_in(&mut a, &mut b, "Onc");
+    bring_in(&mut a, &mut c, "Onc");
+    b.sync().unwrap();
+
+    // C asks to leave while B rotates: B's commit may pass without C's request.
+    c.leave("Onc").unwrap();
+    b.rotate_keys("Onc").unwrap();
+    c.sync().unwrap();
+    b.sync().unwrap();
+    for _ in 0..4 {
+        for e in [&mut a, &mut b, &mut c] {
+            e.sync().unwrap();
+        }
+    }
+    assert!(c.circles().unwrap().is_empty(), "C is out");
+    for e in [&a, &b] {
+        let members = e.members("Onc").unwrap();
+        assert_eq!(members.len(), 2, "{members:?}");
+    }
+    assert_eq!(a.circles().unwrap()[0].epoch, b.circles().unwrap()[0].epoch);
+}

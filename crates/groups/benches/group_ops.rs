@@ -338,6 +338,22 @@ fn message_2k(c: &mut Criterion) {
             assert!(matches!(got, Incoming::Application { bytes, .. } if bytes.len() == 2048));
         })
     });
+    // Diagnostic, not a product setting: the same without waiting for the disk, to show how
+    // much of the difference is the two fsyncs.
+    for m in [&alice, &bob] {
+        m.vault
+            .db()
+            .connection()
+            .execute_batch("PRAGMA synchronous = OFF")
+            .unwrap();
+    }
+    g.bench_function("consilium_vault_without_fsync", |b| {
+        b.iter(|| {
+            let sealed = tx(&alice, |p| ac.seal(p, alice.id.signer(), &payload).unwrap());
+            let got = tx(&bob, |p| bc.open(p, &sealed).unwrap());
+            assert!(matches!(got, Incoming::Application { bytes, .. } if bytes.len() == 2048));
+        })
+    });
     g.finish();
 }
 

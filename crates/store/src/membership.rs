@@ -249,6 +249,27 @@ impl CaseDb {
         Ok(())
     }
 
+    /// This profile asked to leave the circle (its request reached the relay).
+    pub fn set_leave_requested(&self, circle: &[u8], at: Timestamp) -> Result<()> {
+        self.connection().execute(
+            "UPDATE circles SET leave_requested_at = ?2 WHERE id = ?1",
+            params![circle, at.0],
+        )?;
+        Ok(())
+    }
+
+    pub fn leave_requested(&self, circle: &[u8]) -> Result<bool> {
+        Ok(self
+            .connection()
+            .query_row(
+                "SELECT leave_requested_at IS NOT NULL FROM circles WHERE id = ?1",
+                [circle],
+                |r| r.get(0),
+            )
+            .optional()?
+            .unwrap_or(false))
+    }
+
     /// This profile left the circle or was removed: it is no longer synced or listed.
     pub fn mark_circle_left(&self, id: &[u8], now: Timestamp) -> Result<()> {
         self.connection().execute(

@@ -1,6 +1,10 @@
 -- Schema 5: the profile's signing identity, invitations in flight both ways, members verified
 -- by safety number, key packages published, and attachment transfers to and from circles.
 
+-- A circle this profile asked to leave: it stays until a commit removes it (the request is
+-- sent again if a commit passes without it).
+ALTER TABLE circles ADD COLUMN leave_requested_at INTEGER;
+
 -- The Ed25519 seed of this profile's identity (MLS credential and relay account).
 CREATE TABLE identity (
     id          INTEGER PRIMARY KEY CHECK (id = 1),
