@@ -16,45 +16,10 @@ use std::time::{Duration, Instant};
 use consilium_client::model::{CaseFields, SystemClock};
 use consilium_client::{Engine, EngineConfig, KdfParams, Passphrase};
 
-struct Relay {
-    url: String,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-impl Drop for Relay {
-    fn drop(&mut self) {
-        let _ = self.stop.take().unwrap().send(());
-        let _ = self.thread.take().unwrap().join();
-    }
-}
-
-fn relay(dir: &Path) -> Relay {
+fn relay(dir: &Path) -> consilium_relay::Background {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.set_nonblocking(true).unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let config = consilium_relay::RelayConfig::new(dir.to_path_buf(), Arc::new(SystemClock));
-    let thread = std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async move {
-            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-            consilium_relay::run(listener, config, async {
-                let _ = stopped.await;
-            })
-            .await
-            .unwrap();
-        });
-    });
-    Relay {
-        url,
-        stop: Some(stop),
-        thread: Some(thread),
-    }
+    consilium_relay::Background::start(listener, config).unwrap()
 }
 
 fn engine(root: &Path, name: &str) -> Engine {
@@ -141,10 +106,9 @@ fn transfer_baseline(url: &str, sizes: &[u64]) -> Duration {
         .build()
         .unwrap();
     let key = Arc::new(consilium_relay_client::AccountKey::from_seed(&[7; 32]).unwrap());
-    let clients =
-        vec![consilium_relay_client::RelayClient::new(url, key, Arc::new(SystemClock)).unwrap()];
+    let client = consilium_relay_client::RelayClient::new(url, key, Arc::new(SystemClock)).unwrap();
     let group = vec![0xb5u8; 16];
-    rt.block_on(clients[0].create_group(&group)).unwrap();
+    rt.block_on(client.create_group(&group)).unwrap();
     let blobs: Vec<Vec<u8>> = sizes
         .iter()
         .enumerate()
@@ -153,14 +117,14 @@ fn transfer_baseline(url: &str, sizes: &[u64]) -> Duration {
     let start = Instant::now();
     let ids: Vec<[u8; 32]> = blobs
         .into_iter()
-        .map(|b| rt.block_on(clients[0].put_blob(&group, b)).unwrap())
+        .map(|b| rt.block_on(client.put_blob(&group, b)).unwrap())
         .collect();
     // Read back nine times in parallel, as nine members would (one account: the relay serves a
     // group's blobs to its members, and this bare group has one).
     rt.block_on(async {
         let mut tasks = Vec::new();
         for _ in 1..10 {
-            let (c, ids) = (clients[0].clone(), ids.clone());
+            let (c, ids) = (client.clone(), ids.clone());
             tasks.push(tokio::spawn(async move {
                 for id in ids {
                     c.get_blob(&id).await.unwrap();
@@ -180,7 +144,7 @@ fn main() {
     let server = relay(&root.path().join("relay"));
     let (size, runs) = if full { (10, 3) } else { (3, 1) };
     let mut a = engine(root.path(), "a");
-    a.create_circle("Bench", &server.url).unwrap();
+    a.create_circle("Bench", &server.url()).unwrap();
     let mut members: Vec<Engine> = (1..size)
         .map(|i| engine(root.path(), &format!("m{i}")))
         .collect();
@@ -218,7 +182,7 @@ fn main() {
         .collect();
     sizes.sort_unstable();
     let per_share: Vec<u64> = sizes.iter().rev().take(photos.len() * 3).copied().collect();
-    let baseline = transfer_baseline(&server.url, &per_share);
+    let baseline = transfer_baseline(&server.url(), &per_share);
     println!("RESULT share_members {size}");
     println!("RESULT share_images {}", photos.len());
     println!("RESULT share_image_bytes {}", median.bytes);

@@ -58,16 +58,23 @@ fn sealed_commit(out: Outgoing) -> SealedPost {
     }
 }
 
+/// A message id made from what caused the message, so queueing it twice queues it once.
+fn derived_message_id(label: &[u8], circle: &[u8], cause: &[u8]) -> [u8; 16] {
+    let mut hash = ring::digest::Context::new(&ring::digest::SHA256);
+    hash.update(label);
+    hash.update(b"\0");
+    hash.update(circle);
+    hash.update(cause);
+    let mut id = [0u8; 16];
+    id.copy_from_slice(&hash.finish().as_ref()[..16]);
+    id
+}
+
 /// Queues this profile's name and specialty for the circle, so members who joined after our
 /// last introduction learn who we are. The message id comes from `seed`, so doing this twice
 /// for the same event queues it once.
 fn introduce_self(db: &CaseDb, circle: &[u8], seed: &[u8], now: Timestamp) -> Result<()> {
-    let mut hash = ring::digest::Context::new(&ring::digest::SHA256);
-    hash.update(b"consilium-introduction\0");
-    hash.update(circle);
-    hash.update(seed);
-    let mut id = [0u8; 16];
-    id.copy_from_slice(&hash.finish().as_ref()[..16]);
+    let id = derived_message_id(b"consilium-introduction", circle, seed);
     if db.is_queued(&id)? {
         return Ok(());
     }
@@ -370,12 +377,11 @@ impl CircleApplier {
                     // A commit without our request to leave dropped it: ask again.
                     let leave = Queued::Leave.encode().map_err(Rejection::Local)?;
                     if db.leave_requested(circle)? && !db.is_payload_queued(circle, &leave)? {
-                        let mut hash = ring::digest::Context::new(&ring::digest::SHA256);
-                        hash.update(b"consilium-leave\0");
-                        hash.update(circle);
-                        hash.update(&entry.seq.to_le_bytes());
-                        let mut id = [0u8; 16];
-                        id.copy_from_slice(&hash.finish().as_ref()[..16]);
+                        let id = derived_message_id(
+                            b"consilium-leave",
+                            circle,
+                            &entry.seq.to_le_bytes(),
+                        );
                         db.enqueue(circle, id, &leave, self.now)?;
                     }
                     self.events.push(Event::MembersChanged {

@@ -28,47 +28,11 @@ impl Clock for MovableClock {
     }
 }
 
-struct Relay {
-    addr: std::net::SocketAddr,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-impl Relay {
-    fn start(dir: &Path, clock: Arc<MovableClock>, addr: &str) -> Relay {
-        let listener = std::net::TcpListener::bind(addr).unwrap();
-        listener.set_nonblocking(true).unwrap();
-        let addr = listener.local_addr().unwrap();
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let config = consilium_relay::RelayConfig::new(dir.to_path_buf(), clock);
-        let thread = std::thread::spawn(move || {
-            let rt = tokio::runtime::Runtime::new().unwrap();
-            rt.block_on(async move {
-                let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-                consilium_relay::run(listener, config, async {
-                    let _ = stopped.await;
-                })
-                .await
-                .unwrap();
-            });
-        });
-        Relay {
-            addr,
-            stop: Some(stop),
-            thread: Some(thread),
-        }
-    }
-
-    fn url(&self) -> String {
-        format!("http://{}", self.addr)
-    }
-}
-
-impl Drop for Relay {
-    fn drop(&mut self) {
-        let _ = self.stop.take().unwrap().send(());
-        let _ = self.thread.take().unwrap().join();
-    }
+/// The relay on `addr` ("127.0.0.1:0" for any port), on its own thread, sharing the test's clock.
+fn start_relay(dir: &Path, clock: Arc<MovableClock>, addr: &str) -> consilium_relay::Background {
+    let listener = std::net::TcpListener::bind(addr).unwrap();
+    let config = consilium_relay::RelayConfig::new(dir.to_path_buf(), clock);
+    consilium_relay::Background::start(listener, config).unwrap()
 }
 
 fn engine(root: &Path, name: &str, clock: &Arc<MovableClock>) -> Engine {
@@ -100,8 +64,8 @@ fn bring_in(admin: &mut Engine, other: &mut Engine, circle: &str) {
 fn a_share_made_while_the_relay_is_down_goes_when_it_is_back_with_progress_both_ways() {
     let root = tempfile::tempdir().unwrap();
     let clock = Arc::new(MovableClock::default());
-    let relay = Relay::start(&root.path().join("relay"), clock.clone(), "127.0.0.1:0");
-    let (url, addr) = (relay.url(), relay.addr.to_string());
+    let relay = start_relay(&root.path().join("relay"), clock.clone(), "127.0.0.1:0");
+    let (url, addr) = (relay.url(), relay.addr().to_string());
     let (mut a, mut b) = (
         engine(root.path(), "a", &clock),
         engine(root.path(), "b", &clock),
@@ -128,7 +92,7 @@ fn a_share_made_while_the_relay_is_down_goes_when_it_is_back_with_progress_both_
     assert_eq!(offline.queued, 1, "the share waits in the outbox");
     assert!(seen.lock().unwrap().is_empty(), "nothing was uploaded");
 
-    let _relay = Relay::start(&root.path().join("relay"), clock.clone(), &addr);
+    let _relay = start_relay(&root.path().join("relay"), clock.clone(), &addr);
     let back = a.sync().unwrap();
     assert_eq!((back.sent, back.queued, back.offline), (1, 0, None));
     let uploads = seen.lock().unwrap().clone();
@@ -154,7 +118,7 @@ fn a_share_made_while_the_relay_is_down_goes_when_it_is_back_with_progress_both_
 fn keys_rotate_on_schedule_and_key_packages_are_claimed_and_topped_up() {
     let root = tempfile::tempdir().unwrap();
     let clock = Arc::new(MovableClock::default());
-    let relay = Relay::start(&root.path().join("relay"), clock.clone(), "127.0.0.1:0");
+    let relay = start_relay(&root.path().join("relay"), clock.clone(), "127.0.0.1:0");
     let url = relay.url();
     let (mut a, mut b) = (
         engine(root.path(), "a", &clock),
@@ -212,7 +176,7 @@ fn keys_rotate_on_schedule_and_key_packages_are_claimed_and_topped_up() {
 fn a_member_who_leaves_is_out_even_when_another_commit_drops_the_request() {
     let root = tempfile::tempdir().unwrap();
     let clock = Arc::new(MovableClock::default());
-    let relay = Relay::start(&root.path().join("relay"), clock.clone(), "127.0.0.1:0");
+    let relay = start_relay(&root.path().join("relay"), clock.clone(), "127.0.0.1:0");
     let url = relay.url();
     let (mut a, mut b, mut c) = (
         engine(root.path(), "a", &clock),

@@ -85,15 +85,19 @@ fn join_config() -> MlsGroupJoinConfig {
 /// The account a key package (an MLSMessage, as the relay hands them out) belongs to, once it
 /// verifies.
 pub fn key_package_owner(provider: &Provider<'_>, key_package: &[u8]) -> Result<AccountKey> {
-    let message = MlsMessageIn::tls_deserialize_exact(key_package)
+    account_of(validated(provider, key_package)?.leaf_node().credential())
+}
+
+/// A key package as it travels (an MLSMessage, RFC 9420 §6), parsed and verified.
+fn validated(provider: &Provider<'_>, raw: &[u8]) -> Result<KeyPackage> {
+    let message = MlsMessageIn::tls_deserialize_exact(raw)
         .map_err(|e| GroupError::Rejected(e.to_string()))?;
     let MlsMessageBodyIn::KeyPackage(package) = message.extract() else {
         return Err(GroupError::Rejected("not a key package".into()));
     };
-    let package = package
+    package
         .validate(provider.crypto(), ProtocolVersion::Mls10)
-        .map_err(|e| GroupError::Rejected(e.to_string()))?;
-    account_of(package.leaf_node().credential())
+        .map_err(|e| GroupError::Rejected(e.to_string()))
 }
 
 #[derive(Debug)]
@@ -163,15 +167,7 @@ impl Circle {
         let mut packages = Vec::with_capacity(key_packages.len());
         let mut added = Vec::with_capacity(key_packages.len());
         for raw in key_packages {
-            // Key packages travel as MLSMessages (RFC 9420 §6), as the relay stores them.
-            let message = MlsMessageIn::tls_deserialize_exact(raw)
-                .map_err(|e| GroupError::Rejected(e.to_string()))?;
-            let MlsMessageBodyIn::KeyPackage(package) = message.extract() else {
-                return Err(GroupError::Rejected("not a key package".into()));
-            };
-            let package = package
-                .validate(provider.crypto(), ProtocolVersion::Mls10)
-                .map_err(|e| GroupError::Rejected(e.to_string()))?;
+            let package = validated(provider, raw)?;
             added.push(account_of(package.leaf_node().credential())?);
             packages.push(package);
         }

@@ -6,6 +6,7 @@
 //! acknowledges is on disk first.
 
 pub mod auth;
+mod background;
 pub mod error;
 pub mod framing;
 pub mod limits;
@@ -19,6 +20,7 @@ use std::sync::Arc;
 
 use consilium_model::Clock;
 
+pub use background::Background;
 pub use error::{RelayError, Result};
 
 /// How a relay runs: where its data lives, its limits, and its clock.
