@@ -213,8 +213,9 @@ impl Engine {
         original: &[u8],
         redactions: &[Redaction],
     ) -> Result<Attachment> {
-        // Fail fast on an unknown case, before the costly decode.
+        // Fail fast on an unknown case, or one shared with us, before the costly decode.
         self.vault.db().fields(case)?;
+        self.ensure_own(case, "add images to")?;
         let clean = clean_image(original, redactions, &self.config.import_limits)?;
         let record = AttachmentRecord {
             mime: clean.full.mime.to_string(),
@@ -237,6 +238,8 @@ impl Engine {
         let id = self
             .vault
             .add_attachment(case, &record, renditions.into(), now)?;
+        // A case already in circles sends them the new image.
+        self.send_revision(case)?;
         Ok(Attachment {
             id,
             mime: record.mime,

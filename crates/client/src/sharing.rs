@@ -47,38 +47,57 @@ impl Engine {
             ));
         }
         let full = self.vault.db().case(case)?;
-        let message_id = random::<16>(&*self.config.entropy)?;
-        let (pointers, blobs) = self.encrypt_attachments(case, message_id)?;
         let now = self.config.clock.now();
-        let message = AppMessage::CaseShared(CaseShared {
-            case_id: case.clone(),
-            revision: full.revision,
-            fields: full.fields,
-            attachments: pointers,
-            shared_at: now,
-        });
-        let queued = app(&message)?;
+        let shared_at = now;
+        self.send_case(case, &c.id, |attachments| {
+            AppMessage::CaseShared(CaseShared {
+                case_id: case.clone(),
+                revision: full.revision,
+                fields: full.fields,
+                attachments,
+                shared_at,
+            })
+        })
+    }
+
+    /// Queues the message `make` builds around the pointers of the case's images not yet sent to
+    /// `circle`, with their encrypted uploads, in one transaction.
+    fn send_case(
+        &mut self,
+        case: &CaseId,
+        circle: &[u8],
+        make: impl FnOnce(Vec<AttachmentPointer>) -> AppMessage,
+    ) -> Result<()> {
+        let message_id = random::<16>(&*self.config.entropy)?;
+        let (pointers, blobs) = self.encrypt_attachments(case, circle, message_id)?;
+        let queued = app(&make(pointers))?;
+        let now = self.config.clock.now();
         self.vault.db_mut().atomically(|db| {
-            db.mark_shared(case, &c.id)?;
-            db.enqueue(&c.id, message_id, &queued.encode()?, now)?;
+            db.mark_shared(case, circle)?;
+            db.enqueue(circle, message_id, &queued.encode()?, now)?;
             for b in &blobs {
                 db.add_outgoing_blob(b)?;
+                db.mark_attachment_shared(circle, &b.attachment)?;
             }
             Ok::<_, ClientError>(())
         })
     }
 
-    /// Encrypts every rendition of every image of the case for a circle: the pointers the
+    /// Encrypts every rendition of the case's images not yet sent to `circle`: the pointers the
     /// message carries and the uploads it waits for.
     fn encrypt_attachments(
         &self,
         case: &CaseId,
+        circle: &[u8],
         message_id: [u8; 16],
     ) -> Result<(Vec<AttachmentPointer>, Vec<OutgoingBlob>)> {
         let entropy = &*self.config.entropy;
         let mut pointers = Vec::new();
         let mut blobs = Vec::new();
         for a in self.vault.db().attachments(case)? {
+            if self.vault.db().attachment_shared(circle, &a.id)? {
+                continue;
+            }
             for rendition in Rendition::ALL {
                 let (plain, mime) = self.vault.read_rendition(case, &a.id, rendition)?;
                 let key = Zeroizing::new(random::<32>(entropy)?);
@@ -148,21 +167,28 @@ impl Engine {
         Ok(())
     }
 
-    /// After an edit of an own case: the new revision goes to the circles it was shared with.
+    /// After an edit of an own case, or an image added to it: the current revision, with the
+    /// images each circle does not have yet, goes to the circles it was shared with.
     pub(crate) fn send_revision(&mut self, case: &CaseId) -> Result<()> {
-        if self.vault.db().case_circles(case)?.is_empty() {
+        let circles = self.vault.db().case_circles(case)?;
+        if circles.is_empty() {
             return Ok(());
         }
         let full = self.vault.db().case(case)?;
         let now = self.config.clock.now();
-        let message = AppMessage::CaseRevised(CaseRevised {
-            case_id: case.clone(),
-            revision: full.revision,
-            fields: full.fields,
-            attachments: vec![],
-            revised_at: now,
-        });
-        Engine::to_case_circles(self.vault.db(), &*self.config.entropy, case, &message, now)
+        for circle in circles {
+            let fields = full.fields.clone();
+            self.send_case(case, &circle, |attachments| {
+                AppMessage::CaseRevised(CaseRevised {
+                    case_id: case.clone(),
+                    revision: full.revision,
+                    fields,
+                    attachments,
+                    revised_at: now,
+                })
+            })?;
+        }
+        Ok(())
     }
 
     pub(crate) fn send_outcome(&mut self, case: &CaseId, outcome: &str) -> Result<()> {

@@ -112,6 +112,18 @@ fn a_share_made_while_the_relay_is_down_goes_when_it_is_back_with_progress_both_
     assert_eq!(downloads.len(), 3);
     assert!(downloads.iter().all(|t| t.direction == Direction::Download));
     assert_eq!(b.case(&case).unwrap().attachments.len(), 1);
+
+    // An image added to the shared case later reaches the circle alone (three more uploads).
+    let second = consilium_testkit::camera_photo(root.path(), "q.jpg", 900, 700, 1, "later");
+    a.attach_files(&case, &[second], &[], &mut |_| {}).unwrap();
+    seen.lock().unwrap().clear();
+    a.sync().unwrap();
+    assert_eq!(seen.lock().unwrap().len(), 3, "only the new image went up");
+    b.sync().unwrap();
+    assert_eq!(b.case(&case).unwrap().attachments.len(), 2);
+    // B cannot add images to A's case.
+    let third = consilium_testkit::camera_photo(root.path(), "r.jpg", 300, 200, 1, "no");
+    assert!(b.attach_files(&case, &[third], &[], &mut |_| {}).is_err());
 }
 
 #[test]

@@ -117,6 +117,23 @@ impl CaseDb {
         Ok(())
     }
 
+    /// Records that an own attachment went to `circle`.
+    pub fn mark_attachment_shared(&self, circle: &[u8], attachment: &AttachmentId) -> Result<()> {
+        self.connection().execute(
+            "INSERT OR IGNORE INTO shared_attachments (circle, attachment_id) VALUES (?1, ?2)",
+            params![circle, &attachment.as_bytes()[..]],
+        )?;
+        Ok(())
+    }
+
+    pub fn attachment_shared(&self, circle: &[u8], attachment: &AttachmentId) -> Result<bool> {
+        Ok(self.connection().query_row(
+            "SELECT EXISTS (SELECT 1 FROM shared_attachments WHERE circle = ?1 AND attachment_id = ?2)",
+            params![circle, &attachment.as_bytes()[..]],
+            |r| r.get(0),
+        )?)
+    }
+
     /// Records a received attachment to download; one already stored or queued is left alone.
     pub fn add_incoming_attachment(&self, a: &IncomingAttachment) -> Result<()> {
         let known: bool = self.connection().query_row(

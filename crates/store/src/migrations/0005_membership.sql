@@ -67,6 +67,13 @@ CREATE TABLE outgoing_blobs (
     PRIMARY KEY (message_id, blob_id)
 );
 
+-- Which own attachments went to which circle (so a later revision sends only new ones).
+CREATE TABLE shared_attachments (
+    circle         BLOB NOT NULL,
+    attachment_id  BLOB NOT NULL REFERENCES attachments (id) ON DELETE CASCADE,
+    PRIMARY KEY (circle, attachment_id)
+);
+
 -- Attachments of received cases still to download (their pointers, CBOR), or that failed.
 CREATE TABLE incoming_attachments (
     attachment_id  BLOB PRIMARY KEY,
