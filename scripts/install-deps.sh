@@ -12,6 +12,13 @@ command -v make >/dev/null || need_apt+=(make)
 command -v python3 >/dev/null || need_apt+=(python3)
 python3 -m pip --version >/dev/null 2>&1 || need_apt+=(python3-pip)
 [ -x /usr/bin/time ] || need_apt+=(time)
+# The desktop window (Tauri 2 on WebKitGTK), its WebDriver, and a display for tests.
+pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "ok installed"; }
+for p in libwebkit2gtk-4.1-dev libxdo-dev libssl-dev libayatana-appindicator3-dev librsvg2-dev \
+         webkit2gtk-driver xvfb xauth imagemagick; do
+    pkg "$p" || need_apt+=("$p")
+done
+command -v npm >/dev/null || need_apt+=(nodejs npm)
 
 if [ ${#need_apt[@]} -gt 0 ]; then
     sudo=""
@@ -26,3 +33,9 @@ if ! command -v cargo >/dev/null; then
     exit 1
 fi
 rustup component add rustfmt clippy >/dev/null 2>&1 || true
+
+# The front end's packages, exactly as locked.
+root="$(cd "$(dirname "$0")/.." && pwd)"
+if [ ! -d "$root/ui/node_modules" ] || [ "$root/ui/package-lock.json" -nt "$root/ui/node_modules/.package-lock.json" ]; then
+    (cd "$root/ui" && npm ci --no-audit --no-fund >/dev/null)
+fi

@@ -8,6 +8,8 @@ source scripts/env.sh
 bash tests/samples/fetch.sh
 
 start=$(date +%s)
+echo "== front end: types, unit tests, build (the window embeds ui/dist)"
+(cd ui && npm run -s check && npm test --silent && npm run -s build)
 echo "== cargo fmt --check"
 cargo fmt --all --check
 echo "== cargo clippy"

@@ -63,6 +63,11 @@ pub struct Engine {
 }
 
 impl Engine {
+    /// Whether `dir` holds a profile.
+    pub fn exists(dir: &Path) -> bool {
+        Vault::exists(dir)
+    }
+
     /// Creates a profile (a new vault) in `dir`.
     pub fn init(
         dir: &Path,

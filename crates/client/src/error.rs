@@ -29,6 +29,8 @@ pub enum ErrorCode {
     RelayRefused,
     /// A circle operation that cannot be done (not a member, a malformed invite or key package).
     CircleRefused,
+    /// The profile is locked: unlock it first.
+    Locked,
     Internal,
 }
 
@@ -46,6 +48,8 @@ pub enum ClientError {
     },
     #[error("{0}")]
     Invalid(String),
+    #[error("the profile is locked; unlock it with your passphrase")]
+    Locked,
     #[error(transparent)]
     Group(#[from] consilium_groups::GroupError),
     #[error("the relay: {0}")]
@@ -91,6 +95,7 @@ impl ClientError {
             },
             ClientError::Image(e) | ClientError::ImageFile { source: e, .. } => image_code(e),
             ClientError::Invalid(_) => ErrorCode::InvalidInput,
+            ClientError::Locked => ErrorCode::Locked,
             ClientError::Group(e) => match e {
                 consilium_groups::GroupError::Rejected(_)
                 | consilium_groups::GroupError::BadIdentity => ErrorCode::CircleRefused,

@@ -144,7 +144,8 @@ pub struct CaseSummary {
 }
 
 /// Filters of a case list; `None` means "any".
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct CaseFilter {
     pub status: Option<Status>,
     pub specialty: Option<String>,
