@@ -34,8 +34,10 @@ if ! command -v cargo >/dev/null; then
 fi
 rustup component add rustfmt clippy >/dev/null 2>&1 || true
 
-# The front end's packages, exactly as locked.
+# The front end's packages, at the versions package.json pins and package-lock.json records
+# (`npm install`, not `npm ci`: with this machine's `omit-lockfile-registry-resolved` setting,
+# `npm ci` misreads the lock's optional platform packages).
 root="$(cd "$(dirname "$0")/.." && pwd)"
 if [ ! -d "$root/ui/node_modules" ] || [ "$root/ui/package-lock.json" -nt "$root/ui/node_modules/.package-lock.json" ]; then
-    (cd "$root/ui" && npm ci --no-audit --no-fund >/dev/null)
+    (cd "$root/ui" && npm install --no-audit --no-fund >/dev/null 2>&1)
 fi
