@@ -9,7 +9,9 @@
 //! vault are stored together.
 
 use consilium_groups::{Circle, GroupError, Identity, Incoming, Outgoing, Provider};
-use consilium_model::app::{AppMessage, AttachmentPointer, CaseRevised, CaseShared};
+use consilium_model::app::{
+    AppMessage, AttachmentPointer, CaseRevised, CaseShared, PollOpened, VoteCast,
+};
 use consilium_model::codec::to_cbor;
 use consilium_model::{AttachmentId, Timestamp};
 use consilium_store::{CaseDb, IncomingAttachment, OutboxItem};
@@ -348,14 +350,13 @@ impl CircleApplier {
                         case: m.case_id.to_string(),
                         comment: m.comment_id.to_string(),
                     }),
-                    AppMessage::Poll(m) => self.events.push(Event::PollChanged {
-                        circle: c,
-                        case: m.case_id.to_string(),
-                    }),
-                    AppMessage::Vote(m) => self.events.push(Event::PollChanged {
-                        circle: c,
-                        case: m.case_id.to_string(),
-                    }),
+                    AppMessage::Poll(PollOpened { case_id, .. })
+                    | AppMessage::Vote(VoteCast { case_id, .. }) => {
+                        self.events.push(Event::PollChanged {
+                            circle: c,
+                            case: case_id.to_string(),
+                        })
+                    }
                     AppMessage::MemberProfile(_) | AppMessage::Unknown { .. } => {}
                 }
                 Ok(())

@@ -10,8 +10,9 @@ use serde_bytes::ByteBuf;
 
 use crate::error::{ClientError, Result};
 
-/// One queued item's payload.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// One queued item's payload. Its `Debug` names the kind only: an application message holds
+/// case text and image keys.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Queued {
     /// An encoded `AppMessage`.
@@ -26,6 +27,20 @@ pub enum Queued {
     Leave,
     /// Commit the proposals received (a member's request to leave).
     CommitProposals,
+}
+
+impl std::fmt::Debug for Queued {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let kind = match self {
+            Queued::App(_) => "App",
+            Queued::Add { .. } => "Add",
+            Queued::Remove(_) => "Remove",
+            Queued::Rotate => "Rotate",
+            Queued::Leave => "Leave",
+            Queued::CommitProposals => "CommitProposals",
+        };
+        write!(f, "Queued::{kind}(redacted)")
+    }
 }
 
 impl Queued {
@@ -77,5 +92,22 @@ impl SealedPost {
             added: self.added,
             removed: self.removed,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_queued_item_round_trips_and_its_debug_shows_no_content() {
+        let item = Queued::App(ByteBuf::from(b"Annular plaque, left forearm".to_vec()));
+        assert_eq!(Queued::decode(&item.encode().unwrap()).unwrap(), item);
+        let shown = format!("{item:?}");
+        assert!(
+            !shown.contains("plaque") && !shown.contains("65"),
+            "{shown}"
+        );
+        assert!(Queued::Rotate.is_commit() && !item.is_commit());
     }
 }

@@ -133,6 +133,7 @@ impl Engine {
             self.fetch_circle(&c, &mut report)?;
         }
         self.rotate_due()?;
+        self.commit_proposals()?;
         // Each round sends the head of every circle's queue; a stale head is redone after
         // catching up. Bounded, so a relay that keeps refusing cannot keep us here.
         for _ in 0..100_000 {
@@ -143,7 +144,12 @@ impl Engine {
                     self.fetch_circle(&c, &mut report)?;
                 }
             }
-            let commits = self.commit_proposals()?;
+            // Proposals only arrive with what was fetched: look again only after a catch-up.
+            let commits = if delivery.stale.is_empty() {
+                0
+            } else {
+                self.commit_proposals()?
+            };
             if delivery.delivered == 0 && delivery.stale.is_empty() && commits == 0 {
                 break;
             }
@@ -187,20 +193,19 @@ impl Engine {
             .filter_map(|r| self.net.client(r).ok())
             .collect();
         self.net.block_on(async move {
-            let wait = async {
-                let mut sockets = Vec::new();
-                for c in &clients {
-                    if let Ok(s) = c.push_socket().await {
-                        sockets.push(s);
+            // One task per relay's socket; the first notification from any of them ends the wait.
+            let mut sockets = tokio::task::JoinSet::new();
+            for c in clients {
+                sockets.spawn(async move {
+                    match c.push_socket().await {
+                        Ok(mut s) => drop(s.next().await),
+                        // Unreachable: only the idle timeout ends this wait.
+                        Err(_) => std::future::pending::<()>().await,
                     }
-                }
-                if sockets.is_empty() {
-                    std::future::pending::<()>().await;
-                }
-                let mut first = Box::pin(sockets.remove(0));
-                let _ = first.next().await;
-            };
-            let _ = tokio::time::timeout(idle, wait).await;
+                });
+            }
+            let _ = tokio::time::timeout(idle, sockets.join_next()).await;
+            sockets.abort_all();
         });
     }
 
@@ -351,6 +356,7 @@ impl Engine {
         let me = self.identity.account_id();
         // One applier for the pass, so the circle's state is loaded once; a failure ends the pass.
         let mut applier = CircleApplier::new(self.config.clock.now());
+        let start = self.vault.db().circle_cursor(&c.id)?;
         loop {
             let after = self.vault.db().circle_cursor(&c.id)?;
             let page = match self.net.run(client.fetch(&c.id, after, FETCH_PAGE)) {
@@ -397,7 +403,7 @@ impl Engine {
         }
         // Lets the relay drop what every member has read; not needed for correctness.
         let cursor = self.vault.db().circle_cursor(&c.id)?;
-        if cursor > 0 {
+        if cursor > start {
             let _ = self.net.run(client.set_cursor(&c.id, cursor));
         }
         Ok(())

@@ -217,3 +217,49 @@ fn a_member_who_leaves_is_out_even_when_another_commit_drops_the_request() {
     }
     assert_eq!(a.circles().unwrap()[0].epoch, b.circles().unwrap()[0].epoch);
 }
+
+#[test]
+fn a_watching_sync_wakes_on_the_relays_push_not_on_its_idle_timer() {
+    let root = tempfile::tempdir().unwrap();
+    let clock = Arc::new(MovableClock::default());
+    let relay = start_relay(&root.path().join("relay"), clock.clone(), "127.0.0.1:0");
+    let url = relay.url();
+    let (mut a, mut b) = (
+        engine(root.path(), "a", &clock),
+        engine(root.path(), "b", &clock),
+    );
+    a.create_circle("Watch", &url).unwrap();
+    bring_in(&mut a, &mut b, "Watch");
+    let case = a
+        .create_case(CaseFields {
+            title: "Watched".into(),
+            ..Default::default()
+        })
+        .unwrap();
+    a.share(&case, "Watch").unwrap();
+    a.sync().unwrap();
+    b.sync().unwrap();
+
+    let (tx, rx) = std::sync::mpsc::channel();
+    let watcher = std::thread::spawn(move || {
+        let mut passes = 0;
+        b.sync_watch(std::time::Duration::from_secs(120), &mut |r| {
+            passes += 1;
+            tx.send(r.received).unwrap();
+            passes < 2
+        })
+        .unwrap();
+    });
+    assert_eq!(rx.recv().unwrap(), 0, "the first pass finds nothing new");
+    // Give the watcher time to open its push socket, then write.
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let start = std::time::Instant::now();
+    a.comment(&case, "Seen?", None).unwrap();
+    a.sync().unwrap();
+    let received = rx
+        .recv_timeout(std::time::Duration::from_secs(60))
+        .expect("the push woke the watcher");
+    assert_eq!(received, 1);
+    assert!(start.elapsed() < std::time::Duration::from_secs(60));
+    watcher.join().unwrap();
+}
