@@ -27,6 +27,20 @@ fn roundtrip(m: &MlsMessageOut) -> ProtocolMessage {
         .unwrap()
 }
 
+/// Joins with raw openmls from a Welcome's bytes (these tests drive openmls directly).
+fn join_raw(provider: &Provider<'_>, welcome: &[u8]) -> MlsGroup {
+    let MlsMessageBodyIn::Welcome(w) = MlsMessageIn::tls_deserialize_exact(welcome)
+        .unwrap()
+        .extract()
+    else {
+        panic!("not a welcome")
+    };
+    StagedWelcome::new_from_welcome(provider, &MlsGroupJoinConfig::default(), w, None)
+        .unwrap()
+        .into_group(provider)
+        .unwrap()
+}
+
 fn application_text(
     conn: &Connection,
     group: &mut MlsGroup,
@@ -112,17 +126,7 @@ fn groups_live_in_sqlcipher_and_a_rolled_back_transaction_leaves_no_mls_trace() 
     let cb = vault_db(dir.path(), "bob.db", &kb);
     let mut gb = {
         let pb = Provider::new(&cb);
-        let w = match MlsMessageIn::tls_deserialize_exact(&welcome)
-            .unwrap()
-            .extract()
-        {
-            MlsMessageBodyIn::Welcome(w) => w,
-            _ => panic!("not a welcome"),
-        };
-        StagedWelcome::new_from_welcome(&pb, &MlsGroupJoinConfig::default(), w, None)
-            .unwrap()
-            .into_group(&pb)
-            .unwrap()
+        join_raw(&pb, &welcome)
     };
 
     // Processed inside a transaction that is rolled back: as if it never happened, so the same
@@ -214,17 +218,7 @@ fn the_mls_step_and_the_case_effect_of_a_message_share_one_transaction() {
     let gid = ga.group_id().clone();
     {
         let pb = Provider::new(db.connection());
-        let w = match MlsMessageIn::tls_deserialize_exact(welcome.tls_serialize_detached().unwrap())
-            .unwrap()
-            .extract()
-        {
-            MlsMessageBodyIn::Welcome(w) => w,
-            _ => panic!("not a welcome"),
-        };
-        StagedWelcome::new_from_welcome(&pb, &MlsGroupJoinConfig::default(), w, None)
-            .unwrap()
-            .into_group(&pb)
-            .unwrap();
+        join_raw(&pb, &welcome.tls_serialize_detached().unwrap());
     }
     let case = db
         .create_case(
