@@ -48,17 +48,16 @@ impl Net {
         Ok(client)
     }
 
+    pub fn runtime(&self) -> Arc<Runtime> {
+        self.runtime.clone()
+    }
+
     /// Runs one relay call to completion.
     pub fn run<T>(
         &self,
         call: impl std::future::Future<Output = consilium_relay_client::Result<T>>,
     ) -> Result<T> {
         self.runtime.block_on(call).map_err(ClientError::from)
-    }
-
-    /// Waits on a future of the engine's runtime (a push notification, say).
-    pub fn block_on<T>(&self, fut: impl std::future::Future<Output = T>) -> T {
-        self.runtime.block_on(fut)
     }
 
     pub fn transport(&mut self, base: &str) -> Result<RelayTransport> {

@@ -91,6 +91,43 @@ pub struct SyncReport {
     pub events: Vec<Event>,
 }
 
+/// Waits on every relay's push socket; see `Engine::news_waiter`.
+pub struct NewsWaiter {
+    runtime: std::sync::Arc<tokio::runtime::Runtime>,
+    clients: Vec<consilium_relay_client::RelayClient>,
+}
+
+impl std::fmt::Debug for NewsWaiter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewsWaiter")
+            .field("relays", &self.clients.len())
+            .finish()
+    }
+}
+
+impl NewsWaiter {
+    /// Returns when any relay pushes a notification, or after `idle` (also when none can be
+    /// reached).
+    pub fn wait(&self, idle: Duration) {
+        let clients = self.clients.clone();
+        self.runtime.block_on(async move {
+            // One task per relay's socket; the first notification from any of them ends the wait.
+            let mut sockets = tokio::task::JoinSet::new();
+            for c in clients {
+                sockets.spawn(async move {
+                    match c.push_socket().await {
+                        Ok(mut s) => drop(s.next().await),
+                        // Unreachable: only the idle timeout ends this wait.
+                        Err(_) => std::future::pending::<()>().await,
+                    }
+                });
+            }
+            let _ = tokio::time::timeout(idle, sockets.join_next()).await;
+            sockets.abort_all();
+        });
+    }
+}
+
 /// Whether an error only means the relay is out of reach (then it is reported, not raised).
 fn offline(e: ClientError, report: &mut SyncReport) -> Result<()> {
     if e.code() == ErrorCode::Offline {
@@ -184,29 +221,24 @@ impl Engine {
 
     /// Waits until a relay of ours pushes news, or `idle` passes (also when offline).
     fn wait_for_news(&mut self, idle: Duration) {
+        self.news_waiter().wait(idle);
+    }
+
+    /// What waits for the relays' push notifications without holding the engine, so a face can
+    /// let other calls run meanwhile (the desktop's background sync).
+    pub fn news_waiter(&mut self) -> NewsWaiter {
         let relays: BTreeSet<String> = match self.vault.db().circles() {
             Ok(c) => c.into_iter().map(|c| c.relay).collect(),
             Err(_) => BTreeSet::new(),
         };
-        let clients: Vec<_> = relays
+        let clients = relays
             .iter()
             .filter_map(|r| self.net.client(r).ok())
             .collect();
-        self.net.block_on(async move {
-            // One task per relay's socket; the first notification from any of them ends the wait.
-            let mut sockets = tokio::task::JoinSet::new();
-            for c in clients {
-                sockets.spawn(async move {
-                    match c.push_socket().await {
-                        Ok(mut s) => drop(s.next().await),
-                        // Unreachable: only the idle timeout ends this wait.
-                        Err(_) => std::future::pending::<()>().await,
-                    }
-                });
-            }
-            let _ = tokio::time::timeout(idle, sockets.join_next()).await;
-            sockets.abort_all();
-        });
+        NewsWaiter {
+            runtime: self.net.runtime(),
+            clients,
+        }
     }
 
     fn read_mailbox(&mut self, relay: &str, report: &mut SyncReport) -> Result<()> {

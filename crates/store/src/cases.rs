@@ -612,6 +612,101 @@ impl CaseDb {
         Ok(())
     }
 
+    /// Points an attachment at new renditions (its pixels were redacted) and forgets the old
+    /// ones, in one transaction. Returns the blob ids no longer referred to.
+    pub(crate) fn replace_attachment_rows(
+        &mut self,
+        case: &CaseId,
+        attachment: &AttachmentId,
+        record: &AttachmentRecord,
+        blobs: &[StoredBlob],
+        now: Timestamp,
+    ) -> Result<Vec<BlobId>> {
+        let report = to_cbor(&record.report)?;
+        self.atomically(|db| {
+            let old = db.attachment_blob_ids(case, attachment)?;
+            let tx = &db.conn;
+            tx.execute(
+                "UPDATE attachments SET mime = ?3, width = ?4, height = ?5, size = ?6, report = ?7
+                 WHERE id = ?1 AND case_id = ?2",
+                params![
+                    &attachment.as_bytes()[..],
+                    &case.as_bytes()[..],
+                    record.mime,
+                    record.width,
+                    record.height,
+                    record.size,
+                    report
+                ],
+            )?;
+            tx.execute(
+                "DELETE FROM blobs WHERE attachment_id = ?1",
+                [&attachment.as_bytes()[..]],
+            )?;
+            for b in blobs {
+                tx.execute(
+                    "INSERT INTO blobs (id, attachment_id, rendition, mime, key, plain_size) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    params![
+                        &b.id.as_bytes()[..],
+                        &attachment.as_bytes()[..],
+                        b.rendition.as_str(),
+                        b.mime,
+                        &b.key.expose()[..],
+                        b.plain_size
+                    ],
+                )?;
+            }
+            tx.execute(
+                "UPDATE cases SET updated_at = ?2 WHERE id = ?1",
+                params![&case.as_bytes()[..], now.0],
+            )?;
+            Ok(old)
+        })
+    }
+
+    /// Deletes an attachment and its rendition rows. Returns the blob ids no longer referred to.
+    pub(crate) fn delete_attachment_rows(
+        &mut self,
+        case: &CaseId,
+        attachment: &AttachmentId,
+        now: Timestamp,
+    ) -> Result<Vec<BlobId>> {
+        self.atomically(|db| {
+            let old = db.attachment_blob_ids(case, attachment)?;
+            db.conn.execute(
+                "DELETE FROM attachments WHERE id = ?1 AND case_id = ?2",
+                params![&attachment.as_bytes()[..], &case.as_bytes()[..]],
+            )?;
+            db.conn.execute(
+                "UPDATE cases SET updated_at = ?2 WHERE id = ?1",
+                params![&case.as_bytes()[..], now.0],
+            )?;
+            Ok(old)
+        })
+    }
+
+    /// The blob ids of one attachment of `case`; not found if it is not that case's.
+    fn attachment_blob_ids(&self, case: &CaseId, attachment: &AttachmentId) -> Result<Vec<BlobId>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT b.id FROM blobs b JOIN attachments a ON a.id = b.attachment_id
+             WHERE a.id = ?1 AND a.case_id = ?2",
+        )?;
+        let ids = stmt
+            .query_map(
+                params![&attachment.as_bytes()[..], &case.as_bytes()[..]],
+                |r| r.get::<_, Vec<u8>>(0),
+            )?
+            .map(|id| Ok(BlobId::from_bytes(to16(&id?)?)))
+            .collect::<Result<Vec<_>>>()?;
+        if ids.is_empty() {
+            return Err(StoreError::NotFound {
+                what: "attachment",
+                id: attachment.to_string(),
+            });
+        }
+        Ok(ids)
+    }
+
     pub fn attachments(&self, case: &CaseId) -> Result<Vec<Attachment>> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT id, mime, width, height, size, report, created_at FROM attachments

@@ -126,6 +126,15 @@ impl CaseDb {
         Ok(())
     }
 
+    /// Whether an own attachment went to any circle.
+    pub fn attachment_sent(&self, attachment: &AttachmentId) -> Result<bool> {
+        Ok(self.connection().query_row(
+            "SELECT EXISTS (SELECT 1 FROM shared_attachments WHERE attachment_id = ?1)",
+            [&attachment.as_bytes()[..]],
+            |r| r.get(0),
+        )?)
+    }
+
     pub fn attachment_shared(&self, circle: &[u8], attachment: &AttachmentId) -> Result<bool> {
         Ok(self.connection().query_row(
             "SELECT EXISTS (SELECT 1 FROM shared_attachments WHERE circle = ?1 AND attachment_id = ?2)",

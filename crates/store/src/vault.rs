@@ -213,6 +213,56 @@ impl Vault {
         result
     }
 
+    /// Gives an attachment new renditions (its pixels redacted), keeping its id. The new files
+    /// are written first; the old ones are removed once the switch committed (a crash in between
+    /// leaves orphans the next unlock sweeps).
+    pub fn replace_attachment(
+        &mut self,
+        case: &CaseId,
+        attachment: &AttachmentId,
+        record: &AttachmentRecord,
+        renditions: Vec<NewRendition>,
+        now: Timestamp,
+    ) -> Result<()> {
+        let mut stored = Vec::with_capacity(renditions.len());
+        let result = (|| {
+            for r in renditions {
+                stored.push(self.write_blob(r)?);
+            }
+            self.db
+                .replace_attachment_rows(case, attachment, record, &stored, now)
+        })();
+        match result {
+            Ok(old) => {
+                self.remove_blob_files(&old);
+                Ok(())
+            }
+            Err(e) => {
+                let ids: Vec<BlobId> = stored.iter().map(|b| b.id.clone()).collect();
+                self.remove_blob_files(&ids);
+                Err(e)
+            }
+        }
+    }
+
+    /// Removes an attachment and its encrypted files.
+    pub fn remove_attachment(
+        &mut self,
+        case: &CaseId,
+        attachment: &AttachmentId,
+        now: Timestamp,
+    ) -> Result<()> {
+        let old = self.db.delete_attachment_rows(case, attachment, now)?;
+        self.remove_blob_files(&old);
+        Ok(())
+    }
+
+    fn remove_blob_files(&self, ids: &[BlobId]) {
+        for id in ids {
+            let _ = std::fs::remove_file(self.blob_path(id));
+        }
+    }
+
     fn blob_path(&self, id: &BlobId) -> PathBuf {
         self.dir.join(BLOB_DIR).join(id.to_string())
     }

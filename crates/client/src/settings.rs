@@ -1,0 +1,116 @@
+//! A profile's preferences: the relay new circles use, the idle time before the window locks,
+//! and the theme. They are read before unlocking (the lock screen needs the theme), so they live
+//! beside the vault in `settings.json`, and hold nothing about patients or keys.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{ClientError, Result};
+
+const FILE: &str = "settings.json";
+/// The relay `scripts/run.sh` and the desktop app start on this machine.
+pub const LOCAL_RELAY: &str = "http://127.0.0.1:8443";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Theme {
+    Light,
+    Dark,
+    #[default]
+    System,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    /// The relay new circles are created on.
+    pub relay: String,
+    /// Minutes without input before the window locks (1–240).
+    pub auto_lock_minutes: u32,
+    pub theme: Theme,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            relay: LOCAL_RELAY.into(),
+            auto_lock_minutes: 10,
+            theme: Theme::System,
+        }
+    }
+}
+
+impl Settings {
+    /// The settings of the profile in `dir`; defaults when there are none yet, or when the file
+    /// cannot be read (a damaged preferences file must not keep anyone out of their cases).
+    pub fn load(dir: &Path) -> Settings {
+        std::fs::read(dir.join(FILE))
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or_default()
+    }
+
+    /// Checks and writes the settings (to a temporary file, then renamed into place).
+    pub fn save(&self, dir: &Path) -> Result<()> {
+        self.validate()?;
+        let json = serde_json::to_vec_pretty(self)
+            .map_err(|e| ClientError::Invalid(format!("settings: {e}")))?;
+        std::fs::create_dir_all(dir).map_err(ClientError::io("creating the profile folder"))?;
+        let partial = dir.join(format!("{FILE}.partial"));
+        std::fs::write(&partial, json).map_err(ClientError::io("writing the settings"))?;
+        std::fs::rename(&partial, dir.join(FILE)).map_err(ClientError::io("saving the settings"))
+    }
+
+    fn validate(&self) -> Result<()> {
+        if !(1..=240).contains(&self.auto_lock_minutes) {
+            return Err(ClientError::Invalid(
+                "auto-lock must be between 1 and 240 minutes".into(),
+            ));
+        }
+        let relay = self.relay.trim();
+        let host = relay
+            .strip_prefix("https://")
+            .or_else(|| relay.strip_prefix("http://"))
+            .map(|rest| rest.split(['/', ':']).next().unwrap_or(""));
+        let ok = host.is_some_and(|h| {
+            !h.is_empty() && !h.contains(|c: char| c.is_whitespace() || c == '@')
+        });
+        if !ok {
+            return Err(ClientError::Invalid(
+                "the relay address must look like https://relay.example.org".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use super::*;
+
+    #[test]
+    fn settings_round_trip_and_bad_values_are_refused_without_touching_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(Settings::load(dir.path()), Settings::default());
+        let s = Settings {
+            relay: "https://relay.example.org".into(),
+            auto_lock_minutes: 5,
+            theme: Theme::Dark,
+        };
+        s.save(dir.path()).unwrap();
+        assert_eq!(Settings::load(dir.path()), s);
+        for bad in [
+            Settings { auto_lock_minutes: 0, ..s.clone() },
+            Settings { relay: "relay.example.org".into(), ..s.clone() },
+            Settings { relay: "http://".into(), ..s.clone() },
+        ] {
+            assert!(bad.save(dir.path()).is_err());
+        }
+        assert_eq!(Settings::load(dir.path()), s);
+        std::fs::write(dir.path().join(FILE), b"{not json").unwrap();
+        assert_eq!(Settings::load(dir.path()), Settings::default());
+    }
+}
