@@ -1,18 +1,28 @@
 //! Consilium's desktop window: Tauri 2 around the engine. Each command is a few lines over one
-//! `consilium_client::Engine` call (see `commands`); everything else is in `ui/`.
+//! `consilium_client::Engine` call (see `commands`); the sync and the local relay run beside the
+//! window (`background`); everything the user sees is in `ui/`.
 
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
+mod background;
 mod commands;
+mod session;
 
 use std::path::PathBuf;
 
-/// The profile folder: `CONSILIUM_PROFILE`, or the platform's user data directory.
+use commands::{cases, circles, profile};
+
+/// The user data directory of Consilium (profiles and the local relay live under it).
+fn data_dir() -> Option<PathBuf> {
+    directories::ProjectDirs::from("org", "Consilium", "consilium").map(|d| d.data_dir().into())
+}
+
+/// The profile folder: `CONSILIUM_PROFILE`, or `profile` in the user data directory.
 fn profile_dir() -> Option<PathBuf> {
     if let Some(dir) = std::env::var_os("CONSILIUM_PROFILE") {
         return Some(PathBuf::from(dir));
     }
-    directories::ProjectDirs::from("org", "Consilium", "consilium").map(|d| d.data_dir().into())
+    data_dir()
 }
 
 fn main() {
@@ -20,15 +30,63 @@ fn main() {
         eprintln!("error: no home directory found; set CONSILIUM_PROFILE");
         std::process::exit(1);
     };
+    // The embedded default: a relay on 127.0.0.1 unless one runs there already, or the user
+    // chose another (`CONSILIUM_EMBEDDED_RELAY=0`).
+    let embed = std::env::var("CONSILIUM_EMBEDDED_RELAY").map_or(true, |v| v != "0");
+    let _relay = embed
+        .then(|| data_dir().map(|d| d.join("relay")))
+        .flatten()
+        .and_then(|d| background::embedded_relay(&d));
     let app = tauri::Builder::default()
-        .manage(commands::Session::new(dir))
+        .plugin(
+            tauri_plugin_log::Builder::new()
+                .level(log::LevelFilter::Info)
+                .build(),
+        )
+        .plugin(tauri_plugin_dialog::init())
+        .plugin(tauri_plugin_notification::init())
+        .plugin(tauri_plugin_window_state::Builder::new().build())
+        .manage(session::Session::new(dir))
+        .setup(|app| {
+            background::start_sync(app.handle().clone());
+            Ok(())
+        })
         .invoke_handler(tauri::generate_handler![
-            commands::profile_status,
-            commands::create_profile,
-            commands::unlock,
-            commands::lock,
-            commands::identity,
-            commands::list_cases,
+            profile::profile_status,
+            profile::create_profile,
+            profile::unlock,
+            profile::lock,
+            profile::identity,
+            profile::change_passphrase,
+            profile::save_settings,
+            cases::sidebar,
+            cases::list_cases,
+            cases::search,
+            cases::open_case,
+            cases::create_case,
+            cases::edit_case,
+            cases::resolve_case,
+            cases::attach_files,
+            cases::attachment,
+            cases::redact_attachment,
+            cases::remove_attachment,
+            cases::share,
+            cases::comment,
+            cases::open_poll,
+            cases::vote,
+            circles::circles,
+            circles::create_circle,
+            circles::invite,
+            circles::join,
+            circles::join_requests,
+            circles::approve,
+            circles::decline,
+            circles::members,
+            circles::verify_member,
+            circles::remove_member,
+            circles::leave,
+            circles::rotate_keys,
+            circles::sync_now,
         ])
         .run(tauri::generate_context!());
     if let Err(e) = app {

@@ -22,6 +22,7 @@ pub mod relay_transport;
 pub mod settings;
 mod sharing;
 pub mod sync;
+mod views;
 
 pub use case_input::{CasePatch, case_from_toml};
 pub use circles::{CircleInfo, IdentityInfo, JoinRequestInfo, JoinSent, MemberInfo, Verification};
@@ -34,4 +35,5 @@ pub use error::{ClientError, ErrorCode, PublicError, Result};
 pub use events::Event;
 pub use settings::{LOCAL_RELAY, Settings, Theme};
 pub use sharing::PollView;
+pub use views::{CaseView, SidebarEntry};
 pub use sync::{Direction, NewsWaiter, SyncReport, Transfer};

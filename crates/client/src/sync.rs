@@ -109,6 +109,11 @@ impl NewsWaiter {
     /// Returns when any relay pushes a notification, or after `idle` (also when none can be
     /// reached).
     pub fn wait(&self, idle: Duration) {
+        self.wait_with(idle, std::future::pending());
+    }
+
+    /// Like `wait`, and also returns when `also` completes (a face's "sync now").
+    pub fn wait_with(&self, idle: Duration, also: impl std::future::Future<Output = ()>) {
         let clients = self.clients.clone();
         self.runtime.block_on(async move {
             // One task per relay's socket; the first notification from any of them ends the wait.
@@ -122,7 +127,10 @@ impl NewsWaiter {
                     }
                 });
             }
-            let _ = tokio::time::timeout(idle, sockets.join_next()).await;
+            tokio::select! {
+                _ = tokio::time::timeout(idle, sockets.join_next()) => {}
+                () = also => {}
+            }
             sockets.abort_all();
         });
     }

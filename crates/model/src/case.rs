@@ -141,6 +141,12 @@ pub struct CaseSummary {
     pub comment_count: u32,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+    /// Received from a circle (not written here).
+    #[serde(default)]
+    pub received: bool,
+    /// Changed or commented since the user last opened it.
+    #[serde(default)]
+    pub unread: bool,
 }
 
 /// Filters of a case list; `None` means "any".
@@ -152,6 +158,10 @@ pub struct CaseFilter {
     pub tag: Option<String>,
     /// Only cases received from or shared with this circle (its id).
     pub circle: Option<Vec<u8>>,
+    /// Only own cases not shared with any circle.
+    pub drafts: bool,
+    /// Only cases changed or commented since last opened.
+    pub unread: bool,
 }
 
 /// A full-text search hit.

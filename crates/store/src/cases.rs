@@ -346,8 +346,12 @@ impl CaseDb {
             "SELECT c.id, c.title, c.specialty, c.status, c.urgency, c.revision, c.created_at, c.updated_at,
                     (SELECT count(*) FROM attachments a WHERE a.case_id = c.id),
                     (SELECT count(*) FROM comments m WHERE m.case_id = c.id),
-                    (SELECT group_concat(tag, char(31)) FROM case_tags t WHERE t.case_id = c.id)
-             FROM cases c
+                    (SELECT group_concat(tag, char(31)) FROM case_tags t WHERE t.case_id = c.id),
+                    EXISTS (SELECT 1 FROM case_origins o WHERE o.case_id = c.id),
+                    EXISTS (SELECT 1 FROM case_shares h WHERE h.case_id = c.id),
+                    c.revision > coalesce(r.seen_revision, CASE WHEN EXISTS (SELECT 1 FROM case_origins o WHERE o.case_id = c.id) THEN 0 ELSE c.revision END)
+                      OR (SELECT count(*) FROM comments m WHERE m.case_id = c.id) > coalesce(r.seen_comments, 0)
+             FROM cases c LEFT JOIN case_reads r ON r.case_id = c.id
              WHERE (?1 IS NULL OR c.status = ?1)
                AND (?2 IS NULL OR lower(c.specialty) = lower(?2))
                AND (?3 IS NULL OR EXISTS (SELECT 1 FROM case_tags t WHERE t.case_id = c.id AND t.tag = lower(?3)))
@@ -380,14 +384,25 @@ impl CaseDb {
                             .get::<_, Option<String>>(10)?
                             .map(|s| s.split('\u{1f}').map(str::to_string).collect())
                             .unwrap_or_default(),
+                        received: r.get(11)?,
+                        unread: r.get(13)?,
                     },
+                    r.get::<_, bool>(12)?,
                 ))
             },
         )?;
-        rows.map(|row| {
-            let (id, mut summary) = row?;
-            summary.id = CaseId::from_bytes(to16(&id)?);
-            Ok(summary)
+        rows.filter_map(|row| match row {
+            Err(e) => Some(Err(e.into())),
+            Ok((id, mut summary, shared)) => {
+                let draft = !summary.received && !shared;
+                if (filter.drafts && !draft) || (filter.unread && !summary.unread) {
+                    return None;
+                }
+                Some(to16(&id).map(|id| {
+                    summary.id = CaseId::from_bytes(id);
+                    summary
+                }))
+            }
         })
         .collect()
     }
@@ -705,6 +720,19 @@ impl CaseDb {
             });
         }
         Ok(ids)
+    }
+
+    /// Records that the user has read the case as it is now (its revision and comments).
+    pub fn mark_read(&self, case: &CaseId) -> Result<()> {
+        self.conn.execute(
+            "INSERT INTO case_reads (case_id, seen_revision, seen_comments)
+             SELECT c.id, c.revision, (SELECT count(*) FROM comments m WHERE m.case_id = c.id)
+             FROM cases c WHERE c.id = ?1
+             ON CONFLICT (case_id) DO UPDATE SET
+                seen_revision = excluded.seen_revision, seen_comments = excluded.seen_comments",
+            [&case.as_bytes()[..]],
+        )?;
+        Ok(())
     }
 
     pub fn attachments(&self, case: &CaseId) -> Result<Vec<Attachment>> {

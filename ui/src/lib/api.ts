@@ -1,6 +1,8 @@
-// Typed bindings to the window's commands (src-tauri/src/commands.rs). Every failure arrives as
-// a `PublicError` with a closed `code`; the UI never reads message text to decide anything.
+// Typed bindings to the window's commands (src-tauri/src/commands) and events
+// (src-tauri/src/background.rs). Every failure arrives as a `PublicError` with a closed `code`;
+// the UI never reads message text to decide anything.
 import { invoke } from "@tauri-apps/api/core";
+import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 
 export type ErrorCode =
   | "wrong_passphrase"
@@ -27,9 +29,18 @@ export interface PublicError {
   message: string;
 }
 
+export type Theme = "light" | "dark" | "system";
+
+export interface Settings {
+  relay: string;
+  auto_lock_minutes: number;
+  theme: Theme;
+}
+
 export interface ProfileStatus {
   exists: boolean;
   unlocked: boolean;
+  settings: Settings;
 }
 
 export interface Identity {
@@ -38,25 +49,176 @@ export interface Identity {
   specialty: string;
 }
 
+export type Status = "open" | "resolved";
+export type Urgency = "routine" | "soon" | "urgent";
+export type Sex = "female" | "male" | "other" | "unspecified";
+export type QuestionKind = "diagnosis" | "management" | "drug" | "procedure" | "other";
+
 export interface CaseSummary {
   id: string;
   title: string;
   specialty: string;
-  status: string;
-  urgency: string;
+  status: Status;
+  urgency: Urgency;
   revision: number;
   attachment_count: number;
   comment_count: number;
   created_at: number;
   updated_at: number;
   tags: string[];
+  received: boolean;
+  unread: boolean;
 }
 
 export interface CaseFilter {
-  status?: string;
-  specialty?: string;
-  tag?: string;
+  status?: Status | null;
+  specialty?: string | null;
+  tag?: string | null;
+  /** A circle's id as bytes. */
+  circle?: number[] | null;
+  drafts?: boolean;
+  unread?: boolean;
 }
+
+export interface CaseFields {
+  title: string;
+  age_band: string | null;
+  sex: Sex | null;
+  chief_complaint: string;
+  history: string;
+  examination: string;
+  investigations: string;
+  timeline: { day: number; event: string }[];
+  working_diagnosis: string;
+  differential: string[];
+  question: string;
+  question_kind: QuestionKind | null;
+  urgency: Urgency;
+  specialty: string;
+  tags: string[];
+}
+
+export interface DeidReport {
+  source_format: string;
+  exif_fields: number;
+  gps: boolean;
+  camera_model: boolean;
+  camera_serial: boolean;
+  timestamps: boolean;
+  embedded_thumbnail: boolean;
+  xmp: boolean;
+  iptc: boolean;
+  icc_profile: boolean;
+  maker_note: boolean;
+  orientation_applied: number | null;
+  frames_dropped: boolean;
+  redactions: number;
+  output_format: string;
+}
+
+export interface Attachment {
+  id: string;
+  mime: string;
+  width: number;
+  height: number;
+  size: number;
+  report: DeidReport;
+  created_at: number;
+}
+
+export interface Comment {
+  id: string;
+  reply_to: string | null;
+  author: string;
+  body: string;
+  created_at: number;
+}
+
+export interface Case {
+  id: string;
+  fields: CaseFields;
+  status: Status;
+  outcome: string | null;
+  revision: number;
+  created_at: number;
+  updated_at: number;
+  attachments: Attachment[];
+  comments: Comment[];
+}
+
+export interface PollView {
+  id: string;
+  options: [string, number][];
+  my_vote: number | null;
+}
+
+export interface CaseView {
+  case: Case;
+  own: boolean;
+  author: string | null;
+  circles: string[];
+  polls: PollView[];
+  names: Record<string, string>;
+}
+
+export interface SidebarEntry {
+  id: string;
+  name: string;
+  cases: number;
+  unread: number;
+}
+
+export interface SearchHit {
+  id: string;
+  title: string;
+  field: string;
+  snippet: string;
+}
+
+export interface CircleInfo {
+  id: string;
+  name: string;
+  relay: string;
+  epoch: number;
+  members: number;
+}
+
+export type Verification = "verified" | "unverified" | "changed";
+
+export interface MemberInfo {
+  account: string;
+  name: string;
+  specialty: string;
+  is_me: boolean;
+  safety_number: string;
+  verification: Verification;
+}
+
+export interface JoinRequestInfo {
+  id: number;
+  account: string;
+  name: string;
+  specialty: string;
+  safety_number: string;
+  received_at: number;
+  state: string;
+}
+
+export interface JoinSent {
+  circle: string;
+  name: string;
+  relay: string;
+  inviter_safety_number: string;
+}
+
+export interface Rect {
+  x: number;
+  y: number;
+  w: number;
+  h: number;
+}
+
+export type Rendition = "full" | "preview" | "thumbnail";
 
 export const api = {
   profileStatus: () => invoke<ProfileStatus>("profile_status"),
@@ -65,5 +227,89 @@ export const api = {
   unlock: (passphrase: string) => invoke<Identity>("unlock", { passphrase }),
   lock: () => invoke<void>("lock"),
   identity: () => invoke<Identity>("identity"),
+  changePassphrase: (current: string, next: string) =>
+    invoke<void>("change_passphrase", { current, new: next }),
+  saveSettings: (settings: Settings) => invoke<void>("save_settings", { settings }),
+
+  sidebar: () => invoke<SidebarEntry[]>("sidebar"),
   listCases: (filter: CaseFilter = {}) => invoke<CaseSummary[]>("list_cases", { filter }),
+  search: (query: string) => invoke<SearchHit[]>("search", { query }),
+  openCase: (id: string) => invoke<CaseView>("open_case", { id }),
+  createCase: (fields: CaseFields) => invoke<string>("create_case", { fields }),
+  editCase: (id: string, patch: Partial<CaseFields>) => invoke<number>("edit_case", { id, patch }),
+  resolveCase: (id: string, outcome: string) => invoke<void>("resolve_case", { id, outcome }),
+  attachFiles: (caseId: string, files: string[]) =>
+    invoke<Attachment[]>("attach_files", { case: caseId, files }),
+  attachment: (caseId: string, attachment: string, rendition: Rendition) =>
+    invoke<ArrayBuffer>("attachment", { case: caseId, attachment, rendition }),
+  redactAttachment: (caseId: string, attachment: string, rects: Rect[]) =>
+    invoke<Attachment>("redact_attachment", { case: caseId, attachment, rects }),
+  removeAttachment: (caseId: string, attachment: string) =>
+    invoke<void>("remove_attachment", { case: caseId, attachment }),
+  share: (caseId: string, circle: string) => invoke<void>("share", { case: caseId, circle }),
+  comment: (caseId: string, body: string, replyTo: string | null = null) =>
+    invoke<string>("comment", { case: caseId, body, replyTo }),
+  openPoll: (caseId: string, options: string[]) => invoke<string>("open_poll", { case: caseId, options }),
+  vote: (caseId: string, option: string) => invoke<PollView>("vote", { case: caseId, option }),
+
+  circles: () => invoke<CircleInfo[]>("circles"),
+  createCircle: (name: string) => invoke<CircleInfo>("create_circle", { name }),
+  invite: (circle: string) => invoke<string>("invite", { circle }),
+  join: (code: string) => invoke<JoinSent>("join", { code }),
+  joinRequests: (circle: string) => invoke<JoinRequestInfo[]>("join_requests", { circle }),
+  approve: (circle: string, request: number) => invoke<void>("approve", { circle, request }),
+  decline: (circle: string, request: number) => invoke<void>("decline", { circle, request }),
+  members: (circle: string) => invoke<MemberInfo[]>("members", { circle }),
+  verifyMember: (circle: string, member: string, safetyNumber: string) =>
+    invoke<MemberInfo>("verify_member", { circle, member, safetyNumber }),
+  removeMember: (circle: string, member: string) => invoke<MemberInfo>("remove_member", { circle, member }),
+  leave: (circle: string) => invoke<void>("leave", { circle }),
+  rotateKeys: (circle: string) => invoke<void>("rotate_keys", { circle }),
+  syncNow: () => invoke<void>("sync_now"),
 };
+
+export type EngineEvent =
+  | { event: "case_received"; circle: string; case: string }
+  | { event: "case_updated"; circle: string; case: string }
+  | { event: "case_retracted"; circle: string; case: string }
+  | { event: "comment_received"; circle: string; case: string; comment: string }
+  | { event: "poll_changed"; circle: string; case: string }
+  | { event: "attachment_stored"; case: string; attachment: string }
+  | { event: "members_changed"; circle: string; added: string[]; removed: string[] }
+  | { event: "join_requested"; circle: string; request: number; name: string }
+  | { event: "joined"; circle: string; name: string }
+  | { event: "removed_from_circle"; circle: string }
+  | { event: "message_rejected"; circle: string; seq: number; reason: string }
+  | { event: "attachment_rejected"; case: string; attachment: string; reason: string };
+
+export interface SyncState {
+  offline: string | null;
+  queued: number;
+  failed: string[];
+  error: PublicError | null;
+  events: EngineEvent[];
+}
+
+export interface Progress {
+  done: number;
+  total: number;
+}
+
+export interface Transfer extends Progress {
+  direction: "upload" | "download";
+  bytes: number;
+}
+
+export const events = {
+  sync: (f: (s: SyncState) => void): Promise<UnlistenFn> => listen<SyncState>("sync", (e) => f(e.payload)),
+  transfer: (f: (t: Transfer) => void): Promise<UnlistenFn> => listen<Transfer>("transfer", (e) => f(e.payload)),
+  import: (f: (p: Progress) => void): Promise<UnlistenFn> => listen<Progress>("import", (e) => f(e.payload)),
+  locked: (f: () => void): Promise<UnlistenFn> => listen("locked", () => f()),
+};
+
+/** A circle's hex id as the byte array a `CaseFilter` carries. */
+export function circleBytes(hex: string): number[] {
+  const out: number[] = [];
+  for (let i = 0; i + 1 < hex.length; i += 2) out.push(parseInt(hex.slice(i, i + 2), 16));
+  return out;
+}

@@ -1,0 +1,105 @@
+//! What the desktop window shows in one call: a case with where it came from, where it went and
+//! its polls; the sidebar's circles with their unread counts.
+
+use std::collections::{BTreeMap, HashMap};
+
+use consilium_model::{Case, CaseFilter, CaseId};
+use serde::Serialize;
+
+use crate::engine::Engine;
+use crate::error::Result;
+use crate::sharing::PollView;
+
+/// A case as the case view shows it.
+#[derive(Clone, Debug, Serialize)]
+pub struct CaseView {
+    pub case: Case,
+    /// Written on this profile (only then can it be edited, shared or resolved here).
+    pub own: bool,
+    /// Who shared it, for a received case.
+    pub author: Option<String>,
+    /// Names of the circles it came from or went to.
+    pub circles: Vec<String>,
+    pub polls: Vec<PollView>,
+    /// The names of the accounts that appear as authors (comments, the case), where known.
+    pub names: BTreeMap<String, String>,
+}
+
+/// One line of the sidebar.
+#[derive(Clone, Debug, Serialize)]
+pub struct SidebarEntry {
+    /// A circle's id, or "drafts".
+    pub id: String,
+    pub name: String,
+    pub cases: usize,
+    pub unread: usize,
+}
+
+impl Engine {
+    /// The case with everything the case view shows; it counts as read from now on.
+    pub fn open_case(&mut self, id: &CaseId) -> Result<CaseView> {
+        let case = self.case(id)?;
+        let db = self.vault.db();
+        let origin = db.case_origin(id)?;
+        let circle_names: HashMap<Vec<u8>, String> =
+            db.circles()?.into_iter().map(|c| (c.id, c.name)).collect();
+        let case_circles = db.case_circles(id)?;
+        let mut names = BTreeMap::new();
+        for c in &case_circles {
+            for (account, name, _) in db.member_profiles(c)? {
+                names.insert(account, name);
+            }
+        }
+        names.insert(self.identity.account_id(), db.profile()?.name);
+        let circles = case_circles
+            .iter()
+            .map(|c| {
+                circle_names
+                    .get(c)
+                    .cloned()
+                    .unwrap_or_else(|| "a circle you left".into())
+            })
+            .collect();
+        let polls = self.polls(id)?;
+        self.vault.db().mark_read(id)?;
+        Ok(CaseView {
+            own: origin.is_none(),
+            author: origin.map(|(_, author)| author),
+            circles,
+            polls,
+            names,
+            case,
+        })
+    }
+
+    /// "My drafts" and each circle, with how many cases each holds and how many are unread.
+    pub fn sidebar(&self) -> Result<Vec<SidebarEntry>> {
+        let count = |filter: CaseFilter| -> Result<(usize, usize)> {
+            let cases = self.list_cases(&filter)?;
+            Ok((cases.len(), cases.iter().filter(|c| c.unread).count()))
+        };
+        let (cases, unread) = count(CaseFilter {
+            drafts: true,
+            ..Default::default()
+        })?;
+        let mut out = vec![SidebarEntry {
+            id: "drafts".into(),
+            name: "My drafts".into(),
+            cases,
+            unread,
+        }];
+        for c in self.vault.db().circles()? {
+            let (cases, unread) = count(CaseFilter {
+                circle: Some(c.id.clone()),
+                ..Default::default()
+            })?;
+            out.push(SidebarEntry {
+                id: hex::encode(&c.id),
+                name: c.name,
+                cases,
+                unread,
+            });
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,159 @@
+//! What runs beside the window: the local relay it starts when none is running, and the sync
+//! that sends what is queued and brings in what circles posted, waking on the relays' push
+//! notifications. The sync holds the engine only for a pass, never while it waits, and reports
+//! to the window as events; a relay that cannot be reached is reported as "offline, will retry".
+
+use std::collections::HashMap;
+use std::net::TcpListener;
+use std::path::Path;
+use std::time::Duration;
+
+use consilium_client::{Event, LOCAL_RELAY, NewsWaiter, SyncReport};
+use serde::Serialize;
+use tauri::{AppHandle, Emitter, Manager};
+use tauri_plugin_notification::NotificationExt;
+
+use crate::session::Session;
+
+/// Longest wait between passes when no relay pushes anything (also the retry time when offline).
+const IDLE: Duration = Duration::from_secs(20);
+
+/// Starts the relay of `LOCAL_RELAY` in this process if nothing listens there yet. Returns it to
+/// keep alive; `None` when another relay (another window's, or `scripts/run.sh`'s) already runs.
+pub fn embedded_relay(data_dir: &Path) -> Option<consilium_relay::Background> {
+    let addr = LOCAL_RELAY.trim_start_matches("http://");
+    let listener = TcpListener::bind(addr).ok()?;
+    let config = consilium_relay::RelayConfig::new(
+        data_dir.to_path_buf(),
+        std::sync::Arc::new(consilium_client::SystemClock),
+    );
+    match consilium_relay::Background::start(listener, config) {
+        Ok(relay) => {
+            log::info!("started the local relay on {LOCAL_RELAY}");
+            Some(relay)
+        }
+        Err(e) => {
+            log::warn!("the local relay could not start: {e}");
+            None
+        }
+    }
+}
+
+/// What the window hears after each pass.
+#[derive(Clone, Serialize)]
+struct SyncState {
+    /// Why a relay could not be reached ("offline, will retry"), if one could not.
+    offline: Option<String>,
+    queued: u64,
+    failed: Vec<String>,
+    /// An error of the pass itself (the vault, say), in the window's error shape.
+    error: Option<consilium_client::PublicError>,
+    events: Vec<Event>,
+}
+
+/// Runs the sync loop on its own thread for as long as the app lives.
+pub fn start_sync(app: AppHandle) {
+    let spawned = std::thread::Builder::new()
+        .name("sync".into())
+        .spawn(move || {
+            loop {
+                let session = app.state::<Session>();
+                match pass(&app, &session) {
+                    Some(waiter) => waiter.wait_with(IDLE, session.kick.notified()),
+                    None => tauri::async_runtime::block_on(async {
+                        let _ = tokio::time::timeout(IDLE, session.kick.notified()).await;
+                    }),
+                }
+            }
+        });
+    if let Err(e) = spawned {
+        log::error!("the sync thread could not start: {e}");
+    }
+}
+
+/// One sync pass with the engine held; `None` while the profile is locked.
+fn pass(app: &AppHandle, session: &Session) -> Option<NewsWaiter> {
+    let mut guard = session.engine();
+    let engine = guard.as_mut()?;
+    let result = engine.sync();
+    let waiter = engine.news_waiter();
+    let circle_names: HashMap<String, String> = match &result {
+        Ok(r) if r.events.iter().any(notifies) => engine
+            .circles()
+            .map(|cs| cs.into_iter().map(|c| (c.id, c.name)).collect())
+            .unwrap_or_default(),
+        _ => HashMap::new(),
+    };
+    drop(guard);
+    let state = match result {
+        Ok(report) => {
+            log_pass(&report);
+            notify(app, &report.events, &circle_names);
+            SyncState {
+                offline: report.offline,
+                queued: report.queued,
+                failed: report.failed,
+                error: None,
+                events: report.events,
+            }
+        }
+        Err(e) => {
+            log::warn!("sync pass failed: {:?}", e.code());
+            SyncState {
+                offline: None,
+                queued: 0,
+                failed: Vec::new(),
+                error: Some(e.to_public()),
+                events: Vec::new(),
+            }
+        }
+    };
+    let _ = app.emit("sync", state);
+    Some(waiter)
+}
+
+/// Counts only: no case text, no names.
+fn log_pass(r: &SyncReport) {
+    log::info!(
+        "sync: sent {}, received {}, rejected {}, queued {}, offline {}",
+        r.sent,
+        r.received,
+        r.rejected,
+        r.queued,
+        r.offline.is_some()
+    );
+}
+
+fn notifies(e: &Event) -> bool {
+    matches!(
+        e,
+        Event::CaseReceived { .. } | Event::CommentReceived { .. } | Event::JoinRequested { .. }
+    )
+}
+
+/// Desktop notifications name the circle and what happened, never a case's text or a patient.
+fn notify(app: &AppHandle, events: &[Event], circles: &HashMap<String, String>) {
+    for e in events.iter().filter(|e| notifies(e)) {
+        let (Event::CaseReceived { circle, .. }
+        | Event::CommentReceived { circle, .. }
+        | Event::JoinRequested { circle, .. }) = e
+        else {
+            continue;
+        };
+        let name = circles.get(circle).map(String::as_str).unwrap_or("a");
+        let body = match e {
+            Event::CaseReceived { .. } => format!("New case in {name} circle"),
+            Event::CommentReceived { .. } => format!("New comment in {name} circle"),
+            _ => format!("Someone asks to join {name} circle"),
+        };
+        let shown = app
+            .notification()
+            .builder()
+            .title("Consilium")
+            .body(body)
+            .show();
+        if let Err(e) = shown {
+            log::debug!("notification not shown: {e}");
+        }
+    }
+}

@@ -1,0 +1,168 @@
+//! Cases: the sidebar and list, one case, writing and editing, images and their redaction,
+//! sharing, comments and polls.
+
+use std::path::PathBuf;
+
+use consilium_client::model::{AttachmentId, CaseFields, CaseFilter, CaseId, Rendition};
+use consilium_client::model::{Attachment, CaseSummary, CommentId, SearchHit};
+use consilium_client::{
+    CasePatch, CaseView, ClientError, PollView, PublicError, Redaction, SidebarEntry,
+};
+use serde::Serialize;
+use tauri::ipc::Response;
+use tauri::{AppHandle, Emitter, State};
+
+use crate::session::Session;
+
+fn case_id(id: &str) -> Result<CaseId, ClientError> {
+    id.parse().map_err(|_| ClientError::Invalid(format!("'{id}' is not a case id")))
+}
+
+fn attachment_id(id: &str) -> Result<AttachmentId, ClientError> {
+    id.parse()
+        .map_err(|_| ClientError::Invalid(format!("'{id}' is not an image id")))
+}
+
+#[tauri::command(async)]
+pub fn sidebar(session: State<'_, Session>) -> Result<Vec<SidebarEntry>, PublicError> {
+    session.with(|e| e.sidebar())
+}
+
+#[tauri::command(async)]
+pub fn list_cases(
+    session: State<'_, Session>,
+    filter: CaseFilter,
+) -> Result<Vec<CaseSummary>, PublicError> {
+    session.with(|e| e.list_cases(&filter))
+}
+
+#[tauri::command(async)]
+pub fn search(session: State<'_, Session>, query: String) -> Result<Vec<SearchHit>, PublicError> {
+    session.with(|e| e.search(&query))
+}
+
+#[tauri::command(async)]
+pub fn open_case(session: State<'_, Session>, id: String) -> Result<CaseView, PublicError> {
+    session.with(|e| e.open_case(&case_id(&id)?))
+}
+
+#[tauri::command(async)]
+pub fn create_case(session: State<'_, Session>, fields: CaseFields) -> Result<String, PublicError> {
+    session.with(|e| Ok(e.create_case(fields)?.to_string()))
+}
+
+#[tauri::command(async)]
+pub fn edit_case(
+    session: State<'_, Session>,
+    id: String,
+    patch: CasePatch,
+) -> Result<u32, PublicError> {
+    session.with_send(|e| e.edit_case(&case_id(&id)?, patch))
+}
+
+#[tauri::command(async)]
+pub fn resolve_case(
+    session: State<'_, Session>,
+    id: String,
+    outcome: String,
+) -> Result<(), PublicError> {
+    session.with_send(|e| e.resolve_case(&case_id(&id)?, &outcome))
+}
+
+#[derive(Clone, Serialize)]
+struct ImportEvent {
+    done: usize,
+    total: usize,
+}
+
+#[tauri::command(async)]
+pub fn attach_files(
+    app: AppHandle,
+    session: State<'_, Session>,
+    case: String,
+    files: Vec<PathBuf>,
+) -> Result<Vec<Attachment>, PublicError> {
+    let total = files.len();
+    let _ = app.emit("import", ImportEvent { done: 0, total });
+    session.with_send(|e| {
+        e.attach_files(&case_id(&case)?, &files, &[], &mut |p| {
+            let _ = app.emit("import", ImportEvent { done: p.done, total: p.total });
+        })
+    })
+}
+
+/// The cleaned bytes of one rendition, raw (the window makes an object URL of them).
+#[tauri::command(async)]
+pub fn attachment(
+    session: State<'_, Session>,
+    case: String,
+    attachment: String,
+    rendition: String,
+) -> Result<Response, PublicError> {
+    session.with(|e| {
+        let rendition = Rendition::parse(&rendition)
+            .ok_or_else(|| ClientError::Invalid(format!("no rendition '{rendition}'")))?;
+        let (bytes, _mime) =
+            e.attachment_bytes(&case_id(&case)?, &attachment_id(&attachment)?, rendition)?;
+        Ok(Response::new(bytes.to_vec()))
+    })
+}
+
+#[tauri::command(async)]
+pub fn redact_attachment(
+    session: State<'_, Session>,
+    case: String,
+    attachment: String,
+    rects: Vec<Redaction>,
+) -> Result<Attachment, PublicError> {
+    session.with(|e| e.redact_attachment(&case_id(&case)?, &attachment_id(&attachment)?, &rects))
+}
+
+#[tauri::command(async)]
+pub fn remove_attachment(
+    session: State<'_, Session>,
+    case: String,
+    attachment: String,
+) -> Result<(), PublicError> {
+    session.with(|e| e.remove_attachment(&case_id(&case)?, &attachment_id(&attachment)?))
+}
+
+#[tauri::command(async)]
+pub fn share(session: State<'_, Session>, case: String, circle: String) -> Result<(), PublicError> {
+    session.with_send(|e| e.share(&case_id(&case)?, &circle))
+}
+
+#[tauri::command(async)]
+pub fn comment(
+    session: State<'_, Session>,
+    case: String,
+    body: String,
+    reply_to: Option<String>,
+) -> Result<String, PublicError> {
+    session.with_send(|e| {
+        let case = case_id(&case)?;
+        let reply_to: Option<CommentId> = match reply_to {
+            Some(r) => Some(e.resolve_comment(&case, &r)?),
+            None => None,
+        };
+        Ok(e.comment(&case, &body, reply_to.as_ref())?.to_string())
+    })
+}
+
+#[tauri::command(async)]
+pub fn open_poll(
+    session: State<'_, Session>,
+    case: String,
+    options: Vec<String>,
+) -> Result<String, PublicError> {
+    session.with_send(|e| Ok(e.open_poll(&case_id(&case)?, &options)?.to_string()))
+}
+
+#[tauri::command(async)]
+pub fn vote(
+    session: State<'_, Session>,
+    case: String,
+    option: String,
+) -> Result<PollView, PublicError> {
+    session.with_send(|e| e.vote(&case_id(&case)?, &option))
+}

@@ -1,0 +1,89 @@
+//! Circles: create, invite, join, approve or decline, members and their verification, remove,
+//! leave, rotate keys.
+
+use consilium_client::{
+    CircleInfo, JoinRequestInfo, JoinSent, MemberInfo, PublicError,
+};
+use tauri::State;
+
+use crate::session::Session;
+
+#[tauri::command(async)]
+pub fn circles(session: State<'_, Session>) -> Result<Vec<CircleInfo>, PublicError> {
+    session.with(|e| e.circles())
+}
+
+/// A new circle on the relay named in the settings.
+#[tauri::command(async)]
+pub fn create_circle(session: State<'_, Session>, name: String) -> Result<CircleInfo, PublicError> {
+    let relay = session.settings().relay;
+    session.with_send(|e| e.create_circle(&name, &relay))
+}
+
+#[tauri::command(async)]
+pub fn invite(session: State<'_, Session>, circle: String) -> Result<String, PublicError> {
+    session.with(|e| e.invite(&circle))
+}
+
+#[tauri::command(async)]
+pub fn join(session: State<'_, Session>, code: String) -> Result<JoinSent, PublicError> {
+    session.with_send(|e| e.join(&code))
+}
+
+#[tauri::command(async)]
+pub fn join_requests(
+    session: State<'_, Session>,
+    circle: String,
+) -> Result<Vec<JoinRequestInfo>, PublicError> {
+    session.with(|e| e.join_requests(&circle))
+}
+
+#[tauri::command(async)]
+pub fn approve(session: State<'_, Session>, circle: String, request: i64) -> Result<(), PublicError> {
+    session.with_send(|e| e.approve(&circle, request))
+}
+
+#[tauri::command(async)]
+pub fn decline(session: State<'_, Session>, circle: String, request: i64) -> Result<(), PublicError> {
+    session.with(|e| e.decline(&circle, request))
+}
+
+#[tauri::command(async)]
+pub fn members(session: State<'_, Session>, circle: String) -> Result<Vec<MemberInfo>, PublicError> {
+    session.with(|e| e.members(&circle))
+}
+
+#[tauri::command(async)]
+pub fn verify_member(
+    session: State<'_, Session>,
+    circle: String,
+    member: String,
+    safety_number: String,
+) -> Result<MemberInfo, PublicError> {
+    session.with(|e| e.verify_member(&circle, &member, &safety_number))
+}
+
+#[tauri::command(async)]
+pub fn remove_member(
+    session: State<'_, Session>,
+    circle: String,
+    member: String,
+) -> Result<MemberInfo, PublicError> {
+    session.with_send(|e| e.remove_member(&circle, &member))
+}
+
+#[tauri::command(async)]
+pub fn leave(session: State<'_, Session>, circle: String) -> Result<(), PublicError> {
+    session.with_send(|e| e.leave(&circle))
+}
+
+#[tauri::command(async)]
+pub fn rotate_keys(session: State<'_, Session>, circle: String) -> Result<(), PublicError> {
+    session.with_send(|e| e.rotate_keys(&circle))
+}
+
+/// Wakes the background sync now (the "sync" button, and after an approval in another window).
+#[tauri::command(async)]
+pub fn sync_now(session: State<'_, Session>) {
+    session.kick.notify_one();
+}

@@ -1,0 +1,101 @@
+//! Creating, unlocking and locking the profile; its settings.
+
+use consilium_client::{
+    ClientError, Engine, EngineConfig, IdentityInfo, Passphrase, PublicError, Settings,
+};
+use serde::Serialize;
+use tauri::{AppHandle, Emitter, State};
+
+use crate::session::Session;
+
+#[derive(Serialize)]
+pub struct ProfileStatus {
+    exists: bool,
+    unlocked: bool,
+    settings: Settings,
+}
+
+#[tauri::command(async)]
+pub fn profile_status(session: State<'_, Session>) -> ProfileStatus {
+    ProfileStatus {
+        exists: Engine::exists(&session.dir),
+        unlocked: session.engine().is_some(),
+        settings: session.settings(),
+    }
+}
+
+#[tauri::command(async)]
+pub fn create_profile(
+    app: AppHandle,
+    session: State<'_, Session>,
+    name: String,
+    specialty: String,
+    passphrase: String,
+) -> Result<IdentityInfo, PublicError> {
+    let pass = Passphrase::new(passphrase);
+    let engine = Engine::init(&session.dir, &pass, &name, &specialty, config())
+        .map_err(|e| e.to_public())?;
+    session.settings().save(&session.dir).map_err(|e| e.to_public())?;
+    opened(&app, &session, engine)
+}
+
+#[tauri::command(async)]
+pub fn unlock(
+    app: AppHandle,
+    session: State<'_, Session>,
+    passphrase: String,
+) -> Result<IdentityInfo, PublicError> {
+    let pass = Passphrase::new(passphrase);
+    let engine = Engine::unlock(&session.dir, &pass, config()).map_err(|e| e.to_public())?;
+    opened(&app, &session, engine)
+}
+
+fn config() -> EngineConfig {
+    EngineConfig::default()
+}
+
+/// Keeps the engine, reports its image transfers as events, and wakes the background sync.
+fn opened(
+    app: &AppHandle,
+    session: &Session,
+    mut engine: Engine,
+) -> Result<IdentityInfo, PublicError> {
+    let info = engine.identity().map_err(|e| e.to_public())?;
+    let events = app.clone();
+    engine.on_transfer(move |t| {
+        let _ = events.emit("transfer", t);
+    });
+    *session.engine() = Some(engine);
+    session.kick.notify_one();
+    Ok(info)
+}
+
+#[tauri::command(async)]
+pub fn lock(app: AppHandle, session: State<'_, Session>) {
+    if let Some(engine) = session.engine().take() {
+        engine.lock();
+    }
+    let _ = app.emit("locked", ());
+}
+
+#[tauri::command(async)]
+pub fn identity(session: State<'_, Session>) -> Result<IdentityInfo, PublicError> {
+    session.with(|e| e.identity())
+}
+
+#[tauri::command(async)]
+pub fn change_passphrase(
+    session: State<'_, Session>,
+    current: String,
+    new: String,
+) -> Result<(), PublicError> {
+    let (current, new) = (Passphrase::new(current), Passphrase::new(new));
+    session.with(|e| e.change_passphrase(&current, &new))
+}
+
+#[tauri::command(async)]
+pub fn save_settings(session: State<'_, Session>, settings: Settings) -> Result<(), PublicError> {
+    settings
+        .save(&session.dir)
+        .map_err(|e: ClientError| e.to_public())
+}
