@@ -41,3 +41,11 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 if [ ! -d "$root/ui/node_modules" ] || [ "$root/ui/package-lock.json" -nt "$root/ui/node_modules/.package-lock.json" ]; then
     (cd "$root/ui" && npm install --no-audit --no-fund >/dev/null 2>&1)
 fi
+
+# tauri-driver: the WebDriver front for the desktop window's end-to-end tests, kept beside the
+# build cache so a fresh clone reuses it.
+tools="${HOME}/.cache/consilium/tools"
+if [ ! -x "$tools/bin/tauri-driver" ]; then
+    echo "installing tauri-driver"
+    cargo install tauri-driver --version 2.1.0 --locked --root "$tools" >/dev/null 2>&1
+fi

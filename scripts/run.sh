@@ -1,15 +1,27 @@
 #!/usr/bin/env bash
-# Builds and runs the `consilium` command-line client (the desktop app comes next), with a local
-# relay on 127.0.0.1:8443 started in the background if none is running there (its data in the
-# user data directory), so circles work out of the box.
-# Usage: bash scripts/run.sh [consilium arguments]   e.g. bash scripts/run.sh init --name "Dr Ada Lovelace"
+# Opens Consilium. Installs what is missing, builds, makes sure a local relay runs on
+# 127.0.0.1:8443 (its data in the user data directory), and opens the desktop window on your
+# profile.
+#
+#   bash scripts/run.sh                      the desktop app, on your profile
+#   bash scripts/run.sh --profile DIR        the desktop app on another profile (a second window,
+#                                            to try sharing with yourself)
+#   bash scripts/run.sh cli [ARGS...]        the command-line client, e.g. `cli case list`
 set -euo pipefail
-# Build from the clone, but run in the caller's directory (relative paths stay the user's).
 root="$(cd "$(dirname "$0")/.." && pwd)"
 bash "$root/scripts/install-deps.sh" >&2
 source "$root/scripts/env.sh"
-(cd "$root" && cargo build --release --locked -q -p consilium-cli -p consilium-relay >&2)
 bin="$CARGO_TARGET_DIR/release"
+
+mode=desktop
+if [ "${1:-}" = cli ]; then mode=cli; shift; fi
+if [ "$mode" = desktop ]; then
+    (cd "$root/ui" && npm run -s build >&2)
+    (cd "$root" && cargo build --release --locked -q -p consilium-desktop -p consilium-relay >&2)
+else
+    (cd "$root" && cargo build --release --locked -q -p consilium-cli -p consilium-relay >&2)
+fi
+
 if ! (exec 3<>/dev/tcp/127.0.0.1/8443) 2>/dev/null; then
     data="${XDG_DATA_HOME:-$HOME/.local/share}/consilium/relay"
     mkdir -p "$data"
@@ -20,4 +32,13 @@ if ! (exec 3<>/dev/tcp/127.0.0.1/8443) 2>/dev/null; then
     done
     echo "started a local relay on http://127.0.0.1:8443 (log: $data/relay.log)" >&2
 fi
-exec "$bin/consilium" "$@"
+
+if [ "$mode" = cli ]; then
+    exec "$bin/consilium" "$@"
+fi
+if [ "${1:-}" = --profile ]; then
+    [ -n "${2:-}" ] || { echo "usage: bash scripts/run.sh --profile DIR" >&2; exit 2; }
+    mkdir -p "$2"
+    export CONSILIUM_PROFILE="$(cd "$2" && pwd)"
+fi
+exec "$bin/consilium-desktop"

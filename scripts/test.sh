@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every check and test of Consilium: formatting, clippy, unit, integration and property
-# tests of every crate, and the CLI end-to-end tests against real files.
+# tests of every crate, the CLI end-to-end tests against real files, and the desktop window's
+# end-to-end test over WebDriver.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
@@ -16,6 +17,7 @@ echo "== cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "== cargo build (the binaries the end-to-end tests run)"
 cargo build --workspace --bins --locked
-echo "== cargo test"
-CONSILIUM_REQUIRE_SAMPLES=1 cargo test --workspace --all-targets --locked
+echo "== cargo test (under a virtual display: the desktop window's WebDriver test opens it)"
+CONSILIUM_REQUIRE_SAMPLES=1 xvfb-run -a -s "-screen 0 1400x900x24" \
+    cargo test --workspace --all-targets --locked
 echo "== all checks passed in $(( $(date +%s) - start )) s"

@@ -43,7 +43,6 @@ fn main() {
                 .level(log::LevelFilter::Info)
                 .build(),
         )
-        .plugin(tauri_plugin_dialog::init())
         .plugin(tauri_plugin_notification::init())
         .plugin(tauri_plugin_window_state::Builder::new().build())
         .manage(session::Session::new(dir))
@@ -67,6 +66,7 @@ fn main() {
             cases::edit_case,
             cases::resolve_case,
             cases::attach_files,
+            cases::attach_image,
             cases::attachment,
             cases::redact_attachment,
             cases::remove_attachment,

@@ -91,6 +91,26 @@ pub fn attach_files(
     })
 }
 
+/// One image picked in the window (the file chooser hands its bytes, not a path): the raw bytes
+/// are the request's body, the case id its `case` header.
+#[tauri::command(async)]
+pub fn attach_image(
+    session: State<'_, Session>,
+    request: tauri::ipc::Request<'_>,
+) -> Result<Attachment, PublicError> {
+    session.with_send(|e| {
+        let case = request
+            .headers()
+            .get("case")
+            .and_then(|v| v.to_str().ok())
+            .ok_or_else(|| ClientError::Invalid("no case given for the image".into()))?;
+        let tauri::ipc::InvokeBody::Raw(bytes) = request.body() else {
+            return Err(ClientError::Invalid("the image arrived in the wrong form".into()));
+        };
+        e.attach_bytes(&case_id(case)?, bytes, &[])
+    })
+}
+
 /// The cleaned bytes of one rendition, raw (the window makes an object URL of them).
 #[tauri::command(async)]
 pub fn attachment(

@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod concurrency;
+mod desktop_window;
 mod faults;
 mod support;
 mod tampering;

@@ -240,6 +240,8 @@ export const api = {
   resolveCase: (id: string, outcome: string) => invoke<void>("resolve_case", { id, outcome }),
   attachFiles: (caseId: string, files: string[]) =>
     invoke<Attachment[]>("attach_files", { case: caseId, files }),
+  attachImage: (caseId: string, bytes: Uint8Array) =>
+    invoke<Attachment>("attach_image", bytes, { headers: { case: caseId } }),
   attachment: (caseId: string, attachment: string, rendition: Rendition) =>
     invoke<ArrayBuffer>("attachment", { case: caseId, attachment, rendition }),
   redactAttachment: (caseId: string, attachment: string, rects: Rect[]) =>
