@@ -8,6 +8,13 @@ use std::sync::{Mutex, MutexGuard};
 use consilium_client::{ClientError, Engine, PublicError, Settings};
 use tokio::sync::Notify;
 
+/// Runs blocking work (the engine's disk and relay calls, which drive their own small runtime)
+/// from an async command: Tauri runs those as tasks on its runtime's workers, where blocking
+/// without telling tokio would stall other tasks and starting a runtime would panic.
+pub fn blocking<T>(f: impl FnOnce() -> T) -> T {
+    tokio::task::block_in_place(f)
+}
+
 pub struct Session {
     pub dir: PathBuf,
     engine: Mutex<Option<Engine>>,
@@ -33,11 +40,13 @@ impl Session {
         &self,
         f: impl FnOnce(&mut Engine) -> Result<T, ClientError>,
     ) -> Result<T, PublicError> {
-        let mut guard = self.engine();
-        let engine = guard
-            .as_mut()
-            .ok_or_else(|| ClientError::Locked.to_public())?;
-        f(engine).map_err(|e| e.to_public())
+        blocking(|| {
+            let mut guard = self.engine();
+            let engine = guard
+                .as_mut()
+                .ok_or_else(|| ClientError::Locked.to_public())?;
+            f(engine).map_err(|e| e.to_public())
+        })
     }
 
     /// Like `with`, then wakes the background sync so what was queued goes out now.

@@ -150,7 +150,7 @@ fn run_case(engine: &mut Engine, cmd: CaseCommand, out: &Printer) -> Result<()> 
                 status,
                 specialty,
                 tag,
-                circle: None,
+                ..CaseFilter::default()
             };
             out.case_list(&match circle {
                 Some(circle) => engine.circle_cases(&circle, &filter)?,

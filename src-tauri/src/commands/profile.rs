@@ -6,7 +6,7 @@ use consilium_client::{
 use serde::Serialize;
 use tauri::{AppHandle, Emitter, State};
 
-use crate::session::Session;
+use crate::session::{Session, blocking};
 
 #[derive(Serialize)]
 pub struct ProfileStatus {
@@ -17,11 +17,11 @@ pub struct ProfileStatus {
 
 #[tauri::command(async)]
 pub fn profile_status(session: State<'_, Session>) -> ProfileStatus {
-    ProfileStatus {
+    blocking(|| ProfileStatus {
         exists: Engine::exists(&session.dir),
         unlocked: session.engine().is_some(),
         settings: session.settings(),
-    }
+    })
 }
 
 #[tauri::command(async)]
@@ -33,10 +33,12 @@ pub fn create_profile(
     passphrase: String,
 ) -> Result<IdentityInfo, PublicError> {
     let pass = Passphrase::new(passphrase);
-    let engine = Engine::init(&session.dir, &pass, &name, &specialty, config())
-        .map_err(|e| e.to_public())?;
-    session.settings().save(&session.dir).map_err(|e| e.to_public())?;
-    opened(&app, &session, engine)
+    blocking(|| {
+        let engine = Engine::init(&session.dir, &pass, &name, &specialty, config())
+            .map_err(|e| e.to_public())?;
+        session.settings().save(&session.dir).map_err(|e| e.to_public())?;
+        opened(&app, &session, engine)
+    })
 }
 
 #[tauri::command(async)]
@@ -46,8 +48,10 @@ pub fn unlock(
     passphrase: String,
 ) -> Result<IdentityInfo, PublicError> {
     let pass = Passphrase::new(passphrase);
-    let engine = Engine::unlock(&session.dir, &pass, config()).map_err(|e| e.to_public())?;
-    opened(&app, &session, engine)
+    blocking(|| {
+        let engine = Engine::unlock(&session.dir, &pass, config()).map_err(|e| e.to_public())?;
+        opened(&app, &session, engine)
+    })
 }
 
 fn config() -> EngineConfig {
@@ -73,7 +77,7 @@ fn opened(
 #[tauri::command(async)]
 pub fn lock(app: AppHandle, session: State<'_, Session>) {
     if let Some(engine) = session.engine().take() {
-        engine.lock();
+        blocking(|| engine.lock());
     }
     let _ = app.emit("locked", ());
 }

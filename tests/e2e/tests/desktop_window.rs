@@ -5,176 +5,30 @@
 //! Needs a display (the test command runs the tests under `xvfb-run`), `tauri-driver`
 //! (`scripts/install-deps.sh` installs it) and the desktop binary built with the front end.
 
-use std::net::TcpListener;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
-use fantoccini::{Client, ClientBuilder, Locator};
+use fantoccini::Locator;
+use fantoccini::key::Key;
 
-use crate::support::{Cli, PASSPHRASE, Relay, bin};
+use crate::support::window::{Driver, WAIT, Window};
+use crate::support::{Cli, PASSPHRASE, Relay};
 
 const TITLE: &str = "Annular plaque on the forearm, six weeks";
 const CIRCLE: &str = "Dermatology Lyon";
 const COMMENT: &str = "The scaly advancing edge favours tinea; a KOH prep would settle it.";
-const WAIT: Duration = Duration::from_secs(90);
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn tauri_driver() -> PathBuf {
-    if let Some(p) = std::env::var_os("TAURI_DRIVER") {
-        return p.into();
-    }
-    let cached = std::env::var_os("HOME")
-        .map(|h| PathBuf::from(h).join(".cache/consilium/tools/bin/tauri-driver"))
-        .filter(|p| p.exists());
-    cached.unwrap_or_else(|| "tauri-driver".into())
-}
-
-/// `tauri-driver` serving one app: the desktop binary on `profile`, pointed at `relay`.
-struct Driver {
-    child: Child,
-    port: u16,
-}
-
-impl Driver {
-    fn start(profile: &Path, relay: &str, log: &Path) -> Driver {
-        assert!(
-            std::env::var_os("DISPLAY").is_some(),
-            "the desktop test needs a display: run it under xvfb-run"
-        );
-        let (port, native) = (free_port(), free_port());
-        let child = Command::new(tauri_driver())
-            .args(["--port", &port.to_string(), "--native-port", &native.to_string()])
-            .env("CONSILIUM_PROFILE", profile)
-            .env("CONSILIUM_RELAY", relay)
-            .env("CONSILIUM_EMBEDDED_RELAY", "0")
-            .env("WEBKIT_DISABLE_COMPOSITING_MODE", "1")
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(log).unwrap())
-            .spawn()
-            .expect("tauri-driver is missing: bash scripts/install-deps.sh installs it");
-        let started = Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(started.elapsed() < Duration::from_secs(20), "tauri-driver did not start");
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        Driver { child, port }
-    }
-}
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// The window as a person sees it.
-struct Window {
-    c: Client,
-    shots: Option<PathBuf>,
-}
-
-impl Window {
-    async fn open(driver: &Driver) -> Window {
-        let mut caps = serde_json::Map::new();
-        caps.insert(
-            "tauri:options".into(),
-            serde_json::json!({ "application": bin("consilium-desktop") }),
-        );
-        caps.insert("browserName".into(), "wry".into());
-        let c = ClientBuilder::rustls()
-            .unwrap()
-            .capabilities(caps)
-            .connect(&format!("http://127.0.0.1:{}", driver.port))
-            .await
-            .expect("a WebDriver session on the desktop window");
-        let shots = std::env::var_os("CONSILIUM_SCREENSHOTS").map(PathBuf::from);
-        Window { c, shots }
-    }
-
-    /// Waits until the window shows `text` somewhere.
-    async fn sees(&self, text: &str) {
-        let started = Instant::now();
-        loop {
-            if self.shows(text).await {
-                return;
-            }
-            assert!(started.elapsed() < WAIT, "the window never showed {text:?}; it shows:\n{}", self.text().await);
-            tokio::time::sleep(Duration::from_millis(250)).await;
-        }
-    }
-
-    async fn shows(&self, text: &str) -> bool {
-        self.text().await.contains(text)
-    }
-
-    async fn text(&self) -> String {
-        match self.c.find(Locator::Css("body")).await {
-            Ok(body) => body.text().await.unwrap_or_default(),
-            Err(_) => String::new(),
-        }
-    }
-
-    async fn field(&self, css: &str) -> fantoccini::elements::Element {
-        self.c
-            .wait()
-            .at_most(WAIT)
-            .for_element(Locator::Css(css))
-            .await
-            .unwrap_or_else(|e| panic!("no {css}: {e}"))
-    }
-
-    async fn type_in(&self, css: &str, text: &str) {
-        let f = self.field(css).await;
-        f.clear().await.unwrap();
-        f.send_keys(text).await.unwrap();
-    }
-
-    async fn choose(&self, css: &str, value: &str) {
-        self.field(css).await.select_by_value(value).await.unwrap();
-    }
-
-    /// Clicks the enabled button whose text starts with `label`.
-    async fn press(&self, label: &str) {
-        let xpath = format!("//button[starts-with(normalize-space(.), '{label}') and not(@disabled)]");
-        self.c
-            .wait()
-            .at_most(WAIT)
-            .for_element(Locator::XPath(&xpath))
-            .await
-            .unwrap_or_else(|e| panic!("no enabled button {label:?}: {e}"))
-            .click()
-            .await
-            .unwrap();
-    }
-
-    async fn shot(&self, name: &str) {
-        if let Some(dir) = &self.shots {
-            std::fs::create_dir_all(dir).unwrap();
-            let png = self.c.screenshot().await.unwrap();
-            std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
-        }
-    }
-}
-
+/// A camera photo with GPS, serial numbers and a rotated orientation (made by exiftool), and a
+/// real photo from Pillow's test corpus.
 fn photos(root: &Path) -> Vec<String> {
-    let mut out = Vec::new();
-    for name in ["exif_gps.jpg", "flower.jpg"] {
-        let p = match consilium_testkit::sample(name).filter(|p| p.exists()) {
-            Some(p) => p,
-            None => consilium_testkit::camera_photo(root, name, 1200, 900, 6, "desktop"),
-        };
-        out.push(p.to_str().unwrap().to_string());
-    }
-    out
+    let camera = consilium_testkit::camera_photo(root, "forearm.jpg", 1600, 1200, 6, "desktop");
+    let real = consilium_testkit::sample("flower.jpg")
+        .filter(|p| p.exists())
+        .unwrap_or_else(|| consilium_testkit::camera_photo(root, "second.jpg", 800, 600, 1, "two"));
+    [camera, real]
+        .iter()
+        .map(|p| p.to_str().unwrap().to_string())
+        .collect()
 }
 
 #[test]
@@ -187,6 +41,7 @@ fn a_physician_works_a_case_through_the_window_with_a_colleague_on_the_cli() {
         &relay_url,
         &root.path().join("tauri-driver.log"),
     );
+    let app = crate::support::bin("consilium-desktop");
     let b = Cli::init(root.path(), "Dr Bruno Lefevre", "Dermatology");
     let photos = photos(root.path());
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -194,14 +49,23 @@ fn a_physician_works_a_case_through_the_window_with_a_colleague_on_the_cli() {
         .build()
         .unwrap();
     runtime.block_on(async {
-        let w = Window::open(&driver).await;
+        let w = Window::open(&driver, &app).await;
         let result = journey(&w, &b, &photos).await;
         let _ = w.c.close().await;
         result
     });
 }
 
+/// Prints how long the journey took to reach each step (the test's log shows where time goes).
+fn step(name: &str) {
+    use std::sync::OnceLock;
+    static START: OnceLock<Instant> = OnceLock::new();
+    let start = START.get_or_init(Instant::now);
+    eprintln!("[desktop] {:>6.1} s  {name}", start.elapsed().as_secs_f64());
+}
+
 async fn journey(w: &Window, b: &Cli, photos: &[String]) {
+    step("window open");
     // Create the profile; the strength meter and confirmation gate the button.
     w.sees("Create your Consilium profile").await;
     w.type_in("input[name=name]", "Dr Alice Martin").await;
@@ -211,6 +75,13 @@ async fn journey(w: &Window, b: &Cli, photos: &[String]) {
     w.shot("create-profile").await;
     w.press("Create profile").await;
     w.sees("All cases").await;
+    step("profile created");
+
+    // Settings: the longest auto-lock, so the window stays open while the colleague's CLI works.
+    w.press("Settings").await;
+    w.type_in("input[name=auto_lock]", "240").await;
+    w.press("Save settings").await;
+    w.sees("Settings saved.").await;
 
     // A case with two images, one of them redacted.
     w.press("New case").await;
@@ -221,7 +92,7 @@ async fn journey(w: &Window, b: &Cli, photos: &[String]) {
     w.type_in("textarea[name=history]", "Six weeks. Cat at home. Topical steroid for two weeks made it spread.").await;
     w.type_in("textarea[name=examination]", "4 cm annular plaque, scaly advancing edge, central clearing.").await;
     w.type_in("input[name=working_diagnosis]", "Tinea corporis (incognito)").await;
-    w.type_in("textarea[name=differential]", "Granuloma annulare\nNummular eczema").await;
+    w.type_in("textarea[name=differential]", &format!("Granuloma annulare{}Nummular eczema", char::from(Key::Enter))).await;
     w.type_in("textarea[name=question]", "Would you treat empirically or confirm with KOH first?").await;
     w.press("Save draft").await;
     w.sees("written by you").await;
@@ -231,7 +102,9 @@ async fn journey(w: &Window, b: &Cli, photos: &[String]) {
     let input = w.field("input[type=file][name=images]").await;
     input.send_keys(&photos.join("\n")).await.unwrap();
     w.sees("Image 2").await;
-    w.sees("Removed").await;
+    // The camera photo was turned upright (1600 × 1200 → 1200 × 1600) and its metadata named.
+    w.sees("1200 × 1600").await;
+    w.sees("GPS position").await;
     w.press("Redact").await;
     w.sees("Burn in 0").await;
     let typed = w.c.find_all(Locator::Css(".typed input")).await.unwrap();
@@ -245,6 +118,7 @@ async fn journey(w: &Window, b: &Cli, photos: &[String]) {
     w.sees("1 redaction burned in").await;
     w.shot("case-editor").await;
 
+    step("case with images");
     // A circle, and B's request to join it, approved in the window.
     w.press("New or join a circle").await;
     w.type_in("input[aria-label='Circle name']", CIRCLE).await;
@@ -274,6 +148,7 @@ async fn journey(w: &Window, b: &Cli, photos: &[String]) {
     }
     w.sees("2 members").await;
 
+    step("B joined");
     // Share from the editor (consent first), then open a poll on the case.
     let case_row = format!("//button[contains(@class,'case-row')][contains(., '{TITLE}')]");
     w.c.find(Locator::XPath(&case_row)).await.unwrap().click().await.unwrap();
@@ -286,6 +161,7 @@ async fn journey(w: &Window, b: &Cli, photos: &[String]) {
     w.press("Open poll").await;
     w.sees("0 votes").await;
 
+    step("shared");
     // B receives it, comments and votes; the window shows both without a restart.
     let started = Instant::now();
     let case = loop {
@@ -310,6 +186,7 @@ async fn journey(w: &Window, b: &Cli, photos: &[String]) {
     w.sees("1 vote · 100%").await;
     w.shot("case-view").await;
 
+    step("comment and vote seen");
     // Lock; a wrong passphrase is refused in words; the right one brings the case back.
     w.press("Lock").await;
     w.sees("Unlock Consilium").await;

@@ -2,6 +2,8 @@
 //! address), the CLI as a real process per command, profiles with their passphrase, and a
 //! recording proxy that captures every byte of loopback traffic between clients and relay.
 
+pub mod window;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};

@@ -1,0 +1,175 @@
+//! The desktop window driven over WebDriver: `tauri-driver` (in front of `WebKitWebDriver`)
+//! launching the real app binary, and a client that reads what the window shows. Shared by the
+//! window's end-to-end test and its benchmark.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+
+/// How long the window may take to show what a step expects.
+pub const WAIT: Duration = Duration::from_secs(90);
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn tauri_driver() -> PathBuf {
+    if let Some(p) = std::env::var_os("TAURI_DRIVER") {
+        return p.into();
+    }
+    let cached = std::env::var_os("HOME")
+        .map(|h| PathBuf::from(h).join(".cache/consilium/tools/bin/tauri-driver"))
+        .filter(|p| p.exists());
+    cached.unwrap_or_else(|| "tauri-driver".into())
+}
+
+/// `tauri-driver` serving one app: the desktop binary on `profile`, pointed at `relay`.
+pub struct Driver {
+    child: Child,
+    pub port: u16,
+}
+
+impl Driver {
+    pub fn start(profile: &Path, relay: &str, log: &Path) -> Driver {
+        assert!(
+            std::env::var_os("DISPLAY").is_some(),
+            "the desktop test needs a display: run it under xvfb-run"
+        );
+        let (port, native) = (free_port(), free_port());
+        let child = Command::new(tauri_driver())
+            .args(["--port", &port.to_string(), "--native-port", &native.to_string()])
+            .env("CONSILIUM_PROFILE", profile)
+            .env("CONSILIUM_RELAY", relay)
+            .env("CONSILIUM_EMBEDDED_RELAY", "0")
+            .env("WEBKIT_DISABLE_COMPOSITING_MODE", "1")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(log).unwrap())
+            .spawn()
+            .expect("tauri-driver is missing: bash scripts/install-deps.sh installs it");
+        let started = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(started.elapsed() < Duration::from_secs(20), "tauri-driver did not start");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Driver { child, port }
+    }
+}
+
+impl Driver {
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The window as a person sees it.
+pub struct Window {
+    pub c: Client,
+    shots: Option<PathBuf>,
+}
+
+impl Window {
+    pub async fn open(driver: &Driver, app: &Path) -> Window {
+        let mut caps = serde_json::Map::new();
+        caps.insert(
+            "tauri:options".into(),
+            serde_json::json!({ "application": app }),
+        );
+        caps.insert("browserName".into(), "wry".into());
+        // Two TLS back ends are in the build; the WebDriver client (plain HTTP to loopback)
+        // takes ring. Already chosen is fine.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let c = ClientBuilder::rustls()
+            .unwrap()
+            .capabilities(caps)
+            .connect(&format!("http://127.0.0.1:{}", driver.port))
+            .await
+            .expect("a WebDriver session on the desktop window");
+        let shots = std::env::var_os("CONSILIUM_SCREENSHOTS").map(PathBuf::from);
+        Window { c, shots }
+    }
+
+    /// Waits until the window shows `text` somewhere.
+    pub async fn sees(&self, text: &str) {
+        let started = Instant::now();
+        loop {
+            if self.shows(text).await {
+                return;
+            }
+            if started.elapsed() > WAIT {
+                self.shot("failure").await;
+                panic!("the window never showed {text:?}; it shows:\n{}", self.text().await);
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+
+    pub async fn shows(&self, text: &str) -> bool {
+        self.text().await.contains(text)
+    }
+
+    pub async fn text(&self) -> String {
+        match self.c.find(Locator::Css("body")).await {
+            Ok(body) => body.text().await.unwrap_or_default(),
+            Err(_) => String::new(),
+        }
+    }
+
+    pub async fn field(&self, css: &str) -> fantoccini::elements::Element {
+        self.c
+            .wait()
+            .at_most(WAIT)
+            .for_element(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("no {css}: {e}"))
+    }
+
+    pub async fn type_in(&self, css: &str, text: &str) {
+        let f = self.field(css).await;
+        f.clear().await.unwrap();
+        f.send_keys(text).await.unwrap();
+    }
+
+    pub async fn choose(&self, css: &str, value: &str) {
+        self.field(css).await.select_by_value(value).await.unwrap();
+    }
+
+    /// Clicks the enabled button whose text starts with `label`.
+    pub async fn press(&self, label: &str) {
+        let xpath = format!("//button[starts-with(normalize-space(.), '{label}') and not(@disabled)]");
+        let button = self
+            .c
+            .wait()
+            .at_most(WAIT)
+            .for_element(Locator::XPath(&xpath))
+            .await
+            .ok();
+        let Some(button) = button else {
+            self.shot("failure").await;
+            panic!("no enabled button {label:?}; the window shows:\n{}", self.text().await);
+        };
+        button.click().await.unwrap();
+    }
+
+    pub async fn shot(&self, name: &str) {
+        if let Some(dir) = &self.shots {
+            std::fs::create_dir_all(dir).unwrap();
+            let png = self.c.screenshot().await.unwrap();
+            std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
+        }
+    }
+}
+
