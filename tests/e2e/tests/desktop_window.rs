@@ -196,7 +196,12 @@ async fn journey(w: &Window, b: &Cli, photos: &[String]) {
     w.shot("wrong-passphrase").await;
     w.type_in("input[name=passphrase]", PASSPHRASE).await;
     w.press("Unlock").await;
-    w.sees(TITLE).await;
+    w.c.wait()
+        .at_most(WAIT)
+        .for_element(Locator::XPath(&case_row))
+        .await
+        .expect("the case is listed again after unlocking");
+    step("locked and unlocked");
 }
 
 /// The id of the circle the window's share box offers (its only one).

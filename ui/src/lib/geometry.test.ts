@@ -25,6 +25,11 @@ describe("virtual list", () => {
     expect(visibleRows(0, 600, 44, 3)).toEqual({ first: 0, last: 3, padTop: 0, padBottom: 0 });
     expect(visibleRows(1e9, 600, 44, 10).last).toBe(10);
   });
+
+  it("draws rows before the list's height is known", () => {
+    expect(visibleRows(0, undefined as unknown as number, 64, 3).last).toBe(3);
+    expect(visibleRows(NaN, 0, 64, 100).last).toBeGreaterThan(10);
+  });
 });
 
 describe("zoom", () => {

@@ -20,6 +20,9 @@ export function dragToImageRect(
 
 /** Which rows of a list of fixed-height rows to draw, with a few spare above and below. */
 export function visibleRows(scrollTop: number, viewHeight: number, rowHeight: number, count: number, spare = 5) {
+  // Before the list is laid out its height is unknown (0 or undefined): assume a tall window.
+  if (!Number.isFinite(viewHeight) || viewHeight <= 0) viewHeight = 1200;
+  if (!Number.isFinite(scrollTop) || scrollTop < 0) scrollTop = 0;
   const first = Math.max(0, Math.floor(scrollTop / rowHeight) - spare);
   const last = Math.min(count, Math.ceil((scrollTop + viewHeight) / rowHeight) + spare);
   return { first, last, padTop: first * rowHeight, padBottom: (count - last) * rowHeight };

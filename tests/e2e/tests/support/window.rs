@@ -4,6 +4,7 @@
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
+use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -43,7 +44,9 @@ impl Driver {
             "the desktop test needs a display: run it under xvfb-run"
         );
         let (port, native) = (free_port(), free_port());
+        // Its own process group, so the WebKitWebDriver and app it starts go with it.
         let child = Command::new(tauri_driver())
+            .process_group(0)
             .args(["--port", &port.to_string(), "--native-port", &native.to_string()])
             .env("CONSILIUM_PROFILE", profile)
             .env("CONSILIUM_RELAY", relay)
@@ -70,6 +73,11 @@ impl Driver {
 
 impl Drop for Driver {
     fn drop(&mut self) {
+        if let Ok(group) = i32::try_from(self.child.id()) {
+            let _ = Command::new("kill")
+                .args(["-KILL", "--", &format!("-{group}")])
+                .status();
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -164,11 +172,21 @@ impl Window {
         button.click().await.unwrap();
     }
 
+    /// Saves what the display shows (the real window, `import -window root`) when
+    /// `CONSILIUM_SCREENSHOTS` names a folder. (WebKitWebDriver's own screenshot can stall.)
     pub async fn shot(&self, name: &str) {
         if let Some(dir) = &self.shots {
             std::fs::create_dir_all(dir).unwrap();
-            let png = self.c.screenshot().await.unwrap();
-            std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
+            tokio::time::sleep(Duration::from_millis(400)).await;
+            let out = dir.join(format!("{name}.png"));
+            let ok = Command::new("import")
+                .args(["-window", "root"])
+                .arg(&out)
+                .status()
+                .is_ok_and(|s| s.success());
+            if !ok {
+                eprintln!("screenshot {name} not taken (is ImageMagick installed?)");
+            }
         }
     }
 }
