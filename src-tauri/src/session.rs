@@ -61,7 +61,10 @@ impl Session {
 
     pub fn settings(&self) -> Settings {
         let mut s = Settings::load(&self.dir);
-        if let Some(relay) = std::env::var("CONSILIUM_RELAY").ok().filter(|r| !r.is_empty()) {
+        if let Some(relay) = std::env::var("CONSILIUM_RELAY")
+            .ok()
+            .filter(|r| !r.is_empty())
+        {
             if !self.dir.join("settings.json").exists() {
                 s.relay = relay;
             }

@@ -135,7 +135,12 @@ mod tests {
         let mut e = engine(dir.path());
         let (case, att) = case_with_image(&mut e);
         let before = e.vault.db().blob_ids().unwrap();
-        let rect = Redaction { x: 10, y: 20, w: 100, h: 50 };
+        let rect = Redaction {
+            x: 10,
+            y: 20,
+            w: 100,
+            h: 50,
+        };
         let redacted = e.redact_attachment(&case, &att, &[rect]).unwrap();
         assert_eq!(redacted.report.redactions, 1);
         assert_eq!((redacted.width, redacted.height), (400, 300));
@@ -168,8 +173,16 @@ mod tests {
         assert_eq!(err.code(), crate::ErrorCode::NotFound);
 
         let (case, att) = case_with_image(&mut e);
-        e.vault.db().mark_attachment_shared(b"circle", &att).unwrap();
-        let rect = Redaction { x: 0, y: 0, w: 10, h: 10 };
+        e.vault
+            .db()
+            .mark_attachment_shared(b"circle", &att)
+            .unwrap();
+        let rect = Redaction {
+            x: 0,
+            y: 0,
+            w: 10,
+            h: 10,
+        };
         let err = e.redact_attachment(&case, &att, &[rect]).unwrap_err();
         assert_eq!(err.code(), crate::ErrorCode::InvalidInput);
         assert_eq!(e.case(&case).unwrap().attachments.len(), 1);

@@ -35,5 +35,5 @@ pub use error::{ClientError, ErrorCode, PublicError, Result};
 pub use events::Event;
 pub use settings::{LOCAL_RELAY, Settings, Theme};
 pub use sharing::PollView;
-pub use views::{CaseView, SidebarEntry};
 pub use sync::{Direction, NewsWaiter, SyncReport, Transfer};
+pub use views::{CaseView, SidebarEntry};

@@ -73,9 +73,8 @@ impl Settings {
             .strip_prefix("https://")
             .or_else(|| relay.strip_prefix("http://"))
             .map(|rest| rest.split(['/', ':']).next().unwrap_or(""));
-        let ok = host.is_some_and(|h| {
-            !h.is_empty() && !h.contains(|c: char| c.is_whitespace() || c == '@')
-        });
+        let ok = host
+            .is_some_and(|h| !h.is_empty() && !h.contains(|c: char| c.is_whitespace() || c == '@'));
         if !ok {
             return Err(ClientError::Invalid(
                 "the relay address must look like https://relay.example.org".into(),
@@ -103,9 +102,18 @@ mod tests {
         s.save(dir.path()).unwrap();
         assert_eq!(Settings::load(dir.path()), s);
         for bad in [
-            Settings { auto_lock_minutes: 0, ..s.clone() },
-            Settings { relay: "relay.example.org".into(), ..s.clone() },
-            Settings { relay: "http://".into(), ..s.clone() },
+            Settings {
+                auto_lock_minutes: 0,
+                ..s.clone()
+            },
+            Settings {
+                relay: "relay.example.org".into(),
+                ..s.clone()
+            },
+            Settings {
+                relay: "http://".into(),
+                ..s.clone()
+            },
         ] {
             assert!(bad.save(dir.path()).is_err());
         }

@@ -3,8 +3,8 @@
 
 use std::path::PathBuf;
 
-use consilium_client::model::{AttachmentId, CaseFields, CaseFilter, CaseId, Rendition};
 use consilium_client::model::{Attachment, CaseSummary, CommentId, SearchHit};
+use consilium_client::model::{AttachmentId, CaseFields, CaseFilter, CaseId, Rendition};
 use consilium_client::{
     CasePatch, CaseView, ClientError, PollView, PublicError, Redaction, SidebarEntry,
 };
@@ -15,7 +15,8 @@ use tauri::{AppHandle, Emitter, State};
 use crate::session::Session;
 
 fn case_id(id: &str) -> Result<CaseId, ClientError> {
-    id.parse().map_err(|_| ClientError::Invalid(format!("'{id}' is not a case id")))
+    id.parse()
+        .map_err(|_| ClientError::Invalid(format!("'{id}' is not a case id")))
 }
 
 fn attachment_id(id: &str) -> Result<AttachmentId, ClientError> {
@@ -86,7 +87,13 @@ pub fn attach_files(
     let _ = app.emit("import", ImportEvent { done: 0, total });
     session.with_send(|e| {
         e.attach_files(&case_id(&case)?, &files, &[], &mut |p| {
-            let _ = app.emit("import", ImportEvent { done: p.done, total: p.total });
+            let _ = app.emit(
+                "import",
+                ImportEvent {
+                    done: p.done,
+                    total: p.total,
+                },
+            );
         })
     })
 }
@@ -105,7 +112,9 @@ pub fn attach_image(
             .and_then(|v| v.to_str().ok())
             .ok_or_else(|| ClientError::Invalid("no case given for the image".into()))?;
         let tauri::ipc::InvokeBody::Raw(bytes) = request.body() else {
-            return Err(ClientError::Invalid("the image arrived in the wrong form".into()));
+            return Err(ClientError::Invalid(
+                "the image arrived in the wrong form".into(),
+            ));
         };
         e.attach_bytes(&case_id(case)?, bytes, &[])
     })

@@ -1,9 +1,7 @@
 //! Circles: create, invite, join, approve or decline, members and their verification, remove,
 //! leave, rotate keys.
 
-use consilium_client::{
-    CircleInfo, JoinRequestInfo, JoinSent, MemberInfo, PublicError,
-};
+use consilium_client::{CircleInfo, JoinRequestInfo, JoinSent, MemberInfo, PublicError};
 use tauri::State;
 
 use crate::session::Session;
@@ -39,17 +37,28 @@ pub fn join_requests(
 }
 
 #[tauri::command(async)]
-pub fn approve(session: State<'_, Session>, circle: String, request: i64) -> Result<(), PublicError> {
+pub fn approve(
+    session: State<'_, Session>,
+    circle: String,
+    request: i64,
+) -> Result<(), PublicError> {
     session.with_send(|e| e.approve(&circle, request))
 }
 
 #[tauri::command(async)]
-pub fn decline(session: State<'_, Session>, circle: String, request: i64) -> Result<(), PublicError> {
+pub fn decline(
+    session: State<'_, Session>,
+    circle: String,
+    request: i64,
+) -> Result<(), PublicError> {
     session.with(|e| e.decline(&circle, request))
 }
 
 #[tauri::command(async)]
-pub fn members(session: State<'_, Session>, circle: String) -> Result<Vec<MemberInfo>, PublicError> {
+pub fn members(
+    session: State<'_, Session>,
+    circle: String,
+) -> Result<Vec<MemberInfo>, PublicError> {
     session.with(|e| e.members(&circle))
 }
 

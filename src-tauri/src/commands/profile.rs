@@ -36,7 +36,10 @@ pub fn create_profile(
     blocking(|| {
         let engine = Engine::init(&session.dir, &pass, &name, &specialty, config())
             .map_err(|e| e.to_public())?;
-        session.settings().save(&session.dir).map_err(|e| e.to_public())?;
+        session
+            .settings()
+            .save(&session.dir)
+            .map_err(|e| e.to_public())?;
         opened(&app, &session, engine)
     })
 }

@@ -13,6 +13,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+// The bench uses part of the shared window harness.
+#[allow(dead_code)]
 #[path = "../tests/support/window.rs"]
 mod window;
 
@@ -33,11 +35,27 @@ fn profile(dir: &Path, cases: usize, photos: &[PathBuf], kdf: KdfParams) -> Engi
         kdf,
         ..Default::default()
     };
-    let mut e = Engine::init(dir, &Passphrase::new(PASSPHRASE), "Dr Bench", "Dermatology", config).unwrap();
-    let specialties = ["Dermatology", "Cardiology", "Neurology", "Rheumatology", "Infectious diseases"];
+    let mut e = Engine::init(
+        dir,
+        &Passphrase::new(PASSPHRASE),
+        "Dr Bench",
+        "Dermatology",
+        config,
+    )
+    .unwrap();
+    let specialties = [
+        "Dermatology",
+        "Cardiology",
+        "Neurology",
+        "Rheumatology",
+        "Infectious diseases",
+    ];
     for i in 0..cases {
         e.create_case(CaseFields {
-            title: format!("Case {i}: annular plaque with central clearing, week {}", i % 52),
+            title: format!(
+                "Case {i}: annular plaque with central clearing, week {}",
+                i % 52
+            ),
             specialty: specialties[i % specialties.len()].into(),
             history: "Slowly enlarging itchy ring; topical steroid made it spread.".repeat(4),
             question: "Treat empirically or confirm with KOH first?".into(),
@@ -48,11 +66,17 @@ fn profile(dir: &Path, cases: usize, photos: &[PathBuf], kdf: KdfParams) -> Engi
     }
     if !photos.is_empty() {
         let none = e
-            .create_case(CaseFields { title: "No images".into(), ..Default::default() })
+            .create_case(CaseFields {
+                title: "No images".into(),
+                ..Default::default()
+            })
             .unwrap();
         let _ = none;
         let eight = e
-            .create_case(CaseFields { title: "Eight images".into(), ..Default::default() })
+            .create_case(CaseFields {
+                title: "Eight images".into(),
+                ..Default::default()
+            })
             .unwrap();
         e.attach_files(&eight, photos, &[], &mut |_| {}).unwrap();
     }
@@ -115,7 +139,10 @@ async fn cold_start(w: &Window, started: Instant) -> Cold {
     w.press("Unlock").await;
     w.sees("All cases").await;
     wait_js(w, "return document.querySelectorAll('.case-row').length > 0 || document.querySelector('.empty') !== null").await;
-    Cold { window, unlocked_list: t.elapsed() }
+    Cold {
+        window,
+        unlocked_list: t.elapsed(),
+    }
 }
 
 async fn wait_js(w: &Window, script: &str) {
@@ -161,18 +188,41 @@ fn main() {
         return;
     }
     let exe = std::env::current_exe().unwrap();
-    let app = exe.parent().unwrap().parent().unwrap().join("consilium-desktop");
-    assert!(app.exists(), "build it first: cargo build --release -p consilium-desktop");
+    let app = exe
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .join("consilium-desktop");
+    assert!(
+        app.exists(),
+        "build it first: cargo build --release -p consilium-desktop"
+    );
     let root = tempfile::tempdir().unwrap();
     let photos: Vec<PathBuf> = (0..8)
-        .map(|i| consilium_testkit::camera_photo(root.path(), &format!("p{i}.jpg"), 3000, 2000, 1, "bench"))
+        .map(|i| {
+            consilium_testkit::camera_photo(
+                root.path(),
+                &format!("p{i}.jpg"),
+                3000,
+                2000,
+                1,
+                "bench",
+            )
+        })
         .collect();
 
     // The real passphrase derivation, on its own.
     let kdf_dir = root.path().join("kdf");
     profile(&kdf_dir, 0, &[], KdfParams::INTERACTIVE).lock();
     let t = Instant::now();
-    Engine::unlock(&kdf_dir, &Passphrase::new(PASSPHRASE), EngineConfig::default()).unwrap().lock();
+    Engine::unlock(
+        &kdf_dir,
+        &Passphrase::new(PASSPHRASE),
+        EngineConfig::default(),
+    )
+    .unwrap()
+    .lock();
     let kdf = t.elapsed();
 
     let empty = root.path().join("empty");
@@ -180,9 +230,15 @@ fn main() {
     let full = root.path().join("full");
     let t = Instant::now();
     profile(&full, CASES, &photos, KdfParams::TEST_ONLY_WEAK).lock();
-    eprintln!("made {CASES} cases and one with 8 images in {:.1} s", t.elapsed().as_secs_f64());
+    eprintln!(
+        "made {CASES} cases and one with 8 images in {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
 
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     let mut results: Vec<(String, Vec<f64>)> = Vec::new();
     let mut record = |name: &str, v: f64| match results.iter_mut().find(|(n, _)| n == name) {
         Some((_, vs)) => vs.push(v),
@@ -234,10 +290,26 @@ fn main() {
     }
     println!("RESULT kdf_interactive_ms {:.1}", ms(kdf));
     for (name, vs) in &results {
-        println!("RESULT {name} {:.1} (median of {}: {:?})", median(vs.clone()), vs.len(), vs.iter().map(|v| (v * 10.0).round() / 10.0).collect::<Vec<_>>());
+        println!(
+            "RESULT {name} {:.1} (median of {}: {:?})",
+            median(vs.clone()),
+            vs.len(),
+            vs.iter()
+                .map(|v| (v * 10.0).round() / 10.0)
+                .collect::<Vec<_>>()
+        );
     }
     let get = |n: &str| median(results.iter().find(|(k, _)| k == n).unwrap().1.clone());
-    println!("RESULT ratio_cold_total_5000_vs_empty {:.2}", get("cold_total_5000_ms") / get("cold_total_empty_ms"));
-    println!("RESULT ratio_open_eight_vs_none {:.2}", get("open_case_eight_images_ms") / get("open_case_no_images_ms"));
-    println!("RESULT ratio_idle_rss_5000_vs_empty {:.2}", get("idle_rss_5000_mib") / get("idle_rss_empty_mib"));
+    println!(
+        "RESULT ratio_cold_total_5000_vs_empty {:.2}",
+        get("cold_total_5000_ms") / get("cold_total_empty_ms")
+    );
+    println!(
+        "RESULT ratio_open_eight_vs_none {:.2}",
+        get("open_case_eight_images_ms") / get("open_case_no_images_ms")
+    );
+    println!(
+        "RESULT ratio_idle_rss_5000_vs_empty {:.2}",
+        get("idle_rss_5000_mib") / get("idle_rss_empty_mib")
+    );
 }

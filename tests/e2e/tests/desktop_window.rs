@@ -88,12 +88,39 @@ async fn journey(w: &Window, b: &Cli, photos: &[String]) {
     w.type_in("input[name=title]", TITLE).await;
     w.choose("select[name=age_band]", "40-49").await;
     w.choose("select[name=sex]", "female").await;
-    w.type_in("textarea[name=chief_complaint]", "Slowly enlarging itchy ring on the left forearm.").await;
-    w.type_in("textarea[name=history]", "Six weeks. Cat at home. Topical steroid for two weeks made it spread.").await;
-    w.type_in("textarea[name=examination]", "4 cm annular plaque, scaly advancing edge, central clearing.").await;
-    w.type_in("input[name=working_diagnosis]", "Tinea corporis (incognito)").await;
-    w.type_in("textarea[name=differential]", &format!("Granuloma annulare{}Nummular eczema", char::from(Key::Enter))).await;
-    w.type_in("textarea[name=question]", "Would you treat empirically or confirm with KOH first?").await;
+    w.type_in(
+        "textarea[name=chief_complaint]",
+        "Slowly enlarging itchy ring on the left forearm.",
+    )
+    .await;
+    w.type_in(
+        "textarea[name=history]",
+        "Six weeks. Cat at home. Topical steroid for two weeks made it spread.",
+    )
+    .await;
+    w.type_in(
+        "textarea[name=examination]",
+        "4 cm annular plaque, scaly advancing edge, central clearing.",
+    )
+    .await;
+    w.type_in(
+        "input[name=working_diagnosis]",
+        "Tinea corporis (incognito)",
+    )
+    .await;
+    w.type_in(
+        "textarea[name=differential]",
+        &format!(
+            "Granuloma annulare{}Nummular eczema",
+            char::from(Key::Enter)
+        ),
+    )
+    .await;
+    w.type_in(
+        "textarea[name=question]",
+        "Would you treat empirically or confirm with KOH first?",
+    )
+    .await;
     w.press("Save draft").await;
     w.sees("written by you").await;
     // Back to the editor to add the images.
@@ -151,13 +178,22 @@ async fn journey(w: &Window, b: &Cli, photos: &[String]) {
     step("B joined");
     // Share from the editor (consent first), then open a poll on the case.
     let case_row = format!("//button[contains(@class,'case-row')][contains(., '{TITLE}')]");
-    w.c.find(Locator::XPath(&case_row)).await.unwrap().click().await.unwrap();
+    w.c.find(Locator::XPath(&case_row))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
     w.press("Edit").await;
     w.field("input[name=consent]").await.click().await.unwrap();
     w.choose(".share-box select", &circle_id(w).await).await;
     w.press("Save and share").await;
     w.sees(&format!("in {CIRCLE}")).await;
-    w.type_in("input[aria-label='Poll options']", "Treat empirically, Confirm with KOH first").await;
+    w.type_in(
+        "input[aria-label='Poll options']",
+        "Treat empirically, Confirm with KOH first",
+    )
+    .await;
     w.press("Open poll").await;
     w.sees("0 votes").await;
 
@@ -169,11 +205,17 @@ async fn journey(w: &Window, b: &Cli, photos: &[String]) {
         let listed = b.json(&["case", "list"]);
         if let Some(c) = listed.as_array().and_then(|l| l.first()) {
             let id = c["id"].as_str().unwrap().to_string();
-            if b.json(&["case", "show", &id])["polls"].as_array().is_some_and(|p| !p.is_empty()) {
+            if b.json(&["case", "show", &id])["polls"]
+                .as_array()
+                .is_some_and(|p| !p.is_empty())
+            {
                 break id;
             }
         }
-        assert!(started.elapsed() < WAIT, "B never received the case and its poll");
+        assert!(
+            started.elapsed() < WAIT,
+            "B never received the case and its poll"
+        );
         std::thread::sleep(Duration::from_millis(500));
     };
     let shown = b.json(&["case", "show", &case]);
@@ -190,9 +232,11 @@ async fn journey(w: &Window, b: &Cli, photos: &[String]) {
     // Lock; a wrong passphrase is refused in words; the right one brings the case back.
     w.press("Lock").await;
     w.sees("Unlock Consilium").await;
-    w.type_in("input[name=passphrase]", "not the passphrase at all").await;
+    w.type_in("input[name=passphrase]", "not the passphrase at all")
+        .await;
     w.press("Unlock").await;
-    w.sees("That passphrase is not the one for this profile").await;
+    w.sees("That passphrase is not the one for this profile")
+        .await;
     w.shot("wrong-passphrase").await;
     w.type_in("input[name=passphrase]", PASSPHRASE).await;
     w.press("Unlock").await;

@@ -3,8 +3,8 @@
 //! window's end-to-end test and its benchmark.
 
 use std::net::TcpListener;
-use std::path::{Path, PathBuf};
 use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -47,7 +47,12 @@ impl Driver {
         // Its own process group, so the WebKitWebDriver and app it starts go with it.
         let child = Command::new(tauri_driver())
             .process_group(0)
-            .args(["--port", &port.to_string(), "--native-port", &native.to_string()])
+            .args([
+                "--port",
+                &port.to_string(),
+                "--native-port",
+                &native.to_string(),
+            ])
             .env("CONSILIUM_PROFILE", profile)
             .env("CONSILIUM_RELAY", relay)
             .env("CONSILIUM_EMBEDDED_RELAY", "0")
@@ -58,7 +63,10 @@ impl Driver {
             .expect("tauri-driver is missing: bash scripts/install-deps.sh installs it");
         let started = Instant::now();
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(started.elapsed() < Duration::from_secs(20), "tauri-driver did not start");
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "tauri-driver did not start"
+            );
             std::thread::sleep(Duration::from_millis(100));
         }
         Driver { child, port }
@@ -119,7 +127,10 @@ impl Window {
             }
             if started.elapsed() > WAIT {
                 self.shot("failure").await;
-                panic!("the window never showed {text:?}; it shows:\n{}", self.text().await);
+                panic!(
+                    "the window never showed {text:?}; it shows:\n{}",
+                    self.text().await
+                );
             }
             tokio::time::sleep(Duration::from_millis(250)).await;
         }
@@ -157,7 +168,8 @@ impl Window {
 
     /// Clicks the enabled button whose text starts with `label`.
     pub async fn press(&self, label: &str) {
-        let xpath = format!("//button[starts-with(normalize-space(.), '{label}') and not(@disabled)]");
+        let xpath =
+            format!("//button[starts-with(normalize-space(.), '{label}') and not(@disabled)]");
         let button = self
             .c
             .wait()
@@ -167,7 +179,10 @@ impl Window {
             .ok();
         let Some(button) = button else {
             self.shot("failure").await;
-            panic!("no enabled button {label:?}; the window shows:\n{}", self.text().await);
+            panic!(
+                "no enabled button {label:?}; the window shows:\n{}",
+                self.text().await
+            );
         };
         button.click().await.unwrap();
     }
@@ -190,4 +205,3 @@ impl Window {
         }
     }
 }
-
