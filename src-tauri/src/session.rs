@@ -61,13 +61,12 @@ impl Session {
 
     pub fn settings(&self) -> Settings {
         let mut s = Settings::load(&self.dir);
-        if let Some(relay) = std::env::var("CONSILIUM_RELAY")
+        // A new profile takes its relay from CONSILIUM_RELAY (tests, deployments) until saved.
+        let relay = std::env::var("CONSILIUM_RELAY")
             .ok()
-            .filter(|r| !r.is_empty())
-        {
-            if !self.dir.join("settings.json").exists() {
-                s.relay = relay;
-            }
+            .filter(|r| !r.is_empty() && !self.dir.join("settings.json").exists());
+        if let Some(relay) = relay {
+            s.relay = relay;
         }
         s
     }

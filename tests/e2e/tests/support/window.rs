@@ -74,6 +74,8 @@ impl Driver {
 }
 
 impl Driver {
+    /// tauri-driver's process id (the benchmark finds the app below it).
+    #[allow(dead_code)]
     pub fn pid(&self) -> u32 {
         self.child.id()
     }
