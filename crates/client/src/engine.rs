@@ -222,27 +222,10 @@ impl Engine {
         self.vault.db().fields(case)?;
         self.ensure_own(case, "add images to")?;
         let clean = clean_image(original, redactions, &self.config.import_limits)?;
-        let record = AttachmentRecord {
-            mime: clean.full.mime.to_string(),
-            width: clean.full.width,
-            height: clean.full.height,
-            size: clean.full.bytes.len() as u64,
-            report: clean.report,
-        };
-        let renditions = [
-            (Rendition::Full, clean.full),
-            (Rendition::Preview, clean.preview),
-            (Rendition::Thumbnail, clean.thumbnail),
-        ]
-        .map(|(rendition, e)| NewRendition {
-            rendition,
-            mime: e.mime.to_string(),
-            bytes: e.bytes,
-        });
+        let report = clean.report.clone();
+        let (record, renditions) = stored_form(clean, report);
         let now = self.config.clock.now();
-        let id = self
-            .vault
-            .add_attachment(case, &record, renditions.into(), now)?;
+        let id = self.vault.add_attachment(case, &record, renditions, now)?;
         // A case already in circles sends them the new image.
         self.send_revision(case)?;
         Ok(Attachment {
@@ -361,4 +344,29 @@ fn with_file(e: ClientError, file: &Path) -> ClientError {
         },
         other => other,
     }
+}
+
+/// A cleaned image as the vault stores it: its record (with `report`) and its three renditions.
+pub(crate) fn stored_form(
+    clean: consilium_deid::CleanImage,
+    report: consilium_model::DeidReport,
+) -> (AttachmentRecord, Vec<NewRendition>) {
+    let record = AttachmentRecord {
+        mime: clean.full.mime.to_string(),
+        width: clean.full.width,
+        height: clean.full.height,
+        size: clean.full.bytes.len() as u64,
+        report,
+    };
+    let renditions = [
+        (Rendition::Full, clean.full),
+        (Rendition::Preview, clean.preview),
+        (Rendition::Thumbnail, clean.thumbnail),
+    ]
+    .map(|(rendition, e)| NewRendition {
+        rendition,
+        mime: e.mime.to_string(),
+        bytes: e.bytes,
+    });
+    (record, renditions.into())
 }

@@ -3,9 +3,8 @@
 
 use consilium_deid::{Redaction, clean_image};
 use consilium_model::{Attachment, AttachmentId, CaseId, Rendition};
-use consilium_store::{AttachmentRecord, NewRendition};
 
-use crate::engine::Engine;
+use crate::engine::{Engine, stored_form};
 use crate::error::{ClientError, Result};
 
 impl Engine {
@@ -26,26 +25,10 @@ impl Engine {
         let clean = clean_image(&full, redactions, &self.config.import_limits)?;
         let mut report = current.report.clone();
         report.redactions += redactions.len() as u32;
-        let record = AttachmentRecord {
-            mime: clean.full.mime.to_string(),
-            width: clean.full.width,
-            height: clean.full.height,
-            size: clean.full.bytes.len() as u64,
-            report,
-        };
-        let renditions = [
-            (Rendition::Full, clean.full),
-            (Rendition::Preview, clean.preview),
-            (Rendition::Thumbnail, clean.thumbnail),
-        ]
-        .map(|(rendition, e)| NewRendition {
-            rendition,
-            mime: e.mime.to_string(),
-            bytes: e.bytes,
-        });
+        let (record, renditions) = stored_form(clean, report);
         let now = self.config.clock.now();
         self.vault
-            .replace_attachment(case, attachment, &record, renditions.into(), now)?;
+            .replace_attachment(case, attachment, &record, renditions, now)?;
         Ok(Attachment {
             id: attachment.clone(),
             mime: record.mime,
