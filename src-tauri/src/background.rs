@@ -18,6 +18,9 @@ use crate::session::Session;
 /// Longest wait between passes when no relay pushes anything (also the retry time when offline).
 const IDLE: Duration = Duration::from_secs(20);
 
+/// How long a relay has to answer its health check before a pass counts it offline.
+const PROBE: Duration = Duration::from_secs(5);
+
 /// Starts the relay of `LOCAL_RELAY` in this process if nothing listens there yet. Returns it to
 /// keep alive; `None` when another relay (another window's, or `scripts/run.sh`'s) already runs.
 pub fn embedded_relay(data_dir: &Path) -> Option<consilium_relay::Background> {
@@ -71,11 +74,33 @@ pub fn start_sync(app: AppHandle) {
     }
 }
 
-/// One sync pass with the engine held; `None` while the profile is locked.
+/// One sync pass with the engine held; `None` while the profile is locked. The relays are
+/// asked first, without the engine: one that hangs is reported offline while the window's
+/// commands go on.
 fn pass(app: &AppHandle, session: &Session) -> Option<NewsWaiter> {
+    let (waiter, queued) = {
+        let mut guard = session.engine();
+        let engine = guard.as_mut()?;
+        (engine.news_waiter(), engine.queued().unwrap_or(0))
+    };
+    if let Some(why) = waiter.unreachable(PROBE) {
+        log::info!("sync: a relay is offline, will retry");
+        let _ = app.emit(
+            "sync",
+            SyncState {
+                offline: Some(why),
+                queued,
+                failed: Vec::new(),
+                error: None,
+                events: Vec::new(),
+            },
+        );
+        return Some(waiter);
+    }
     let mut guard = session.engine();
     let engine = guard.as_mut()?;
     let result = engine.sync();
+    // The pass may have joined or left circles: wait on the relays as they are now.
     let waiter = engine.news_waiter();
     let circle_names: HashMap<String, String> = match &result {
         Ok(r) if r.events.iter().any(notifies) => engine

@@ -82,3 +82,24 @@ if share.exists():
     print(f"- where the time goes: encrypt {r['share_encrypt_s']:.3f} s, upload and post "
           f"{r['share_send_s']:.3f} s, members fetch, check, decrypt and store {r['share_receive_mean_s']:.3f} s "
           f"on average, {r['share_receive_last_s']:.3f} s the last")
+desktop = root / "desktop.txt"
+if desktop.exists():
+    # `RESULT name median (median of N: [runs])` lines from the window harness.
+    r = {}
+    for line in desktop.read_text().splitlines():
+        parts = line.split()
+        if len(parts) >= 3 and parts[0] == "RESULT":
+            r[parts[1]] = float(parts[2])
+    print()
+    print(f"- desktop cold start to an unlocked case list, 5 000 cases: {r['cold_total_5000_ms']/1e3:.2f} s "
+          f"(window {r['cold_window_5000_ms']/1e3:.2f} s + unlock to list {r['unlock_to_list_5000_ms']/1e3:.2f} s; "
+          f"goal < 1.5 s); {r['ratio_cold_total_5000_vs_empty']:.2f}× the empty profile "
+          f"({r['cold_total_empty_ms']/1e3:.2f} s); passphrase derivation apart: {r['kdf_interactive_ms']/1e3:.2f} s")
+    print(f"- open a case with eight images until every thumbnail is decoded: {r['open_case_eight_images_ms']:.0f} ms, "
+          f"{r['ratio_open_eight_vs_none']:.2f}× a case with none ({r['open_case_no_images_ms']:.0f} ms)")
+    print(f"- scroll the 5 000-row list: {r['scroll_step_ms']:.1f} ms per 25-row step, at most "
+          f"{r['rows_in_dom']:.0f} rows in the page")
+    print(f"- idle memory with 5 000 cases: {r['idle_rss_5000_mib']:.0f} MiB resident, app and WebKit processes "
+          f"(goal < 250 MiB; app process alone {r['idle_rss_app_only_5000_mib']:.0f} MiB); "
+          f"{r['ratio_idle_rss_5000_vs_empty']:.2f}× the empty profile ({r['idle_rss_empty_mib']:.0f} MiB)")
+

@@ -15,6 +15,12 @@ cargo bench --locked -p consilium-client --bench circle_share | tee "$CARGO_TARG
 # The relay under load: the real binary as its own process, driven from the bench process.
 mkdir -p "$CARGO_TARGET_DIR/criterion"
 cargo bench --locked -p consilium-relay --bench relay_load | tee "$CARGO_TARGET_DIR/criterion/relay-load.txt"
+# The desktop window: cold start, case opening, scrolling and idle memory of the release app
+# under Xvfb over WebDriver (it embeds the built front end).
+(cd ui && npm run -s build)
+cargo build --release --locked -q -p consilium-desktop
+xvfb-run -a -s "-screen 0 1400x900x24" cargo bench --locked -p consilium-e2e --bench desktop \
+    | tee "$CARGO_TARGET_DIR/criterion/desktop.txt"
 cargo build --release --locked -q -p consilium-cli -p consilium-testkit
 cargo build --release --locked -q -p consilium-client --example import_once
 

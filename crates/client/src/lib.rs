@@ -21,6 +21,7 @@ pub mod receive;
 pub mod relay_transport;
 pub mod settings;
 mod sharing;
+mod news;
 pub mod sync;
 mod views;
 
@@ -35,5 +36,6 @@ pub use error::{ClientError, ErrorCode, PublicError, Result};
 pub use events::Event;
 pub use settings::{LOCAL_RELAY, Settings, Theme};
 pub use sharing::PollView;
-pub use sync::{Direction, NewsWaiter, SyncReport, Transfer};
+pub use news::NewsWaiter;
+pub use sync::{Direction, SyncReport, Transfer};
 pub use views::{CaseView, SidebarEntry};

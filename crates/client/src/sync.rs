@@ -4,7 +4,6 @@
 //! and download the images of received cases. A relay that cannot be reached is reported, never
 //! an error: what was queued stays queued.
 
-use std::collections::BTreeSet;
 use std::time::Duration;
 
 use consilium_groups::{Circle, Provider};
@@ -91,51 +90,6 @@ pub struct SyncReport {
     pub events: Vec<Event>,
 }
 
-/// Waits on every relay's push socket; see `Engine::news_waiter`.
-pub struct NewsWaiter {
-    runtime: std::sync::Arc<tokio::runtime::Runtime>,
-    clients: Vec<consilium_relay_client::RelayClient>,
-}
-
-impl std::fmt::Debug for NewsWaiter {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("NewsWaiter")
-            .field("relays", &self.clients.len())
-            .finish()
-    }
-}
-
-impl NewsWaiter {
-    /// Returns when any relay pushes a notification, or after `idle` (also when none can be
-    /// reached).
-    pub fn wait(&self, idle: Duration) {
-        self.wait_with(idle, std::future::pending());
-    }
-
-    /// Like `wait`, and also returns when `also` completes (a face's "sync now").
-    pub fn wait_with(&self, idle: Duration, also: impl std::future::Future<Output = ()>) {
-        let clients = self.clients.clone();
-        self.runtime.block_on(async move {
-            // One task per relay's socket; the first notification from any of them ends the wait.
-            let mut sockets = tokio::task::JoinSet::new();
-            for c in clients {
-                sockets.spawn(async move {
-                    match c.push_socket().await {
-                        Ok(mut s) => drop(s.next().await),
-                        // Unreachable: only the idle timeout ends this wait.
-                        Err(_) => std::future::pending::<()>().await,
-                    }
-                });
-            }
-            tokio::select! {
-                _ = tokio::time::timeout(idle, sockets.join_next()) => {}
-                () = also => {}
-            }
-            sockets.abort_all();
-        });
-    }
-}
-
 /// Whether an error only means the relay is out of reach (then it is reported, not raised).
 fn offline(e: ClientError, report: &mut SyncReport) -> Result<()> {
     if e.code() == ErrorCode::Offline {
@@ -159,14 +113,7 @@ impl Engine {
     /// Sends what is queued and applies everything new, until caught up.
     pub fn sync(&mut self) -> Result<SyncReport> {
         let mut report = SyncReport::default();
-        let db = self.vault.db();
-        let relays: BTreeSet<String> = db
-            .circles()?
-            .into_iter()
-            .map(|c| c.relay)
-            .chain(db.pending_joins()?.into_iter().map(|j| j.relay))
-            .collect();
-        for relay in &relays {
+        for relay in &self.relays()? {
             if let Err(e) = self
                 .read_mailbox(relay, &mut report)
                 .and_then(|()| self.publish_key_packages(relay))
@@ -211,6 +158,11 @@ impl Engine {
         Ok(report)
     }
 
+    /// How many messages wait in the outbox for a relay.
+    pub fn queued(&self) -> Result<u64> {
+        Ok(self.vault.db().outbox_len()?)
+    }
+
     /// Syncs, then waits for the relays' push notifications (or `idle` at most) and syncs
     /// again, until `go_on` says stop.
     pub fn sync_watch(
@@ -224,28 +176,6 @@ impl Engine {
                 return Ok(());
             }
             self.wait_for_news(idle);
-        }
-    }
-
-    /// Waits until a relay of ours pushes news, or `idle` passes (also when offline).
-    fn wait_for_news(&mut self, idle: Duration) {
-        self.news_waiter().wait(idle);
-    }
-
-    /// What waits for the relays' push notifications without holding the engine, so a face can
-    /// let other calls run meanwhile (the desktop's background sync).
-    pub fn news_waiter(&mut self) -> NewsWaiter {
-        let relays: BTreeSet<String> = match self.vault.db().circles() {
-            Ok(c) => c.into_iter().map(|c| c.relay).collect(),
-            Err(_) => BTreeSet::new(),
-        };
-        let clients = relays
-            .iter()
-            .filter_map(|r| self.net.client(r).ok())
-            .collect();
-        NewsWaiter {
-            runtime: self.net.runtime(),
-            clients,
         }
     }
 

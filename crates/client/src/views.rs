@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use consilium_model::{Case, CaseFilter, CaseId};
+use consilium_model::{Case, CaseId};
 use serde::Serialize;
 
 use crate::engine::Engine;
@@ -74,30 +74,20 @@ impl Engine {
 
     /// "My drafts" and each circle, with how many cases each holds and how many are unread.
     pub fn sidebar(&self) -> Result<Vec<SidebarEntry>> {
-        let count = |filter: CaseFilter| -> Result<(usize, usize)> {
-            let cases = self.list_cases(&filter)?;
-            Ok((cases.len(), cases.iter().filter(|c| c.unread).count()))
-        };
-        let (cases, unread) = count(CaseFilter {
-            drafts: true,
-            ..Default::default()
-        })?;
+        let counts = self.vault.db().case_counts()?;
         let mut out = vec![SidebarEntry {
             id: "drafts".into(),
             name: "My drafts".into(),
-            cases,
-            unread,
+            cases: counts.drafts.cases,
+            unread: counts.drafts.unread,
         }];
         for c in self.vault.db().circles()? {
-            let (cases, unread) = count(CaseFilter {
-                circle: Some(c.id.clone()),
-                ..Default::default()
-            })?;
+            let count = counts.circles.get(&c.id).copied().unwrap_or_default();
             out.push(SidebarEntry {
                 id: hex::encode(&c.id),
                 name: c.name,
-                cases,
-                unread,
+                cases: count.cases,
+                unread: count.unread,
             });
         }
         Ok(out)

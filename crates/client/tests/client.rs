@@ -263,3 +263,38 @@ fn a_watching_sync_wakes_on_the_relays_push_not_on_its_idle_timer() {
     assert!(start.elapsed() < std::time::Duration::from_secs(60));
     watcher.join().unwrap();
 }
+
+/// A relay that accepts connections and then says nothing (hung, or a dead link) is found out
+/// by the health probe within its short limit, without the engine: the desktop asks before each
+/// pass so a hang never holds the engine the window's commands need.
+#[test]
+fn the_probe_finds_a_hung_or_absent_relay_quickly_and_a_live_one_reachable() {
+    let root = tempfile::tempdir().unwrap();
+    let clock = Arc::new(MovableClock::default());
+    let relay = start_relay(&root.path().join("relay"), clock.clone(), "127.0.0.1:0");
+    let (url, addr) = (relay.url(), relay.addr().to_string());
+    let mut a = engine(root.path(), "a", &clock);
+    a.create_circle("Probe", &url).unwrap();
+    let limit = std::time::Duration::from_secs(1);
+    assert_eq!(a.news_waiter().unreachable(limit), None, "the relay answers");
+
+    drop(relay);
+    let why = a.news_waiter().unreachable(limit).expect("nothing listens");
+    assert!(why.contains("cannot be reached"), "{why}");
+
+    // Something holds the port, accepts, and never answers.
+    let hung = std::net::TcpListener::bind(&addr).unwrap();
+    let held = std::thread::spawn(move || {
+        let mut kept = Vec::new();
+        while let Ok((socket, _)) = hung.accept() {
+            kept.push(socket);
+            if kept.len() == 2 {
+                break;
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_secs(3));
+    });
+    let why = a.news_waiter().unreachable(limit).expect("the relay hangs");
+    assert!(why.contains("did not answer within 1 s"), "{why}");
+    drop(held);
+}

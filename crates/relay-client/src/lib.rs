@@ -53,6 +53,9 @@ impl RelayClient {
         }
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(10))
+            // A relay that stops answering is given up on after 20 s of silence (the sync
+            // reports it offline and retries); a large upload that keeps moving has 120 s.
+            .read_timeout(Duration::from_secs(20))
             .timeout(Duration::from_secs(120))
             .build()
             .map_err(|e| RelayClientError::Unreachable(e.to_string()))?;

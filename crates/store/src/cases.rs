@@ -341,106 +341,6 @@ impl CaseDb {
             .collect()
     }
 
-    pub fn list_cases(&self, filter: &CaseFilter) -> Result<Vec<CaseSummary>> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT c.id, c.title, c.specialty, c.status, c.urgency, c.revision, c.created_at, c.updated_at,
-                    (SELECT count(*) FROM attachments a WHERE a.case_id = c.id),
-                    (SELECT count(*) FROM comments m WHERE m.case_id = c.id),
-                    (SELECT group_concat(tag, char(31)) FROM case_tags t WHERE t.case_id = c.id),
-                    EXISTS (SELECT 1 FROM case_origins o WHERE o.case_id = c.id),
-                    EXISTS (SELECT 1 FROM case_shares h WHERE h.case_id = c.id),
-                    c.revision > coalesce(r.seen_revision, CASE WHEN EXISTS (SELECT 1 FROM case_origins o WHERE o.case_id = c.id) THEN 0 ELSE c.revision END)
-                      OR (SELECT count(*) FROM comments m WHERE m.case_id = c.id) > coalesce(r.seen_comments, 0)
-             FROM cases c LEFT JOIN case_reads r ON r.case_id = c.id
-             WHERE (?1 IS NULL OR c.status = ?1)
-               AND (?2 IS NULL OR lower(c.specialty) = lower(?2))
-               AND (?3 IS NULL OR EXISTS (SELECT 1 FROM case_tags t WHERE t.case_id = c.id AND t.tag = lower(?3)))
-               AND (?4 IS NULL OR EXISTS (SELECT 1 FROM case_origins o WHERE o.case_id = c.id AND o.circle = ?4)
-                               OR EXISTS (SELECT 1 FROM case_shares h WHERE h.case_id = c.id AND h.circle = ?4))
-             ORDER BY c.updated_at DESC, c.id",
-        )?;
-        let rows = stmt.query_map(
-            params![
-                filter.status.map(|s| s.as_str()),
-                filter.specialty.as_deref(),
-                filter.tag.as_deref().map(str::trim),
-                filter.circle.as_deref()
-            ],
-            |r| {
-                Ok((
-                    r.get::<_, Vec<u8>>(0)?,
-                    CaseSummary {
-                        id: CaseId::from_bytes([0; 16]),
-                        title: r.get(1)?,
-                        specialty: r.get(2)?,
-                        status: r.get::<_, String>(3)?.parse().unwrap_or_default(),
-                        urgency: r.get::<_, String>(4)?.parse().unwrap_or(Urgency::Routine),
-                        revision: r.get(5)?,
-                        created_at: Timestamp(r.get(6)?),
-                        updated_at: Timestamp(r.get(7)?),
-                        attachment_count: r.get(8)?,
-                        comment_count: r.get(9)?,
-                        tags: r
-                            .get::<_, Option<String>>(10)?
-                            .map(|s| s.split('\u{1f}').map(str::to_string).collect())
-                            .unwrap_or_default(),
-                        received: r.get(11)?,
-                        unread: r.get(13)?,
-                    },
-                    r.get::<_, bool>(12)?,
-                ))
-            },
-        )?;
-        rows.filter_map(|row| match row {
-            Err(e) => Some(Err(e.into())),
-            Ok((id, mut summary, shared)) => {
-                let draft = !summary.received && !shared;
-                if (filter.drafts && !draft) || (filter.unread && !summary.unread) {
-                    return None;
-                }
-                Some(to16(&id).map(|id| {
-                    summary.id = CaseId::from_bytes(id);
-                    summary
-                }))
-            }
-        })
-        .collect()
-    }
-
-    /// Full-text search over case fields, outcomes and comments; every word must match (as a
-    /// prefix), accents and case ignored. Best matches first, one hit per case.
-    pub fn search(&self, query: &str, limit: usize) -> Result<Vec<SearchHit>> {
-        let fts = fts_query(query)?;
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT s.case_id, c.title, s.comment_id IS NOT NULL,
-                    snippet(search_index, -1, '[', ']', '…', 12)
-             FROM search_index JOIN search_rows s ON s.fts_rowid = search_index.rowid
-             JOIN cases c ON c.id = s.case_id
-             WHERE search_index MATCH ?1
-             ORDER BY rank",
-        )?;
-        let mut seen = HashSet::new();
-        let mut hits = Vec::new();
-        let mut rows = stmt.query([fts])?;
-        while let Some(r) = rows.next()? {
-            let id = CaseId::from_bytes(to16(&r.get::<_, Vec<u8>>(0)?)?);
-            if !seen.insert(id.clone()) {
-                continue;
-            }
-            let is_comment: bool = r.get(2)?;
-            hits.push(SearchHit {
-                id,
-                title: r.get(1)?,
-                field: if is_comment { "comment" } else { "case" }.into(),
-                snippet: r.get(3)?,
-            });
-            if hits.len() >= limit {
-                break;
-            }
-        }
-        Ok(hits)
-    }
-
     pub fn add_comment(
         &mut self,
         case: &CaseId,
@@ -496,10 +396,7 @@ impl CaseDb {
                 now.0
             ],
         )?;
-        tx.execute(
-            "UPDATE cases SET updated_at = ?2 WHERE id = ?1",
-            params![&case.as_bytes()[..], now.0],
-        )?;
+        touch_case(tx, case, now)?;
         tx.execute(
             "INSERT INTO search_index (title, body) VALUES ('', ?1)",
             [body],
@@ -607,24 +504,8 @@ impl CaseDb {
                 now.0
             ],
         )?;
-        for b in blobs {
-            tx.execute(
-                "INSERT INTO blobs (id, attachment_id, rendition, mime, key, plain_size) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![
-                    &b.id.as_bytes()[..],
-                    &id.as_bytes()[..],
-                    b.rendition.as_str(),
-                    b.mime,
-                    &b.key.expose()[..],
-                    b.plain_size
-                ],
-            )?;
-        }
-        tx.execute(
-            "UPDATE cases SET updated_at = ?2 WHERE id = ?1",
-            params![&case.as_bytes()[..], now.0],
-        )?;
-        Ok(())
+        insert_blob_rows(tx, id, blobs)?;
+        touch_case(tx, case, now)
     }
 
     /// Points an attachment at new renditions (its pixels were redacted) and forgets the old
@@ -658,23 +539,8 @@ impl CaseDb {
                 "DELETE FROM blobs WHERE attachment_id = ?1",
                 [&attachment.as_bytes()[..]],
             )?;
-            for b in blobs {
-                tx.execute(
-                    "INSERT INTO blobs (id, attachment_id, rendition, mime, key, plain_size) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                    params![
-                        &b.id.as_bytes()[..],
-                        &attachment.as_bytes()[..],
-                        b.rendition.as_str(),
-                        b.mime,
-                        &b.key.expose()[..],
-                        b.plain_size
-                    ],
-                )?;
-            }
-            tx.execute(
-                "UPDATE cases SET updated_at = ?2 WHERE id = ?1",
-                params![&case.as_bytes()[..], now.0],
-            )?;
+            insert_blob_rows(tx, attachment, blobs)?;
+            touch_case(tx, case, now)?;
             Ok(old)
         })
     }
@@ -692,10 +558,7 @@ impl CaseDb {
                 "DELETE FROM attachments WHERE id = ?1 AND case_id = ?2",
                 params![&attachment.as_bytes()[..], &case.as_bytes()[..]],
             )?;
-            db.conn.execute(
-                "UPDATE cases SET updated_at = ?2 WHERE id = ?1",
-                params![&case.as_bytes()[..], now.0],
-            )?;
+            touch_case(&db.conn, case, now)?;
             Ok(old)
         })
     }
@@ -824,6 +687,33 @@ pub(crate) fn to16(bytes: &[u8]) -> Result<[u8; 16]> {
         .map_err(|_| StoreError::DatabaseCorrupt("bad id length".into()))
 }
 
+/// The rendition rows of one attachment.
+fn insert_blob_rows(tx: &Connection, attachment: &AttachmentId, blobs: &[StoredBlob]) -> Result<()> {
+    let mut stmt = tx.prepare_cached(
+        "INSERT INTO blobs (id, attachment_id, rendition, mime, key, plain_size) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?;
+    for b in blobs {
+        stmt.execute(params![
+            &b.id.as_bytes()[..],
+            &attachment.as_bytes()[..],
+            b.rendition.as_str(),
+            b.mime,
+            &b.key.expose()[..],
+            b.plain_size
+        ])?;
+    }
+    Ok(())
+}
+
+/// Moves a case to the top of the list: something in it changed at `now`.
+fn touch_case(tx: &Connection, case: &CaseId, now: Timestamp) -> Result<()> {
+    tx.execute(
+        "UPDATE cases SET updated_at = ?2 WHERE id = ?1",
+        params![&case.as_bytes()[..], now.0],
+    )?;
+    Ok(())
+}
+
 pub(crate) fn ensure_case(tx: &Connection, id: &CaseId) -> Result<()> {
     case_value::<i64>(tx, id, "SELECT 1 FROM cases WHERE id = ?1").map(|_| ())
 }
@@ -924,21 +814,6 @@ pub(crate) fn reindex_all(tx: &Transaction<'_>) -> Result<()> {
 
 /// Turns what a person types into an FTS5 query: every word must match, as a prefix; FTS5
 /// operators and quotes typed by the user are treated as plain text.
-pub(crate) fn fts_query(query: &str) -> Result<String> {
-    let words: Vec<String> = query
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .take(16)
-        .map(|w| format!("\"{w}\"*"))
-        .collect();
-    if words.is_empty() {
-        return Err(StoreError::Invalid(
-            "type at least one word to search for".into(),
-        ));
-    }
-    Ok(words.join(" "))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -995,15 +870,6 @@ mod tests {
         // Outside an atomic unit, each operation still commits on its own.
         db.create_case(fields("Alone"), Timestamp(3)).unwrap();
         assert_eq!(db.list_cases(&CaseFilter::default()).unwrap().len(), 2);
-    }
-
-    #[test]
-    fn search_queries_neutralise_fts_syntax() {
-        assert_eq!(
-            fts_query("rash NEAR(\"x\" OR y)").unwrap(),
-            "\"rash\"* \"NEAR\"* \"x\"* \"OR\"* \"y\"*"
-        );
-        assert!(fts_query(" *\"()").is_err());
     }
 
     #[test]

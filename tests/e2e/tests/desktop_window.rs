@@ -64,17 +64,21 @@ fn step(name: &str) {
     eprintln!("[desktop] {:>6.1} s  {name}", start.elapsed().as_secs_f64());
 }
 
-async fn journey(w: &Window, b: &Cli, photos: &[String]) {
-    step("window open");
-    // Create the profile; the strength meter and confirmation gate the button.
+/// Creates the profile; the strength meter and confirmation gate the button.
+async fn create_profile(w: &Window, name: &str, specialty: &str) {
     w.sees("Create your Consilium profile").await;
-    w.type_in("input[name=name]", "Dr Alice Martin").await;
-    w.type_in("input[name=specialty]", "Dermatology").await;
+    w.type_in("input[name=name]", name).await;
+    w.type_in("input[name=specialty]", specialty).await;
     w.type_in("input[name=passphrase]", PASSPHRASE).await;
     w.type_in("input[name=confirm]", PASSPHRASE).await;
     w.shot("create-profile").await;
     w.press("Create profile").await;
     w.sees("All cases").await;
+}
+
+async fn journey(w: &Window, b: &Cli, photos: &[String]) {
+    step("window open");
+    create_profile(w, "Dr Alice Martin", "Dermatology").await;
     step("profile created");
 
     // Settings: the longest auto-lock, so the window stays open while the colleague's CLI works.
@@ -252,4 +256,59 @@ async fn journey(w: &Window, b: &Cli, photos: &[String]) {
 async fn circle_id(w: &Window) -> String {
     let option = w.field(".share-box select option:not([disabled])").await;
     option.attr("value").await.unwrap().unwrap()
+}
+
+/// The relay hangs (it accepts connections and answers nothing): the window says "Offline,
+/// will retry" and keeps working on the vault; when the relay answers again, so does the sync.
+#[test]
+fn a_hung_relay_leaves_the_window_working_and_says_offline() {
+    let root = tempfile::tempdir().unwrap();
+    let relay = Relay::start(&root.path().join("relay"));
+    let driver = Driver::start(
+        &root.path().join("desktop-profile"),
+        &relay.url(),
+        &root.path().join("tauri-driver.log"),
+    );
+    let app = crate::support::bin("consilium-desktop");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let w = Window::open(&driver, &app).await;
+        create_profile(&w, "Dr Chloe Dubois", "Cardiology").await;
+        w.press("New or join a circle").await;
+        w.type_in("input[aria-label='Circle name']", "Cardiology Nantes")
+            .await;
+        w.press("Create circle").await;
+        w.press("Sync now").await;
+        w.sees("Up to date").await;
+
+        relay.pause();
+        w.press("Sync now").await;
+        w.sees("Offline, will retry").await;
+        // Work on the vault goes on at once: nothing waits on the relay, whose requests
+        // would only give up after 20 s of silence.
+        let started = Instant::now();
+        w.press("New case").await;
+        w.type_in("input[name=title]", "Exertional syncope in a 17-year-old athlete")
+            .await;
+        w.press("Save draft").await;
+        w.sees("written by you").await;
+        w.press("Settings").await;
+        w.sees("Relay for new circles").await;
+        w.press("My drafts").await;
+        w.sees("Exertional syncope in a 17-year-old athlete").await;
+        let took = started.elapsed();
+        assert!(
+            took < Duration::from_secs(15),
+            "the window waited on the hung relay ({took:?})"
+        );
+        w.sees("Offline, will retry").await;
+
+        relay.resume();
+        w.press("Sync now").await;
+        w.sees("Up to date").await;
+        let _ = w.c.close().await;
+    });
 }

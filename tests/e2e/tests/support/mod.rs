@@ -75,6 +75,26 @@ impl Relay {
         }
     }
 
+    /// SIGSTOP: the relay hangs. Its socket still accepts connections (the kernel does) but
+    /// nothing answers, as with a relay stuck or a link gone dead.
+    pub fn pause(&self) {
+        self.signal("-STOP");
+    }
+
+    /// SIGCONT: the hung relay answers again.
+    pub fn resume(&self) {
+        self.signal("-CONT");
+    }
+
+    fn signal(&self, signal: &str) {
+        let pid = self.child.as_ref().expect("the relay runs").id();
+        let sent = Command::new("kill")
+            .args([signal, &pid.to_string()])
+            .status()
+            .unwrap();
+        assert!(sent.success(), "kill {signal} {pid}");
+    }
+
     /// Starts again on the same address and data.
     pub fn restart(&mut self) {
         self.kill();
