@@ -1,19 +1,22 @@
-//! De-identification of images before they enter the vault.
+//! De-identification before anything is stored or shared: images are cleaned as they enter the
+//! vault, and the text of a case is scanned for identifiers before it leaves.
 //!
 //! Invariants: this crate does no IO besides the bytes it is given; the original bytes are never
 //! passed on — every rendition is encoded from decoded pixels, with orientation applied and
-//! redactions burned in first.
+//! redactions burned in first. The text scan only reports; it never changes the text.
 
 pub mod error;
 mod image_clean;
 mod metadata;
 pub mod redaction;
+pub mod text;
 
 pub use error::{DeidError, Result};
 pub use image_clean::{
     CleanImage, Encoded, ImportLimits, PREVIEW_SIDE, THUMBNAIL_SIDE, clean_image,
 };
 pub use redaction::Redaction;
+pub use text::{DenyList, scan};
 
 /// Width and height read from an image's header (no pixels decoded), if it is one.
 pub fn image_dimensions(bytes: &[u8]) -> Option<(u32, u32)> {

@@ -5,6 +5,8 @@
 
 use std::path::Path;
 
+mod text_corpus;
+
 use consilium_deid::{CleanImage, DeidError, ImportLimits, Redaction, clean_image};
 use consilium_testkit::{
     CLEAN_GROUPS, camera_photo, exiftool_scan, forbidden_metadata, sample, samples_dir, scratch,

@@ -1,0 +1,93 @@
+//! Record, insurance and identity numbers: the ones named by a label ("MRN", "IPP", "NHS",
+//! "SSN", "NIR", "DNI", "Versichertennummer"…), the national numbers recognised by their check
+//! rules even without a label (US SSN, French NIR, Spanish DNI/NIE, NHS number), and long runs of
+//! digits.
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+use super::Candidate;
+use super::checks::{self, digits};
+use consilium_model::FindingKind;
+
+fn re(p: &str) -> Regex {
+    Regex::new(p).unwrap_or_else(|e| panic!("number pattern {p}: {e}"))
+}
+
+/// The labels physicians write before a number that identifies a patient.
+const LABELS: &str = concat!(
+    r"MRN|MR|IPP|NIP|NDA|IEP|INS|NHS|SSN|NIR|DNI|NIE|NUSS|NSS|NASS|CIP|NHC|NUHSA|SIP|TSI|KVNR|",
+    r"medical\s+record|med(?:ical)?\s+rec(?:ord)?|record|chart|patient\s+(?:id|identifier|number)|hospital\s+(?:id|number)|",
+    r"insurance(?:\s+(?:id|member\s+id))?|member\s+id|policy|account|medicare|medicaid|social\s+security|passport|driver'?s\s+licen[cs]e|",
+    r"dossier|s[ée]curit[ée]\s+sociale|s[ée]cu|carte\s+vitale|mutuelle|assur[ée]|passeport|matricule|",
+    r"historia(?:\s+cl[íi]nica)?|HC|afiliaci[óo]n|seguridad\s+social|tarjeta\s+sanitaria|pasaporte|paciente|expediente|",
+    r"Patienten[-\s]?(?:ID|nummer|nr\.?)|Versicherten(?:nummer|[-\s]?nr\.?)|Versicherungsnummer|Krankenversicherungsnummer|",
+    r"Sozialversicherungsnummer|Fallnummer|Fall[-\s]?nr\.?|Aktenzeichen|KV[-\s]?nr\.?|Reisepass|Ausweis(?:nummer)?|",
+    r"ID",
+);
+
+/// A label, the words that may sit between it and the number, then the number (digit groups
+/// joined by single spaces, hyphens, dots or slashes, maybe with letters around).
+static LABELLED: LazyLock<Regex> = LazyLock::new(|| {
+    re(&format!(
+        r"(?i)\b(?:{LABELS})\b\.?(?:\s*(?:number|num[ée]ro|n[úu]mero|no\.?|nr\.?|n[°º]\.?|#|id|de|du|del|la|le|:|-|is|est|es|ist))*\s*[:#]?\s*((?:[A-Z]{{1,3}}[\s\-]?)?\d[\dA-Z]*(?:[\s\-/.]\d[\dA-Z]*)*)"
+    ))
+});
+
+static SSN: LazyLock<Regex> = LazyLock::new(|| re(r"\b(\d{3})-(\d{2})-(\d{4})\b"));
+static NIR: LazyLock<Regex> = LazyLock::new(|| {
+    re(r"(?i)\b([1278][\s.]?\d{2}[\s.]?\d{2}[\s.]?(?:\d{2}|2[AB])[\s.]?\d{3}[\s.]?\d{3})[\s.]?(\d{2})\b")
+});
+static DNI: LazyLock<Regex> = LazyLock::new(|| re(r"(?i)\b(?:([XYZ])[\s\-]?)?(\d{7,8})[\s\-]?([A-Z])\b"));
+static NHS: LazyLock<Regex> = LazyLock::new(|| re(r"\b\d{3}[\s\-]?\d{3}[\s\-]?\d{4}\b"));
+/// Eight digits or more in a row, or joined by hyphens or slashes.
+static LONG: LazyLock<Regex> = LazyLock::new(|| re(r"\b\d+(?:[\-/]\d+)*\b"));
+
+pub fn find(text: &str, out: &mut Vec<Candidate>) {
+    for c in LABELLED.captures_iter(text) {
+        let Some(m) = c.get(1) else { continue };
+        let number = m.as_str().trim_end_matches(['.', '-', '/', ' ']);
+        // "ID 3" is not a record number; five digits at least.
+        if digits(number).len() >= 5 {
+            out.push(Candidate::new(FindingKind::Record, m.start(), m.start() + number.len()));
+        }
+    }
+    for c in SSN.captures_iter(text) {
+        if let Some(m) = c.get(0).filter(|_| checks::ssn(&c[1], &c[2], &c[3])) {
+            out.push(Candidate::new(FindingKind::Ssn, m.start(), m.end()));
+        }
+    }
+    for c in NIR.captures_iter(text) {
+        if let Some(m) = c.get(0).filter(|_| checks::nir(&c[1], &c[2])) {
+            out.push(Candidate::new(FindingKind::Nir, m.start(), m.end()));
+        }
+    }
+    for c in DNI.captures_iter(text) {
+        let prefix = c.get(1).and_then(|p| p.as_str().chars().next());
+        let number = &c[2];
+        let fits = match prefix {
+            Some(_) => number.len() == 7,
+            None => number.len() == 8,
+        };
+        let letter = c[3].chars().next().unwrap_or(' ');
+        if let Some(m) = c.get(0).filter(|_| fits && checks::dni(prefix, number, letter)) {
+            out.push(Candidate::new(FindingKind::Dni, m.start(), m.end()));
+        }
+    }
+    for m in NHS.find_iter(text) {
+        if checks::nhs(m.as_str()) {
+            out.push(Candidate::new(FindingKind::Record, m.start(), m.end()));
+        }
+    }
+    for m in LONG.find_iter(text) {
+        // Not a decimal's part (3.14159265) or a thousands group (1 250 000 is 7 digits apart).
+        let before = text[..m.start()].chars().next_back();
+        if before.is_some_and(|c| c == '.' || c == ',') {
+            continue;
+        }
+        if digits(m.as_str()).len() >= 8 {
+            out.push(Candidate::new(FindingKind::Number, m.start(), m.end()));
+        }
+    }
+}

@@ -1,0 +1,100 @@
+//! Where a person lives: street addresses (number and street, in the orders English, French,
+//! Spanish and German write them) and postcodes in an address (UK and US forms, and five digits
+//! before a place name).
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+use super::Candidate;
+use consilium_model::FindingKind;
+
+fn re(p: &str) -> Regex {
+    Regex::new(p).unwrap_or_else(|e| panic!("place pattern {p}: {e}"))
+}
+
+/// A capitalised word of a street or place name (accents, apostrophes and hyphens allowed).
+const NAME: &str = r"[A-ZÀ-ÖØ-Þ][\p{L}'’\-]*";
+
+static ADDRESSES: LazyLock<Vec<Regex>> = LazyLock::new(|| {
+    [
+        // 221B Baker Street, 1600 Pennsylvania Ave, 45 Elm Road
+        format!(
+            r"\b\d{{1,5}}[A-Z]?\s+(?:{NAME}\s+){{1,3}}(?:Street|St|Road|Rd|Avenue|Ave|Lane|Ln|Drive|Boulevard|Blvd|Way|Place|Pl|Terrace|Close|Crescent|Gardens|Square|Highway|Hwy|Parkway|Court|Ct|Row|Mews)\b\.?"
+        ),
+        // 12 rue des Lilas, 3 bis avenue Jean-Jaurès, 45 calle Mayor
+        format!(
+            r"(?i)\b\d{{1,4}}(?:\s?(?:bis|ter|[A-Z]))?,?\s+(?:rue|avenue|av\.|bd|boulevard|chemin|all[ée]e|impasse|place|quai|route|cours|square|passage|r[ée]sidence|lotissement|calle|c/|avenida|avda\.?|plaza|paseo|camino|carrer|ronda|traves[íi]a)\s+(?:(?:de\s+la|de\s+l'|des|du|de|del|de\s+los|de\s+las|d'|l')\s*)?(?-i:{NAME})(?:[\s\-]+(?:(?:de|la|le|des|du|del|y|et)\s+)?(?-i:{NAME})){{0,3}}"
+        ),
+        // Calle de Alcalá 45, Avenida de la Constitución, 12, Plaza Mayor nº 3
+        format!(
+            r"(?i)\b(?:calle|c/|avenida|avda\.?|plaza|paseo|camino|carrer|ronda)\s+(?:(?:de\s+la|de\s+los|de\s+las|del|de)\s+)?(?-i:{NAME})(?:\s+(?-i:{NAME})){{0,3}},?\s+(?:n[º°o]\.?\s*)?\d{{1,4}}\b"
+        ),
+        // Hauptstraße 12, Am Markt 3 is not caught; Berliner Straße 5, Lindenweg 7a
+        format!(
+            r"\b[A-ZÄÖÜ][a-zäöüß\-]+(?:straße|strasse|str\.|weg|platz|allee|gasse|ring|damm|ufer|chaussee|steig|pfad)\s+\d{{1,4}}[a-z]?\b"
+        ),
+        format!(
+            r"\b[A-ZÄÖÜ][a-zäöüß]+\s+(?:Straße|Strasse|Str\.|Weg|Platz|Allee|Gasse|Ring|Damm|Ufer)\s+\d{{1,4}}[a-z]?\b"
+        ),
+    ]
+    .iter()
+    .map(|p| re(p))
+    .collect()
+});
+
+const STATES: &str = "AL|AK|AZ|AR|CA|CO|CT|DE|DC|FL|GA|HI|ID|IL|IN|IA|KS|KY|LA|ME|MD|MA|MI|MN|MS|MO|MT|NE|NV|NH|NJ|NM|NY|NC|ND|OH|OK|OR|PA|RI|SC|SD|TN|TX|UT|VT|VA|WA|WV|WI|WY";
+
+static POSTCODES: LazyLock<Vec<Regex>> = LazyLock::new(|| {
+    [
+        // UK: SW1A 1AA, M1 1AE, EC1A 1BB
+        r"\b[A-Z]{1,2}\d[A-Z\d]?\s?\d[ABD-HJLNP-UW-Z]{2}\b".to_string(),
+        // US: MA 02115, NY 10001-1234 (the state's code before it)
+        format!(r"\b(?:{STATES}),?\s+(\d{{5}}(?:-\d{{4}})?)\b"),
+        // France, Germany, Spain: 75013 Paris, F-75013 Paris, D-10115 Berlin, 28013 Madrid, 13001 Marseille Cedex
+        format!(r"\b(?:[FDE]-)?\d{{5}}\s+{NAME}"),
+    ]
+    .iter()
+    .map(|p| re(p))
+    .collect()
+});
+
+/// Capitalised words after five digits that are not a place (German nouns, units).
+const NOT_PLACES: &[&str] = &[
+    "Einheiten", "Zellen", "Units", "IE", "UI", "Kopien", "Copies", "Partikel", "Thrombozyten",
+    "Leukozyten", "Erythrozyten", "Schritte", "Euro", "Dollar",
+];
+
+pub fn find(text: &str, out: &mut Vec<Candidate>) {
+    for re in ADDRESSES.iter() {
+        for m in re.find_iter(text) {
+            out.push(Candidate::new(FindingKind::Address, m.start(), m.end()));
+        }
+    }
+    for (i, re) in POSTCODES.iter().enumerate() {
+        for c in re.captures_iter(text) {
+            let Some(all) = c.get(0) else { continue };
+            match i {
+                1 => {
+                    if let Some(code) = c.get(1) {
+                        out.push(Candidate::new(FindingKind::Postcode, code.start(), code.end()));
+                    }
+                }
+                2 => {
+                    let s = all.as_str();
+                    let digits_end = s
+                        .char_indices()
+                        .skip_while(|(_, ch)| !ch.is_ascii_digit())
+                        .find(|(_, ch)| !ch.is_ascii_digit())
+                        .map_or(s.len(), |(at, _)| at);
+                    let place = s[digits_end..].trim();
+                    if NOT_PLACES.contains(&place) {
+                        continue;
+                    }
+                    out.push(Candidate::new(FindingKind::Postcode, all.start(), all.start() + digits_end));
+                }
+                _ => out.push(Candidate::new(FindingKind::Postcode, all.start(), all.end())),
+            }
+        }
+    }
+}
