@@ -8,8 +8,8 @@ use std::sync::Arc;
 use consilium_model::codec::{from_cbor, to_cbor};
 use consilium_model::comment::MAX_COMMENT_BYTES;
 use consilium_model::{
-    Attachment, AttachmentId, BlobId, Case, CaseFields, CaseFilter, CaseId, CaseSummary, Comment,
-    CommentId, DeidReport, Rendition, SearchHit, Status, Timestamp, Urgency,
+    Attachment, AttachmentId, BlobId, Case, CaseFields, CaseFilter, CaseId, Comment, CommentId,
+    DeidReport, Rendition, Status, Timestamp,
 };
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
@@ -396,7 +396,7 @@ impl CaseDb {
                 now.0
             ],
         )?;
-        touch_case(tx, case, now)?;
+        touch_case(&tx, case, now)?;
         tx.execute(
             "INSERT INTO search_index (title, body) VALUES ('', ?1)",
             [body],

@@ -3,7 +3,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use consilium_model::{CaseFilter, CaseId, CaseSummary, SearchHit, Urgency};
+use consilium_model::{CaseFilter, CaseId, CaseSummary, SearchHit, Timestamp, Urgency};
 use rusqlite::params;
 
 use crate::cases::{CaseDb, to16};
