@@ -276,7 +276,11 @@ fn the_probe_finds_a_hung_or_absent_relay_quickly_and_a_live_one_reachable() {
     let mut a = engine(root.path(), "a", &clock);
     a.create_circle("Probe", &url).unwrap();
     let limit = std::time::Duration::from_secs(1);
-    assert_eq!(a.news_waiter().unreachable(limit), None, "the relay answers");
+    assert_eq!(
+        a.news_waiter().unreachable(limit),
+        None,
+        "the relay answers"
+    );
 
     drop(relay);
     let why = a.news_waiter().unreachable(limit).expect("nothing listens");

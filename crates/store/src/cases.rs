@@ -8,8 +8,8 @@ use std::sync::Arc;
 use consilium_model::codec::{from_cbor, to_cbor};
 use consilium_model::comment::MAX_COMMENT_BYTES;
 use consilium_model::{
-    Attachment, AttachmentId, BlobId, Case, CaseFields, CaseFilter, CaseId, Comment, CommentId,
-    DeidReport, Rendition, Status, Timestamp,
+    Attachment, AttachmentId, BlobId, Case, CaseFields, CaseId, Comment, CommentId, DeidReport,
+    Rendition, Status, Timestamp,
 };
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
@@ -688,7 +688,11 @@ pub(crate) fn to16(bytes: &[u8]) -> Result<[u8; 16]> {
 }
 
 /// The rendition rows of one attachment.
-fn insert_blob_rows(tx: &Connection, attachment: &AttachmentId, blobs: &[StoredBlob]) -> Result<()> {
+fn insert_blob_rows(
+    tx: &Connection,
+    attachment: &AttachmentId,
+    blobs: &[StoredBlob],
+) -> Result<()> {
     let mut stmt = tx.prepare_cached(
         "INSERT INTO blobs (id, attachment_id, rendition, mime, key, plain_size) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )?;
@@ -818,6 +822,7 @@ pub(crate) fn reindex_all(tx: &Transaction<'_>) -> Result<()> {
 mod tests {
     use super::*;
     use crate::entropy::SystemEntropy;
+    use consilium_model::CaseFilter;
 
     fn db() -> CaseDb {
         let conn = Connection::open_in_memory().unwrap();

@@ -138,7 +138,9 @@ impl CaseDb {
     pub fn case_counts(&self) -> Result<CaseCounts> {
         let mut stmt = self.connection().prepare_cached(concat!(
             "WITH st AS (
-                SELECT c.id, ", unread_sql!(), " AS unread,
+                SELECT c.id, ",
+            unread_sql!(),
+            " AS unread,
                        NOT EXISTS (SELECT 1 FROM case_origins o WHERE o.case_id = c.id)
                    AND NOT EXISTS (SELECT 1 FROM case_shares h WHERE h.case_id = c.id) AS draft
                 FROM cases c LEFT JOIN case_reads r ON r.case_id = c.id),
@@ -251,9 +253,27 @@ mod tests {
         };
 
         let counts = check(&db);
-        assert_eq!(counts.drafts, CaseCount { cases: 1, unread: 0 });
-        assert_eq!(counts.circles[&a], CaseCount { cases: 2, unread: 1 });
-        assert_eq!(counts.circles[&b], CaseCount { cases: 1, unread: 0 });
+        assert_eq!(
+            counts.drafts,
+            CaseCount {
+                cases: 1,
+                unread: 0
+            }
+        );
+        assert_eq!(
+            counts.circles[&a],
+            CaseCount {
+                cases: 2,
+                unread: 1
+            }
+        );
+        assert_eq!(
+            counts.circles[&b],
+            CaseCount {
+                cases: 1,
+                unread: 0
+            }
+        );
 
         db.mark_read(&received).unwrap();
         assert_eq!(check(&db).circles[&a].unread, 0);
@@ -261,9 +281,13 @@ mod tests {
         db.add_comment(&shared, None, "ana", "Looks like a Spitz naevus.", now)
             .unwrap();
         let counts = check(&db);
-        assert_eq!((counts.circles[&a].unread, counts.circles[&b].unread), (1, 1));
+        assert_eq!(
+            (counts.circles[&a].unread, counts.circles[&b].unread),
+            (1, 1)
+        );
         db.mark_read(&shared).unwrap();
-        db.add_comment(&draft, None, "me", "note to self", now).unwrap();
+        db.add_comment(&draft, None, "me", "note to self", now)
+            .unwrap();
         assert_eq!(check(&db).circles[&a].unread, 0);
     }
 }

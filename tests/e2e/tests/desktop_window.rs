@@ -291,8 +291,11 @@ fn a_hung_relay_leaves_the_window_working_and_says_offline() {
         // would only give up after 20 s of silence.
         let started = Instant::now();
         w.press("New case").await;
-        w.type_in("input[name=title]", "Exertional syncope in a 17-year-old athlete")
-            .await;
+        w.type_in(
+            "input[name=title]",
+            "Exertional syncope in a 17-year-old athlete",
+        )
+        .await;
         w.press("Save draft").await;
         w.sees("written by you").await;
         w.press("Settings").await;

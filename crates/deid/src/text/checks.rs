@@ -21,7 +21,10 @@ pub fn ssn(area: &str, group: &str, serial: &str) -> bool {
 /// A French NIR: 13 characters (digits, or 2A / 2B for Corsica in the department) and a key
 /// equal to 97 − (the 13 as a number mod 97).
 pub fn nir(body: &str, key: &str) -> bool {
-    let body: String = body.chars().filter(|c| !c.is_whitespace() && *c != '.').collect();
+    let body: String = body
+        .chars()
+        .filter(|c| !c.is_whitespace() && *c != '.')
+        .collect();
     if body.len() != 13 {
         return false;
     }
@@ -78,8 +81,14 @@ mod tests {
         // 97 − (1841276451089 mod 97) = 46.
         assert!(nir("1 84 12 76 451 089", "46"));
         assert!(!nir("1 84 12 76 451 089", "47"));
-        assert!(nir("2690299341732", &format!("{:02}", 97 - 2690299341732u64 % 97)));
-        assert!(nir("1 85 05 2A 123 456", &format!("{:02}", 97 - 1850519123456u64 % 97)));
+        assert!(nir(
+            "2690299341732",
+            &format!("{:02}", 97 - 2690299341732u64 % 97)
+        ));
+        assert!(nir(
+            "1 85 05 2A 123 456",
+            &format!("{:02}", 97 - 1850519123456u64 % 97)
+        ));
         assert!(dni(None, "12345678", 'Z'));
         assert!(!dni(None, "12345678", 'A'));
         assert!(dni(Some('X'), "1234567", 'L'));

@@ -13,14 +13,18 @@ fn re(p: &str) -> Regex {
     Regex::new(p).unwrap_or_else(|e| panic!("contact pattern {p}: {e}"))
 }
 
-static EMAIL: LazyLock<Regex> =
-    LazyLock::new(|| re(r"(?i)\b[a-z0-9][a-z0-9._%+\-]*@[a-z0-9](?:[a-z0-9\-]*[a-z0-9])?(?:\.[a-z0-9\-]+)*\.[a-z]{2,}\b"));
+static EMAIL: LazyLock<Regex> = LazyLock::new(|| {
+    re(
+        r"(?i)\b[a-z0-9][a-z0-9._%+\-]*@[a-z0-9](?:[a-z0-9\-]*[a-z0-9])?(?:\.[a-z0-9\-]+)*\.[a-z]{2,}\b",
+    )
+});
 static URL: LazyLock<Regex> = LazyLock::new(|| re(r#"(?i)\b(?:https?://|www\.)[^\s<>"'()\[\]]+"#));
 static IPV4: LazyLock<Regex> = LazyLock::new(|| {
     re(r"\b(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?:\.(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}\b")
 });
-static IPV6: LazyLock<Regex> =
-    LazyLock::new(|| re(r"(?i)\b[0-9a-f]{1,4}(?::[0-9a-f]{0,4}){2,7}|::[0-9a-f]{1,4}(?::[0-9a-f]{1,4}){0,6}"));
+static IPV6: LazyLock<Regex> = LazyLock::new(|| {
+    re(r"(?i)\b[0-9a-f]{1,4}(?::[0-9a-f]{0,4}){2,7}|::[0-9a-f]{1,4}(?::[0-9a-f]{1,4}){0,6}")
+});
 
 /// Phone numbers: each pattern is one national or international way of writing them.
 static PHONES: LazyLock<Vec<Regex>> = LazyLock::new(|| {
@@ -38,7 +42,7 @@ static PHONES: LazyLock<Vec<Regex>> = LazyLock::new(|| {
         // Spain: 612 345 678, 91 123 45 67, 912 34 56 78
         r"\b[6789]\d{2}\s\d{3}\s\d{3}\b",
         r"\b[89]\d\s\d{3}\s\d{2}\s\d{2}\b",
-        r"\b[89]\d{2}\s\d{2}\s\d{2}\s\d{2}\b",
+        r"\b[6789]\d{2}\s\d{2}\s\d{2}\s\d{2}\b",
     ]
     .iter()
     .map(|p| re(p))
@@ -47,7 +51,9 @@ static PHONES: LazyLock<Vec<Regex>> = LazyLock::new(|| {
 
 /// A number after a phone word: "tel. 4567 8901", "Fax: 01 23…", "Handy 0171…".
 static LABELLED: LazyLock<Regex> = LazyLock::new(|| {
-    re(r"(?i)\b(?:tel|t[ée]l[ée]?phone?|phone|ph|mobile|mob|cell|fax|t[ée]l[ée]copie|portable|t[ée]l[ée]fono|tfno|tlf|m[óo]vil|telefon|tel\.-nr|handy|mobil|rufnummer)\b\.?\s*(?:n[°ºo]\.?|nr\.?|number|:)?\s*:?\s*(\+?\(?\d[\d\s.\-/()]{5,}\d)")
+    re(
+        r"(?i)\b(?:tel|t[ée]l[ée]?phone?|phone|ph|mobile|mob|cell|fax|t[ée]l[ée]copie|portable|t[ée]l[ée]fono|tfno|tlf|m[óo]vil|telefon|tel\.-nr|handy|mobil|rufnummer)\b\.?\s*(?:n[°ºo]\.?|nr\.?|number|:)?\s*:?\s*(\+?\(?\d[\d\s.\-/()]{5,}\d)",
+    )
 });
 
 pub fn find(text: &str, out: &mut Vec<Candidate>) {
@@ -56,12 +62,18 @@ pub fn find(text: &str, out: &mut Vec<Candidate>) {
     }
     for m in URL.find_iter(text) {
         let trimmed = m.as_str().trim_end_matches(['.', ',', ';', ':', '!', '?']);
-        out.push(Candidate::new(FindingKind::Url, m.start(), m.start() + trimmed.len()));
+        out.push(Candidate::new(
+            FindingKind::Url,
+            m.start(),
+            m.start() + trimmed.len(),
+        ));
     }
     for m in IPV4.find_iter(text) {
         // Not a dotted date or a version with more parts.
         let after = text[m.end()..].chars().next();
-        if after.is_some_and(|c| c == '.' && text[m.end() + 1..].starts_with(|d: char| d.is_ascii_digit())) {
+        if after.is_some_and(|c| {
+            c == '.' && text[m.end() + 1..].starts_with(|d: char| d.is_ascii_digit())
+        }) {
             continue;
         }
         out.push(Candidate::new(FindingKind::Ip, m.start(), m.end()));
@@ -71,7 +83,9 @@ pub fn find(text: &str, out: &mut Vec<Candidate>) {
         let groups: Vec<&str> = s.split(':').filter(|g| !g.is_empty()).collect();
         // Not a time (14:30:00): a compressed address, or several groups with a hex letter or
         // four digits.
-        let hexy = groups.iter().any(|g| g.len() == 4 || g.chars().any(|c| c.is_ascii_alphabetic()));
+        let hexy = groups
+            .iter()
+            .any(|g| g.len() == 4 || g.chars().any(|c| c.is_ascii_alphabetic()));
         let compressed = s.matches("::").count();
         if compressed <= 1 && groups.len() <= 8 && hexy && (compressed == 1 || groups.len() >= 4) {
             out.push(Candidate::new(FindingKind::Ip, m.start(), m.end()));
@@ -89,7 +103,11 @@ pub fn find(text: &str, out: &mut Vec<Candidate>) {
         if let Some(m) = c.get(1) {
             let trimmed = m.as_str().trim_end_matches([')', '(', ' ', '.', '-', '/']);
             if digits(trimmed).len() >= 6 {
-                out.push(Candidate::new(FindingKind::Phone, m.start(), m.start() + trimmed.len()));
+                out.push(Candidate::new(
+                    FindingKind::Phone,
+                    m.start(),
+                    m.start() + trimmed.len(),
+                ));
             }
         }
     }

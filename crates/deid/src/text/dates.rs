@@ -48,7 +48,8 @@ static ISO: LazyLock<Regex> = LazyLock::new(|| {
 
 /// Three numbers with one separator: 12/03/2024, 3.12.24, 12-03-2024.
 static NUMERIC: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"\b(\d{1,2})([/.\-])(\d{1,2})([/.\-])(\d{4}|\d{2})\b").unwrap_or_else(|e| panic!("{e}"))
+    Regex::new(r"\b(\d{1,2})([/.\-])(\d{1,2})([/.\-])(\d{4}|\d{2})\b")
+        .unwrap_or_else(|e| panic!("{e}"))
 });
 
 /// Day and month alone: 15/03, 3.12. (taken as a date with a leading zero or a date word before).
@@ -76,33 +77,52 @@ fn valid_day_month(a: u32, b: u32) -> bool {
     dm || md
 }
 
+/// Holidays name a day: "Christmas Day 2023", "Noël", "Nochebuena", "Heiligabend".
+static HOLIDAYS: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(&format!(
+        r"(?i)\b(?:Christmas(?:\s+Day|\s+Eve)?|New\s+Year'?s(?:\s+Day|\s+Eve)|Thanksgiving(?:\s+Day)?|Easter(?:\s+Sunday|\s+Monday)?|Boxing\s+Day|No[eë]l|Nouvel\s+An|jour\s+de\s+l'an|Toussaint|lundi\s+de\s+P[âa]ques|Navidad|Nochebuena|Nochevieja|A[ñn]o\s+Nuevo|d[íi]a\s+de\s+Reyes|Weihnachten|Heiligabend|Silvester|Neujahr|Ostersonntag|Ostermontag)\b(?:,?\s+(?:de\s+|del\s+)?{YEAR}\b)?"
+    ))
+    .unwrap_or_else(|e| panic!("{e}"))
+});
+
+/// Months in Roman numerals: 21-IV-2024, 3.XII.23.
+static ROMAN: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\b(?:0?[1-9]|[12]\d|3[01])[\-./ ](?:XII|XI|X|IX|VIII|VII|VI|V|IV|III|II|I)[\-./ ](?:19|20)?\d{2}\b")
+        .unwrap_or_else(|e| panic!("{e}"))
+});
+
 pub fn find(text: &str, out: &mut Vec<Candidate>) {
     let mut push = |s: usize, e: usize| out.push(Candidate::new(FindingKind::Date, s, e));
+    for re in [&*HOLIDAYS, &*ROMAN] {
+        for m in re.find_iter(text) {
+            push(m.start(), m.end());
+        }
+    }
     for re in WRITTEN.iter() {
         for m in re.find_iter(text) {
             let matched = m.as_str().trim_end();
             // A bare "May 5" in "may 5 mg" reads as a dose: a number right after needs no unit.
-            if NOT_AFTER.is_match(&text[m.end()..]) && !matched.chars().any(|c| c.is_alphabetic() && c.is_uppercase()) {
+            if NOT_AFTER.is_match(&text[m.end()..])
+                && !matched
+                    .chars()
+                    .any(|c| c.is_alphabetic() && c.is_uppercase())
+            {
                 continue;
             }
             push(m.start(), m.start() + matched.len());
         }
     }
     for c in ISO.captures_iter(text) {
-        if c[1] == c[2] {
-            if let Some(m) = c.get(0) {
-                push(m.start(), m.end());
-            }
+        if let Some(m) = c.get(0).filter(|_| c[1] == c[2]) {
+            push(m.start(), m.end());
         }
     }
     for c in NUMERIC.captures_iter(text) {
         let (Ok(a), Ok(b)) = (c[1].parse::<u32>(), c[3].parse::<u32>()) else {
             continue;
         };
-        if c[2] == c[4] && valid_day_month(a, b) {
-            if let Some(m) = c.get(0) {
-                push(m.start(), m.end());
-            }
+        if let Some(m) = c.get(0).filter(|_| c[2] == c[4] && valid_day_month(a, b)) {
+            push(m.start(), m.end());
         }
     }
     for c in DAY_MONTH.captures_iter(text) {
@@ -118,14 +138,17 @@ pub fn find(text: &str, out: &mut Vec<Candidate>) {
             continue;
         }
         let dotted = &c[2] == ".";
-        let zero_padded = c[1].len() == 2 && c[3].len() == 2 && (c[1].starts_with('0') || c[3].starts_with('0'));
+        let zero_padded =
+            c[1].len() == 2 && c[3].len() == 2 && (c[1].starts_with('0') || c[3].starts_with('0'));
         let cued = DATE_CUE.is_match(&text[..all.start()]);
         let german = dotted && c.get(4).is_some();
         if !valid_day_month(a, b) || NOT_AFTER.is_match(&text[all.end()..]) {
             continue;
         }
-        // "1.5" is a number: a dotted day and month needs its closing dot or a date word.
-        if (dotted && (german || cued)) || (!dotted && (zero_padded || cued)) {
+        // "1.5" is a number: a dotted day and month needs its closing dot or a date word, and
+        // is always day first (pH 7.28. is not a date).
+        let day_first = (1..=31).contains(&a) && (1..=12).contains(&b);
+        if (dotted && day_first && (german || cued)) || (!dotted && (zero_padded || cued)) {
             push(all.start(), all.end());
         }
     }

@@ -89,7 +89,10 @@ impl DenyList {
         for word in &self.words {
             for (at, _) in hay.match_indices(word.as_str()) {
                 let end = at + word.len();
-                let alone = !hay[..at].chars().next_back().is_some_and(char::is_alphanumeric)
+                let alone = !hay[..at]
+                    .chars()
+                    .next_back()
+                    .is_some_and(char::is_alphanumeric)
                     && !hay[end..].chars().next().is_some_and(char::is_alphanumeric);
                 if alone {
                     let (s, e) = folded.original(at, end);
@@ -103,7 +106,12 @@ impl DenyList {
 /// Ages over 89: "92-year-old", "aged 94", "93 ans", "91 años", "95 Jahre alt", "90 y/o".
 static AGES: LazyLock<Vec<Regex>> = LazyLock::new(|| {
     [
-        r"(?i)\b(?:9\d|1[0-1]\d)\s*-?\s*(?:years?|yrs?|y/?o|y\.o\.|ans?|años?|anos|jahre?n?|j\.|-j[äa]hrige?[rn]?)\b",
+        r"(?i)\b(?:9\d|1[0-1]\d)\s*-?\s*(?:years?\b|yrs?\b|y/?o\b|y\.\s?o\.|ans?\b|años?\b|anos\b|jahre?n?\b|j\.|-j[äa]hrige?[rn]?\b)",
+        // "Mrs Brooks, 97,", "Mr FITCH (98)", "Frau Kaiser (96)", "b. 12 May 1930 (94)"
+        r"(?:\b(?:Mr|Mrs|Ms|Miss|Mme|Mlle|M\.|Sr|Sra|Herr|Frau|Pat)\.?\s+[A-ZÀ-Þ][\p{L}\-]+(?:\s+[A-ZÀ-Þ][\p{L}\-]+)?,?\s*|\b[A-ZÀ-Þ][\p{L}\-]+\s+|(?:19|20)\d{2}\s+|\.\s+)\((?:9\d|1[0-1]\d)\)",
+        r"\b(?:Mr|Mrs|Ms|Miss|Mme|Mlle|M\.|Sr|Sra|Herr|Frau)\.?\s+[A-ZÀ-Þ][\p{L}\-]+(?:\s+[A-ZÀ-Þ][\p{L}\-]+)?,\s*(?:9\d|1[0-1]\d)\b",
+        // "is 101", "turned 90", "at 92 is", "a 93 ans" (a unit after it makes it a measurement)
+        r"(?i)\b(?:is|was|turned|turns|now|at|at\s+the\s+age\s+of|a\s+l'[âa]ge\s+de|a\s+los|mit)\s+(?:9\d|1[0-1]\d)\b",
         r"(?i)\b(?:9\d|1[0-1]\d)[\s\-]*(?:year|yr)s?[\s\-]*old\b",
         r"(?i)\b(?:aged|age|âg[ée]e?\s+de|âge|edad|de\s+edad|im\s+alter\s+von|alter)\s*:?\s*(?:9\d|1[0-1]\d)\b",
         r"(?i)\b(?:9\d|1[0-1]\d)[\s\-]*j[äa]hrige?[rnms]?\b",
@@ -113,10 +121,27 @@ static AGES: LazyLock<Vec<Regex>> = LazyLock::new(|| {
     .collect()
 });
 
+/// What follows a number that makes it a measurement, not an age ("at 92 %", "is 95 bpm").
+static UNIT_AFTER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)^\s*(?:%|‰|°|/|mg|g\b|µg|mcg|ml|l\b|mmhg|mm|cm|m\b|kg|bpm|min|s\b|ms|mmol|µmol|u\b|ui|iu|mval|mosm|points?|punkte|pts|percent|pour|por|prozent|x\b|×|-\d|\.\d|,\d)")
+        .unwrap_or_else(|e| panic!("unit pattern: {e}"))
+});
+
 fn ages(text: &str, out: &mut Vec<Candidate>) {
     for re in AGES.iter() {
         for m in re.find_iter(text) {
-            out.push(Candidate::new(FindingKind::Age, m.start(), m.end()));
+            // Only a bare number needs its unit checked; "91yo M" is an age.
+            let bare = m.as_str().ends_with(|c: char| c.is_ascii_digit());
+            if bare && UNIT_AFTER.is_match(&text[m.end()..]) {
+                continue;
+            }
+            // The finding is the age itself where the words around it are not part of it.
+            let span = m.as_str();
+            let (s, e) = match span.find('(') {
+                Some(open) => (m.start() + open, m.end()),
+                None => (m.start(), m.end()),
+            };
+            out.push(Candidate::new(FindingKind::Age, s, e));
         }
     }
 }
@@ -136,7 +161,9 @@ pub fn scan(text: &str, deny: &DenyList) -> Vec<Finding> {
 /// Keeps, of overlapping candidates, the longest (the more specific kind on a tie); merges a
 /// name's words that follow each other ("Hélène Dupont" is one finding).
 fn resolve(text: &str, mut candidates: Vec<Candidate>) -> Vec<Finding> {
-    candidates.retain(|c| c.start < c.end && text.is_char_boundary(c.start) && text.is_char_boundary(c.end));
+    candidates.retain(|c| {
+        c.start < c.end && text.is_char_boundary(c.start) && text.is_char_boundary(c.end)
+    });
     candidates.sort_by_key(|c| (std::cmp::Reverse(c.end - c.start), c.rank(), c.start));
     let mut kept: Vec<Candidate> = Vec::new();
     for c in candidates {
@@ -212,7 +239,11 @@ mod tests {
             ("Onset in March 2024.", "March 2024"),
             ("Revu le 15/03 en hôpital de jour.", "15/03"),
         ] {
-            assert_eq!(kinds(text, &[]), vec![(FindingKind::Date, date.into())], "{text}");
+            assert_eq!(
+                kinds(text, &[]),
+                vec![(FindingKind::Date, date.into())],
+                "{text}"
+            );
         }
         for text in [
             "Diagnosed in 2019, stable since 2021.",
@@ -227,18 +258,54 @@ mod tests {
     #[test]
     fn contacts_numbers_and_places() {
         for (text, kind, matched) in [
-            ("Call +33 6 12 34 56 78 after 6 pm.", FindingKind::Phone, "+33 6 12 34 56 78"),
-            ("Tél. 01 45 67 89 10 (secrétariat).", FindingKind::Phone, "01 45 67 89 10"),
-            ("Daughter's cell (555) 014-2367.", FindingKind::Phone, "(555) 014-2367"),
-            ("Mail jdoe@example.org please.", FindingKind::Email, "jdoe@example.org"),
-            ("Photos at https://img.example.com/a?b=1.", FindingKind::Url, "https://img.example.com/a?b=1"),
-            ("Pump at 192.168.1.20 logged it.", FindingKind::Ip, "192.168.1.20"),
+            (
+                "Call +33 6 12 34 56 78 after 6 pm.",
+                FindingKind::Phone,
+                "+33 6 12 34 56 78",
+            ),
+            (
+                "Tél. 01 45 67 89 10 (secrétariat).",
+                FindingKind::Phone,
+                "01 45 67 89 10",
+            ),
+            (
+                "Daughter's cell (555) 014-2367.",
+                FindingKind::Phone,
+                "(555) 014-2367",
+            ),
+            (
+                "Mail jdoe@example.org please.",
+                FindingKind::Email,
+                "jdoe@example.org",
+            ),
+            (
+                "Photos at https://img.example.com/a?b=1.",
+                FindingKind::Url,
+                "https://img.example.com/a?b=1",
+            ),
+            (
+                "Pump at 192.168.1.20 logged it.",
+                FindingKind::Ip,
+                "192.168.1.20",
+            ),
             ("MRN 00482913, 2 units.", FindingKind::Record, "00482913"),
             ("SSN 123-45-6789 on file.", FindingKind::Ssn, "123-45-6789"),
-            ("NIR 1 84 12 76 451 089 46 au dossier.", FindingKind::Nir, "1 84 12 76 451 089 46"),
+            (
+                "NIR 1 84 12 76 451 089 46 au dossier.",
+                FindingKind::Nir,
+                "1 84 12 76 451 089 46",
+            ),
             ("DNI 12345678Z.", FindingKind::Dni, "12345678Z"),
-            ("Lives at 12 rue des Lilas.", FindingKind::Address, "12 rue des Lilas"),
-            ("Wohnt Hauptstraße 12 allein.", FindingKind::Address, "Hauptstraße 12"),
+            (
+                "Lives at 12 rue des Lilas.",
+                FindingKind::Address,
+                "12 rue des Lilas",
+            ),
+            (
+                "Wohnt Hauptstraße 12 allein.",
+                FindingKind::Address,
+                "Hauptstraße 12",
+            ),
             ("London SW1A 1AA.", FindingKind::Postcode, "SW1A 1AA"),
             ("A 94-year-old woman.", FindingKind::Age, "94-year-old"),
         ] {

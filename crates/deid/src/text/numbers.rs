@@ -18,6 +18,7 @@ fn re(p: &str) -> Regex {
 /// The labels physicians write before a number that identifies a patient.
 const LABELS: &str = concat!(
     r"MRN|MR|IPP|NIP|NDA|IEP|INS|NHS|SSN|NIR|DNI|NIE|NUSS|NSS|NASS|CIP|NHC|NUHSA|SIP|TSI|KVNR|",
+    r"MBI|hosp(?:ital)?|serial|S/?N|s[ée]rie|serie|\p{L}*nummer|group\s+(?:no|number|#)|",
     r"medical\s+record|med(?:ical)?\s+rec(?:ord)?|record|chart|patient\s+(?:id|identifier|number)|hospital\s+(?:id|number)|",
     r"insurance(?:\s+(?:id|member\s+id))?|member\s+id|policy|account|medicare|medicaid|social\s+security|passport|driver'?s\s+licen[cs]e|",
     r"dossier|s[ée]curit[ée]\s+sociale|s[ée]cu|carte\s+vitale|mutuelle|assur[ée]|passeport|matricule|",
@@ -31,15 +32,18 @@ const LABELS: &str = concat!(
 /// joined by single spaces, hyphens, dots or slashes, maybe with letters around).
 static LABELLED: LazyLock<Regex> = LazyLock::new(|| {
     re(&format!(
-        r"(?i)\b(?:{LABELS})\b\.?(?:\s*(?:number|num[ée]ro|n[úu]mero|no\.?|nr\.?|n[°º]\.?|#|id|de|du|del|la|le|:|-|is|est|es|ist))*\s*[:#]?\s*((?:[A-Z]{{1,3}}[\s\-]?)?\d[\dA-Z]*(?:[\s\-/.]\d[\dA-Z]*)*)"
+        r"(?i)\b(?:{LABELS})\b\.?(?:\s*(?:number|num[ée]ro|n[úu]mero|no\.?|nr\.?|n\.?[°º]\.?|#|id|de|du|del|la|le|:|-|is|est|es|ist))*(?:\s+(?:du|de|des|del|of|the|der|des)\s+[\p{{L}}\-]+)?\s*[:#]?\s*(?-i:((?:[A-Z]{{1,4}}[ \-]?)?\d[A-Z0-9]*(?:-[A-Z0-9]+)*(?:[ ./](?:[A-Z] )?[A-Z]{{0,3}}\d[A-Z0-9]*(?:-[A-Z0-9]+)*)*(?: [A-Z]\b)?))"
     ))
 });
 
 static SSN: LazyLock<Regex> = LazyLock::new(|| re(r"\b(\d{3})-(\d{2})-(\d{4})\b"));
 static NIR: LazyLock<Regex> = LazyLock::new(|| {
-    re(r"(?i)\b([1278][\s.]?\d{2}[\s.]?\d{2}[\s.]?(?:\d{2}|2[AB])[\s.]?\d{3}[\s.]?\d{3})[\s.]?(\d{2})\b")
+    re(
+        r"(?i)\b([1278][\s.]?\d{2}[\s.]?\d{2}[\s.]?(?:\d{2}|2[AB])[\s.]?\d{3}[\s.]?\d{3})[\s.]?(\d{2})\b",
+    )
 });
-static DNI: LazyLock<Regex> = LazyLock::new(|| re(r"(?i)\b(?:([XYZ])[\s\-]?)?(\d{7,8})[\s\-]?([A-Z])\b"));
+static DNI: LazyLock<Regex> =
+    LazyLock::new(|| re(r"(?i)\b(?:([XYZ])[\s\-]?)?(\d{7,8})[\s\-]?([A-Z])\b"));
 static NHS: LazyLock<Regex> = LazyLock::new(|| re(r"\b\d{3}[\s\-]?\d{3}[\s\-]?\d{4}\b"));
 /// Eight digits or more in a row, or joined by hyphens or slashes.
 static LONG: LazyLock<Regex> = LazyLock::new(|| re(r"\b\d+(?:[\-/]\d+)*\b"));
@@ -50,7 +54,11 @@ pub fn find(text: &str, out: &mut Vec<Candidate>) {
         let number = m.as_str().trim_end_matches(['.', '-', '/', ' ']);
         // "ID 3" is not a record number; five digits at least.
         if digits(number).len() >= 5 {
-            out.push(Candidate::new(FindingKind::Record, m.start(), m.start() + number.len()));
+            out.push(Candidate::new(
+                FindingKind::Record,
+                m.start(),
+                m.start() + number.len(),
+            ));
         }
     }
     for c in SSN.captures_iter(text) {
@@ -71,7 +79,10 @@ pub fn find(text: &str, out: &mut Vec<Candidate>) {
             None => number.len() == 8,
         };
         let letter = c[3].chars().next().unwrap_or(' ');
-        if let Some(m) = c.get(0).filter(|_| fits && checks::dni(prefix, number, letter)) {
+        if let Some(m) = c
+            .get(0)
+            .filter(|_| fits && checks::dni(prefix, number, letter))
+        {
             out.push(Candidate::new(FindingKind::Dni, m.start(), m.end()));
         }
     }

@@ -24,19 +24,17 @@ static ADDRESSES: LazyLock<Vec<Regex>> = LazyLock::new(|| {
         ),
         // 12 rue des Lilas, 3 bis avenue Jean-Jaurès, 45 calle Mayor
         format!(
-            r"(?i)\b\d{{1,4}}(?:\s?(?:bis|ter|[A-Z]))?,?\s+(?:rue|avenue|av\.|bd|boulevard|chemin|all[ée]e|impasse|place|quai|route|cours|square|passage|r[ée]sidence|lotissement|calle|c/|avenida|avda\.?|plaza|paseo|camino|carrer|ronda|traves[íi]a)\s+(?:(?:de\s+la|de\s+l'|des|du|de|del|de\s+los|de\s+las|d'|l')\s*)?(?-i:{NAME})(?:[\s\-]+(?:(?:de|la|le|des|du|del|y|et)\s+)?(?-i:{NAME})){{0,3}}"
+            r"(?i)\b\d{{1,4}}(?:\s?(?:bis|ter|[A-Z]))?,?\s+(?:rue|avenue|av\.|bd|boulevard|chemin|all[ée]e|impasse|place|quai|route|cours|square|passage|r[ée]sidence|lotissement|calle|c/|avenida|avda\.?|plaza|paseo|camino|carrer|ronda|traves[íi]a|passeig|rambla)\s+(?:(?:de\s+la|de\s+l'|des|du|de|del|de\s+los|de\s+las|d'|l')\s*)?(?-i:{NAME})(?:[\s\-]+(?:(?:de|la|le|des|du|del|y|et)\s+)?(?-i:{NAME})){{0,3}}"
         ),
         // Calle de Alcalá 45, Avenida de la Constitución, 12, Plaza Mayor nº 3
         format!(
-            r"(?i)\b(?:calle|c/|avenida|avda\.?|plaza|paseo|camino|carrer|ronda)\s+(?:(?:de\s+la|de\s+los|de\s+las|del|de)\s+)?(?-i:{NAME})(?:\s+(?-i:{NAME})){{0,3}},?\s+(?:n[º°o]\.?\s*)?\d{{1,4}}\b"
+            r"(?i)(?:\b(?:calle|avenida|avda\.?|av\.|plaza|pza\.|paseo|camino|carrer|ronda|passeig|rambla)|\bc/)\s+(?:(?:de\s+la|de\s+los|de\s+las|del|de)\s+)?(?-i:{NAME})(?:\s+(?-i:{NAME})){{0,3}},?\s+(?:n[º°o]\.?\s*)?\d{{1,4}}\b"
         ),
         // Hauptstraße 12, Am Markt 3 is not caught; Berliner Straße 5, Lindenweg 7a
-        format!(
-            r"\b[A-ZÄÖÜ][a-zäöüß\-]+(?:straße|strasse|str\.|weg|platz|allee|gasse|ring|damm|ufer|chaussee|steig|pfad)\s+\d{{1,4}}[a-z]?\b"
-        ),
-        format!(
-            r"\b[A-ZÄÖÜ][a-zäöüß]+\s+(?:Straße|Strasse|Str\.|Weg|Platz|Allee|Gasse|Ring|Damm|Ufer)\s+\d{{1,4}}[a-z]?\b"
-        ),
+        r"\b[A-ZÄÖÜ][a-zäöüß\-]+(?:straße|strasse|str\.|weg|platz|allee|gasse|ring|damm|ufer|chaussee|steig|pfad)\s+\d{1,4}[a-z]?\b".to_string(),
+        r"\b[A-ZÄÖÜ][a-zäöüß]+\s+(?:Straße|Strasse|Str\.|Weg|Platz|Allee|Gasse|Ring|Damm|Ufer)\s+\d{1,4}[a-z]?\b".to_string(),
+        // Am Mühlbach 3, 79100 Freiburg (with its postcode, or it may be "Am Tag 3")
+        format!(r"\b(?:Am|An\s+der|Auf\s+der|Im|In\s+der|Zum|Zur)\s+{NAME}\s+\d{{1,4}}[a-z]?,?\s+(?:D-)?\d{{5}}\b"),
     ]
     .iter()
     .map(|p| re(p))
@@ -47,6 +45,8 @@ const STATES: &str = "AL|AK|AZ|AR|CA|CO|CT|DE|DC|FL|GA|HI|ID|IL|IN|IA|KS|KY|LA|M
 
 static POSTCODES: LazyLock<Vec<Regex>> = LazyLock::new(|| {
     [
+        // After its label: ZIP 30309, PLZ 10115, code postal 75013, CP 28013
+        r"(?i)\b(?:zip(?:\s+code)?|post\s?code|postal\s+code|code\s+postal|c\.?p\.|cp|plz|c[óo]digo\s+postal)\s*:?\s*(\d{4,5}(?:-\d{4})?)\b".to_string(),
         // UK: SW1A 1AA, M1 1AE, EC1A 1BB
         r"\b[A-Z]{1,2}\d[A-Z\d]?\s?\d[ABD-HJLNP-UW-Z]{2}\b".to_string(),
         // US: MA 02115, NY 10001-1234 (the state's code before it)
@@ -61,8 +61,20 @@ static POSTCODES: LazyLock<Vec<Regex>> = LazyLock::new(|| {
 
 /// Capitalised words after five digits that are not a place (German nouns, units).
 const NOT_PLACES: &[&str] = &[
-    "Einheiten", "Zellen", "Units", "IE", "UI", "Kopien", "Copies", "Partikel", "Thrombozyten",
-    "Leukozyten", "Erythrozyten", "Schritte", "Euro", "Dollar",
+    "Einheiten",
+    "Zellen",
+    "Units",
+    "IE",
+    "UI",
+    "Kopien",
+    "Copies",
+    "Partikel",
+    "Thrombozyten",
+    "Leukozyten",
+    "Erythrozyten",
+    "Schritte",
+    "Euro",
+    "Dollar",
 ];
 
 pub fn find(text: &str, out: &mut Vec<Candidate>) {
@@ -75,12 +87,16 @@ pub fn find(text: &str, out: &mut Vec<Candidate>) {
         for c in re.captures_iter(text) {
             let Some(all) = c.get(0) else { continue };
             match i {
-                1 => {
+                0 | 2 => {
                     if let Some(code) = c.get(1) {
-                        out.push(Candidate::new(FindingKind::Postcode, code.start(), code.end()));
+                        out.push(Candidate::new(
+                            FindingKind::Postcode,
+                            code.start(),
+                            code.end(),
+                        ));
                     }
                 }
-                2 => {
+                3 => {
                     let s = all.as_str();
                     let digits_end = s
                         .char_indices()
@@ -91,9 +107,17 @@ pub fn find(text: &str, out: &mut Vec<Candidate>) {
                     if NOT_PLACES.contains(&place) {
                         continue;
                     }
-                    out.push(Candidate::new(FindingKind::Postcode, all.start(), all.start() + digits_end));
+                    out.push(Candidate::new(
+                        FindingKind::Postcode,
+                        all.start(),
+                        all.start() + digits_end,
+                    ));
                 }
-                _ => out.push(Candidate::new(FindingKind::Postcode, all.start(), all.end())),
+                _ => out.push(Candidate::new(
+                    FindingKind::Postcode,
+                    all.start(),
+                    all.end(),
+                )),
             }
         }
     }

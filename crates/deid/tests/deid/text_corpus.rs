@@ -20,7 +20,9 @@ struct Labelled {
 }
 
 fn corpus(name: &str) -> Vec<(String, String)> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus").join(name);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/corpus")
+        .join(name);
     std::fs::read_to_string(&path)
         .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
         .lines()
@@ -40,9 +42,14 @@ fn parse(lang: String, marked: &str) -> Labelled {
     let mut rest = marked;
     while let Some(open) = rest.find("[[") {
         text.push_str(&rest[..open]);
-        let close = rest[open..].find("]]").unwrap_or_else(|| panic!("unclosed: {marked}")) + open;
+        let close = rest[open..]
+            .find("]]")
+            .unwrap_or_else(|| panic!("unclosed: {marked}"))
+            + open;
         let inner = &rest[open + 2..close];
-        let (label, shown) = inner.split_once('|').unwrap_or_else(|| panic!("no |: {marked}"));
+        let (label, shown) = inner
+            .split_once('|')
+            .unwrap_or_else(|| panic!("no |: {marked}"));
         let kind = match label.split_once('=') {
             Some(("name", typed)) => {
                 deny.push(typed.to_string());
@@ -55,7 +62,12 @@ fn parse(lang: String, marked: &str) -> Labelled {
         rest = &rest[close + 2..];
     }
     text.push_str(rest);
-    Labelled { lang, text, spans, deny }
+    Labelled {
+        lang,
+        text,
+        spans,
+        deny,
+    }
 }
 
 /// The scanner's kinds that answer for a labelled kind (a DNI found as a DNI answers "record").
@@ -81,7 +93,11 @@ fn the_scan_finds_labelled_identifiers_and_leaves_clinical_text_alone() {
         .into_iter()
         .map(|(lang, line)| parse(lang, &line))
         .collect();
-    assert!(labelled.len() >= 200, "the corpus holds {} sentences", labelled.len());
+    assert!(
+        labelled.len() >= 200,
+        "the corpus holds {} sentences",
+        labelled.len()
+    );
 
     let mut by_kind: BTreeMap<String, Tally> = BTreeMap::new();
     let mut by_lang: BTreeMap<String, Tally> = BTreeMap::new();
@@ -99,20 +115,31 @@ fn the_scan_finds_labelled_identifiers_and_leaves_clinical_text_alone() {
                 t.same_kind += usize::from(hit.is_some_and(|f| answers(kind, f.kind)));
             }
             if hit.is_none() {
-                missed.push(format!("{kind}: {:?} in {:?}", &s.text[*start..*end], s.text));
+                missed.push(format!(
+                    "{kind}: {:?} in {:?}",
+                    &s.text[*start..*end],
+                    s.text
+                ));
             }
         }
     }
 
     let clean = corpus("clean.txt");
-    assert!(clean.len() >= 200, "the clean corpus holds {} sentences", clean.len());
+    assert!(
+        clean.len() >= 200,
+        "the clean corpus holds {} sentences",
+        clean.len()
+    );
     let empty = DenyList::default();
     let flagged: Vec<String> = clean
         .iter()
         .filter_map(|(_, text)| {
             let f = scan(text, &empty);
             (!f.is_empty()).then(|| {
-                let what: Vec<String> = f.iter().map(|f| format!("{}:{:?}", f.kind, f.matched)).collect();
+                let what: Vec<String> = f
+                    .iter()
+                    .map(|f| format!("{}:{:?}", f.kind, f.matched))
+                    .collect();
                 format!("{} in {text:?}", what.join(", "))
             })
         })
@@ -132,7 +159,12 @@ fn the_scan_finds_labelled_identifiers_and_leaves_clinical_text_alone() {
         );
     }
     for (lang, t) in &by_lang {
-        eprintln!("  [{lang}] {:>3} / {:>3} = {:.3}", t.found, t.labelled, t.found as f64 / t.labelled as f64);
+        eprintln!(
+            "  [{lang}] {:>3} / {:>3} = {:.3}",
+            t.found,
+            t.labelled,
+            t.found as f64 / t.labelled as f64
+        );
     }
     eprintln!(
         "false positives: {} of {} clean sentences = {:.3}",
@@ -150,8 +182,14 @@ fn the_scan_finds_labelled_identifiers_and_leaves_clinical_text_alone() {
     // The goals: recall ≥ 0.98 on dates, phones, e-mails, labelled numbers and deny-listed
     // names; false positives on at most 5 % of clean sentences.
     for kind in ["date", "phone", "email", "record", "ssn", "nir", "name"] {
-        let r = recall.get(kind).copied().unwrap_or_else(|| panic!("no {kind} in the corpus"));
+        let r = recall
+            .get(kind)
+            .copied()
+            .unwrap_or_else(|| panic!("no {kind} in the corpus"));
         assert!(r >= 0.98, "recall on {kind} is {r:.3}");
     }
-    assert!(fp_rate <= 0.05, "false positives on {fp_rate:.3} of clean sentences");
+    assert!(
+        fp_rate <= 0.05,
+        "false positives on {fp_rate:.3} of clean sentences"
+    );
 }
