@@ -26,6 +26,8 @@ static IPV6: LazyLock<Regex> = LazyLock::new(|| {
     re(r"(?i)\b[0-9a-f]{1,4}(?::[0-9a-f]{0,4}){2,7}|::[0-9a-f]{1,4}(?::[0-9a-f]{1,4}){0,6}")
 });
 
+static LOCAL_US: LazyLock<Regex> = LazyLock::new(|| re(r"\b[2-9]\d{2}-\d{4}\b"));
+
 /// Phone numbers: each pattern is one national or international way of writing them.
 static PHONES: LazyLock<Vec<Regex>> = LazyLock::new(|| {
     [
@@ -37,8 +39,8 @@ static PHONES: LazyLock<Vec<Regex>> = LazyLock::new(|| {
         r"(?:\(\d{3}\)\s?|\b\d{3}[\s.\-])\d{3}[.\-]\d{4}\b",
         // UK: 020 7946 0958, 07700 900123, 0161 496 0000
         r"\b0\d{2,4}\s\d{3,4}\s?\d{3,4}\b",
-        // Germany: 030 1234567, 0171 2345678, 089/12345678, 030-1234567
-        r"\b0\d{2,4}[\s/\-]\d{4,8}\b",
+        // Germany: 030 1234567, 0171 2345678, 089/12345678, 030-1234567, 089 99998 123
+        r"\b0\d{2,4}[\s/\-]\d{3,8}(?:[\s\-]\d{1,5})?\b",
         // Spain: 612 345 678, 91 123 45 67, 912 34 56 78
         r"\b[6789]\d{2}\s\d{3}\s\d{3}\b",
         r"\b[89]\d\s\d{3}\s\d{2}\s\d{2}\b",
@@ -90,6 +92,10 @@ pub fn find(text: &str, out: &mut Vec<Candidate>) {
         if compressed <= 1 && groups.len() <= 8 && hexy && (compressed == 1 || groups.len() >= 4) {
             out.push(Candidate::new(FindingKind::Ip, m.start(), m.end()));
         }
+    }
+    // A US number without its area code: 555-0162.
+    for m in LOCAL_US.find_iter(text) {
+        out.push(Candidate::new(FindingKind::Phone, m.start(), m.end()));
     }
     for re in PHONES.iter() {
         for m in re.find_iter(text) {

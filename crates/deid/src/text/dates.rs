@@ -15,7 +15,7 @@ const MONTHS: &str = "january|february|march|april|may|june|july|august|septembe
     januar|j[äa]nner|februar|m[äa]rz|maerz|juni|juli|oktober|dezember";
 /// Abbreviations, with their dot; "may", "mar" and the like only count next to a number.
 const SHORT: &str = "jan|feb|febr|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec|\
-    janv|f[ée]vr|avr|juil|d[ée]c|ene|abr|ago|dic|m[äa]r|okt|dez";
+    janv|f[ée]vr|avr|juil|d[ée]c|ene|abr|ago|dic|m[äa]r|mrz|okt|dez";
 
 fn month() -> String {
     format!(r"(?:(?:{MONTHS})\b|(?:{SHORT})\b\.?)")
@@ -60,7 +60,7 @@ static DAY_MONTH: LazyLock<Regex> = LazyLock::new(|| {
 /// Words that announce a date ("on", "le", "el", "am", "since", "depuis"…).
 static DATE_CUE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)\b(?:on|since|from|until|till|dated|seen|admitted|discharged|born|DOB|le|du|au|depuis|jusqu'au|n[ée]e?|vu|el|del|desde|hasta|d[ií]a|am|vom|bis|seit|geb\.?|geboren)\s*[:.]?\s*$",
+        r"(?i)\b(?:on|since|from|until|till|dated|seen|admitted|discharged|born|DOB|le|du|au|depuis|jusqu'au|n[ée]e?|vu|el|del|desde|hasta|d[ií]a|am|vom|bis|seit|ab|geb\.?|geboren|monday|tuesday|wednesday|thursday|friday|saturday|sunday|mon|tue|wed|thu|fri|sat|sun|lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche|lunes|martes|mi[ée]rcoles|jueves|viernes|s[áa]bado|domingo|montag|dienstag|mittwoch|donnerstag|freitag|samstag|sonntag|mo|di|mi|do|fr|sa|so)\s*[:.,]?\s*$",
     )
     .unwrap_or_else(|e| panic!("{e}"))
 });
@@ -148,7 +148,11 @@ pub fn find(text: &str, out: &mut Vec<Candidate>) {
         // "1.5" is a number: a dotted day and month needs its closing dot or a date word, and
         // is always day first (pH 7.28. is not a date).
         let day_first = (1..=31).contains(&a) && (1..=12).contains(&b);
-        if (dotted && day_first && (german || cued)) || (!dotted && (zero_padded || cued)) {
+        // Dotted, it needs its closing dot ("am 5.1.") and a date word or a padded form (15.03.):
+        // "DAS28 5.1." and "from 11.2 to 7.9" are measurements.
+        if (dotted && day_first && german && (cued || zero_padded))
+            || (!dotted && (zero_padded || cued))
+        {
             push(all.start(), all.end());
         }
     }

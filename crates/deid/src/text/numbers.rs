@@ -45,6 +45,8 @@ static NIR: LazyLock<Regex> = LazyLock::new(|| {
 static DNI: LazyLock<Regex> =
     LazyLock::new(|| re(r"(?i)\b(?:([XYZ])[\s\-]?)?(\d{7,8})[\s\-]?([A-Z])\b"));
 static NHS: LazyLock<Regex> = LazyLock::new(|| re(r"\b\d{3}[\s\-]?\d{3}[\s\-]?\d{4}\b"));
+/// Letters then six digits or more: RAD-5521873, SAGA380211934017 (not BRCA1, HLA-B27, JAK2).
+static CODED: LazyLock<Regex> = LazyLock::new(|| re(r"\b[A-Z]{1,5}-?\d{6,}[A-Z]?\b"));
 /// Eight digits or more in a row, or joined by hyphens or slashes.
 static LONG: LazyLock<Regex> = LazyLock::new(|| re(r"\b\d+(?:[\-/]\d+)*\b"));
 
@@ -90,6 +92,9 @@ pub fn find(text: &str, out: &mut Vec<Candidate>) {
         if checks::nhs(m.as_str()) {
             out.push(Candidate::new(FindingKind::Record, m.start(), m.end()));
         }
+    }
+    for m in CODED.find_iter(text) {
+        out.push(Candidate::new(FindingKind::Number, m.start(), m.end()));
     }
     for m in LONG.find_iter(text) {
         // Not a decimal's part (3.14159265) or a thousands group (1 250 000 is 7 digits apart).

@@ -20,15 +20,15 @@ static ADDRESSES: LazyLock<Vec<Regex>> = LazyLock::new(|| {
     [
         // 221B Baker Street, 1600 Pennsylvania Ave, 45 Elm Road
         format!(
-            r"\b\d{{1,5}}[A-Z]?\s+(?:{NAME}\s+){{1,3}}(?:Street|St|Road|Rd|Avenue|Ave|Lane|Ln|Drive|Boulevard|Blvd|Way|Place|Pl|Terrace|Close|Crescent|Gardens|Square|Highway|Hwy|Parkway|Court|Ct|Row|Mews)\b\.?"
+            r"\b\d{{1,5}}[A-Z]?\s+(?:(?:[NSEW]\.?|North|South|East|West)\s+)?(?:{NAME}\s+){{1,3}}(?:Street|St|Road|Rd|Avenue|Ave|Lane|Ln|Drive|Dr|Boulevard|Blvd|Way|Place|Pl|Terrace|Close|Crescent|Gardens|Square|Highway|Hwy|Parkway|Pkwy|Court|Ct|Row|Mews|Circle|Cir|Trail|Loop)\b\.?"
         ),
         // 12 rue des Lilas, 3 bis avenue Jean-Jaurès, 45 calle Mayor
         format!(
-            r"(?i)\b\d{{1,4}}(?:\s?(?:bis|ter|[A-Z]))?,?\s+(?:rue|avenue|av\.|bd|boulevard|chemin|all[ée]e|impasse|place|quai|route|cours|square|passage|r[ée]sidence|lotissement|calle|c/|avenida|avda\.?|plaza|paseo|camino|carrer|ronda|traves[íi]a|passeig|rambla)\s+(?:(?:de\s+la|de\s+l'|des|du|de|del|de\s+los|de\s+las|d'|l')\s*)?(?-i:{NAME})(?:[\s\-]+(?:(?:de|la|le|des|du|del|y|et)\s+)?(?-i:{NAME})){{0,3}}"
+            r"(?i)\b\d{{1,4}}(?:\s?(?:bis|ter|[A-Z]))?,?\s+(?:rue|avenue|av\.|bd|boulevard|chemin|all[ée]e|impasse|place|quai|route|cours|square|passage|r[ée]sidence|lotissement|calle|c/|avenida|avda\.?|plaza|paseo|camino|carrer|ronda|traves[íi]a|passeig|rambla|r[úu]a)\s+(?:(?:de\s+la|de\s+l'|des|du|de|del|de\s+los|de\s+las|d'|l'|do|da|dos|das)\s*)?(?-i:{NAME})(?:[\s\-]+(?:(?:de|la|le|des|du|del|y|et)\s+)?(?-i:{NAME})){{0,3}}"
         ),
         // Calle de Alcalá 45, Avenida de la Constitución, 12, Plaza Mayor nº 3
         format!(
-            r"(?i)(?:\b(?:calle|avenida|avda\.?|av\.|plaza|pza\.|paseo|camino|carrer|ronda|passeig|rambla)|\bc/)\s+(?:(?:de\s+la|de\s+los|de\s+las|del|de)\s+)?(?-i:{NAME})(?:\s+(?-i:{NAME})){{0,3}},?\s+(?:n[º°o]\.?\s*)?\d{{1,4}}\b"
+            r"(?i)(?:\b(?:calle|avenida|avda\.?|av\.|plaza|pza\.|paseo|camino|carrer|ronda|passeig|rambla|r[úu]a)|\bc/)\s+(?:(?:de\s+la|de\s+los|de\s+las|del|de|do|da|dos|das)\s+)?(?-i:{NAME})(?:\s+(?-i:{NAME})){{0,3}},?\s+(?:n[º°o]\.?\s*)?\d{{1,4}}\b"
         ),
         // Hauptstraße 12, Am Markt 3 is not caught; Berliner Straße 5, Lindenweg 7a
         r"\b[A-ZÄÖÜ][a-zäöüß\-]+(?:straße|strasse|str\.|weg|platz|allee|gasse|ring|damm|ufer|chaussee|steig|pfad)\s+\d{1,4}[a-z]?\b".to_string(),
