@@ -145,14 +145,12 @@ pub fn find(text: &str, out: &mut Vec<Candidate>) {
         if !valid_day_month(a, b) || NOT_AFTER.is_match(&text[all.end()..]) {
             continue;
         }
-        // "1.5" is a number: a dotted day and month needs its closing dot or a date word, and
-        // is always day first (pH 7.28. is not a date).
+        // Dotted ("1.5" is a number), it is day first and needs its closing dot ("am 5.1."):
+        // "pH 7.28." is not a date. Either way a date word or a padded form (15/03, 15.03.) is
+        // needed: "DAS28 5.1." and "from 11.2 to 7.9" are measurements.
         let day_first = (1..=31).contains(&a) && (1..=12).contains(&b);
-        // Dotted, it needs its closing dot ("am 5.1.") and a date word or a padded form (15.03.):
-        // "DAS28 5.1." and "from 11.2 to 7.9" are measurements.
-        if (dotted && day_first && german && (cued || zero_padded))
-            || (!dotted && (zero_padded || cued))
-        {
+        let form = !dotted || (day_first && german);
+        if form && (cued || zero_padded) {
             push(all.start(), all.end());
         }
     }
