@@ -10,7 +10,7 @@ mod session;
 
 use std::path::PathBuf;
 
-use commands::{cases, circles, profile};
+use commands::{cases, circles, privacy, profile};
 
 /// The user data directory of Consilium (profiles and the local relay live under it).
 fn data_dir() -> Option<PathBuf> {
@@ -74,6 +74,10 @@ fn main() {
             cases::comment,
             cases::open_poll,
             cases::vote,
+            privacy::case_names,
+            privacy::set_case_names,
+            privacy::scan_case,
+            privacy::acknowledge,
             circles::circles,
             circles::create_circle,
             circles::invite,

@@ -3,8 +3,8 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
-use consilium_client::CasePatch;
 use consilium_client::model::{AgeBand, QuestionKind, Sex, Status, Urgency};
+use consilium_client::{Acknowledge, CasePatch, ClientError};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -47,8 +47,14 @@ pub enum Command {
     /// Circles of colleagues: create, invite, approve, members, verify, remove, leave.
     #[command(subcommand)]
     Circle(CircleCommand),
-    /// Share an own case (with its images) with a circle.
-    Share { case: String, circle: String },
+    /// Share an own case (with its images) with a circle. Refused while the text scan finds a
+    /// possible identifier the author has not edited out or acknowledged.
+    Share {
+        case: String,
+        circle: String,
+        #[command(flatten)]
+        review: ReviewArgs,
+    },
     /// Comment on a case; in a circle, the circle sees it.
     Comment {
         case: String,
@@ -56,12 +62,16 @@ pub enum Command {
         /// Id (or first 8 characters) of the comment this one answers.
         #[arg(long)]
         reply_to: Option<String>,
+        #[command(flatten)]
+        review: ReviewArgs,
     },
     /// Open a poll on a case (the differential diagnoses, say).
     Poll {
         case: String,
         #[arg(required = true, num_args = 2..)]
         options: Vec<String>,
+        #[command(flatten)]
+        review: ReviewArgs,
     },
     /// Vote in a case's latest poll: the option's text or its number (from 1).
     Vote { case: String, option: String },
@@ -150,12 +160,16 @@ pub enum CaseCommand {
         id: String,
         #[command(flatten)]
         fields: FieldArgs,
+        #[command(flatten)]
+        review: ReviewArgs,
     },
     /// Mark a case resolved with its outcome.
     Resolve {
         id: String,
         #[arg(long)]
         outcome: String,
+        #[command(flatten)]
+        review: ReviewArgs,
     },
     /// Add a comment to a case.
     Comment {
@@ -164,7 +178,20 @@ pub enum CaseCommand {
         /// Id of the comment this one answers.
         #[arg(long)]
         reply_to: Option<String>,
+        #[command(flatten)]
+        review: ReviewArgs,
     },
+    /// The names looked for in the case's text before it is shared (the patient's, relatives'):
+    /// prints them; with NAMEs, replaces them. They never leave this computer.
+    Names {
+        id: String,
+        names: Vec<String>,
+        /// Empty the list.
+        #[arg(long, conflicts_with = "names")]
+        clear: bool,
+    },
+    /// What the text scan finds in the case now, and what was acknowledged.
+    Scan { id: String },
     /// Import images: metadata is removed, orientation applied, redactions burned in.
     Attach {
         id: String,
@@ -183,6 +210,34 @@ pub enum CaseCommand {
         #[arg(long, default_value = "full")]
         rendition: String,
     },
+}
+
+/// The author's decisions on what the text scan found, with a command that sends text.
+#[derive(Debug, Args)]
+pub struct ReviewArgs {
+    /// Not an identifier: KIND:TEXT as the refusal lists it (date:12/03, phone:…); repeatable.
+    #[arg(long = "acknowledge", value_name = "KIND:TEXT")]
+    pub acknowledge: Vec<String>,
+    /// Everything the scan finds now is not an identifier.
+    #[arg(long, conflicts_with = "acknowledge")]
+    pub acknowledge_all: bool,
+}
+
+impl ReviewArgs {
+    pub fn decisions(&self) -> Result<Option<Acknowledge>, ClientError> {
+        if self.acknowledge_all {
+            return Ok(Some(Acknowledge::All));
+        }
+        if self.acknowledge.is_empty() {
+            return Ok(None);
+        }
+        let these = self
+            .acknowledge
+            .iter()
+            .map(|a| Acknowledge::parse_one(a))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Some(Acknowledge::These(these)))
+    }
 }
 
 /// The case fields as flags, shared by `case new` and `case edit`.

@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use anyhow::Result;
+use consilium_client::model::CaseId;
 use consilium_client::{
     CircleInfo, Direction, Engine, Event, IdentityInfo, JoinRequestInfo, JoinSent, MemberInfo,
     SyncReport,
@@ -11,7 +12,7 @@ use consilium_client::{
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use crate::args::{CircleCommand, Command};
+use crate::args::{CircleCommand, Command, ReviewArgs};
 use crate::output::Printer;
 
 /// A bar on stderr while encrypted images go up or come down (hidden off a terminal).
@@ -43,8 +44,13 @@ pub fn run(engine: &mut Engine, cmd: Command, out: &Printer) -> Result<()> {
     match cmd {
         Command::Identity => identity(out, &engine.identity()?),
         Command::Circle(cmd) => circle(engine, cmd, out)?,
-        Command::Share { case, circle } => {
+        Command::Share {
+            case,
+            circle,
+            review,
+        } => {
             let id = engine.resolve_case_id(&case)?;
+            acknowledge(engine, &id, &review, &[])?;
             engine.share(&id, &circle)?;
             push(engine, out, &format!("case {} shared with {circle}", &case))?;
         }
@@ -52,9 +58,15 @@ pub fn run(engine: &mut Engine, cmd: Command, out: &Printer) -> Result<()> {
             case,
             text,
             reply_to,
-        } => comment(engine, &case, &text, reply_to.as_deref(), out)?,
-        Command::Poll { case, options } => {
+            review,
+        } => comment(engine, &case, &text, reply_to.as_deref(), &review, out)?,
+        Command::Poll {
+            case,
+            options,
+            review,
+        } => {
             let id = engine.resolve_case_id(&case)?;
+            acknowledge(engine, &id, &review, &options)?;
             let poll = engine.open_poll(&id, &options)?;
             push(engine, out, &poll.to_string())?;
         }
@@ -96,14 +108,30 @@ pub fn comment(
     case: &str,
     text: &str,
     reply_to: Option<&str>,
+    review: &ReviewArgs,
     out: &Printer,
 ) -> Result<()> {
     let id = engine.resolve_case_id(case)?;
+    acknowledge(engine, &id, review, &[text.to_string()])?;
     let reply_to = reply_to
         .map(|r| engine.resolve_comment(&id, r))
         .transpose()?;
     let comment = engine.comment(&id, text, reply_to.as_ref())?;
     push(engine, out, &comment.to_string())
+}
+
+/// Records the author's decisions on the text scan's findings (`--acknowledge`), if any, before
+/// the command that sends the text.
+pub fn acknowledge(
+    engine: &Engine,
+    case: &CaseId,
+    review: &ReviewArgs,
+    pending: &[String],
+) -> Result<()> {
+    if let Some(decisions) = review.decisions()? {
+        engine.acknowledge(case, &decisions, pending)?;
+    }
+    Ok(())
 }
 
 /// After a change that goes to a circle: try to send it now; if the relay is out of reach it

@@ -159,21 +159,46 @@ fn run_case(engine: &mut Engine, cmd: CaseCommand, out: &Printer) -> Result<()> 
         }
         CaseCommand::Show { id } => {
             let id = engine.resolve_case_id(&id)?;
-            out.case(&engine.case(&id)?, &engine.polls(&id)?);
+            out.case(
+                &engine.case(&id)?,
+                &engine.polls(&id)?,
+                &engine.scan_case(&id, &[])?,
+            );
         }
         CaseCommand::Search { query } => out.search_hits(&engine.search(&query)?),
-        CaseCommand::Edit { id, fields } => {
+        CaseCommand::Edit { id, fields, review } => {
             let id = engine.resolve_case_id(&id)?;
-            let revision = engine.edit_case(&id, fields.into_patch())?;
+            let patch = fields.into_patch();
+            circles::acknowledge(engine, &id, &review, &patch.texts())?;
+            let revision = engine.edit_case(&id, patch)?;
             out.updated(&id.to_string(), &format!("revision {revision}"));
         }
-        CaseCommand::Resolve { id, outcome } => {
+        CaseCommand::Resolve {
+            id,
+            outcome,
+            review,
+        } => {
             let id = engine.resolve_case_id(&id)?;
+            circles::acknowledge(engine, &id, &review, std::slice::from_ref(&outcome))?;
             engine.resolve_case(&id, &outcome)?;
             out.updated(&id.to_string(), "resolved");
         }
-        CaseCommand::Comment { id, text, reply_to } => {
-            circles::comment(engine, &id, &text, reply_to.as_deref(), out)?
+        CaseCommand::Comment {
+            id,
+            text,
+            reply_to,
+            review,
+        } => circles::comment(engine, &id, &text, reply_to.as_deref(), &review, out)?,
+        CaseCommand::Names { id, names, clear } => {
+            let id = engine.resolve_case_id(&id)?;
+            if clear || !names.is_empty() {
+                engine.set_case_names(&id, &names)?;
+            }
+            out.names(&engine.case_names(&id)?);
+        }
+        CaseCommand::Scan { id } => {
+            let id = engine.resolve_case_id(&id)?;
+            out.text_findings(&engine.scan_case(&id, &[])?);
         }
         CaseCommand::Attach { id, files, redact } => {
             let id = engine.resolve_case_id(&id)?;

@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use consilium_client::model::{Attachment, Case, CaseSummary, SearchHit, Timestamp};
-use consilium_client::{PollView, Profile};
+use consilium_client::{PollView, Profile, TextFinding};
 use serde_json::{Value, json};
 
 /// Collects what a command prints; `main` writes it out at the end, so a reader that closes the
@@ -153,10 +153,16 @@ impl Printer {
         }
     }
 
-    pub fn case(&self, c: &Case, polls: &[PollView]) {
+    /// A case, its polls, and what the text scan finds in it (the text part of its
+    /// de-identification report; each image's part is listed with it).
+    pub fn case(&self, c: &Case, polls: &[PollView], findings: &[TextFinding]) {
         if self.json {
             let mut v = serde_json::to_value(c).unwrap_or(Value::Null);
             if let Some(o) = v.as_object_mut() {
+                o.insert(
+                    "text_findings".into(),
+                    serde_json::to_value(findings).unwrap_or(Value::Null),
+                );
                 o.insert(
                     "attachments".into(),
                     Value::Array(c.attachments.iter().map(attachment_json).collect()),
@@ -217,6 +223,7 @@ impl Printer {
         );
         line("tags", f.tags.join(", "));
         line("outcome", c.outcome.clone().unwrap_or_default());
+        self.findings_lines(findings);
         if !c.attachments.is_empty() {
             say!(self, "attachments:");
             for a in &c.attachments {
@@ -251,6 +258,48 @@ impl Printer {
             }
         }
         self.polls(polls);
+    }
+
+    pub fn names(&self, names: &[String]) {
+        if self.json {
+            return self.print_json(&json!({ "names": names }));
+        }
+        if names.is_empty() {
+            say!(self, "no names listed for this case");
+        }
+        for n in names {
+            say!(self, "{n}");
+        }
+    }
+
+    pub fn text_findings(&self, found: &[TextFinding]) {
+        if self.json {
+            return self.print_json(&serde_json::to_value(found).unwrap_or(Value::Null));
+        }
+        self.findings_lines(found);
+    }
+
+    fn findings_lines(&self, found: &[TextFinding]) {
+        if found.is_empty() {
+            say!(self, "text scan: nothing found");
+            return;
+        }
+        say!(self, "text scan:");
+        for f in found {
+            let state = if f.acknowledged {
+                "acknowledged as not an identifier"
+            } else {
+                "to resolve before sharing"
+            };
+            say!(
+                self,
+                "  {} in {}: “{}” ({state}; {})",
+                f.kind.describe(),
+                f.field.replace('_', " "),
+                f.matched,
+                f.label()
+            );
+        }
     }
 
     fn polls(&self, polls: &[PollView]) {

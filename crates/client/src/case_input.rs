@@ -30,6 +30,27 @@ impl CasePatch {
         *self == CasePatch::default()
     }
 
+    /// The text this patch would write, for the text scan before an edit goes out.
+    pub fn texts(&self) -> Vec<String> {
+        let single = [
+            &self.title,
+            &self.chief_complaint,
+            &self.history,
+            &self.examination,
+            &self.investigations,
+            &self.working_diagnosis,
+            &self.question,
+            &self.specialty,
+        ];
+        let lists = [&self.differential, &self.tags];
+        single
+            .into_iter()
+            .flatten()
+            .cloned()
+            .chain(lists.into_iter().flatten().flatten().cloned())
+            .collect()
+    }
+
     pub fn apply(self, f: &mut CaseFields) {
         macro_rules! set {
             ($($field:ident),+) => { $(if let Some(v) = self.$field { f.$field = v; })+ };

@@ -158,6 +158,9 @@ impl Engine {
         self.ensure_own(id, "edit")?;
         let mut fields = self.vault.db().fields(id)?;
         patch.apply(&mut fields);
+        if !self.vault.db().case_circles(id)?.is_empty() {
+            self.ensure_fields_reviewed(id, &fields)?;
+        }
         let now = self.config.clock.now();
         let revision = self.vault.db_mut().edit_case(id, fields, now)?;
         self.send_revision(id)?;
@@ -166,6 +169,9 @@ impl Engine {
 
     pub fn resolve_case(&mut self, id: &CaseId, outcome: &str) -> Result<()> {
         self.ensure_own(id, "resolve")?;
+        if !self.vault.db().case_circles(id)?.is_empty() {
+            self.ensure_reviewed(id, &[("outcome".into(), outcome.to_string())])?;
+        }
         let now = self.config.clock.now();
         self.vault.db_mut().resolve_case(id, outcome, now)?;
         self.send_outcome(id, outcome)

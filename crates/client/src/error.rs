@@ -31,6 +31,9 @@ pub enum ErrorCode {
     CircleRefused,
     /// The profile is locked: unlock it first.
     Locked,
+    /// The text may identify the patient: edit it, or acknowledge each finding as not an
+    /// identifier, before it is shared.
+    IdentifiersFound,
     Internal,
 }
 
@@ -50,6 +53,8 @@ pub enum ClientError {
     Invalid(String),
     #[error("the profile is locked; unlock it with your passphrase")]
     Locked,
+    #[error("{}", identifiers_message(.0))]
+    Identifiers(Vec<crate::text_review::TextFinding>),
     #[error(transparent)]
     Group(#[from] consilium_groups::GroupError),
     #[error("the relay: {0}")]
@@ -96,6 +101,7 @@ impl ClientError {
             ClientError::Image(e) | ClientError::ImageFile { source: e, .. } => image_code(e),
             ClientError::Invalid(_) => ErrorCode::InvalidInput,
             ClientError::Locked => ErrorCode::Locked,
+            ClientError::Identifiers(_) => ErrorCode::IdentifiersFound,
             ClientError::Group(e) => match e {
                 consilium_groups::GroupError::Rejected(_)
                 | consilium_groups::GroupError::BadIdentity => ErrorCode::CircleRefused,
@@ -125,6 +131,27 @@ impl ClientError {
             message,
         }
     }
+}
+
+/// "The text may identify the patient: a date “12/03/2024” in history; … Edit them, or
+/// acknowledge each as not an identifier (--acknowledge date:12/03/2024)."
+fn identifiers_message(found: &[crate::text_review::TextFinding]) -> String {
+    let listed: Vec<String> = found
+        .iter()
+        .map(|f| {
+            format!(
+                "{} “{}” in {} ({})",
+                f.kind.describe(),
+                f.matched,
+                f.field.replace('_', " "),
+                f.label()
+            )
+        })
+        .collect();
+    format!(
+        "the text may identify the patient: {}. Edit it out, or acknowledge each as not an identifier",
+        listed.join("; ")
+    )
 }
 
 fn image_code(e: &DeidError) -> ErrorCode {

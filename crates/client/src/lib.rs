@@ -23,6 +23,7 @@ pub mod relay_transport;
 pub mod settings;
 mod sharing;
 pub mod sync;
+mod text_review;
 mod views;
 
 pub use case_input::{CasePatch, case_from_toml};
@@ -38,4 +39,5 @@ pub use news::NewsWaiter;
 pub use settings::{LOCAL_RELAY, Settings, Theme};
 pub use sharing::PollView;
 pub use sync::{Direction, SyncReport, Transfer};
+pub use text_review::{Acknowledge, TextFinding};
 pub use views::{CaseView, SidebarEntry};

@@ -46,6 +46,7 @@ impl Engine {
                 "this case was shared with you; only its author can share it".into(),
             ));
         }
+        self.ensure_case_reviewed(case)?;
         let full = self.vault.db().case(case)?;
         let now = self.config.clock.now();
         let shared_at = now;
@@ -209,6 +210,9 @@ impl Engine {
         reply_to: Option<&CommentId>,
     ) -> Result<CommentId> {
         let in_circle = !self.vault.db().case_circles(case)?.is_empty();
+        if in_circle {
+            self.ensure_reviewed(case, &[("comment".into(), body.to_string())])?;
+        }
         let author = if in_circle {
             self.me()
         } else {
@@ -268,6 +272,13 @@ impl Engine {
         message_check
             .validate()
             .map_err(|e| ClientError::Invalid(e.to_string()))?;
+        if !self.vault.db().case_circles(case)?.is_empty() {
+            let texts: Vec<(String, String)> = options
+                .iter()
+                .map(|o| ("poll".to_string(), o.clone()))
+                .collect();
+            self.ensure_reviewed(case, &texts)?;
+        }
         let poll = CommentId::from_bytes(random::<16>(&*self.config.entropy)?);
         let me = self.me();
         let now = self.config.clock.now();

@@ -15,6 +15,7 @@ pub mod keys;
 pub mod listing;
 pub mod membership;
 mod migrations;
+mod privacy;
 pub mod sync_state;
 pub mod transfers;
 pub mod vault;

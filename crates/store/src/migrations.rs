@@ -44,10 +44,15 @@ const MIGRATIONS: &[Migration] = &[
         sql: include_str!("migrations/0006_reading.sql"),
         after: None,
     },
+    Migration {
+        version: 7,
+        sql: include_str!("migrations/0007_privacy.sql"),
+        after: None,
+    },
 ];
 
 /// The newest schema this build knows.
-pub const LATEST: i64 = 6;
+pub const LATEST: i64 = 7;
 
 pub(crate) fn current_version(conn: &Connection) -> Result<i64> {
     Ok(conn.query_row("PRAGMA user_version", [], |r| r.get(0))?)

@@ -4,4 +4,5 @@
 
 pub mod cases;
 pub mod circles;
+pub mod privacy;
 pub mod profile;

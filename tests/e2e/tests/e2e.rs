@@ -5,6 +5,7 @@
 mod concurrency;
 mod desktop_window;
 mod faults;
+mod privacy_gate;
 mod support;
 mod tampering;
 mod three_physicians;

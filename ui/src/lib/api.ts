@@ -22,6 +22,7 @@ export type ErrorCode =
   | "relay_refused"
   | "circle_refused"
   | "locked"
+  | "identifiers_found"
   | "internal";
 
 export interface PublicError {
@@ -220,6 +221,22 @@ export interface Rect {
 
 export type Rendition = "full" | "preview" | "thumbnail";
 
+export type FindingKind =
+  | "name" | "date" | "age" | "phone" | "email" | "url" | "ip"
+  | "record" | "ssn" | "nir" | "dni" | "number" | "postcode" | "address";
+
+/** A possible identifier the text scan found in a field (offsets also in UTF-16 for JS). */
+export interface TextFinding {
+  field: string;
+  kind: FindingKind;
+  matched: string;
+  start: number;
+  end: number;
+  start_utf16: number;
+  end_utf16: number;
+  acknowledged: boolean;
+}
+
 export const api = {
   profileStatus: () => invoke<ProfileStatus>("profile_status"),
   createProfile: (name: string, specialty: string, passphrase: string) =>
@@ -253,6 +270,18 @@ export const api = {
     invoke<string>("comment", { case: caseId, body, replyTo }),
   openPoll: (caseId: string, options: string[]) => invoke<string>("open_poll", { case: caseId, options }),
   vote: (caseId: string, option: string) => invoke<PollView>("vote", { case: caseId, option }),
+  caseNames: (caseId: string) => invoke<string[]>("case_names", { case: caseId }),
+  setCaseNames: (caseId: string, names: string[]) => invoke<void>("set_case_names", { case: caseId, names }),
+  scanCase: (caseId: string, pending: string[] = []) =>
+    invoke<TextFinding[]>("scan_case", { case: caseId, pending }),
+  acknowledge: (caseId: string, finding: { kind: FindingKind; text: string } | "all", pending: string[] = []) =>
+    invoke<number>("acknowledge", {
+      case: caseId,
+      kind: finding === "all" ? null : finding.kind,
+      text: finding === "all" ? null : finding.text,
+      all: finding === "all",
+      pending,
+    }),
 
   circles: () => invoke<CircleInfo[]>("circles"),
   createCircle: (name: string) => invoke<CircleInfo>("create_circle", { name }),

@@ -19,6 +19,8 @@ const advice: Record<ErrorCode, string> = {
   relay_refused: "The relay refused this. The invitation may have expired, or you were removed.",
   circle_refused: "This circle operation was refused.",
   locked: "Consilium is locked. Enter your passphrase to continue.",
+  identifiers_found:
+    "The text may identify the patient. Edit each highlighted finding out, or mark it “not an identifier”, then share again.",
   internal: "Something went wrong inside Consilium. Your data was not changed by it.",
 };
 

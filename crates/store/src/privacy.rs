@@ -1,0 +1,129 @@
+//! What the text scan of a case works from and what the author decided: the names listed for
+//! the case (its deny-list) and the findings acknowledged as "not an identifier". Both live only
+//! in this vault; the store does not know what a finding is, only its kind's word and its text.
+
+use consilium_model::CaseId;
+use rusqlite::params;
+
+use crate::cases::{CaseDb, ensure_case};
+use crate::error::{Result, StoreError};
+
+/// The longest name the deny-list takes, and how many names a case may list.
+const MAX_NAME_CHARS: usize = 200;
+const MAX_NAMES: usize = 100;
+
+impl CaseDb {
+    /// Replaces the case's deny-list (blank entries dropped, repeats merged).
+    pub fn set_deny_names(&mut self, case: &CaseId, names: &[String]) -> Result<()> {
+        let mut clean: Vec<String> = names
+            .iter()
+            .map(|n| n.trim().to_string())
+            .filter(|n| !n.is_empty())
+            .collect();
+        clean.sort();
+        clean.dedup();
+        if clean.len() > MAX_NAMES || clean.iter().any(|n| n.chars().count() > MAX_NAME_CHARS) {
+            return Err(StoreError::Invalid(format!(
+                "a case lists at most {MAX_NAMES} names of at most {MAX_NAME_CHARS} characters"
+            )));
+        }
+        self.atomically(|db| {
+            let tx = db.connection();
+            ensure_case(tx, case)?;
+            tx.execute(
+                "DELETE FROM case_deny_names WHERE case_id = ?1",
+                [&case.as_bytes()[..]],
+            )?;
+            let mut insert =
+                tx.prepare_cached("INSERT INTO case_deny_names (case_id, name) VALUES (?1, ?2)")?;
+            for name in &clean {
+                insert.execute(params![&case.as_bytes()[..], name])?;
+            }
+            Ok(())
+        })
+    }
+
+    /// The names listed for the case, in order.
+    pub fn deny_names(&self, case: &CaseId) -> Result<Vec<String>> {
+        let mut stmt = self
+            .connection()
+            .prepare_cached("SELECT name FROM case_deny_names WHERE case_id = ?1 ORDER BY name")?;
+        let names = stmt
+            .query_map([&case.as_bytes()[..]], |r| r.get(0))?
+            .collect::<std::result::Result<Vec<String>, _>>()?;
+        Ok(names)
+    }
+
+    /// Records that the author looked at `matched` (found as `kind`) in this case and decided
+    /// it is not an identifier.
+    pub fn acknowledge(&self, case: &CaseId, kind: &str, matched: &str) -> Result<()> {
+        ensure_case(self.connection(), case)?;
+        self.connection().execute(
+            "INSERT OR IGNORE INTO case_acknowledged (case_id, kind, matched) VALUES (?1, ?2, ?3)",
+            params![&case.as_bytes()[..], kind, matched],
+        )?;
+        Ok(())
+    }
+
+    /// The case's acknowledged findings, as (kind, matched text).
+    pub fn acknowledged(&self, case: &CaseId) -> Result<Vec<(String, String)>> {
+        let mut stmt = self.connection().prepare_cached(
+            "SELECT kind, matched FROM case_acknowledged WHERE case_id = ?1 ORDER BY kind, matched",
+        )?;
+        let rows = stmt
+            .query_map([&case.as_bytes()[..]], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<std::result::Result<Vec<(String, String)>, _>>()?;
+        Ok(rows)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use consilium_model::{CaseFields, Timestamp};
+    use rusqlite::Connection;
+
+    use super::*;
+    use crate::entropy::SystemEntropy;
+
+    #[test]
+    fn deny_names_and_acknowledgements_belong_to_their_case() {
+        let mut db = CaseDb::from_connection(
+            Connection::open_in_memory().unwrap(),
+            Arc::new(SystemEntropy::new()),
+        )
+        .unwrap();
+        let titled = || CaseFields {
+            title: "Annular plaque".into(),
+            ..Default::default()
+        };
+        let case = db.create_case(titled(), Timestamp(1)).unwrap();
+        let other = db.create_case(titled(), Timestamp(1)).unwrap();
+        db.set_deny_names(
+            &case,
+            &[
+                " Hélène Dupont ".into(),
+                "".into(),
+                "Hélène Dupont".into(),
+                "Marc".into(),
+            ],
+        )
+        .unwrap();
+        assert_eq!(db.deny_names(&case).unwrap(), vec!["Hélène Dupont", "Marc"]);
+        assert!(db.deny_names(&other).unwrap().is_empty());
+        db.set_deny_names(&case, &["Marc".into()]).unwrap();
+        assert_eq!(db.deny_names(&case).unwrap(), vec!["Marc"]);
+        assert!(db.set_deny_names(&case, &["x".repeat(201)]).is_err());
+
+        db.acknowledge(&case, "date", "12/03").unwrap();
+        db.acknowledge(&case, "date", "12/03").unwrap();
+        assert_eq!(
+            db.acknowledged(&case).unwrap(),
+            vec![("date".to_string(), "12/03".to_string())]
+        );
+        assert!(db.acknowledged(&other).unwrap().is_empty());
+        let missing = CaseId::from_bytes([9; 16]);
+        assert!(db.acknowledge(&missing, "date", "x").is_err());
+    }
+}

@@ -1,0 +1,58 @@
+//! The text scan before sharing: the names looked for in a case, what the scan finds, and the
+//! author's "not an identifier" decisions.
+
+use consilium_client::model::{CaseId, FindingKind};
+use consilium_client::{Acknowledge, ClientError, PublicError, TextFinding};
+use tauri::State;
+
+use crate::session::Session;
+
+fn case_id(id: &str) -> Result<CaseId, ClientError> {
+    id.parse()
+        .map_err(|_| ClientError::Invalid(format!("'{id}' is not a case id")))
+}
+
+#[tauri::command(async)]
+pub fn case_names(session: State<'_, Session>, case: String) -> Result<Vec<String>, PublicError> {
+    session.with(|e| e.case_names(&case_id(&case)?))
+}
+
+#[tauri::command(async)]
+pub fn set_case_names(
+    session: State<'_, Session>,
+    case: String,
+    names: Vec<String>,
+) -> Result<(), PublicError> {
+    session.with(|e| e.set_case_names(&case_id(&case)?, &names))
+}
+
+/// What the scan finds in the case, and in `pending` (a comment not yet posted).
+#[tauri::command(async)]
+pub fn scan_case(
+    session: State<'_, Session>,
+    case: String,
+    pending: Vec<String>,
+) -> Result<Vec<TextFinding>, PublicError> {
+    session.with(|e| e.scan_case(&case_id(&case)?, &pending))
+}
+
+/// One finding acknowledged as not an identifier (`kind` and `text`), or, with `all`, every
+/// finding there is now.
+#[tauri::command(async)]
+pub fn acknowledge(
+    session: State<'_, Session>,
+    case: String,
+    kind: Option<FindingKind>,
+    text: Option<String>,
+    all: bool,
+    pending: Vec<String>,
+) -> Result<usize, PublicError> {
+    session.with(|e| {
+        let what = match (all, kind, text) {
+            (true, _, _) => Acknowledge::All,
+            (false, Some(kind), Some(text)) => Acknowledge::These(vec![(kind, text)]),
+            _ => return Err(ClientError::Invalid("say which finding, or all".into())),
+        };
+        e.acknowledge(&case_id(&case)?, &what, &pending)
+    })
+}
