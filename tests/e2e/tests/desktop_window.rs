@@ -99,7 +99,7 @@ async fn journey(w: &Window, b: &Cli, photos: &[String]) {
     .await;
     w.type_in(
         "textarea[name=history]",
-        "Six weeks. Cat at home. Topical steroid for two weeks made it spread.",
+        "First noticed on 12/03/2024. Cat at home. Topical steroid for two weeks made it spread.",
     )
     .await;
     w.type_in(
@@ -191,6 +191,28 @@ async fn journey(w: &Window, b: &Cli, photos: &[String]) {
     w.press("Edit").await;
     w.field("input[name=consent]").await.click().await.unwrap();
     w.choose(".share-box select", &circle_id(w).await).await;
+    // The text scan found the date in the history: sharing waits for the author's decision.
+    w.sees("1 possible identifier to resolve before sharing")
+        .await;
+    let share =
+        w.c.find(Locator::XPath(
+            "//button[normalize-space(.)='Save and share']",
+        ))
+        .await
+        .unwrap();
+    assert!(
+        share.attr("disabled").await.unwrap().is_some(),
+        "share is refused while a finding is open"
+    );
+    w.c.execute(
+        "document.querySelector('.privacy').scrollIntoView({block: 'center'})",
+        vec![],
+    )
+    .await
+    .unwrap();
+    w.shot("privacy-review").await;
+    w.press("Not an identifier").await;
+    w.sees("Every finding was reviewed.").await;
     w.press("Save and share").await;
     w.sees(&format!("in {CIRCLE}")).await;
     w.type_in(
