@@ -6,12 +6,14 @@
 //! redactions burned in first. The text scan only reports; it never changes the text.
 
 pub mod error;
+mod faces;
 mod image_clean;
 mod metadata;
 pub mod redaction;
 pub mod text;
 
 pub use error::{DeidError, Result};
+pub use faces::{DETECT_SIDE, propose_faces};
 pub use image_clean::{
     CleanImage, Encoded, ImportLimits, PREVIEW_SIDE, THUMBNAIL_SIDE, clean_image,
 };

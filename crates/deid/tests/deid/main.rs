@@ -323,3 +323,42 @@ fn the_whole_real_world_corpus_is_handled_without_panic_and_comes_out_clean() {
         accepted.len()
     );
 }
+
+/// Whether the rectangle covers the point.
+fn covers(r: &Redaction, x: u32, y: u32) -> bool {
+    (r.x..r.x + r.w).contains(&x) && (r.y..r.y + r.h).contains(&y)
+}
+
+/// Pillow's portrait of Grace Hopper (a real photo nobody here took): the face is proposed for
+/// redaction, eyes and mouth inside the rectangle; the same photo at camera size gets the same
+/// proposal scaled up (the detector runs on a downscaled copy); a flower has none.
+#[test]
+fn a_frontal_face_is_proposed_for_redaction_and_a_flower_is_not() {
+    let Some(path) = sample("hopper.jpg") else {
+        return;
+    };
+    let portrait = image::open(&path).unwrap();
+    let faces = consilium_deid::propose_faces(&portrait);
+    assert_eq!(faces.len(), 1, "{faces:?}");
+    let f = &faces[0];
+    for (x, y) in [(55, 45), (70, 45), (62, 64)] {
+        assert!(
+            covers(f, x, y),
+            "{f:?} leaves ({x}, {y}) of the face uncovered"
+        );
+    }
+    assert!(
+        f.w < 110 && f.h < 110,
+        "the proposal is the face, not the photo: {f:?}"
+    );
+
+    let big = portrait.resize_exact(2048, 2048, image::imageops::FilterType::Lanczos3);
+    let scaled = consilium_deid::propose_faces(&big);
+    assert_eq!(scaled.len(), 1, "{scaled:?}");
+    for (x, y) in [(55, 45), (70, 45), (62, 64)] {
+        assert!(covers(&scaled[0], x * 16, y * 16), "{:?}", scaled[0]);
+    }
+
+    let flower = image::open(sample("flower.jpg").unwrap()).unwrap();
+    assert!(consilium_deid::propose_faces(&flower).is_empty());
+}
