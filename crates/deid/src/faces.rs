@@ -48,9 +48,9 @@ pub fn propose_faces(img: &DynamicImage) -> Vec<Redaction> {
     detector.set_score_thresh(2.0);
     detector.set_pyramid_scale_factor(0.8);
     detector.set_slide_window_step(4, 4);
-    let mut data = rustface::ImageData::new(gray.as_raw(), gray.width(), gray.height());
+    let data = rustface::ImageData::new(gray.as_raw(), gray.width(), gray.height());
     let mut faces: Vec<Redaction> = detector
-        .detect(&mut data)
+        .detect(&data)
         .iter()
         .filter_map(|face| {
             let b = face.bbox();
