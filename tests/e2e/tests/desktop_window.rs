@@ -247,6 +247,15 @@ async fn journey(w: &Window, b: &Cli, photos: &[String]) {
     let shown = b.json(&["case", "show", &case]);
     assert_eq!(shown["fields"]["title"], TITLE);
     assert_eq!(shown["attachments"].as_array().unwrap().len(), 2);
+    // The rectangle drawn in the window is black in the colleague's copy of the photo.
+    let photo = shown["attachments"][0]["id"].as_str().unwrap();
+    let out = b.dir.join("redacted.jpg");
+    b.ok(&["case", "export-attachment", &case, photo, out.to_str().unwrap()]);
+    let got = image::open(&out).unwrap().to_luma8();
+    assert_eq!(got.dimensions(), (1200, 1600));
+    for (x, y) in [(12, 12), (150, 100), (305, 205)] {
+        assert!(got.get_pixel(x, y)[0] < 16, "({x}, {y}) is not redacted");
+    }
     b.ok(&["comment", &case, COMMENT]);
     b.ok(&["vote", &case, "Confirm with KOH first"]);
     b.ok(&["sync"]);
