@@ -18,6 +18,6 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "== cargo build (the binaries the end-to-end tests run)"
 cargo build --workspace --bins --locked
 echo "== cargo test (under a virtual display: the desktop window's WebDriver test opens it)"
-CONSILIUM_REQUIRE_SAMPLES=1 xvfb-run -a -s "-screen 0 1400x900x24" \
+CONSILIUM_REQUIRE_SAMPLES=1 xvfb-run -a -s "-screen 0 1400x900x24 -s 0 -dpms" \
     cargo test --workspace --all-targets --locked
 echo "== all checks passed in $(( $(date +%s) - start )) s"

@@ -98,8 +98,10 @@ if desktop.exists():
     print(f"- open a case with eight images until every thumbnail is decoded: {r['open_case_eight_images_ms']:.0f} ms, "
           f"{r['ratio_open_eight_vs_none']:.2f}× a case with none ({r['open_case_no_images_ms']:.0f} ms)")
     print(f"- scroll the 5 000-row list: {r['scroll_step_ms']:.1f} ms per 25-row step, at most "
-          f"{r['rows_in_dom']:.0f} rows in the page")
-    print(f"- idle memory with 5 000 cases: {r['idle_rss_5000_mib']:.0f} MiB resident, app and WebKit processes "
-          f"(goal < 250 MiB; app process alone {r['idle_rss_app_only_5000_mib']:.0f} MiB); "
-          f"{r['ratio_idle_rss_5000_vs_empty']:.2f}× the empty profile ({r['idle_rss_empty_mib']:.0f} MiB)")
-
+          f"{r['rows_in_dom']:.0f} rows in the page; {r.get('ratio_scroll_step_vs_idle_frame', float('nan')):.2f}× "
+          f"the display's idle frame ({r.get('idle_frame_ms', float('nan')):.1f} ms); "
+          f"{r['scroll_frames_stalled']:.0f} of 200 frames did not come within 50 ms")
+    print(f"- idle memory with 5 000 cases (goal < 250 MiB resident): app process {r['idle_rss_app_only_5000_mib']:.0f} MiB RSS; "
+          f"app and WebKit processes {r['idle_pss_5000_mib']:.0f} MiB PSS ({r['idle_rss_5000_mib']:.0f} MiB RSS summed, "
+          f"shared libraries counted per process); {r['ratio_idle_pss_5000_vs_empty']:.2f}× the empty profile "
+          f"({r['idle_pss_empty_mib']:.0f} MiB PSS)")

@@ -19,8 +19,11 @@ cargo bench --locked -p consilium-relay --bench relay_load | tee "$CARGO_TARGET_
 # under Xvfb over WebDriver (it embeds the built front end).
 (cd ui && npm run -s build)
 cargo build --release --locked -q -p consilium-desktop
-xvfb-run -a -s "-screen 0 1400x900x24" cargo bench --locked -p consilium-e2e --bench desktop \
-    | tee "$CARGO_TARGET_DIR/criterion/desktop.txt"
+# Built before the virtual display starts: X's screen saver (which WebKit reads as a hidden page,
+# pausing its frames) must not start during a long build; and switched off anyway.
+cargo bench --locked -p consilium-e2e --bench desktop --no-run
+xvfb-run -a -s "-screen 0 1400x900x24 -s 0 -dpms" \
+    cargo bench --locked -p consilium-e2e --bench desktop | tee "$CARGO_TARGET_DIR/criterion/desktop.txt"
 cargo build --release --locked -q -p consilium-cli -p consilium-testkit
 cargo build --release --locked -q -p consilium-client --example import_once
 

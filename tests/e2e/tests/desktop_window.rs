@@ -250,7 +250,13 @@ async fn journey(w: &Window, b: &Cli, photos: &[String]) {
     // The rectangle drawn in the window is black in the colleague's copy of the photo.
     let photo = shown["attachments"][0]["id"].as_str().unwrap();
     let out = b.dir.join("redacted.jpg");
-    b.ok(&["case", "export-attachment", &case, photo, out.to_str().unwrap()]);
+    b.ok(&[
+        "case",
+        "export-attachment",
+        &case,
+        photo,
+        out.to_str().unwrap(),
+    ]);
     let got = image::open(&out).unwrap().to_luma8();
     assert_eq!(got.dimensions(), (1200, 1600));
     for (x, y) in [(12, 12), (150, 100), (305, 205)] {
