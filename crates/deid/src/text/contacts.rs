@@ -15,36 +15,39 @@ fn re(p: &str) -> Regex {
 
 static EMAIL: LazyLock<Regex> = LazyLock::new(|| {
     re(
-        r"(?i)\b[a-z0-9][a-z0-9._%+\-]*@[a-z0-9](?:[a-z0-9\-]*[a-z0-9])?(?:\.[a-z0-9\-]+)*\.[a-z]{2,}\b",
+        r"(?i)(?-u:\b)[a-z0-9][a-z0-9._%+\-]*@[a-z0-9](?:[a-z0-9\-]*[a-z0-9])?(?:\.[a-z0-9\-]+)*\.[a-z]{2,}(?-u:\b)",
     )
 });
-static URL: LazyLock<Regex> = LazyLock::new(|| re(r#"(?i)\b(?:https?://|www\.)[^\s<>"'()\[\]]+"#));
+static URL: LazyLock<Regex> =
+    LazyLock::new(|| re(r#"(?i)(?-u:\b)(?:https?://|www\.)[^\s<>"'()\[\]]+"#));
 static IPV4: LazyLock<Regex> = LazyLock::new(|| {
-    re(r"\b(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?:\.(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}\b")
+    re(
+        r"(?-u:\b)(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?:\.(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}(?-u:\b)",
+    )
 });
 static IPV6: LazyLock<Regex> = LazyLock::new(|| {
-    re(r"(?i)\b[0-9a-f]{1,4}(?::[0-9a-f]{0,4}){2,7}|::[0-9a-f]{1,4}(?::[0-9a-f]{1,4}){0,6}")
+    re(r"(?i)(?-u:\b)[0-9a-f]{1,4}(?::[0-9a-f]{0,4}){2,7}|::[0-9a-f]{1,4}(?::[0-9a-f]{1,4}){0,6}")
 });
 
-static LOCAL_US: LazyLock<Regex> = LazyLock::new(|| re(r"\b[2-9]\d{2}-\d{4}\b"));
+static LOCAL_US: LazyLock<Regex> = LazyLock::new(|| re(r"(?-u:\b)[2-9]\d{2}-\d{4}(?-u:\b)"));
 
 /// Phone numbers: each pattern is one national or international way of writing them.
 static PHONES: LazyLock<Vec<Regex>> = LazyLock::new(|| {
     [
         // International: +33 6 12 34 56 78, +1 (555) 014-2367, +49 (0)30 1234567, 0033 1 45…
-        r"(?:\+|\b00)[1-9]\d{0,2}[\s.\-]?(?:\(0\)[\s.\-]?)?\(?\d{1,4}\)?(?:[\s.\-/]?\d{1,4}){2,5}\b",
+        r"(?:\+|(?-u:\b)00)[1-9]\d{0,2}[\s.\-]?(?:\(0\)[\s.\-]?)?\(?\d{1,4}\)?(?:[\s.\-/]?\d{1,4}){2,5}(?-u:\b)",
         // France: 06 12 34 56 78, 01.45.67.89.10, 0612345678
-        r"\b0[1-9](?:[\s.\-]?\d{2}){4}\b",
+        r"(?-u:\b)0[1-9](?:[\s.\-]?\d{2}){4}(?-u:\b)",
         // US: (555) 014-2367, 555-014-2367, 555.014.2367
-        r"(?:\(\d{3}\)\s?|\b\d{3}[\s.\-])\d{3}[.\-]\d{4}\b",
+        r"(?:\(\d{3}\)\s?|(?-u:\b)\d{3}[\s.\-])\d{3}[.\-]\d{4}(?-u:\b)",
         // UK: 020 7946 0958, 07700 900123, 0161 496 0000
-        r"\b0\d{2,4}\s\d{3,4}\s?\d{3,4}\b",
+        r"(?-u:\b)0\d{2,4}\s\d{3,4}\s?\d{3,4}(?-u:\b)",
         // Germany: 030 1234567, 0171 2345678, 089/12345678, 030-1234567, 089 99998 123
-        r"\b0\d{2,4}[\s/\-]\d{3,8}(?:[\s\-]\d{1,5})?\b",
+        r"(?-u:\b)0\d{2,4}[\s/\-]\d{3,8}(?:[\s\-]\d{1,5})?(?-u:\b)",
         // Spain: 612 345 678, 91 123 45 67, 912 34 56 78
-        r"\b[6789]\d{2}\s\d{3}\s\d{3}\b",
-        r"\b[89]\d\s\d{3}\s\d{2}\s\d{2}\b",
-        r"\b[6789]\d{2}\s\d{2}\s\d{2}\s\d{2}\b",
+        r"(?-u:\b)[6789]\d{2}\s\d{3}\s\d{3}(?-u:\b)",
+        r"(?-u:\b)[89]\d\s\d{3}\s\d{2}\s\d{2}(?-u:\b)",
+        r"(?-u:\b)[6789]\d{2}\s\d{2}\s\d{2}\s\d{2}(?-u:\b)",
     ]
     .iter()
     .map(|p| re(p))
@@ -54,7 +57,7 @@ static PHONES: LazyLock<Vec<Regex>> = LazyLock::new(|| {
 /// A number after a phone word: "tel. 4567 8901", "Fax: 01 23…", "Handy 0171…".
 static LABELLED: LazyLock<Regex> = LazyLock::new(|| {
     re(
-        r"(?i)\b(?:tel|t[ée]l[ée]?phone?|phone|ph|mobile|mob|cell|fax|t[ée]l[ée]copie|portable|t[ée]l[ée]fono|tfno|tlf|m[óo]vil|telefon|tel\.-nr|handy|mobil|rufnummer)\b\.?\s*(?:n[°ºo]\.?|nr\.?|number|:)?\s*:?\s*(\+?\(?\d[\d\s.\-/()]{5,}\d)",
+        r"(?i)(?-u:\b)(?:tel|t[ée]l[ée]?phone?|phone|ph|mobile|mob|cell|fax|t[ée]l[ée]copie|portable|t[ée]l[ée]fono|tfno|tlf|m[óo]vil|telefon|tel\.-nr|handy|mobil|rufnummer)(?-u:\b)\.?\s*(?:n[°ºo]\.?|nr\.?|number|:)?\s*:?\s*(\+?\(?\d[\d\s.\-/()]{5,}\d)",
     )
 });
 

@@ -18,7 +18,7 @@ const SHORT: &str = "jan|feb|febr|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec|\
     janv|f[ée]vr|avr|juil|d[ée]c|ene|abr|ago|dic|m[äa]r|mrz|okt|dez";
 
 fn month() -> String {
-    format!(r"(?:(?:{MONTHS})\b|(?:{SHORT})\b\.?)")
+    format!(r"(?:(?:{MONTHS})(?-u:\b)|(?:{SHORT})(?-u:\b)\.?)")
 }
 
 /// The day: 1–31 with an ordinal or a German dot ("3rd", "1er", "12.", "1º").
@@ -29,11 +29,11 @@ static WRITTEN: LazyLock<Vec<Regex>> = LazyLock::new(|| {
     let m = month();
     [
         // 12 March 2024, 12 mars, 12 de marzo de 2024, 12. März 2024, 3 janv. 2023
-        format!(r"(?i)\b{DAY}\s*(?:de\s+|-)?{m}(?:,?\s*(?:de\s+|del\s+|-)?{YEAR}\b)?"),
+        format!(r"(?i)(?-u:\b){DAY}\s*(?:de\s+|-)?{m}(?:,?\s*(?:de\s+|del\s+|-)?{YEAR}(?-u:\b))?"),
         // March 12, 2024; March 12th
-        format!(r"(?i)\b{m}\s+{DAY}(?:,?\s+{YEAR})?\b"),
+        format!(r"(?i)(?-u:\b){m}\s+{DAY}(?:,?\s+{YEAR})?(?-u:\b)"),
         // March 2024, marzo de 2024, mars 2024
-        format!(r"(?i)\b{m},?\s+(?:de\s+|del\s+)?{YEAR}\b"),
+        format!(r"(?i)(?-u:\b){m},?\s+(?:de\s+|del\s+)?{YEAR}(?-u:\b)"),
     ]
     .iter()
     .map(|p| Regex::new(p).unwrap_or_else(|e| panic!("date pattern: {e}")))
@@ -42,34 +42,46 @@ static WRITTEN: LazyLock<Vec<Regex>> = LazyLock::new(|| {
 
 /// ISO 2024-03-12 (and 2024/03/12), with an optional time.
 static ISO: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"\b(?:19|20)\d{2}([-/.])(?:0?[1-9]|1[0-2])([-/.])(?:0?[1-9]|[12]\d|3[01])\b")
-        .unwrap_or_else(|e| panic!("{e}"))
+    Regex::new(
+        r"(?-u:\b)(?:19|20)\d{2}([-/.])(?:0?[1-9]|1[0-2])([-/.])(?:0?[1-9]|[12]\d|3[01])(?-u:\b)",
+    )
+    .unwrap_or_else(|e| panic!("{e}"))
 });
 
 /// Three numbers with one separator: 12/03/2024, 3.12.24, 12-03-2024.
 static NUMERIC: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"\b(\d{1,2})([/.\-])(\d{1,2})([/.\-])(\d{4}|\d{2})\b")
+    Regex::new(r"(?-u:\b)(\d{1,2})([/.\-])(\d{1,2})([/.\-])(\d{4}|\d{2})(?-u:\b)")
         .unwrap_or_else(|e| panic!("{e}"))
 });
 
 /// Day and month alone: 15/03, 3.12. (taken as a date with a leading zero or a date word before).
 static DAY_MONTH: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"\b(\d{1,2})([/.])(\d{1,2})\b(\.)?").unwrap_or_else(|e| panic!("{e}"))
+    Regex::new(r"(?-u:\b)(\d{1,2})([/.])(\d{1,2})(?-u:\b)(\.)?").unwrap_or_else(|e| panic!("{e}"))
 });
 
 /// Words that announce a date ("on", "le", "el", "am", "since", "depuis"…).
 static DATE_CUE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)\b(?:on|since|from|until|till|dated|seen|admitted|discharged|born|DOB|le|du|au|depuis|jusqu'au|n[ée]e?|vu|el|del|desde|hasta|d[ií]a|am|vom|bis|seit|ab|geb\.?|geboren|monday|tuesday|wednesday|thursday|friday|saturday|sunday|mon|tue|wed|thu|fri|sat|sun|lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche|lunes|martes|mi[ée]rcoles|jueves|viernes|s[áa]bado|domingo|montag|dienstag|mittwoch|donnerstag|freitag|samstag|sonntag|mo|di|mi|do|fr|sa|so)\s*[:.,]?\s*$",
+        r"(?i)(?-u:\b)(?:on|since|from|until|till|dated|seen|admitted|discharged|born|DOB|le|du|au|depuis|jusqu'au|n[ée]e?|vu|el|del|desde|hasta|d[ií]a|am|vom|bis|seit|ab|geb\.?|geboren|monday|tuesday|wednesday|thursday|friday|saturday|sunday|mon|tue|wed|thu|fri|sat|sun|lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche|lunes|martes|mi[ée]rcoles|jueves|viernes|s[áa]bado|domingo|montag|dienstag|mittwoch|donnerstag|freitag|samstag|sonntag|mo|di|mi|do|fr|sa|so)\s*[:.,]?\s*$",
     )
     .unwrap_or_else(|e| panic!("{e}"))
 });
 
 /// What follows a fraction that is not a date: "3/7 days", "2/4 grade"…
 static NOT_AFTER: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)^\s*(?:d\b|days?|j\b|jours?|d[ií]as?|tage?n?|w|wk|weeks?|sem|semaines?|semanas?|wochen?|mo|months?|mois|meses|monate?n?|h\b|hours?|mmhg|mg|ml|%)")
+    Regex::new(r"(?i)^\s*(?:d(?-u:\b)|days?|j(?-u:\b)|jours?|d[ií]as?|tage?n?|w|wk|weeks?|sem|semaines?|semanas?|wochen?|mo|months?|mois|meses|monate?n?|h(?-u:\b)|hours?|mmhg|mg|ml|%)")
         .unwrap_or_else(|e| panic!("{e}"))
 });
+
+/// The last `n` bytes of `s` or a little more (on a char boundary): what a cue before a
+/// number can be, without matching the whole text before it each time.
+fn tail(s: &str, n: usize) -> &str {
+    let mut at = s.len().saturating_sub(n);
+    while !s.is_char_boundary(at) {
+        at -= 1;
+    }
+    &s[at..]
+}
 
 fn valid_day_month(a: u32, b: u32) -> bool {
     let dm = (1..=31).contains(&a) && (1..=12).contains(&b);
@@ -80,14 +92,14 @@ fn valid_day_month(a: u32, b: u32) -> bool {
 /// Holidays name a day: "Christmas Day 2023", "Noël", "Nochebuena", "Heiligabend".
 static HOLIDAYS: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(&format!(
-        r"(?i)\b(?:Christmas(?:\s+Day|\s+Eve)?|New\s+Year'?s(?:\s+Day|\s+Eve)|Thanksgiving(?:\s+Day)?|Easter(?:\s+Sunday|\s+Monday)?|Boxing\s+Day|No[eë]l|Nouvel\s+An|jour\s+de\s+l'an|Toussaint|lundi\s+de\s+P[âa]ques|Navidad|Nochebuena|Nochevieja|A[ñn]o\s+Nuevo|d[íi]a\s+de\s+Reyes|Weihnachten|Heiligabend|Silvester|Neujahr|Ostersonntag|Ostermontag)\b(?:,?\s+(?:de\s+|del\s+)?{YEAR}\b)?"
+        r"(?i)(?-u:\b)(?:Christmas(?:\s+Day|\s+Eve)?|New\s+Year'?s(?:\s+Day|\s+Eve)|Thanksgiving(?:\s+Day)?|Easter(?:\s+Sunday|\s+Monday)?|Boxing\s+Day|No[eë]l|Nouvel\s+An|jour\s+de\s+l'an|Toussaint|lundi\s+de\s+P[âa]ques|Navidad|Nochebuena|Nochevieja|A[ñn]o\s+Nuevo|d[íi]a\s+de\s+Reyes|Weihnachten|Heiligabend|Silvester|Neujahr|Ostersonntag|Ostermontag)(?-u:\b)(?:,?\s+(?:de\s+|del\s+)?{YEAR}(?-u:\b))?"
     ))
     .unwrap_or_else(|e| panic!("{e}"))
 });
 
 /// Months in Roman numerals: 21-IV-2024, 3.XII.23.
 static ROMAN: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"\b(?:0?[1-9]|[12]\d|3[01])[\-./ ](?:XII|XI|X|IX|VIII|VII|VI|V|IV|III|II|I)[\-./ ](?:19|20)?\d{2}\b")
+    Regex::new(r"(?-u:\b)(?:0?[1-9]|[12]\d|3[01])[\-./ ](?:XII|XI|X|IX|VIII|VII|VI|V|IV|III|II|I)[\-./ ](?:19|20)?\d{2}(?-u:\b)")
         .unwrap_or_else(|e| panic!("{e}"))
 });
 
@@ -140,7 +152,7 @@ pub fn find(text: &str, out: &mut Vec<Candidate>) {
         let dotted = &c[2] == ".";
         let zero_padded =
             c[1].len() == 2 && c[3].len() == 2 && (c[1].starts_with('0') || c[3].starts_with('0'));
-        let cued = DATE_CUE.is_match(&text[..all.start()]);
+        let cued = DATE_CUE.is_match(tail(&text[..all.start()], 40));
         let german = dotted && c.get(4).is_some();
         if !valid_day_month(a, b) || NOT_AFTER.is_match(&text[all.end()..]) {
             continue;

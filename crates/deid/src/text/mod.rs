@@ -106,15 +106,15 @@ impl DenyList {
 /// Ages over 89: "92-year-old", "aged 94", "93 ans", "91 años", "95 Jahre alt", "90 y/o".
 static AGES: LazyLock<Vec<Regex>> = LazyLock::new(|| {
     [
-        r"(?i)\b(?:9\d|1[0-1]\d)\s*-?\s*(?:years?\b|yrs?\b|y/?o\b|y\.\s?o\.|ans?\b|años?\b|anos\b|jahre?n?\b|j\.|-j[äa]hrige?[rn]?\b)",
+        r"(?i)(?-u:\b)(?:9\d|1[0-1]\d)\s*-?\s*(?:years?(?-u:\b)|yrs?(?-u:\b)|y/?o(?-u:\b)|y\.\s?o\.|ans?(?-u:\b)|años?(?-u:\b)|anos(?-u:\b)|jahre?n?(?-u:\b)|j\.|-j[äa]hrige?[rn]?(?-u:\b))",
         // "Mrs Brooks, 97,", "Mr FITCH (98)", "Frau Kaiser (96)", "b. 12 May 1930 (94)"
-        r"(?:\b(?:Mr|Mrs|Ms|Miss|Mme|Mlle|M\.|Sr|Sra|Herr|Frau|Pat)\.?\s+[A-ZÀ-Þ][\p{L}\-]+(?:\s+[A-ZÀ-Þ][\p{L}\-]+)?,?\s*|\b[A-ZÀ-Þ][\p{L}\-]+\s+|(?:19|20)\d{2}\s+|\.\s+)\((?:9\d|1[0-1]\d)\)",
-        r"\b(?:Mr|Mrs|Ms|Miss|Mme|Mlle|M\.|Sr|Sra|Herr|Frau)\.?\s+[A-ZÀ-Þ][\p{L}\-]+(?:\s+[A-ZÀ-Þ][\p{L}\-]+)?,\s*(?:9\d|1[0-1]\d)\b",
+        r"(?:(?-u:\b)(?:Mr|Mrs|Ms|Miss|Mme|Mlle|M\.|Sr|Sra|Herr|Frau|Pat)\.?\s+[A-ZÀ-Þ][\p{L}\-]+(?:\s+[A-ZÀ-Þ][\p{L}\-]+)?,?\s*|(?-u:\b)[A-ZÀ-Þ][\p{L}\-]+\s+|(?:19|20)\d{2}\s+|\.\s+)\((?:9\d|1[0-1]\d)\)",
+        r"(?-u:\b)(?:Mr|Mrs|Ms|Miss|Mme|Mlle|M\.|Sr|Sra|Herr|Frau)\.?\s+[A-ZÀ-Þ][\p{L}\-]+(?:\s+[A-ZÀ-Þ][\p{L}\-]+)?,\s*(?:9\d|1[0-1]\d)(?-u:\b)",
         // "is 101", "turned 90", "at 92 is", "a 93 ans" (a unit after it makes it a measurement)
-        r"(?i)\b(?:is|was|turned|turns|now|at|at\s+the\s+age\s+of|a\s+l'[âa]ge\s+de|a\s+los|mit)\s+(?:9\d|1[0-1]\d)\b",
-        r"(?i)\b(?:9\d|1[0-1]\d)[\s\-]*(?:year|yr)s?[\s\-]*old\b",
-        r"(?i)\b(?:aged|age|âg[ée]e?\s+de|âge|edad|de\s+edad|im\s+alter\s+von|alter)\s*:?\s*(?:9\d|1[0-1]\d)\b",
-        r"(?i)\b(?:9\d|1[0-1]\d)[\s\-]*j[äa]hrige?[rnms]?\b",
+        r"(?i)(?-u:\b)(?:is|was|turned|turns|now|at|at\s+the\s+age\s+of|a\s+l'[âa]ge\s+de|a\s+los|mit)\s+(?:9\d|1[0-1]\d)(?-u:\b)",
+        r"(?i)(?-u:\b)(?:9\d|1[0-1]\d)[\s\-]*(?:year|yr)s?[\s\-]*old(?-u:\b)",
+        r"(?i)(?-u:\b)(?:aged|age|âg[ée]e?\s+de|âge|edad|de\s+edad|im\s+alter\s+von|alter)\s*:?\s*(?:9\d|1[0-1]\d)(?-u:\b)",
+        r"(?i)(?-u:\b)(?:9\d|1[0-1]\d)[\s\-]*j[äa]hrige?[rnms]?(?-u:\b)",
     ]
     .iter()
     .map(|p| Regex::new(p).unwrap_or_else(|e| panic!("age pattern: {e}")))
@@ -123,7 +123,7 @@ static AGES: LazyLock<Vec<Regex>> = LazyLock::new(|| {
 
 /// What follows a number that makes it a measurement, not an age ("at 92 %", "is 95 bpm").
 static UNIT_AFTER: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)^\s*(?:%|‰|°|/|mg|g\b|µg|mcg|ml|l\b|mmhg|mm|cm|m\b|kg|bpm|min|s\b|ms|mmol|µmol|u\b|ui|iu|mval|mosm|points?|punkte|pts|percent|pour|por|prozent|x\b|×|-\d|\.\d|,\d)")
+    Regex::new(r"(?i)^\s*(?:%|‰|°|/|mg|g(?-u:\b)|µg|mcg|ml|l(?-u:\b)|mmhg|mm|cm|m(?-u:\b)|kg|bpm|min|s(?-u:\b)|ms|mmol|µmol|u(?-u:\b)|ui|iu|mval|mosm|points?|punkte|pts|percent|pour|por|prozent|x(?-u:\b)|×|-\d|\.\d|,\d)")
         .unwrap_or_else(|e| panic!("unit pattern: {e}"))
 });
 
@@ -165,13 +165,19 @@ fn resolve(text: &str, mut candidates: Vec<Candidate>) -> Vec<Finding> {
         c.start < c.end && text.is_char_boundary(c.start) && text.is_char_boundary(c.end)
     });
     candidates.sort_by_key(|c| (std::cmp::Reverse(c.end - c.start), c.rank(), c.start));
-    let mut kept: Vec<Candidate> = Vec::new();
+    // Kept spans never overlap, so only the one starting last before a candidate's end can
+    // overlap it.
+    let mut taken: std::collections::BTreeMap<usize, Candidate> = std::collections::BTreeMap::new();
     for c in candidates {
-        if !kept.iter().any(|k| k.start < c.end && c.start < k.end) {
-            kept.push(c);
+        let clash = taken
+            .range(..c.end)
+            .next_back()
+            .is_some_and(|(_, k)| k.end > c.start);
+        if !clash {
+            taken.insert(c.start, c);
         }
     }
-    kept.sort_by_key(|c| c.start);
+    let kept: Vec<Candidate> = taken.into_values().collect();
     let mut merged: Vec<Candidate> = Vec::new();
     for c in kept {
         if let Some(last) = merged.last_mut() {

@@ -32,23 +32,24 @@ const LABELS: &str = concat!(
 /// joined by single spaces, hyphens, dots or slashes, maybe with letters around).
 static LABELLED: LazyLock<Regex> = LazyLock::new(|| {
     re(&format!(
-        r"(?i)\b(?:{LABELS})\b\.?(?:\s*(?:number|num[ée]ro|n[úu]mero|no\.?|nr\.?|n\.?[°º]\.?|#|id|de|du|del|la|le|:|-|is|est|es|ist))*(?:\s+(?:du|de|des|del|of|the|der|des)\s+[\p{{L}}\-]+)?\s*[:#]?\s*(?-i:((?:[A-Z]{{1,4}}[ \-]?)?\d[A-Z0-9]*(?:-[A-Z0-9]+)*(?:[ ./](?:[A-Z] )?[A-Z]{{0,3}}\d[A-Z0-9]*(?:-[A-Z0-9]+)*)*(?: [A-Z]\b)?))"
+        r"(?i)(?-u:\b)(?:{LABELS})(?-u:\b)\.?(?:\s*(?:number|num[ée]ro|n[úu]mero|no\.?|nr\.?|n\.?[°º]\.?|#|id|de|du|del|la|le|:|-|is|est|es|ist))*(?:\s+(?:du|de|des|del|of|the|der|des)\s+[\p{{L}}\-]+)?\s*[:#]?\s*(?-i:((?:[A-Z]{{1,4}}[ \-]?)?\d[A-Z0-9]*(?:-[A-Z0-9]+)*(?:[ ./](?:[A-Z] )?[A-Z]{{0,3}}\d[A-Z0-9]*(?:-[A-Z0-9]+)*)*(?: [A-Z](?-u:\b))?))"
     ))
 });
 
-static SSN: LazyLock<Regex> = LazyLock::new(|| re(r"\b(\d{3})-(\d{2})-(\d{4})\b"));
+static SSN: LazyLock<Regex> = LazyLock::new(|| re(r"(?-u:\b)(\d{3})-(\d{2})-(\d{4})(?-u:\b)"));
 static NIR: LazyLock<Regex> = LazyLock::new(|| {
     re(
-        r"(?i)\b([1278][\s.]?\d{2}[\s.]?\d{2}[\s.]?(?:\d{2}|2[AB])[\s.]?\d{3}[\s.]?\d{3})[\s.]?(\d{2})\b",
+        r"(?i)(?-u:\b)([1278][\s.]?\d{2}[\s.]?\d{2}[\s.]?(?:\d{2}|2[AB])[\s.]?\d{3}[\s.]?\d{3})[\s.]?(\d{2})(?-u:\b)",
     )
 });
 static DNI: LazyLock<Regex> =
-    LazyLock::new(|| re(r"(?i)\b(?:([XYZ])[\s\-]?)?(\d{7,8})[\s\-]?([A-Z])\b"));
-static NHS: LazyLock<Regex> = LazyLock::new(|| re(r"\b\d{3}[\s\-]?\d{3}[\s\-]?\d{4}\b"));
+    LazyLock::new(|| re(r"(?i)(?-u:\b)(?:([XYZ])[\s\-]?)?(\d{7,8})[\s\-]?([A-Z])(?-u:\b)"));
+static NHS: LazyLock<Regex> =
+    LazyLock::new(|| re(r"(?-u:\b)\d{3}[\s\-]?\d{3}[\s\-]?\d{4}(?-u:\b)"));
 /// Letters then six digits or more: RAD-5521873, SAGA380211934017 (not BRCA1, HLA-B27, JAK2).
-static CODED: LazyLock<Regex> = LazyLock::new(|| re(r"\b[A-Z]{1,5}-?\d{6,}[A-Z]?\b"));
+static CODED: LazyLock<Regex> = LazyLock::new(|| re(r"(?-u:\b)[A-Z]{1,5}-?\d{6,}[A-Z]?(?-u:\b)"));
 /// Eight digits or more in a row, or joined by hyphens or slashes.
-static LONG: LazyLock<Regex> = LazyLock::new(|| re(r"\b\d+(?:[\-/]\d+)*\b"));
+static LONG: LazyLock<Regex> = LazyLock::new(|| re(r"(?-u:\b)\d+(?:[\-/]\d+)*(?-u:\b)"));
 
 pub fn find(text: &str, out: &mut Vec<Candidate>) {
     for c in LABELLED.captures_iter(text) {
