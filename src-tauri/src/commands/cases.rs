@@ -14,7 +14,7 @@ use tauri::{AppHandle, Emitter, State};
 
 use crate::session::Session;
 
-fn case_id(id: &str) -> Result<CaseId, ClientError> {
+pub(crate) fn case_id(id: &str) -> Result<CaseId, ClientError> {
     id.parse()
         .map_err(|_| ClientError::Invalid(format!("'{id}' is not a case id")))
 }

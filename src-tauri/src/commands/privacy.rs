@@ -1,16 +1,12 @@
 //! The text scan before sharing: the names looked for in a case, what the scan finds, and the
 //! author's "not an identifier" decisions.
 
-use consilium_client::model::{CaseId, FindingKind};
+use consilium_client::model::FindingKind;
 use consilium_client::{Acknowledge, ClientError, PublicError, TextFinding};
 use tauri::State;
 
+use super::cases::case_id;
 use crate::session::Session;
-
-fn case_id(id: &str) -> Result<CaseId, ClientError> {
-    id.parse()
-        .map_err(|_| ClientError::Invalid(format!("'{id}' is not a case id")))
-}
 
 #[tauri::command(async)]
 pub fn case_names(session: State<'_, Session>, case: String) -> Result<Vec<String>, PublicError> {

@@ -25,7 +25,6 @@ use std::time::{Duration, Instant};
 
 use consilium_client::model::CaseFields;
 use consilium_client::{Engine, EngineConfig, KdfParams, Passphrase};
-use fantoccini::Locator;
 use window::{Driver, Window};
 
 const PASSPHRASE: &str = "bench passphrase, long enough 4 all";
@@ -85,21 +84,27 @@ fn profile(dir: &Path, cases: usize, photos: &[PathBuf], kdf: KdfParams) -> Engi
     e
 }
 
-/// The resident memory (KiB) of `pid` and every process below it.
-fn tree_rss(pid: u32) -> u64 {
+/// The sum over `pid` and every process below it of the KiB figure `field` (e.g. `VmRSS:`) in
+/// each one's `/proc/PID/{file}`.
+fn tree_sum(pid: u32, file: &str, field: &str) -> u64 {
     let mut total = 0;
     let mut stack = vec![pid];
     while let Some(p) = stack.pop() {
-        if let Ok(status) = std::fs::read_to_string(format!("/proc/{p}/status")) {
-            total += status
+        if let Ok(text) = std::fs::read_to_string(format!("/proc/{p}/{file}")) {
+            total += text
                 .lines()
-                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .find_map(|l| l.strip_prefix(field))
                 .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok())
                 .unwrap_or(0);
         }
         stack.extend(children(p));
     }
     total
+}
+
+/// The resident memory (KiB) of `pid` and every process below it.
+fn tree_rss(pid: u32) -> u64 {
+    tree_sum(pid, "status", "VmRSS:")
 }
 
 fn children(pid: u32) -> Vec<u32> {
@@ -118,19 +123,7 @@ fn children(pid: u32) -> Vec<u32> {
 /// are divided among the processes that map them, so the sum is what the app costs the machine
 /// (a plain RSS sum counts WebKit's libraries once per process).
 fn tree_pss(pid: u32) -> u64 {
-    let mut total = 0;
-    let mut stack = vec![pid];
-    while let Some(p) = stack.pop() {
-        if let Ok(rollup) = std::fs::read_to_string(format!("/proc/{p}/smaps_rollup")) {
-            total += rollup
-                .lines()
-                .find_map(|l| l.strip_prefix("Pss:"))
-                .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok())
-                .unwrap_or(0);
-        }
-        stack.extend(children(p));
-    }
-    total
+    tree_sum(pid, "smaps_rollup", "Pss:")
 }
 
 /// The app's process under the driver (tauri-driver → WebKitWebDriver → consilium-desktop).
@@ -179,8 +172,7 @@ async fn wait_js(w: &Window, script: &str) {
 
 /// Opens the case titled `title` from the list; the time until every thumbnail is decoded.
 async fn open_case(w: &Window, title: &str, images: usize) -> Duration {
-    let row = format!("//button[contains(@class,'case-row')][contains(., '{title}')]");
-    let el = w.c.find(Locator::XPath(&row)).await.unwrap();
+    let el = w.case_row(title).await;
     let t = Instant::now();
     el.click().await.unwrap();
     let script = format!(

@@ -181,13 +181,7 @@ async fn journey(w: &Window, b: &Cli, photos: &[String]) {
 
     step("B joined");
     // Share from the editor (consent first), then open a poll on the case.
-    let case_row = format!("//button[contains(@class,'case-row')][contains(., '{TITLE}')]");
-    w.c.find(Locator::XPath(&case_row))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    w.case_row(TITLE).await.click().await.unwrap();
     w.press("Edit").await;
     w.field("input[name=consent]").await.click().await.unwrap();
     w.choose(".share-box select", &circle_id(w).await).await;
@@ -281,11 +275,8 @@ async fn journey(w: &Window, b: &Cli, photos: &[String]) {
     w.shot("wrong-passphrase").await;
     w.type_in("input[name=passphrase]", PASSPHRASE).await;
     w.press("Unlock").await;
-    w.c.wait()
-        .at_most(WAIT)
-        .for_element(Locator::XPath(&case_row))
-        .await
-        .expect("the case is listed again after unlocking");
+    // The case is listed again after unlocking.
+    w.case_row(TITLE).await;
     step("locked and unlocked");
 }
 
@@ -338,13 +329,7 @@ fn a_hung_relay_leaves_the_window_working_and_says_offline() {
         w.press("Settings").await;
         w.sees("Relay for new circles").await;
         w.press("My drafts").await;
-        // The list's rows are read by XPath (WebKitWebDriver's page text leaves them out).
-        let row = "//button[contains(@class,'case-row')][contains(., 'Exertional syncope')]";
-        w.c.wait()
-            .at_most(WAIT)
-            .for_element(Locator::XPath(row))
-            .await
-            .expect("the draft is listed in My drafts");
+        w.case_row("Exertional syncope").await;
         let took = started.elapsed();
         assert!(
             took < Duration::from_secs(15),

@@ -168,6 +168,25 @@ impl Window {
         self.field(css).await.select_by_value(value).await.unwrap();
     }
 
+    /// The case list's row of the case whose title contains `title`, once it is drawn (rows are
+    /// found by XPath: WebKitWebDriver's page text leaves the virtual list's rows out).
+    pub async fn case_row(&self, title: &str) -> fantoccini::elements::Element {
+        let xpath = format!("//button[contains(@class,'case-row')][contains(., '{title}')]");
+        match self
+            .c
+            .wait()
+            .at_most(WAIT)
+            .for_element(Locator::XPath(&xpath))
+            .await
+        {
+            Ok(row) => row,
+            Err(_) => {
+                self.shot("failure").await;
+                panic!("no row for {title:?} in the case list");
+            }
+        }
+    }
+
     /// Clicks the enabled button whose text starts with `label`.
     pub async fn press(&self, label: &str) {
         let xpath =
