@@ -2,7 +2,7 @@
 //! past the limits.
 #![no_main]
 
-use consilium_deid::{ImportLimits, clean_image};
+use consilium_deid::{CleanOptions, ImportLimits, clean_image};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -12,5 +12,5 @@ fuzz_target!(|data: &[u8]| {
         max_pixels: 2_000_000,
         max_alloc: 64 << 20,
     };
-    let _ = clean_image(data, &[], &limits);
+    let _ = clean_image(data, &CleanOptions::default(), &limits);
 });

@@ -69,6 +69,8 @@ fn main() {
             cases::attach_image,
             cases::attachment,
             cases::redact_attachment,
+            cases::review_attachment,
+            cases::pending_images,
             cases::remove_attachment,
             cases::share,
             cases::comment,

@@ -200,7 +200,24 @@ pub enum CaseCommand {
         /// Black out a rectangle X,Y,W,H (pixels of the upright image); repeatable; one FILE only.
         #[arg(long = "redact", value_name = "X,Y,W,H")]
         redact: Vec<String>,
+        /// For a multi-frame DICOM file: the frame to keep, counted from 1 (default: the first).
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+        frame: Option<u32>,
     },
+    /// Burn redactions into an image not yet shared: the proposed faces and/or rectangles.
+    Redact {
+        id: String,
+        attachment_id: String,
+        /// Burn in every face proposed at import (listed by `case show`).
+        #[arg(long)]
+        accept_proposals: bool,
+        /// Black out a rectangle X,Y,W,H (pixels of the stored image); repeatable.
+        #[arg(long = "rect", value_name = "X,Y,W,H")]
+        rects: Vec<String>,
+    },
+    /// Mark an image as reviewed: you looked at it (after any redaction) and it may be shared as
+    /// it is; faces still proposed are dismissed.
+    Review { id: String, attachment_id: String },
     /// Write the cleaned image of an attachment to a file.
     ExportAttachment {
         id: String,

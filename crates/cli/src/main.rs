@@ -12,7 +12,9 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, anyhow};
 use clap::Parser;
 use consilium_client::model::{CaseFields, CaseFilter, Rendition};
-use consilium_client::{Engine, EngineConfig, Redaction, case_from_toml};
+use consilium_client::{
+    Engine, EngineConfig, ImportRequest, RedactRequest, Redaction, case_from_toml,
+};
 
 use crate::args::{CaseCommand, Cli, Command, PassphraseCommand};
 use crate::output::Printer;
@@ -200,18 +202,43 @@ fn run_case(engine: &mut Engine, cmd: CaseCommand, out: &Printer) -> Result<()> 
             let id = engine.resolve_case_id(&id)?;
             out.text_findings(&engine.scan_case(&id, &[])?);
         }
-        CaseCommand::Attach { id, files, redact } => {
+        CaseCommand::Attach {
+            id,
+            files,
+            redact,
+            frame,
+        } => {
             let id = engine.resolve_case_id(&id)?;
-            let redactions = redact
-                .iter()
-                .map(|r| r.parse::<Redaction>())
-                .collect::<Result<Vec<_>, _>>()?;
+            let request = ImportRequest {
+                redactions: parse_rects(&redact)?,
+                frame: frame.map(|f| f - 1),
+            };
             let bar = out.progress_bar(files.len());
-            let attached = engine.attach_files(&id, &files, &redactions, &mut |p| {
+            let attached = engine.attach_files(&id, &files, &request, &mut |p| {
                 bar.set_position(p.done as u64)
             })?;
             bar.finish_and_clear();
-            out.attachments(&attached);
+            out.attachments(&id, &attached);
+        }
+        CaseCommand::Redact {
+            id,
+            attachment_id,
+            accept_proposals,
+            rects,
+        } => {
+            let id = engine.resolve_case_id(&id)?;
+            let request = RedactRequest {
+                rects: parse_rects(&rects)?,
+                accept_proposals,
+                reviewed: false,
+            };
+            let att = engine.redact_attachment(&id, &attachment_id.parse()?, &request)?;
+            out.attachments(&id, &[att]);
+        }
+        CaseCommand::Review { id, attachment_id } => {
+            let id = engine.resolve_case_id(&id)?;
+            let att = engine.review_attachment(&id, &attachment_id.parse()?)?;
+            out.attachments(&id, &[att]);
         }
         CaseCommand::ExportAttachment {
             id,
@@ -229,4 +256,11 @@ fn run_case(engine: &mut Engine, cmd: CaseCommand, out: &Printer) -> Result<()> 
         }
     }
     Ok(())
+}
+
+fn parse_rects(rects: &[String]) -> Result<Vec<Redaction>> {
+    Ok(rects
+        .iter()
+        .map(|r| r.parse::<Redaction>())
+        .collect::<Result<Vec<_>, _>>()?)
 }

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use consilium_client::model::{Attachment, Case, CaseSummary, SearchHit, Timestamp};
+use consilium_client::model::{Attachment, Case, CaseId, CaseSummary, SearchHit, Timestamp};
 use consilium_client::{PollView, Profile, TextFinding};
 use serde_json::{Value, json};
 
@@ -229,14 +229,14 @@ impl Printer {
             for a in &c.attachments {
                 say!(
                     self,
-                    "  {}  {} {}×{} {} bytes\n      {}",
+                    "  {}  {} {}×{} {} bytes",
                     a.id,
                     a.mime,
                     a.width,
                     a.height,
                     a.size,
-                    a.report.summary()
                 );
+                self.report_lines(&c.id.to_string(), a);
             }
         }
         if !c.comments.is_empty() {
@@ -316,19 +316,50 @@ impl Printer {
         }
     }
 
-    pub fn attachments(&self, atts: &[Attachment]) {
+    pub fn attachments(&self, case: &CaseId, atts: &[Attachment]) {
         if self.json {
             return self.print_json(&Value::Array(atts.iter().map(attachment_json).collect()));
         }
         for a in atts {
+            say!(self, "{}  {}×{} {}", a.id, a.width, a.height, a.mime);
+            self.report_lines(&case.to_string(), a);
+        }
+    }
+
+    /// An image's part of the de-identification report: what was removed, what DICOM kept, the
+    /// proposed face redactions and what still waits for the author, with the commands to settle it.
+    fn report_lines(&self, case: &str, a: &Attachment) {
+        let r = &a.report;
+        say!(self, "      {}", r.summary());
+        if let Some(d) = &r.dicom {
+            let kept: Vec<String> = [("modality", &d.modality), ("body part", &d.body_part)]
+                .iter()
+                .filter_map(|(label, v)| v.as_ref().map(|v| format!("{label} {v}")))
+                .collect();
+            if !kept.is_empty() {
+                say!(self, "      DICOM kept: {}", kept.join(", "));
+            }
+        }
+        for p in &r.proposals {
             say!(
                 self,
-                "{}  {}×{} {}  {}",
+                "      proposed {} redaction: {},{},{},{}",
+                p.kind.as_str(),
+                p.x,
+                p.y,
+                p.w,
+                p.h
+            );
+        }
+        let pending = r.pending_review();
+        if !pending.is_empty() {
+            let short = &case[..12.min(case.len())];
+            say!(
+                self,
+                "      NOT SHAREABLE YET: {}\n      accept: consilium case redact {short} {} --accept-proposals [--rect X,Y,W,H]\n      or, having looked: consilium case review {short} {}",
+                pending.join("; "),
                 a.id,
-                a.width,
-                a.height,
-                a.mime,
-                a.report.summary()
+                a.id
             );
         }
     }

@@ -57,7 +57,8 @@ fn share_once(a: &mut Engine, members: &mut [Engine], photos: &[PathBuf]) -> Run
             ..Default::default()
         })
         .unwrap();
-    a.attach_files(&case, photos, &[], &mut |_| {}).unwrap();
+    a.attach_files(&case, photos, &Default::default(), &mut |_| {})
+        .unwrap();
     let bytes: u64 = a
         .case(&case)
         .unwrap()

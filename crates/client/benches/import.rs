@@ -43,7 +43,11 @@ fn import(c: &mut Criterion) {
         })
     });
     g.bench_function("consilium_attach", |b| {
-        b.iter(|| engine.attach_bytes(&case, &bytes, &[]).unwrap())
+        b.iter(|| {
+            engine
+                .attach_bytes(&case, &bytes, &Default::default())
+                .unwrap()
+        })
     });
     g.finish();
 }

@@ -22,7 +22,7 @@ fn main() -> anyhow::Result<()> {
         ..Default::default()
     })?;
     let bytes = std::fs::read(&image)?;
-    let att = engine.attach_bytes(&case, &bytes, &[])?;
+    let att = engine.attach_bytes(&case, &bytes, &Default::default())?;
     println!("{}x{} {}", att.width, att.height, att.report.summary());
     Ok(())
 }

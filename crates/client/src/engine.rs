@@ -5,7 +5,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use consilium_deid::{ImportLimits, Redaction, clean_image};
+use consilium_deid::{CleanOptions, ImportLimits, Redaction, clean_image};
 use consilium_model::{
     Attachment, AttachmentId, Case, CaseFields, CaseFilter, CaseId, CaseSummary, Clock, Rendition,
     SearchHit,
@@ -21,6 +21,15 @@ use crate::case_input::CasePatch;
 use crate::clock::SystemClock;
 use crate::error::{ClientError, Result};
 use crate::net::Net;
+
+/// How to import one file besides cleaning it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ImportRequest {
+    /// Rectangles to burn in, in pixels of the upright image.
+    pub redactions: Vec<Redaction>,
+    /// The frame of a multi-frame DICOM file to keep (0-based; the first when `None`).
+    pub frame: Option<u32>,
+}
 
 /// What the engine is given rather than reaching for: time, randomness, costs and limits.
 #[derive(Clone, Debug)]
@@ -216,24 +225,33 @@ impl Engine {
         Ok(self.vault.db().search(query, 100)?)
     }
 
-    /// Cleans an image (metadata dropped, orientation applied, `redactions` burned in) and stores
-    /// its full, preview and thumbnail renditions encrypted. The original bytes are never stored.
+    /// Cleans an image or a DICOM frame (metadata dropped, orientation applied, redactions
+    /// burned in), proposes the faces it shows for redaction, and stores its full, preview and
+    /// thumbnail renditions encrypted. The original bytes are never stored.
     pub fn attach_bytes(
         &mut self,
         case: &CaseId,
         original: &[u8],
-        redactions: &[Redaction],
+        request: &ImportRequest,
     ) -> Result<Attachment> {
         // Fail fast on an unknown case, or one shared with us, before the costly decode.
         self.vault.db().fields(case)?;
         self.ensure_own(case, "add images to")?;
-        let clean = clean_image(original, redactions, &self.config.import_limits)?;
+        let options = CleanOptions {
+            redactions: &request.redactions,
+            frame: request.frame,
+            propose_faces: true,
+        };
+        let clean = clean_image(original, &options, &self.config.import_limits)?;
         let report = clean.report.clone();
         let (record, renditions) = stored_form(clean, report);
         let now = self.config.clock.now();
         let id = self.vault.add_attachment(case, &record, renditions, now)?;
-        // A case already in circles sends them the new image.
-        self.send_revision(case)?;
+        // A case already in circles sends them the new image, unless it waits for the author's
+        // review (then it goes once reviewed).
+        if record.report.pending_review().is_empty() {
+            self.send_revision(case)?;
+        }
         Ok(Attachment {
             id,
             mime: record.mime,
@@ -252,19 +270,19 @@ impl Engine {
         &mut self,
         case: &CaseId,
         files: &[PathBuf],
-        redactions: &[Redaction],
+        request: &ImportRequest,
         progress: &mut dyn FnMut(&ImportProgress),
     ) -> Result<Vec<Attachment>> {
-        if files.len() > 1 && !redactions.is_empty() {
+        if files.len() > 1 && (!request.redactions.is_empty() || request.frame.is_some()) {
             return Err(ClientError::Invalid(
-                "redactions apply to a single file; attach files one at a time to redact".into(),
+                "redactions and a frame apply to a single file; attach files one at a time".into(),
             ));
         }
         let mut out = Vec::with_capacity(files.len());
         for (i, file) in files.iter().enumerate() {
             let bytes = self.read_limited(file)?;
             let att = self
-                .attach_bytes(case, &bytes, redactions)
+                .attach_bytes(case, &bytes, request)
                 .map_err(|e| with_file(e, file))?;
             out.push(att);
             progress(&ImportProgress {

@@ -34,6 +34,9 @@ pub enum ErrorCode {
     /// The text may identify the patient: edit it, or acknowledge each finding as not an
     /// identifier, before it is shared.
     IdentifiersFound,
+    /// An image must be looked at before it is shared: proposed face redactions to accept or
+    /// dismiss, or a DICOM image that often carries burned-in text.
+    ImageReviewNeeded,
     Internal,
 }
 
@@ -55,6 +58,8 @@ pub enum ClientError {
     Locked,
     #[error("{}", identifiers_message(.0))]
     Identifiers(Vec<crate::text_review::TextFinding>),
+    #[error("{}", review_message(.0))]
+    ImagesToReview(Vec<crate::image_review::PendingImage>),
     #[error(transparent)]
     Group(#[from] consilium_groups::GroupError),
     #[error("the relay: {0}")]
@@ -102,6 +107,7 @@ impl ClientError {
             ClientError::Invalid(_) => ErrorCode::InvalidInput,
             ClientError::Locked => ErrorCode::Locked,
             ClientError::Identifiers(_) => ErrorCode::IdentifiersFound,
+            ClientError::ImagesToReview(_) => ErrorCode::ImageReviewNeeded,
             ClientError::Group(e) => match e {
                 consilium_groups::GroupError::Rejected(_)
                 | consilium_groups::GroupError::BadIdentity => ErrorCode::CircleRefused,
@@ -154,10 +160,32 @@ fn identifiers_message(found: &[crate::text_review::TextFinding]) -> String {
     )
 }
 
+/// "image 2 (CT…): review for burned-in text …; image 3: 1 proposed face redaction …"
+fn review_message(pending: &[crate::image_review::PendingImage]) -> String {
+    let listed: Vec<String> = pending
+        .iter()
+        .map(|p| {
+            format!(
+                "image {} ({}): {}",
+                p.position,
+                p.attachment,
+                p.reasons.join("; ")
+            )
+        })
+        .collect();
+    format!(
+        "an image must be reviewed before it is shared: {}. Open it in the redaction editor (CLI: case redact, then case review)",
+        listed.join("; ")
+    )
+}
+
 fn image_code(e: &DeidError) -> ErrorCode {
     match e {
-        DeidError::UnknownFormat | DeidError::UnsupportedFormat(_) => ErrorCode::ImageUnsupported,
-        DeidError::Corrupt(_) => ErrorCode::ImageUnreadable,
+        DeidError::UnknownFormat | DeidError::UnsupportedFormat(_) | DeidError::NotDicomPart10 => {
+            ErrorCode::ImageUnsupported
+        }
+        DeidError::Corrupt(_) | DeidError::Dicom(_) => ErrorCode::ImageUnreadable,
+        DeidError::BadFrame => ErrorCode::InvalidInput,
         DeidError::TooLarge { .. } | DeidError::InputTooLarge { .. } => ErrorCode::ImageTooLarge,
         DeidError::RedactionOutside { .. } | DeidError::BadRedaction(_) => ErrorCode::InvalidInput,
         DeidError::Encode(_) => ErrorCode::Internal,

@@ -1,34 +1,81 @@
 //! Changing an own image before it leaves the laptop: burning redactions into it, or removing
 //! it. Both are refused once the image went to a circle (the circle already has its pixels).
 
-use consilium_deid::{Redaction, clean_image};
-use consilium_model::{Attachment, AttachmentId, CaseId, Rendition};
+use consilium_deid::{CleanOptions, Redaction, clean_image};
+use consilium_model::{Attachment, AttachmentId, CaseId, DeidReport, Proposal, Rendition};
 
 use crate::engine::{Engine, stored_form};
 use crate::error::{ClientError, Result};
 
+/// What the author decided in the redaction editor.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RedactRequest {
+    /// Rectangles drawn or typed (or proposals the author adjusted), in pixels of the stored image.
+    pub rects: Vec<Redaction>,
+    /// Burn in every pending proposal as it stands.
+    pub accept_proposals: bool,
+    /// The author looked at the whole image and is done with it: proposals not accepted are
+    /// dismissed and the image counts as reviewed.
+    pub reviewed: bool,
+}
+
 impl Engine {
-    /// Burns `redactions` (pixel rectangles on the stored, upright image) into an own image that
+    /// Burns redactions (pixel rectangles on the stored, upright image) into an own image that
     /// has not been shared yet. The image keeps its id; its three renditions are made again from
-    /// the redacted pixels and the unredacted ones are deleted.
+    /// the redacted pixels and the unredacted ones are deleted. A proposal a burned rectangle
+    /// covers is settled; the others stay pending unless accepted or the image is marked reviewed.
     pub fn redact_attachment(
         &mut self,
         case: &CaseId,
         attachment: &AttachmentId,
-        redactions: &[Redaction],
+        request: &RedactRequest,
     ) -> Result<Attachment> {
-        if redactions.is_empty() {
+        let current = self.unsent_attachment(case, attachment, "redact")?;
+        let mut report = current.report.clone();
+        let mut burn = request.rects.clone();
+        if request.accept_proposals {
+            if report.proposals.is_empty() && request.rects.is_empty() {
+                return Err(ClientError::Invalid(
+                    "this image has no proposed redaction to accept".into(),
+                ));
+            }
+            report.proposals_accepted += report.proposals.len() as u32;
+            burn.extend(report.proposals.drain(..).map(|p| Redaction {
+                x: p.x,
+                y: p.y,
+                w: p.w,
+                h: p.h,
+            }));
+        }
+        if burn.is_empty() {
+            if request.reviewed {
+                return self.review_attachment(case, attachment);
+            }
             return Err(ClientError::Invalid("draw at least one rectangle".into()));
         }
-        let current = self.unsent_attachment(case, attachment, "redact")?;
         let (full, _) = self.attachment_bytes(case, attachment, Rendition::Full)?;
-        let clean = clean_image(&full, redactions, &self.config.import_limits)?;
-        let mut report = current.report.clone();
-        report.redactions += redactions.len() as u32;
+        let options = CleanOptions {
+            redactions: &burn,
+            ..CleanOptions::default()
+        };
+        let clean = clean_image(&full, &options, &self.config.import_limits)?;
+        report.redactions += request.rects.len() as u32;
+        // A proposal inside what was burned is settled: the author adjusted it.
+        let before = report.proposals.len();
+        report
+            .proposals
+            .retain(|p| !request.rects.iter().any(|r| covers(r, p)));
+        report.proposals_accepted += (before - report.proposals.len()) as u32;
+        if request.reviewed {
+            settle_review(&mut report);
+        }
         let (record, renditions) = stored_form(clean, report);
         let now = self.config.clock.now();
         self.vault
             .replace_attachment(case, attachment, &record, renditions, now)?;
+        if report_clear(&record.report) {
+            self.send_revision(case)?;
+        }
         Ok(Attachment {
             id: attachment.clone(),
             mime: record.mime,
@@ -40,6 +87,24 @@ impl Engine {
         })
     }
 
+    /// Records that the author reviewed an own unsent image and will share it as it is: the
+    /// proposals left are dismissed, and a DICOM image flagged for burned-in text is cleared.
+    /// A case already in circles then sends them the image.
+    pub fn review_attachment(
+        &mut self,
+        case: &CaseId,
+        attachment: &AttachmentId,
+    ) -> Result<Attachment> {
+        let mut current = self.unsent_attachment(case, attachment, "review")?;
+        settle_review(&mut current.report);
+        let now = self.config.clock.now();
+        self.vault
+            .db_mut()
+            .set_attachment_report(case, attachment, &current.report, now)?;
+        self.send_revision(case)?;
+        Ok(current)
+    }
+
     /// Removes an own image that has not been shared yet.
     pub fn remove_attachment(&mut self, case: &CaseId, attachment: &AttachmentId) -> Result<()> {
         self.unsent_attachment(case, attachment, "remove")?;
@@ -47,7 +112,7 @@ impl Engine {
         Ok(self.vault.remove_attachment(case, attachment, now)?)
     }
 
-    fn unsent_attachment(
+    pub(crate) fn unsent_attachment(
         &self,
         case: &CaseId,
         attachment: &AttachmentId,
@@ -75,12 +140,43 @@ impl Engine {
     }
 }
 
+/// Whether the burned rectangle `r` covers the proposal `p` (at least 90 % of its area).
+fn covers(r: &Redaction, p: &Proposal) -> bool {
+    let ix = (r.x.saturating_add(r.w))
+        .min(p.x.saturating_add(p.w))
+        .saturating_sub(r.x.max(p.x));
+    let iy = (r.y.saturating_add(r.h))
+        .min(p.y.saturating_add(p.h))
+        .saturating_sub(r.y.max(p.y));
+    let inter = u64::from(ix) * u64::from(iy);
+    let area = u64::from(p.w) * u64::from(p.h);
+    area > 0 && inter * 10 >= area * 9
+}
+
+fn settle_review(report: &mut DeidReport) {
+    report.proposals_dismissed += report.proposals.len() as u32;
+    report.proposals.clear();
+    report.reviewed = true;
+}
+
+/// Nothing about the image waits for the author any more.
+fn report_clear(report: &DeidReport) -> bool {
+    report.pending_review().is_empty()
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
 
     use super::*;
-    use crate::engine::EngineConfig;
+    use crate::engine::{EngineConfig, ImportRequest};
+
+    fn rects(r: &[Redaction]) -> RedactRequest {
+        RedactRequest {
+            rects: r.to_vec(),
+            ..RedactRequest::default()
+        }
+    }
     use consilium_model::CaseFields;
     use consilium_store::{KdfParams, Passphrase};
 
@@ -108,7 +204,9 @@ mod tests {
                 ..Default::default()
             })
             .unwrap();
-        let att = e.attach_bytes(&case, &photo(), &[]).unwrap();
+        let att = e
+            .attach_bytes(&case, &photo(), &ImportRequest::default())
+            .unwrap();
         (case, att.id)
     }
 
@@ -124,7 +222,7 @@ mod tests {
             w: 100,
             h: 50,
         };
-        let redacted = e.redact_attachment(&case, &att, &[rect]).unwrap();
+        let redacted = e.redact_attachment(&case, &att, &rects(&[rect])).unwrap();
         assert_eq!(redacted.report.redactions, 1);
         assert_eq!((redacted.width, redacted.height), (400, 300));
         let after = e.vault.db().blob_ids().unwrap();
@@ -166,7 +264,9 @@ mod tests {
             w: 10,
             h: 10,
         };
-        let err = e.redact_attachment(&case, &att, &[rect]).unwrap_err();
+        let err = e
+            .redact_attachment(&case, &att, &rects(&[rect]))
+            .unwrap_err();
         assert_eq!(err.code(), crate::ErrorCode::InvalidInput);
         assert_eq!(e.case(&case).unwrap().attachments.len(), 1);
     }

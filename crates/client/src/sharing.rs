@@ -47,6 +47,7 @@ impl Engine {
             ));
         }
         self.ensure_case_reviewed(case)?;
+        self.ensure_images_reviewed(case)?;
         let full = self.vault.db().case(case)?;
         let now = self.config.clock.now();
         let shared_at = now;
@@ -96,7 +97,7 @@ impl Engine {
         let mut pointers = Vec::new();
         let mut blobs = Vec::new();
         for a in self.vault.db().attachments(case)? {
-            if self.vault.db().attachment_shared(circle, &a.id)? {
+            if self.vault.db().attachment_shared(circle, &a.id)? || self.held_back(&a) {
                 continue;
             }
             for rendition in Rendition::ALL {

@@ -80,7 +80,8 @@ fn a_share_made_while_the_relay_is_down_goes_when_it_is_back_with_progress_both_
         })
         .unwrap();
     let photo = consilium_testkit::camera_photo(root.path(), "p.jpg", 1600, 1200, 1, "client");
-    a.attach_files(&case, &[photo], &[], &mut |_| {}).unwrap();
+    a.attach_files(&case, &[photo], &Default::default(), &mut |_| {})
+        .unwrap();
     let seen: Arc<Mutex<Vec<Transfer>>> = Arc::default();
     let log = seen.clone();
     a.on_transfer(move |t| log.lock().unwrap().push(t.clone()));
@@ -115,7 +116,8 @@ fn a_share_made_while_the_relay_is_down_goes_when_it_is_back_with_progress_both_
 
     // An image added to the shared case later reaches the circle alone (three more uploads).
     let second = consilium_testkit::camera_photo(root.path(), "q.jpg", 900, 700, 1, "later");
-    a.attach_files(&case, &[second], &[], &mut |_| {}).unwrap();
+    a.attach_files(&case, &[second], &Default::default(), &mut |_| {})
+        .unwrap();
     seen.lock().unwrap().clear();
     a.sync().unwrap();
     assert_eq!(seen.lock().unwrap().len(), 3, "only the new image went up");
@@ -123,7 +125,10 @@ fn a_share_made_while_the_relay_is_down_goes_when_it_is_back_with_progress_both_
     assert_eq!(b.case(&case).unwrap().attachments.len(), 2);
     // B cannot add images to A's case.
     let third = consilium_testkit::camera_photo(root.path(), "r.jpg", 300, 200, 1, "no");
-    assert!(b.attach_files(&case, &[third], &[], &mut |_| {}).is_err());
+    assert!(
+        b.attach_files(&case, &[third], &Default::default(), &mut |_| {})
+            .is_err()
+    );
 }
 
 #[test]

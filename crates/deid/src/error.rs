@@ -4,8 +4,18 @@ use crate::redaction::Redaction;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DeidError {
-    #[error("this file is not an image Consilium can read (JPEG, PNG, WebP, TIFF, GIF or BMP)")]
+    #[error(
+        "this file is not an image Consilium can read (JPEG, PNG, WebP, TIFF, GIF, BMP or a DICOM Part 10 file)"
+    )]
     UnknownFormat,
+    #[error(
+        "this is not a DICOM Part 10 file (no 128-byte preamble and DICM marker); export it from the viewer or PACS as a DICOM file"
+    )]
+    NotDicomPart10,
+    #[error("{0}")]
+    Dicom(String),
+    #[error("only a DICOM file has frames to choose from")]
+    BadFrame,
     #[error("this image format is not supported: {0}")]
     UnsupportedFormat(String),
     #[error("the image file is damaged or truncated: {0}")]

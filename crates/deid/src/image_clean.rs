@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 use std::io::Cursor;
 
-use consilium_model::DeidReport;
+use consilium_model::{DeidReport, Proposal, ProposalKind};
 use image::codecs::jpeg::JpegEncoder;
 use image::codecs::png::{CompressionType, FilterType as PngFilter, PngEncoder};
 use image::metadata::Orientation;
@@ -83,11 +83,23 @@ enum Codec {
     Png,
 }
 
-/// Decodes `original`, applies its orientation, burns in `redactions` (pixel rectangles on the
-/// upright image), and encodes full, preview and thumbnail renditions from the pixels alone.
+/// What to do besides cleaning.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct CleanOptions<'a> {
+    /// Pixel rectangles on the upright image to burn in.
+    pub redactions: &'a [Redaction],
+    /// The frame of a multi-frame DICOM file to keep (0-based; the first when `None`).
+    pub frame: Option<u32>,
+    /// Look for frontal faces in the cleaned pixels and report them as proposals.
+    pub propose_faces: bool,
+}
+
+/// Decodes `original` (an image, or a DICOM Part 10 file's frame), applies its orientation,
+/// burns in the redactions (pixel rectangles on the upright image), and encodes full, preview and
+/// thumbnail renditions from the pixels alone.
 pub fn clean_image(
     original: &[u8],
-    redactions: &[Redaction],
+    options: &CleanOptions<'_>,
     limits: &ImportLimits,
 ) -> Result<CleanImage> {
     if original.len() as u64 > limits.max_input_bytes {
@@ -96,11 +108,23 @@ pub fn clean_image(
             limit: limits.max_input_bytes,
         });
     }
-    let (mut pixels, mut report) = decode(original, limits)?;
-    for r in redactions {
+    let (mut pixels, mut report) = if crate::dicom::is_part10(original) {
+        let frame = crate::dicom::render(original, options.frame, limits)?;
+        let report = DeidReport {
+            source_format: "DICOM".into(),
+            dicom: Some(frame.report),
+            ..Default::default()
+        };
+        (frame.pixels, report)
+    } else if options.frame.is_some_and(|f| f > 0) {
+        return Err(DeidError::BadFrame);
+    } else {
+        decode(original, limits)?
+    };
+    for r in options.redactions {
         r.burn_into(&mut pixels)?;
     }
-    report.redactions = redactions.len() as u32;
+    report.redactions = options.redactions.len() as u32;
 
     let codec = choose_codec(&pixels);
     report.output_format = match codec {
@@ -109,18 +133,37 @@ pub fn clean_image(
     }
     .into();
 
-    // The full-size encode and the downscaling run on both cores at once.
+    // The full-size encode runs beside the downscaling and the face detector.
     let (full, smaller) = std::thread::scope(|s| {
-        let small = s.spawn(|| -> Result<(Encoded, Encoded)> {
+        let small = s.spawn(|| -> Result<(Encoded, Encoded, Vec<Redaction>)> {
+            let faces = if options.propose_faces && photographic(&report) {
+                crate::faces::propose_faces(&pixels)
+            } else {
+                Vec::new()
+            };
             let preview_px = downscale(&pixels, PREVIEW_SIDE);
             let thumb_px = downscale(&preview_px, THUMBNAIL_SIDE);
-            Ok((encode(&preview_px, codec)?, encode(&thumb_px, codec)?))
+            Ok((
+                encode(&preview_px, codec)?,
+                encode(&thumb_px, codec)?,
+                faces,
+            ))
         });
         let full = encode(&pixels, codec);
         (full, small.join())
     });
-    let (preview, thumbnail) =
+    let (preview, thumbnail, faces) =
         smaller.map_err(|_| DeidError::Encode("the resizer stopped".into()))??;
+    report.proposals = faces
+        .into_iter()
+        .map(|r| Proposal {
+            kind: ProposalKind::Face,
+            x: r.x,
+            y: r.y,
+            w: r.w,
+            h: r.h,
+        })
+        .collect();
     Ok(CleanImage {
         full: full?,
         preview,
@@ -133,7 +176,13 @@ fn decode(original: &[u8], limits: &ImportLimits) -> Result<(DynamicImage, DeidR
     let reader = ImageReader::new(Cursor::new(original))
         .with_guessed_format()
         .map_err(|e| DeidError::Corrupt(e.to_string()))?;
-    let format = reader.format().ok_or(DeidError::UnknownFormat)?;
+    let Some(format) = reader.format() else {
+        return Err(if crate::dicom::looks_like_bare_dataset(original) {
+            DeidError::NotDicomPart10
+        } else {
+            DeidError::UnknownFormat
+        });
+    };
     if !matches!(
         format,
         ImageFormat::Jpeg
@@ -272,6 +321,21 @@ fn map_image_error(e: image::ImageError, limits: &ImportLimits) -> DeidError {
         E::Decoding(d) => DeidError::Corrupt(d.to_string()),
         E::IoError(io) => DeidError::Corrupt(io.to_string()),
         other => DeidError::Corrupt(other.to_string()),
+    }
+}
+
+/// Whether faces are looked for: in every photo and screenshot, and in DICOM images made by a
+/// camera (external, endoscopic, ophthalmic, microscopic, visible light) or of unknown kind. Not
+/// in radiology (CT, MR, X-ray, nuclear medicine, ultrasound): a slice shows no face a detector
+/// trained on photographs should judge, and it finds false ones there (an MR abdomen in pydicom's
+/// test files).
+fn photographic(report: &DeidReport) -> bool {
+    match report.dicom.as_ref() {
+        None => true,
+        Some(d) => matches!(
+            d.modality.as_deref(),
+            None | Some("XC" | "ES" | "OP" | "GM" | "SM" | "VL" | "OT" | "SC" | "DOC")
+        ),
     }
 }
 

@@ -5,6 +5,7 @@
 //! passed on — every rendition is encoded from decoded pixels, with orientation applied and
 //! redactions burned in first. The text scan only reports; it never changes the text.
 
+mod dicom;
 pub mod error;
 mod faces;
 mod image_clean;
@@ -15,7 +16,7 @@ pub mod text;
 pub use error::{DeidError, Result};
 pub use faces::{DETECT_SIDE, propose_faces};
 pub use image_clean::{
-    CleanImage, Encoded, ImportLimits, PREVIEW_SIDE, THUMBNAIL_SIDE, clean_image,
+    CleanImage, CleanOptions, Encoded, ImportLimits, PREVIEW_SIDE, THUMBNAIL_SIDE, clean_image,
 };
 pub use redaction::Redaction;
 pub use text::{DenyList, scan};

@@ -67,6 +67,119 @@ pub struct DeidReport {
     pub redactions: u32,
     /// Format of the cleaned image, e.g. "JPEG" or "PNG".
     pub output_format: String,
+    /// Rectangles proposed for redaction (faces) that the author has not yet accepted or
+    /// dismissed. Kept on this laptop only, like the whole report.
+    pub proposals: Vec<Proposal>,
+    /// Proposals the author accepted (burned in) and dismissed (judged not identifying).
+    pub proposals_accepted: u32,
+    pub proposals_dismissed: u32,
+    /// What the import of a DICOM file did, when the original was one.
+    pub dicom: Option<DicomReport>,
+    /// The author looked at the image in the redaction editor and decided it may be shared
+    /// (required for a DICOM image that often carries burned-in text).
+    pub reviewed: bool,
+}
+
+/// What a proposal is thought to cover.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ProposalKind {
+    /// A frontal face.
+    Face,
+}
+
+impl ProposalKind {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            ProposalKind::Face => "face",
+        }
+    }
+}
+
+/// A rectangle, in pixels of the stored upright image, proposed for redaction.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Proposal {
+    pub kind: ProposalKind,
+    pub x: u32,
+    pub y: u32,
+    pub w: u32,
+    pub h: u32,
+}
+
+/// Why a DICOM image must be looked at before it is shared: these often carry text (the
+/// patient's name, dates) burned into the pixels, which no metadata removal can take out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BurnedInRisk {
+    /// Modality US.
+    Ultrasound,
+    /// Modality SC or a secondary-capture SOP class (screenshots, scanned documents).
+    SecondaryCapture,
+    /// Modality OT ("other").
+    Other,
+    /// The file says BurnedInAnnotation = YES.
+    DeclaredBurnedIn,
+}
+
+impl BurnedInRisk {
+    pub fn describe(&self) -> &'static str {
+        match self {
+            BurnedInRisk::Ultrasound => {
+                "ultrasound images often show the patient's name in the pixels"
+            }
+            BurnedInRisk::SecondaryCapture => {
+                "secondary captures (screenshots, scans) often show the patient's name in the pixels"
+            }
+            BurnedInRisk::Other => "images of modality \"other\" often carry text in the pixels",
+            BurnedInRisk::DeclaredBurnedIn => {
+                "the file says identifying text is burned into the pixels"
+            }
+        }
+    }
+}
+
+/// What the import of a DICOM file kept and dropped. No attribute value is kept besides the
+/// modality and the body part (checked to be short coded strings).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DicomReport {
+    /// Modality code, e.g. "CT", "MR", "US".
+    pub modality: Option<String>,
+    /// Body part examined, e.g. "CHEST".
+    pub body_part: Option<String>,
+    /// Frames in the file, and the (0-based) frame rendered.
+    pub frames: u32,
+    pub frame: u32,
+    /// Number of DICOM attributes found, all dropped.
+    pub attributes_dropped: u32,
+    /// Kinds of identifying attributes that were present (and dropped), e.g. "patient name".
+    pub identifying_dropped: Vec<String>,
+    /// Why the image must be reviewed before it is shared, if it must.
+    pub burned_in_risk: Option<BurnedInRisk>,
+}
+
+impl DeidReport {
+    /// What still stands between this image and a circle, in words; empty when nothing does.
+    pub fn pending_review(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        let faces = self
+            .proposals
+            .iter()
+            .filter(|p| p.kind == ProposalKind::Face)
+            .count();
+        if faces > 0 {
+            out.push(format!(
+                "{faces} proposed face redaction{} to accept or dismiss",
+                if faces == 1 { "" } else { "s" }
+            ));
+        }
+        if let Some(risk) = self.dicom.as_ref().and_then(|d| d.burned_in_risk)
+            && !self.reviewed
+        {
+            out.push(format!("review for burned-in text: {}", risk.describe()));
+        }
+        out
+    }
 }
 
 impl DeidReport {
@@ -114,6 +227,15 @@ impl DeidReport {
         if self.frames_dropped {
             parts.push("animation frames after the first".into());
         }
+        if let Some(d) = &self.dicom {
+            let plural = if d.attributes_dropped == 1 { "" } else { "s" };
+            let mut s = format!("DICOM: {} attribute{plural}", d.attributes_dropped);
+            if !d.identifying_dropped.is_empty() {
+                s.push_str(" incl. ");
+                s.push_str(&d.identifying_dropped.join(", "));
+            }
+            parts.push(s);
+        }
         let mut line = if parts.is_empty() {
             "no metadata found".to_string()
         } else {
@@ -122,8 +244,26 @@ impl DeidReport {
         if let Some(o) = self.orientation_applied {
             line.push_str(&format!("; orientation {o} applied to pixels"));
         }
+        if let Some(d) = self.dicom.as_ref().filter(|d| d.frames > 1) {
+            line.push_str(&format!("; frame {} of {} kept", d.frame + 1, d.frames));
+        }
         if self.redactions > 0 {
             line.push_str(&format!("; {} redaction(s) burned in", self.redactions));
+        }
+        if self.proposals_accepted > 0 {
+            line.push_str(&format!(
+                "; {} proposed face redaction(s) accepted",
+                self.proposals_accepted
+            ));
+        }
+        if self.proposals_dismissed > 0 {
+            line.push_str(&format!(
+                "; {} proposal(s) dismissed by the author",
+                self.proposals_dismissed
+            ));
+        }
+        if self.reviewed {
+            line.push_str("; reviewed by the author");
         }
         line
     }

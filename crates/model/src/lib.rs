@@ -15,7 +15,9 @@ pub mod time;
 pub mod vocab;
 pub mod wire;
 
-pub use attachment::{Attachment, DeidReport, Rendition};
+pub use attachment::{
+    Attachment, BurnedInRisk, DeidReport, DicomReport, Proposal, ProposalKind, Rendition,
+};
 pub use case::{Case, CaseFields, CaseFilter, CaseSummary, SearchHit, TimelineEntry};
 pub use comment::Comment;
 pub use finding::{Finding, FindingKind};

@@ -89,9 +89,11 @@ fn report() -> impl Strategy<Value = DeidReport> {
         any::<[bool; 9]>(),
         proptest::option::of(1u8..=8),
         any::<u32>(),
+        proptest::collection::vec((0u32..5000, 0u32..5000, 1u32..500, 1u32..500), 0..3),
+        proptest::option::of(("[A-Z]{2}", 1u32..50, 0u32..100)),
     )
         .prop_map(
-            |(exif_fields, b, orientation_applied, redactions)| DeidReport {
+            |(exif_fields, b, orientation_applied, redactions, faces, dicom)| DeidReport {
                 source_format: "JPEG".into(),
                 exif_fields,
                 gps: b[0],
@@ -107,6 +109,28 @@ fn report() -> impl Strategy<Value = DeidReport> {
                 frames_dropped: b[0] && b[1],
                 redactions,
                 output_format: "PNG".into(),
+                proposals: faces
+                    .into_iter()
+                    .map(|(x, y, w, h)| Proposal {
+                        kind: ProposalKind::Face,
+                        x,
+                        y,
+                        w,
+                        h,
+                    })
+                    .collect(),
+                proposals_accepted: redactions % 3,
+                proposals_dismissed: exif_fields % 2,
+                dicom: dicom.map(|(modality, frames, dropped)| DicomReport {
+                    modality: Some(modality),
+                    body_part: b[2].then(|| "CHEST".to_string()),
+                    frames,
+                    frame: frames - 1,
+                    attributes_dropped: dropped,
+                    identifying_dropped: vec!["patient name".into()],
+                    burned_in_risk: b[3].then_some(BurnedInRisk::Ultrasound),
+                }),
+                reviewed: b[4],
             },
         )
 }

@@ -545,6 +545,28 @@ impl CaseDb {
         })
     }
 
+    /// Replaces the de-identification report of an attachment of `case` (the author accepted or
+    /// dismissed proposals, or reviewed the image).
+    pub fn set_attachment_report(
+        &mut self,
+        case: &CaseId,
+        attachment: &AttachmentId,
+        report: &DeidReport,
+        now: Timestamp,
+    ) -> Result<()> {
+        let report = to_cbor(report)?;
+        self.atomically(|db| {
+            let n = db.conn.execute(
+                "UPDATE attachments SET report = ?3 WHERE id = ?1 AND case_id = ?2",
+                params![&attachment.as_bytes()[..], &case.as_bytes()[..], report],
+            )?;
+            if n == 0 {
+                return Err(not_found("attachment of this case", attachment));
+            }
+            touch_case(&db.conn, case, now)
+        })
+    }
+
     /// Deletes an attachment and its rendition rows. Returns the blob ids no longer referred to.
     pub(crate) fn delete_attachment_rows(
         &mut self,

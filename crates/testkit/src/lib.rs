@@ -35,6 +35,28 @@ pub fn sample(name: &str) -> Option<PathBuf> {
     samples_dir().map(|d| d.join(name))
 }
 
+/// One of the DICOM test files `pydicom` ships (fetched from PyPI by `tests/samples/fetch.sh`),
+/// or `None` (with a note) when the corpus is not there and not required.
+pub fn pydicom_file(name: &str) -> Option<PathBuf> {
+    let dir = std::env::var_os("CONSILIUM_SAMPLES")
+        .map(PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/consilium-samples"))
+        })?
+        .join("pydicom/test_files");
+    if dir.is_dir() {
+        return Some(dir.join(name));
+    }
+    if std::env::var("CONSILIUM_REQUIRE_SAMPLES").as_deref() == Ok("1") {
+        panic!(
+            "DICOM corpus missing at {}; run tests/samples/fetch.sh",
+            dir.display()
+        );
+    }
+    eprintln!("skipping: DICOM corpus not fetched (tests/samples/fetch.sh)");
+    None
+}
+
 /// Metadata groups exiftool may report for a clean file: file-system facts, the JFIF/PNG
 /// headers an encoder writes, and exiftool's own derived values.
 pub const CLEAN_GROUPS: &[&str] = &[

@@ -6,7 +6,8 @@ use std::path::PathBuf;
 use consilium_client::model::{Attachment, CaseSummary, CommentId, SearchHit};
 use consilium_client::model::{AttachmentId, CaseFields, CaseFilter, CaseId, Rendition};
 use consilium_client::{
-    CasePatch, CaseView, ClientError, PollView, PublicError, Redaction, SidebarEntry,
+    CasePatch, CaseView, ClientError, PendingImage, PollView, PublicError, RedactRequest,
+    Redaction, SidebarEntry,
 };
 use serde::Serialize;
 use tauri::ipc::Response;
@@ -86,7 +87,7 @@ pub fn attach_files(
     let total = files.len();
     let _ = app.emit("import", ImportEvent { done: 0, total });
     session.with_send(|e| {
-        e.attach_files(&case_id(&case)?, &files, &[], &mut |p| {
+        e.attach_files(&case_id(&case)?, &files, &Default::default(), &mut |p| {
             let _ = app.emit(
                 "import",
                 ImportEvent {
@@ -116,7 +117,7 @@ pub fn attach_image(
                 "the image arrived in the wrong form".into(),
             ));
         };
-        e.attach_bytes(&case_id(case)?, bytes, &[])
+        e.attach_bytes(&case_id(case)?, bytes, &Default::default())
     })
 }
 
@@ -137,6 +138,8 @@ pub fn attachment(
     })
 }
 
+/// Burns the rectangles the author kept in the editor (proposals as adjusted, and drawn ones);
+/// the author saw the whole image there, so it counts as reviewed.
 #[tauri::command(async)]
 pub fn redact_attachment(
     session: State<'_, Session>,
@@ -144,7 +147,30 @@ pub fn redact_attachment(
     attachment: String,
     rects: Vec<Redaction>,
 ) -> Result<Attachment, PublicError> {
-    session.with(|e| e.redact_attachment(&case_id(&case)?, &attachment_id(&attachment)?, &rects))
+    let request = RedactRequest {
+        rects,
+        accept_proposals: false,
+        reviewed: true,
+    };
+    session.with(|e| e.redact_attachment(&case_id(&case)?, &attachment_id(&attachment)?, &request))
+}
+
+/// The author looked at the image and shares it as it is.
+#[tauri::command(async)]
+pub fn review_attachment(
+    session: State<'_, Session>,
+    case: String,
+    attachment: String,
+) -> Result<Attachment, PublicError> {
+    session.with(|e| e.review_attachment(&case_id(&case)?, &attachment_id(&attachment)?))
+}
+
+#[tauri::command(async)]
+pub fn pending_images(
+    session: State<'_, Session>,
+    case: String,
+) -> Result<Vec<PendingImage>, PublicError> {
+    session.with(|e| e.pending_images(&case_id(&case)?))
 }
 
 #[tauri::command(async)]

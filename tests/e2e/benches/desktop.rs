@@ -79,7 +79,8 @@ fn profile(dir: &Path, cases: usize, photos: &[PathBuf], kdf: KdfParams) -> Engi
                 ..Default::default()
             })
             .unwrap();
-        e.attach_files(&eight, photos, &[], &mut |_| {}).unwrap();
+        e.attach_files(&eight, photos, &Default::default(), &mut |_| {})
+            .unwrap();
     }
     e
 }

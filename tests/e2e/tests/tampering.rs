@@ -66,7 +66,8 @@ fn tampered_replayed_foreign_and_garbage_messages_are_recorded_and_skipped() {
             ..Default::default()
         })
         .unwrap();
-    a.attach_files(&case, &[photo], &[], &mut |_| {}).unwrap();
+    a.attach_files(&case, &[photo], &Default::default(), &mut |_| {})
+        .unwrap();
     a.share(&case, "Rheum").unwrap();
     a.sync().unwrap();
     let outside = mallory

@@ -5,15 +5,20 @@
 
 use std::path::Path;
 
+mod dicom;
 mod text_corpus;
 
-use consilium_deid::{CleanImage, DeidError, ImportLimits, Redaction, clean_image};
+use consilium_deid::{CleanImage, CleanOptions, DeidError, ImportLimits, Redaction, clean_image};
 use consilium_testkit::{
     CLEAN_GROUPS, camera_photo, exiftool_scan, forbidden_metadata, sample, samples_dir, scratch,
 };
 
 fn clean(bytes: &[u8], redactions: &[Redaction]) -> Result<CleanImage, DeidError> {
-    clean_image(bytes, redactions, &ImportLimits::default())
+    let options = CleanOptions {
+        redactions,
+        ..CleanOptions::default()
+    };
+    clean_image(bytes, &options, &ImportLimits::default())
 }
 
 fn write_renditions(dir: &Path, c: &CleanImage) -> Vec<std::path::PathBuf> {
