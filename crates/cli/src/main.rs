@@ -165,6 +165,7 @@ fn run_case(engine: &mut Engine, cmd: CaseCommand, out: &Printer) -> Result<()> 
                 &engine.case(&id)?,
                 &engine.polls(&id)?,
                 &engine.scan_case(&id, &[])?,
+                engine.deid_report(&id)?.as_ref(),
             );
         }
         CaseCommand::Search { query } => out.search_hits(&engine.search(&query)?),

@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use consilium_client::model::{Attachment, Case, CaseId, CaseSummary, SearchHit, Timestamp};
-use consilium_client::{PollView, Profile, TextFinding};
+use consilium_client::{CaseDeidReport, PollView, Profile, TextFinding};
 use serde_json::{Value, json};
 
 /// Collects what a command prints; `main` writes it out at the end, so a reader that closes the
@@ -155,13 +155,23 @@ impl Printer {
 
     /// A case, its polls, and what the text scan finds in it (the text part of its
     /// de-identification report; each image's part is listed with it).
-    pub fn case(&self, c: &Case, polls: &[PollView], findings: &[TextFinding]) {
+    pub fn case(
+        &self,
+        c: &Case,
+        polls: &[PollView],
+        findings: &[TextFinding],
+        report: Option<&CaseDeidReport>,
+    ) {
         if self.json {
             let mut v = serde_json::to_value(c).unwrap_or(Value::Null);
             if let Some(o) = v.as_object_mut() {
                 o.insert(
                     "text_findings".into(),
                     serde_json::to_value(findings).unwrap_or(Value::Null),
+                );
+                o.insert(
+                    "deid_report".into(),
+                    serde_json::to_value(report).unwrap_or(Value::Null),
                 );
                 o.insert(
                     "attachments".into(),
@@ -258,6 +268,9 @@ impl Printer {
             }
         }
         self.polls(polls);
+        if let Some(r) = report {
+            self.deid_report(r);
+        }
     }
 
     pub fn names(&self, names: &[String]) {
@@ -300,6 +313,51 @@ impl Printer {
                 f.label()
             );
         }
+    }
+
+    /// The case's de-identification report: the names listed (counted, not shown), each finding
+    /// of the text scan with how it was resolved, each image's part, and whether anything waits.
+    fn deid_report(&self, r: &CaseDeidReport) {
+        let shared = r
+            .last_shared_at
+            .map(|t| format!("; last shared {}", date(t)))
+            .unwrap_or_default();
+        say!(
+            self,
+            "de-identification report ({}{shared}):",
+            date(r.made_at)
+        );
+        say!(self, "  names listed for the scan: {}", r.names_listed);
+        if r.text.is_empty() {
+            say!(self, "  text: nothing found");
+        }
+        for t in &r.text {
+            say!(
+                self,
+                "  text: {} “{}” in {}: {}",
+                t.kind.describe(),
+                t.matched,
+                t.field.replace('_', " "),
+                t.resolution.describe()
+            );
+        }
+        for i in &r.images {
+            let waits = if i.pending.is_empty() {
+                String::new()
+            } else {
+                format!(" — waits: {}", i.pending.join("; "))
+            };
+            say!(self, "  image {}: {}{waits}", i.position, i.summary);
+        }
+        say!(
+            self,
+            "  {}",
+            if r.complete() {
+                "complete: nothing waits for you"
+            } else {
+                "incomplete: resolve what is open before sharing"
+            }
+        );
     }
 
     fn polls(&self, polls: &[PollView]) {
@@ -354,9 +412,14 @@ impl Printer {
         let pending = r.pending_review();
         if !pending.is_empty() {
             let short = &case[..12.min(case.len())];
+            let accept = if r.proposals.is_empty() {
+                ""
+            } else {
+                " --accept-proposals"
+            };
             say!(
                 self,
-                "      NOT SHAREABLE YET: {}\n      accept: consilium case redact {short} {} --accept-proposals [--rect X,Y,W,H]\n      or, having looked: consilium case review {short} {}",
+                "      NOT SHAREABLE YET: {}\n      redact: consilium case redact {short} {}{accept} [--rect X,Y,W,H]…\n      then, having looked at it: consilium case review {short} {}",
                 pending.join("; "),
                 a.id,
                 a.id

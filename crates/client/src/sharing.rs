@@ -6,6 +6,7 @@ use consilium_model::app::{
     AppMessage, AttachmentPointer, BlobKey, CaseResolved, CaseRevised, CaseShared, CommentPosted,
     PollOpened, VoteCast,
 };
+use consilium_model::codec::to_cbor;
 use consilium_model::{CaseId, CommentId, Rendition, Timestamp};
 use consilium_store::{CaseDb, OutgoingBlob};
 use serde::Serialize;
@@ -48,10 +49,12 @@ impl Engine {
         }
         self.ensure_case_reviewed(case)?;
         self.ensure_images_reviewed(case)?;
+        let report = self.own_deid_report(case)?;
+        let report = to_cbor(&report).map_err(|e| ClientError::Invalid(e.to_string()))?;
         let full = self.vault.db().case(case)?;
         let now = self.config.clock.now();
         let shared_at = now;
-        self.send_case(case, &c.id, |attachments| {
+        self.send_case(case, &c.id, Some(&report), |attachments| {
             AppMessage::CaseShared(CaseShared {
                 case_id: case.clone(),
                 revision: full.revision,
@@ -64,10 +67,12 @@ impl Engine {
 
     /// Queues the message `make` builds around the pointers of the case's images not yet sent to
     /// `circle`, with their encrypted uploads, in one transaction.
+    /// A share keeps the case's de-identification `report` in the same transaction.
     fn send_case(
         &mut self,
         case: &CaseId,
         circle: &[u8],
+        report: Option<&[u8]>,
         make: impl FnOnce(Vec<AttachmentPointer>) -> AppMessage,
     ) -> Result<()> {
         let message_id = random::<16>(&*self.config.entropy)?;
@@ -76,6 +81,9 @@ impl Engine {
         let now = self.config.clock.now();
         self.vault.db_mut().atomically(|db| {
             db.mark_shared(case, circle)?;
+            if let Some(report) = report {
+                db.keep_deid_report(case, circle, report, now)?;
+            }
             db.enqueue(circle, message_id, &queued.encode()?, now)?;
             for b in &blobs {
                 db.add_outgoing_blob(b)?;
@@ -180,7 +188,7 @@ impl Engine {
         let now = self.config.clock.now();
         for circle in circles {
             let fields = full.fields.clone();
-            self.send_case(case, &circle, |attachments| {
+            self.send_case(case, &circle, None, |attachments| {
                 AppMessage::CaseRevised(CaseRevised {
                     case_id: case.clone(),
                     revision: full.revision,

@@ -171,6 +171,11 @@ impl Engine {
                 list.clone()
             }
         };
+        let decided: Vec<TextFinding> = found
+            .into_iter()
+            .filter(|f| chosen.iter().any(|(k, t)| f.kind == *k && f.matched == *t))
+            .collect();
+        self.note_seen(case, &decided)?;
         let db = self.vault.db();
         for (kind, text) in &chosen {
             db.acknowledge(case, kind.as_str(), text)?;
@@ -180,12 +185,16 @@ impl Engine {
 
     /// Refuses while the scan finds something unacknowledged in `texts`.
     pub(crate) fn ensure_reviewed(&self, case: &CaseId, texts: &[(String, String)]) -> Result<()> {
-        refuse_open(self.scan_texts(case, texts)?)
+        let found = self.scan_texts(case, texts)?;
+        self.note_seen(case, &found)?;
+        refuse_open(found)
     }
 
     /// Refuses while the case as stored (fields and outcome) holds an unacknowledged finding.
     pub(crate) fn ensure_case_reviewed(&self, case: &CaseId) -> Result<()> {
-        refuse_open(self.scan_case(case, &[])?)
+        let found = self.scan_case(case, &[])?;
+        self.note_seen(case, &found)?;
+        refuse_open(found)
     }
 
     /// Refuses while the case's fields hold an unacknowledged finding.

@@ -153,14 +153,21 @@ fn render_part10(bytes: &[u8], frame: Option<u32>, limits: &ImportLimits) -> Res
     } else {
         obj.decode_pixel_data()
     }
-    .map_err(|e| DeidError::Dicom(format!("its pixel data cannot be decoded: {}", chain(&e))))?;
+    .map_err(|e| {
+        DeidError::Dicom(format!(
+            "the DICOM image is stored in a form Consilium cannot decode ({})",
+            chain(&e)
+        ))
+    })?;
     let index = if frames > 1 { 0 } else { chosen };
     let options = ConvertOptions::new()
         .force_8bit()
         .with_voi_lut(voi_for(&decoded, index)?);
     let pixels = decoded
         .to_dynamic_image_with_options(index, &options)
-        .map_err(|e| DeidError::Dicom(format!("its pixel data cannot be shown: {e}")))?;
+        .map_err(|e| {
+            DeidError::Dicom(format!("the DICOM image cannot be shown ({})", chain(&e)))
+        })?;
     if pixels.width() != cols || pixels.height() != rows {
         return Err(DeidError::Dicom(format!(
             "the decoded frame is {}×{}, the file says {cols}×{rows}",
@@ -191,9 +198,9 @@ fn voi_for(decoded: &DecodedPixelData<'_>, frame: u32) -> Result<VoiLutOption> {
     if decoded.samples_per_pixel() != 1 || has_window || has_lut {
         return Ok(VoiLutOption::First);
     }
-    let values: Vec<f32> = decoded
-        .to_vec_frame(frame)
-        .map_err(|e| DeidError::Dicom(format!("its pixel data cannot be shown: {e}")))?;
+    let values: Vec<f32> = decoded.to_vec_frame(frame).map_err(|e| {
+        DeidError::Dicom(format!("the DICOM image cannot be shown ({})", chain(&e)))
+    })?;
     let (min, max) = values
         .iter()
         .filter(|v| v.is_finite())

@@ -49,10 +49,15 @@ const MIGRATIONS: &[Migration] = &[
         sql: include_str!("migrations/0007_privacy.sql"),
         after: None,
     },
+    Migration {
+        version: 8,
+        sql: include_str!("migrations/0008_deid_report.sql"),
+        after: None,
+    },
 ];
 
 /// The newest schema this build knows.
-pub const LATEST: i64 = 7;
+pub const LATEST: i64 = 8;
 
 pub(crate) fn current_version(conn: &Connection) -> Result<i64> {
     Ok(conn.query_row("PRAGMA user_version", [], |r| r.get(0))?)

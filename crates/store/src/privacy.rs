@@ -2,7 +2,7 @@
 //! the case (its deny-list) and the findings acknowledged as "not an identifier". Both live only
 //! in this vault; the store does not know what a finding is, only its kind's word and its text.
 
-use consilium_model::CaseId;
+use consilium_model::{CaseId, Timestamp};
 use rusqlite::params;
 
 use crate::cases::{CaseDb, ensure_case};
@@ -77,6 +77,72 @@ impl CaseDb {
     }
 }
 
+/// A finding the author was shown: the field, the kind's word, the text found.
+pub type SeenFinding = (String, String, String);
+
+impl CaseDb {
+    /// Notes findings the author was shown (once each; the first time is kept).
+    pub fn note_seen(&self, case: &CaseId, found: &[SeenFinding], now: Timestamp) -> Result<()> {
+        if found.is_empty() {
+            return Ok(());
+        }
+        ensure_case(self.connection(), case)?;
+        let mut insert = self.connection().prepare_cached(
+            "INSERT OR IGNORE INTO case_findings_seen (case_id, field, kind, matched, first_seen)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?;
+        for (field, kind, matched) in found {
+            insert.execute(params![&case.as_bytes()[..], field, kind, matched, now.0])?;
+        }
+        Ok(())
+    }
+
+    /// Every finding the author was shown for this case, in the order first seen.
+    pub fn seen(&self, case: &CaseId) -> Result<Vec<SeenFinding>> {
+        let mut stmt = self.connection().prepare_cached(
+            "SELECT field, kind, matched FROM case_findings_seen WHERE case_id = ?1
+             ORDER BY first_seen, field, kind, matched",
+        )?;
+        let rows = stmt
+            .query_map([&case.as_bytes()[..]], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })?
+            .collect::<std::result::Result<Vec<SeenFinding>, _>>()?;
+        Ok(rows)
+    }
+
+    /// Keeps the de-identification report (opaque bytes) as it stood when the case went to
+    /// `circle`.
+    pub fn keep_deid_report(
+        &self,
+        case: &CaseId,
+        circle: &[u8],
+        report: &[u8],
+        now: Timestamp,
+    ) -> Result<()> {
+        ensure_case(self.connection(), case)?;
+        self.connection().execute(
+            "INSERT INTO case_deid_reports (case_id, circle_id, made_at, report) VALUES (?1, ?2, ?3, ?4)",
+            params![&case.as_bytes()[..], circle, now.0, report],
+        )?;
+        Ok(())
+    }
+
+    /// The reports kept for this case, oldest first: (circle id, when, bytes).
+    pub fn deid_reports(&self, case: &CaseId) -> Result<Vec<(Vec<u8>, Timestamp, Vec<u8>)>> {
+        let mut stmt = self.connection().prepare_cached(
+            "SELECT circle_id, made_at, report FROM case_deid_reports WHERE case_id = ?1
+             ORDER BY made_at, rowid",
+        )?;
+        let rows = stmt
+            .query_map([&case.as_bytes()[..]], |r| {
+                Ok((r.get(0)?, Timestamp(r.get(1)?), r.get(2)?))
+            })?
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        Ok(rows)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;
@@ -125,5 +191,36 @@ mod tests {
         assert!(db.acknowledged(&other).unwrap().is_empty());
         let missing = CaseId::from_bytes([9; 16]);
         assert!(db.acknowledge(&missing, "date", "x").is_err());
+
+        let seen = |f: &str, k: &str, m: &str| (f.to_string(), k.to_string(), m.to_string());
+        db.note_seen(&case, &[seen("history", "date", "12/03")], Timestamp(5))
+            .unwrap();
+        db.note_seen(
+            &case,
+            &[
+                seen("history", "date", "12/03"),
+                seen("title", "name", "Marc"),
+            ],
+            Timestamp(6),
+        )
+        .unwrap();
+        assert_eq!(
+            db.seen(&case).unwrap(),
+            vec![
+                seen("history", "date", "12/03"),
+                seen("title", "name", "Marc")
+            ]
+        );
+        assert!(db.seen(&other).unwrap().is_empty());
+        db.keep_deid_report(&case, b"circle", b"report", Timestamp(7))
+            .unwrap();
+        assert_eq!(
+            db.deid_reports(&case).unwrap(),
+            vec![(b"circle".to_vec(), Timestamp(7), b"report".to_vec())]
+        );
+        assert!(
+            db.keep_deid_report(&missing, b"c", b"r", Timestamp(8))
+                .is_err()
+        );
     }
 }

@@ -4,6 +4,7 @@
 
 mod concurrency;
 mod desktop_window;
+mod dicom_and_faces;
 mod faults;
 mod privacy_gate;
 mod support;

@@ -87,6 +87,34 @@ fn a_case_with_an_unresolved_identifier_is_not_shared_until_the_author_resolves_
     a.ok(&["share", &case, "Derm Lyon"]);
     let shown = a.json(&["case", "show", &case]);
     assert_eq!(shown["text_findings"][0]["acknowledged"], true, "{shown}");
+    // The report the vault keeps says how each finding was resolved.
+    let report = &shown["deid_report"];
+    let resolution = |matched: &str| {
+        report["text"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["matched"] == matched)
+            .map(|t| t["resolution"].as_str().unwrap().to_string())
+    };
+    assert_eq!(
+        resolution("HELENE").as_deref(),
+        Some("edited_out"),
+        "{report}"
+    );
+    assert_eq!(
+        resolution("12/03/2024").as_deref(),
+        Some("acknowledged"),
+        "{report}"
+    );
+    assert_eq!(report["names_listed"], 2);
+    assert!(report["last_shared_at"].is_number(), "{report}");
+    let words = a.ok(&["case", "show", &case]);
+    assert!(
+        words.contains("“HELENE” in history: edited out")
+            && words.contains("complete: nothing waits"),
+        "{words}"
+    );
 
     // A comment with a phone number waits for its decision too.
     let comment = "Her GP asks to be called back on 04 72 11 22 33.";
