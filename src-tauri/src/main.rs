@@ -80,6 +80,7 @@ fn main() {
             privacy::set_case_names,
             privacy::scan_case,
             privacy::acknowledge,
+            privacy::deid_report,
             circles::circles,
             circles::create_circle,
             circles::invite,

@@ -2,7 +2,7 @@
 //! author's "not an identifier" decisions.
 
 use consilium_client::model::FindingKind;
-use consilium_client::{Acknowledge, ClientError, PublicError, TextFinding};
+use consilium_client::{Acknowledge, CaseDeidReport, ClientError, PublicError, TextFinding};
 use tauri::State;
 
 use super::cases::case_id;
@@ -51,4 +51,13 @@ pub fn acknowledge(
         };
         e.acknowledge(&case_id(&case)?, &what, &pending)
     })
+}
+
+/// The case's de-identification report (none for a case shared with this profile).
+#[tauri::command(async)]
+pub fn deid_report(
+    session: State<'_, Session>,
+    case: String,
+) -> Result<Option<CaseDeidReport>, PublicError> {
+    session.with(|e| e.deid_report(&case_id(&case)?))
 }

@@ -18,14 +18,19 @@ const TITLE: &str = "Annular plaque on the forearm, six weeks";
 const CIRCLE: &str = "Dermatology Lyon";
 const COMMENT: &str = "The scaly advancing edge favours tinea; a KOH prep would settle it.";
 
-/// A camera photo with GPS, serial numbers and a rotated orientation (made by exiftool), and a
-/// real photo from Pillow's test corpus.
+/// A camera photo with GPS, serial numbers and a rotated orientation (made by exiftool), a real
+/// photo from Pillow's test corpus, Pillow's portrait (a face), and pydicom's CT slice.
 fn photos(root: &Path) -> Vec<String> {
     let camera = consilium_testkit::camera_photo(root, "forearm.jpg", 1600, 1200, 6, "desktop");
-    let real = consilium_testkit::sample("flower.jpg")
+    let real = |name: &str| {
+        consilium_testkit::sample(name)
+            .filter(|p| p.exists())
+            .unwrap_or_else(|| panic!("{name}: run tests/samples/fetch.sh"))
+    };
+    let ct = consilium_testkit::pydicom_file("CT_small.dcm")
         .filter(|p| p.exists())
-        .unwrap_or_else(|| consilium_testkit::camera_photo(root, "second.jpg", 800, 600, 1, "two"));
-    [camera, real]
+        .expect("CT_small.dcm: run tests/samples/fetch.sh");
+    [camera, real("flower.jpg"), real("hopper.jpg"), ct]
         .iter()
         .map(|p| p.to_str().unwrap().to_string())
         .collect()
@@ -132,12 +137,18 @@ async fn journey(w: &Window, b: &Cli, photos: &[String]) {
     w.sees("Drop photos here").await;
     let input = w.field("input[type=file][name=images]").await;
     input.send_keys(&photos.join("\n")).await.unwrap();
-    w.sees("Image 2").await;
+    w.sees("Image 4").await;
+    // The portrait's face is proposed for redaction and the image waits for the author; the CT
+    // slice lost every DICOM attribute and kept its modality only.
+    w.sees("1 face found: proposed for redaction").await;
+    w.sees("Waits for your review").await;
+    w.sees("Removed all").await;
+    w.sees("Kept only modality CT").await;
     // The camera photo was turned upright (1600 × 1200 → 1200 × 1600) and its metadata named.
     w.sees("1200 × 1600").await;
     w.sees("GPS position").await;
     w.press("Redact").await;
-    w.sees("Burn in 0").await;
+    w.sees("Nothing to hide").await;
     let typed = w.c.find_all(Locator::Css(".typed input")).await.unwrap();
     for (f, v) in typed.iter().zip(["10", "10", "300", "200"]) {
         f.clear().await.unwrap();
@@ -147,6 +158,22 @@ async fn journey(w: &Window, b: &Cli, photos: &[String]) {
     w.shot("redaction-editor").await;
     w.press("Burn in 1").await;
     w.sees("1 redaction burned in").await;
+    // The face: the editor opens with the proposal drawn; the author keeps it and burns it in.
+    w.press("Review").await;
+    w.sees("Proposed face 1").await;
+    w.shot("face-proposal").await;
+    w.press("Burn in 1").await;
+    w.sees("1 proposed face redaction accepted").await;
+    // The CT's modality goes into the case only when the author copies it.
+    w.press("Copy “CT” into Investigations").await;
+    let investigations = w
+        .field("textarea[name=investigations]")
+        .await
+        .prop("value")
+        .await
+        .unwrap()
+        .unwrap_or_default();
+    assert!(investigations.contains("Imaging: CT"), "{investigations}");
     w.shot("case-editor").await;
 
     step("case with images");
@@ -207,6 +234,9 @@ async fn journey(w: &Window, b: &Cli, photos: &[String]) {
     w.shot("privacy-review").await;
     w.press("Not an identifier").await;
     w.sees("Every finding was reviewed.").await;
+    // The report the vault keeps shows the decision and each image's part.
+    w.sees("acknowledged as not an identifier").await;
+    w.sees("Image 4: removed DICOM").await;
     w.press("Save and share").await;
     w.sees(&format!("in {CIRCLE}")).await;
     w.type_in(
@@ -240,7 +270,7 @@ async fn journey(w: &Window, b: &Cli, photos: &[String]) {
     };
     let shown = b.json(&["case", "show", &case]);
     assert_eq!(shown["fields"]["title"], TITLE);
-    assert_eq!(shown["attachments"].as_array().unwrap().len(), 2);
+    assert_eq!(shown["attachments"].as_array().unwrap().len(), 4);
     // The rectangle drawn in the window is black in the colleague's copy of the photo.
     let photo = shown["attachments"][0]["id"].as_str().unwrap();
     let out = b.dir.join("redacted.jpg");

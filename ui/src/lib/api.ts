@@ -115,6 +115,45 @@ export interface DeidReport {
   frames_dropped: boolean;
   redactions: number;
   output_format: string;
+  proposals: Proposal[];
+  proposals_accepted: number;
+  proposals_dismissed: number;
+  dicom: DicomReport | null;
+  reviewed: boolean;
+}
+
+/** A rectangle proposed for redaction (a face), in pixels of the stored image. */
+export interface Proposal extends Rect {
+  kind: "face";
+}
+
+export type BurnedInRisk = "ultrasound" | "secondary_capture" | "other" | "declared_burned_in";
+
+export interface DicomReport {
+  modality: string | null;
+  body_part: string | null;
+  frames: number;
+  frame: number;
+  attributes_dropped: number;
+  identifying_dropped: string[];
+  burned_in_risk: BurnedInRisk | null;
+}
+
+/** An image that waits for the author before the case can be shared. */
+export interface PendingImage {
+  attachment: string;
+  position: number;
+  reasons: string[];
+}
+
+export type Resolution = "open" | "acknowledged" | "edited_out";
+
+export interface CaseDeidReport {
+  images: { position: number; attachment: string; summary: string; pending: string[]; report: DeidReport }[];
+  text: { field: string; kind: FindingKind; matched: string; resolution: Resolution }[];
+  names_listed: number;
+  made_at: number;
+  last_shared_at: number | null;
 }
 
 export interface Attachment {
@@ -263,6 +302,10 @@ export const api = {
     invoke<ArrayBuffer>("attachment", { case: caseId, attachment, rendition }),
   redactAttachment: (caseId: string, attachment: string, rects: Rect[]) =>
     invoke<Attachment>("redact_attachment", { case: caseId, attachment, rects }),
+  reviewAttachment: (caseId: string, attachment: string) =>
+    invoke<Attachment>("review_attachment", { case: caseId, attachment }),
+  pendingImages: (caseId: string) => invoke<PendingImage[]>("pending_images", { case: caseId }),
+  deidReport: (caseId: string) => invoke<CaseDeidReport | null>("deid_report", { case: caseId }),
   removeAttachment: (caseId: string, attachment: string) =>
     invoke<void>("remove_attachment", { case: caseId, attachment }),
   share: (caseId: string, circle: string) => invoke<void>("share", { case: caseId, circle }),

@@ -142,11 +142,24 @@ impl Window {
         self.text().await.contains(text)
     }
 
+    /// The page's text, and any script error the page recorded.
     pub async fn text(&self) -> String {
-        match self.c.find(Locator::Css("body")).await {
+        let mut text = match self.c.find(Locator::Css("body")).await {
             Ok(body) => body.text().await.unwrap_or_default(),
             Err(_) => String::new(),
+        };
+        let errors = self
+            .c
+            .execute("return (window.__consiliumErrors || []).join('\\n');", vec![])
+            .await
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default();
+        if !errors.is_empty() {
+            text.push_str("\n[script errors]\n");
+            text.push_str(&errors);
         }
+        text
     }
 
     pub async fn field(&self, css: &str) -> fantoccini::elements::Element {
