@@ -29,7 +29,10 @@ fn bench(c: &mut Criterion) {
         propose_faces: true,
         ..CleanOptions::default()
     };
-    let found = clean_image(&bytes, &with, &limits).unwrap().report.proposals;
+    let found = clean_image(&bytes, &with, &limits)
+        .unwrap()
+        .report
+        .proposals;
     assert_eq!(found.len(), 1, "the portrait's face is found at 12 MP");
 
     let mut g = c.benchmark_group("import_12mp");

@@ -150,7 +150,10 @@ impl Window {
         };
         let errors = self
             .c
-            .execute("return (window.__consiliumErrors || []).join('\\n');", vec![])
+            .execute(
+                "return (window.__consiliumErrors || []).join('\\n');",
+                vec![],
+            )
             .await
             .ok()
             .and_then(|v| v.as_str().map(str::to_string))
