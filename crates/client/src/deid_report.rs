@@ -88,6 +88,15 @@ impl Engine {
     pub(crate) fn own_deid_report(&self, case: &CaseId) -> Result<CaseDeidReport> {
         let current = self.scan_case(case, &[])?;
         self.note_seen(case, &current)?;
+        self.report_from(case, &current)
+    }
+
+    /// The report, given what the text scan finds in the case now (already shown to the author).
+    pub(crate) fn report_from(
+        &self,
+        case: &CaseId,
+        current: &[TextFinding],
+    ) -> Result<CaseDeidReport> {
         let db = self.vault.db();
         let acknowledged = db.acknowledged(case)?;
         let mut text: Vec<TextEntry> = Vec::new();
@@ -131,7 +140,7 @@ impl Engine {
                 report: a.report,
             })
             .collect();
-        let last_shared_at = db.deid_reports(case)?.last().map(|(_, at, _)| *at);
+        let last_shared_at = db.deid_reports(case)?.last().map(|k| k.made_at);
         Ok(CaseDeidReport {
             images,
             text,
@@ -147,8 +156,9 @@ impl Engine {
             .db()
             .deid_reports(case)?
             .into_iter()
-            .map(|(_, _, bytes)| {
-                from_cbor(&bytes).map_err(|e| ClientError::Invalid(format!("stored report: {e}")))
+            .map(|kept| {
+                from_cbor(&kept.report)
+                    .map_err(|e| ClientError::Invalid(format!("stored report: {e}")))
             })
             .collect()
     }

@@ -47,9 +47,9 @@ impl Engine {
                 "this case was shared with you; only its author can share it".into(),
             ));
         }
-        self.ensure_case_reviewed(case)?;
+        let found = self.ensure_case_reviewed(case)?;
         self.ensure_images_reviewed(case)?;
-        let report = self.own_deid_report(case)?;
+        let report = self.report_from(case, &found)?;
         let report = to_cbor(&report).map_err(|e| ClientError::Invalid(e.to_string()))?;
         let full = self.vault.db().case(case)?;
         let now = self.config.clock.now();

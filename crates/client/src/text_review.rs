@@ -190,11 +190,13 @@ impl Engine {
         refuse_open(found)
     }
 
-    /// Refuses while the case as stored (fields and outcome) holds an unacknowledged finding.
-    pub(crate) fn ensure_case_reviewed(&self, case: &CaseId) -> Result<()> {
+    /// Refuses while the case as stored (fields and outcome) holds an unacknowledged finding;
+    /// otherwise returns what the scan found (all acknowledged).
+    pub(crate) fn ensure_case_reviewed(&self, case: &CaseId) -> Result<Vec<TextFinding>> {
         let found = self.scan_case(case, &[])?;
         self.note_seen(case, &found)?;
-        refuse_open(found)
+        refuse_open(found.clone())?;
+        Ok(found)
     }
 
     /// Refuses while the case's fields hold an unacknowledged finding.

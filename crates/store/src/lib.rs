@@ -16,6 +16,7 @@ pub mod listing;
 pub mod membership;
 mod migrations;
 mod privacy;
+pub use privacy::KeptReport;
 pub mod sync_state;
 pub mod transfers;
 pub mod vault;

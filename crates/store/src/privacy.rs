@@ -80,6 +80,15 @@ impl CaseDb {
 /// A finding the author was shown: the field, the kind's word, the text found.
 pub type SeenFinding = (String, String, String);
 
+/// A de-identification report kept when a case went to a circle.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeptReport {
+    pub circle: Vec<u8>,
+    pub made_at: Timestamp,
+    /// The report as the engine wrote it (opaque to the store).
+    pub report: Vec<u8>,
+}
+
 impl CaseDb {
     /// Notes findings the author was shown (once each; the first time is kept).
     pub fn note_seen(&self, case: &CaseId, found: &[SeenFinding], now: Timestamp) -> Result<()> {
@@ -128,15 +137,19 @@ impl CaseDb {
         Ok(())
     }
 
-    /// The reports kept for this case, oldest first: (circle id, when, bytes).
-    pub fn deid_reports(&self, case: &CaseId) -> Result<Vec<(Vec<u8>, Timestamp, Vec<u8>)>> {
+    /// The reports kept for this case, oldest first.
+    pub fn deid_reports(&self, case: &CaseId) -> Result<Vec<KeptReport>> {
         let mut stmt = self.connection().prepare_cached(
             "SELECT circle_id, made_at, report FROM case_deid_reports WHERE case_id = ?1
              ORDER BY made_at, rowid",
         )?;
         let rows = stmt
             .query_map([&case.as_bytes()[..]], |r| {
-                Ok((r.get(0)?, Timestamp(r.get(1)?), r.get(2)?))
+                Ok(KeptReport {
+                    circle: r.get(0)?,
+                    made_at: Timestamp(r.get(1)?),
+                    report: r.get(2)?,
+                })
             })?
             .collect::<std::result::Result<Vec<_>, _>>()?;
         Ok(rows)
@@ -216,7 +229,11 @@ mod tests {
             .unwrap();
         assert_eq!(
             db.deid_reports(&case).unwrap(),
-            vec![(b"circle".to_vec(), Timestamp(7), b"report".to_vec())]
+            vec![KeptReport {
+                circle: b"circle".to_vec(),
+                made_at: Timestamp(7),
+                report: b"report".to_vec()
+            }]
         );
         assert!(
             db.keep_deid_report(&missing, b"c", b"r", Timestamp(8))
