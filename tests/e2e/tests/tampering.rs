@@ -66,7 +66,16 @@ fn tampered_replayed_foreign_and_garbage_messages_are_recorded_and_skipped() {
             ..Default::default()
         })
         .unwrap();
-    a.attach_files(&case, &[photo], &Default::default(), &mut |_| {})
+    let attached = a
+        .attach_files(&case, &[photo], &Default::default(), &mut |_| {})
+        .unwrap();
+    // The portrait's face was proposed for redaction: the author accepts it before sharing.
+    let accept = consilium_client::RedactRequest {
+        accept_proposals: !attached[0].report.proposals.is_empty(),
+        reviewed: true,
+        ..Default::default()
+    };
+    a.redact_attachment(&case, &attached[0].id, &accept)
         .unwrap();
     a.share(&case, "Rheum").unwrap();
     a.sync().unwrap();
