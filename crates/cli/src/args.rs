@@ -218,6 +218,9 @@ pub enum CaseCommand {
     /// Mark an image as reviewed: you looked at it (after any redaction) and it may be shared as
     /// it is; faces still proposed are dismissed.
     Review { id: String, attachment_id: String },
+    /// Copy a DICOM image's modality and body part (the only DICOM values kept) into the case's
+    /// investigations.
+    CopyImaging { id: String, attachment_id: String },
     /// Write the cleaned image of an attachment to a file.
     ExportAttachment {
         id: String,

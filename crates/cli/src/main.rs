@@ -236,6 +236,11 @@ fn run_case(engine: &mut Engine, cmd: CaseCommand, out: &Printer) -> Result<()> 
             let att = engine.redact_attachment(&id, &attachment_id.parse()?, &request)?;
             out.attachments(&id, &[att]);
         }
+        CaseCommand::CopyImaging { id, attachment_id } => {
+            let id = engine.resolve_case_id(&id)?;
+            let revision = engine.copy_imaging(&id, &attachment_id.parse()?)?;
+            out.updated(&id.to_string(), &format!("revision {revision}"));
+        }
         CaseCommand::Review { id, attachment_id } => {
             let id = engine.resolve_case_id(&id)?;
             let att = engine.review_attachment(&id, &attachment_id.parse()?)?;

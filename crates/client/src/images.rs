@@ -105,6 +105,51 @@ impl Engine {
         Ok(current)
     }
 
+    /// Copies what a DICOM image kept (its modality and body part, the only DICOM values that may
+    /// travel) into the case's investigations as "Imaging: CT, body part CHEST", when the author
+    /// asks. Returns the case's revision (unchanged when the line is already there).
+    pub fn copy_imaging(&mut self, case: &CaseId, attachment: &AttachmentId) -> Result<u32> {
+        let att = self
+            .vault
+            .db()
+            .attachments(case)?
+            .into_iter()
+            .find(|a| &a.id == attachment)
+            .ok_or_else(|| {
+                ClientError::Store(consilium_store::StoreError::NotFound {
+                    what: "attachment",
+                    id: attachment.to_string(),
+                })
+            })?;
+        let line = att
+            .report
+            .dicom
+            .as_ref()
+            .and_then(|d| d.imaging_line())
+            .ok_or_else(|| {
+                ClientError::Invalid(
+                    "this image did not come from a DICOM file with a modality".into(),
+                )
+            })?;
+        let text = format!("Imaging: {line}");
+        let current = self.vault.db().fields(case)?.investigations;
+        if current.lines().any(|l| l.trim() == text) {
+            return Ok(self.vault.db().revision(case)?);
+        }
+        let investigations = if current.trim().is_empty() {
+            text
+        } else {
+            format!("{}\n{text}", current.trim_end())
+        };
+        self.edit_case(
+            case,
+            crate::CasePatch {
+                investigations: Some(investigations),
+                ..Default::default()
+            },
+        )
+    }
+
     /// Removes an own image that has not been shared yet.
     pub fn remove_attachment(&mut self, case: &CaseId, attachment: &AttachmentId) -> Result<()> {
         self.unsent_attachment(case, attachment, "remove")?;

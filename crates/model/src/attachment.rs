@@ -158,6 +158,17 @@ pub struct DicomReport {
     pub burned_in_risk: Option<BurnedInRisk>,
 }
 
+impl DicomReport {
+    /// What the author may copy into the case: "CT, body part CHEST", or none without a modality.
+    pub fn imaging_line(&self) -> Option<String> {
+        let modality = self.modality.as_deref()?;
+        Some(match &self.body_part {
+            Some(part) => format!("{modality}, body part {part}"),
+            None => modality.to_string(),
+        })
+    }
+}
+
 impl DeidReport {
     /// What still stands between this image and a circle, in words; empty when nothing does.
     pub fn pending_review(&self) -> Vec<String> {

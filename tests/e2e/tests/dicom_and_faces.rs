@@ -88,6 +88,16 @@ fn dicom_images_and_faces_wait_for_the_author_and_no_dicom_identifier_leaves() {
             .is_empty()
     );
 
+    // The CT's modality goes into the case when the author asks, and only then.
+    a.ok(&["case", "copy-imaging", &case, &id(0)]);
+    let copied = a.json(&["case", "show", &case]);
+    assert_eq!(
+        copied["fields"]["investigations"], "Imaging: CT",
+        "{copied}"
+    );
+    let not_dicom = a.run(&["case", "copy-imaging", &case, &id(3)]);
+    assert!(!not_dicom.status.success());
+
     // `case show --json` lists the face proposal with its kind.
     let shown = a.json(&["case", "show", &case]);
     let proposals = shown["attachments"][3]["report"]["proposals"].clone();
