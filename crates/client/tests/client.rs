@@ -307,3 +307,67 @@ fn the_probe_finds_a_hung_or_absent_relay_quickly_and_a_live_one_reachable() {
     assert!(why.contains("did not answer within 1 s"), "{why}");
     drop(held);
 }
+
+/// An ultrasound added to a case already in a circle is held back from the revision (its pixels
+/// may show the patient's name) and goes only once the author has reviewed it; a text edit made
+/// meanwhile still reaches the circle.
+#[test]
+fn a_flagged_image_added_to_a_shared_case_waits_for_review_before_it_goes() {
+    let Some(us) = consilium_testkit::pydicom_file("examples_jpeg2k.dcm") else {
+        return;
+    };
+    let root = tempfile::tempdir().unwrap();
+    let clock = Arc::new(MovableClock::default());
+    let relay = start_relay(&root.path().join("relay"), clock.clone(), "127.0.0.1:0");
+    let (mut a, mut b) = (
+        engine(root.path(), "a", &clock),
+        engine(root.path(), "b", &clock),
+    );
+    a.create_circle("Echo", &relay.url()).unwrap();
+    bring_in(&mut a, &mut b, "Echo");
+    let case = a
+        .create_case(CaseFields {
+            title: "Pericardial effusion".into(),
+            ..Default::default()
+        })
+        .unwrap();
+    a.share(&case, "Echo").unwrap();
+    a.sync().unwrap();
+
+    let added = a
+        .attach_files(&case, &[us], &Default::default(), &mut |_| {})
+        .unwrap();
+    assert!(
+        !added[0].report.pending_review().is_empty(),
+        "ultrasound is flagged"
+    );
+    a.edit_case(
+        &case,
+        consilium_client::CasePatch {
+            examination: Some("Global effusion, 18 mm posteriorly.".into()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    a.sync().unwrap();
+    b.sync().unwrap();
+    let seen = b.case(&case).unwrap();
+    assert_eq!(
+        seen.fields.examination,
+        "Global effusion, 18 mm posteriorly."
+    );
+    assert!(
+        seen.attachments.is_empty(),
+        "the ultrasound waits for review"
+    );
+
+    a.review_attachment(&case, &added[0].id).unwrap();
+    a.sync().unwrap();
+    b.sync().unwrap();
+    let seen = b.case(&case).unwrap();
+    assert_eq!(seen.attachments.len(), 1, "reviewed, it goes");
+    assert_eq!(
+        (seen.attachments[0].width, seen.attachments[0].height),
+        (640, 480)
+    );
+}
