@@ -94,6 +94,7 @@ pub(crate) fn render(
 }
 
 fn render_part10(bytes: &[u8], frame: Option<u32>, limits: &ImportLimits) -> Result<DicomFrame> {
+    crate::dicom_lengths::check(bytes)?;
     let obj = OpenFileOptions::new()
         .read_preamble(ReadPreamble::Always)
         .from_reader(bytes)

@@ -6,6 +6,7 @@
 //! redactions burned in first. The text scan only reports; it never changes the text.
 
 mod dicom;
+mod dicom_lengths;
 pub mod error;
 mod faces;
 mod image_clean;

@@ -313,3 +313,55 @@ fn files_that_are_not_part_10_truncated_or_imageless_get_a_clear_error() {
     junk.extend((0..4000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8));
     assert!(import(&junk, None).is_err());
 }
+
+#[test]
+fn corrupted_dicom_files_give_an_error_or_an_image_never_a_crash() {
+    // Real files with bytes overwritten past the preamble: the reader, the RLE and JPEG 2000
+    // decoders and the rendering meet damaged lengths, tags and codestreams. (The RLE decoder of
+    // dicom-transfer-syntax-registry 0.10.1 panics on some: the import catches it and says the
+    // file is damaged.)
+    const ROUNDS: usize = 12;
+    let mut seed = 0x2545_f491_4f6c_dd1du64;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    for name in [
+        "CT_small.dcm",
+        "MR_small_RLE.dcm",
+        "JPEG2000.dcm",
+        "examples_jpeg2k.dcm",
+    ] {
+        let Some(path) = pydicom_file(name) else {
+            return;
+        };
+        let original = std::fs::read(path).unwrap();
+        let (mut images, mut errors) = (0, 0);
+        for _ in 0..ROUNDS {
+            let mut bytes = original.clone();
+            for _ in 0..1 + next() % 8 {
+                let at = 132 + (next() as usize) % (bytes.len() - 132);
+                bytes[at] = next() as u8;
+            }
+            let small = ImportLimits {
+                max_input_bytes: 1 << 20,
+                max_side: 2048,
+                max_pixels: 2_000_000,
+                max_alloc: 64 << 20,
+            };
+            match clean_image(&bytes, &CleanOptions::default(), &small) {
+                Ok(c) => {
+                    images += 1;
+                    assert!(c.full.width > 0 && c.report.dicom.is_some());
+                }
+                Err(e) => {
+                    errors += 1;
+                    assert!(!e.to_string().is_empty());
+                }
+            }
+        }
+        assert_eq!(images + errors, ROUNDS, "{name}");
+    }
+}

@@ -1,0 +1,181 @@
+//! A walk over a Part 10 file's element headers before the DICOM reader sees it. The reader
+//! allocates (and zero-fills) each value at the length its header declares before reading it,
+//! so a 200 KB file whose one length field says 4 GB would make an import take seconds and touch
+//! gigabytes. Every defined length must fit in the bytes that follow it; the walk descends into
+//! sequences and items and steps over encapsulated pixel fragments, reading nothing else.
+
+use crate::error::{DeidError, Result};
+
+const ITEM: (u16, u16) = (0xFFFE, 0xE000);
+const UNDEFINED: u32 = 0xFFFF_FFFF;
+/// Explicit VRs whose length takes 4 bytes after 2 reserved ones.
+const LONG_VRS: &[&[u8; 2]] = &[
+    b"OB", b"OD", b"OF", b"OL", b"OV", b"OW", b"SQ", b"SV", b"UC", b"UN", b"UR", b"UT", b"UV",
+];
+
+#[derive(Clone, Copy)]
+struct Encoding {
+    explicit: bool,
+    big_endian: bool,
+}
+
+/// Checks the declared lengths of `bytes` (a whole Part 10 file: preamble, `DICM`, meta group in
+/// explicit VR little endian, then the data set in the encoding the meta group names). A data
+/// set compressed with deflate is left to the reader.
+pub(crate) fn check(bytes: &[u8]) -> Result<()> {
+    let meta = Encoding {
+        explicit: true,
+        big_endian: false,
+    };
+    let mut at = 132;
+    // The meta group: elements of group 0002.
+    let mut syntax = String::new();
+    while bytes.get(at..at + 2) == Some(&[0x02, 0x00]) {
+        let (tag, len, header) = header(bytes, at, meta)?;
+        let value_at = at + header;
+        let end = fits(bytes, value_at, len)?;
+        if tag == (0x0002, 0x0010) {
+            syntax = String::from_utf8_lossy(&bytes[value_at..end])
+                .trim_end_matches(['\0', ' '])
+                .to_string();
+        }
+        at = end;
+    }
+    let data = match syntax.as_str() {
+        "1.2.840.10008.1.2" => Encoding {
+            explicit: false,
+            big_endian: false,
+        },
+        "1.2.840.10008.1.2.2" => Encoding {
+            explicit: true,
+            big_endian: true,
+        },
+        s if s.ends_with(".99") || s == "1.2.840.10008.1.2.1.99" => return Ok(()),
+        _ => Encoding {
+            explicit: true,
+            big_endian: false,
+        },
+    };
+    walk(bytes, at, data)
+}
+
+fn walk(bytes: &[u8], mut at: usize, enc: Encoding) -> Result<()> {
+    // Within encapsulated pixel data, items hold fragment bytes, not elements.
+    let mut in_fragments = false;
+    while at + 8 <= bytes.len() {
+        let group = read16(bytes, at, enc.big_endian);
+        if group == 0xFFFE {
+            // Item, item delimiter, sequence delimiter: always a 4-byte length, no VR.
+            let element = read16(bytes, at + 2, enc.big_endian);
+            let len = read32(bytes, at + 4, enc.big_endian);
+            at += 8;
+            if (group, element) == ITEM && len != UNDEFINED {
+                if in_fragments {
+                    at = fits(bytes, at, len)?;
+                } else {
+                    fits(bytes, at, len)?;
+                }
+            } else if element == 0xE0DD {
+                in_fragments = false;
+            }
+            continue;
+        }
+        let (tag, len, header) = header(bytes, at, enc)?;
+        at += header;
+        if len == UNDEFINED {
+            // A sequence or encapsulated pixel data: its content follows, walked in place.
+            in_fragments = tag == (0x7FE0, 0x0010);
+            continue;
+        }
+        at = fits(bytes, at, len)?;
+    }
+    Ok(())
+}
+
+/// The tag, the declared length and the header's size of the element at `at`.
+fn header(bytes: &[u8], at: usize, enc: Encoding) -> Result<((u16, u16), u32, usize)> {
+    let short = || truncated(at);
+    let head = bytes.get(at..at + 8).ok_or_else(short)?;
+    let tag = (
+        read16(head, 0, enc.big_endian),
+        read16(head, 2, enc.big_endian),
+    );
+    if !enc.explicit {
+        return Ok((tag, read32(head, 4, enc.big_endian), 8));
+    }
+    let vr = [head[4], head[5]];
+    if LONG_VRS.iter().any(|v| **v == vr) {
+        let len = bytes.get(at + 8..at + 12).ok_or_else(short)?;
+        Ok((tag, read32(len, 0, enc.big_endian), 12))
+    } else {
+        Ok((tag, u32::from(read16(head, 6, enc.big_endian)), 8))
+    }
+}
+
+/// The end of a value of `len` bytes starting at `at`, if the file holds it.
+fn fits(bytes: &[u8], at: usize, len: u32) -> Result<usize> {
+    let end = at.checked_add(len as usize).ok_or_else(|| truncated(at))?;
+    if end > bytes.len() {
+        return Err(DeidError::Dicom(format!(
+            "the DICOM file is damaged or truncated: a value at byte {at} claims {len} bytes, the file has {} left",
+            bytes.len().saturating_sub(at)
+        )));
+    }
+    Ok(end)
+}
+
+fn truncated(at: usize) -> DeidError {
+    DeidError::Dicom(format!(
+        "the DICOM file is truncated (an element header at byte {at} is cut off)"
+    ))
+}
+
+fn read16(b: &[u8], at: usize, big: bool) -> u16 {
+    let pair = [b[at], b[at + 1]];
+    if big {
+        u16::from_be_bytes(pair)
+    } else {
+        u16::from_le_bytes(pair)
+    }
+}
+
+fn read32(b: &[u8], at: usize, big: bool) -> u32 {
+    let quad = [b[at], b[at + 1], b[at + 2], b[at + 3]];
+    if big {
+        u32::from_be_bytes(quad)
+    } else {
+        u32::from_le_bytes(quad)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(data: &[u8]) -> Vec<u8> {
+        let mut f = vec![0u8; 128];
+        f.extend_from_slice(b"DICM");
+        // (0002,0010) UI "1.2.840.10008.1.2.1" (explicit VR little endian), 20 bytes.
+        f.extend_from_slice(&[0x02, 0x00, 0x10, 0x00, b'U', b'I', 20, 0]);
+        f.extend_from_slice(b"1.2.840.10008.1.2.1\0");
+        f.extend_from_slice(data);
+        f
+    }
+
+    #[test]
+    fn lengths_that_fit_pass_and_a_huge_one_is_refused_before_any_allocation() {
+        // (0010,0010) PN "DOE^J" padded to 6.
+        let ok = file(&[
+            0x10, 0x00, 0x10, 0x00, b'P', b'N', 6, 0, b'D', b'O', b'E', b'^', b'J', b' ',
+        ]);
+        assert!(check(&ok).is_ok());
+        // (7FE0,0010) OB with a 4 GB - 2 length in a tiny file.
+        let huge = file(&[
+            0xE0, 0x7F, 0x10, 0x00, b'O', b'B', 0, 0, 0xFE, 0xFF, 0xFF, 0xFF,
+        ]);
+        let err = check(&huge).unwrap_err();
+        assert!(err.to_string().contains("claims 4294967294 bytes"), "{err}");
+        // A header cut in the middle.
+        assert!(check(&file(&[0x10, 0x00, 0x10, 0x00, b'O', b'B', 0, 0, 1])).is_err());
+    }
+}
