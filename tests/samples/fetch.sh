@@ -39,3 +39,24 @@ for n in z.namelist():
     touch "$dest/pydicom/.complete-$pydicom_version"
     echo "samples: $(find "$dest/pydicom/test_files" -type f | wc -l) DICOM test files in $dest/pydicom/test_files"
 fi
+
+# The larger files of pydicom's data package (NEMA's compression test set among them): real
+# radiographs (RG1 chest CR, RG3) at full size, uncompressed and JPEG 2000 lossless/lossy,
+# ultrasound, MR, and a palette-colour face in an "other" modality file. Into the same folder,
+# under data_store/.
+pydicom_data_version="1.0.0"
+if [ ! -f "$dest/pydicom/.complete-data-$pydicom_data_version" ]; then
+    dtmp="$(mktemp -d)"
+    python3 -m pip download --quiet --only-binary :all: --no-deps "pydicom-data==$pydicom_data_version" -d "$dtmp"
+    rm -rf "$dest/pydicom/test_files/data_store"
+    mkdir -p "$dest/pydicom/test_files/data_store"
+    python3 -c 'import sys, zipfile, os
+z = zipfile.ZipFile(sys.argv[1])
+prefix = "data_store/data/"
+for n in z.namelist():
+    if n.startswith(prefix) and n.endswith(".dcm"):
+        open(os.path.join(sys.argv[2], n[len(prefix):]), "wb").write(z.read(n))' "$dtmp"/pydicom_data-*.whl "$dest/pydicom/test_files/data_store"
+    rm -rf "$dtmp"
+    touch "$dest/pydicom/.complete-data-$pydicom_data_version"
+    echo "samples: $(find "$dest/pydicom/test_files/data_store" -type f | wc -l) DICOM files from pydicom-data"
+fi

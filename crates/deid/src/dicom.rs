@@ -9,7 +9,10 @@ use dicom_core::Tag;
 use dicom_dictionary_std::{tags, uids};
 use dicom_object::file::ReadPreamble;
 use dicom_object::{DefaultDicomObject, OpenFileOptions};
-use dicom_pixeldata::{ConvertOptions, DecodedPixelData, PixelDecoder, VoiLutOption, WindowLevel};
+use dicom_pixeldata::{
+    ConvertOptions, DecodedPixelData, PhotometricInterpretation, PixelDecoder, VoiLutOption,
+    WindowLevel,
+};
 use image::DynamicImage;
 
 use crate::error::{DeidError, Result};
@@ -21,18 +24,42 @@ pub(crate) fn is_part10(bytes: &[u8]) -> bool {
 }
 
 /// Whether `bytes` look like a bare DICOM data set (no preamble, no file meta, as some viewers
-/// export): near the start, an element of group 0002 or 0008, little endian, with an explicit VR.
+/// export): near the start, an element of group 0002 or 0008, little endian, with an explicit VR;
+/// or, in implicit VR, two elements of group 0002 or 0008 in ascending order, the first with a
+/// short length.
 pub(crate) fn looks_like_bare_dataset(bytes: &[u8]) -> bool {
     const VRS: &[&[u8; 2]] = &[
         b"AE", b"AS", b"CS", b"DA", b"DS", b"DT", b"IS", b"LO", b"LT", b"OB", b"OW", b"PN", b"SH",
         b"SQ", b"ST", b"TM", b"UI", b"UL", b"US", b"UN",
     ];
     let head = &bytes[..bytes.len().min(64)];
-    head.windows(6).any(|w| {
+    let explicit = head.windows(6).any(|w| {
         matches!(w[0..2], [0x02, 0x00] | [0x08, 0x00])
             && w[3] == 0
             && VRS.iter().any(|vr| w[4..6] == vr[..])
-    })
+    });
+    explicit || implicit_vr_start(bytes)
+}
+
+fn implicit_vr_start(bytes: &[u8]) -> bool {
+    let u16_at = |at: usize| {
+        bytes
+            .get(at..at + 2)
+            .map(|b| u16::from_le_bytes([b[0], b[1]]))
+    };
+    let u32_at = |at: usize| {
+        bytes
+            .get(at..at + 4)
+            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    };
+    let (Some(group), Some(element), Some(length)) = (u16_at(0), u16_at(2), u32_at(4)) else {
+        return false;
+    };
+    if !(group == 0x0002 || group == 0x0008) || length > 1024 {
+        return false;
+    }
+    let next = 8 + length as usize;
+    u16_at(next) == Some(group) && u16_at(next + 2).is_some_and(|e| e > element)
 }
 
 /// Attributes that identify the patient, the staff or the place, by the words the report uses.
@@ -161,14 +188,21 @@ fn render_part10(bytes: &[u8], frame: Option<u32>, limits: &ImportLimits) -> Res
         ))
     })?;
     let index = if frames > 1 { 0 } else { chosen };
-    let options = ConvertOptions::new()
-        .force_8bit()
-        .with_voi_lut(voi_for(&decoded, index)?);
-    let pixels = decoded
-        .to_dynamic_image_with_options(index, &options)
-        .map_err(|e| {
-            DeidError::Dicom(format!("the DICOM image cannot be shown ({})", chain(&e)))
-        })?;
+    let cannot_show = |e: &dyn std::error::Error| {
+        DeidError::Dicom(format!("the DICOM image cannot be shown ({})", chain(e)))
+    };
+    let pixels = if *decoded.photometric_interpretation() == PhotometricInterpretation::PaletteColor
+    {
+        let indices: Vec<u16> = decoded.to_vec_frame(index).map_err(|e| cannot_show(&e))?;
+        crate::dicom_palette::apply(&obj, &indices, cols, rows)?
+    } else {
+        let options = ConvertOptions::new()
+            .force_8bit()
+            .with_voi_lut(voi_for(&decoded, index)?);
+        decoded
+            .to_dynamic_image_with_options(index, &options)
+            .map_err(|e| cannot_show(&e))?
+    };
     if pixels.width() != cols || pixels.height() != rows {
         return Err(DeidError::Dicom(format!(
             "the decoded frame is {}×{}, the file says {cols}×{rows}",

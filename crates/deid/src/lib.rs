@@ -7,6 +7,7 @@
 
 mod dicom;
 mod dicom_lengths;
+mod dicom_palette;
 pub mod error;
 mod faces;
 mod image_clean;

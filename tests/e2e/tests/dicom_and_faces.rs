@@ -1,6 +1,7 @@
 //! Images that wait for the author before they leave: DICOM files from pydicom's test set (CT,
-//! nuclear medicine stored as a secondary capture, ultrasound in JPEG 2000) and Pillow's portrait
-//! photo. The CT goes as it is; the flagged DICOM images wait for `case review`; the face proposed
+//! nuclear medicine stored as a secondary capture, ultrasound in JPEG 2000), a full-size chest
+//! radiograph in JPEG 2000 from pydicom's data package, and Pillow's portrait photo. The CT and
+//! the radiograph go as they are (no face is proposed on the film); the flagged DICOM images wait for `case review`; the face proposed
 //! in the photo waits until accepted. No patient name, ID or institution of the DICOM files
 //! reaches any file of either profile or of the relay, or the colleague's view of the case.
 
@@ -15,19 +16,21 @@ const IDENTIFYING: &[&str] = &[
     "JFK IMAGING CENTER",
     "Hospital Name 12345",
     "BAPTIST MED CTR",
+    "Philips Medical Systems Hamburg",
 ];
 
 #[test]
 fn dicom_images_and_faces_wait_for_the_author_and_no_dicom_identifier_leaves() {
-    let (Some(ct), Some(nm), Some(us), Some(face)) = (
+    let (Some(ct), Some(nm), Some(us), Some(face), Some(chest)) = (
         consilium_testkit::pydicom_file("CT_small.dcm"),
         consilium_testkit::pydicom_file("JPEG2000.dcm"),
         consilium_testkit::pydicom_file("examples_jpeg2k.dcm"),
         consilium_testkit::sample("hopper.jpg"),
+        consilium_testkit::pydicom_file("data_store/RG1_J2KR.dcm"),
     ) else {
         return;
     };
-    let originals: Vec<u8> = [&ct, &nm, &us]
+    let originals: Vec<u8> = [&ct, &nm, &us, &chest]
         .iter()
         .flat_map(|p| std::fs::read(p).unwrap())
         .collect();
@@ -68,6 +71,7 @@ fn dicom_images_and_faces_wait_for_the_author_and_no_dicom_identifier_leaves() {
         nm.to_str().unwrap(),
         us.to_str().unwrap(),
         face.to_str().unwrap(),
+        chest.to_str().unwrap(),
     ]);
     let atts = attached.as_array().unwrap();
     let id = |i: usize| atts[i]["id"].as_str().unwrap().to_string();
@@ -81,11 +85,20 @@ fn dicom_images_and_faces_wait_for_the_author_and_no_dicom_identifier_leaves() {
         "secondary_capture"
     );
     assert_eq!(atts[2]["report"]["dicom"]["burned_in_risk"], "ultrasound");
-    assert!(
-        atts[0]["report"]["proposals"]
-            .as_array()
-            .unwrap()
-            .is_empty()
+    for ct_or_film in [0, 4] {
+        assert!(
+            atts[ct_or_film]["report"]["proposals"]
+                .as_array()
+                .unwrap()
+                .is_empty(),
+            "{attached}"
+        );
+    }
+    assert_eq!(atts[4]["report"]["dicom"]["modality"], "CR", "{attached}");
+    assert!(atts[4]["report"]["dicom"]["burned_in_risk"].is_null());
+    assert_eq!(
+        (atts[4]["width"].as_u64(), atts[4]["height"].as_u64()),
+        (Some(1841), Some(1955))
     );
 
     // The CT's modality goes into the case when the author asks, and only then.
@@ -134,7 +147,7 @@ fn dicom_images_and_faces_wait_for_the_author_and_no_dicom_identifier_leaves() {
     a.ok(&["share", &case, "Imaging"]);
     let report = a.json(&["case", "show", &case])["deid_report"].clone();
     let images = report["images"].as_array().unwrap();
-    assert_eq!(images.len(), 4, "{report}");
+    assert_eq!(images.len(), 5, "{report}");
     assert!(
         images[0]["summary"]
             .as_str()
@@ -152,10 +165,10 @@ fn dicom_images_and_faces_wait_for_the_author_and_no_dicom_identifier_leaves() {
     let later = a.run(&["case", "review", &case, &id(2)]);
     assert!(!later.status.success(), "a sent image is no longer changed");
 
-    // B receives four images; the face is black in B's copy.
+    // B receives five images; the face is black in B's copy.
     b.ok(&["sync"]);
     let got = b.json(&["case", "show", &case]);
-    assert_eq!(got["attachments"].as_array().unwrap().len(), 4, "{got}");
+    assert_eq!(got["attachments"].as_array().unwrap().len(), 5, "{got}");
     let out = root.path().join("face.jpg");
     b.ok(&[
         "case",

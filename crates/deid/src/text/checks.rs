@@ -69,6 +69,35 @@ pub fn nhs(ten: &str) -> bool {
     check != 10 && check == d[9]
 }
 
+/// A German pension insurance number (Rentenversicherungsnummer): area (2 digits), birth date
+/// (6), the initial of the birth name, a serial (2) and a check digit. The letter counts as its
+/// two-digit place in the alphabet; the twelve digits are weighted 2 1 2 5 7 1 2 1 2 1 2 1, and
+/// the sum of the products' digit sums, mod 10, is the check.
+pub fn rvnr(area_and_birth: &str, initial: char, serial: &str, check: &str) -> bool {
+    let initial = initial.to_ascii_uppercase();
+    if !initial.is_ascii_uppercase() {
+        return false;
+    }
+    let place = u32::from(initial) - u32::from('A') + 1;
+    let body = format!("{area_and_birth}{place:02}{serial}");
+    let d: Vec<u32> = body.chars().filter_map(|c| c.to_digit(10)).collect();
+    let Some(check) = check.chars().next().and_then(|c| c.to_digit(10)) else {
+        return false;
+    };
+    if d.len() != 12 {
+        return false;
+    }
+    let sum: u32 = d
+        .iter()
+        .zip([2, 1, 2, 5, 7, 1, 2, 1, 2, 1, 2, 1])
+        .map(|(x, w)| {
+            let p = x * w;
+            p / 10 + p % 10
+        })
+        .sum();
+    sum % 10 == check
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -94,5 +123,9 @@ mod tests {
         assert!(dni(Some('X'), "1234567", 'L'));
         assert!(nhs("943 476 5919"));
         assert!(!nhs("943 476 5918"));
+        // The example the German pension insurance gives: 65 170839 J 003.
+        assert!(rvnr("65170839", 'J', "00", "3"));
+        assert!(!rvnr("65170839", 'J', "00", "4"));
+        assert!(!rvnr("65170839", 'K', "00", "3"));
     }
 }

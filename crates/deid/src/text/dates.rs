@@ -113,6 +113,16 @@ pub fn find(text: &str, out: &mut Vec<Candidate>) {
     for re in WRITTEN.iter() {
         for m in re.find_iter(text) {
             let matched = m.as_str().trim_end();
+            // A month cut from a longer word: the boundaries are ASCII, so "3,5 après" would
+            // end "5 apr" before the "è".
+            let cut = matched.ends_with(char::is_alphabetic)
+                && text[m.start() + matched.len()..]
+                    .chars()
+                    .next()
+                    .is_some_and(char::is_alphabetic);
+            if cut {
+                continue;
+            }
             // A bare "May 5" in "may 5 mg" reads as a dose: a number right after needs no unit.
             if NOT_AFTER.is_match(&text[m.end()..])
                 && !matched

@@ -109,7 +109,8 @@ static AGES: LazyLock<Vec<Regex>> = LazyLock::new(|| {
         r"(?i)(?-u:\b)(?:9\d|1[0-1]\d)\s*-?\s*(?:years?(?-u:\b)|yrs?(?-u:\b)|y/?o(?-u:\b)|y\.\s?o\.|ans?(?-u:\b)|años?(?-u:\b)|anos(?-u:\b)|jahre?n?(?-u:\b)|j\.|-j[äa]hrige?[rn]?(?-u:\b))",
         // "Mrs Brooks, 97,", "Mr FITCH (98)", "Frau Kaiser (96)", "b. 12 May 1930 (94)"
         r"(?:(?-u:\b)(?:Mr|Mrs|Ms|Miss|Mme|Mlle|M\.|Sr|Sra|Herr|Frau|Pat)\.?\s+[A-ZÀ-Þ][\p{L}\-]+(?:\s+[A-ZÀ-Þ][\p{L}\-]+)?,?\s*|(?-u:\b)[A-ZÀ-Þ][\p{L}\-]+\s+|(?:19|20)\d{2}\s+|\.\s+)\((?:9\d|1[0-1]\d)\)",
-        r"(?-u:\b)(?:Mr|Mrs|Ms|Miss|Mme|Mlle|M\.|Sr|Sra|Herr|Frau)\.?\s+[A-ZÀ-Þ][\p{L}\-]+(?:\s+[A-ZÀ-Þ][\p{L}\-]+)?,\s*(?:9\d|1[0-1]\d)(?-u:\b)",
+        // ... and after a relative's name: "her husband Albert, 94,", "sa mère Jeanne, 96 ,"
+        r"(?-u:\b)(?:Mr|Mrs|Ms|Miss|Mme|Mlle|M\.|Sr|Sra|Herr|Frau|husband|wife|partner|mother|father|son|daughter|brother|sister|mari|époux|épouse|mère|père|fils|fille|frère|sœur|esposo|esposa|marido|madre|padre|hijo|hija|hermano|hermana|Ehemann|Ehefrau|Mann|Frau|Mutter|Vater|Sohn|Tochter|Bruder|Schwester)\.?\s+[A-ZÀ-Þ][\p{L}\-]+(?:\s+[A-ZÀ-Þ][\p{L}\-]+)?,\s*(?:9\d|1[0-1]\d)(?-u:\b)",
         // "is 101", "turned 90", "at 92 is", "a 93 ans" (a unit after it makes it a measurement)
         r"(?i)(?-u:\b)(?:is|was|turned|turns|now|at|at\s+the\s+age\s+of|a\s+l'[âa]ge\s+de|a\s+los|mit)\s+(?:9\d|1[0-1]\d)(?-u:\b)",
         r"(?i)(?-u:\b)(?:9\d|1[0-1]\d)[\s\-]*(?:year|yr)s?[\s\-]*old(?-u:\b)",
@@ -256,6 +257,7 @@ mod tests {
             "BP 140/90 mmHg, GCS 14/15, grade 2/4, visual acuity 20/40.",
             "Amoxicillin 1-0-1 for 3/7 days; L4-L5 disc; QTc 470 ms at 14:30.",
             "Hb 9.8 g/dL, CRP 48 mg/L, platelets 250 000/mm3.",
+            "EDSS à 3,5 après la poussée ; NIHSS 3 après thrombolyse.",
         ] {
             assert_eq!(kinds(text, &[]), vec![], "{text}");
         }

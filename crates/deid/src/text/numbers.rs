@@ -25,6 +25,10 @@ const LABELS: &str = concat!(
     r"historia(?:\s+cl[íi]nica)?|HC|afiliaci[óo]n|seguridad\s+social|tarjeta\s+sanitaria|pasaporte|paciente|expediente|",
     r"Patienten[-\s]?(?:ID|nummer|nr\.?)|Versicherten(?:nummer|[-\s]?nr\.?)|Versicherungsnummer|Krankenversicherungsnummer|",
     r"Sozialversicherungsnummer|Fallnummer|Fall[-\s]?nr\.?|Aktenzeichen|KV[-\s]?nr\.?|Reisepass|Ausweis(?:nummer)?|",
+    // Pat.-Nr., Aufnahme-Nr., RV-Nr. (a phone's Tel.-Nr. stays a phone: it ranks first)
+    r"\p{L}+\.?-Nr|",
+    r"(?:encounter|visit|admission|episode|Aufnahme|Pat)\.?[-\s]?(?:no|nr|number|n[°º]|#|id)|",
+    r"n[°º]\.?\s*(?:de\s+)?(?:s[ée]jour|venue|admission|patient)|",
     r"ID",
 );
 
@@ -46,8 +50,13 @@ static DNI: LazyLock<Regex> =
     LazyLock::new(|| re(r"(?i)(?-u:\b)(?:([XYZ])[\s\-]?)?(\d{7,8})[\s\-]?([A-Z])(?-u:\b)"));
 static NHS: LazyLock<Regex> =
     LazyLock::new(|| re(r"(?-u:\b)\d{3}[\s\-]?\d{3}[\s\-]?\d{4}(?-u:\b)"));
-/// Letters then six digits or more: RAD-5521873, SAGA380211934017 (not BRCA1, HLA-B27, JAK2).
-static CODED: LazyLock<Regex> = LazyLock::new(|| re(r"(?-u:\b)[A-Z]{1,5}-?\d{6,}[A-Z]?(?-u:\b)"));
+/// Letters then six digits or more, maybe after a short prefix such as a year: RAD-5521873,
+/// SAGA380211934017, S24-0033817, E2024-0091734 (not BRCA1, HLA-B27, JAK2).
+static CODED: LazyLock<Regex> =
+    LazyLock::new(|| re(r"(?-u:\b)[A-Z]{1,5}(?:\d{1,4}-)?-?\d{6,}[A-Z]?(?-u:\b)"));
+/// A German pension insurance number: 12 150343 M 514, 65170839J003.
+static RVNR: LazyLock<Regex> =
+    LazyLock::new(|| re(r"(?-u:\b)(\d{2}\s?\d{6})\s?([A-Z])\s?(\d{2})(\d)(?-u:\b)"));
 /// Eight digits or more in a row, or joined by hyphens or slashes.
 static LONG: LazyLock<Regex> = LazyLock::new(|| re(r"(?-u:\b)\d+(?:[\-/]\d+)*(?-u:\b)"));
 
@@ -87,6 +96,15 @@ pub fn find(text: &str, out: &mut Vec<Candidate>) {
             .filter(|_| fits && checks::dni(prefix, number, letter))
         {
             out.push(Candidate::new(FindingKind::Dni, m.start(), m.end()));
+        }
+    }
+    for c in RVNR.captures_iter(text) {
+        let initial = c[2].chars().next().unwrap_or(' ');
+        if let Some(m) = c
+            .get(0)
+            .filter(|_| checks::rvnr(&digits(&c[1]), initial, &c[3], &c[4]))
+        {
+            out.push(Candidate::new(FindingKind::Record, m.start(), m.end()));
         }
     }
     for m in NHS.find_iter(text) {

@@ -31,7 +31,8 @@ static ADDRESSES: LazyLock<Vec<Regex>> = LazyLock::new(|| {
             r"(?i)(?:(?-u:\b)(?:calle|avenida|avda\.?|av\.|plaza|pza\.|paseo|camino|carrer|ronda|passeig|rambla|r[úu]a)|(?-u:\b)c/)\s+(?:(?:de\s+la|de\s+los|de\s+las|del|de|do|da|dos|das)\s+)?(?-i:{NAME})(?:\s+(?-i:{NAME})){{0,3}},?\s+(?:n[º°o]\.?\s*)?\d{{1,4}}(?-u:\b)"
         ),
         // Hauptstraße 12, Am Markt 3 is not caught; Berliner Straße 5, Lindenweg 7a
-        r"(?-u:\b)[A-ZÄÖÜ][a-zäöüß\-]+(?:straße|strasse|str\.|weg|platz|allee|gasse|ring|damm|ufer|chaussee|steig|pfad)\s+\d{1,4}[a-z]?(?-u:\b)".to_string(),
+        // Karl-Marx-Allee 90, Konrad-Adenauer-Straße 1
+        r"(?-u:\b)[A-ZÄÖÜ][a-zäöüß]+(?:-[A-ZÄÖÜ]?[a-zäöüß]+)*-?(?:straße|strasse|str\.|weg|platz|allee|gasse|ring|damm|ufer|chaussee|steig|pfad|Straße|Strasse|Str\.|Weg|Platz|Allee|Gasse|Ring|Damm|Ufer)\s+\d{1,4}[a-z]?(?-u:\b)".to_string(),
         r"(?-u:\b)[A-ZÄÖÜ][a-zäöüß]+\s+(?:Straße|Strasse|Str\.|Weg|Platz|Allee|Gasse|Ring|Damm|Ufer)\s+\d{1,4}[a-z]?(?-u:\b)".to_string(),
         // Am Mühlbach 3, 79100 Freiburg (with its postcode, or it may be "Am Tag 3")
         format!(r"(?-u:\b)(?:Am|An\s+der|Auf\s+der|Im|In\s+der|Zum|Zur)\s+{NAME}\s+\d{{1,4}}[a-z]?,?\s+(?:D-)?\d{{5}}(?-u:\b)"),

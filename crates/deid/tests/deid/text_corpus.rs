@@ -1,9 +1,10 @@
 //! The text scan against corpora of case sentences nobody wrote for the scanner: identifiers
 //! labelled inline in English, French, Spanish and German, and as many identifier-free clinical
 //! sentences full of doses, scores and lab values (`tests/corpus/`). The patterns were tuned on
-//! `identifiers.txt` / `clean.txt`; `holdout_*.txt` were written apart and measure how the scan
-//! does on text it has not seen. Recall per kind and the false-positive rate are printed; the
-//! issue's goals are asserted on both.
+//! `identifiers.txt` / `clean.txt`; `holdout_*.txt` were written apart, measured once as text the
+//! scan had not seen, and then used to mend general rules; `fresh_*.txt` were written later still,
+//! by a writer who saw neither the scanner nor the other files. Recall per kind and the
+//! false-positive rate are printed; the goals are asserted on all three.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -214,9 +215,16 @@ fn the_scan_finds_labelled_identifiers_and_leaves_clinical_text_alone() {
     meets_goals(&measure("identifiers.txt", "clean.txt"));
 }
 
-/// A second corpus written apart and never used to tune the patterns: how the scan does on text
-/// it has not seen.
+/// A second corpus written apart; its first figures (docs/BENCHMARKS.md) were taken before it
+/// was used to mend the general rules it exposed.
 #[test]
 fn the_scan_holds_its_goals_on_a_held_out_corpus() {
     meets_goals(&measure("holdout_identifiers.txt", "holdout_clean.txt"));
+}
+
+/// A third corpus, written after the scanner by a writer who saw neither it nor the other
+/// corpora: the scan's figures on text it was never tuned on.
+#[test]
+fn the_scan_holds_its_goals_on_a_corpus_written_after_it() {
+    meets_goals(&measure("fresh_identifiers.txt", "fresh_clean.txt"));
 }
