@@ -91,6 +91,20 @@ pub fn exiftool_groups(file: &Path) -> BTreeSet<String> {
 
 /// Metadata groups of every file under `dir`, from one exiftool run (fast for a corpus).
 pub fn exiftool_scan(dir: &Path) -> std::collections::BTreeMap<PathBuf, BTreeSet<String>> {
+    exiftool_tags(dir)
+        .into_iter()
+        .map(|(path, tags)| {
+            let groups = tags
+                .iter()
+                .map(|k| k.split(':').next().unwrap_or(k).to_string())
+                .collect();
+            (path, groups)
+        })
+        .collect()
+}
+
+/// Every tag exiftool finds in each file under `dir`, as `Group:Tag` (`-G1 -a -u`).
+pub fn exiftool_tags(dir: &Path) -> std::collections::BTreeMap<PathBuf, BTreeSet<String>> {
     let out = Command::new("exiftool")
         .args(["-j", "-G1", "-a", "-u", "-r", "-q", "-q"])
         .arg(dir)
@@ -103,11 +117,7 @@ pub fn exiftool_scan(dir: &Path) -> std::collections::BTreeMap<PathBuf, BTreeSet
         .filter_map(|entry| {
             let obj = entry.as_object()?;
             let path = PathBuf::from(obj.get("SourceFile")?.as_str()?);
-            let groups = obj
-                .keys()
-                .map(|k| k.split(':').next().unwrap_or(k).to_string())
-                .collect();
-            Some((path, groups))
+            Some((path, obj.keys().cloned().collect()))
         })
         .collect()
 }

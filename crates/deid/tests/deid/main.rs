@@ -11,7 +11,8 @@ mod text_corpus;
 
 use consilium_deid::{CleanImage, CleanOptions, DeidError, ImportLimits, Redaction, clean_image};
 use consilium_testkit::{
-    CLEAN_GROUPS, camera_photo, exiftool_scan, forbidden_metadata, sample, samples_dir, scratch,
+    CLEAN_GROUPS, camera_photo, exiftool_scan, exiftool_tags, forbidden_metadata, sample,
+    samples_dir, scratch,
 };
 
 fn clean(bytes: &[u8], redactions: &[Redaction]) -> Result<CleanImage, DeidError> {
@@ -269,7 +270,8 @@ fn unsupported_formats_are_named() {
 }
 
 /// Every file of the real-world corpus: never a panic; whatever is accepted comes out with no
-/// metadata at all according to exiftool, in every rendition.
+/// metadata at all according to exiftool, in every rendition. Among the accepted inputs are real
+/// photos with GPS, maker notes, serial numbers, XMP, IPTC, ICC profiles and thumbnails (checked).
 #[test]
 fn the_whole_real_world_corpus_is_handled_without_panic_and_comes_out_clean() {
     let Some(dir) = samples_dir() else { return };
@@ -298,6 +300,38 @@ fn the_whole_real_world_corpus_is_handled_without_panic_and_comes_out_clean() {
         }
     }
     let originals = exiftool_scan(&dir);
+    // The accepted inputs carry each kind of metadata a camera or an editor leaves, in real
+    // files: GPS, maker notes, serial numbers, XMP, IPTC, ICC profiles, embedded thumbnails.
+    let tags = exiftool_tags(&dir);
+    let input_tags: Vec<&String> = accepted
+        .iter()
+        .filter_map(|f| tags.get(f))
+        .flatten()
+        .collect();
+    let has = |what: &str, test: &dyn Fn(&str) -> bool| {
+        let n = input_tags.iter().filter(|t| test(t)).count();
+        assert!(n > 0, "no accepted input carries {what}");
+    };
+    has("GPS", &|t| t.starts_with("GPS:"));
+    has("maker notes", &|t| {
+        [
+            "Canon:",
+            "FujiFilm:",
+            "Nintendo:",
+            "Nikon:",
+            "Olympus:",
+            "Sony:",
+        ]
+        .iter()
+        .any(|g| t.starts_with(g))
+    });
+    has("a serial number", &|t| t.contains("SerialNumber"));
+    has("XMP", &|t| t.starts_with("XMP-"));
+    has("IPTC", &|t| t.starts_with("IPTC:"));
+    has("an ICC profile", &|t| t.starts_with("ICC_Profile:"));
+    has("an embedded thumbnail", &|t| {
+        t.starts_with("IFD1:Thumbnail") || t.ends_with(":ThumbnailImage")
+    });
     let carried = accepted
         .iter()
         .filter(|f| {
