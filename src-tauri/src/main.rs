@@ -67,6 +67,8 @@ fn main() {
             cases::resolve_case,
             cases::attach_files,
             cases::attach_image,
+            cases::choose_frame,
+            cases::choose_frame_from_file,
             cases::attachment,
             cases::redact_attachment,
             cases::review_attachment,

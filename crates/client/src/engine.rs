@@ -294,7 +294,7 @@ impl Engine {
         Ok(out)
     }
 
-    fn read_limited(&self, file: &Path) -> Result<Zeroizing<Vec<u8>>> {
+    pub(crate) fn read_limited(&self, file: &Path) -> Result<Zeroizing<Vec<u8>>> {
         let ctx = || format!("reading {}", file.display());
         let f = std::fs::File::open(file).map_err(ClientError::io(ctx()))?;
         let limit = self.config.import_limits.max_input_bytes;

@@ -105,6 +105,65 @@ impl Engine {
         Ok(current)
     }
 
+    /// Puts another frame of a multi-frame DICOM file in place of an own unsent image that came
+    /// from it: `original` is the file again (the vault never keeps originals), `frame` 0-based.
+    /// The image keeps its id and place; its renditions and report are those of the new frame
+    /// (redactions and decisions made on the old frame do not carry over: the pixels changed).
+    pub fn choose_frame(
+        &mut self,
+        case: &CaseId,
+        attachment: &AttachmentId,
+        original: &[u8],
+        frame: u32,
+    ) -> Result<Attachment> {
+        let current = self.unsent_attachment(case, attachment, "change")?;
+        if current.report.dicom.as_ref().is_none_or(|d| d.frames < 2) {
+            return Err(ClientError::Invalid(
+                "this image did not come from a DICOM file with several frames".into(),
+            ));
+        }
+        let options = CleanOptions {
+            frame: Some(frame),
+            propose_faces: true,
+            ..CleanOptions::default()
+        };
+        let clean = clean_image(original, &options, &self.config.import_limits)?;
+        if clean.report.dicom.is_none() {
+            return Err(ClientError::Invalid(
+                "choose a frame from the DICOM file the image came from".into(),
+            ));
+        }
+        let report = clean.report.clone();
+        let (record, renditions) = stored_form(clean, report);
+        let now = self.config.clock.now();
+        self.vault
+            .replace_attachment(case, attachment, &record, renditions, now)?;
+        if report_clear(&record.report) {
+            self.send_revision(case)?;
+        }
+        Ok(Attachment {
+            id: attachment.clone(),
+            mime: record.mime,
+            width: record.width,
+            height: record.height,
+            size: record.size,
+            report: record.report,
+            created_at: current.created_at,
+        })
+    }
+
+    /// [`Engine::choose_frame`] with the file read from `file` (a file dropped on the window).
+    pub fn choose_frame_from_file(
+        &mut self,
+        case: &CaseId,
+        attachment: &AttachmentId,
+        file: &std::path::Path,
+        frame: u32,
+    ) -> Result<Attachment> {
+        let bytes = self.read_limited(file)?;
+        self.choose_frame(case, attachment, &bytes, frame)
+    }
+
     /// Copies what a DICOM image kept (its modality and body part, the only DICOM values that may
     /// travel) into the case's investigations as "Imaging: CT, body part CHEST", when the author
     /// asks. Returns the case's revision (unchanged when the line is already there).

@@ -371,3 +371,69 @@ fn a_flagged_image_added_to_a_shared_case_waits_for_review_before_it_goes() {
         (640, 480)
     );
 }
+
+/// A 30-frame ultrasound: the author puts frame 10 in place of the first; the image keeps its id
+/// and place, shows the new frame (its pixels differ), and still waits for review. A file that is
+/// not the DICOM, a frame past the end, and a single-frame image are refused, and the image stays.
+#[test]
+fn another_frame_of_a_cine_loop_takes_the_place_of_the_first() {
+    let (Some(cine), Some(photo)) = (
+        consilium_testkit::pydicom_file("examples_ybr_color.dcm"),
+        consilium_testkit::sample("hopper.jpg"),
+    ) else {
+        return;
+    };
+    let root = tempfile::tempdir().unwrap();
+    let clock = Arc::new(MovableClock::default());
+    let mut a = engine(root.path(), "a", &clock);
+    let case = a
+        .create_case(CaseFields {
+            title: "Mitral regurgitation".into(),
+            ..Default::default()
+        })
+        .unwrap();
+    let added = a
+        .attach_files(
+            &case,
+            &[photo.clone(), cine.clone()],
+            &Default::default(),
+            &mut |_| {},
+        )
+        .unwrap();
+    let loop_id = added[1].id.clone();
+    assert_eq!(added[1].report.dicom.as_ref().unwrap().frame, 0);
+    let (first, _) = a
+        .attachment_bytes(&case, &loop_id, consilium_client::model::Rendition::Full)
+        .unwrap();
+
+    let bytes = std::fs::read(&cine).unwrap();
+    let chosen = a.choose_frame(&case, &loop_id, &bytes, 9).unwrap();
+    assert_eq!(chosen.id, loop_id);
+    let d = chosen.report.dicom.as_ref().unwrap();
+    assert_eq!((d.frame, d.frames), (9, 30));
+    assert!(
+        !chosen.report.pending_review().is_empty(),
+        "still to review"
+    );
+    let view = a.case(&case).unwrap();
+    assert_eq!(view.attachments.len(), 2);
+    assert_eq!(view.attachments[1].id, loop_id, "same place");
+    let (tenth, _) = a
+        .attachment_bytes(&case, &loop_id, consilium_client::model::Rendition::Full)
+        .unwrap();
+    assert_ne!(first, tenth, "the pixels are the tenth frame's");
+
+    let photo_bytes = std::fs::read(&photo).unwrap();
+    assert!(a.choose_frame(&case, &loop_id, &photo_bytes, 3).is_err());
+    assert!(a.choose_frame(&case, &loop_id, &bytes, 30).is_err());
+    assert!(
+        a.choose_frame(&case, &added[0].id, &bytes, 3).is_err(),
+        "the photo has no frames"
+    );
+    let after = a.case(&case).unwrap();
+    assert_eq!(
+        after.attachments[1].report.dicom.as_ref().unwrap().frame,
+        9,
+        "refusals change nothing"
+    );
+}

@@ -121,6 +121,52 @@ pub fn attach_image(
     })
 }
 
+/// Another frame of a multi-frame DICOM file in place of the image that came from it: the file's
+/// bytes are the body; `case`, `attachment` and `frame` (0-based) are headers.
+#[tauri::command(async)]
+pub fn choose_frame(
+    session: State<'_, Session>,
+    request: tauri::ipc::Request<'_>,
+) -> Result<Attachment, PublicError> {
+    session.with_send(|e| {
+        let header = |name: &str| {
+            request
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .ok_or_else(|| ClientError::Invalid(format!("no {name} given for the frame")))
+        };
+        let frame = header("frame")?
+            .parse::<u32>()
+            .map_err(|_| ClientError::Invalid("the frame is not a number".into()))?;
+        let tauri::ipc::InvokeBody::Raw(bytes) = request.body() else {
+            return Err(ClientError::Invalid(
+                "the file arrived in the wrong form".into(),
+            ));
+        };
+        e.choose_frame(
+            &case_id(header("case")?)?,
+            &attachment_id(header("attachment")?)?,
+            bytes,
+            frame,
+        )
+    })
+}
+
+/// The same for a file dropped on the window (the drop hands its path).
+#[tauri::command(async)]
+pub fn choose_frame_from_file(
+    session: State<'_, Session>,
+    case: String,
+    attachment: String,
+    path: std::path::PathBuf,
+    frame: u32,
+) -> Result<Attachment, PublicError> {
+    session.with_send(|e| {
+        e.choose_frame_from_file(&case_id(&case)?, &attachment_id(&attachment)?, &path, frame)
+    })
+}
+
 /// The cleaned bytes of one rendition, raw (the window makes an object URL of them).
 #[tauri::command(async)]
 pub fn attachment(

@@ -174,6 +174,35 @@ async fn journey(w: &Window, b: &Cli, photos: &[String]) {
         .unwrap()
         .unwrap_or_default();
     assert!(investigations.contains("Imaging: CT"), "{investigations}");
+    // A 30-frame ultrasound loop: the author shows its tenth frame in place of the first, then
+    // decides against the image and removes it.
+    let cine = consilium_testkit::pydicom_file("examples_ybr_color.dcm")
+        .filter(|p| p.exists())
+        .expect("examples_ybr_color.dcm: run tests/samples/fetch.sh");
+    w.field("input[type=file][name=images]")
+        .await
+        .send_keys(cine.to_str().unwrap())
+        .await
+        .unwrap();
+    w.sees("Image 5").await;
+    w.sees("Frame 1 of 30").await;
+    w.type_in("input[name=frame-5]", "10").await;
+    w.press("Show this frame").await;
+    w.sees("Frame 10 of 30").await;
+    w.shot("dicom-frame").await;
+    w.c.find(Locator::XPath(
+        "//li[contains(@class,'image-item')][.//strong[normalize-space(.)='Image 5']]//button[normalize-space(.)='Remove']",
+    ))
+    .await
+    .unwrap()
+    .click()
+    .await
+    .unwrap();
+    let started = Instant::now();
+    while w.shows("Frame 10 of 30").await {
+        assert!(started.elapsed() < WAIT, "the loop was never removed");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
     w.shot("case-editor").await;
 
     step("case with images");

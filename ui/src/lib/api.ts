@@ -298,6 +298,12 @@ export const api = {
     invoke<Attachment[]>("attach_files", { case: caseId, files }),
   attachImage: (caseId: string, bytes: Uint8Array) =>
     invoke<Attachment>("attach_image", bytes, { headers: { case: caseId } }),
+  chooseFrame: (caseId: string, attachment: string, bytes: Uint8Array, frame: number) =>
+    invoke<Attachment>("choose_frame", bytes, {
+      headers: { case: caseId, attachment, frame: String(frame) },
+    }),
+  chooseFrameFromFile: (caseId: string, attachment: string, path: string, frame: number) =>
+    invoke<Attachment>("choose_frame_from_file", { case: caseId, attachment, path, frame }),
   attachment: (caseId: string, attachment: string, rendition: Rendition) =>
     invoke<ArrayBuffer>("attachment", { case: caseId, attachment, rendition }),
   redactAttachment: (caseId: string, attachment: string, rects: Rect[]) =>
