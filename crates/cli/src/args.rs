@@ -218,6 +218,15 @@ pub enum CaseCommand {
     /// Mark an image as reviewed: you looked at it (after any redaction) and it may be shared as
     /// it is; faces still proposed are dismissed.
     Review { id: String, attachment_id: String },
+    /// Put another frame of a multi-frame DICOM file in place of the image it gave (the file is
+    /// given again: Consilium keeps no original). FRAME counts from 1.
+    Frame {
+        id: String,
+        attachment_id: String,
+        file: PathBuf,
+        #[arg(value_parser = clap::value_parser!(u32).range(1..))]
+        frame: u32,
+    },
     /// Copy a DICOM image's modality and body part (the only DICOM values kept) into the case's
     /// investigations.
     CopyImaging { id: String, attachment_id: String },

@@ -246,6 +246,17 @@ fn run_case(engine: &mut Engine, cmd: CaseCommand, out: &Printer) -> Result<()> 
             let att = engine.review_attachment(&id, &attachment_id.parse()?)?;
             out.attachments(&id, &[att]);
         }
+        CaseCommand::Frame {
+            id,
+            attachment_id,
+            file,
+            frame,
+        } => {
+            let id = engine.resolve_case_id(&id)?;
+            let att =
+                engine.choose_frame_from_file(&id, &attachment_id.parse()?, &file, frame - 1)?;
+            out.attachments(&id, &[att]);
+        }
         CaseCommand::ExportAttachment {
             id,
             attachment_id,

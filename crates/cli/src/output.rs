@@ -388,6 +388,7 @@ impl Printer {
     /// proposed face redactions and what still waits for the author, with the commands to settle it.
     fn report_lines(&self, case: &str, a: &Attachment) {
         let r = &a.report;
+        let short = &case[..12.min(case.len())];
         say!(self, "      {}", r.summary());
         if let Some(d) = &r.dicom {
             let kept: Vec<String> = [("modality", &d.modality), ("body part", &d.body_part)]
@@ -396,6 +397,14 @@ impl Printer {
                 .collect();
             if !kept.is_empty() {
                 say!(self, "      DICOM kept: {}", kept.join(", "));
+            }
+            if d.frames > 1 {
+                say!(
+                    self,
+                    "      another frame: consilium case frame {short} {} FILE N (N from 1 to {})",
+                    a.id,
+                    d.frames
+                );
             }
         }
         for p in &r.proposals {
@@ -411,7 +420,6 @@ impl Printer {
         }
         let pending = r.pending_review();
         if !pending.is_empty() {
-            let short = &case[..12.min(case.len())];
             let accept = if r.proposals.is_empty() {
                 ""
             } else {

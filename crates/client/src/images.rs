@@ -128,9 +128,15 @@ impl Engine {
             ..CleanOptions::default()
         };
         let clean = clean_image(original, &options, &self.config.import_limits)?;
-        if clean.report.dicom.is_none() {
+        // The same file, as far as what was kept can tell: as many frames, the same modality.
+        let same_file = match (&clean.report.dicom, &current.report.dicom) {
+            (Some(new), Some(old)) => new.frames == old.frames && new.modality == old.modality,
+            _ => false,
+        };
+        if !same_file {
             return Err(ClientError::Invalid(
-                "choose a frame from the DICOM file the image came from".into(),
+                "this is not the DICOM file the image came from; choose a frame of that file"
+                    .into(),
             ));
         }
         let report = clean.report.clone();

@@ -425,6 +425,12 @@ fn another_frame_of_a_cine_loop_takes_the_place_of_the_first() {
 
     let photo_bytes = std::fs::read(&photo).unwrap();
     assert!(a.choose_frame(&case, &loop_id, &photo_bytes, 3).is_err());
+    if let Some(other) = consilium_testkit::pydicom_file("examples_jpeg2k.dcm") {
+        let err = a
+            .choose_frame(&case, &loop_id, &std::fs::read(other).unwrap(), 0)
+            .unwrap_err();
+        assert!(err.to_string().contains("not the DICOM file"), "{err}");
+    }
     assert!(a.choose_frame(&case, &loop_id, &bytes, 30).is_err());
     assert!(
         a.choose_frame(&case, &added[0].id, &bytes, 3).is_err(),

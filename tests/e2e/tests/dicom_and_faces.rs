@@ -209,4 +209,40 @@ fn dicom_images_and_faces_wait_for_the_author_and_no_dicom_identifier_leaves() {
     }
     // The modality and body part stay in A's report only: the colleague's copy carries none.
     assert!(got["attachments"][1]["report"]["dicom"].is_null(), "{got}");
+
+    // A 30-frame ultrasound loop added later: the command says how to choose another frame, and
+    // the tenth takes the first's place (the same image, waiting for review all the same).
+    let Some(cine) = consilium_testkit::pydicom_file("examples_ybr_color.dcm") else {
+        return;
+    };
+    let said = a.ok(&["case", "attach", &case, cine.to_str().unwrap()]);
+    assert!(
+        said.contains("another frame: consilium case frame"),
+        "{said}"
+    );
+    let loop_id = a.json(&["case", "show", &case])["attachments"][5]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let chosen = a.json(&[
+        "case",
+        "frame",
+        &case,
+        &loop_id,
+        cine.to_str().unwrap(),
+        "10",
+    ]);
+    assert_eq!(chosen[0]["id"], loop_id.as_str(), "{chosen}");
+    assert_eq!(chosen[0]["report"]["dicom"]["frame"], 9, "{chosen}");
+    let zero = a.run(&[
+        "case",
+        "frame",
+        &case,
+        &loop_id,
+        cine.to_str().unwrap(),
+        "0",
+    ]);
+    assert!(!zero.status.success(), "frames count from 1");
+    let sent = a.run(&["case", "frame", &case, &id(4), chest.to_str().unwrap(), "1"]);
+    assert!(!sent.status.success(), "a sent image is no longer changed");
 }
