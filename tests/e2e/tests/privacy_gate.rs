@@ -133,6 +133,11 @@ fn a_case_with_an_unresolved_identifier_is_not_shared_until_the_author_resolves_
             "a listed name reached the relay"
         );
         assert!(leaks(&b.dir, needle).is_empty(), "a listed name reached B");
+        // A's vault holds the list encrypted: no file of A's profile has a name in clear.
+        assert!(
+            leaks(&a.dir, needle).is_empty(),
+            "a listed name is in clear in A's profile"
+        );
     }
     assert!(
         b.json(&["case", "names", &case])["names"]
