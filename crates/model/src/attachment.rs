@@ -293,3 +293,35 @@ pub struct Attachment {
     pub report: DeidReport,
     pub created_at: Timestamp,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codec::{from_cbor, to_cbor};
+
+    /// A report as vaults and colleagues wrote it before face proposals, DICOM and review
+    /// existed: it still reads, with none of them.
+    #[test]
+    fn a_report_written_before_proposals_and_dicom_still_reads() {
+        #[derive(Serialize)]
+        struct Before {
+            source_format: &'static str,
+            exif_fields: u32,
+            gps: bool,
+            redactions: u32,
+            output_format: &'static str,
+        }
+        let old = to_cbor(&Before {
+            source_format: "JPEG",
+            exif_fields: 48,
+            gps: true,
+            redactions: 1,
+            output_format: "JPEG",
+        })
+        .unwrap();
+        let r: DeidReport = from_cbor(&old).unwrap();
+        assert_eq!((r.exif_fields, r.gps, r.redactions), (48, true, 1));
+        assert!(r.proposals.is_empty() && r.dicom.is_none() && !r.reviewed);
+        assert!(r.pending_review().is_empty(), "an old image does not wait");
+    }
+}
