@@ -176,6 +176,19 @@ fn render_part10(bytes: &[u8], frame: Option<u32>, limits: &ImportLimits) -> Res
         });
     }
 
+    match uint(&obj, tags::BITS_ALLOCATED) {
+        Some(8 | 16) => {}
+        Some(bits) => {
+            return Err(DeidError::Dicom(format!(
+                "the DICOM image stores {bits}-bit samples, which Consilium cannot show (8 and 16 bits are)"
+            )));
+        }
+        None => {
+            return Err(DeidError::Dicom(
+                "the file does not say how many bits each sample has".into(),
+            ));
+        }
+    }
     let decoded = if frames > 1 {
         obj.decode_pixel_data_frame(chosen)
     } else {
