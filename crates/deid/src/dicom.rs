@@ -150,15 +150,23 @@ fn render_part10(bytes: &[u8], frame: Option<u32>, limits: &ImportLimits) -> Res
             max_pixels: limits.max_pixels,
         });
     }
+    let bits = match uint(&obj, tags::BITS_ALLOCATED) {
+        Some(bits @ (8 | 16)) => bits,
+        Some(bits) => {
+            return Err(DeidError::Dicom(format!(
+                "the DICOM image stores {bits}-bit samples, which Consilium cannot show (8 and 16 bits are)"
+            )));
+        }
+        None => {
+            return Err(DeidError::Dicom(
+                "the file does not say how many bits each sample has".into(),
+            ));
+        }
+    };
     let bytes_per_frame = u64::from(rows)
         * u64::from(cols)
         * u64::from(uint(&obj, tags::SAMPLES_PER_PIXEL).unwrap_or(1).clamp(1, 4))
-        * u64::from(
-            uint(&obj, tags::BITS_ALLOCATED)
-                .unwrap_or(16)
-                .clamp(1, 64)
-                .div_ceil(8),
-        );
+        * u64::from(bits / 8);
     let chosen = frame.unwrap_or(0);
     if chosen >= frames {
         return Err(DeidError::Dicom(format!(
@@ -176,19 +184,6 @@ fn render_part10(bytes: &[u8], frame: Option<u32>, limits: &ImportLimits) -> Res
         });
     }
 
-    match uint(&obj, tags::BITS_ALLOCATED) {
-        Some(8 | 16) => {}
-        Some(bits) => {
-            return Err(DeidError::Dicom(format!(
-                "the DICOM image stores {bits}-bit samples, which Consilium cannot show (8 and 16 bits are)"
-            )));
-        }
-        None => {
-            return Err(DeidError::Dicom(
-                "the file does not say how many bits each sample has".into(),
-            ));
-        }
-    }
     let decoded = if frames > 1 {
         obj.decode_pixel_data_frame(chosen)
     } else {

@@ -107,18 +107,28 @@ pub fn attach_image(
     request: tauri::ipc::Request<'_>,
 ) -> Result<Attachment, PublicError> {
     session.with_send(|e| {
-        let case = request
-            .headers()
-            .get("case")
-            .and_then(|v| v.to_str().ok())
-            .ok_or_else(|| ClientError::Invalid("no case given for the image".into()))?;
-        let tauri::ipc::InvokeBody::Raw(bytes) = request.body() else {
-            return Err(ClientError::Invalid(
-                "the image arrived in the wrong form".into(),
-            ));
-        };
-        e.attach_bytes(&case_id(case)?, bytes, &Default::default())
+        let case = case_id(header(&request, "case")?)?;
+        e.attach_bytes(&case, raw_body(&request)?, &Default::default())
     })
+}
+
+/// A header of a raw-body request (the window sends ids and numbers beside the bytes).
+fn header<'r>(request: &'r tauri::ipc::Request<'_>, name: &str) -> Result<&'r str, ClientError> {
+    request
+        .headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(|| ClientError::Invalid(format!("no {name} given with the file")))
+}
+
+/// The bytes of a raw-body request.
+fn raw_body<'r>(request: &'r tauri::ipc::Request<'_>) -> Result<&'r [u8], ClientError> {
+    match request.body() {
+        tauri::ipc::InvokeBody::Raw(bytes) => Ok(bytes),
+        _ => Err(ClientError::Invalid(
+            "the file arrived in the wrong form".into(),
+        )),
+    }
 }
 
 /// Another frame of a multi-frame DICOM file in place of the image that came from it: the file's
@@ -129,25 +139,13 @@ pub fn choose_frame(
     request: tauri::ipc::Request<'_>,
 ) -> Result<Attachment, PublicError> {
     session.with_send(|e| {
-        let header = |name: &str| {
-            request
-                .headers()
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .ok_or_else(|| ClientError::Invalid(format!("no {name} given for the frame")))
-        };
-        let frame = header("frame")?
+        let frame = header(&request, "frame")?
             .parse::<u32>()
             .map_err(|_| ClientError::Invalid("the frame is not a number".into()))?;
-        let tauri::ipc::InvokeBody::Raw(bytes) = request.body() else {
-            return Err(ClientError::Invalid(
-                "the file arrived in the wrong form".into(),
-            ));
-        };
         e.choose_frame(
-            &case_id(header("case")?)?,
-            &attachment_id(header("attachment")?)?,
-            bytes,
+            &case_id(header(&request, "case")?)?,
+            &attachment_id(header(&request, "attachment")?)?,
+            raw_body(&request)?,
             frame,
         )
     })
