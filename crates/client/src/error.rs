@@ -6,6 +6,8 @@ use consilium_relay_client::RelayClientError;
 use consilium_store::StoreError;
 use serde::Serialize;
 
+use crate::findings::{PendingImage, TextFinding, identifiers_message, review_message};
+
 /// What went wrong, as a closed set the UI can rely on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -57,9 +59,9 @@ pub enum ClientError {
     #[error("the profile is locked; unlock it with your passphrase")]
     Locked,
     #[error("{}", identifiers_message(.0))]
-    Identifiers(Vec<crate::text_review::TextFinding>),
+    Identifiers(Vec<TextFinding>),
     #[error("{}", review_message(.0))]
-    ImagesToReview(Vec<crate::image_review::PendingImage>),
+    ImagesToReview(Vec<PendingImage>),
     #[error(transparent)]
     Group(#[from] consilium_groups::GroupError),
     #[error("the relay: {0}")]
@@ -137,46 +139,6 @@ impl ClientError {
             message,
         }
     }
-}
-
-/// "The text may identify the patient: a date “12/03/2024” in history; … Edit them, or
-/// acknowledge each as not an identifier (--acknowledge date:12/03/2024)."
-fn identifiers_message(found: &[crate::text_review::TextFinding]) -> String {
-    let listed: Vec<String> = found
-        .iter()
-        .map(|f| {
-            format!(
-                "{} “{}” in {} ({})",
-                f.kind.describe(),
-                f.matched,
-                f.field.replace('_', " "),
-                f.label()
-            )
-        })
-        .collect();
-    format!(
-        "the text may identify the patient: {}. Edit it out, or acknowledge each as not an identifier",
-        listed.join("; ")
-    )
-}
-
-/// "image 2 (CT…): review for burned-in text …; image 3: 1 proposed face redaction …"
-fn review_message(pending: &[crate::image_review::PendingImage]) -> String {
-    let listed: Vec<String> = pending
-        .iter()
-        .map(|p| {
-            format!(
-                "image {} ({}): {}",
-                p.position,
-                p.attachment,
-                p.reasons.join("; ")
-            )
-        })
-        .collect();
-    format!(
-        "an image must be reviewed before it is shared: {}. Open it in the redaction editor (CLI: case redact, then case review)",
-        listed.join("; ")
-    )
 }
 
 fn image_code(e: &DeidError) -> ErrorCode {

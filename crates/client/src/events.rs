@@ -61,3 +61,41 @@ pub enum Event {
         reason: String,
     },
 }
+
+/// Progress of the encrypted images going to or coming from the relay, reported after each.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Transfer {
+    pub direction: Direction,
+    /// Renditions done and in all, in this pass.
+    pub done: usize,
+    pub total: usize,
+    /// Bytes moved so far in this pass.
+    pub bytes: u64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    Upload,
+    Download,
+}
+
+type OnTransfer = Box<dyn FnMut(&Transfer) + Send>;
+
+/// The face's progress callback, if it gave one.
+#[derive(Default)]
+pub struct TransferWatch(pub(crate) Option<OnTransfer>);
+
+impl std::fmt::Debug for TransferWatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TransferWatch")
+    }
+}
+
+impl TransferWatch {
+    pub(crate) fn tell(&mut self, t: &Transfer) {
+        if let Some(f) = &mut self.0 {
+            f(t);
+        }
+    }
+}

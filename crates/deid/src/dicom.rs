@@ -16,7 +16,7 @@ use dicom_pixeldata::{
 use image::DynamicImage;
 
 use crate::error::{DeidError, Result};
-use crate::image_clean::ImportLimits;
+use crate::limits::ImportLimits;
 
 /// Whether `bytes` start like a DICOM Part 10 file: a 128-byte preamble, then `DICM`.
 pub(crate) fn is_part10(bytes: &[u8]) -> bool {

@@ -1,7 +1,5 @@
 //! Errors of de-identification, each in words a physician understands.
 
-use crate::redaction::Redaction;
-
 #[derive(Debug, thiserror::Error)]
 pub enum DeidError {
     #[error(
@@ -30,9 +28,12 @@ pub enum DeidError {
     },
     #[error("the file is too large ({bytes} bytes; at most {limit})")]
     InputTooLarge { bytes: u64, limit: u64 },
-    #[error("the redaction {rect} lies outside the {width}×{height} image")]
+    #[error("the redaction {x},{y},{w},{h} lies outside the {width}×{height} image")]
     RedactionOutside {
-        rect: Redaction,
+        x: u32,
+        y: u32,
+        w: u32,
+        h: u32,
         width: u32,
         height: u32,
     },

@@ -8,35 +8,12 @@ use consilium_model::{DeidReport, Proposal, ProposalKind};
 use image::codecs::jpeg::JpegEncoder;
 use image::codecs::png::{CompressionType, FilterType as PngFilter, PngEncoder};
 use image::metadata::Orientation;
-use image::{DynamicImage, ImageDecoder, ImageEncoder, ImageFormat, ImageReader, Limits, Rgba};
+use image::{DynamicImage, ImageDecoder, ImageEncoder, ImageFormat, ImageReader, Limits};
 
 use crate::error::{DeidError, Result};
+use crate::limits::ImportLimits;
 use crate::metadata::{RawMetadata, describe, tiff_part};
 use crate::redaction::Redaction;
-
-/// Bounds on what an import may cost, checked before any pixel is decoded.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct ImportLimits {
-    /// Largest accepted input file, in bytes.
-    pub max_input_bytes: u64,
-    /// Largest accepted width or height, in pixels.
-    pub max_side: u32,
-    /// Largest accepted width × height.
-    pub max_pixels: u64,
-    /// Largest allocation the decoder may make, in bytes.
-    pub max_alloc: u64,
-}
-
-impl Default for ImportLimits {
-    fn default() -> Self {
-        ImportLimits {
-            max_input_bytes: 200 * 1024 * 1024,
-            max_side: 16_384,
-            max_pixels: 64_000_000,
-            max_alloc: 512 * 1024 * 1024,
-        }
-    }
-}
 
 /// Longest side of the preview rendition.
 pub const PREVIEW_SIDE: u32 = 1600;
@@ -452,6 +429,3 @@ fn to_png_pixels(img: &DynamicImage) -> PngPixels {
         PngPixels::Rgb(img.to_rgb8())
     }
 }
-
-/// The fill of burned-in redactions: opaque black.
-pub(crate) const REDACTION_FILL: Rgba<u8> = Rgba([0, 0, 0, 255]);

@@ -11,6 +11,7 @@ mod dicom_palette;
 pub mod error;
 mod faces;
 mod image_clean;
+mod limits;
 mod metadata;
 pub mod redaction;
 pub mod text;
@@ -18,8 +19,9 @@ pub mod text;
 pub use error::{DeidError, Result};
 pub use faces::{DETECT_SIDE, propose_faces};
 pub use image_clean::{
-    CleanImage, CleanOptions, Encoded, ImportLimits, PREVIEW_SIDE, THUMBNAIL_SIDE, clean_image,
+    CleanImage, CleanOptions, Encoded, PREVIEW_SIDE, THUMBNAIL_SIDE, clean_image,
 };
+pub use limits::ImportLimits;
 pub use redaction::Redaction;
 pub use text::{DenyList, scan};
 

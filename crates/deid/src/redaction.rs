@@ -3,11 +3,13 @@
 use std::fmt;
 use std::str::FromStr;
 
-use image::{DynamicImage, GenericImage};
+use image::{DynamicImage, GenericImage, Rgba};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{DeidError, Result};
-use crate::image_clean::REDACTION_FILL;
+
+/// The fill of burned-in redactions: opaque black.
+pub(crate) const REDACTION_FILL: Rgba<u8> = Rgba([0, 0, 0, 255]);
 
 /// A pixel rectangle on the upright image: left, top, width, height.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -26,7 +28,10 @@ impl Redaction {
         let (iw, ih) = (img.width(), img.height());
         if self.w == 0 || self.h == 0 || self.x >= iw || self.y >= ih {
             return Err(DeidError::RedactionOutside {
-                rect: *self,
+                x: self.x,
+                y: self.y,
+                w: self.w,
+                h: self.h,
                 width: iw,
                 height: ih,
             });

@@ -11,9 +11,9 @@ use crate::attachment::Rendition;
 use crate::case::CaseFields;
 use crate::codec::{from_cbor, to_cbor};
 use crate::comment::MAX_COMMENT_BYTES;
+use crate::error::{ModelError, Result};
 use crate::ids::{AttachmentId, CaseId, CommentId};
 use crate::time::Timestamp;
-use crate::{ModelError, Result};
 
 /// The envelope format this client writes.
 pub const APP_FORMAT: u32 = 1;

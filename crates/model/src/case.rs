@@ -40,8 +40,8 @@ pub struct CaseFields {
 
 impl CaseFields {
     /// Checks what a case must have before it is stored: a title, bounded sizes, clean tags.
-    pub fn validate(&self) -> Result<(), crate::ModelError> {
-        use crate::ModelError::Invalid;
+    pub fn validate(&self) -> Result<(), crate::error::ModelError> {
+        use crate::error::ModelError::Invalid;
         if self.title.trim().is_empty() {
             return Err(Invalid("a case needs a title".into()));
         }

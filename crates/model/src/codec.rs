@@ -6,7 +6,7 @@
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::ModelError;
+use crate::error::ModelError;
 
 /// Largest CBOR document accepted from outside.
 pub const MAX_DOCUMENT_BYTES: usize = 4 * 1024 * 1024;

@@ -100,13 +100,15 @@ impl std::fmt::Display for FindingKind {
 }
 
 impl std::str::FromStr for FindingKind {
-    type Err = crate::ModelError;
+    type Err = crate::error::ModelError;
 
-    fn from_str(s: &str) -> crate::Result<Self> {
+    fn from_str(s: &str) -> crate::error::Result<Self> {
         FindingKind::ALL
             .into_iter()
             .find(|k| k.as_str().eq_ignore_ascii_case(s.trim()))
-            .ok_or_else(|| crate::ModelError::Invalid(format!("not a kind of identifier: {s}")))
+            .ok_or_else(|| {
+                crate::error::ModelError::Invalid(format!("not a kind of identifier: {s}"))
+            })
     }
 }
 

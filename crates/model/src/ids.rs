@@ -5,7 +5,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::ModelError;
+use crate::error::ModelError;
 
 macro_rules! id_type {
     ($(#[$m:meta])* $name:ident, $what:literal) => {

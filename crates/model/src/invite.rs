@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_bytes::ByteBuf;
 
 use crate::codec::{from_cbor, to_cbor};
-use crate::{ModelError, Result};
+use crate::error::{ModelError, Result};
 
 const PREFIX: &str = "consilium-invite:1:";
 /// Longest code accepted (a relay URL of a few hundred characters fits easily).

@@ -8,6 +8,7 @@ pub mod attachment;
 pub mod case;
 pub mod codec;
 pub mod comment;
+mod error;
 pub mod finding;
 pub mod ids;
 pub mod invite;
@@ -25,15 +26,4 @@ pub use ids::{AttachmentId, BlobId, CaseId, CommentId};
 pub use time::{Clock, SystemClock, Timestamp};
 pub use vocab::{AgeBand, QuestionKind, Sex, Status, Urgency};
 
-/// Errors of the model: invalid values and codec failures.
-#[derive(Debug, thiserror::Error)]
-pub enum ModelError {
-    #[error("{0}")]
-    Invalid(String),
-    #[error("could not encode: {0}")]
-    Encode(String),
-    #[error("could not decode: {0}")]
-    Decode(String),
-}
-
-pub type Result<T, E = ModelError> = std::result::Result<T, E>;
+pub use error::{ModelError, Result};

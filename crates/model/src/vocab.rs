@@ -8,7 +8,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::ModelError;
+use crate::error::ModelError;
 
 /// Age in bands, never an exact age; everything from 90 up collapses into `90+` (HIPAA Safe Harbor).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]

@@ -3,7 +3,7 @@
 
 use std::net::SocketAddr;
 
-use crate::RelayConfig;
+use crate::config::RelayConfig;
 
 #[derive(Debug)]
 pub struct Background {
@@ -34,7 +34,7 @@ impl Background {
                     let shutdown = async {
                         let _ = stopped.await;
                     };
-                    if let Err(e) = crate::run(listener, config, shutdown).await {
+                    if let Err(e) = crate::server::run(listener, config, shutdown).await {
                         tracing::error!(error = %e, "relay stopped on an error");
                     }
                 });

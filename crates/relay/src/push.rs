@@ -11,7 +11,6 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use axum::extract::State;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::response::Response;
 use consilium_model::wire::{Push, WsAnswer, WsChallenge};
@@ -19,7 +18,6 @@ use ring::rand::SecureRandom;
 use tokio::sync::Notify;
 
 use crate::auth::{Account, verify_challenge};
-use crate::routes::AppState;
 
 /// What waits to be pushed to one connection.
 #[derive(Debug, Default)]
@@ -125,14 +123,14 @@ impl Drop for Subscription {
     }
 }
 
-pub(crate) async fn upgrade(State(s): State<AppState>, ws: WebSocketUpgrade) -> Response {
+pub(crate) fn upgrade(ws: WebSocketUpgrade, hub: Arc<PushHub>) -> Response {
     // Frames are small notifications: small buffers keep an idle connection cheap.
     ws.max_message_size(4096)
         .max_frame_size(4096)
         .read_buffer_size(4096)
         .write_buffer_size(0)
         .max_write_buffer_size(64 * 1024)
-        .on_upgrade(move |socket| serve(socket, s))
+        .on_upgrade(move |socket| serve(socket, hub))
 }
 
 async fn send(socket: &mut WebSocket, value: &impl serde::Serialize) -> bool {
@@ -168,11 +166,11 @@ async fn authenticate(socket: &mut WebSocket) -> Option<Account> {
     Some(account)
 }
 
-async fn serve(mut socket: WebSocket, s: AppState) {
+async fn serve(mut socket: WebSocket, hub: Arc<PushHub>) {
     let Some(account) = authenticate(&mut socket).await else {
         return;
     };
-    let subscription = s.hub.subscribe(account);
+    let subscription = hub.subscribe(account);
     if socket
         .send(Message::Text(r#"{"ok":true}"#.into()))
         .await

@@ -15,8 +15,8 @@ use consilium_model::wire::{
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::RelayConfig;
 use crate::auth::{self, Account, WINDOW_MS};
+use crate::config::RelayConfig;
 use crate::error::{RelayError, Result};
 use crate::framing;
 use crate::push::{self, PushHub};
@@ -144,7 +144,7 @@ pub(crate) fn router(state: AppState) -> Router {
     let blob_cap = BodyCap(usize::try_from(state.config.max_blob_bytes).unwrap_or(usize::MAX));
     Router::new()
         .route("/v1/health", get(|| async { "ok" }))
-        .route("/v1/ws", get(push::upgrade))
+        .route("/v1/ws", get(push_socket))
         .route("/v1/groups", post(create_group))
         .route(
             "/v1/groups/{group}/messages",
@@ -166,6 +166,11 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/v1/mailbox", get(mailbox))
         .route("/v1/mailbox/{id}", delete(ack_mail))
         .with_state(state)
+}
+
+/// The push socket (`push` serves it once upgraded).
+async fn push_socket(State(s): State<AppState>, ws: axum::extract::WebSocketUpgrade) -> Response {
+    push::upgrade(ws, s.hub.clone())
 }
 
 async fn create_group(State(s): State<AppState>, a: Authed) -> Result<StatusCode> {

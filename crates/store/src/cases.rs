@@ -13,6 +13,7 @@ use consilium_model::{
 };
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
+use crate::atomic::AtomicUnit;
 use crate::entropy::{Entropy, random_16};
 use crate::error::{Result, StoreError};
 use crate::keys::SecretKey;
@@ -85,21 +86,12 @@ impl CaseDb {
         &mut self,
         f: impl FnOnce(&mut CaseDb) -> std::result::Result<T, E>,
     ) -> std::result::Result<T, E> {
-        self.conn
-            .execute_batch("SAVEPOINT atomically")
-            .map_err(StoreError::from)?;
-        let outcome = f(self);
-        let end = match &outcome {
-            Ok(_) => self.conn.execute_batch("RELEASE atomically"),
-            Err(_) => self
-                .conn
-                .execute_batch("ROLLBACK TO atomically; RELEASE atomically"),
-        };
-        if let Err(e) = end {
-            // A commit that failed (a full disk): leave nothing half-done behind.
-            let _ = self.conn.execute_batch("ROLLBACK");
-            return Err(StoreError::from(e).into());
+        let mut unit = AtomicUnit::begin(self)?;
+        let outcome = f(unit.db());
+        if outcome.is_ok() {
+            unit.commit()?;
         }
+        // On an error the guard rolls back as it drops; on a panic inside `f`, as it unwinds.
         outcome
     }
 
@@ -897,6 +889,28 @@ mod tests {
         // Outside an atomic unit, each operation still commits on its own.
         db.create_case(fields("Alone"), Timestamp(3)).unwrap();
         assert_eq!(db.list_cases(&CaseFilter::default()).unwrap().len(), 2);
+    }
+
+    #[test]
+    fn a_panic_inside_an_atomic_unit_leaves_no_trace_and_the_next_write_commits() {
+        let mut db = db();
+        let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let _: std::result::Result<(), StoreError> = db.atomically(|db| {
+                db.create_case(fields("Half-done"), Timestamp(1))?;
+                panic!("a bug inside the unit");
+            });
+        }));
+        assert!(panicked.is_err());
+        assert!(
+            db.connection().is_autocommit(),
+            "no transaction is left open after the panic"
+        );
+        assert!(db.list_cases(&CaseFilter::default()).unwrap().is_empty());
+        assert!(db.search("half", 10).unwrap().is_empty(), "the index too");
+        // The next write is not caught inside a transaction left open: it commits.
+        db.create_case(fields("Next"), Timestamp(2)).unwrap();
+        assert!(db.connection().is_autocommit());
+        assert_eq!(db.list_cases(&CaseFilter::default()).unwrap().len(), 1);
     }
 
     #[test]

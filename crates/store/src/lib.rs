@@ -5,6 +5,7 @@
 //! given. Nothing it writes to disk is plaintext: the database is SQLCipher, blob files are
 //! AES-256-GCM, and keys live only in `Zeroize` types whose `Debug` redacts.
 
+mod atomic;
 pub mod blob;
 pub mod cases;
 pub mod circles;

@@ -5,7 +5,7 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-use super::Candidate;
+use super::candidate::Candidate;
 use super::checks::digits;
 use consilium_model::FindingKind;
 

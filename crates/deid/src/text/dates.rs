@@ -6,7 +6,7 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-use super::Candidate;
+use super::candidate::Candidate;
 use consilium_model::FindingKind;
 
 const MONTHS: &str = "january|february|march|april|may|june|july|august|september|october|november|december|\

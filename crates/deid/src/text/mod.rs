@@ -8,6 +8,7 @@
 //! physicians write in English, French, Spanish and German; the corpus test in `tests/` measures
 //! both recall and false positives.
 
+mod candidate;
 mod checks;
 mod contacts;
 mod dates;
@@ -20,37 +21,8 @@ use std::sync::LazyLock;
 use consilium_model::{Finding, FindingKind};
 use regex::Regex;
 
+use candidate::Candidate;
 use fold::{Folded, fold};
-
-/// A possible identifier before overlapping ones are resolved.
-#[derive(Debug, Clone, Copy)]
-struct Candidate {
-    kind: FindingKind,
-    start: usize,
-    end: usize,
-}
-
-impl Candidate {
-    fn new(kind: FindingKind, start: usize, end: usize) -> Candidate {
-        Candidate { kind, start, end }
-    }
-
-    /// Which kind wins when two cover the same text: the more specific.
-    fn rank(&self) -> u8 {
-        match self.kind {
-            FindingKind::Name => 0,
-            FindingKind::Email | FindingKind::Url => 1,
-            FindingKind::Ssn | FindingKind::Nir | FindingKind::Dni => 2,
-            FindingKind::Date | FindingKind::Age => 3,
-            FindingKind::Ip => 4,
-            FindingKind::Phone => 5,
-            FindingKind::Record => 6,
-            FindingKind::Address => 7,
-            FindingKind::Postcode => 8,
-            FindingKind::Number => 9,
-        }
-    }
-}
 
 /// The names the author typed for this case (the patient's, relatives'). Each word of an entry
 /// is looked for on its own, as a whole word, ignoring case and accents.

@@ -7,7 +7,7 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-use super::Candidate;
+use super::candidate::Candidate;
 use super::checks::{self, digits};
 use consilium_model::FindingKind;
 

@@ -6,7 +6,7 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-use super::Candidate;
+use super::candidate::Candidate;
 use consilium_model::FindingKind;
 
 fn re(p: &str) -> Regex {

@@ -1,20 +1,28 @@
 //! Circles, as the faces use them: the identity, creating and joining circles with invite codes,
 //! approving join requests, members and their safety numbers, and the group operations (remove,
 //! leave, rotate). Anything that must reach the circle is queued in the outbox in the same
-//! transaction as the local change; `Engine::sync` sends it.
+//! //! transaction as the local change; `Engine::sync` sends it. `sharing` is the cases' side (share,
+//! revise, comment, poll, vote); `key_publish` keeps key packages at the relays for those who
+//! would add us.
+
+mod key_publish;
+mod sharing;
+
+pub use sharing::PollView;
 
 use consilium_groups::{AccountKey, Circle, Provider, key_package_owner, safety_number};
 use consilium_model::app::{AppMessage, MemberProfile};
 use consilium_model::invite::Invite;
 use consilium_model::wire::{RedeemInvitation, RegisterInvitation};
 use consilium_model::{CaseFilter, CaseSummary, Timestamp};
-use consilium_store::{CaseDb, CircleRecord, Entropy, JoinRequest, PendingJoin};
+use consilium_store::{CircleRecord, JoinRequest, PendingJoin};
 use serde::Serialize;
 use serde_bytes::ByteBuf;
 
 use crate::engine::Engine;
 use crate::error::{ClientError, Result};
-use crate::payload::Queued;
+use crate::sync::payload::Queued;
+use crate::sync::queue::{app, enqueue, random};
 
 /// How long an invite code can be redeemed.
 const INVITE_LIFETIME_MS: i64 = 7 * 24 * 3600 * 1000;
@@ -78,38 +86,11 @@ pub struct JoinSent {
     pub inviter_safety_number: String,
 }
 
-pub(crate) fn random<const N: usize>(entropy: &dyn Entropy) -> Result<[u8; N]> {
-    let mut b = [0u8; N];
-    entropy.fill(&mut b)?;
-    Ok(b)
-}
-
 fn account_key(account: &str) -> Result<AccountKey> {
     let bytes = hex::decode(account).map_err(|_| ClientError::Invalid("a bad account".into()))?;
     bytes
         .try_into()
         .map_err(|_| ClientError::Invalid("a bad account".into()))
-}
-
-/// Queues `what` for `circle` under a fresh message id.
-pub(crate) fn enqueue(
-    db: &CaseDb,
-    entropy: &dyn Entropy,
-    circle: &[u8],
-    what: &Queued,
-    now: Timestamp,
-) -> Result<[u8; 16]> {
-    let id = random::<16>(entropy)?;
-    db.enqueue(circle, id, &what.encode()?, now)?;
-    Ok(id)
-}
-
-pub(crate) fn app(message: &AppMessage) -> Result<Queued> {
-    Ok(Queued::App(ByteBuf::from(
-        message
-            .encode()
-            .map_err(|e| ClientError::Invalid(e.to_string()))?,
-    )))
 }
 
 impl Engine {
@@ -249,12 +230,8 @@ impl Engine {
             .map_err(|_| ClientError::Invalid("a bad inviter key".into()))?;
         let client = self.net.client(&invite.relay)?;
         let now = self.config.clock.now();
-        let upload = crate::key_publish::key_package_upload(
-            self.vault.db().connection(),
-            &self.identity,
-            1,
-            now,
-        )?;
+        let upload =
+            key_publish::key_package_upload(self.vault.db().connection(), &self.identity, 1, now)?;
         let key_package = upload
             .packages
             .into_iter()

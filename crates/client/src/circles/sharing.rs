@@ -14,9 +14,9 @@ use serde_bytes::ByteBuf;
 use zeroize::Zeroizing;
 
 use crate::blob_crypto;
-use crate::circles::{app, enqueue, random};
 use crate::engine::Engine;
 use crate::error::{ClientError, Result};
+use crate::sync::queue::{app, enqueue, random};
 
 /// A poll of a case with its tally.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -163,16 +163,6 @@ impl Engine {
         let queued = app(message)?;
         for circle in circles {
             enqueue(db, entropy, &circle, &queued, now)?;
-        }
-        Ok(())
-    }
-
-    /// A received case belongs to its author: it is read-only here.
-    pub(crate) fn ensure_own(&self, case: &CaseId, what: &str) -> Result<()> {
-        if self.vault.db().case_origin(case)?.is_some() {
-            return Err(ClientError::Invalid(format!(
-                "only the author of a case shared with you can {what} it"
-            )));
         }
         Ok(())
     }

@@ -7,7 +7,7 @@ use consilium_model::Timestamp;
 use consilium_model::app::{AppMessage, CaseRevised, CaseShared};
 use consilium_store::{CaseDb, StoreError};
 
-use crate::receive::Rejection;
+use super::receive::Rejection;
 
 fn judged(e: StoreError) -> Rejection {
     match e {

@@ -1,5 +1,10 @@
 //! The engine's connections: one relay client per relay address, all signing with the profile's
-//! account key, driven by one small runtime (the engine's API is synchronous).
+//! account key, driven by one small runtime (the engine's API is synchronous), and the waiter on
+//! the relays' push sockets. Knows nothing of circles or the outbox.
+
+mod news;
+
+pub use news::NewsWaiter;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -10,7 +15,14 @@ use consilium_relay_client::{AccountKey, RelayClient};
 use tokio::runtime::Runtime;
 
 use crate::error::{ClientError, Result};
-use crate::relay_transport::{RelayTransport, runtime};
+
+/// The engine's network runtime: one thread, driven by each blocking call.
+pub fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(ClientError::io("starting the network runtime"))
+}
 
 pub struct Net {
     runtime: Arc<Runtime>,
@@ -58,32 +70,5 @@ impl Net {
         call: impl std::future::Future<Output = consilium_relay_client::Result<T>>,
     ) -> Result<T> {
         self.runtime.block_on(call).map_err(ClientError::from)
-    }
-
-    pub fn transport(&mut self, base: &str) -> Result<RelayTransport> {
-        Ok(RelayTransport::with_runtime(
-            self.client(base)?,
-            self.runtime.clone(),
-        ))
-    }
-}
-
-/// Posts each circle's items to that circle's relay.
-#[derive(Debug, Default)]
-pub struct CircleRoutes {
-    pub routes: HashMap<Vec<u8>, RelayTransport>,
-}
-
-impl crate::outbox::Transport for CircleRoutes {
-    fn post(
-        &mut self,
-        circle: &[u8],
-        message_id: [u8; 16],
-        sealed: &[u8],
-    ) -> crate::outbox::Delivery {
-        match self.routes.get_mut(circle) {
-            Some(t) => t.post(circle, message_id, sealed),
-            None => crate::outbox::Delivery::Refused("this profile is not in that circle".into()),
-        }
     }
 }

@@ -1,13 +1,9 @@
 //! Waiting for news without holding the engine: the relays' push sockets, and a quick health
 //! probe a face runs before a sync pass so a relay that hangs never holds the engine.
 
-use std::collections::BTreeSet;
 use std::time::Duration;
 
-use crate::engine::Engine;
-use crate::error::Result;
-
-/// Waits on every relay's push socket; see `Engine::news_waiter`.
+/// Waits on every relay's push socket; made by `Engine::news_waiter`.
 pub struct NewsWaiter {
     runtime: std::sync::Arc<tokio::runtime::Runtime>,
     clients: Vec<consilium_relay_client::RelayClient>,
@@ -22,6 +18,13 @@ impl std::fmt::Debug for NewsWaiter {
 }
 
 impl NewsWaiter {
+    pub(crate) fn new(
+        runtime: std::sync::Arc<tokio::runtime::Runtime>,
+        clients: Vec<consilium_relay_client::RelayClient>,
+    ) -> NewsWaiter {
+        NewsWaiter { runtime, clients }
+    }
+
     /// Returns when any relay pushes a notification, or after `idle` (also when none can be
     /// reached).
     pub fn wait(&self, idle: Duration) {
@@ -77,38 +80,5 @@ impl NewsWaiter {
             }
             sockets.abort_all();
         });
-    }
-}
-
-impl Engine {
-    /// The relays this profile talks to: its circles' and those of the circles it asked to join.
-    pub(crate) fn relays(&self) -> Result<BTreeSet<String>> {
-        let db = self.vault.db();
-        Ok(db
-            .circles()?
-            .into_iter()
-            .map(|c| c.relay)
-            .chain(db.pending_joins()?.into_iter().map(|j| j.relay))
-            .collect())
-    }
-
-    /// Waits until a relay of ours pushes news, or `idle` passes (also when offline).
-    pub(crate) fn wait_for_news(&mut self, idle: Duration) {
-        self.news_waiter().wait(idle);
-    }
-
-    /// What waits for the relays' push notifications without holding the engine, so a face can
-    /// let other calls run meanwhile (the desktop's background sync).
-    pub fn news_waiter(&mut self) -> NewsWaiter {
-        let clients = self
-            .relays()
-            .unwrap_or_default()
-            .iter()
-            .filter_map(|r| self.net.client(r).ok())
-            .collect();
-        NewsWaiter {
-            runtime: self.net.runtime(),
-            clients,
-        }
     }
 }

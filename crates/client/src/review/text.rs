@@ -5,33 +5,10 @@
 
 use consilium_deid::{DenyList, scan};
 use consilium_model::{CaseFields, CaseId, FindingKind};
-use serde::Serialize;
 
 use crate::engine::Engine;
 use crate::error::{ClientError, Result};
-
-/// One possible identifier in a field of a case, and whether the author has acknowledged it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct TextFinding {
-    /// The field it is in ("history", "differential", "comment"…).
-    pub field: String,
-    pub kind: FindingKind,
-    pub matched: String,
-    /// Byte offsets in the field's text.
-    pub start: usize,
-    pub end: usize,
-    /// The same offsets in UTF-16 code units, for a face written in JavaScript.
-    pub start_utf16: usize,
-    pub end_utf16: usize,
-    pub acknowledged: bool,
-}
-
-impl TextFinding {
-    /// `kind:text`, as the CLI's `--acknowledge` takes it.
-    pub fn label(&self) -> String {
-        format!("{}:{}", self.kind, self.matched)
-    }
-}
+use crate::findings::TextFinding;
 
 /// What the author acknowledges as not an identifier.
 #[derive(Clone, Debug, PartialEq, Eq)]

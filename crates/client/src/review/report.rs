@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::engine::Engine;
 use crate::error::{ClientError, Result};
-use crate::text_review::TextFinding;
+use crate::findings::TextFinding;
 
 /// How a finding of the text scan stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

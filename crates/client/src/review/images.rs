@@ -3,21 +3,11 @@
 //! author has not reviewed. `share` refuses while one is pending; a revision of a case already in
 //! circles holds such an image back until it is reviewed.
 
-use consilium_model::{AttachmentId, CaseId};
-use serde::Serialize;
+use consilium_model::CaseId;
 
 use crate::engine::Engine;
 use crate::error::{ClientError, Result};
-
-/// An own, unsent image that waits for the author.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct PendingImage {
-    pub attachment: AttachmentId,
-    /// 1-based position among the case's images, as the faces number them.
-    pub position: usize,
-    /// What waits, in words.
-    pub reasons: Vec<String>,
-}
+use crate::findings::PendingImage;
 
 impl Engine {
     /// The case's images not yet sent anywhere that still wait for the author's review.
@@ -59,8 +49,9 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
 
     use super::*;
-    use crate::engine::{EngineConfig, ImportRequest};
-    use crate::images::RedactRequest;
+    use crate::engine::EngineConfig;
+    use crate::vault::ImportRequest;
+    use crate::vault::RedactRequest;
     use consilium_model::CaseFields;
     use consilium_store::{KdfParams, Passphrase};
 
@@ -100,7 +91,7 @@ mod tests {
         assert_eq!(pending.len(), 1);
         assert_eq!(pending[0].position, 1);
         let err = e.ensure_images_reviewed(&c).unwrap_err();
-        assert_eq!(err.code(), crate::ErrorCode::ImageReviewNeeded);
+        assert_eq!(err.code(), crate::error::ErrorCode::ImageReviewNeeded);
         assert!(err.to_string().contains("proposed face"), "{err}");
 
         // Accepting burns the face in and settles the image.

@@ -6,9 +6,9 @@ use std::collections::{BTreeMap, HashMap};
 use consilium_model::{Case, CaseId};
 use serde::Serialize;
 
+use crate::circles::PollView;
 use crate::engine::Engine;
 use crate::error::Result;
-use crate::sharing::PollView;
 
 /// A case as the case view shows it.
 #[derive(Clone, Debug, Serialize)]

@@ -4,7 +4,8 @@
 use consilium_deid::{CleanOptions, Redaction, clean_image};
 use consilium_model::{Attachment, AttachmentId, CaseId, DeidReport, Proposal, Rendition};
 
-use crate::engine::{Engine, stored_form};
+use super::import::stored_form;
+use crate::engine::Engine;
 use crate::error::{ClientError, Result};
 
 /// What the author decided in the redaction editor.
@@ -206,7 +207,7 @@ impl Engine {
         };
         self.edit_case(
             case,
-            crate::CasePatch {
+            super::case_input::CasePatch {
                 investigations: Some(investigations),
                 ..Default::default()
             },
@@ -277,7 +278,8 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
 
     use super::*;
-    use crate::engine::{EngineConfig, ImportRequest};
+    use crate::engine::EngineConfig;
+    use crate::vault::ImportRequest;
 
     fn rects(r: &[Redaction]) -> RedactRequest {
         RedactRequest {
@@ -359,7 +361,7 @@ mod tests {
         e.remove_attachment(&case, &att).unwrap();
         assert!(e.case(&case).unwrap().attachments.is_empty());
         let err = e.remove_attachment(&case, &att).unwrap_err();
-        assert_eq!(err.code(), crate::ErrorCode::NotFound);
+        assert_eq!(err.code(), crate::error::ErrorCode::NotFound);
 
         let (case, att) = case_with_image(&mut e);
         e.vault
@@ -375,7 +377,7 @@ mod tests {
         let err = e
             .redact_attachment(&case, &att, &rects(&[rect]))
             .unwrap_err();
-        assert_eq!(err.code(), crate::ErrorCode::InvalidInput);
+        assert_eq!(err.code(), crate::error::ErrorCode::InvalidInput);
         assert_eq!(e.case(&case).unwrap().attachments.len(), 1);
     }
 }

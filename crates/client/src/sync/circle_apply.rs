@@ -17,12 +17,12 @@ use consilium_model::{AttachmentId, Timestamp};
 use consilium_store::{CaseDb, IncomingAttachment, OutboxItem};
 use serde_bytes::ByteBuf;
 
-use crate::effects::apply_app_message;
+use super::effects::apply_app_message;
+use super::outbox::Sealer;
+use super::payload::{Queued, SealedPost};
+use super::receive::{Applier, Entry, Rejection};
 use crate::error::{ClientError, Result};
 use crate::events::Event;
-use crate::outbox::Sealer;
-use crate::payload::{Queued, SealedPost};
-use crate::receive::{Applier, Entry, Rejection};
 
 fn judged(e: GroupError) -> Rejection {
     match e {
@@ -85,7 +85,7 @@ fn introduce_self(db: &CaseDb, circle: &[u8], seed: &[u8], now: Timestamp) -> Re
         name: profile.name,
         specialty: profile.specialty,
     });
-    db.enqueue(circle, id, &crate::circles::app(&me)?.encode()?, now)?;
+    db.enqueue(circle, id, &super::queue::app(&me)?.encode()?, now)?;
     Ok(())
 }
 
@@ -393,7 +393,7 @@ impl CircleApplier {
                 }
                 Ok(())
             }
-            // Kept in the MLS state until a member commits it (see `Engine::sync`).
+            // Kept in the MLS state until a member commits it (see the sync pass).
             Incoming::Proposal | Incoming::Own | Incoming::Earlier => Ok(()),
         }
     }
@@ -402,7 +402,7 @@ impl CircleApplier {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::receive::apply_log;
+    use crate::sync::receive::apply_log;
     use consilium_groups::{Identity, make_key_packages, migrate};
     use consilium_model::app::{CaseShared, CommentPosted};
     use consilium_model::{CaseFields, CaseId, CommentId};

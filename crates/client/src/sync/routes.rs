@@ -1,14 +1,15 @@
-//! The outbox's transport over a real relay (`relay-client`), and how each relay answer is read:
-//! accepted; `stale_epoch` (seal again); refused for good (forbidden, invalid, too large…); or
+//! The outbox's transport over real relays (`relay-client`), one per circle, and how each relay
+//! answer is read: accepted; `stale_epoch` (seal again); refused for good (forbidden, invalid, too large…); or
 //! not known to have been applied (no answer, rate limited, relay busy or failing), which is
 //! retried with the same bytes.
+
+use std::collections::HashMap;
 
 use consilium_model::wire::Posted;
 use consilium_relay_client::{RelayClient, RelayClientError, RelayCode};
 
-use crate::error::{ClientError, Result};
-use crate::outbox::{Delivery, Transport};
-use crate::payload::SealedPost;
+use super::outbox::{Delivery, Transport};
+use super::payload::SealedPost;
 
 /// Reads one relay answer to a post.
 pub fn classify(answer: std::result::Result<Posted, RelayClientError>) -> Delivery {
@@ -43,27 +44,12 @@ pub struct RelayTransport {
 }
 
 impl RelayTransport {
-    pub fn new(client: RelayClient) -> Result<RelayTransport> {
-        Ok(RelayTransport {
-            runtime: std::sync::Arc::new(runtime()?),
-            client,
-        })
-    }
-
     pub fn with_runtime(
         client: RelayClient,
         runtime: std::sync::Arc<tokio::runtime::Runtime>,
     ) -> RelayTransport {
         RelayTransport { runtime, client }
     }
-}
-
-/// The engine's network runtime: one thread, driven by each blocking call.
-pub fn runtime() -> Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(ClientError::io("starting the network runtime"))
 }
 
 impl Transport for RelayTransport {
@@ -73,6 +59,21 @@ impl Transport for RelayTransport {
             Err(e) => return Delivery::Refused(e.to_string()),
         };
         classify(self.runtime.block_on(self.client.post(circle, &bundle)))
+    }
+}
+
+/// Posts each circle's items to that circle's relay.
+#[derive(Debug, Default)]
+pub struct CircleRoutes {
+    pub routes: HashMap<Vec<u8>, RelayTransport>,
+}
+
+impl Transport for CircleRoutes {
+    fn post(&mut self, circle: &[u8], message_id: [u8; 16], sealed: &[u8]) -> Delivery {
+        match self.routes.get_mut(circle) {
+            Some(t) => t.post(circle, message_id, sealed),
+            None => Delivery::Refused("this profile is not in that circle".into()),
+        }
     }
 }
 

@@ -8,7 +8,13 @@ use consilium_model::Timestamp;
 use consilium_model::wire::{KeyPackageItem, KeyPackageUpload};
 use serde_bytes::ByteBuf;
 
+use crate::engine::Engine;
 use crate::error::{ClientError, Result};
+
+/// Single-use key packages kept at each relay, and when to top them up.
+const KEY_PACKAGES: usize = 8;
+const KEY_PACKAGES_LOW: u32 = 3;
+const KEY_PACKAGE_REFRESH_MS: i64 = 14 * 24 * 3600 * 1000;
 
 /// How long a published key package lives.
 pub const KEY_PACKAGE_LIFETIME_SECS: u64 = 28 * 24 * 3600;
@@ -44,4 +50,33 @@ pub fn key_package_upload(
         })
         .collect::<Result<Vec<_>>>()?;
     Ok(KeyPackageUpload { packages })
+}
+
+impl Engine {
+    /// Publishes a batch of key packages (and a last-resort one) when few are left or they age.
+    pub(crate) fn publish_key_packages(&mut self, relay: &str) -> Result<()> {
+        let now = self.config.clock.now();
+        let fresh = self
+            .vault
+            .db()
+            .key_package_state(relay)?
+            .is_some_and(|(at, left)| {
+                left >= KEY_PACKAGES_LOW && now.0 - at.0 < KEY_PACKAGE_REFRESH_MS
+            });
+        if fresh {
+            return Ok(());
+        }
+        let upload = key_package_upload(
+            self.vault.db().connection(),
+            &self.identity,
+            KEY_PACKAGES,
+            now,
+        )?;
+        let client = self.net.client(relay)?;
+        self.net.run(client.upload_key_packages(&upload))?;
+        self.vault
+            .db()
+            .set_key_package_state(relay, now, KEY_PACKAGES as u32)?;
+        Ok(())
+    }
 }

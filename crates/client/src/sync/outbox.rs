@@ -16,8 +16,8 @@
 use consilium_model::Timestamp;
 use consilium_store::{CaseDb, OutboxItem};
 
+use super::receive::Rejection;
 use crate::error::Result;
-use crate::receive::Rejection;
 
 /// What the relay said to one post.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,0 +1,128 @@
+//! A relay's mailbox: Welcomes to circles we asked to join, and join requests to ours.
+
+use consilium_groups::{Circle, Provider};
+use consilium_model::app::{AppMessage, MemberProfile};
+use consilium_model::codec::from_cbor;
+use consilium_model::wire::{MailboxItem, MailboxKind};
+use serde_bytes::ByteBuf;
+
+use super::queue::{app, enqueue};
+use super::report::SyncReport;
+use crate::engine::Engine;
+use crate::error::{ClientError, Result};
+use crate::events::Event;
+
+impl Engine {
+    pub(super) fn read_mailbox(&mut self, relay: &str, report: &mut SyncReport) -> Result<()> {
+        let client = self.net.client(relay)?;
+        for item in self.net.run(client.mailbox())? {
+            match item.kind {
+                MailboxKind::Welcome => self.take_welcome(relay, &item, report)?,
+                MailboxKind::JoinRequest => self.take_join_request(&item, report)?,
+            }
+            self.net.run(client.ack_mail(item.id))?;
+        }
+        Ok(())
+    }
+
+    /// Joins a circle we asked to join, from its Welcome; an unasked-for or bad Welcome is
+    /// dropped.
+    fn take_welcome(
+        &mut self,
+        relay: &str,
+        item: &MailboxItem,
+        report: &mut SyncReport,
+    ) -> Result<()> {
+        let Some(pending) = self
+            .vault
+            .db()
+            .pending_joins()?
+            .into_iter()
+            .find(|j| j.circle == item.group_id[..] && j.relay == relay)
+        else {
+            return Ok(());
+        };
+        let now = self.config.clock.now();
+        let profile = self.vault.db().profile()?;
+        let (identity, entropy) = (&self.identity, self.config.entropy.clone());
+        let joined = self.vault.db_mut().atomically(|db| {
+            let circle = Circle::join(&Provider::new(db.connection()), &item.body)?;
+            if circle.id() != pending.circle {
+                return Err(ClientError::Invalid("a Welcome to another circle".into()));
+            }
+            let members: Vec<String> = circle.members()?.iter().map(hex::encode).collect();
+            if !members.contains(&pending.inviter) {
+                return Err(ClientError::Invalid(
+                    "the inviter is not in the circle the Welcome is for".into(),
+                ));
+            }
+            db.add_circle(&pending.circle, &pending.name, relay, now)?;
+            db.remove_pending_join(&pending.circle)?;
+            db.key_package_used(relay)?;
+            let me = AppMessage::MemberProfile(MemberProfile {
+                name: profile.name.clone(),
+                specialty: profile.specialty.clone(),
+            });
+            enqueue(db, &*entropy, &pending.circle, &app(&me)?, now)?;
+            db.set_member_profile(
+                &pending.circle,
+                &identity.account_id(),
+                &profile.name,
+                &profile.specialty,
+            )?;
+            Ok(())
+        });
+        match joined {
+            Ok(()) => report.events.push(Event::Joined {
+                circle: hex::encode(&pending.circle),
+                name: pending.name,
+            }),
+            Err(ClientError::Group(e)) => report.events.push(Event::MessageRejected {
+                circle: hex::encode(&pending.circle),
+                seq: 0,
+                reason: format!("a Welcome was refused: {e}"),
+            }),
+            Err(ClientError::Invalid(why)) => report.events.push(Event::MessageRejected {
+                circle: hex::encode(&pending.circle),
+                seq: 0,
+                reason: why,
+            }),
+            Err(e) => return Err(e),
+        }
+        Ok(())
+    }
+
+    fn take_join_request(&mut self, item: &MailboxItem, report: &mut SyncReport) -> Result<()> {
+        let db = self.vault.db();
+        if db.circle(&item.group_id).is_err() {
+            return Ok(());
+        }
+        let Ok((key_package, note)) = from_cbor::<(ByteBuf, ByteBuf)>(&item.body) else {
+            return Ok(());
+        };
+        let about: MemberProfile = from_cbor(&note).unwrap_or_default();
+        let again = db
+            .join_requests(&item.group_id, Some("pending"))?
+            .iter()
+            .any(|r| r.account == item.sender);
+        if again {
+            return Ok(());
+        }
+        let name: String = about.name.chars().take(120).collect();
+        let specialty: String = about.specialty.chars().take(120).collect();
+        let id = db.add_join_request(
+            &item.group_id,
+            &item.sender,
+            &name,
+            &specialty,
+            &key_package,
+            self.config.clock.now(),
+        )?;
+        report.events.push(Event::JoinRequested {
+            circle: hex::encode(&item.group_id),
+            request: id,
+            name,
+        });
+        Ok(())
+    }
+}

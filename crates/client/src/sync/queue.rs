@@ -1,0 +1,36 @@
+//! Putting a change on the outbox: under a fresh random message id, in the caller's transaction.
+
+use consilium_model::Timestamp;
+use consilium_model::app::AppMessage;
+use consilium_store::{CaseDb, Entropy};
+use serde_bytes::ByteBuf;
+
+use super::payload::Queued;
+use crate::error::{ClientError, Result};
+
+pub(crate) fn random<const N: usize>(entropy: &dyn Entropy) -> Result<[u8; N]> {
+    let mut b = [0u8; N];
+    entropy.fill(&mut b)?;
+    Ok(b)
+}
+
+/// Queues `what` for `circle` under a fresh message id.
+pub(crate) fn enqueue(
+    db: &CaseDb,
+    entropy: &dyn Entropy,
+    circle: &[u8],
+    what: &Queued,
+    now: Timestamp,
+) -> Result<[u8; 16]> {
+    let id = random::<16>(entropy)?;
+    db.enqueue(circle, id, &what.encode()?, now)?;
+    Ok(id)
+}
+
+pub(crate) fn app(message: &AppMessage) -> Result<Queued> {
+    Ok(Queued::App(ByteBuf::from(
+        message
+            .encode()
+            .map_err(|e| ClientError::Invalid(e.to_string()))?,
+    )))
+}

@@ -1,0 +1,38 @@
+//! What a sync pass did, and how a relay's failure is reported in it rather than raised.
+
+use consilium_relay_client::RelayCode;
+use serde::Serialize;
+
+use crate::error::{ClientError, ErrorCode, Result};
+use crate::events::Event;
+
+/// What a sync pass did.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct SyncReport {
+    pub sent: usize,
+    /// Items redone on a newer epoch after another member's commit won the race.
+    pub redone: usize,
+    pub received: usize,
+    pub rejected: usize,
+    /// Items still in the outbox (waiting for the relay, or failed).
+    pub queued: u64,
+    /// Outbox items the relay refused for good, with why.
+    pub failed: Vec<String>,
+    /// Why a relay could not be reached, if one could not: "offline, will retry".
+    pub offline: Option<String>,
+    pub events: Vec<Event>,
+}
+
+/// Whether an error only means the relay is out of reach (then it is reported, not raised).
+pub(crate) fn offline(e: ClientError, report: &mut SyncReport) -> Result<()> {
+    if e.code() == ErrorCode::Offline {
+        report.offline = Some(e.to_string());
+        Ok(())
+    } else {
+        Err(e)
+    }
+}
+
+pub(crate) fn forbidden(e: &ClientError) -> bool {
+    matches!(e, ClientError::Relay(r) if matches!(r.code(), Some(RelayCode::Forbidden)))
+}

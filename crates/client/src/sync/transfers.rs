@@ -1,0 +1,184 @@
+//! The encrypted images: uploaded before the messages that point to them go, and downloaded,
+//! checked against the digests the sender's MLS message carries, and stored after a case
+//! arrives.
+
+use consilium_model::app::AttachmentPointer;
+use consilium_model::codec::from_cbor;
+use consilium_model::{Rendition, Timestamp};
+use consilium_relay_client::RelayClientError;
+use consilium_store::{AttachmentRecord, IncomingAttachment, NewRendition};
+
+use super::report::{SyncReport, offline};
+use crate::blob_crypto;
+use crate::engine::Engine;
+use crate::error::{ClientError, ErrorCode, Result};
+use crate::events::{Direction, Event, Transfer};
+
+impl Engine {
+    /// Uploads the attachments of due items, so their messages can go.
+    pub(super) fn upload_due(&mut self, report: &mut SyncReport) -> Result<()> {
+        let now = self.config.clock.now();
+        let mut work = Vec::new();
+        for item in self.vault.db().due(now)? {
+            let uploads = self.vault.db().pending_uploads(&item.message_id)?;
+            if !uploads.is_empty() {
+                work.push((item, uploads));
+            }
+        }
+        let mut progress = Transfer {
+            direction: Direction::Upload,
+            done: 0,
+            total: work.iter().map(|(_, u)| u.len()).sum(),
+            bytes: 0,
+        };
+        for (item, uploads) in work {
+            let relay = self.vault.db().circle(&item.circle)?.relay;
+            let client = self.net.client(&relay)?;
+            for b in uploads {
+                let (plain, _) = self
+                    .vault
+                    .read_rendition(&b.case, &b.attachment, b.rendition)?;
+                let cipher =
+                    blob_crypto::seal(&plain, &b.key, &b.nonce).map_err(ClientError::Invalid)?;
+                drop(plain);
+                let size = cipher.len() as u64;
+                let id = match self.net.run(client.put_blob(&item.circle, cipher)) {
+                    Ok(id) => id,
+                    Err(e) => return offline(e, report),
+                };
+                if id != b.blob_id {
+                    return Err(ClientError::Invalid(
+                        "an attachment no longer encrypts to what its message says".into(),
+                    ));
+                }
+                self.vault
+                    .db()
+                    .mark_uploaded(&item.message_id, &b.blob_id)?;
+                progress.done += 1;
+                progress.bytes += size;
+                self.transfers.tell(&progress);
+            }
+        }
+        Ok(())
+    }
+
+    /// Downloads, checks and stores the images of received cases.
+    pub(super) fn download_attachments(&mut self, report: &mut SyncReport) -> Result<()> {
+        let waiting: Vec<_> = self
+            .vault
+            .db()
+            .incoming_attachments()?
+            .into_iter()
+            .filter(|i| i.failed.is_none())
+            .collect();
+        let mut progress = Transfer {
+            direction: Direction::Download,
+            done: 0,
+            // Each attachment comes in three renditions.
+            total: waiting.len() * Rendition::ALL.len(),
+            bytes: 0,
+        };
+        for incoming in waiting {
+            let Ok(circle) = self.vault.db().circle(&incoming.circle) else {
+                continue;
+            };
+            let client = self.net.client(&circle.relay)?;
+            match self.download_one(&client, &incoming, &mut progress) {
+                Ok(()) => report.events.push(Event::AttachmentStored {
+                    case: incoming.case.to_string(),
+                    attachment: incoming.attachment.to_string(),
+                }),
+                Err(Download::Offline(e)) => return offline(e, report),
+                Err(Download::Bad(reason)) => {
+                    self.vault
+                        .db()
+                        .fail_incoming_attachment(&incoming.attachment, &reason)?;
+                    report.events.push(Event::AttachmentRejected {
+                        case: incoming.case.to_string(),
+                        attachment: incoming.attachment.to_string(),
+                        reason,
+                    });
+                }
+                Err(Download::Local(e)) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
+    fn download_one(
+        &mut self,
+        client: &consilium_relay_client::RelayClient,
+        incoming: &IncomingAttachment,
+        progress: &mut Transfer,
+    ) -> std::result::Result<(), Download> {
+        let pointers: Vec<AttachmentPointer> =
+            from_cbor(&incoming.pointers).map_err(|e| Download::Bad(e.to_string()))?;
+        let full = pointers
+            .iter()
+            .find(|p| p.rendition == Rendition::Full)
+            .ok_or_else(|| Download::Bad("no full-size image".into()))?;
+        let record = AttachmentRecord {
+            mime: full.mime.clone(),
+            width: full.width,
+            height: full.height,
+            size: full.size,
+            report: Default::default(),
+        };
+        let mut renditions = Vec::new();
+        for p in &pointers {
+            let mut bytes = self.fetch_rendition(client, p)?;
+            progress.done += 1;
+            progress.bytes += bytes.len() as u64;
+            self.transfers.tell(progress);
+            renditions.push(NewRendition {
+                rendition: p.rendition,
+                mime: p.mime.clone(),
+                // The vault encrypts this buffer in place.
+                bytes: std::mem::take(&mut *bytes),
+            });
+        }
+        let now: Timestamp = self.config.clock.now();
+        self.vault
+            .add_received_attachment(
+                &incoming.case,
+                &incoming.attachment,
+                &record,
+                renditions,
+                now,
+            )
+            .map_err(|e| Download::Local(e.into()))
+    }
+
+    fn fetch_rendition(
+        &self,
+        client: &consilium_relay_client::RelayClient,
+        p: &AttachmentPointer,
+    ) -> std::result::Result<zeroize::Zeroizing<Vec<u8>>, Download> {
+        let bad = |why: &str| Download::Bad(why.to_string());
+        let id: [u8; 32] = p.blob_id[..].try_into().map_err(|_| bad("a bad blob id"))?;
+        let key: [u8; 32] = p.key.expose().try_into().map_err(|_| bad("a bad key"))?;
+        let key = zeroize::Zeroizing::new(key);
+        let nonce: [u8; 12] = p.nonce[..].try_into().map_err(|_| bad("a bad nonce"))?;
+        let cipher = match self.net.run(client.get_blob(&id)) {
+            Ok(c) => c,
+            Err(ClientError::Relay(RelayClientError::BadAnswer(why))) => {
+                return Err(Download::Bad(why));
+            }
+            Err(e) if e.code() == ErrorCode::Offline => return Err(Download::Offline(e)),
+            Err(e) => return Err(Download::Bad(e.to_string())),
+        };
+        let expected = blob_crypto::Expected {
+            blob_sha256: &p.blob_id,
+            plain_sha256: &p.plaintext_sha256,
+            size: p.size,
+        };
+        blob_crypto::open(&cipher, &key, &nonce, expected).map_err(Download::Bad)
+    }
+}
+
+enum Download {
+    Offline(ClientError),
+    /// Can never succeed (tampered, or not on the relay).
+    Bad(String),
+    Local(ClientError),
+}

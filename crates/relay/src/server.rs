@@ -1,0 +1,110 @@
+//! The accept loop: connections capped and timed, TLS inside each connection's task, the routes
+//! served over hyper, a graceful shutdown, and the background pruning.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use consilium_model::Clock;
+
+use crate::config::RelayConfig;
+use crate::error::RelayError;
+use crate::{limits, routes, store};
+
+/// Serves the relay on `listener` until `shutdown` completes, then finishes the requests in
+/// flight (for at most the configured grace period) and returns.
+pub async fn run(
+    listener: tokio::net::TcpListener,
+    config: RelayConfig,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    use axum::serve::Listener as _;
+    use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+
+    let store =
+        store::Store::open(&config.data_dir).map_err(|e| std::io::Error::other(e.to_string()))?;
+    let grace = config.shutdown_grace;
+    let limiter = Arc::new(limits::RateLimiter::new(
+        config.rate_burst,
+        config.rate_per_second,
+    ));
+    let tls = match &config.tls {
+        Some((cert, key)) => Some(limits::tls_acceptor(cert, key)?),
+        None => None,
+    };
+    let mut listener = limits::LimitedListener::new(listener, config.max_connections, tls);
+    let store = Arc::new(store);
+    let pruner = tokio::spawn(prune_forever(
+        store.clone(),
+        config.clock.clone(),
+        config.retention,
+        config.prune_every,
+    ));
+    let mut http = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new()).http1_only();
+    http.http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(config.header_timeout);
+    let state = routes::AppState {
+        store,
+        config: Arc::new(config),
+        hub: Arc::default(),
+        limiter,
+    };
+    let app = routes::router(state);
+    let connections = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        tokio::select! {
+            (io, _) = listener.accept() => {
+                let service = hyper_util::service::TowerToHyperService::new(app.clone());
+                let conn = http.serve_connection_with_upgrades(TokioIo::new(io), service);
+                let conn = connections.watch(conn.into_owned());
+                tokio::spawn(async move {
+                    if let Err(e) = conn.await {
+                        tracing::debug!(error = %e, "connection ended with an error");
+                    }
+                });
+            }
+            () = &mut shutdown => break,
+        }
+    }
+    drop(listener);
+    tokio::select! {
+        () = connections.shutdown() => {}
+        () = tokio::time::sleep(grace) => {
+            tracing::warn!("connections still open after the shutdown grace period; stopping anyway");
+        }
+    }
+    pruner.abort();
+    Ok(())
+}
+
+async fn prune_forever(
+    store: Arc<store::Store>,
+    clock: Arc<dyn Clock>,
+    retention: std::time::Duration,
+    every: std::time::Duration,
+) {
+    let mut tick = tokio::time::interval(every);
+    // Nonces outside the signature window are useless; forget them often so the table stays
+    // small under load.
+    let mut nonce_tick = tokio::time::interval(std::time::Duration::from_secs(30));
+    let retention_ms = i64::try_from(retention.as_millis()).unwrap_or(i64::MAX);
+    loop {
+        let full = tokio::select! {
+            _ = tick.tick() => true,
+            _ = nonce_tick.tick() => false,
+        };
+        let (store, now) = (store.clone(), clock.now().0);
+        let done = tokio::task::spawn_blocking(move || {
+            store.forget_expired_nonces(now).wait()?;
+            if full {
+                store.prune(now, retention_ms)?;
+            }
+            Ok::<_, RelayError>(())
+        })
+        .await;
+        if let Ok(Err(e)) = done {
+            tracing::warn!(error = %e, "pruning failed");
+        }
+    }
+}
