@@ -91,12 +91,15 @@ impl Engine {
     /// Brings the group layer's tables up to date and loads (or, once, makes) the identity.
     fn ready(mut vault: Vault, config: EngineConfig) -> Result<Engine> {
         consilium_groups::migrate(vault.db_mut().connection_mut())?;
-        let identity = match vault.db().identity_seed()? {
+        let identity = match vault.db().membership().identity_seed()? {
             Some(seed) => Identity::from_seed(&seed)?,
             None => {
                 let mut seed = Zeroizing::new([0u8; 32]);
                 config.entropy.fill(&mut seed[..])?;
-                vault.db().set_identity_seed(&seed, config.clock.now())?;
+                vault
+                    .db()
+                    .membership()
+                    .set_identity_seed(&seed, config.clock.now())?;
                 Identity::from_seed(&seed)?
             }
         };

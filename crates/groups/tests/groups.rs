@@ -8,7 +8,7 @@ use consilium_groups::{
     CIPHERSUITE, Circle, Identity, Incoming, Provider, make_key_packages, migrate,
 };
 use consilium_store::SecretKey;
-use consilium_store::vault::open_keyed;
+use consilium_store::open_keyed;
 use openmls::prelude::*;
 use rusqlite::Connection;
 use tls_codec::{Deserialize as _, Serialize as _};
@@ -221,7 +221,8 @@ fn the_mls_step_and_the_case_effect_of_a_message_share_one_transaction() {
         join_raw(&pb, &welcome.tls_serialize_detached().unwrap());
     }
     let case = db
-        .create_case(
+        .cases()
+        .create(
             CaseFields {
                 title: "Shared case".into(),
                 ..Default::default()
@@ -242,7 +243,8 @@ fn the_mls_step_and_the_case_effect_of_a_message_share_one_transaction() {
                     .map_err(|_| UnitError::Refused)?
             };
             let text = String::from_utf8(text).unwrap();
-            db.add_comment(&case, None, "Dr Alice", &text, Timestamp(2))?;
+            db.comments()
+                .add(&case, None, "Dr Alice", &text, Timestamp(2))?;
             if fail {
                 return Err(UnitError::Refused);
             }
@@ -250,14 +252,17 @@ fn the_mls_step_and_the_case_effect_of_a_message_share_one_transaction() {
         })
     };
     assert!(matches!(apply(&mut db, true), Err(UnitError::Refused)));
-    assert!(db.comments(&case).unwrap().is_empty());
+    assert!(db.comments().of_case(&case).unwrap().is_empty());
     apply(&mut db, false).unwrap();
-    assert_eq!(db.comments(&case).unwrap()[0].body, "Consider tinea");
+    assert_eq!(
+        db.comments().of_case(&case).unwrap()[0].body,
+        "Consider tinea"
+    );
     assert!(
         matches!(apply(&mut db, false), Err(UnitError::Refused)),
         "a replay is refused by MLS and adds nothing"
     );
-    assert_eq!(db.comments(&case).unwrap().len(), 1);
+    assert_eq!(db.comments().of_case(&case).unwrap().len(), 1);
 }
 
 /// A profile: an identity and its own encrypted database.

@@ -40,7 +40,7 @@ fn open(dir: &Path, keyed: bool) -> CaseDb {
     let conn = if keyed {
         // Exactly how the vault opens its database.
         let key = SecretKey::random(&SystemEntropy::new()).unwrap();
-        consilium_store::vault::open_keyed(&path, &key).unwrap()
+        consilium_store::open_keyed(&path, &key).unwrap()
     } else {
         rusqlite::Connection::open(&path).unwrap()
     };
@@ -92,7 +92,9 @@ fn case_fields(i: usize) -> CaseFields {
 
 fn fill(db: &mut CaseDb) {
     for i in 0..CASES {
-        db.create_case(case_fields(i), Timestamp(i as i64)).unwrap();
+        db.cases()
+            .create(case_fields(i), Timestamp(i as i64))
+            .unwrap();
     }
 }
 
@@ -116,19 +118,32 @@ fn store(c: &mut Criterion) {
         let mut db = open(dir.path(), keyed);
         fill(&mut db);
         g.bench_function("list_10k", |b| {
-            b.iter(|| assert_eq!(db.list_cases(&CaseFilter::default()).unwrap().len(), CASES))
+            b.iter(|| {
+                assert_eq!(
+                    db.cases().list(&CaseFilter::default()).unwrap().len(),
+                    CASES
+                )
+            })
         });
         g.bench_function("list_tag_10k", |b| {
             b.iter(|| {
-                db.list_cases(&CaseFilter {
-                    tag: Some("biopsy".into()),
-                    ..Default::default()
-                })
-                .unwrap()
+                db.cases()
+                    .list(&CaseFilter {
+                        tag: Some("biopsy".into()),
+                        ..Default::default()
+                    })
+                    .unwrap()
             })
         });
         g.bench_function("search_10k", |b| {
-            b.iter(|| assert!(!db.search("marker42 erythema", 100).unwrap().is_empty()))
+            b.iter(|| {
+                assert!(
+                    !db.search()
+                        .query("marker42 erythema", 100)
+                        .unwrap()
+                        .is_empty()
+                )
+            })
         });
         g.finish();
     }
@@ -145,9 +160,11 @@ fn store_on_disk(c: &mut Criterion) {
             b.iter_batched(
                 || tempfile::tempdir_in(&root).unwrap(),
                 |dir| {
-                    let mut db = open(dir.path(), keyed);
+                    let db = open(dir.path(), keyed);
                     for i in 0..1000 {
-                        db.create_case(case_fields(i), Timestamp(i as i64)).unwrap();
+                        db.cases()
+                            .create(case_fields(i), Timestamp(i as i64))
+                            .unwrap();
                     }
                     dir
                 },

@@ -5,11 +5,10 @@
 
 use rusqlite::Connection;
 
-use crate::cases::CaseDb;
 use crate::error::Result;
 
 /// What a unit runs over: the bare connection (inside one table's operation) or the whole
-/// database handed to a caller's closure (`CaseDb::atomically`).
+/// database handed to a caller's closure (`CaseDb::atomically`, in `db`).
 pub(crate) trait OverConnection {
     fn connection(&self) -> &Connection;
 }
@@ -20,15 +19,9 @@ impl OverConnection for &Connection {
     }
 }
 
-impl OverConnection for &mut CaseDb {
-    fn connection(&self) -> &Connection {
-        CaseDb::connection(self)
-    }
-}
-
 /// The savepoint; rolled back as it drops unless `commit` released it.
 pub(crate) struct AtomicUnit<C: OverConnection> {
-    inner: C,
+    pub(crate) inner: C,
     open: bool,
 }
 
@@ -47,13 +40,6 @@ impl<C: OverConnection> AtomicUnit<C> {
             return Err(e.into());
         }
         Ok(())
-    }
-}
-
-impl AtomicUnit<&mut CaseDb> {
-    /// The database, for the caller's writes inside the unit.
-    pub(crate) fn db(&mut self) -> &mut CaseDb {
-        self.inner
     }
 }
 

@@ -4,32 +4,51 @@
 //! Invariants: this crate knows nothing of images, MLS, the relay or Tauri; it stores what it is
 //! given. Nothing it writes to disk is plaintext: the database is SQLCipher, blob files are
 //! AES-256-GCM, and keys live only in `Zeroize` types whose `Debug` redacts.
+//!
+//! `CaseDb` is the database; each group of tables is reached through a handle named after what
+//! it holds (`db.cases()`, `db.outbox()`, …), defined in the file of the same name.
 
 mod atomic;
+mod attachments;
 pub mod blob;
-pub mod cases;
-pub mod circles;
+mod case_list;
+mod cases;
+mod circles;
+mod comments;
+mod db;
 mod durable;
-pub mod entropy;
-pub mod error;
-pub mod keys;
-pub mod listing;
-pub mod membership;
+mod entropy;
+mod error;
+mod keys;
+mod logs;
+mod membership;
 mod migrations;
+mod open;
+mod outbox;
+mod polls;
 mod privacy;
-pub use privacy::KeptReport;
-pub mod sync_state;
-pub mod transfers;
-pub mod vault;
+mod rows;
+mod search;
+mod shares;
+mod transfers;
+mod vault;
 
-pub use cases::{AttachmentRecord, CaseDb, Profile, StoredBlob};
-pub use circles::CircleRecord;
+pub use attachments::{AttachmentRecord, Attachments, StoredBlob};
+pub use case_list::{CaseCount, CaseCounts};
+pub use cases::Cases;
+pub use circles::{CircleRecord, Circles};
+pub use comments::Comments;
+pub use db::{CaseDb, Profile};
 pub use entropy::{Entropy, SystemEntropy};
 pub use error::{Result, StoreError};
 pub use keys::{KdfParams, Passphrase, SecretKey};
-pub use listing::{CaseCount, CaseCounts};
-pub use membership::{JoinRequest, PendingJoin};
+pub use logs::{Logs, ReceiveFailure};
+pub use membership::{JoinRequest, Membership, PendingJoin};
 pub use migrations::LATEST as SCHEMA_VERSION;
-pub use sync_state::{OutboxItem, ReceiveFailure};
-pub use transfers::{IncomingAttachment, OutgoingBlob};
-pub use vault::{NewRendition, Vault};
+pub use outbox::{Outbox, OutboxItem};
+pub use polls::Polls;
+pub use privacy::{KeptReport, Privacy, SeenFinding};
+pub use search::Search;
+pub use shares::Shares;
+pub use transfers::{IncomingAttachment, OutgoingBlob, Transfers};
+pub use vault::{NewRendition, Vault, open_keyed};

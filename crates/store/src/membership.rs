@@ -1,15 +1,13 @@
 //! Who this profile is and who it deals with in circles: the identity seed, key packages told to
-//! each relay, invitations in flight (ours to redeem, others' to approve), the accounts whose
-//! safety number the user confirmed, and the circles it holds. The seed is bytes here: what it
+//! each relay, invitations in flight (ours to redeem, others' to approve), and the accounts whose
+//! safety number the user confirmed. The seed is bytes here: what it
 //! signs is the group layer's business.
 
+use crate::db::CaseDb;
+use crate::error::{Result, StoreError};
 use consilium_model::Timestamp;
 use rusqlite::{OptionalExtension, params};
 use zeroize::Zeroizing;
-
-use crate::cases::CaseDb;
-use crate::circles::CircleRecord;
-use crate::error::{Result, StoreError};
 
 /// A circle this profile asked to join, waiting for its Welcome.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,10 +42,24 @@ impl std::fmt::Debug for JoinRequest {
     }
 }
 
+/// The membership rows.
+#[derive(Debug, Clone, Copy)]
+pub struct Membership<'db> {
+    pub(crate) db: &'db CaseDb,
+}
+
 impl CaseDb {
+    /// The identity seed, key packages, invitations both ways, verified accounts.
+    pub fn membership(&self) -> Membership<'_> {
+        Membership { db: self }
+    }
+}
+
+impl Membership<'_> {
     /// The identity seed, if one was made.
     pub fn identity_seed(&self) -> Result<Option<Zeroizing<[u8; 32]>>> {
         let row: Option<Zeroizing<Vec<u8>>> = self
+            .db
             .connection()
             .query_row("SELECT seed FROM identity WHERE id = 1", [], |r| {
                 r.get(0).map(Zeroizing::new)
@@ -64,7 +76,7 @@ impl CaseDb {
 
     /// Keeps the identity seed; there is only ever one.
     pub fn set_identity_seed(&self, seed: &[u8; 32], now: Timestamp) -> Result<()> {
-        let n = self.connection().execute(
+        let n = self.db.connection().execute(
             "INSERT OR IGNORE INTO identity (id, seed, created_at) VALUES (1, ?1, ?2)",
             params![&seed[..], now.0],
         )?;
@@ -77,6 +89,7 @@ impl CaseDb {
     /// When key packages were last published to `relay`, and how many single-use ones are left.
     pub fn key_package_state(&self, relay: &str) -> Result<Option<(Timestamp, u32)>> {
         Ok(self
+            .db
             .connection()
             .query_row(
                 "SELECT published_at, remaining FROM key_package_state WHERE relay = ?1",
@@ -87,7 +100,7 @@ impl CaseDb {
     }
 
     pub fn set_key_package_state(&self, relay: &str, at: Timestamp, remaining: u32) -> Result<()> {
-        self.connection().execute(
+        self.db.connection().execute(
             "INSERT INTO key_package_state (relay, published_at, remaining) VALUES (?1, ?2, ?3)
              ON CONFLICT (relay) DO UPDATE SET published_at = excluded.published_at,
                                                remaining = excluded.remaining",
@@ -98,7 +111,7 @@ impl CaseDb {
 
     /// One of our key packages at `relay` was used (a Welcome came).
     pub fn key_package_used(&self, relay: &str) -> Result<()> {
-        self.connection().execute(
+        self.db.connection().execute(
             "UPDATE key_package_state SET remaining = max(remaining - 1, 0) WHERE relay = ?1",
             [relay],
         )?;
@@ -106,7 +119,7 @@ impl CaseDb {
     }
 
     pub fn add_pending_join(&self, join: &PendingJoin, now: Timestamp) -> Result<()> {
-        self.connection().execute(
+        self.db.connection().execute(
             "INSERT INTO pending_joins (circle, relay, name, inviter, requested_at)
              VALUES (?1, ?2, ?3, ?4, ?5)
              ON CONFLICT (circle) DO UPDATE SET relay = excluded.relay, name = excluded.name,
@@ -118,6 +131,7 @@ impl CaseDb {
 
     pub fn pending_joins(&self) -> Result<Vec<PendingJoin>> {
         let mut stmt = self
+            .db
             .connection()
             .prepare_cached("SELECT circle, relay, name, inviter FROM pending_joins")?;
         let rows = stmt.query_map([], |r| {
@@ -132,7 +146,8 @@ impl CaseDb {
     }
 
     pub fn remove_pending_join(&self, circle: &[u8]) -> Result<()> {
-        self.connection()
+        self.db
+            .connection()
             .execute("DELETE FROM pending_joins WHERE circle = ?1", [circle])?;
         Ok(())
     }
@@ -146,17 +161,17 @@ impl CaseDb {
         key_package: &[u8],
         now: Timestamp,
     ) -> Result<i64> {
-        self.connection().execute(
+        self.db.connection().execute(
             "INSERT INTO join_requests (circle, account, name, specialty, key_package, received_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             params![circle, account, name, specialty, key_package, now.0],
         )?;
-        Ok(self.connection().last_insert_rowid())
+        Ok(self.db.connection().last_insert_rowid())
     }
 
     /// Requests of a circle in `state` (all states when `None`), oldest first.
     pub fn join_requests(&self, circle: &[u8], state: Option<&str>) -> Result<Vec<JoinRequest>> {
-        let mut stmt = self.connection().prepare_cached(
+        let mut stmt = self.db.connection().prepare_cached(
             "SELECT id, circle, account, name, specialty, key_package, received_at, state
              FROM join_requests WHERE circle = ?1 AND (?2 IS NULL OR state = ?2) ORDER BY id",
         )?;
@@ -165,7 +180,8 @@ impl CaseDb {
     }
 
     pub fn join_request(&self, id: i64) -> Result<JoinRequest> {
-        self.connection()
+        self.db
+            .connection()
             .query_row(
                 "SELECT id, circle, account, name, specialty, key_package, received_at, state
                  FROM join_requests WHERE id = ?1",
@@ -180,7 +196,7 @@ impl CaseDb {
     }
 
     pub fn set_join_request_state(&self, id: i64, state: &str) -> Result<()> {
-        self.connection().execute(
+        self.db.connection().execute(
             "UPDATE join_requests SET state = ?2 WHERE id = ?1",
             params![id, state],
         )?;
@@ -189,7 +205,7 @@ impl CaseDb {
 
     /// The user compared `account`'s safety number and confirmed it.
     pub fn set_verified(&self, account: &str, name: &str, now: Timestamp) -> Result<()> {
-        self.connection().execute(
+        self.db.connection().execute(
             "INSERT INTO verified_accounts (account, name, verified_at) VALUES (?1, ?2, ?3)
              ON CONFLICT (account) DO UPDATE SET name = excluded.name, verified_at = excluded.verified_at",
             params![account, name, now.0],
@@ -200,83 +216,11 @@ impl CaseDb {
     /// Every verified account with the name it had when verified.
     pub fn verified_accounts(&self) -> Result<Vec<(String, String)>> {
         let mut stmt = self
+            .db
             .connection()
             .prepare_cached("SELECT account, name FROM verified_accounts")?;
         let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
         Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
-    }
-
-    /// One circle this profile is (or was) in.
-    pub fn circle(&self, id: &[u8]) -> Result<CircleRecord> {
-        self.connection()
-            .query_row(
-                "SELECT id, name, relay, created_at FROM circles WHERE id = ?1",
-                [id],
-                |r| {
-                    Ok(CircleRecord {
-                        id: r.get(0)?,
-                        name: r.get(1)?,
-                        relay: r.get(2)?,
-                        created_at: Timestamp(r.get(3)?),
-                    })
-                },
-            )
-            .optional()?
-            .ok_or_else(|| StoreError::NotFound {
-                what: "circle",
-                id: hex::encode(id),
-            })
-    }
-
-    /// When this profile last rotated its keys in `circle` (or joined it), if known.
-    pub fn rotated_at(&self, circle: &[u8]) -> Result<Option<Timestamp>> {
-        Ok(self
-            .connection()
-            .query_row(
-                "SELECT rotated_at FROM key_rotations WHERE circle = ?1",
-                [circle],
-                |r| Ok(Timestamp(r.get(0)?)),
-            )
-            .optional()?)
-    }
-
-    pub fn set_rotated_at(&self, circle: &[u8], at: Timestamp) -> Result<()> {
-        self.connection().execute(
-            "INSERT INTO key_rotations (circle, rotated_at) VALUES (?1, ?2)
-             ON CONFLICT (circle) DO UPDATE SET rotated_at = excluded.rotated_at",
-            params![circle, at.0],
-        )?;
-        Ok(())
-    }
-
-    /// This profile asked to leave the circle (its request reached the relay).
-    pub fn set_leave_requested(&self, circle: &[u8], at: Timestamp) -> Result<()> {
-        self.connection().execute(
-            "UPDATE circles SET leave_requested_at = ?2 WHERE id = ?1",
-            params![circle, at.0],
-        )?;
-        Ok(())
-    }
-
-    pub fn leave_requested(&self, circle: &[u8]) -> Result<bool> {
-        Ok(self
-            .connection()
-            .query_row(
-                "SELECT leave_requested_at IS NOT NULL FROM circles WHERE id = ?1",
-                [circle],
-                |r| r.get(0),
-            )
-            .optional()?
-            .unwrap_or(false))
-    }
-
-    /// This profile left the circle or was removed: it is no longer synced or listed.
-    pub fn mark_circle_left(&self, id: &[u8], now: Timestamp) -> Result<()> {
-        self.connection().execute(
-            "UPDATE circles SET left_at = coalesce(left_at, ?2) WHERE id = ?1",
-            params![id, now.0],
-        )?;
-        Ok(())
     }
 }
 

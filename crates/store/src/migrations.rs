@@ -4,7 +4,13 @@
 
 use rusqlite::{Connection, Transaction};
 
+use consilium_model::CaseId;
+use rusqlite::params;
+
+use crate::cases::load_fields;
 use crate::error::{Result, StoreError};
+use crate::rows::to16;
+use crate::search::index_case_fields;
 
 struct Migration {
     version: i64,
@@ -22,7 +28,7 @@ const MIGRATIONS: &[Migration] = &[
     Migration {
         version: 2,
         sql: include_str!("migrations/0002_search.sql"),
-        after: Some(crate::cases::reindex_all),
+        after: Some(reindex_all),
     },
     Migration {
         version: 3,
@@ -88,6 +94,36 @@ pub(crate) fn migrate_to(conn: &mut Connection, target: i64) -> Result<()> {
         }
         tx.pragma_update(None, "user_version", m.version)?;
         tx.commit()?;
+    }
+    Ok(())
+}
+
+/// Migration step of schema 2: index every existing case and comment.
+fn reindex_all(tx: &Transaction<'_>) -> Result<()> {
+    let cases: Vec<Vec<u8>> = {
+        let mut stmt = tx.prepare("SELECT id FROM cases")?;
+        stmt.query_map([], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?
+    };
+    for raw in cases {
+        let id = CaseId::from_bytes(to16(&raw)?);
+        let fields = load_fields(tx, &id)?;
+        index_case_fields(tx, &id, &fields)?;
+    }
+    let comments: Vec<(Vec<u8>, Vec<u8>, String)> = {
+        let mut stmt = tx.prepare("SELECT id, case_id, body FROM comments")?;
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+            .collect::<rusqlite::Result<_>>()?
+    };
+    for (id, case_id, body) in comments {
+        tx.execute(
+            "INSERT INTO search_index (title, body) VALUES ('', ?1)",
+            [body],
+        )?;
+        tx.execute(
+            "INSERT INTO search_rows (fts_rowid, case_id, comment_id) VALUES (last_insert_rowid(), ?1, ?2)",
+            params![case_id, id],
+        )?;
     }
     Ok(())
 }

@@ -7,8 +7,10 @@ use consilium_model::{AttachmentId, CaseId, Rendition, Timestamp};
 use rusqlite::params;
 use zeroize::Zeroizing;
 
-use crate::cases::{AttachmentRecord, CaseDb, to16};
+use crate::attachments::AttachmentRecord;
+use crate::db::CaseDb;
 use crate::error::{Result, StoreError};
+use crate::rows::to16;
 use crate::vault::{NewRendition, Vault};
 
 /// One rendition of an own attachment, as it is encrypted for a circle.
@@ -48,9 +50,22 @@ fn corrupt(what: &str) -> StoreError {
     StoreError::DatabaseCorrupt(format!("bad {what} in a transfer"))
 }
 
+/// The transfer rows.
+#[derive(Debug, Clone, Copy)]
+pub struct Transfers<'db> {
+    pub(crate) db: &'db CaseDb,
+}
+
 impl CaseDb {
-    pub fn add_outgoing_blob(&self, b: &OutgoingBlob) -> Result<()> {
-        self.connection().execute(
+    /// Images on their way to and from circles.
+    pub fn transfers(&self) -> Transfers<'_> {
+        Transfers { db: self }
+    }
+}
+
+impl Transfers<'_> {
+    pub fn add_outgoing(&self, b: &OutgoingBlob) -> Result<()> {
+        self.db.connection().execute(
             "INSERT OR IGNORE INTO outgoing_blobs
                 (message_id, blob_id, case_id, attachment_id, rendition, key, nonce)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -69,7 +84,7 @@ impl CaseDb {
 
     /// The blobs a queued message still needs uploaded.
     pub fn pending_uploads(&self, message_id: &[u8; 16]) -> Result<Vec<OutgoingBlob>> {
-        let mut stmt = self.connection().prepare_cached(
+        let mut stmt = self.db.connection().prepare_cached(
             "SELECT blob_id, case_id, attachment_id, rendition, key, nonce FROM outgoing_blobs
              WHERE message_id = ?1 AND uploaded = 0 ORDER BY rowid",
         )?;
@@ -101,7 +116,7 @@ impl CaseDb {
     }
 
     pub fn mark_uploaded(&self, message_id: &[u8; 16], blob_id: &[u8; 32]) -> Result<()> {
-        self.connection().execute(
+        self.db.connection().execute(
             "UPDATE outgoing_blobs SET uploaded = 1 WHERE message_id = ?1 AND blob_id = ?2",
             params![&message_id[..], &blob_id[..]],
         )?;
@@ -109,8 +124,8 @@ impl CaseDb {
     }
 
     /// Forgets the transfers of a message once it is delivered.
-    pub fn clear_outgoing_blobs(&self, message_id: &[u8; 16]) -> Result<()> {
-        self.connection().execute(
+    pub fn clear_outgoing(&self, message_id: &[u8; 16]) -> Result<()> {
+        self.db.connection().execute(
             "DELETE FROM outgoing_blobs WHERE message_id = ?1",
             [&message_id[..]],
         )?;
@@ -119,7 +134,7 @@ impl CaseDb {
 
     /// Records that an own attachment went to `circle`.
     pub fn mark_attachment_shared(&self, circle: &[u8], attachment: &AttachmentId) -> Result<()> {
-        self.connection().execute(
+        self.db.connection().execute(
             "INSERT OR IGNORE INTO shared_attachments (circle, attachment_id) VALUES (?1, ?2)",
             params![circle, &attachment.as_bytes()[..]],
         )?;
@@ -128,7 +143,7 @@ impl CaseDb {
 
     /// Whether an own attachment went to any circle.
     pub fn attachment_sent(&self, attachment: &AttachmentId) -> Result<bool> {
-        Ok(self.connection().query_row(
+        Ok(self.db.connection().query_row(
             "SELECT EXISTS (SELECT 1 FROM shared_attachments WHERE attachment_id = ?1)",
             [&attachment.as_bytes()[..]],
             |r| r.get(0),
@@ -136,7 +151,7 @@ impl CaseDb {
     }
 
     pub fn attachment_shared(&self, circle: &[u8], attachment: &AttachmentId) -> Result<bool> {
-        Ok(self.connection().query_row(
+        Ok(self.db.connection().query_row(
             "SELECT EXISTS (SELECT 1 FROM shared_attachments WHERE circle = ?1 AND attachment_id = ?2)",
             params![circle, &attachment.as_bytes()[..]],
             |r| r.get(0),
@@ -144,14 +159,14 @@ impl CaseDb {
     }
 
     /// Records a received attachment to download; one already stored or queued is left alone.
-    pub fn add_incoming_attachment(&self, a: &IncomingAttachment) -> Result<()> {
-        let known: bool = self.connection().query_row(
+    pub fn add_incoming(&self, a: &IncomingAttachment) -> Result<()> {
+        let known: bool = self.db.connection().query_row(
             "SELECT EXISTS (SELECT 1 FROM attachments WHERE id = ?1)",
             [&a.attachment.as_bytes()[..]],
             |r| r.get(0),
         )?;
         if !known {
-            self.connection().execute(
+            self.db.connection().execute(
                 "INSERT OR IGNORE INTO incoming_attachments (attachment_id, case_id, circle, pointers)
                  VALUES (?1, ?2, ?3, ?4)",
                 params![
@@ -166,8 +181,8 @@ impl CaseDb {
     }
 
     /// Received attachments not yet stored (those that failed too, with their reason).
-    pub fn incoming_attachments(&self) -> Result<Vec<IncomingAttachment>> {
-        let mut stmt = self.connection().prepare_cached(
+    pub fn incoming(&self) -> Result<Vec<IncomingAttachment>> {
+        let mut stmt = self.db.connection().prepare_cached(
             "SELECT attachment_id, case_id, circle, pointers, failed FROM incoming_attachments
              ORDER BY rowid",
         )?;
@@ -196,8 +211,8 @@ impl CaseDb {
     }
 
     /// A download that can never succeed (its bytes do not match what the sender signed).
-    pub fn fail_incoming_attachment(&self, attachment: &AttachmentId, reason: &str) -> Result<()> {
-        self.connection().execute(
+    pub fn fail_incoming(&self, attachment: &AttachmentId, reason: &str) -> Result<()> {
+        self.db.connection().execute(
             "UPDATE incoming_attachments SET failed = ?2 WHERE attachment_id = ?1",
             params![&attachment.as_bytes()[..], reason],
         )?;

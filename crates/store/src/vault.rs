@@ -17,8 +17,9 @@ use consilium_model::{AttachmentId, BlobId, CaseId, Rendition, Timestamp};
 use rusqlite::Connection;
 use zeroize::Zeroizing;
 
+use crate::attachments::{AttachmentRecord, StoredBlob};
 use crate::blob::{BlobOpener, map_read_error, open_in_place, seal_in_place, sealed_len};
-use crate::cases::{AttachmentRecord, CaseDb, Profile, StoredBlob};
+use crate::db::{CaseDb, Profile};
 use crate::durable::{create_private, create_private_dir, sync_parent};
 use crate::entropy::{Entropy, random_16};
 use crate::error::{Result, StoreError};
@@ -203,7 +204,8 @@ impl Vault {
                 stored.push(self.write_blob(r)?);
             }
             self.db
-                .insert_attachment_as(case, id, record, &stored, now, also)
+                .attachments()
+                .insert_as(case, id, record, &stored, now, also)
         })();
         if result.is_err() {
             for b in &stored {
@@ -230,7 +232,8 @@ impl Vault {
                 stored.push(self.write_blob(r)?);
             }
             self.db
-                .replace_attachment_rows(case, attachment, record, &stored, now)
+                .attachments()
+                .replace_rows(case, attachment, record, &stored, now)
         })();
         match result {
             Ok(old) => {
@@ -252,7 +255,7 @@ impl Vault {
         attachment: &AttachmentId,
         now: Timestamp,
     ) -> Result<()> {
-        let old = self.db.delete_attachment_rows(case, attachment, now)?;
+        let old = self.db.attachments().delete_rows(case, attachment, now)?;
         self.remove_blob_files(&old);
         Ok(())
     }
@@ -310,7 +313,7 @@ impl Vault {
         attachment: &AttachmentId,
         rendition: Rendition,
     ) -> Result<(Zeroizing<Vec<u8>>, String)> {
-        let (id, key, mime, size) = self.db.blob_of(case, attachment, rendition)?;
+        let (id, key, mime, size) = self.db.attachments().blob_of(case, attachment, rendition)?;
         let mut file = self.open_blob_file(&id)?;
         let mut buf = Zeroizing::new(Vec::with_capacity(sealed_len(size as usize)));
         file.read_to_end(&mut buf)
@@ -328,7 +331,7 @@ impl Vault {
         rendition: Rendition,
         out: &mut dyn Write,
     ) -> Result<u64> {
-        let (id, key, _, _) = self.db.blob_of(case, attachment, rendition)?;
+        let (id, key, _, _) = self.db.attachments().blob_of(case, attachment, rendition)?;
         let file = self.open_blob_file(&id)?;
         let mut opener = BlobOpener::new(BufReader::with_capacity(1 << 17, file), &key, &id)?;
         let mut buf = Zeroizing::new(vec![0u8; 1 << 16]);
@@ -357,7 +360,7 @@ impl Vault {
     /// Removes blob files no record refers to: what a crash between writing a file and
     /// committing its record leaves behind. Runs with the profile lock held.
     fn sweep_orphaned_blobs(&self) -> Result<()> {
-        let known = self.db.blob_ids()?;
+        let known = self.db.attachments().blob_ids()?;
         let dir = self.dir.join(BLOB_DIR);
         let entries = match std::fs::read_dir(&dir) {
             Ok(e) => e,
@@ -490,12 +493,12 @@ mod tests {
         let vault = Vault::open(tmp.path(), &pass, e).unwrap();
         let id = CaseId::from_bytes([9; 16]);
         assert_eq!(
-            vault.db().case(&id).unwrap().fields.title,
+            vault.db().cases().get(&id).unwrap().fields.title,
             "Pemphigus vulgaris"
         );
-        assert_eq!(vault.db().search("blisters", 5).unwrap()[0].id, id);
+        assert_eq!(vault.db().search().query("blisters", 5).unwrap()[0].id, id);
         assert_eq!(
-            vault.db().search("nikolsky", 5).unwrap()[0].field,
+            vault.db().search().query("nikolsky", 5).unwrap()[0].field,
             "comment"
         );
     }

@@ -59,6 +59,7 @@ impl Engine {
         let fresh = self
             .vault
             .db()
+            .membership()
             .key_package_state(relay)?
             .is_some_and(|(at, left)| {
                 left >= KEY_PACKAGES_LOW && now.0 - at.0 < KEY_PACKAGE_REFRESH_MS
@@ -76,6 +77,7 @@ impl Engine {
         self.net.run(client.upload_key_packages(&upload))?;
         self.vault
             .db()
+            .membership()
             .set_key_package_state(relay, now, KEY_PACKAGES as u32)?;
         Ok(())
     }

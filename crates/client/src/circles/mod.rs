@@ -107,7 +107,8 @@ impl Engine {
     pub fn circles(&self) -> Result<Vec<CircleInfo>> {
         self.vault
             .db()
-            .circles()?
+            .circles()
+            .all()?
             .into_iter()
             .map(|c| self.circle_info(c))
             .collect()
@@ -132,7 +133,7 @@ impl Engine {
     /// A circle by its name (any case) or a prefix of its id (at least 4 hex digits).
     pub fn resolve_circle(&self, name_or_id: &str) -> Result<CircleRecord> {
         let wanted = name_or_id.trim();
-        let circles = self.vault.db().circles()?;
+        let circles = self.vault.db().circles().all()?;
         let lower = wanted.to_lowercase();
         let matches: Vec<_> = circles
             .iter()
@@ -173,13 +174,13 @@ impl Engine {
         let id = self.vault.db_mut().atomically(|db| {
             let circle = Circle::create(&Provider::new(db.connection()), identity)?;
             let id = circle.id();
-            db.add_circle(&id, name, &relay, now)?;
+            db.circles().add(&id, name, &relay, now)?;
             let me = AppMessage::MemberProfile(MemberProfile {
                 name: profile.name.clone(),
                 specialty: profile.specialty.clone(),
             });
             enqueue(db, &*entropy, &id, &app(&me)?, now)?;
-            db.set_member_profile(
+            db.circles().set_member_profile(
                 &id,
                 &identity.account_id(),
                 &profile.name,
@@ -189,7 +190,7 @@ impl Engine {
             net.run(client.create_group(&id))?;
             Ok::<_, ClientError>(id)
         })?;
-        self.circle_info(self.vault.db().circle(&id)?)
+        self.circle_info(self.vault.db().circles().get(&id)?)
     }
 
     /// A one-line invite code for a colleague, usable once within a week.
@@ -220,7 +221,7 @@ impl Engine {
     /// specialty and a key package; the Welcome arrives with a later `sync`.
     pub fn join(&mut self, code: &str) -> Result<JoinSent> {
         let invite = Invite::parse(code).map_err(|e| ClientError::Invalid(e.to_string()))?;
-        if self.vault.db().circle(&invite.circle).is_ok() {
+        if self.vault.db().circles().get(&invite.circle).is_ok() {
             return Err(ClientError::Invalid(
                 "you are already in this circle".into(),
             ));
@@ -254,7 +255,7 @@ impl Engine {
         } else {
             invite.circle_name.clone()
         };
-        self.vault.db().add_pending_join(
+        self.vault.db().membership().add_pending_join(
             &PendingJoin {
                 circle: invite.circle.to_vec(),
                 relay: invite.relay.clone(),
@@ -276,7 +277,7 @@ impl Engine {
         let c = self.resolve_circle(circle)?;
         let mine = self.identity.public_key();
         let mut out = Vec::new();
-        for r in self.vault.db().join_requests(&c.id, None)? {
+        for r in self.vault.db().membership().join_requests(&c.id, None)? {
             if r.state != "pending" && r.state != "approving" {
                 continue;
             }
@@ -294,7 +295,7 @@ impl Engine {
     }
 
     fn pending_request(&self, c: &CircleRecord, request: i64) -> Result<JoinRequest> {
-        let r = self.vault.db().join_request(request)?;
+        let r = self.vault.db().membership().join_request(request)?;
         if r.circle != c.id {
             return Err(ClientError::Invalid(format!(
                 "request {request} is not for circle '{}'",
@@ -334,7 +335,8 @@ impl Engine {
         let now = self.config.clock.now();
         let entropy = self.config.entropy.clone();
         self.vault.db_mut().atomically(|db| {
-            db.set_join_request_state(request, "approving")?;
+            db.membership()
+                .set_join_request_state(request, "approving")?;
             let add = Queued::Add {
                 request,
                 key_package: ByteBuf::from(r.key_package.clone()),
@@ -349,6 +351,7 @@ impl Engine {
         Ok(self
             .vault
             .db()
+            .membership()
             .set_join_request_state(request, "declined")?)
     }
 
@@ -356,8 +359,8 @@ impl Engine {
     pub fn members(&self, circle: &str) -> Result<Vec<MemberInfo>> {
         let c = self.resolve_circle(circle)?;
         let db = self.vault.db();
-        let profiles = db.member_profiles(&c.id)?;
-        let verified = db.verified_accounts()?;
+        let profiles = db.circles().member_profiles(&c.id)?;
+        let verified = db.membership().verified_accounts()?;
         let mine = self.identity.public_key();
         let accounts = self.group(&c.id)?.members()?;
         let current: Vec<String> = accounts.iter().map(hex::encode).collect();
@@ -428,7 +431,10 @@ impl Engine {
             ));
         }
         let now = self.config.clock.now();
-        self.vault.db().set_verified(&m.account, &m.name, now)?;
+        self.vault
+            .db()
+            .membership()
+            .set_verified(&m.account, &m.name, now)?;
         self.resolve_member(circle, &m.account)
     }
 
@@ -470,6 +476,6 @@ impl Engine {
             circle: Some(c.id),
             ..filter.clone()
         };
-        Ok(self.vault.db().list_cases(&filter)?)
+        Ok(self.vault.db().cases().list(&filter)?)
     }
 }

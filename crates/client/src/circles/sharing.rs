@@ -42,7 +42,7 @@ impl Engine {
     /// Shares an own case with a circle: its current fields and every image.
     pub fn share(&mut self, case: &CaseId, circle: &str) -> Result<()> {
         let c = self.resolve_circle(circle)?;
-        if self.vault.db().case_origin(case)?.is_some() {
+        if self.vault.db().shares().origin(case)?.is_some() {
             return Err(ClientError::Invalid(
                 "this case was shared with you; only its author can share it".into(),
             ));
@@ -51,7 +51,7 @@ impl Engine {
         self.ensure_images_reviewed(case)?;
         let report = self.report_from(case, &found)?;
         let report = to_cbor(&report).map_err(|e| ClientError::Invalid(e.to_string()))?;
-        let full = self.vault.db().case(case)?;
+        let full = self.vault.db().cases().get(case)?;
         let now = self.config.clock.now();
         let shared_at = now;
         self.send_case(case, &c.id, Some(&report), |attachments| {
@@ -80,14 +80,16 @@ impl Engine {
         let queued = app(&make(pointers))?;
         let now = self.config.clock.now();
         self.vault.db_mut().atomically(|db| {
-            db.mark_shared(case, circle)?;
+            db.shares().mark_shared(case, circle)?;
             if let Some(report) = report {
-                db.keep_deid_report(case, circle, report, now)?;
+                db.privacy().keep_deid_report(case, circle, report, now)?;
             }
-            db.enqueue(circle, message_id, &queued.encode()?, now)?;
+            db.outbox()
+                .enqueue(circle, message_id, &queued.encode()?, now)?;
             for b in &blobs {
-                db.add_outgoing_blob(b)?;
-                db.mark_attachment_shared(circle, &b.attachment)?;
+                db.transfers().add_outgoing(b)?;
+                db.transfers()
+                    .mark_attachment_shared(circle, &b.attachment)?;
             }
             Ok::<_, ClientError>(())
         })
@@ -104,8 +106,14 @@ impl Engine {
         let entropy = &*self.config.entropy;
         let mut pointers = Vec::new();
         let mut blobs = Vec::new();
-        for a in self.vault.db().attachments(case)? {
-            if self.vault.db().attachment_shared(circle, &a.id)? || self.held_back(&a) {
+        for a in self.vault.db().attachments().of_case(case)? {
+            if self
+                .vault
+                .db()
+                .transfers()
+                .attachment_shared(circle, &a.id)?
+                || self.held_back(&a)
+            {
                 continue;
             }
             for rendition in Rendition::ALL {
@@ -156,7 +164,7 @@ impl Engine {
         message: &AppMessage,
         now: Timestamp,
     ) -> Result<()> {
-        let circles = db.case_circles(case)?;
+        let circles = db.shares().circles_of(case)?;
         if circles.is_empty() {
             return Ok(());
         }
@@ -170,11 +178,11 @@ impl Engine {
     /// After an edit of an own case, or an image added to it: the current revision, with the
     /// images each circle does not have yet, goes to the circles it was shared with.
     pub(crate) fn send_revision(&mut self, case: &CaseId) -> Result<()> {
-        let circles = self.vault.db().case_circles(case)?;
+        let circles = self.vault.db().shares().circles_of(case)?;
         if circles.is_empty() {
             return Ok(());
         }
-        let full = self.vault.db().case(case)?;
+        let full = self.vault.db().cases().get(case)?;
         let now = self.config.clock.now();
         for circle in circles {
             let fields = full.fields.clone();
@@ -208,7 +216,7 @@ impl Engine {
         body: &str,
         reply_to: Option<&CommentId>,
     ) -> Result<CommentId> {
-        let in_circle = !self.vault.db().case_circles(case)?.is_empty();
+        let in_circle = !self.vault.db().shares().circles_of(case)?.is_empty();
         if in_circle {
             self.ensure_reviewed(case, &[("comment".into(), body.to_string())])?;
         }
@@ -220,7 +228,7 @@ impl Engine {
         let now = self.config.clock.now();
         let entropy = self.config.entropy.clone();
         self.vault.db_mut().atomically(|db| {
-            let id = db.add_comment(case, reply_to, &author, body, now)?;
+            let id = db.comments().add(case, reply_to, &author, body, now)?;
             let message = AppMessage::Comment(CommentPosted {
                 case_id: case.clone(),
                 comment_id: id.clone(),
@@ -239,7 +247,8 @@ impl Engine {
         let found: Vec<CommentId> = self
             .vault
             .db()
-            .comments(case)?
+            .comments()
+            .of_case(case)?
             .into_iter()
             .map(|c| c.id)
             .filter(|id| wanted.len() >= 4 && id.to_string().starts_with(&wanted))
@@ -271,7 +280,7 @@ impl Engine {
         message_check
             .validate()
             .map_err(|e| ClientError::Invalid(e.to_string()))?;
-        if !self.vault.db().case_circles(case)?.is_empty() {
+        if !self.vault.db().shares().circles_of(case)?.is_empty() {
             let texts: Vec<(String, String)> = options
                 .iter()
                 .map(|o| ("poll".to_string(), o.clone()))
@@ -283,7 +292,7 @@ impl Engine {
         let now = self.config.clock.now();
         let entropy = self.config.entropy.clone();
         self.vault.db_mut().atomically(|db| {
-            db.open_poll(None, &me, case, &poll, &options)?;
+            db.polls().open(None, &me, case, &poll, &options)?;
             let message = AppMessage::Poll(PollOpened {
                 case_id: case.clone(),
                 poll_id: poll.clone(),
@@ -299,10 +308,11 @@ impl Engine {
         let poll = self
             .vault
             .db()
-            .polls_of(case)?
+            .polls()
+            .of_case(case)?
             .pop()
             .ok_or_else(|| ClientError::Invalid("this case has no poll".into()))?;
-        let options = self.vault.db().poll_options(&poll)?;
+        let options = self.vault.db().polls().options(&poll)?;
         let wanted = option.trim();
         let index = options
             .iter()
@@ -324,7 +334,7 @@ impl Engine {
         let now = self.config.clock.now();
         let entropy = self.config.entropy.clone();
         self.vault.db_mut().atomically(|db| {
-            db.cast_vote(None, &me, &poll, index)?;
+            db.polls().cast_vote(None, &me, &poll, index)?;
             let message = AppMessage::Vote(VoteCast {
                 case_id: case.clone(),
                 poll_id: poll.clone(),
@@ -339,8 +349,8 @@ impl Engine {
         let db = self.vault.db();
         Ok(PollView {
             id: poll.to_string(),
-            options: db.tally(poll)?,
-            my_vote: db.vote_of(poll, &self.me())?,
+            options: db.polls().tally(poll)?,
+            my_vote: db.polls().vote_of(poll, &self.me())?,
         })
     }
 
@@ -348,7 +358,8 @@ impl Engine {
     pub fn polls(&self, case: &CaseId) -> Result<Vec<PollView>> {
         self.vault
             .db()
-            .polls_of(case)?
+            .polls()
+            .of_case(case)?
             .iter()
             .map(|p| self.poll_view(p))
             .collect()

@@ -14,9 +14,9 @@ impl Engine {
     pub fn pending_images(&self, case: &CaseId) -> Result<Vec<PendingImage>> {
         let db = self.vault.db();
         let mut out = Vec::new();
-        for (i, a) in db.attachments(case)?.into_iter().enumerate() {
+        for (i, a) in db.attachments().of_case(case)?.into_iter().enumerate() {
             let reasons = a.report.pending_review();
-            if reasons.is_empty() || db.attachment_sent(&a.id)? {
+            if reasons.is_empty() || db.transfers().attachment_sent(&a.id)? {
                 continue;
             }
             out.push(PendingImage {

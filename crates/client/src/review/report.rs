@@ -79,7 +79,7 @@ impl Engine {
     /// The de-identification report of an own case as it stands now; none for a case shared
     /// with this profile (its author holds the report).
     pub fn deid_report(&self, case: &CaseId) -> Result<Option<CaseDeidReport>> {
-        if self.vault.db().case_origin(case)?.is_some() {
+        if self.vault.db().shares().origin(case)?.is_some() {
             return Ok(None);
         }
         self.own_deid_report(case).map(Some)
@@ -98,9 +98,9 @@ impl Engine {
         current: &[TextFinding],
     ) -> Result<CaseDeidReport> {
         let db = self.vault.db();
-        let acknowledged = db.acknowledged(case)?;
+        let acknowledged = db.privacy().acknowledged(case)?;
         let mut text: Vec<TextEntry> = Vec::new();
-        for (field, kind, matched) in db.seen(case)? {
+        for (field, kind, matched) in db.privacy().seen(case)? {
             let Ok(kind) = kind.parse::<FindingKind>() else {
                 continue;
             };
@@ -125,13 +125,14 @@ impl Engine {
             });
         }
         let images = db
-            .attachments(case)?
+            .attachments()
+            .of_case(case)?
             .into_iter()
             .enumerate()
             .map(|(i, a)| ImageEntry {
                 position: i as u32 + 1,
                 summary: a.report.summary(),
-                pending: if db.attachment_sent(&a.id).unwrap_or(false) {
+                pending: if db.transfers().attachment_sent(&a.id).unwrap_or(false) {
                     Vec::new()
                 } else {
                     a.report.pending_review()
@@ -140,11 +141,11 @@ impl Engine {
                 report: a.report,
             })
             .collect();
-        let last_shared_at = db.deid_reports(case)?.last().map(|k| k.made_at);
+        let last_shared_at = db.privacy().deid_reports(case)?.last().map(|k| k.made_at);
         Ok(CaseDeidReport {
             images,
             text,
-            names_listed: db.deny_names(case)?.len() as u32,
+            names_listed: db.privacy().deny_names(case)?.len() as u32,
             made_at: self.config.clock.now(),
             last_shared_at,
         })
@@ -154,6 +155,7 @@ impl Engine {
     pub fn shared_deid_reports(&self, case: &CaseId) -> Result<Vec<CaseDeidReport>> {
         self.vault
             .db()
+            .privacy()
             .deid_reports(case)?
             .into_iter()
             .map(|kept| {
@@ -178,6 +180,7 @@ impl Engine {
         Ok(self
             .vault
             .db()
+            .privacy()
             .note_seen(case, &seen, self.config.clock.now())?)
     }
 }

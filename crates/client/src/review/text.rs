@@ -80,19 +80,19 @@ impl Engine {
     /// in the vault and are never shared.
     pub fn set_case_names(&mut self, case: &CaseId, names: &[String]) -> Result<()> {
         self.ensure_own(case, "list names for")?;
-        Ok(self.vault.db_mut().set_deny_names(case, names)?)
+        Ok(self.vault.db().privacy().set_deny_names(case, names)?)
     }
 
     pub fn case_names(&self, case: &CaseId) -> Result<Vec<String>> {
-        Ok(self.vault.db().deny_names(case)?)
+        Ok(self.vault.db().privacy().deny_names(case)?)
     }
 
     /// Scans `texts` (field name, text) with the case's deny-list and marks what the author
     /// already acknowledged.
     fn scan_texts(&self, case: &CaseId, texts: &[(String, String)]) -> Result<Vec<TextFinding>> {
         let db = self.vault.db();
-        let deny = DenyList::new(&db.deny_names(case)?);
-        let acknowledged = db.acknowledged(case)?;
+        let deny = DenyList::new(&db.privacy().deny_names(case)?);
+        let acknowledged = db.privacy().acknowledged(case)?;
         let mut out = Vec::new();
         for (field, text) in texts {
             for f in scan(text, &deny) {
@@ -117,7 +117,7 @@ impl Engine {
     /// What the scan finds in the case as it is now (its fields and outcome), and in `pending`
     /// (a comment, outcome, poll or edit about to be sent).
     pub fn scan_case(&self, case: &CaseId, pending: &[String]) -> Result<Vec<TextFinding>> {
-        let full = self.vault.db().case(case)?;
+        let full = self.vault.db().cases().get(case)?;
         let mut texts = text_fields(&full.fields);
         if let Some(outcome) = &full.outcome {
             texts.push(("outcome".into(), outcome.clone()));
@@ -155,7 +155,7 @@ impl Engine {
         self.note_seen(case, &decided)?;
         let db = self.vault.db();
         for (kind, text) in &chosen {
-            db.acknowledge(case, kind.as_str(), text)?;
+            db.privacy().acknowledge(case, kind.as_str(), text)?;
         }
         Ok(chosen.len())
     }

@@ -77,7 +77,7 @@ fn derived_message_id(label: &[u8], circle: &[u8], cause: &[u8]) -> [u8; 16] {
 /// for the same event queues it once.
 fn introduce_self(db: &CaseDb, circle: &[u8], seed: &[u8], now: Timestamp) -> Result<()> {
     let id = derived_message_id(b"consilium-introduction", circle, seed);
-    if db.is_queued(&id)? {
+    if db.outbox().is_queued(&id)? {
         return Ok(());
     }
     let profile = db.profile()?;
@@ -85,7 +85,8 @@ fn introduce_self(db: &CaseDb, circle: &[u8], seed: &[u8], now: Timestamp) -> Re
         name: profile.name,
         specialty: profile.specialty,
     });
-    db.enqueue(circle, id, &super::queue::app(&me)?.encode()?, now)?;
+    db.outbox()
+        .enqueue(circle, id, &super::queue::app(&me)?.encode()?, now)?;
     Ok(())
 }
 
@@ -101,17 +102,19 @@ pub fn on_accepted(db: &CaseDb, item: &OutboxItem, now: Timestamp) -> Result<()>
     }
     match queued {
         Queued::Add { request, .. } => {
-            let r = db.join_request(request)?;
-            db.set_join_request_state(request, "approved")?;
-            db.set_member_profile(&item.circle, &r.account, &r.name, &r.specialty)?;
+            let r = db.membership().join_request(request)?;
+            db.membership()
+                .set_join_request_state(request, "approved")?;
+            db.circles()
+                .set_member_profile(&item.circle, &r.account, &r.name, &r.specialty)?;
             introduce_self(db, &item.circle, &item.message_id, now)?;
         }
         // Out once a commit removes us (the relay then refuses our fetches).
-        Queued::Leave => db.set_leave_requested(&item.circle, now)?,
-        Queued::Rotate => db.set_rotated_at(&item.circle, now)?,
+        Queued::Leave => db.circles().set_leave_requested(&item.circle, now)?,
+        Queued::Rotate => db.circles().set_rotated_at(&item.circle, now)?,
         _ => {}
     }
-    db.clear_outgoing_blobs(&item.message_id)?;
+    db.transfers().clear_outgoing(&item.message_id)?;
     Ok(())
 }
 
@@ -133,7 +136,7 @@ impl Sealer for CircleSealer<'_> {
     }
 
     fn ready(&mut self, db: &CaseDb, item: &OutboxItem) -> Result<bool> {
-        Ok(db.pending_uploads(&item.message_id)?.is_empty())
+        Ok(db.transfers().pending_uploads(&item.message_id)?.is_empty())
     }
 
     fn seal(
@@ -262,7 +265,7 @@ fn queue_downloads(
     }
     for (attachment, list) in by_attachment {
         let pointers = to_cbor(&list).map_err(|e| Rejection::Bad(e.to_string()))?;
-        db.add_incoming_attachment(&IncomingAttachment {
+        db.transfers().add_incoming(&IncomingAttachment {
             attachment,
             case: case.clone(),
             circle: circle.to_vec(),
@@ -286,7 +289,7 @@ impl Applier for CircleApplier {
     fn own_echo(&mut self, db: &mut CaseDb, circle: &[u8], entry: &Entry) -> Result<()> {
         // Confirming our own commit changes the stored state behind the kept copy.
         self.loaded.remove(circle);
-        if let Some(item) = db.queued_item(&entry.message_id)?
+        if let Some(item) = db.outbox().item(&entry.message_id)?
             && item
                 .sealed
                 .as_ref()
@@ -294,7 +297,7 @@ impl Applier for CircleApplier {
                 .is_some_and(|post| post.mls[..] == entry.mls[..])
         {
             on_accepted(db, &item, self.now)?;
-            db.mark_delivered(item.id)?;
+            db.outbox().mark_delivered(item.id)?;
         }
         Ok(())
     }
@@ -314,7 +317,7 @@ impl CircleApplier {
                 let message =
                     AppMessage::decode(&bytes).map_err(|e| Rejection::Bad(e.to_string()))?;
                 let is_new = match &message {
-                    AppMessage::CaseShared(m) => db.case_origin(&m.case_id)?.is_none(),
+                    AppMessage::CaseShared(m) => db.shares().origin(&m.case_id)?.is_none(),
                     _ => false,
                 };
                 apply_app_message(db, circle, &hex::encode(sender), &message, self.now)?;
@@ -368,7 +371,7 @@ impl CircleApplier {
                 ..
             } => {
                 if self_removed {
-                    db.mark_circle_left(circle, self.now)?;
+                    db.circles().mark_left(circle, self.now)?;
                     self.events.push(Event::RemovedFromCircle { circle: c });
                 } else {
                     if !added.is_empty() {
@@ -377,13 +380,15 @@ impl CircleApplier {
                     }
                     // A commit without our request to leave dropped it: ask again.
                     let leave = Queued::Leave.encode().map_err(Rejection::Local)?;
-                    if db.leave_requested(circle)? && !db.is_payload_queued(circle, &leave)? {
+                    if db.circles().leave_requested(circle)?
+                        && !db.outbox().is_payload_queued(circle, &leave)?
+                    {
                         let id = derived_message_id(
                             b"consilium-leave",
                             circle,
                             &entry.seq.to_le_bytes(),
                         );
-                        db.enqueue(circle, id, &leave, self.now)?;
+                        db.outbox().enqueue(circle, id, &leave, self.now)?;
                     }
                     self.events.push(Event::MembersChanged {
                         circle: c,
@@ -440,7 +445,7 @@ mod tests {
         circle.confirm(&pa).unwrap();
         Circle::join(&Provider::new(bdb.connection()), &added.welcome.unwrap()).unwrap();
         // Bob's log starts after the commit that added him (seq 1).
-        bdb.advance_circle_cursor(&gid, 1).unwrap();
+        bdb.logs().advance_cursor(&gid, 1).unwrap();
 
         let case = CaseId::from_bytes([4; 16]);
         let share = AppMessage::CaseShared(CaseShared {
@@ -492,17 +497,20 @@ mod tests {
             (1, 2, 1)
         );
         assert_eq!(
-            bdb.case(&case).unwrap().fields.title,
+            bdb.cases().get(&case).unwrap().fields.title,
             "Annular plaque, 6 weeks"
         );
         assert_eq!(
-            bdb.case_origin(&case).unwrap(),
+            bdb.shares().origin(&case).unwrap(),
             Some((gid.clone(), alice.account_id())),
             "the author is who MLS authenticated"
         );
-        assert_eq!(bdb.comments(&case).unwrap()[0].body, "KOH prep negative");
-        assert_eq!(bdb.receive_failures(&gid).unwrap()[0].seq, 3);
-        assert_eq!(bdb.circle_cursor(&gid).unwrap(), 4);
+        assert_eq!(
+            bdb.comments().of_case(&case).unwrap()[0].body,
+            "KOH prep negative"
+        );
+        assert_eq!(bdb.logs().failures(&gid).unwrap()[0].seq, 3);
+        assert_eq!(bdb.logs().cursor(&gid).unwrap(), 4);
         assert!(matches!(
             applier.events[..],
             [Event::CaseReceived { .. }, Event::CommentReceived { .. }]

@@ -38,24 +38,29 @@ pub fn apply_app_message(
             fields,
             ..
         }) => db
+            .shares()
             .receive_case(circle, sender, case_id, *revision, fields.clone(), now)
             .map(drop),
-        AppMessage::CaseResolved(m) => match db.case_origin(&m.case_id).map_err(judged)? {
+        AppMessage::CaseResolved(m) => match db.shares().origin(&m.case_id).map_err(judged)? {
             Some((c, a)) if c == circle && a == sender => {
-                db.resolve_case(&m.case_id, &m.outcome, now)
+                db.cases().resolve(&m.case_id, &m.outcome, now)
             }
             _ => Err(StoreError::Refused(
                 "only the author may resolve a case".into(),
             )),
         },
-        AppMessage::CaseRetracted(m) => db.retract_case(circle, sender, &m.case_id),
-        AppMessage::Comment(m) => db.receive_comment(circle, sender, m).map(drop),
+        AppMessage::CaseRetracted(m) => db.shares().retract(circle, sender, &m.case_id),
+        AppMessage::Comment(m) => db.shares().receive_comment(circle, sender, m).map(drop),
         AppMessage::Poll(m) => {
-            db.open_poll(Some(circle), sender, &m.case_id, &m.poll_id, &m.options)
+            db.polls()
+                .open(Some(circle), sender, &m.case_id, &m.poll_id, &m.options)
         }
-        AppMessage::Vote(m) => db.cast_vote(Some(circle), sender, &m.poll_id, m.option),
+        AppMessage::Vote(m) => db
+            .polls()
+            .cast_vote(Some(circle), sender, &m.poll_id, m.option),
         AppMessage::MemberProfile(p) => {
-            db.set_member_profile(circle, sender, &p.name, &p.specialty)
+            db.circles()
+                .set_member_profile(circle, sender, &p.name, &p.specialty)
         }
         // From a newer client: nothing this version knows how to apply.
         AppMessage::Unknown { .. } => Ok(()),
@@ -99,7 +104,7 @@ mod tests {
         let case = CaseId::from_bytes([7; 16]);
         let t = Timestamp(5);
         apply_app_message(&mut db, b"C", "alice", &shared(&case, 1, "Rash"), t).unwrap();
-        assert_eq!(db.case(&case).unwrap().fields.title, "Rash");
+        assert_eq!(db.cases().get(&case).unwrap().fields.title, "Rash");
         assert!(bad(apply_app_message(
             &mut db,
             b"C",
@@ -116,11 +121,12 @@ mod tests {
         )));
         apply_app_message(&mut db, b"C", "alice", &shared(&case, 3, "Rash, day 3"), t).unwrap();
         apply_app_message(&mut db, b"C", "alice", &shared(&case, 2, "Older"), t).unwrap();
-        assert_eq!(db.case(&case).unwrap().fields.title, "Rash, day 3");
-        assert_eq!(db.revision(&case).unwrap(), 3);
+        assert_eq!(db.cases().get(&case).unwrap().fields.title, "Rash, day 3");
+        assert_eq!(db.cases().revision(&case).unwrap(), 3);
         // An own case's id cannot be taken over from outside.
         let own = db
-            .create_case(
+            .cases()
+            .create(
                 CaseFields {
                     title: "Mine".into(),
                     ..Default::default()
@@ -135,7 +141,7 @@ mod tests {
             &shared(&own, 9, "Taken"),
             t
         )));
-        assert_eq!(db.case(&own).unwrap().fields.title, "Mine");
+        assert_eq!(db.cases().get(&own).unwrap().fields.title, "Mine");
     }
 
     #[test]
@@ -156,7 +162,7 @@ mod tests {
         apply_app_message(&mut db, b"C", "bob", &comment(1, "Tinea?"), t).unwrap();
         apply_app_message(&mut db, b"C", "bob", &comment(1, "Tinea?"), t).unwrap();
         assert_eq!(
-            db.comments(&case).unwrap().len(),
+            db.comments().of_case(&case).unwrap().len(),
             1,
             "a repeat adds nothing"
         );
@@ -191,7 +197,7 @@ mod tests {
             "not her circle"
         );
         assert_eq!(
-            db.tally(&poll).unwrap(),
+            db.polls().tally(&poll).unwrap(),
             vec![("tinea".to_string(), 2), ("eczema".to_string(), 0)]
         );
 
@@ -200,7 +206,7 @@ mod tests {
             specialty: "Dermatology".into(),
         });
         apply_app_message(&mut db, b"C", "bob", &profile, t).unwrap();
-        assert_eq!(db.member_profiles(b"C").unwrap()[0].1, "Dr Bob");
+        assert_eq!(db.circles().member_profiles(b"C").unwrap()[0].1, "Dr Bob");
 
         let unknown = AppMessage::Unknown {
             kind: "future".into(),
@@ -214,9 +220,9 @@ mod tests {
         assert!(bad(apply_app_message(&mut db, b"C", "bob", &retract, t)));
         apply_app_message(&mut db, b"C", "alice", &retract, t).unwrap();
         assert!(
-            db.case(&case).is_err(),
+            db.cases().get(&case).is_err(),
             "the author's retraction deletes the copy"
         );
-        assert!(db.comments(&case).unwrap().is_empty());
+        assert!(db.comments().of_case(&case).unwrap().is_empty());
     }
 }

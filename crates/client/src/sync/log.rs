@@ -20,15 +20,16 @@ impl Engine {
         let me = self.identity.account_id();
         // One applier for the pass, so the circle's state is loaded once; a failure ends the pass.
         let mut applier = CircleApplier::new(self.config.clock.now());
-        let start = self.vault.db().circle_cursor(&c.id)?;
+        let start = self.vault.db().logs().cursor(&c.id)?;
         loop {
-            let after = self.vault.db().circle_cursor(&c.id)?;
+            let after = self.vault.db().logs().cursor(&c.id)?;
             let page = match self.net.run(client.fetch(&c.id, after, FETCH_PAGE)) {
                 Ok(page) => page,
                 Err(e) if forbidden(&e) => {
                     self.vault
                         .db()
-                        .mark_circle_left(&c.id, self.config.clock.now())?;
+                        .circles()
+                        .mark_left(&c.id, self.config.clock.now())?;
                     report.events.push(Event::RemovedFromCircle {
                         circle: hex::encode(&c.id),
                     });
@@ -66,7 +67,7 @@ impl Engine {
             }
         }
         // Lets the relay drop what every member has read; not needed for correctness.
-        let cursor = self.vault.db().circle_cursor(&c.id)?;
+        let cursor = self.vault.db().logs().cursor(&c.id)?;
         if cursor > start {
             let _ = self.net.run(client.set_cursor(&c.id, cursor));
         }

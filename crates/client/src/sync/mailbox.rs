@@ -36,6 +36,7 @@ impl Engine {
         let Some(pending) = self
             .vault
             .db()
+            .membership()
             .pending_joins()?
             .into_iter()
             .find(|j| j.circle == item.group_id[..] && j.relay == relay)
@@ -56,15 +57,16 @@ impl Engine {
                     "the inviter is not in the circle the Welcome is for".into(),
                 ));
             }
-            db.add_circle(&pending.circle, &pending.name, relay, now)?;
-            db.remove_pending_join(&pending.circle)?;
-            db.key_package_used(relay)?;
+            db.circles()
+                .add(&pending.circle, &pending.name, relay, now)?;
+            db.membership().remove_pending_join(&pending.circle)?;
+            db.membership().key_package_used(relay)?;
             let me = AppMessage::MemberProfile(MemberProfile {
                 name: profile.name.clone(),
                 specialty: profile.specialty.clone(),
             });
             enqueue(db, &*entropy, &pending.circle, &app(&me)?, now)?;
-            db.set_member_profile(
+            db.circles().set_member_profile(
                 &pending.circle,
                 &identity.account_id(),
                 &profile.name,
@@ -94,7 +96,7 @@ impl Engine {
 
     fn take_join_request(&mut self, item: &MailboxItem, report: &mut SyncReport) -> Result<()> {
         let db = self.vault.db();
-        if db.circle(&item.group_id).is_err() {
+        if db.circles().get(&item.group_id).is_err() {
             return Ok(());
         }
         let Ok((key_package, note)) = from_cbor::<(ByteBuf, ByteBuf)>(&item.body) else {
@@ -102,6 +104,7 @@ impl Engine {
         };
         let about: MemberProfile = from_cbor(&note).unwrap_or_default();
         let again = db
+            .membership()
             .join_requests(&item.group_id, Some("pending"))?
             .iter()
             .any(|r| r.account == item.sender);
@@ -110,7 +113,7 @@ impl Engine {
         }
         let name: String = about.name.chars().take(120).collect();
         let specialty: String = about.specialty.chars().take(120).collect();
-        let id = db.add_join_request(
+        let id = db.membership().add_join_request(
             &item.group_id,
             &item.sender,
             &name,

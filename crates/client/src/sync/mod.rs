@@ -54,7 +54,7 @@ impl Engine {
                 offline(e, &mut report)?;
             }
         }
-        for c in self.vault.db().circles()? {
+        for c in self.vault.db().circles().all()? {
             self.fetch_circle(&c, &mut report)?;
         }
         self.rotate_due()?;
@@ -65,7 +65,7 @@ impl Engine {
             self.upload_due(&mut report)?;
             let delivery = self.deliver(&mut report)?;
             for circle in &delivery.stale {
-                if let Ok(c) = self.vault.db().circle(circle) {
+                if let Ok(c) = self.vault.db().circles().get(circle) {
                     self.fetch_circle(&c, &mut report)?;
                 }
             }
@@ -80,11 +80,12 @@ impl Engine {
             }
         }
         self.download_attachments(&mut report)?;
-        report.queued = self.vault.db().outbox_len()?;
+        report.queued = self.vault.db().outbox().count()?;
         report.failed = self
             .vault
             .db()
-            .failed_items()?
+            .outbox()
+            .failed()?
             .into_iter()
             .map(|(_, why)| why)
             .collect();
@@ -93,6 +94,6 @@ impl Engine {
 
     /// How many messages wait in the outbox for a relay.
     pub fn queued(&self) -> Result<u64> {
-        Ok(self.vault.db().outbox_len()?)
+        Ok(self.vault.db().outbox().count()?)
     }
 }

@@ -90,7 +90,7 @@ pub fn deliver_due(
     jitter: &mut dyn FnMut() -> f64,
 ) -> Result<DeliveryReport> {
     let mut report = DeliveryReport::default();
-    for item in db.due(now)? {
+    for item in db.outbox().due(now)? {
         attempt(db, transport, sealer, &item, now, jitter, &mut report)?;
     }
     Ok(report)
@@ -117,18 +117,18 @@ fn attempt(
                 let sealed = sealer.seal(db, item)?;
                 if let Some((bytes, sealed_epoch)) = &sealed {
                     // Recorded with the MLS step: after a crash, these bytes go out again.
-                    db.record_sealed(item.id, bytes, *sealed_epoch)?;
+                    db.outbox().record_sealed(item.id, bytes, *sealed_epoch)?;
                 }
                 Ok::<_, Rejection>(sealed)
             });
             match sealing {
                 Ok(Some((bytes, _))) => bytes,
                 Ok(None) => {
-                    db.mark_delivered(item.id)?;
+                    db.outbox().mark_delivered(item.id)?;
                     return Ok(());
                 }
                 Err(Rejection::Bad(reason)) => {
-                    db.mark_failed(item.id, &reason)?;
+                    db.outbox().mark_failed(item.id, &reason)?;
                     report.failed += 1;
                     return Ok(());
                 }
@@ -141,7 +141,7 @@ fn attempt(
         Delivery::Accepted { .. } => {
             db.atomically(|db| {
                 sealer.accepted(db, item)?;
-                db.mark_delivered(item.id)?;
+                db.outbox().mark_delivered(item.id)?;
                 Ok::<_, crate::error::ClientError>(())
             })?;
             report.delivered += 1;
@@ -149,8 +149,8 @@ fn attempt(
         Delivery::StaleEpoch { .. } => {
             db.atomically(|db| {
                 sealer.refused(db, item)?;
-                db.clear_sealed(item.id)?;
-                db.schedule_retry(item.id, attempts, now)?;
+                db.outbox().clear_sealed(item.id)?;
+                db.outbox().schedule_retry(item.id, attempts, now)?;
                 Ok::<_, crate::error::ClientError>(())
             })?;
             report.resealed += 1;
@@ -160,14 +160,14 @@ fn attempt(
         }
         Delivery::Ambiguous(why) => {
             let at = Timestamp(now.0 + backoff_ms(attempts, jitter()));
-            db.schedule_retry(item.id, attempts, at)?;
+            db.outbox().schedule_retry(item.id, attempts, at)?;
             report.retrying += 1;
             report.offline = Some(why);
         }
         Delivery::Refused(reason) => {
             db.atomically(|db| {
                 sealer.refused(db, item)?;
-                db.mark_failed(item.id, &reason)?;
+                db.outbox().mark_failed(item.id, &reason)?;
                 Ok::<_, crate::error::ClientError>(())
             })?;
             report.failed += 1;
@@ -251,7 +251,9 @@ mod tests {
     #[test]
     fn an_unanswered_post_is_resent_with_the_same_bytes_after_its_backoff() {
         let mut db = db();
-        db.enqueue(b"C", [1; 16], b"hello", Timestamp(0)).unwrap();
+        db.outbox()
+            .enqueue(b"C", [1; 16], b"hello", Timestamp(0))
+            .unwrap();
         let mut relay = FakeRelay::default();
         relay
             .answers
@@ -268,13 +270,15 @@ mod tests {
         assert_eq!(relay.sent.len(), 2);
         assert_eq!(relay.sent[0], relay.sent[1], "same message id, same bytes");
         assert_eq!(groups.seals, 1);
-        assert_eq!(db.outbox_len().unwrap(), 0);
+        assert_eq!(db.outbox().count().unwrap(), 0);
     }
 
     #[test]
     fn a_stale_epoch_catches_up_and_seals_again_for_the_new_epoch() {
         let mut db = db();
-        db.enqueue(b"C", [1; 16], b"hello", Timestamp(0)).unwrap();
+        db.outbox()
+            .enqueue(b"C", [1; 16], b"hello", Timestamp(0))
+            .unwrap();
         let mut relay = FakeRelay::default();
         relay.answers.push_back(Delivery::StaleEpoch { current: 1 });
         let mut groups = FakeGroups::default();
@@ -293,16 +297,24 @@ mod tests {
     #[test]
     fn bytes_sealed_before_a_crash_are_sent_again_unless_their_epoch_is_gone() {
         let mut db = db();
-        let id = db.enqueue(b"C", [1; 16], b"hello", Timestamp(0)).unwrap();
+        let id = db
+            .outbox()
+            .enqueue(b"C", [1; 16], b"hello", Timestamp(0))
+            .unwrap();
         // A previous run sealed and maybe sent, then died before the answer.
-        db.record_sealed(id, b"sealed-before", 0).unwrap();
+        db.outbox().record_sealed(id, b"sealed-before", 0).unwrap();
         let mut relay = FakeRelay::default();
         let mut groups = FakeGroups::default();
         deliver_due(&mut db, &mut relay, &mut groups, Timestamp(0), &mut || 0.5).unwrap();
         assert_eq!(relay.sent[0].2, b"sealed-before");
 
-        let id = db.enqueue(b"C", [2; 16], b"later", Timestamp(0)).unwrap();
-        db.record_sealed(id, b"sealed-for-epoch-0", 0).unwrap();
+        let id = db
+            .outbox()
+            .enqueue(b"C", [2; 16], b"later", Timestamp(0))
+            .unwrap();
+        db.outbox()
+            .record_sealed(id, b"sealed-for-epoch-0", 0)
+            .unwrap();
         groups.epoch = 4;
         deliver_due(&mut db, &mut relay, &mut groups, Timestamp(0), &mut || 0.5).unwrap();
         assert_eq!(relay.sent[1].2, b"later@4#1");
@@ -311,10 +323,18 @@ mod tests {
     #[test]
     fn a_refusal_holds_its_circle_and_spares_the_others_and_order_is_kept() {
         let mut db = db();
-        db.enqueue(b"A", [1; 16], b"a1", Timestamp(0)).unwrap();
-        db.enqueue(b"A", [2; 16], b"a2", Timestamp(0)).unwrap();
-        db.enqueue(b"B", [3; 16], b"b1", Timestamp(0)).unwrap();
-        db.enqueue(b"B", [4; 16], b"b2", Timestamp(0)).unwrap();
+        db.outbox()
+            .enqueue(b"A", [1; 16], b"a1", Timestamp(0))
+            .unwrap();
+        db.outbox()
+            .enqueue(b"A", [2; 16], b"a2", Timestamp(0))
+            .unwrap();
+        db.outbox()
+            .enqueue(b"B", [3; 16], b"b1", Timestamp(0))
+            .unwrap();
+        db.outbox()
+            .enqueue(b"B", [4; 16], b"b2", Timestamp(0))
+            .unwrap();
         let mut relay = FakeRelay::default();
         relay
             .answers
@@ -325,16 +345,26 @@ mod tests {
         }
         let sent: Vec<&[u8]> = relay.sent.iter().map(|s| &s.1[..1]).collect();
         assert_eq!(sent, vec![&[1u8][..], &[3], &[4]]);
-        assert_eq!(db.failed_items().unwrap().len(), 1);
-        assert_eq!(db.outbox_len().unwrap(), 2, "a1 failed, a2 waits behind it");
+        assert_eq!(db.outbox().failed().unwrap().len(), 1);
+        assert_eq!(
+            db.outbox().count().unwrap(),
+            2,
+            "a1 failed, a2 waits behind it"
+        );
     }
 
     #[test]
     fn an_item_that_cannot_be_sealed_fails_one_with_nothing_left_to_do_goes_and_the_rest_follow() {
         let mut db = db();
-        db.enqueue(b"A", [1; 16], b"never", Timestamp(0)).unwrap();
-        db.enqueue(b"B", [2; 16], b"void", Timestamp(0)).unwrap();
-        db.enqueue(b"B", [3; 16], b"b2", Timestamp(0)).unwrap();
+        db.outbox()
+            .enqueue(b"A", [1; 16], b"never", Timestamp(0))
+            .unwrap();
+        db.outbox()
+            .enqueue(b"B", [2; 16], b"void", Timestamp(0))
+            .unwrap();
+        db.outbox()
+            .enqueue(b"B", [3; 16], b"b2", Timestamp(0))
+            .unwrap();
         let mut relay = FakeRelay::default();
         let mut groups = FakeGroups::default();
         let r = deliver_due(&mut db, &mut relay, &mut groups, Timestamp(0), &mut || 0.5).unwrap();
@@ -344,7 +374,11 @@ mod tests {
         assert_eq!(r.delivered, 1);
         assert_eq!(relay.sent[0].2, b"b2@0#1");
         assert_eq!(groups.accepted, 1, "acceptance is told to the group layer");
-        assert_eq!(db.outbox_len().unwrap(), 1, "only the failed item is left");
+        assert_eq!(
+            db.outbox().count().unwrap(),
+            1,
+            "only the failed item is left"
+        );
     }
 
     #[test]

@@ -23,7 +23,7 @@ pub(crate) fn enqueue(
     now: Timestamp,
 ) -> Result<[u8; 16]> {
     let id = random::<16>(entropy)?;
-    db.enqueue(circle, id, &what.encode()?, now)?;
+    db.outbox().enqueue(circle, id, &what.encode()?, now)?;
     Ok(id)
 }
 

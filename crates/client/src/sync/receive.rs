@@ -85,21 +85,21 @@ pub fn apply_log(
     entries.sort_by_key(|e| e.seq);
     let mut report = ReceiveReport::default();
     for entry in &entries {
-        if entry.seq <= db.circle_cursor(circle)? {
+        if entry.seq <= db.logs().cursor(circle)? {
             report.duplicates += 1;
             continue;
         }
         if entry.sender == own_account {
             db.atomically(|db| {
                 applier.own_echo(db, circle, entry)?;
-                Ok::<_, ClientError>(db.advance_circle_cursor(circle, entry.seq)?)
+                Ok::<_, ClientError>(db.logs().advance_cursor(circle, entry.seq)?)
             })?;
             report.echoes += 1;
             continue;
         }
         let outcome = db.atomically(|db| {
             applier.apply(db, circle, entry)?;
-            db.advance_circle_cursor(circle, entry.seq)?;
+            db.logs().advance_cursor(circle, entry.seq)?;
             Ok::<_, Rejection>(())
         });
         match outcome {
@@ -111,8 +111,8 @@ pub fn apply_log(
                         sender: entry.sender.clone(),
                         reason: reason.clone(),
                     };
-                    db.record_receive_failure(circle, &failure, now)?;
-                    db.advance_circle_cursor(circle, entry.seq)
+                    db.logs().record_failure(circle, &failure, now)?;
+                    db.logs().advance_cursor(circle, entry.seq)
                 })?;
                 report.rejected += 1;
                 report.failures.push((entry.seq, reason));
@@ -132,9 +132,10 @@ mod tests {
 
     fn db_with_case() -> (CaseDb, CaseId) {
         let conn = rusqlite::Connection::open_in_memory().unwrap();
-        let mut db = CaseDb::from_connection(conn, Arc::new(SystemEntropy::new())).unwrap();
+        let db = CaseDb::from_connection(conn, Arc::new(SystemEntropy::new())).unwrap();
         let case = db
-            .create_case(
+            .cases()
+            .create(
                 CaseFields {
                     title: "Shared".into(),
                     ..Default::default()
@@ -167,7 +168,8 @@ mod tests {
             if text == "tampered" {
                 return Err(Rejection::Bad("does not verify".into()));
             }
-            db.add_comment(&self.case, None, &e.sender, &text, Timestamp(e.seq as i64))?;
+            db.comments()
+                .add(&self.case, None, &e.sender, &text, Timestamp(e.seq as i64))?;
             if text == "disk full" && self.disk_full_once {
                 self.disk_full_once = false;
                 return Err(Rejection::Local(ClientError::Store(StoreError::NotFound {
@@ -180,7 +182,8 @@ mod tests {
     }
 
     fn bodies(db: &CaseDb, case: &CaseId) -> Vec<String> {
-        db.comments(case)
+        db.comments()
+            .of_case(case)
             .unwrap()
             .into_iter()
             .map(|c| c.body)
@@ -213,8 +216,8 @@ mod tests {
             }
         );
         assert_eq!(bodies(&db, &case), vec!["first", "third", "fifth"]);
-        assert_eq!(db.circle_cursor(b"C").unwrap(), 5);
-        let failures = db.receive_failures(b"C").unwrap();
+        assert_eq!(db.logs().cursor(b"C").unwrap(), 5);
+        let failures = db.logs().failures(b"C").unwrap();
         assert_eq!(
             (failures[0].seq, failures[0].sender.as_str()),
             (2, "mallory")
@@ -239,7 +242,7 @@ mod tests {
         ];
         assert!(apply_log(&mut db, &mut applier, b"C", "me", log.clone(), Timestamp(0)).is_err());
         assert_eq!(bodies(&db, &case), vec!["first"], "entry 2 left no comment");
-        assert_eq!(db.circle_cursor(b"C").unwrap(), 1);
+        assert_eq!(db.logs().cursor(b"C").unwrap(), 1);
         let r = apply_log(&mut db, &mut applier, b"C", "me", log, Timestamp(0)).unwrap();
         assert_eq!((r.applied, r.duplicates), (2, 1));
         assert_eq!(bodies(&db, &case), vec!["first", "disk full", "third"]);

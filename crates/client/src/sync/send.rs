@@ -12,7 +12,7 @@ use crate::error::Result;
 impl Engine {
     pub(super) fn deliver(&mut self, report: &mut SyncReport) -> Result<DeliveryReport> {
         let mut routes = CircleRoutes::default();
-        for c in self.vault.db().circles()? {
+        for c in self.vault.db().circles().all()? {
             routes.routes.insert(
                 c.id.clone(),
                 RelayTransport::with_runtime(self.net.client(&c.relay)?, self.net.runtime()),

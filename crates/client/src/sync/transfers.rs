@@ -19,8 +19,12 @@ impl Engine {
     pub(super) fn upload_due(&mut self, report: &mut SyncReport) -> Result<()> {
         let now = self.config.clock.now();
         let mut work = Vec::new();
-        for item in self.vault.db().due(now)? {
-            let uploads = self.vault.db().pending_uploads(&item.message_id)?;
+        for item in self.vault.db().outbox().due(now)? {
+            let uploads = self
+                .vault
+                .db()
+                .transfers()
+                .pending_uploads(&item.message_id)?;
             if !uploads.is_empty() {
                 work.push((item, uploads));
             }
@@ -32,7 +36,7 @@ impl Engine {
             bytes: 0,
         };
         for (item, uploads) in work {
-            let relay = self.vault.db().circle(&item.circle)?.relay;
+            let relay = self.vault.db().circles().get(&item.circle)?.relay;
             let client = self.net.client(&relay)?;
             for b in uploads {
                 let (plain, _) = self
@@ -53,6 +57,7 @@ impl Engine {
                 }
                 self.vault
                     .db()
+                    .transfers()
                     .mark_uploaded(&item.message_id, &b.blob_id)?;
                 progress.done += 1;
                 progress.bytes += size;
@@ -67,7 +72,8 @@ impl Engine {
         let waiting: Vec<_> = self
             .vault
             .db()
-            .incoming_attachments()?
+            .transfers()
+            .incoming()?
             .into_iter()
             .filter(|i| i.failed.is_none())
             .collect();
@@ -79,7 +85,7 @@ impl Engine {
             bytes: 0,
         };
         for incoming in waiting {
-            let Ok(circle) = self.vault.db().circle(&incoming.circle) else {
+            let Ok(circle) = self.vault.db().circles().get(&incoming.circle) else {
                 continue;
             };
             let client = self.net.client(&circle.relay)?;
@@ -92,7 +98,8 @@ impl Engine {
                 Err(Download::Bad(reason)) => {
                     self.vault
                         .db()
-                        .fail_incoming_attachment(&incoming.attachment, &reason)?;
+                        .transfers()
+                        .fail_incoming(&incoming.attachment, &reason)?;
                     report.events.push(Event::AttachmentRejected {
                         case: incoming.case.to_string(),
                         attachment: incoming.attachment.to_string(),

@@ -17,10 +17,12 @@ impl Engine {
     pub(super) fn rotate_due(&mut self) -> Result<()> {
         let now = self.config.clock.now();
         let rotate = Queued::Rotate.encode()?;
-        for c in self.vault.db().circles()? {
+        for c in self.vault.db().circles().all()? {
             let db = self.vault.db();
-            let last = db.rotated_at(&c.id)?.unwrap_or(c.created_at);
-            if now.0 - last.0 >= ROTATE_EVERY_MS && !db.is_payload_queued(&c.id, &rotate)? {
+            let last = db.circles().rotated_at(&c.id)?.unwrap_or(c.created_at);
+            if now.0 - last.0 >= ROTATE_EVERY_MS
+                && !db.outbox().is_payload_queued(&c.id, &rotate)?
+            {
                 let op = Queued::Rotate;
                 enqueue(db, &*self.config.entropy, &c.id, &op, now)?;
             }
@@ -32,7 +34,7 @@ impl Engine {
     pub(super) fn commit_proposals(&mut self) -> Result<usize> {
         let mut queued = 0;
         let now = self.config.clock.now();
-        for c in self.vault.db().circles()? {
+        for c in self.vault.db().circles().all()? {
             let waiting = Circle::load(&Provider::new(self.vault.db().connection()), &c.id)?
                 .is_some_and(|g| g.has_pending_proposals() && !g.has_pending_commit());
             let commit = Queued::CommitProposals;
@@ -40,6 +42,7 @@ impl Engine {
                 && !self
                     .vault
                     .db()
+                    .outbox()
                     .is_payload_queued(&c.id, &commit.encode()?)?
             {
                 enqueue(self.vault.db(), &*self.config.entropy, &c.id, &commit, now)?;

@@ -30,10 +30,16 @@ impl Engine {
     pub(crate) fn relays(&self) -> Result<BTreeSet<String>> {
         let db = self.vault.db();
         Ok(db
-            .circles()?
+            .circles()
+            .all()?
             .into_iter()
             .map(|c| c.relay)
-            .chain(db.pending_joins()?.into_iter().map(|j| j.relay))
+            .chain(
+                db.membership()
+                    .pending_joins()?
+                    .into_iter()
+                    .map(|j| j.relay),
+            )
             .collect())
     }
 

@@ -85,8 +85,9 @@ impl Engine {
         settle_review(&mut current.report);
         let now = self.config.clock.now();
         self.vault
-            .db_mut()
-            .set_attachment_report(case, attachment, &current.report, now)?;
+            .db()
+            .attachments()
+            .set_report(case, attachment, &current.report, now)?;
         self.send_revision(case)?;
         Ok(current)
     }
@@ -176,7 +177,8 @@ impl Engine {
         let att = self
             .vault
             .db()
-            .attachments(case)?
+            .attachments()
+            .of_case(case)?
             .into_iter()
             .find(|a| &a.id == attachment)
             .ok_or_else(|| {
@@ -196,9 +198,9 @@ impl Engine {
                 )
             })?;
         let text = format!("Imaging: {line}");
-        let current = self.vault.db().fields(case)?.investigations;
+        let current = self.vault.db().cases().fields(case)?.investigations;
         if current.lines().any(|l| l.trim() == text) {
-            return Ok(self.vault.db().revision(case)?);
+            return Ok(self.vault.db().cases().revision(case)?);
         }
         let investigations = if current.trim().is_empty() {
             text
@@ -231,7 +233,8 @@ impl Engine {
         let current = self
             .vault
             .db()
-            .attachments(case)?
+            .attachments()
+            .of_case(case)?
             .into_iter()
             .find(|a| &a.id == attachment)
             .ok_or_else(|| {
@@ -240,7 +243,7 @@ impl Engine {
                     id: attachment.to_string(),
                 })
             })?;
-        if self.vault.db().attachment_sent(attachment)? {
+        if self.vault.db().transfers().attachment_sent(attachment)? {
             return Err(ClientError::Invalid(format!(
                 "this image was already sent to a circle; it can no longer be changed (to {what} it)"
             )));
@@ -325,7 +328,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut e = engine(dir.path());
         let (case, att) = case_with_image(&mut e);
-        let before = e.vault.db().blob_ids().unwrap();
+        let before = e.vault.db().attachments().blob_ids().unwrap();
         let rect = Redaction {
             x: 10,
             y: 20,
@@ -335,7 +338,7 @@ mod tests {
         let redacted = e.redact_attachment(&case, &att, &rects(&[rect])).unwrap();
         assert_eq!(redacted.report.redactions, 1);
         assert_eq!((redacted.width, redacted.height), (400, 300));
-        let after = e.vault.db().blob_ids().unwrap();
+        let after = e.vault.db().attachments().blob_ids().unwrap();
         assert_eq!(after.len(), before.len());
         assert!(after.is_disjoint(&before), "every rendition is new");
         let files: Vec<_> = std::fs::read_dir(dir.path().join("blobs"))
@@ -366,6 +369,7 @@ mod tests {
         let (case, att) = case_with_image(&mut e);
         e.vault
             .db()
+            .transfers()
             .mark_attachment_shared(b"circle", &att)
             .unwrap();
         let rect = Redaction {

@@ -43,7 +43,7 @@ impl Engine {
         request: &ImportRequest,
     ) -> Result<Attachment> {
         // Fail fast on an unknown case, or one shared with us, before the costly decode.
-        self.vault.db().fields(case)?;
+        self.vault.db().cases().fields(case)?;
         self.ensure_own(case, "add images to")?;
         let options = CleanOptions {
             redactions: &request.redactions,

@@ -40,13 +40,17 @@ impl Engine {
     pub fn open_case(&mut self, id: &CaseId) -> Result<CaseView> {
         let case = self.case(id)?;
         let db = self.vault.db();
-        let origin = db.case_origin(id)?;
-        let circle_names: HashMap<Vec<u8>, String> =
-            db.circles()?.into_iter().map(|c| (c.id, c.name)).collect();
-        let case_circles = db.case_circles(id)?;
+        let origin = db.shares().origin(id)?;
+        let circle_names: HashMap<Vec<u8>, String> = db
+            .circles()
+            .all()?
+            .into_iter()
+            .map(|c| (c.id, c.name))
+            .collect();
+        let case_circles = db.shares().circles_of(id)?;
         let mut names = BTreeMap::new();
         for c in &case_circles {
-            for (account, name, _) in db.member_profiles(c)? {
+            for (account, name, _) in db.circles().member_profiles(c)? {
                 names.insert(account, name);
             }
         }
@@ -61,7 +65,7 @@ impl Engine {
             })
             .collect();
         let polls = self.polls(id)?;
-        self.vault.db().mark_read(id)?;
+        self.vault.db().cases().mark_read(id)?;
         Ok(CaseView {
             own: origin.is_none(),
             author: origin.map(|(_, author)| author),
@@ -74,14 +78,14 @@ impl Engine {
 
     /// "My drafts" and each circle, with how many cases each holds and how many are unread.
     pub fn sidebar(&self) -> Result<Vec<SidebarEntry>> {
-        let counts = self.vault.db().case_counts()?;
+        let counts = self.vault.db().cases().counts()?;
         let mut out = vec![SidebarEntry {
             id: "drafts".into(),
             name: "My drafts".into(),
             cases: counts.drafts.cases,
             unread: counts.drafts.unread,
         }];
-        for c in self.vault.db().circles()? {
+        for c in self.vault.db().circles().all()? {
             let count = counts.circles.get(&c.id).copied().unwrap_or_default();
             out.push(SidebarEntry {
                 id: hex::encode(&c.id),

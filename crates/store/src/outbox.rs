@@ -1,5 +1,4 @@
-//! Circle sync state: the outbox (local changes that must still reach a circle), the cursor of
-//! each circle's log and the messages that could not be applied.
+//! The outbox: local changes that must still reach a circle.
 //!
 //! An outbox item is queued inside the same transaction as the change it carries
 //! (`CaseDb::atomically`), so a change is never made without its message nor a message queued
@@ -9,7 +8,7 @@
 use consilium_model::Timestamp;
 use rusqlite::{OptionalExtension, params};
 
-use crate::cases::CaseDb;
+use crate::db::CaseDb;
 use crate::error::{Result, StoreError};
 
 /// One queued message.
@@ -36,7 +35,20 @@ impl std::fmt::Debug for OutboxItem {
     }
 }
 
+/// The outbox rows.
+#[derive(Debug, Clone, Copy)]
+pub struct Outbox<'db> {
+    pub(crate) db: &'db CaseDb,
+}
+
 impl CaseDb {
+    /// Changes waiting to reach a circle.
+    pub fn outbox(&self) -> Outbox<'_> {
+        Outbox { db: self }
+    }
+}
+
+impl Outbox<'_> {
     /// Queues a message for a circle.
     pub fn enqueue(
         &self,
@@ -45,17 +57,17 @@ impl CaseDb {
         payload: &[u8],
         now: Timestamp,
     ) -> Result<i64> {
-        self.connection().execute(
+        self.db.connection().execute(
             "INSERT INTO outbox (circle, message_id, payload, next_attempt_at, created_at)
              VALUES (?1, ?2, ?3, ?4, ?4)",
             params![circle, &message_id[..], payload, now.0],
         )?;
-        Ok(self.connection().last_insert_rowid())
+        Ok(self.db.connection().last_insert_rowid())
     }
 
     /// The queued item with this message id, due or not.
-    pub fn queued_item(&self, message_id: &[u8; 16]) -> Result<Option<OutboxItem>> {
-        let mut stmt = self.connection().prepare_cached(
+    pub fn item(&self, message_id: &[u8; 16]) -> Result<Option<OutboxItem>> {
+        let mut stmt = self.db.connection().prepare_cached(
             "SELECT id, circle, payload, sealed, sealed_epoch, attempts, next_attempt_at
              FROM outbox WHERE message_id = ?1",
         )?;
@@ -80,7 +92,7 @@ impl CaseDb {
     /// The items due at `now`: the head of each circle's queue, if its time has come and it has
     /// not failed for good. A failed head holds its circle's queue until it is dropped.
     pub fn due(&self, now: Timestamp) -> Result<Vec<OutboxItem>> {
-        let mut stmt = self.connection().prepare_cached(
+        let mut stmt = self.db.connection().prepare_cached(
             "SELECT o.id, o.circle, o.message_id, o.payload, o.sealed, o.sealed_epoch, o.attempts,
                     o.next_attempt_at
              FROM outbox o
@@ -118,7 +130,7 @@ impl CaseDb {
     /// Records the sealed bytes about to be sent, so a retry after an ambiguous failure sends
     /// exactly these.
     pub fn record_sealed(&self, id: i64, sealed: &[u8], epoch: u64) -> Result<()> {
-        self.outbox_update(
+        self.update(
             "UPDATE outbox SET sealed = ?2, sealed_epoch = ?3 WHERE id = ?1",
             params![id, sealed, epoch],
         )
@@ -126,7 +138,7 @@ impl CaseDb {
 
     /// Forgets the sealed bytes (their epoch is gone): the next attempt seals again.
     pub fn clear_sealed(&self, id: i64) -> Result<()> {
-        self.outbox_update(
+        self.update(
             "UPDATE outbox SET sealed = NULL, sealed_epoch = NULL WHERE id = ?1",
             params![id],
         )
@@ -134,11 +146,11 @@ impl CaseDb {
 
     /// The relay acknowledged the item: it leaves the outbox.
     pub fn mark_delivered(&self, id: i64) -> Result<()> {
-        self.outbox_update("DELETE FROM outbox WHERE id = ?1", params![id])
+        self.update("DELETE FROM outbox WHERE id = ?1", params![id])
     }
 
     pub fn schedule_retry(&self, id: i64, attempts: u32, at: Timestamp) -> Result<()> {
-        self.outbox_update(
+        self.update(
             "UPDATE outbox SET attempts = ?2, next_attempt_at = ?3 WHERE id = ?1",
             params![id, attempts, at.0],
         )
@@ -146,29 +158,31 @@ impl CaseDb {
 
     /// The relay refused the item for good (the sender was removed, say).
     pub fn mark_failed(&self, id: i64, reason: &str) -> Result<()> {
-        self.outbox_update(
+        self.update(
             "UPDATE outbox SET failed = ?2 WHERE id = ?1",
             params![id, reason],
         )
     }
 
     /// Items that failed for good, with their reasons, for the UI.
-    pub fn failed_items(&self) -> Result<Vec<(i64, String)>> {
+    pub fn failed(&self) -> Result<Vec<(i64, String)>> {
         let mut stmt = self
+            .db
             .connection()
             .prepare_cached("SELECT id, failed FROM outbox WHERE failed IS NOT NULL ORDER BY id")?;
         let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
         Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
     }
 
-    pub fn outbox_len(&self) -> Result<u64> {
+    pub fn count(&self) -> Result<u64> {
         Ok(self
+            .db
             .connection()
             .query_row("SELECT count(*) FROM outbox", [], |r| r.get(0))?)
     }
 
-    fn outbox_update(&self, sql: &str, args: impl rusqlite::Params) -> Result<()> {
-        let n = self.connection().prepare_cached(sql)?.execute(args)?;
+    pub(crate) fn update(&self, sql: &str, args: impl rusqlite::Params) -> Result<()> {
+        let n = self.db.connection().prepare_cached(sql)?.execute(args)?;
         if n == 0 {
             return Err(StoreError::NotFound {
                 what: "outbox item",
@@ -181,6 +195,7 @@ impl CaseDb {
     /// Whether an item with exactly this payload waits for `circle` (not failed).
     pub fn is_payload_queued(&self, circle: &[u8], payload: &[u8]) -> Result<bool> {
         Ok(self
+            .db
             .connection()
             .query_row(
                 "SELECT EXISTS (SELECT 1 FROM outbox WHERE circle = ?1 AND payload = ?2 AND failed IS NULL)",
@@ -192,6 +207,7 @@ impl CaseDb {
     /// Whether a message id is still queued (a received echo of it is then our own).
     pub fn is_queued(&self, message_id: &[u8; 16]) -> Result<bool> {
         Ok(self
+            .db
             .connection()
             .query_row(
                 "SELECT 1 FROM outbox WHERE message_id = ?1",
@@ -217,11 +233,21 @@ mod tests {
     #[test]
     fn only_the_head_of_each_circle_is_due_and_only_when_its_time_has_come() {
         let db = db();
-        let a1 = db.enqueue(b"A", [1; 16], b"a1", Timestamp(10)).unwrap();
-        let a2 = db.enqueue(b"A", [2; 16], b"a2", Timestamp(10)).unwrap();
-        let b1 = db.enqueue(b"B", [3; 16], b"b1", Timestamp(10)).unwrap();
+        let a1 = db
+            .outbox()
+            .enqueue(b"A", [1; 16], b"a1", Timestamp(10))
+            .unwrap();
+        let a2 = db
+            .outbox()
+            .enqueue(b"A", [2; 16], b"a2", Timestamp(10))
+            .unwrap();
+        let b1 = db
+            .outbox()
+            .enqueue(b"B", [3; 16], b"b1", Timestamp(10))
+            .unwrap();
         let ids = |now| -> Vec<i64> {
-            db.due(Timestamp(now))
+            db.outbox()
+                .due(Timestamp(now))
                 .unwrap()
                 .iter()
                 .map(|i| i.id)
@@ -229,86 +255,27 @@ mod tests {
         };
         assert_eq!(ids(9), Vec::<i64>::new());
         assert_eq!(ids(10), vec![a1, b1]);
-        db.schedule_retry(a1, 1, Timestamp(50)).unwrap();
+        db.outbox().schedule_retry(a1, 1, Timestamp(50)).unwrap();
         assert_eq!(ids(20), vec![b1], "a2 waits behind a1");
-        db.record_sealed(a1, b"sealed", 3).unwrap();
-        let head = &db.due(Timestamp(50)).unwrap()[0];
+        db.outbox().record_sealed(a1, b"sealed", 3).unwrap();
+        let head = &db.outbox().due(Timestamp(50)).unwrap()[0];
         assert_eq!(head.sealed, Some((b"sealed".to_vec(), 3)));
         assert_eq!(head.attempts, 1);
         assert!(!format!("{head:?}").contains("a1"), "no payload in Debug");
-        db.mark_delivered(a1).unwrap();
-        assert!(!db.is_queued(&[1; 16]).unwrap());
+        db.outbox().mark_delivered(a1).unwrap();
+        assert!(!db.outbox().is_queued(&[1; 16]).unwrap());
         assert_eq!(ids(50), vec![a2, b1]);
-        db.mark_failed(a2, "forbidden").unwrap();
+        db.outbox().mark_failed(a2, "forbidden").unwrap();
         assert_eq!(ids(50), vec![b1]);
         assert_eq!(
-            db.failed_items().unwrap(),
+            db.outbox().failed().unwrap(),
             vec![(a2, "forbidden".to_string())]
         );
         assert!(
-            db.enqueue(b"A", [3; 16], b"dup", Timestamp(1)).is_err(),
+            db.outbox()
+                .enqueue(b"A", [3; 16], b"dup", Timestamp(1))
+                .is_err(),
             "message ids are unique"
         );
-    }
-}
-
-/// A message of a circle's log that was skipped, and why.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ReceiveFailure {
-    pub seq: u64,
-    pub sender: String,
-    pub reason: String,
-}
-
-impl CaseDb {
-    /// How far this client has applied the circle's log (0: nothing yet).
-    pub fn circle_cursor(&self, circle: &[u8]) -> Result<u64> {
-        Ok(self
-            .connection()
-            .query_row(
-                "SELECT seq FROM circle_cursors WHERE circle = ?1",
-                [circle],
-                |r| r.get(0),
-            )
-            .optional()?
-            .unwrap_or(0))
-    }
-
-    /// Moves the cursor forward (never back).
-    pub fn advance_circle_cursor(&self, circle: &[u8], seq: u64) -> Result<()> {
-        self.connection().execute(
-            "INSERT INTO circle_cursors (circle, seq) VALUES (?1, ?2)
-             ON CONFLICT (circle) DO UPDATE SET seq = max(seq, excluded.seq)",
-            params![circle, seq],
-        )?;
-        Ok(())
-    }
-
-    pub fn record_receive_failure(
-        &self,
-        circle: &[u8],
-        failure: &ReceiveFailure,
-        at: Timestamp,
-    ) -> Result<()> {
-        self.connection().execute(
-            "INSERT OR IGNORE INTO receive_failures (circle, seq, sender, reason, at)
-             VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![circle, failure.seq, failure.sender, failure.reason, at.0],
-        )?;
-        Ok(())
-    }
-
-    pub fn receive_failures(&self, circle: &[u8]) -> Result<Vec<ReceiveFailure>> {
-        let mut stmt = self.connection().prepare_cached(
-            "SELECT seq, sender, reason FROM receive_failures WHERE circle = ?1 ORDER BY seq",
-        )?;
-        let rows = stmt.query_map([circle], |r| {
-            Ok(ReceiveFailure {
-                seq: r.get(0)?,
-                sender: r.get(1)?,
-                reason: r.get(2)?,
-            })
-        })?;
-        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
     }
 }

@@ -1,14 +1,13 @@
-//! Reading many cases at once: the filtered case list, full-text search, and the per-circle
-//! counts the sidebar shows.
+//! Reading many cases at once: the filtered case list and the per-circle counts the sidebar
+//! shows, one query each, no case loaded.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
-use consilium_model::{CaseFilter, CaseId, CaseSummary, SearchHit, Timestamp, Urgency};
+use crate::cases::Cases;
+use crate::error::Result;
+use crate::rows::to16;
+use consilium_model::{CaseFilter, CaseId, CaseSummary, Timestamp, Urgency};
 use rusqlite::params;
-
-use crate::cases::{CaseDb, to16};
-use crate::error::{Result, StoreError};
-
 /// A case is unread when it was received and has changed since the user last opened it (a new
 /// revision, a new comment); the user's own cases count only their new comments. `c` is the
 /// case row, `r` its `case_reads` row (left-joined).
@@ -34,9 +33,9 @@ pub struct CaseCounts {
     pub circles: HashMap<Vec<u8>, CaseCount>,
 }
 
-impl CaseDb {
-    pub fn list_cases(&self, filter: &CaseFilter) -> Result<Vec<CaseSummary>> {
-        let mut stmt = self.connection().prepare_cached(
+impl Cases<'_> {
+    pub fn list(&self, filter: &CaseFilter) -> Result<Vec<CaseSummary>> {
+        let mut stmt = self.db.connection().prepare_cached(
             concat!("SELECT c.id, c.title, c.specialty, c.status, c.urgency, c.revision, c.created_at, c.updated_at,
                     (SELECT count(*) FROM attachments a WHERE a.case_id = c.id),
                     (SELECT count(*) FROM comments m WHERE m.case_id = c.id),
@@ -100,43 +99,9 @@ impl CaseDb {
         .collect()
     }
 
-    /// Full-text search over case fields, outcomes and comments; every word must match (as a
-    /// prefix), accents and case ignored. Best matches first, one hit per case.
-    pub fn search(&self, query: &str, limit: usize) -> Result<Vec<SearchHit>> {
-        let fts = fts_query(query)?;
-        let mut stmt = self.connection().prepare_cached(
-            "SELECT s.case_id, c.title, s.comment_id IS NOT NULL,
-                    snippet(search_index, -1, '[', ']', '…', 12)
-             FROM search_index JOIN search_rows s ON s.fts_rowid = search_index.rowid
-             JOIN cases c ON c.id = s.case_id
-             WHERE search_index MATCH ?1
-             ORDER BY rank",
-        )?;
-        let mut seen = HashSet::new();
-        let mut hits = Vec::new();
-        let mut rows = stmt.query([fts])?;
-        while let Some(r) = rows.next()? {
-            let id = CaseId::from_bytes(to16(&r.get::<_, Vec<u8>>(0)?)?);
-            if !seen.insert(id.clone()) {
-                continue;
-            }
-            let is_comment: bool = r.get(2)?;
-            hits.push(SearchHit {
-                id,
-                title: r.get(1)?,
-                field: if is_comment { "comment" } else { "case" }.into(),
-                snippet: r.get(3)?,
-            });
-            if hits.len() >= limit {
-                break;
-            }
-        }
-        Ok(hits)
-    }
-
     /// The counts of every sidebar entry in one pass over the cases, without loading them.
-    pub fn case_counts(&self) -> Result<CaseCounts> {
-        let mut stmt = self.connection().prepare_cached(concat!(
+    pub fn counts(&self) -> Result<CaseCounts> {
+        let mut stmt = self.db.connection().prepare_cached(concat!(
             "WITH st AS (
                 SELECT c.id, ",
             unread_sql!(),
@@ -170,33 +135,10 @@ impl CaseDb {
     }
 }
 
-pub(crate) fn fts_query(query: &str) -> Result<String> {
-    let words: Vec<String> = query
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .take(16)
-        .map(|w| format!("\"{w}\"*"))
-        .collect();
-    if words.is_empty() {
-        return Err(StoreError::Invalid(
-            "type at least one word to search for".into(),
-        ));
-    }
-    Ok(words.join(" "))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn search_queries_neutralise_fts_syntax() {
-        assert_eq!(
-            fts_query("rash NEAR(\"x\" OR y)").unwrap(),
-            "\"rash\"* \"NEAR\"* \"x\"* \"OR\"* \"y\"*"
-        );
-        assert!(fts_query(" *\"()").is_err());
-    }
+    use crate::db::CaseDb;
 
     /// The sidebar's counts agree with the filtered lists they summarise: drafts, circles
     /// (received from or shared with), and unread as the user opens cases and comments arrive.
@@ -209,7 +151,7 @@ mod tests {
 
         use crate::entropy::SystemEntropy;
 
-        let mut db = CaseDb::from_connection(
+        let db = CaseDb::from_connection(
             Connection::open_in_memory().unwrap(),
             Arc::new(SystemEntropy::new()),
         )
@@ -220,23 +162,24 @@ mod tests {
         };
         let (a, b) = (b"circle-a".to_vec(), b"circle-b".to_vec());
         let now = Timestamp(1_000);
-        let draft = db.create_case(fields("draft"), now).unwrap();
-        let shared = db.create_case(fields("shared with both"), now).unwrap();
-        db.mark_shared(&shared, &a).unwrap();
-        db.mark_shared(&shared, &b).unwrap();
+        let draft = db.cases().create(fields("draft"), now).unwrap();
+        let shared = db.cases().create(fields("shared with both"), now).unwrap();
+        db.shares().mark_shared(&shared, &a).unwrap();
+        db.shares().mark_shared(&shared, &b).unwrap();
         let received = CaseId::from_bytes([7; 16]);
-        db.receive_case(&a, "ana", &received, 1, fields("from ana"), now)
+        db.shares()
+            .receive_case(&a, "ana", &received, 1, fields("from ana"), now)
             .unwrap();
 
         let list = |db: &CaseDb, filter: CaseFilter| {
-            let cases = db.list_cases(&filter).unwrap();
+            let cases = db.cases().list(&filter).unwrap();
             CaseCount {
                 cases: cases.len(),
                 unread: cases.iter().filter(|c| c.unread).count(),
             }
         };
         let check = |db: &CaseDb| {
-            let counts = db.case_counts().unwrap();
+            let counts = db.cases().counts().unwrap();
             let drafts = CaseFilter {
                 drafts: true,
                 ..Default::default()
@@ -275,18 +218,20 @@ mod tests {
             }
         );
 
-        db.mark_read(&received).unwrap();
+        db.cases().mark_read(&received).unwrap();
         assert_eq!(check(&db).circles[&a].unread, 0);
         // A colleague's comment on my shared case makes it unread in both its circles.
-        db.add_comment(&shared, None, "ana", "Looks like a Spitz naevus.", now)
+        db.comments()
+            .add(&shared, None, "ana", "Looks like a Spitz naevus.", now)
             .unwrap();
         let counts = check(&db);
         assert_eq!(
             (counts.circles[&a].unread, counts.circles[&b].unread),
             (1, 1)
         );
-        db.mark_read(&shared).unwrap();
-        db.add_comment(&draft, None, "me", "note to self", now)
+        db.cases().mark_read(&shared).unwrap();
+        db.comments()
+            .add(&draft, None, "me", "note to self", now)
             .unwrap();
         assert_eq!(check(&db).circles[&a].unread, 0);
     }
