@@ -6,6 +6,29 @@
 use ring::aead::{AES_256_GCM, Aad, LessSafeKey, Nonce, UnboundKey};
 use zeroize::Zeroizing;
 
+/// Why an encrypted rendition was not made or not accepted; each is decided where it happens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum BlobCryptoError {
+    #[error("the downloaded attachment does not match its digest")]
+    CipherDigest,
+    #[error("the attachment does not decrypt with its key")]
+    Decrypt,
+    #[error("the attachment's padding is malformed")]
+    Padding,
+    #[error("the decrypted attachment does not match its digest")]
+    PlainDigest,
+    #[error("an attachment could not be encrypted")]
+    Encrypt,
+}
+
+impl BlobCryptoError {
+    /// Whether the bytes came wrong from outside (the relay or the sender), rather than our own
+    /// encryption failing.
+    pub fn is_tampering(self) -> bool {
+        !matches!(self, BlobCryptoError::Encrypt)
+    }
+}
+
 const AAD: &[u8] = b"consilium-attachment-v1";
 /// Smallest bucket: 16 KiB.
 const MIN_BUCKET: usize = 16 * 1024;
@@ -21,24 +44,30 @@ pub fn bucket(len: usize) -> usize {
     len.div_ceil(step) * step
 }
 
-fn key(raw: &[u8; 32]) -> Result<LessSafeKey, String> {
+/// The AES-256-GCM key (ring refuses only a key of another length, which the type rules out).
+fn key(raw: &[u8; 32]) -> Option<LessSafeKey> {
     UnboundKey::new(&AES_256_GCM, raw)
+        .ok()
         .map(LessSafeKey::new)
-        .map_err(|_| "bad attachment key".to_string())
 }
 
 /// Pads and encrypts `plain`.
-pub fn seal(plain: &[u8], raw_key: &[u8; 32], nonce: &[u8; 12]) -> Result<Vec<u8>, String> {
+pub fn seal(
+    plain: &[u8],
+    raw_key: &[u8; 32],
+    nonce: &[u8; 12],
+) -> Result<Vec<u8>, BlobCryptoError> {
     let mut buf = Vec::with_capacity(bucket(plain.len()) + AES_256_GCM.tag_len());
     buf.extend_from_slice(plain);
     buf.resize(bucket(plain.len()), 0);
-    key(raw_key)?
+    key(raw_key)
+        .ok_or(BlobCryptoError::Encrypt)?
         .seal_in_place_append_tag(
             Nonce::assume_unique_for_key(*nonce),
             Aad::from(AAD),
             &mut buf,
         )
-        .map_err(|_| "could not encrypt an attachment".to_string())?;
+        .map_err(|_| BlobCryptoError::Encrypt)?;
     Ok(buf)
 }
 
@@ -56,26 +85,27 @@ pub fn open(
     raw_key: &[u8; 32],
     nonce: &[u8; 12],
     expected: Expected<'_>,
-) -> Result<Zeroizing<Vec<u8>>, String> {
+) -> Result<Zeroizing<Vec<u8>>, BlobCryptoError> {
     if ring::digest::digest(&ring::digest::SHA256, cipher).as_ref() != expected.blob_sha256 {
-        return Err("the downloaded attachment does not match its digest".into());
+        return Err(BlobCryptoError::CipherDigest);
     }
     let mut buf = Zeroizing::new(cipher.to_vec());
-    let plain_len = key(raw_key)?
+    let plain_len = key(raw_key)
+        .ok_or(BlobCryptoError::Decrypt)?
         .open_in_place(
             Nonce::assume_unique_for_key(*nonce),
             Aad::from(AAD),
             &mut buf,
         )
-        .map_err(|_| "the attachment does not decrypt with its key".to_string())?
+        .map_err(|_| BlobCryptoError::Decrypt)?
         .len();
-    let size = usize::try_from(expected.size).map_err(|_| "bad attachment size".to_string())?;
+    let size = usize::try_from(expected.size).map_err(|_| BlobCryptoError::Padding)?;
     if size > plain_len || buf[size..plain_len].iter().any(|&b| b != 0) {
-        return Err("the attachment's padding is malformed".into());
+        return Err(BlobCryptoError::Padding);
     }
     buf.truncate(size);
     if ring::digest::digest(&ring::digest::SHA256, &buf).as_ref() != expected.plain_sha256 {
-        return Err("the decrypted attachment does not match its digest".into());
+        return Err(BlobCryptoError::PlainDigest);
     }
     Ok(buf)
 }
@@ -117,18 +147,17 @@ mod tests {
         assert_eq!(&open(&cipher, &k, &n, expected).unwrap()[..], &plain[..]);
         let mut flipped = cipher.clone();
         flipped[100] ^= 1;
-        assert!(
-            open(&flipped, &k, &n, expected)
-                .unwrap_err()
-                .contains("digest")
-        );
+        assert!(open(&flipped, &k, &n, expected).unwrap_err() == BlobCryptoError::CipherDigest);
         // A relay that recomputes the digest still cannot forge the contents.
         let forged = sha(&flipped);
         let e = Expected {
             blob_sha256: &forged,
             ..expected
         };
-        assert!(open(&flipped, &k, &n, e).unwrap_err().contains("decrypt"));
+        assert_eq!(
+            open(&flipped, &k, &n, e).unwrap_err(),
+            BlobCryptoError::Decrypt
+        );
         assert!(open(&cipher, &[8; 32], &n, expected).is_err());
         let wrong_size = Expected {
             size: plain.len() as u64 + 1,

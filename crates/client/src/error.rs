@@ -39,6 +39,10 @@ pub enum ErrorCode {
     /// An image must be looked at before it is shared: proposed face redactions to accept or
     /// dismiss, or a DICOM image that often carries burned-in text.
     ImageReviewNeeded,
+    /// A relay or a circle member sent something that fails its checks (a Welcome to another
+    /// circle, an image that no longer matches its digest…): it was refused and nothing changed.
+    UntrustedInput,
+    /// A fault inside Consilium: a bug, not something the user did.
     Internal,
 }
 
@@ -54,8 +58,21 @@ pub enum ClientError {
         #[source]
         source: DeidError,
     },
+    /// What a person typed or chose is not acceptable; the message says what to change.
     #[error("{0}")]
     Invalid(String),
+    /// Data in the vault that no longer decodes (a queued item, a kept report): the vault is
+    /// damaged, not the user's input.
+    #[error("the vault holds damaged data: {0}")]
+    Damaged(String),
+    /// Something a relay or a circle member sent that fails its checks.
+    #[error("{0}")]
+    Untrusted(String),
+    /// A fault inside Consilium (an encoder that failed, a state that cannot happen).
+    #[error("an internal error: {0}")]
+    Internal(String),
+    #[error(transparent)]
+    BlobCrypto(#[from] crate::blob_crypto::BlobCryptoError),
     #[error("the profile is locked; unlock it with your passphrase")]
     Locked,
     #[error("{}", identifiers_message(.0))]
@@ -107,6 +124,11 @@ impl ClientError {
             },
             ClientError::Image(e) | ClientError::ImageFile { source: e, .. } => image_code(e),
             ClientError::Invalid(_) => ErrorCode::InvalidInput,
+            ClientError::Damaged(_) => ErrorCode::VaultDamaged,
+            ClientError::Untrusted(_) => ErrorCode::UntrustedInput,
+            ClientError::Internal(_) => ErrorCode::Internal,
+            ClientError::BlobCrypto(e) if e.is_tampering() => ErrorCode::UntrustedInput,
+            ClientError::BlobCrypto(_) => ErrorCode::Internal,
             ClientError::Locked => ErrorCode::Locked,
             ClientError::Identifiers(_) => ErrorCode::IdentifiersFound,
             ClientError::ImagesToReview(_) => ErrorCode::ImageReviewNeeded,
@@ -178,3 +200,33 @@ impl std::fmt::Display for PublicError {
 impl std::error::Error for PublicError {}
 
 pub type Result<T, E = ClientError> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::blob_crypto::BlobCryptoError;
+
+    #[test]
+    fn each_kind_of_fault_has_its_own_code() {
+        let code = |e: ClientError| e.code();
+        assert_eq!(
+            code(ClientError::Invalid("x".into())),
+            ErrorCode::InvalidInput
+        );
+        assert_eq!(
+            code(ClientError::Damaged("x".into())),
+            ErrorCode::VaultDamaged
+        );
+        assert_eq!(
+            code(ClientError::Untrusted("x".into())),
+            ErrorCode::UntrustedInput
+        );
+        assert_eq!(code(ClientError::Internal("x".into())), ErrorCode::Internal);
+        // Bytes that came wrong from a relay are its doing; a failed encryption is ours.
+        assert_eq!(
+            code(BlobCryptoError::PlainDigest.into()),
+            ErrorCode::UntrustedInput
+        );
+        assert_eq!(code(BlobCryptoError::Encrypt.into()), ErrorCode::Internal);
+    }
+}

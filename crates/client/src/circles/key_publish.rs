@@ -34,21 +34,20 @@ pub fn key_package_upload(
         true,
         KEY_PACKAGE_LIFETIME_SECS,
     )
-    .map_err(|e| ClientError::Invalid(e.to_string()))?;
+    .map_err(|e| ClientError::Internal(format!("making key packages: {e}")))?;
     let expires_at = now.0 + KEY_PACKAGE_LIFETIME_SECS as i64 * 1000 - MARGIN_MS;
-    let packages = made
-        .into_iter()
-        .map(|p| {
-            Ok(KeyPackageItem {
-                mls: ByteBuf::from(
-                    p.to_message_bytes()
-                        .map_err(|e| ClientError::Invalid(e.to_string()))?,
-                ),
-                last_resort: p.last_resort,
-                expires_at,
+    let packages =
+        made.into_iter()
+            .map(|p| {
+                Ok(KeyPackageItem {
+                    mls: ByteBuf::from(p.to_message_bytes().map_err(|e| {
+                        ClientError::Internal(format!("encoding a key package: {e}"))
+                    })?),
+                    last_resort: p.last_resort,
+                    expires_at,
+                })
             })
-        })
-        .collect::<Result<Vec<_>>>()?;
+            .collect::<Result<Vec<_>>>()?;
     Ok(KeyPackageUpload { packages })
 }
 

@@ -214,7 +214,7 @@ impl Engine {
         };
         invite
             .to_code()
-            .map_err(|e| ClientError::Invalid(e.to_string()))
+            .map_err(|e| ClientError::Internal(format!("encoding the invite code: {e}")))
     }
 
     /// Redeems an invite code: the circle's admins get a join request with this profile's name,
@@ -237,14 +237,14 @@ impl Engine {
             .packages
             .into_iter()
             .find(|p| !p.last_resort)
-            .ok_or_else(|| ClientError::Invalid("no key package was made".into()))?
+            .ok_or_else(|| ClientError::Internal("no key package was made".into()))?
             .mls;
         let profile = self.vault.db().profile()?;
         let note = consilium_model::codec::to_cbor(&MemberProfile {
             name: profile.name,
             specialty: profile.specialty,
         })
-        .map_err(|e| ClientError::Invalid(e.to_string()))?;
+        .map_err(|e| ClientError::Internal(format!("encoding the join note: {e}")))?;
         self.net.run(client.redeem_invitation(&RedeemInvitation {
             token: invite.token.clone(),
             key_package,

@@ -50,7 +50,8 @@ impl Engine {
         let found = self.ensure_case_reviewed(case)?;
         self.ensure_images_reviewed(case)?;
         let report = self.report_from(case, &found)?;
-        let report = to_cbor(&report).map_err(|e| ClientError::Invalid(e.to_string()))?;
+        let report = to_cbor(&report)
+            .map_err(|e| ClientError::Internal(format!("encoding the report: {e}")))?;
         let full = self.vault.db().cases().get(case)?;
         let now = self.config.clock.now();
         let shared_at = now;
@@ -120,11 +121,10 @@ impl Engine {
                 let (plain, mime) = self.vault.read_rendition(case, &a.id, rendition)?;
                 let key = Zeroizing::new(random::<32>(entropy)?);
                 let nonce = random::<12>(entropy)?;
-                let cipher =
-                    blob_crypto::seal(&plain, &key, &nonce).map_err(ClientError::Invalid)?;
-                let blob_id: [u8; 32] = sha256(&cipher)
-                    .try_into()
-                    .map_err(|_| ClientError::Invalid("digest".into()))?;
+                let cipher = blob_crypto::seal(&plain, &key, &nonce)?;
+                let blob_id: [u8; 32] = sha256(&cipher).try_into().map_err(|_| {
+                    ClientError::Internal("a SHA-256 digest is not 32 bytes".into())
+                })?;
                 let (width, height) = if rendition == Rendition::Full {
                     (a.width, a.height)
                 } else {

@@ -159,8 +159,9 @@ impl Engine {
             .deid_reports(case)?
             .into_iter()
             .map(|kept| {
-                from_cbor(&kept.report)
-                    .map_err(|e| ClientError::Invalid(format!("stored report: {e}")))
+                from_cbor(&kept.report).map_err(|e| {
+                    ClientError::Damaged(format!("a kept de-identification report: {e}"))
+                })
             })
             .collect()
     }

@@ -26,7 +26,7 @@ use crate::events::Event;
 
 fn judged(e: GroupError) -> Rejection {
     match e {
-        GroupError::Storage(why) => Rejection::Local(ClientError::Invalid(format!(
+        GroupError::Storage(why) => Rejection::Local(ClientError::Damaged(format!(
             "the circle state could not be stored: {why}"
         ))),
         other => Rejection::Bad(other.to_string()),
@@ -191,9 +191,7 @@ impl Sealer for CircleSealer<'_> {
                 sealed_commit(circle.commit_pending(&provider, id).map_err(judged)?)
             }
         };
-        let bytes = post
-            .encode()
-            .map_err(|e| Rejection::Local(ClientError::Invalid(e.to_string())))?;
+        let bytes = post.encode().map_err(Rejection::Local)?;
         Ok(Some((bytes, circle.epoch())))
     }
 

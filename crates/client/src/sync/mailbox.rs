@@ -49,11 +49,11 @@ impl Engine {
         let joined = self.vault.db_mut().atomically(|db| {
             let circle = Circle::join(&Provider::new(db.connection()), &item.body)?;
             if circle.id() != pending.circle {
-                return Err(ClientError::Invalid("a Welcome to another circle".into()));
+                return Err(ClientError::Untrusted("a Welcome to another circle".into()));
             }
             let members: Vec<String> = circle.members()?.iter().map(hex::encode).collect();
             if !members.contains(&pending.inviter) {
-                return Err(ClientError::Invalid(
+                return Err(ClientError::Untrusted(
                     "the inviter is not in the circle the Welcome is for".into(),
                 ));
             }
@@ -84,7 +84,7 @@ impl Engine {
                 seq: 0,
                 reason: format!("a Welcome was refused: {e}"),
             }),
-            Err(ClientError::Invalid(why)) => report.events.push(Event::MessageRejected {
+            Err(ClientError::Untrusted(why)) => report.events.push(Event::MessageRejected {
                 circle: hex::encode(&pending.circle),
                 seq: 0,
                 reason: why,

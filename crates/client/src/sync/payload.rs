@@ -45,11 +45,11 @@ impl std::fmt::Debug for Queued {
 
 impl Queued {
     pub fn encode(&self) -> Result<Vec<u8>> {
-        to_cbor(self).map_err(|e| ClientError::Invalid(e.to_string()))
+        to_cbor(self).map_err(|e| ClientError::Internal(format!("encoding a queued item: {e}")))
     }
 
     pub fn decode(bytes: &[u8]) -> Result<Queued> {
-        from_cbor(bytes).map_err(|e| ClientError::Invalid(format!("a queued item: {e}")))
+        from_cbor(bytes).map_err(|e| ClientError::Damaged(format!("a queued item: {e}")))
     }
 
     /// Whether sealing it makes a commit (which the relay orders, one per epoch).
@@ -73,11 +73,11 @@ pub struct SealedPost {
 
 impl SealedPost {
     pub fn encode(&self) -> Result<Vec<u8>> {
-        to_cbor(self).map_err(|e| ClientError::Invalid(e.to_string()))
+        to_cbor(self).map_err(|e| ClientError::Internal(format!("encoding a queued item: {e}")))
     }
 
     pub fn decode(bytes: &[u8]) -> Result<SealedPost> {
-        from_cbor(bytes).map_err(|e| ClientError::Invalid(format!("a sealed item: {e}")))
+        from_cbor(bytes).map_err(|e| ClientError::Damaged(format!("a sealed item: {e}")))
     }
 
     pub fn into_bundle(self, message_id: [u8; 16]) -> PostBundle {
@@ -109,5 +109,16 @@ mod tests {
             "{shown}"
         );
         assert!(Queued::Rotate.is_commit() && !item.is_commit());
+    }
+
+    #[test]
+    fn a_damaged_queued_item_is_reported_as_vault_damage_not_as_bad_input() {
+        use crate::error::ErrorCode;
+        // The window tells a person "please correct the highlighted information" for
+        // invalid input; a queued item that no longer decodes is nothing they typed.
+        let e = Queued::decode(b"\xff\x00 not cbor").unwrap_err();
+        assert_eq!(e.code(), ErrorCode::VaultDamaged, "{e}");
+        let e = SealedPost::decode(b"").unwrap_err();
+        assert_eq!(e.code(), ErrorCode::VaultDamaged, "{e}");
     }
 }

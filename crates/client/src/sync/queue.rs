@@ -28,9 +28,7 @@ pub(crate) fn enqueue(
 }
 
 pub(crate) fn app(message: &AppMessage) -> Result<Queued> {
-    Ok(Queued::App(ByteBuf::from(
-        message
-            .encode()
-            .map_err(|e| ClientError::Invalid(e.to_string()))?,
-    )))
+    Ok(Queued::App(ByteBuf::from(message.encode().map_err(
+        |e| ClientError::Internal(format!("encoding a message: {e}")),
+    )?)))
 }

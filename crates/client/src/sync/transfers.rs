@@ -42,8 +42,7 @@ impl Engine {
                 let (plain, _) = self
                     .vault
                     .read_rendition(&b.case, &b.attachment, b.rendition)?;
-                let cipher =
-                    blob_crypto::seal(&plain, &b.key, &b.nonce).map_err(ClientError::Invalid)?;
+                let cipher = blob_crypto::seal(&plain, &b.key, &b.nonce)?;
                 drop(plain);
                 let size = cipher.len() as u64;
                 let id = match self.net.run(client.put_blob(&item.circle, cipher)) {
@@ -51,8 +50,8 @@ impl Engine {
                     Err(e) => return offline(e, report),
                 };
                 if id != b.blob_id {
-                    return Err(ClientError::Invalid(
-                        "an attachment no longer encrypts to what its message says".into(),
+                    return Err(ClientError::Untrusted(
+                        "the relay named an uploaded image otherwise than its digest".into(),
                     ));
                 }
                 self.vault
@@ -179,7 +178,7 @@ impl Engine {
             plain_sha256: &p.plaintext_sha256,
             size: p.size,
         };
-        blob_crypto::open(&cipher, &key, &nonce, expected).map_err(Download::Bad)
+        blob_crypto::open(&cipher, &key, &nonce, expected).map_err(|e| Download::Bad(e.to_string()))
     }
 }
 
