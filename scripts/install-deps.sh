@@ -3,6 +3,19 @@
 # already there. Rust itself (1.89 or newer, with rustfmt and clippy) must be installed first.
 set -euo pipefail
 
+# Runs a step quietly; if it fails, says which and shows the end of what it printed.
+quietly() {
+    local log
+    log="$(mktemp)"
+    if ! "$@" >"$log" 2>&1; then
+        echo "error: this step failed: $*" >&2
+        tail -n 40 "$log" >&2
+        rm -f "$log"
+        exit 1
+    fi
+    rm -f "$log"
+}
+
 need_apt=()
 command -v exiftool >/dev/null || need_apt+=(libimage-exiftool-perl)
 command -v vipsthumbnail >/dev/null || need_apt+=(libvips-tools)
@@ -24,8 +37,8 @@ if [ ${#need_apt[@]} -gt 0 ]; then
     sudo=""
     [ "$(id -u)" -ne 0 ] && sudo="sudo"
     echo "installing: ${need_apt[*]}"
-    $sudo apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need_apt[@]}" >/dev/null
+    quietly $sudo apt-get update -qq
+    quietly $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}"
 fi
 
 if ! command -v cargo >/dev/null; then
@@ -39,7 +52,7 @@ rustup component add rustfmt clippy >/dev/null 2>&1 || true
 # `npm ci` misreads the lock's optional platform packages).
 root="$(cd "$(dirname "$0")/.." && pwd)"
 if [ ! -d "$root/ui/node_modules" ] || [ "$root/ui/package-lock.json" -nt "$root/ui/node_modules/.package-lock.json" ]; then
-    (cd "$root/ui" && npm install --no-audit --no-fund >/dev/null 2>&1)
+    quietly npm --prefix "$root/ui" install --no-audit --no-fund
 fi
 
 # tauri-driver: the WebDriver front for the desktop window's end-to-end tests, kept beside the
@@ -47,5 +60,5 @@ fi
 tools="${HOME}/.cache/consilium/tools"
 if [ ! -x "$tools/bin/tauri-driver" ]; then
     echo "installing tauri-driver"
-    cargo install tauri-driver --version 2.1.0 --locked --root "$tools" >/dev/null 2>&1
+    quietly cargo install tauri-driver --version 2.1.0 --locked --root "$tools"
 fi

@@ -1,20 +1,13 @@
 #!/usr/bin/env bash
-# Runs every check and test of Consilium: formatting, clippy, unit, integration and property
-# tests of every crate, the CLI end-to-end tests against real files, and the desktop window's
-# end-to-end test over WebDriver.
+# Runs every check and test of Consilium: the fast lane (scripts/check.sh: formatting, clippy,
+# tidy checks, unit tests, front-end tests, fuzz targets compiled), then the integration and
+# property tests of every crate, the CLI end-to-end tests against real files and a real relay
+# process, and the desktop window's end-to-end tests over WebDriver.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/install-deps.sh
-source scripts/env.sh
-bash tests/samples/fetch.sh
-
 start=$(date +%s)
-echo "== front end: types, unit tests, build (the window embeds ui/dist)"
-(cd ui && npm run -s check && npm test --silent && npm run -s build)
-echo "== cargo fmt --check"
-cargo fmt --all --check
-echo "== cargo clippy"
-cargo clippy --workspace --all-targets --locked -- -D warnings
+bash scripts/check.sh
+source scripts/env.sh
 echo "== cargo build (the binaries the end-to-end tests run)"
 cargo build --workspace --bins --locked
 echo "== cargo test (under a virtual display: the desktop window's WebDriver test opens it)"
