@@ -1,0 +1,64 @@
+//! Invitations: a circle's one-time tokens (kept hashed), redeemed once, before they expire, into
+//! a join request in the admins' mailboxes.
+
+use rusqlite::{OptionalExtension, params};
+
+use super::Store;
+use super::group_commit::Pending;
+use crate::auth::Account;
+use crate::error::RelayError;
+
+impl Store {
+    pub fn register_invitation(
+        &self,
+        inviter: &Account,
+        group_id: &[u8],
+        token_hash: &[u8],
+        expires_at: i64,
+    ) -> Pending<()> {
+        if token_hash.len() != 32 {
+            return Pending::ready(Err(RelayError::BadRequest(
+                "the token hash is a SHA-256".into(),
+            )));
+        }
+        let (inviter, group_id, token_hash) = (*inviter, group_id.to_vec(), token_hash.to_vec());
+        self.write(move |c| {
+            if !Self::is_member(c, &group_id, &inviter)? {
+                return Err(RelayError::Forbidden);
+            }
+            let n = c.execute(
+                "INSERT OR IGNORE INTO invitations (token_hash, group_id, inviter, expires_at) VALUES (?1, ?2, ?3, ?4)",
+                params![token_hash, group_id, &inviter.0[..], expires_at],
+            )?;
+            if n == 0 { Err(RelayError::Conflict) } else { Ok(()) }
+        })
+    }
+
+    /// Uses a one-time token: stores a join request in the inviter's mailbox.
+    pub fn redeem_invitation(
+        &self,
+        joiner: &Account,
+        token: &[u8],
+        body: Vec<u8>,
+        now: i64,
+    ) -> Pending<Vec<u8>> {
+        let hash = ring::digest::digest(&ring::digest::SHA256, token);
+        let (joiner, hash) = (*joiner, hash.as_ref().to_vec());
+        self.write(move |c| {
+            let found: Option<(Vec<u8>, Vec<u8>)> = c
+                .query_row(
+                    "SELECT group_id, inviter FROM invitations WHERE token_hash = ?1 AND used = 0 AND expires_at > ?2",
+                    params![hash, now],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()?;
+            let Some((group_id, inviter)) = found else { return Err(RelayError::InvitationInvalid) };
+            c.execute("UPDATE invitations SET used = 1 WHERE token_hash = ?1", [&hash])?;
+            c.execute(
+                "INSERT INTO mailbox (account, kind, group_id, sender, body, created_at) VALUES (?1, 'join_request', ?2, ?3, ?4, ?5)",
+                params![inviter, group_id, &joiner.0[..], body, now],
+            )?;
+            Ok(inviter)
+        })
+    }
+}

@@ -1,0 +1,57 @@
+//! The key-package directory: each account's published packages, each handed out once, except
+//! the last-resort one.
+
+use rusqlite::{OptionalExtension, params};
+
+use super::Store;
+use super::group_commit::Pending;
+use crate::auth::Account;
+use crate::error::RelayError;
+
+impl Store {
+    pub fn add_key_packages(
+        &self,
+        account: &Account,
+        packages: Vec<(Vec<u8>, bool, i64)>,
+    ) -> Pending<()> {
+        let account = *account;
+        self.write(move |c| {
+            let held: u64 = c.query_row("SELECT count(*) FROM key_packages WHERE account = ?1", [&account.0[..]], |r| r.get(0))?;
+            if held + packages.len() as u64 > 200 {
+                return Err(RelayError::QuotaExceeded);
+            }
+            if packages.iter().any(|p| p.1) {
+                // One last-resort package per account: a new one replaces the old.
+                c.execute("DELETE FROM key_packages WHERE account = ?1 AND last_resort = 1", [&account.0[..]])?;
+            }
+            for (body, last_resort, expires_at) in &packages {
+                c.execute(
+                    "INSERT INTO key_packages (account, body, last_resort, expires_at) VALUES (?1, ?2, ?3, ?4)",
+                    params![&account.0[..], body, *last_resort, expires_at],
+                )?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Hands out one unexpired key package of `owner`: an ordinary one at most once (deleted in
+    /// the same transaction), else the last-resort one, which stays.
+    pub fn claim_key_package(&self, owner: &Account, now: i64) -> Pending<Vec<u8>> {
+        let owner = *owner;
+        self.write(move |c| {
+            c.execute("DELETE FROM key_packages WHERE account = ?1 AND expires_at <= ?2", params![&owner.0[..], now])?;
+            let found: Option<(i64, Vec<u8>, bool)> = c
+                .query_row(
+                    "SELECT id, body, last_resort FROM key_packages WHERE account = ?1 ORDER BY last_resort, id LIMIT 1",
+                    [&owner.0[..]],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                )
+                .optional()?;
+            let Some((id, body, last_resort)) = found else { return Err(RelayError::NoKeyPackage) };
+            if !last_resort {
+                c.execute("DELETE FROM key_packages WHERE id = ?1", [id])?;
+            }
+            Ok(body)
+        })
+    }
+}

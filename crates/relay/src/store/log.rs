@@ -1,0 +1,56 @@
+//! Reading a group's log past a cursor, and each reader's cursor (what every member has read
+//! may be pruned).
+
+use consilium_model::wire::LogEntry;
+use rusqlite::params;
+use serde_bytes::ByteBuf;
+
+use super::group_commit::Pending;
+use super::{MAX_FETCH, Store};
+use crate::auth::Account;
+use crate::error::{RelayError, Result};
+
+impl Store {
+    /// Log entries after `after`, for a member of the group.
+    pub fn fetch(
+        &self,
+        reader: &Account,
+        group_id: &[u8],
+        after: u64,
+        limit: u64,
+    ) -> Result<Vec<LogEntry>> {
+        self.read(|c| {
+            if !Self::is_member(c, group_id, reader)? {
+                return Err(RelayError::Forbidden);
+            }
+            let mut stmt = c.prepare_cached(
+                "SELECT seq, sender, message_id, body FROM messages WHERE group_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
+            )?;
+            let rows = stmt.query_map(params![group_id, after, limit.min(MAX_FETCH)], |r| {
+                Ok(LogEntry {
+                    seq: r.get(0)?,
+                    sender: hex::encode(r.get::<_, Vec<u8>>(1)?),
+                    message_id: ByteBuf::from(r.get::<_, Vec<u8>>(2)?),
+                    mls: ByteBuf::from(r.get::<_, Vec<u8>>(3)?),
+                })
+            })?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+    }
+
+    /// Records how far a member has read.
+    pub fn set_cursor(&self, reader: &Account, group_id: &[u8], seq: u64) -> Pending<()> {
+        let (reader, group_id) = (*reader, group_id.to_vec());
+        self.write(move |c| {
+            if !Self::is_member(c, &group_id, &reader)? {
+                return Err(RelayError::Forbidden);
+            }
+            c.prepare_cached(
+                "INSERT INTO cursors (group_id, account, seq) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (group_id, account) DO UPDATE SET seq = max(seq, excluded.seq)",
+            )?
+            .execute(params![group_id, &reader.0[..], seq])?;
+            Ok(())
+        })
+    }
+}

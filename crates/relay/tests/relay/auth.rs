@@ -1,0 +1,188 @@
+//! Authentication: unsigned, forged, moved, expired and replayed requests, and what a non-member can reach.
+
+use crate::support::*;
+
+#[tokio::test]
+async fn auth_an_unsigned_request_is_refused() {
+    let (_dir, relay, _alice, gid) = alice_in_a_circle().await;
+    let r = reqwest::get(format!("{}/v1/groups/{gid}/messages", relay.base))
+        .await
+        .unwrap();
+    assert_eq!(
+        status_and_code(r).await,
+        (401, "unauthenticated".to_string())
+    );
+    relay.stop().await;
+}
+
+#[tokio::test]
+async fn auth_a_request_signed_by_another_key_is_refused() {
+    let (_dir, relay, alice, gid) = alice_in_a_circle().await;
+    let mallory = Account::new(&relay);
+    let path = format!("/v1/groups/{gid}/messages");
+    let (status, code) = forged_get(&relay.base, &path, &alice, &mallory, &path).await;
+    assert_eq!((status, code.as_str()), (401, "bad_signature"));
+    relay.stop().await;
+}
+
+#[tokio::test]
+async fn auth_a_signature_moved_to_another_route_is_refused() {
+    let (_dir, relay, alice, gid) = alice_in_a_circle().await;
+    let path = format!("/v1/groups/{gid}/messages");
+    let (status, code) = forged_get(&relay.base, &path, &alice, &alice, "/v1/mailbox").await;
+    assert_eq!((status, code.as_str()), (401, "bad_signature"));
+    relay.stop().await;
+}
+
+#[tokio::test]
+async fn auth_an_expired_request_is_refused() {
+    let (_dir, relay, alice, gid) = alice_in_a_circle().await;
+    let path = format!("/v1/groups/{gid}/messages");
+    let r = alice
+        .request(
+            "GET",
+            &path,
+            vec![],
+            now_ms() - 10 * 60 * 1000,
+            &Account::nonce(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(status_and_code(r).await, (401, "expired".to_string()));
+    relay.stop().await;
+}
+
+#[tokio::test]
+async fn auth_a_replayed_request_is_refused_even_after_a_restart() {
+    let (dir, relay, alice, gid) = alice_in_a_circle().await;
+    let path = format!("/v1/groups/{gid}/messages");
+    let (nonce, ts) = (Account::nonce(), now_ms());
+    let first = alice
+        .request("GET", &path, vec![], ts, &nonce)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(first.status().as_u16(), 200);
+    let replay = alice
+        .request("GET", &path, vec![], ts, &nonce)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(status_and_code(replay).await, (401, "replayed".to_string()));
+    relay.stop().await;
+    let relay = start(dir.path()).await;
+    let alice = Account {
+        base: relay.base.clone(),
+        ..alice
+    };
+    let replay = alice
+        .request("GET", &path, vec![], ts, &nonce)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(replay.status().as_u16(), 401);
+    relay.stop().await;
+}
+
+#[tokio::test]
+async fn auth_a_non_member_neither_reads_nor_posts_to_a_group() {
+    let (_dir, relay, _alice, gid) = alice_in_a_circle().await;
+    let mallory = Account::new(&relay);
+    let path = format!("/v1/groups/{gid}/messages");
+    let (status, body) = mallory.send("GET", &path, vec![]).await;
+    assert_eq!((status, error_code(&body).as_str()), (403, "forbidden"));
+    let m = member("mallory");
+    let mut own = MlsGroup::new(
+        &m.provider,
+        &m.signer,
+        &MlsGroupCreateConfig::default(),
+        m.cwk.clone(),
+    )
+    .unwrap();
+    let msg = own.create_message(&m.provider, &m.signer, b"spam").unwrap();
+    let (status, _) = mallory
+        .send("POST", &path, to_cbor(&bundle(bytes(&msg))).unwrap())
+        .await;
+    assert!(status == 400 || status == 403, "{status}");
+    relay.stop().await;
+}
+
+#[tokio::test]
+async fn auth_a_non_member_cannot_fetch_a_blob_nor_learn_it_exists() {
+    let (_dir, relay, alice, gid) = alice_in_a_circle().await;
+    let mallory = Account::new(&relay);
+    let blob = b"ciphertext of an image".to_vec();
+    let id = hex::encode(ring::digest::digest(&ring::digest::SHA256, &blob));
+    let (status, _) = alice
+        .send("PUT", &format!("/v1/groups/{gid}/blobs/{id}"), blob.clone())
+        .await;
+    assert_eq!(status, 201);
+    let (status, got) = alice.send("GET", &format!("/v1/blobs/{id}"), vec![]).await;
+    assert_eq!((status, got), (200, blob));
+    let (status, body) = mallory
+        .send("GET", &format!("/v1/blobs/{id}"), vec![])
+        .await;
+    assert_eq!((status, error_code(&body).as_str()), (404, "not_found"));
+    let (status, body) = alice
+        .send(
+            "PUT",
+            &format!("/v1/groups/{gid}/blobs/{id}"),
+            b"other bytes".to_vec(),
+        )
+        .await;
+    assert_eq!(
+        (status, error_code(&body).as_str()),
+        (400, "digest_mismatch")
+    );
+    relay.stop().await;
+}
+
+#[tokio::test]
+async fn auth_another_accounts_mailbox_is_out_of_reach() {
+    let (_dir, relay, alice, gid) = alice_in_a_circle().await;
+    let (joiner, mallory) = (Account::new(&relay), Account::new(&relay));
+    // A join request lands in Alice's mailbox.
+    let token = b"token for the mailbox test".to_vec();
+    let hash = ring::digest::digest(&ring::digest::SHA256, &token)
+        .as_ref()
+        .to_vec();
+    let reg = RegisterInvitation {
+        token_hash: ByteBuf::from(hash),
+        expires_at: now_ms() + 60_000,
+    };
+    let (status, _) = alice
+        .send(
+            "POST",
+            &format!("/v1/groups/{gid}/invitations"),
+            to_cbor(&reg).unwrap(),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let kp = MlsMessageOut::from(key_package(&member("joiner")))
+        .tls_serialize_detached()
+        .unwrap();
+    let redeem = RedeemInvitation {
+        token: ByteBuf::from(token),
+        key_package: ByteBuf::from(kp),
+        note: ByteBuf::from(vec![]),
+    };
+    let (status, _) = joiner
+        .send("POST", "/v1/invitations/redeem", to_cbor(&redeem).unwrap())
+        .await;
+    assert_eq!(status, 202);
+    let items: Vec<MailboxItem> = alice.ok("GET", "/v1/mailbox", vec![]).await;
+    assert_eq!(items.len(), 1);
+    // Mallory sees none of it and cannot remove it; the answer does not say it exists.
+    let mine: Vec<MailboxItem> = mallory.ok("GET", "/v1/mailbox", vec![]).await;
+    assert!(mine.is_empty());
+    let (status, body) = mallory
+        .send("DELETE", &format!("/v1/mailbox/{}", items[0].id), vec![])
+        .await;
+    assert_eq!((status, error_code(&body).as_str()), (404, "not_found"));
+    let (status, _) = mallory.send("DELETE", "/v1/mailbox/999999", vec![]).await;
+    assert_eq!(status, 404, "same answer for an item that does not exist");
+    let still: Vec<MailboxItem> = alice.ok("GET", "/v1/mailbox", vec![]).await;
+    assert_eq!(still, items);
+    relay.stop().await;
+}

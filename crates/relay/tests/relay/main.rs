@@ -1,0 +1,12 @@
+//! The relay on a real socket (127.0.0.1:0), driven by signed HTTP requests carrying real MLS
+//! messages made by openmls; one module per concern, the harness in `support`.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod abuse;
+mod auth;
+mod directory;
+mod durability;
+mod ordering;
+mod push;
+mod support;

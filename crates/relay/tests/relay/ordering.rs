@@ -1,0 +1,156 @@
+//! The ordering rule: one commit per epoch, stale posts refused, half-valid bundles refused whole.
+
+use crate::support::*;
+
+#[tokio::test]
+async fn health_answers_without_authentication() {
+    let dir = tempfile::tempdir().unwrap();
+    let relay = start(dir.path()).await;
+    let r = reqwest::get(format!("{}/v1/health", relay.base))
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    relay.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_commits_for_one_epoch_never_fork_the_group_100_times() {
+    let dir = tempfile::tempdir().unwrap();
+    let relay = start(dir.path()).await;
+    let (alice_acc, alice, mut ga, bob_acc, bob, mut gb, gid) = circle_of_two(&relay).await;
+    let path = format!("/v1/groups/{gid}/messages");
+    for round in 0..100u64 {
+        let ca = ga
+            .self_update(
+                &alice.provider,
+                &alice.signer,
+                LeafNodeParameters::default(),
+            )
+            .unwrap();
+        let cb = gb
+            .self_update(&bob.provider, &bob.signer, LeafNodeParameters::default())
+            .unwrap();
+        let (ba, bb) = (bytes(ca.commit()), bytes(cb.commit()));
+        let (ra, rb) = tokio::join!(
+            alice_acc.send("POST", &path, to_cbor(&bundle(ba.clone())).unwrap()),
+            bob_acc.send("POST", &path, to_cbor(&bundle(bb.clone())).unwrap()),
+        );
+        let accepted = [ra.0, rb.0].iter().filter(|s| **s == 200).count();
+        assert_eq!(accepted, 1, "round {round}: {} / {}", ra.0, rb.0);
+        let (loser_status, loser_body) = if ra.0 == 200 { &rb } else { &ra };
+        assert_eq!(*loser_status, 409);
+        let err: RelayErrorBody = serde_json::from_slice(loser_body).unwrap();
+        assert_eq!(
+            (err.code.as_str(), err.current_epoch),
+            ("stale_epoch", Some(round + 2))
+        );
+        if ra.0 == 200 {
+            ga.merge_pending_commit(&alice.provider).unwrap();
+            gb.clear_pending_commit(bob.provider.storage()).unwrap();
+            apply_commit(&bob, &mut gb, &ba);
+        } else {
+            gb.merge_pending_commit(&bob.provider).unwrap();
+            ga.clear_pending_commit(alice.provider.storage()).unwrap();
+            apply_commit(&alice, &mut ga, &bb);
+        }
+        assert_eq!(ga.epoch(), gb.epoch());
+    }
+    // Both still read each other.
+    let hello = ga
+        .create_message(&alice.provider, &alice.signer, b"still one circle")
+        .unwrap();
+    let posted: Posted = alice_acc
+        .ok("POST", &path, to_cbor(&bundle(bytes(&hello))).unwrap())
+        .await;
+    let log: Vec<LogEntry> = bob_acc
+        .ok("GET", &format!("{path}?after={}", posted.seq - 1), vec![])
+        .await;
+    let msg = MlsMessageIn::tls_deserialize_exact(&log[0].mls[..]).unwrap();
+    match gb
+        .process_message(&bob.provider, msg.try_into_protocol_message().unwrap())
+        .unwrap()
+        .into_content()
+    {
+        ProcessedMessageContent::ApplicationMessage(m) => {
+            assert_eq!(m.into_bytes(), b"still one circle")
+        }
+        _ => panic!("expected an application message"),
+    }
+    relay.stop().await;
+}
+
+#[tokio::test]
+async fn stale_messages_half_valid_bundles_and_refused_welcomes() {
+    let dir = tempfile::tempdir().unwrap();
+    let relay = start(dir.path()).await;
+    let (alice_acc, alice, mut ga, bob_acc, bob, mut gb, gid) = circle_of_two(&relay).await;
+    let path = format!("/v1/groups/{gid}/messages");
+    // Bob writes a message at epoch 1, then Alice's commit moves the group to epoch 2.
+    let old = gb
+        .create_message(&bob.provider, &bob.signer, b"late")
+        .unwrap();
+    let c = ga
+        .self_update(
+            &alice.provider,
+            &alice.signer,
+            LeafNodeParameters::default(),
+        )
+        .unwrap();
+    let _: Posted = alice_acc
+        .ok("POST", &path, to_cbor(&bundle(bytes(c.commit()))).unwrap())
+        .await;
+    ga.merge_pending_commit(&alice.provider).unwrap();
+    let (status, body) = bob_acc
+        .send("POST", &path, to_cbor(&bundle(bytes(&old))).unwrap())
+        .await;
+    assert_eq!((status, error_code(&body).as_str()), (409, "stale_epoch"));
+
+    // Bob's commit for the old epoch adds Carol: refused, and her Welcome is never delivered.
+    let carol_acc = Account::new(&relay);
+    let carol = member("carol");
+    let (commit, welcome, _) = gb
+        .add_members(&bob.provider, &bob.signer, &[key_package(&carol)])
+        .unwrap();
+    let mut b = bundle(bytes(&commit));
+    b.welcomes.push(WelcomeFor {
+        account: carol_acc.id(),
+        mls: ByteBuf::from(bytes(&welcome)),
+    });
+    b.added.push(carol_acc.id());
+    let (status, _) = bob_acc.send("POST", &path, to_cbor(&b).unwrap()).await;
+    assert_eq!(status, 409);
+    let mail: Vec<MailboxItem> = carol_acc.ok("GET", "/v1/mailbox", vec![]).await;
+    assert!(mail.is_empty(), "Welcome of a refused commit delivered");
+    gb.clear_pending_commit(bob.provider.storage()).unwrap();
+    apply_commit(&bob, &mut gb, &bytes(c.commit()));
+
+    // A valid commit with a garbage Welcome: refused whole, the epoch does not move.
+    let (commit, _, _) = ga
+        .add_members(&alice.provider, &alice.signer, &[key_package(&carol)])
+        .unwrap();
+    let mut b = bundle(bytes(&commit));
+    b.welcomes.push(WelcomeFor {
+        account: carol_acc.id(),
+        mls: ByteBuf::from(vec![0u8; 40]),
+    });
+    b.added.push(carol_acc.id());
+    let (status, body) = alice_acc.send("POST", &path, to_cbor(&b).unwrap()).await;
+    assert_eq!(
+        (status, error_code(&body).as_str()),
+        (400, "invalid_message")
+    );
+    // The same commit without the bad part is still for the current epoch: nothing moved.
+    let b2 = PostBundle {
+        welcomes: vec![],
+        added: vec![],
+        ..b
+    };
+    let posted: Posted = alice_acc.ok("POST", &path, to_cbor(&b2).unwrap()).await;
+    assert_eq!(posted.epoch, 3);
+    // A retry of the same message id returns the first answer and stores nothing new.
+    let again: Posted = alice_acc.ok("POST", &path, to_cbor(&b2).unwrap()).await;
+    assert_eq!(again, posted);
+    let log: Vec<LogEntry> = alice_acc.ok("GET", &path, vec![]).await;
+    assert_eq!(log.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![1, 2, 3]);
+    relay.stop().await;
+}

@@ -1,0 +1,382 @@
+//! What every relay test uses: a relay on a real socket, signed requests, MLS members made by
+//! openmls, a circle of two, and the relay as a real process.
+
+pub use std::sync::Arc;
+
+pub use consilium_model::codec::{from_cbor, to_cbor};
+pub use consilium_model::wire::*;
+pub use consilium_model::{Clock, Timestamp};
+pub use consilium_relay::auth::{
+    HEADER_ACCOUNT, HEADER_NONCE, HEADER_SIGNATURE, HEADER_TIMESTAMP, signed_message,
+};
+pub use consilium_relay::{RelayConfig, run};
+pub use openmls::prelude::*;
+pub use openmls_basic_credential::SignatureKeyPair;
+pub use openmls_rust_crypto::OpenMlsRustCrypto;
+pub use ring::rand::SecureRandom;
+pub use ring::signature::{Ed25519KeyPair, KeyPair};
+pub use serde_bytes::ByteBuf;
+pub use tls_codec::{Deserialize as _, Serialize as _};
+
+#[derive(Debug)]
+pub struct WallClock;
+
+impl Clock for WallClock {
+    fn now(&self) -> Timestamp {
+        Timestamp(now_ms())
+    }
+}
+
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+}
+
+pub struct Relay {
+    pub base: String,
+    pub stop: Option<tokio::sync::oneshot::Sender<()>>,
+    pub task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+pub async fn start(dir: &std::path::Path) -> Relay {
+    start_with(dir, |_| {}).await
+}
+
+pub async fn start_with(dir: &std::path::Path, tweak: impl FnOnce(&mut RelayConfig)) -> Relay {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let mut config = RelayConfig::new(dir.to_path_buf(), Arc::new(WallClock));
+    config.shutdown_grace = std::time::Duration::from_secs(2);
+    tweak(&mut config);
+    let task = tokio::spawn(run(listener, config, async {
+        let _ = rx.await;
+    }));
+    Relay {
+        base,
+        stop: Some(tx),
+        task,
+    }
+}
+
+impl Relay {
+    pub async fn stop(mut self) {
+        let _ = self.stop.take().unwrap().send(());
+        self.task.await.unwrap().unwrap();
+    }
+}
+
+/// An account: an Ed25519 key that signs every request.
+pub struct Account {
+    pub key: Ed25519KeyPair,
+    pub http: reqwest::Client,
+    pub base: String,
+}
+
+impl Account {
+    pub fn new(relay: &Relay) -> Account {
+        Account::at(&relay.base)
+    }
+
+    pub fn at(base: &str) -> Account {
+        let rng = ring::rand::SystemRandom::new();
+        let pkcs8 = Ed25519KeyPair::generate_pkcs8(&rng).unwrap();
+        Account {
+            key: Ed25519KeyPair::from_pkcs8(pkcs8.as_ref()).unwrap(),
+            http: reqwest::Client::new(),
+            base: base.to_string(),
+        }
+    }
+
+    pub fn id(&self) -> String {
+        hex::encode(self.key.public_key().as_ref())
+    }
+
+    pub fn nonce() -> String {
+        let mut n = [0u8; 16];
+        ring::rand::SystemRandom::new().fill(&mut n).unwrap();
+        hex::encode(n)
+    }
+
+    pub fn request(
+        &self,
+        method: &str,
+        path: &str,
+        body: Vec<u8>,
+        ts: i64,
+        nonce: &str,
+    ) -> reqwest::RequestBuilder {
+        let sig = self
+            .key
+            .sign(&signed_message(method, path, ts, nonce, &body));
+        self.http
+            .request(method.parse().unwrap(), format!("{}{}", self.base, path))
+            .header(HEADER_ACCOUNT, self.id())
+            .header(HEADER_TIMESTAMP, ts.to_string())
+            .header(HEADER_NONCE, nonce)
+            .header(HEADER_SIGNATURE, hex::encode(sig.as_ref()))
+            .body(body)
+    }
+
+    pub async fn send(&self, method: &str, path: &str, body: Vec<u8>) -> (u16, Vec<u8>) {
+        let r = self
+            .request(method, path, body, now_ms(), &Self::nonce())
+            .send()
+            .await
+            .unwrap();
+        (r.status().as_u16(), r.bytes().await.unwrap().to_vec())
+    }
+
+    pub async fn ok<T: serde::de::DeserializeOwned>(
+        &self,
+        method: &str,
+        path: &str,
+        body: Vec<u8>,
+    ) -> T {
+        let (status, bytes) = self.send(method, path, body).await;
+        assert!(
+            status < 300,
+            "{method} {path}: {status} {}",
+            String::from_utf8_lossy(&bytes)
+        );
+        from_cbor(&bytes).unwrap()
+    }
+}
+
+/// The status and the error code of an answer.
+pub async fn status_and_code(r: reqwest::Response) -> (u16, String) {
+    let status = r.status().as_u16();
+    (status, error_code(&r.bytes().await.unwrap()))
+}
+
+pub fn error_code(bytes: &[u8]) -> String {
+    serde_json::from_slice::<RelayErrorBody>(bytes)
+        .map(|e| e.code)
+        .unwrap_or_else(|_| String::from_utf8_lossy(bytes).into())
+}
+
+/// An MLS participant (openmls with its in-memory provider).
+pub struct Member {
+    pub provider: OpenMlsRustCrypto,
+    pub signer: SignatureKeyPair,
+    pub cwk: CredentialWithKey,
+}
+
+pub const CS: Ciphersuite = Ciphersuite::MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519;
+
+pub fn member(name: &str) -> Member {
+    let provider = OpenMlsRustCrypto::default();
+    let signer = SignatureKeyPair::new(CS.signature_algorithm()).unwrap();
+    signer.store(provider.storage()).unwrap();
+    let cwk = CredentialWithKey {
+        credential: BasicCredential::new(name.as_bytes().to_vec()).into(),
+        signature_key: signer.public().into(),
+    };
+    Member {
+        provider,
+        signer,
+        cwk,
+    }
+}
+
+pub fn key_package(m: &Member) -> KeyPackage {
+    KeyPackage::builder()
+        .build(CS, &m.provider, &m.signer, m.cwk.clone())
+        .unwrap()
+        .key_package()
+        .clone()
+}
+
+pub fn bytes(m: &MlsMessageOut) -> Vec<u8> {
+    m.tls_serialize_detached().unwrap()
+}
+
+pub fn message_id() -> ByteBuf {
+    let mut id = [0u8; 16];
+    ring::rand::SystemRandom::new().fill(&mut id).unwrap();
+    ByteBuf::from(id.to_vec())
+}
+
+pub fn bundle(mls: Vec<u8>) -> PostBundle {
+    PostBundle {
+        message_id: message_id(),
+        mls: ByteBuf::from(mls),
+        welcomes: vec![],
+        added: vec![],
+        removed: vec![],
+    }
+}
+
+pub fn apply_commit(m: &Member, group: &mut MlsGroup, commit: &[u8]) {
+    let msg = MlsMessageIn::tls_deserialize_exact(commit).unwrap();
+    let processed = group
+        .process_message(&m.provider, msg.try_into_protocol_message().unwrap())
+        .unwrap();
+    match processed.into_content() {
+        ProcessedMessageContent::StagedCommitMessage(sc) => {
+            group.merge_staged_commit(&m.provider, *sc).unwrap()
+        }
+        _ => panic!("expected a commit"),
+    }
+}
+
+/// Alice creates a group on the relay and in MLS and adds Bob through the relay; both hold the
+/// group at epoch 1.
+pub async fn circle_of_two(
+    relay: &Relay,
+) -> (Account, Member, MlsGroup, Account, Member, MlsGroup, String) {
+    circle_of_two_at(&relay.base).await
+}
+
+pub async fn circle_of_two_at(
+    base: &str,
+) -> (Account, Member, MlsGroup, Account, Member, MlsGroup, String) {
+    let (alice_acc, bob_acc) = (Account::at(base), Account::at(base));
+    let (alice, bob) = (member("alice"), member("bob"));
+    let mut ga = MlsGroup::new(
+        &alice.provider,
+        &alice.signer,
+        &MlsGroupCreateConfig::default(),
+        alice.cwk.clone(),
+    )
+    .unwrap();
+    let gid = ga.group_id().as_slice().to_vec();
+    let gid_hex = hex::encode(&gid);
+    let (status, body) = alice_acc
+        .send(
+            "POST",
+            "/v1/groups",
+            to_cbor(&CreateGroup {
+                group_id: ByteBuf::from(gid),
+            })
+            .unwrap(),
+        )
+        .await;
+    assert_eq!(status, 201, "{}", String::from_utf8_lossy(&body));
+
+    let (commit, welcome, _) = ga
+        .add_members(&alice.provider, &alice.signer, &[key_package(&bob)])
+        .unwrap();
+    let mut b = bundle(bytes(&commit));
+    b.welcomes.push(WelcomeFor {
+        account: bob_acc.id(),
+        mls: ByteBuf::from(bytes(&welcome)),
+    });
+    b.added.push(bob_acc.id());
+    let posted: Posted = alice_acc
+        .ok(
+            "POST",
+            &format!("/v1/groups/{gid_hex}/messages"),
+            to_cbor(&b).unwrap(),
+        )
+        .await;
+    assert_eq!((posted.seq, posted.epoch), (1, 1));
+    ga.merge_pending_commit(&alice.provider).unwrap();
+
+    let mail: Vec<MailboxItem> = bob_acc.ok("GET", "/v1/mailbox", vec![]).await;
+    assert_eq!(mail.len(), 1);
+    assert_eq!(mail[0].kind, MailboxKind::Welcome);
+    let w = match MlsMessageIn::tls_deserialize_exact(&mail[0].body[..])
+        .unwrap()
+        .extract()
+    {
+        MlsMessageBodyIn::Welcome(w) => w,
+        _ => panic!("not a welcome"),
+    };
+    let gb = StagedWelcome::new_from_welcome(
+        &bob.provider,
+        &MlsGroupJoinConfig::default(),
+        w,
+        Some(ga.export_ratchet_tree().into()),
+    )
+    .unwrap()
+    .into_group(&bob.provider)
+    .unwrap();
+    let (status, _) = bob_acc
+        .send("DELETE", &format!("/v1/mailbox/{}", mail[0].id), vec![])
+        .await;
+    assert_eq!(status, 204);
+    (alice_acc, alice, ga, bob_acc, bob, gb, gid_hex)
+}
+
+/// A relay with a circle of Alice and Bob, for the refusal tests.
+pub async fn alice_in_a_circle() -> (tempfile::TempDir, Relay, Account, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let relay = start(dir.path()).await;
+    let (alice_acc, _alice, _ga, _bob_acc, _bob, _gb, gid) = circle_of_two(&relay).await;
+    (dir, relay, alice_acc, gid)
+}
+
+/// A request signed by `signer` but naming `account`, for `path`.
+pub async fn forged_get(
+    base: &str,
+    path: &str,
+    account: &Account,
+    signer: &Account,
+    signed_path: &str,
+) -> (u16, String) {
+    let ts = now_ms();
+    let nonce = Account::nonce();
+    let sig = signer
+        .key
+        .sign(&signed_message("GET", signed_path, ts, &nonce, b""));
+    let r = reqwest::Client::new()
+        .get(format!("{base}{path}"))
+        .header(HEADER_ACCOUNT, account.id())
+        .header(HEADER_TIMESTAMP, ts.to_string())
+        .header(HEADER_NONCE, &nonce)
+        .header(HEADER_SIGNATURE, hex::encode(sig.as_ref()))
+        .send()
+        .await
+        .unwrap();
+    status_and_code(r).await
+}
+
+/// The whole log of a group, page by page.
+pub async fn read_log(acc: &Account, path: &str) -> Vec<LogEntry> {
+    let mut all: Vec<LogEntry> = Vec::new();
+    loop {
+        let after = all.last().map(|e| e.seq).unwrap_or(0);
+        let page: Vec<LogEntry> = acc
+            .ok("GET", &format!("{path}?after={after}"), vec![])
+            .await;
+        if page.is_empty() {
+            return all;
+        }
+        all.extend(page);
+    }
+}
+
+/// The relay as a real process, on a port it picks and reports.
+pub struct RelayProcess {
+    pub child: std::process::Child,
+    pub base: String,
+}
+
+pub fn spawn_relay(dir: &std::path::Path) -> RelayProcess {
+    use std::io::BufRead;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_consilium-relay"))
+        .args(["--listen", "127.0.0.1:0", "--data"])
+        .arg(dir)
+        .env("NO_COLOR", "1")
+        .env("RUST_LOG", "info")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = std::io::BufReader::new(stdout).lines();
+    let base = loop {
+        let line = lines
+            .next()
+            .expect("relay exited before listening")
+            .unwrap();
+        if let Some(rest) = line.split("addr=").nth(1) {
+            break format!("http://{}", rest.split_whitespace().next().unwrap());
+        }
+    };
+    // Keep draining the log so the relay never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    RelayProcess { child, base }
+}
