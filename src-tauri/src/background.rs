@@ -9,10 +9,11 @@ use std::path::Path;
 use std::time::Duration;
 
 use consilium_client::{Event, LOCAL_RELAY, NewsWaiter, SyncReport};
-use serde::Serialize;
-use tauri::{AppHandle, Emitter, Manager};
+use tauri::{AppHandle, Manager};
 use tauri_plugin_notification::NotificationExt;
+use tauri_specta::Event as _;
 
+use crate::commands::events::SyncState;
 use crate::session::Session;
 
 /// Longest wait between passes when no relay pushes anything (also the retry time when offline).
@@ -40,18 +41,6 @@ pub fn embedded_relay(data_dir: &Path) -> Option<consilium_relay::Background> {
             None
         }
     }
-}
-
-/// What the window hears after each pass.
-#[derive(Clone, Serialize)]
-struct SyncState {
-    /// Why a relay could not be reached ("offline, will retry"), if one could not.
-    offline: Option<String>,
-    queued: u64,
-    failed: Vec<String>,
-    /// An error of the pass itself (the vault, say), in the window's error shape.
-    error: Option<consilium_client::PublicError>,
-    events: Vec<Event>,
 }
 
 /// Runs the sync loop on its own thread for as long as the app lives.
@@ -85,16 +74,14 @@ fn pass(app: &AppHandle, session: &Session) -> Option<NewsWaiter> {
     };
     if let Some(why) = waiter.unreachable(PROBE) {
         log::info!("sync: a relay is offline, will retry");
-        let _ = app.emit(
-            "sync",
-            SyncState {
-                offline: Some(why),
-                queued,
-                failed: Vec::new(),
-                error: None,
-                events: Vec::new(),
-            },
-        );
+        let _ = SyncState {
+            offline: Some(why),
+            queued,
+            failed: Vec::new(),
+            error: None,
+            events: Vec::new(),
+        }
+        .emit(app);
         return Some(waiter);
     }
     let mut guard = session.engine();
@@ -133,7 +120,7 @@ fn pass(app: &AppHandle, session: &Session) -> Option<NewsWaiter> {
             }
         }
     };
-    let _ = app.emit("sync", state);
+    let _ = state.emit(app);
     Some(waiter)
 }
 

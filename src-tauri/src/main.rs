@@ -5,12 +5,11 @@
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
 mod background;
+mod bindings;
 mod commands;
 mod session;
 
 use std::path::PathBuf;
-
-use commands::{cases, circles, privacy, profile};
 
 /// The user data directory of Consilium (profiles and the local relay live under it).
 fn data_dir() -> Option<PathBuf> {
@@ -37,6 +36,8 @@ fn main() {
         .then(|| data_dir().map(|d| d.join("relay")))
         .flatten()
         .and_then(|d| background::embedded_relay(&d));
+    let commands = bindings::builder();
+    let events = bindings::builder();
     let app = tauri::Builder::default()
         .plugin(
             tauri_plugin_log::Builder::new()
@@ -46,57 +47,12 @@ fn main() {
         .plugin(tauri_plugin_notification::init())
         .plugin(tauri_plugin_window_state::Builder::new().build())
         .manage(session::Session::new(dir))
-        .setup(|app| {
+        .setup(move |app| {
+            events.mount_events(app);
             background::start_sync(app.handle().clone());
             Ok(())
         })
-        .invoke_handler(tauri::generate_handler![
-            profile::profile_status,
-            profile::create_profile,
-            profile::unlock,
-            profile::lock,
-            profile::identity,
-            profile::change_passphrase,
-            profile::save_settings,
-            cases::sidebar,
-            cases::list_cases,
-            cases::search,
-            cases::open_case,
-            cases::create_case,
-            cases::edit_case,
-            cases::resolve_case,
-            cases::attach_files,
-            cases::attach_image,
-            cases::choose_frame,
-            cases::choose_frame_from_file,
-            cases::attachment,
-            cases::redact_attachment,
-            cases::review_attachment,
-            cases::pending_images,
-            cases::remove_attachment,
-            cases::share,
-            cases::comment,
-            cases::open_poll,
-            cases::vote,
-            privacy::case_names,
-            privacy::set_case_names,
-            privacy::scan_case,
-            privacy::acknowledge,
-            privacy::deid_report,
-            circles::circles,
-            circles::create_circle,
-            circles::invite,
-            circles::join,
-            circles::join_requests,
-            circles::approve,
-            circles::decline,
-            circles::members,
-            circles::verify_member,
-            circles::remove_member,
-            circles::leave,
-            circles::rotate_keys,
-            circles::sync_now,
-        ])
+        .invoke_handler(commands.invoke_handler())
         .run(tauri::generate_context!());
     if let Err(e) = app {
         eprintln!("error: the window could not start: {e}");

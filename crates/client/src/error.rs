@@ -11,6 +11,7 @@ use crate::findings::{PendingImage, TextFinding, identifiers_message, review_mes
 /// What went wrong, as a closed set the UI can rely on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub enum ErrorCode {
     WrongPassphrase,
     VaultMissing,
@@ -186,6 +187,7 @@ fn io_code(e: &std::io::Error) -> ErrorCode {
 
 /// The one serializable error the faces pass on: `{"code": "...", "message": "..."}`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct PublicError {
     pub code: ErrorCode,
     pub message: String,

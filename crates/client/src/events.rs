@@ -5,6 +5,7 @@ use serde::Serialize;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub enum Event {
     CaseReceived {
         circle: String,
@@ -64,6 +65,7 @@ pub enum Event {
 
 /// Progress of the encrypted images going to or coming from the relay, reported after each.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Transfer {
     pub direction: Direction,
     /// Renditions done and in all, in this pass.
@@ -75,6 +77,7 @@ pub struct Transfer {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub enum Direction {
     Upload,
     Download,

@@ -7,6 +7,7 @@ use serde::Serialize;
 
 /// One possible identifier in a field of a case, and whether the author has acknowledged it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct TextFinding {
     /// The field it is in ("history", "differential", "comment"…).
     pub field: String,
@@ -30,6 +31,7 @@ impl TextFinding {
 
 /// An own, unsent image that waits for the author.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct PendingImage {
     pub attachment: AttachmentId,
     /// 1-based position among the case's images, as the faces number them.

@@ -14,6 +14,7 @@ pub const LOCAL_RELAY: &str = "http://127.0.0.1:8443";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub enum Theme {
     Light,
     Dark,
@@ -23,6 +24,7 @@ pub enum Theme {
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Settings {
     /// The relay new circles are created on.
     pub relay: String,

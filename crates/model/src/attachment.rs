@@ -8,6 +8,7 @@ use crate::time::Timestamp;
 /// The stored sizes of an attachment; all three are made from the same cleaned pixels.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub enum Rendition {
     /// The cleaned image at full resolution.
     Full,
@@ -36,6 +37,7 @@ impl Rendition {
 /// What de-identification found in the original file and removed.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct DeidReport {
     /// Format of the original file, e.g. "JPEG".
     pub source_format: String,
@@ -83,6 +85,7 @@ pub struct DeidReport {
 /// What a proposal is thought to cover.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub enum ProposalKind {
     /// A frontal face.
     Face,
@@ -98,6 +101,7 @@ impl ProposalKind {
 
 /// A rectangle, in pixels of the stored upright image, proposed for redaction.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Proposal {
     pub kind: ProposalKind,
     pub x: u32,
@@ -110,6 +114,7 @@ pub struct Proposal {
 /// patient's name, dates) burned into the pixels, which no metadata removal can take out.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub enum BurnedInRisk {
     /// Modality US.
     Ultrasound,
@@ -142,6 +147,7 @@ impl BurnedInRisk {
 /// modality and the body part (checked to be short coded strings).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct DicomReport {
     /// Modality code, e.g. "CT", "MR", "US".
     pub modality: Option<String>,
@@ -282,6 +288,7 @@ impl DeidReport {
 
 /// An attachment of a case, as listed with the case.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Attachment {
     pub id: AttachmentId,
     /// Mime type of the cleaned full image.

@@ -11,6 +11,7 @@ use crate::vocab::{AgeBand, QuestionKind, Sex, Status, Urgency};
 /// One event of the timeline, in days relative to presentation (day 0), never a date.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct TimelineEntry {
     pub day: i32,
     pub event: String,
@@ -20,6 +21,7 @@ pub struct TimelineEntry {
 /// client (fewer or more fields) still decodes.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct CaseFields {
     pub title: String,
     pub age_band: Option<AgeBand>,
@@ -114,6 +116,7 @@ pub const MAX_TAG_CHARS: usize = 48;
 
 /// A case as the vault holds it: current fields plus lifecycle, attachments and discussion.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Case {
     pub id: CaseId,
     pub fields: CaseFields,
@@ -129,6 +132,7 @@ pub struct Case {
 
 /// One line of a case list.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct CaseSummary {
     pub id: CaseId,
     pub title: String,
@@ -152,11 +156,15 @@ pub struct CaseSummary {
 /// Filters of a case list; `None` means "any".
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct CaseFilter {
     pub status: Option<Status>,
     pub specialty: Option<String>,
     pub tag: Option<String>,
-    /// Only cases received from or shared with this circle (its id).
+    /// Only cases received from or shared with this circle (its id; hex outside Rust, like
+    /// every other id).
+    #[serde(with = "circle_hex")]
+    #[cfg_attr(feature = "specta", specta(type = Option<String>))]
     pub circle: Option<Vec<u8>>,
     /// Only own cases not shared with any circle.
     pub drafts: bool,
@@ -164,8 +172,41 @@ pub struct CaseFilter {
     pub unread: bool,
 }
 
+/// A circle id as lower-case hex, the way every id crosses to a face.
+mod circle_hex {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(id: &Option<Vec<u8>>, s: S) -> Result<S::Ok, S::Error> {
+        match id {
+            Some(bytes) => {
+                s.serialize_some(&bytes.iter().map(|b| format!("{b:02x}")).collect::<String>())
+            }
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<u8>>, D::Error> {
+        let Some(hex) = Option::<String>::deserialize(d)? else {
+            return Ok(None);
+        };
+        let hex = hex.trim();
+        if !hex.is_ascii() || hex.len() % 2 != 0 || hex.len() > 128 {
+            return Err(serde::de::Error::custom(
+                "a circle id is up to 128 hex digits",
+            ));
+        }
+        (0..hex.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&hex[i..i + 2], 16))
+            .collect::<Result<Vec<u8>, _>>()
+            .map(Some)
+            .map_err(|_| serde::de::Error::custom("a circle id is written in hex digits"))
+    }
+}
+
 /// A full-text search hit.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct SearchHit {
     pub id: CaseId,
     pub title: String,

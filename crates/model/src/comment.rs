@@ -8,6 +8,7 @@ use crate::time::Timestamp;
 pub const MAX_COMMENT_BYTES: usize = 16 * 1024;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Comment {
     pub id: CommentId,
     pub reply_to: Option<CommentId>,

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 /// them).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub enum FindingKind {
     /// A name from the case's deny-list (the patient's, a relative's).
     Name,

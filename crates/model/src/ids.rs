@@ -11,6 +11,7 @@ macro_rules! id_type {
     ($(#[$m:meta])* $name:ident, $what:literal) => {
         $(#[$m])*
         #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        #[cfg_attr(feature = "specta", derive(specta::Type), specta(type = String))]
         pub struct $name([u8; 16]);
 
         impl $name {

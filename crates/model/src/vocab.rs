@@ -12,6 +12,7 @@ use crate::error::ModelError;
 
 /// Age in bands, never an exact age; everything from 90 up collapses into `90+` (HIPAA Safe Harbor).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[cfg_attr(feature = "specta", derive(specta::Type), specta(type = String))]
 pub enum AgeBand {
     /// Under one year.
     Infant,
@@ -96,8 +97,9 @@ impl<'de> Deserialize<'de> for AgeBand {
 macro_rules! word_enum {
     ($(#[$m:meta])* $name:ident ($human:literal) { $($(#[$vm:meta])* $variant:ident = $word:literal),+ $(,)? } fallback $fallback:ident) => {
         $(#[$m])*
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-        pub enum $name { $($(#[$vm])* $variant),+ }
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+        #[cfg_attr(feature = "specta", derive(specta::Type))]
+        pub enum $name { $($(#[$vm])* #[serde(rename = $word)] $variant),+ }
 
         impl $name {
             pub const WORDS: &'static [&'static str] = &[$($word),+];
@@ -120,12 +122,6 @@ macro_rules! word_enum {
                         $human, other, Self::WORDS.join(", ")
                     ))),
                 }
-            }
-        }
-
-        impl Serialize for $name {
-            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                s.serialize_str(self.as_str())
             }
         }
 

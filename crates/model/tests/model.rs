@@ -245,6 +245,27 @@ fn deeply_nested_hostile_cbor_is_an_error_not_a_stack_overflow() {
 }
 
 #[test]
+fn a_case_filter_names_its_circle_in_hex_and_refuses_anything_else() {
+    let f: CaseFilter = serde_json::from_str(r#"{"circle":"0aff","drafts":true}"#).unwrap();
+    assert_eq!(f.circle, Some(vec![0x0a, 0xff]));
+    assert!(f.drafts);
+    assert_eq!(
+        serde_json::to_value(&f).unwrap()["circle"],
+        serde_json::json!("0aff")
+    );
+    assert_eq!(
+        serde_json::from_str::<CaseFilter>("{}").unwrap(),
+        CaseFilter::default()
+    );
+    // Odd length, not hex, and a multi-byte character straddling a digit pair: errors, never
+    // a panic.
+    for bad in [r#""abc""#, r#""zz""#, r#""aéb""#] {
+        let json = format!(r#"{{"circle":{bad}}}"#);
+        assert!(serde_json::from_str::<CaseFilter>(&json).is_err(), "{json}");
+    }
+}
+
+#[test]
 fn report_summary_names_what_was_removed() {
     let r = DeidReport {
         exif_fields: 42,

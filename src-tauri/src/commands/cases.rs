@@ -9,28 +9,53 @@ use consilium_client::{
     CasePatch, CaseView, ClientError, PendingImage, PollView, PublicError, RedactRequest,
     Redaction, SidebarEntry,
 };
-use serde::Serialize;
+use serde::Deserialize;
 use tauri::ipc::Response;
-use tauri::{AppHandle, Emitter, State};
+use tauri::{AppHandle, State};
+use tauri_specta::Event as _;
 
+use super::events::ImportProgress;
+use super::raw::{RawRequest, RawResponse};
 use crate::session::Session;
 
-pub(crate) fn case_id(id: &str) -> Result<CaseId, ClientError> {
+/// A rectangle to burn into an image, in pixels of the stored image.
+#[derive(Debug, Clone, Copy, Deserialize, specta::Type)]
+pub struct Rect {
+    pub x: u32,
+    pub y: u32,
+    pub w: u32,
+    pub h: u32,
+}
+
+impl From<Rect> for Redaction {
+    fn from(r: Rect) -> Redaction {
+        Redaction {
+            x: r.x,
+            y: r.y,
+            w: r.w,
+            h: r.h,
+        }
+    }
+}
+
+pub(crate) fn parse_case(id: &str) -> Result<CaseId, ClientError> {
     id.parse()
         .map_err(|_| ClientError::Invalid(format!("'{id}' is not a case id")))
 }
 
-fn attachment_id(id: &str) -> Result<AttachmentId, ClientError> {
+fn parse_attachment(id: &str) -> Result<AttachmentId, ClientError> {
     id.parse()
         .map_err(|_| ClientError::Invalid(format!("'{id}' is not an image id")))
 }
 
 #[tauri::command(async)]
+#[specta::specta]
 pub fn sidebar(session: State<'_, Session>) -> Result<Vec<SidebarEntry>, PublicError> {
     session.with(|e| e.sidebar())
 }
 
 #[tauri::command(async)]
+#[specta::specta]
 pub fn list_cases(
     session: State<'_, Session>,
     filter: CaseFilter,
@@ -39,75 +64,81 @@ pub fn list_cases(
 }
 
 #[tauri::command(async)]
+#[specta::specta]
 pub fn search(session: State<'_, Session>, query: String) -> Result<Vec<SearchHit>, PublicError> {
     session.with(|e| e.search(&query))
 }
 
 #[tauri::command(async)]
+#[specta::specta]
 pub fn open_case(session: State<'_, Session>, id: String) -> Result<CaseView, PublicError> {
-    session.with(|e| e.open_case(&case_id(&id)?))
+    session.with(|e| e.open_case(&parse_case(&id)?))
 }
 
 #[tauri::command(async)]
+#[specta::specta]
 pub fn create_case(session: State<'_, Session>, fields: CaseFields) -> Result<String, PublicError> {
     session.with(|e| Ok(e.create_case(fields)?.to_string()))
 }
 
 #[tauri::command(async)]
+#[specta::specta]
 pub fn edit_case(
     session: State<'_, Session>,
     id: String,
     patch: CasePatch,
 ) -> Result<u32, PublicError> {
-    session.with_send(|e| e.edit_case(&case_id(&id)?, patch))
+    session.with_send(|e| e.edit_case(&parse_case(&id)?, patch))
 }
 
 #[tauri::command(async)]
+#[specta::specta]
 pub fn resolve_case(
     session: State<'_, Session>,
     id: String,
     outcome: String,
 ) -> Result<(), PublicError> {
-    session.with_send(|e| e.resolve_case(&case_id(&id)?, &outcome))
-}
-
-#[derive(Clone, Serialize)]
-struct ImportEvent {
-    done: usize,
-    total: usize,
+    session.with_send(|e| e.resolve_case(&parse_case(&id)?, &outcome))
 }
 
 #[tauri::command(async)]
+#[specta::specta]
 pub fn attach_files(
     app: AppHandle,
     session: State<'_, Session>,
-    case: String,
+    case_id: String,
     files: Vec<PathBuf>,
 ) -> Result<Vec<Attachment>, PublicError> {
-    let total = files.len();
-    let _ = app.emit("import", ImportEvent { done: 0, total });
+    let count = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+    let total = count(files.len());
+    let _ = ImportProgress { done: 0, total }.emit(&app);
     session.with_send(|e| {
-        e.attach_files(&case_id(&case)?, &files, &Default::default(), &mut |p| {
-            let _ = app.emit(
-                "import",
-                ImportEvent {
-                    done: p.done,
-                    total: p.total,
-                },
-            );
-        })
+        e.attach_files(
+            &parse_case(&case_id)?,
+            &files,
+            &Default::default(),
+            &mut |p| {
+                let _ = ImportProgress {
+                    done: count(p.done),
+                    total: count(p.total),
+                }
+                .emit(&app);
+            },
+        )
     })
 }
 
 /// One image picked in the window (the file chooser hands its bytes, not a path): the raw bytes
 /// are the request's body, the case id its `case` header.
 #[tauri::command(async)]
+#[specta::specta]
 pub fn attach_image(
     session: State<'_, Session>,
-    request: tauri::ipc::Request<'_>,
+    request: RawRequest<'_>,
 ) -> Result<Attachment, PublicError> {
+    let request = request.0;
     session.with_send(|e| {
-        let case = case_id(header(&request, "case")?)?;
+        let case = parse_case(header(&request, "case")?)?;
         e.attach_bytes(&case, raw_body(&request)?, &Default::default())
     })
 }
@@ -134,17 +165,19 @@ fn raw_body<'r>(request: &'r tauri::ipc::Request<'_>) -> Result<&'r [u8], Client
 /// Another frame of a multi-frame DICOM file in place of the image that came from it: the file's
 /// bytes are the body; `case`, `attachment` and `frame` (0-based) are headers.
 #[tauri::command(async)]
+#[specta::specta]
 pub fn choose_frame(
     session: State<'_, Session>,
-    request: tauri::ipc::Request<'_>,
+    request: RawRequest<'_>,
 ) -> Result<Attachment, PublicError> {
+    let request = request.0;
     session.with_send(|e| {
         let frame = header(&request, "frame")?
             .parse::<u32>()
             .map_err(|_| ClientError::Invalid("the frame is not a number".into()))?;
         e.choose_frame(
-            &case_id(header(&request, "case")?)?,
-            &attachment_id(header(&request, "attachment")?)?,
+            &parse_case(header(&request, "case")?)?,
+            &parse_attachment(header(&request, "attachment")?)?,
             raw_body(&request)?,
             frame,
         )
@@ -153,93 +186,117 @@ pub fn choose_frame(
 
 /// The same for a file dropped on the window (the drop hands its path).
 #[tauri::command(async)]
+#[specta::specta]
 pub fn choose_frame_from_file(
     session: State<'_, Session>,
-    case: String,
+    case_id: String,
     attachment: String,
     path: std::path::PathBuf,
     frame: u32,
 ) -> Result<Attachment, PublicError> {
     session.with_send(|e| {
-        e.choose_frame_from_file(&case_id(&case)?, &attachment_id(&attachment)?, &path, frame)
+        e.choose_frame_from_file(
+            &parse_case(&case_id)?,
+            &parse_attachment(&attachment)?,
+            &path,
+            frame,
+        )
     })
 }
 
 /// The cleaned bytes of one rendition, raw (the window makes an object URL of them).
 #[tauri::command(async)]
+#[specta::specta]
 pub fn attachment(
     session: State<'_, Session>,
-    case: String,
+    case_id: String,
     attachment: String,
-    rendition: String,
-) -> Result<Response, PublicError> {
+    rendition: Rendition,
+) -> Result<RawResponse, PublicError> {
     session.with(|e| {
-        let rendition = Rendition::parse(&rendition)
-            .ok_or_else(|| ClientError::Invalid(format!("no rendition '{rendition}'")))?;
-        let (bytes, _mime) =
-            e.attachment_bytes(&case_id(&case)?, &attachment_id(&attachment)?, rendition)?;
-        Ok(Response::new(bytes.to_vec()))
+        let (bytes, _mime) = e.attachment_bytes(
+            &parse_case(&case_id)?,
+            &parse_attachment(&attachment)?,
+            rendition,
+        )?;
+        Ok(RawResponse(Response::new(bytes.to_vec())))
     })
 }
 
 /// Burns the rectangles the author kept in the editor (proposals as adjusted, and drawn ones);
 /// the author saw the whole image there, so it counts as reviewed.
 #[tauri::command(async)]
+#[specta::specta]
 pub fn redact_attachment(
     session: State<'_, Session>,
-    case: String,
+    case_id: String,
     attachment: String,
-    rects: Vec<Redaction>,
+    rects: Vec<Rect>,
 ) -> Result<Attachment, PublicError> {
     let request = RedactRequest {
-        rects,
+        rects: rects.into_iter().map(Redaction::from).collect(),
         accept_proposals: false,
         reviewed: true,
     };
-    session.with(|e| e.redact_attachment(&case_id(&case)?, &attachment_id(&attachment)?, &request))
+    session.with(|e| {
+        e.redact_attachment(
+            &parse_case(&case_id)?,
+            &parse_attachment(&attachment)?,
+            &request,
+        )
+    })
 }
 
 /// The author looked at the image and shares it as it is.
 #[tauri::command(async)]
+#[specta::specta]
 pub fn review_attachment(
     session: State<'_, Session>,
-    case: String,
+    case_id: String,
     attachment: String,
 ) -> Result<Attachment, PublicError> {
-    session.with(|e| e.review_attachment(&case_id(&case)?, &attachment_id(&attachment)?))
+    session.with(|e| e.review_attachment(&parse_case(&case_id)?, &parse_attachment(&attachment)?))
 }
 
 #[tauri::command(async)]
+#[specta::specta]
 pub fn pending_images(
     session: State<'_, Session>,
-    case: String,
+    case_id: String,
 ) -> Result<Vec<PendingImage>, PublicError> {
-    session.with(|e| e.pending_images(&case_id(&case)?))
+    session.with(|e| e.pending_images(&parse_case(&case_id)?))
 }
 
 #[tauri::command(async)]
+#[specta::specta]
 pub fn remove_attachment(
     session: State<'_, Session>,
-    case: String,
+    case_id: String,
     attachment: String,
 ) -> Result<(), PublicError> {
-    session.with(|e| e.remove_attachment(&case_id(&case)?, &attachment_id(&attachment)?))
+    session.with(|e| e.remove_attachment(&parse_case(&case_id)?, &parse_attachment(&attachment)?))
 }
 
 #[tauri::command(async)]
-pub fn share(session: State<'_, Session>, case: String, circle: String) -> Result<(), PublicError> {
-    session.with_send(|e| e.share(&case_id(&case)?, &circle))
+#[specta::specta]
+pub fn share(
+    session: State<'_, Session>,
+    case_id: String,
+    circle: String,
+) -> Result<(), PublicError> {
+    session.with_send(|e| e.share(&parse_case(&case_id)?, &circle))
 }
 
 #[tauri::command(async)]
+#[specta::specta]
 pub fn comment(
     session: State<'_, Session>,
-    case: String,
+    case_id: String,
     body: String,
     reply_to: Option<String>,
 ) -> Result<String, PublicError> {
     session.with_send(|e| {
-        let case = case_id(&case)?;
+        let case = parse_case(&case_id)?;
         let reply_to: Option<CommentId> = match reply_to {
             Some(r) => Some(e.resolve_comment(&case, &r)?),
             None => None,
@@ -249,19 +306,21 @@ pub fn comment(
 }
 
 #[tauri::command(async)]
+#[specta::specta]
 pub fn open_poll(
     session: State<'_, Session>,
-    case: String,
+    case_id: String,
     options: Vec<String>,
 ) -> Result<String, PublicError> {
-    session.with_send(|e| Ok(e.open_poll(&case_id(&case)?, &options)?.to_string()))
+    session.with_send(|e| Ok(e.open_poll(&parse_case(&case_id)?, &options)?.to_string()))
 }
 
 #[tauri::command(async)]
+#[specta::specta]
 pub fn vote(
     session: State<'_, Session>,
-    case: String,
+    case_id: String,
     option: String,
 ) -> Result<PollView, PublicError> {
-    session.with_send(|e| e.vote(&case_id(&case)?, &option))
+    session.with_send(|e| e.vote(&parse_case(&case_id)?, &option))
 }

@@ -7,28 +7,33 @@ use tauri::State;
 use crate::session::Session;
 
 #[tauri::command(async)]
+#[specta::specta]
 pub fn circles(session: State<'_, Session>) -> Result<Vec<CircleInfo>, PublicError> {
     session.with(|e| e.circles())
 }
 
 /// A new circle on the relay named in the settings.
 #[tauri::command(async)]
+#[specta::specta]
 pub fn create_circle(session: State<'_, Session>, name: String) -> Result<CircleInfo, PublicError> {
     let relay = session.settings().relay;
     session.with_send(|e| e.create_circle(&name, &relay))
 }
 
 #[tauri::command(async)]
+#[specta::specta]
 pub fn invite(session: State<'_, Session>, circle: String) -> Result<String, PublicError> {
     session.with(|e| e.invite(&circle))
 }
 
 #[tauri::command(async)]
+#[specta::specta]
 pub fn join(session: State<'_, Session>, code: String) -> Result<JoinSent, PublicError> {
     session.with_send(|e| e.join(&code))
 }
 
 #[tauri::command(async)]
+#[specta::specta]
 pub fn join_requests(
     session: State<'_, Session>,
     circle: String,
@@ -37,6 +42,7 @@ pub fn join_requests(
 }
 
 #[tauri::command(async)]
+#[specta::specta]
 pub fn approve(
     session: State<'_, Session>,
     circle: String,
@@ -46,6 +52,7 @@ pub fn approve(
 }
 
 #[tauri::command(async)]
+#[specta::specta]
 pub fn decline(
     session: State<'_, Session>,
     circle: String,
@@ -55,6 +62,7 @@ pub fn decline(
 }
 
 #[tauri::command(async)]
+#[specta::specta]
 pub fn members(
     session: State<'_, Session>,
     circle: String,
@@ -63,6 +71,7 @@ pub fn members(
 }
 
 #[tauri::command(async)]
+#[specta::specta]
 pub fn verify_member(
     session: State<'_, Session>,
     circle: String,
@@ -73,6 +82,7 @@ pub fn verify_member(
 }
 
 #[tauri::command(async)]
+#[specta::specta]
 pub fn remove_member(
     session: State<'_, Session>,
     circle: String,
@@ -82,17 +92,20 @@ pub fn remove_member(
 }
 
 #[tauri::command(async)]
+#[specta::specta]
 pub fn leave(session: State<'_, Session>, circle: String) -> Result<(), PublicError> {
     session.with_send(|e| e.leave(&circle))
 }
 
 #[tauri::command(async)]
+#[specta::specta]
 pub fn rotate_keys(session: State<'_, Session>, circle: String) -> Result<(), PublicError> {
     session.with_send(|e| e.rotate_keys(&circle))
 }
 
 /// Wakes the background sync now (the "sync" button, and after an approval in another window).
 #[tauri::command(async)]
+#[specta::specta]
 pub fn sync_now(session: State<'_, Session>) {
     session.kick.notify_one();
 }

@@ -4,5 +4,7 @@
 
 pub mod cases;
 pub mod circles;
+pub mod events;
 pub mod privacy;
 pub mod profile;
+pub mod raw;

@@ -5,39 +5,46 @@ use consilium_client::model::FindingKind;
 use consilium_client::{Acknowledge, CaseDeidReport, ClientError, PublicError, TextFinding};
 use tauri::State;
 
-use super::cases::case_id;
+use super::cases::parse_case;
 use crate::session::Session;
 
 #[tauri::command(async)]
-pub fn case_names(session: State<'_, Session>, case: String) -> Result<Vec<String>, PublicError> {
-    session.with(|e| e.case_names(&case_id(&case)?))
+#[specta::specta]
+pub fn case_names(
+    session: State<'_, Session>,
+    case_id: String,
+) -> Result<Vec<String>, PublicError> {
+    session.with(|e| e.case_names(&parse_case(&case_id)?))
 }
 
 #[tauri::command(async)]
+#[specta::specta]
 pub fn set_case_names(
     session: State<'_, Session>,
-    case: String,
+    case_id: String,
     names: Vec<String>,
 ) -> Result<(), PublicError> {
-    session.with(|e| e.set_case_names(&case_id(&case)?, &names))
+    session.with(|e| e.set_case_names(&parse_case(&case_id)?, &names))
 }
 
 /// What the scan finds in the case, and in `pending` (a comment not yet posted).
 #[tauri::command(async)]
+#[specta::specta]
 pub fn scan_case(
     session: State<'_, Session>,
-    case: String,
+    case_id: String,
     pending: Vec<String>,
 ) -> Result<Vec<TextFinding>, PublicError> {
-    session.with(|e| e.scan_case(&case_id(&case)?, &pending))
+    session.with(|e| e.scan_case(&parse_case(&case_id)?, &pending))
 }
 
 /// One finding acknowledged as not an identifier (`kind` and `text`), or, with `all`, every
 /// finding there is now.
 #[tauri::command(async)]
+#[specta::specta]
 pub fn acknowledge(
     session: State<'_, Session>,
-    case: String,
+    case_id: String,
     kind: Option<FindingKind>,
     text: Option<String>,
     all: bool,
@@ -49,15 +56,16 @@ pub fn acknowledge(
             (false, Some(kind), Some(text)) => Acknowledge::These(vec![(kind, text)]),
             _ => return Err(ClientError::Invalid("say which finding, or all".into())),
         };
-        e.acknowledge(&case_id(&case)?, &what, &pending)
+        e.acknowledge(&parse_case(&case_id)?, &what, &pending)
     })
 }
 
 /// The case's de-identification report (none for a case shared with this profile).
 #[tauri::command(async)]
+#[specta::specta]
 pub fn deid_report(
     session: State<'_, Session>,
-    case: String,
+    case_id: String,
 ) -> Result<Option<CaseDeidReport>, PublicError> {
-    session.with(|e| e.deid_report(&case_id(&case)?))
+    session.with(|e| e.deid_report(&parse_case(&case_id)?))
 }

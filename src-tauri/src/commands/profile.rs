@@ -4,11 +4,14 @@ use consilium_client::{
     ClientError, Engine, EngineConfig, IdentityInfo, Passphrase, PublicError, Settings,
 };
 use serde::Serialize;
-use tauri::{AppHandle, Emitter, State};
+use tauri::{AppHandle, State};
+use tauri_specta::Event as _;
+
+use super::events::{Locked, TransferProgress};
 
 use crate::session::{Session, blocking};
 
-#[derive(Serialize)]
+#[derive(Serialize, specta::Type)]
 pub struct ProfileStatus {
     exists: bool,
     unlocked: bool,
@@ -16,6 +19,7 @@ pub struct ProfileStatus {
 }
 
 #[tauri::command(async)]
+#[specta::specta]
 pub fn profile_status(session: State<'_, Session>) -> ProfileStatus {
     blocking(|| ProfileStatus {
         exists: Engine::exists(&session.dir),
@@ -25,6 +29,7 @@ pub fn profile_status(session: State<'_, Session>) -> ProfileStatus {
 }
 
 #[tauri::command(async)]
+#[specta::specta]
 pub fn create_profile(
     app: AppHandle,
     session: State<'_, Session>,
@@ -45,6 +50,7 @@ pub fn create_profile(
 }
 
 #[tauri::command(async)]
+#[specta::specta]
 pub fn unlock(
     app: AppHandle,
     session: State<'_, Session>,
@@ -70,7 +76,7 @@ fn opened(
     let info = engine.identity().map_err(|e| e.to_public())?;
     let events = app.clone();
     engine.on_transfer(move |t| {
-        let _ = events.emit("transfer", t);
+        let _ = TransferProgress(t.clone()).emit(&events);
     });
     *session.engine() = Some(engine);
     session.kick.notify_one();
@@ -78,29 +84,33 @@ fn opened(
 }
 
 #[tauri::command(async)]
+#[specta::specta]
 pub fn lock(app: AppHandle, session: State<'_, Session>) {
     if let Some(engine) = session.engine().take() {
         blocking(|| engine.lock());
     }
-    let _ = app.emit("locked", ());
+    let _ = Locked.emit(&app);
 }
 
 #[tauri::command(async)]
+#[specta::specta]
 pub fn identity(session: State<'_, Session>) -> Result<IdentityInfo, PublicError> {
     session.with(|e| e.identity())
 }
 
 #[tauri::command(async)]
+#[specta::specta]
 pub fn change_passphrase(
     session: State<'_, Session>,
     current: String,
-    new: String,
+    new_passphrase: String,
 ) -> Result<(), PublicError> {
-    let (current, new) = (Passphrase::new(current), Passphrase::new(new));
+    let (current, new) = (Passphrase::new(current), Passphrase::new(new_passphrase));
     session.with(|e| e.change_passphrase(&current, &new))
 }
 
 #[tauri::command(async)]
+#[specta::specta]
 pub fn save_settings(session: State<'_, Session>, settings: Settings) -> Result<(), PublicError> {
     settings
         .save(&session.dir)

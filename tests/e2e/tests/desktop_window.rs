@@ -236,6 +236,37 @@ async fn journey(w: &Window, b: &Cli, photos: &[String]) {
     w.sees("2 members").await;
 
     step("B joined");
+    // A second draft holds Pillow's portrait, whose face is proposed for redaction and not yet
+    // settled: sharing it from the case view is refused, and the window says why in words.
+    w.press("New case").await;
+    w.type_in("input[name=title]", "Portrait awaiting review")
+        .await;
+    w.press("Save draft").await;
+    w.sees("written by you").await;
+    w.press("Edit").await;
+    w.field("input[type=file][name=images]")
+        .await
+        .send_keys(&photos[2])
+        .await
+        .unwrap();
+    w.sees("1 face found: proposed for redaction").await;
+    w.case_row("Portrait awaiting review")
+        .await
+        .click()
+        .await
+        .unwrap();
+    let option = w
+        .field(".author-tools select option:not([disabled])")
+        .await
+        .attr("value")
+        .await
+        .unwrap()
+        .unwrap();
+    w.choose(".author-tools select", &option).await;
+    w.press("Share").await;
+    w.sees("An image of this case waits for you").await;
+    w.shot("image-review-needed").await;
+    step("an image awaiting review holds the share, in words");
     // Share from the editor (consent first), then open a poll on the case.
     w.case_row(TITLE).await.click().await.unwrap();
     w.press("Edit").await;

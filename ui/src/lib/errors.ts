@@ -21,6 +21,10 @@ const advice: Record<ErrorCode, string> = {
   locked: "Consilium is locked. Enter your passphrase to continue.",
   identifiers_found:
     "The text may identify the patient. Edit each highlighted finding out, or mark it “not an identifier”, then share again.",
+  image_review_needed:
+    "An image of this case waits for you: open it in the redaction editor, settle the proposed face boxes or check it for burned-in text, then share again.",
+  untrusted_input:
+    "A relay or a circle member sent something that failed Consilium's checks. It was refused; nothing of yours was changed.",
   internal: "Something went wrong inside Consilium. Your data was not changed by it.",
 };
 

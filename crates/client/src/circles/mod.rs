@@ -29,6 +29,7 @@ const INVITE_LIFETIME_MS: i64 = 7 * 24 * 3600 * 1000;
 const MAX_CIRCLE_NAME_CHARS: usize = 120;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct IdentityInfo {
     /// The account id: hex of the Ed25519 public key.
     pub account: String,
@@ -37,6 +38,7 @@ pub struct IdentityInfo {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct CircleInfo {
     pub id: String,
     pub name: String,
@@ -47,6 +49,7 @@ pub struct CircleInfo {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub enum Verification {
     Verified,
     Unverified,
@@ -55,6 +58,7 @@ pub enum Verification {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct MemberInfo {
     pub account: String,
     pub name: String,
@@ -66,6 +70,7 @@ pub struct MemberInfo {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct JoinRequestInfo {
     pub id: i64,
     pub account: String,
@@ -78,6 +83,7 @@ pub struct JoinRequestInfo {
 
 /// A join request sent with an invite code, waiting for the circle's approval.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct JoinSent {
     pub circle: String,
     pub name: String,

@@ -20,6 +20,7 @@ use crate::sync::queue::{app, enqueue, random};
 
 /// A poll of a case with its tally.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct PollView {
     pub id: String,
     pub options: Vec<(String, u32)>,

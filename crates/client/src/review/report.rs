@@ -14,6 +14,7 @@ use crate::findings::TextFinding;
 /// How a finding of the text scan stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub enum Resolution {
     /// Still in the text, not acknowledged: the case cannot go.
     Open,
@@ -35,6 +36,7 @@ impl Resolution {
 
 /// One finding of the text scan and how it was resolved.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct TextEntry {
     pub field: String,
     pub kind: FindingKind,
@@ -44,6 +46,7 @@ pub struct TextEntry {
 
 /// One image's part of the report.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct ImageEntry {
     /// 1-based, as the faces number the case's images.
     pub position: u32,
@@ -57,6 +60,7 @@ pub struct ImageEntry {
 
 /// The de-identification report of a case.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct CaseDeidReport {
     pub images: Vec<ImageEntry>,
     pub text: Vec<TextEntry>,

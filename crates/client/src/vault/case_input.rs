@@ -8,6 +8,7 @@ use crate::error::{ClientError, Result};
 /// Changes to a case's fields; `None` leaves a field as it is.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
 #[serde(default)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct CasePatch {
     pub title: Option<String>,
     pub age_band: Option<AgeBand>,

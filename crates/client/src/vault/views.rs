@@ -12,6 +12,7 @@ use crate::error::Result;
 
 /// A case as the case view shows it.
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct CaseView {
     pub case: Case,
     /// Written on this profile (only then can it be edited, shared or resolved here).
@@ -27,6 +28,7 @@ pub struct CaseView {
 
 /// One line of the sidebar.
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct SidebarEntry {
     /// A circle's id, or "drafts".
     pub id: String,
