@@ -266,6 +266,13 @@ async fn journey(w: &Window, b: &Cli, photos: &[String]) {
     w.press("Share").await;
     w.sees("An image of this case waits for you").await;
     w.shot("image-review-needed").await;
+    // The message stays until dismissed (it would cover the editor's share box below).
+    w.c.find(Locator::Css("button[aria-label='Dismiss']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
     step("an image awaiting review holds the share, in words");
     // Share from the editor (consent first), then open a poll on the case.
     w.case_row(TITLE).await.click().await.unwrap();
