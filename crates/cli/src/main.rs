@@ -17,7 +17,7 @@ use consilium_client::{
 };
 
 use crate::args::{CaseCommand, Cli, Command, PassphraseCommand};
-use crate::output::Printer;
+use crate::output::{Output, Shown};
 
 fn main() -> ExitCode {
     // A panic anywhere (a bug) still ends as one line on stderr and exit status 1.
@@ -92,26 +92,29 @@ fn profile_dir(cli: &Cli) -> Result<PathBuf> {
 
 fn run(cli: Cli) -> Result<()> {
     let dir = profile_dir(&cli)?;
-    let out = Printer::new(cli.json);
+    let out = Output::new(cli.json);
     let result = run_command(cli, &dir, &out);
     write_stdout(&out.take())?;
     result
 }
 
-fn run_command(cli: Cli, dir: &std::path::Path, out: &Printer) -> Result<()> {
+fn run_command(cli: Cli, dir: &std::path::Path, out: &Output) -> Result<()> {
     let config = EngineConfig::default();
     match cli.command {
         Command::Init { name, specialty } => {
             let pass = secret::new_passphrase("CONSILIUM_PASSPHRASE", "Choose a passphrase")?;
             let engine = Engine::init(dir, &pass, &name, &specialty, config)?;
-            out.created_profile(dir, &engine.profile()?);
+            out.show(&Shown::ProfileCreated {
+                dir,
+                profile: &engine.profile()?,
+            });
         }
         Command::Passphrase(PassphraseCommand::Change) => {
             let current = secret::passphrase("CONSILIUM_PASSPHRASE", "Current passphrase")?;
             let engine = Engine::unlock(dir, &current, config)?;
             let new = secret::new_passphrase("CONSILIUM_NEW_PASSPHRASE", "New passphrase")?;
             engine.change_passphrase(&current, &new)?;
-            out.message("passphrase changed");
+            out.show(&Shown::Message("passphrase changed"));
         }
         Command::Case(cmd) => run_case(&mut unlock(dir, config)?, *cmd, out)?,
         other => circles::run(&mut unlock(dir, config)?, other, out)?,
@@ -124,7 +127,7 @@ fn unlock(dir: &std::path::Path, config: EngineConfig) -> Result<Engine> {
     Ok(Engine::unlock(dir, &pass, config)?)
 }
 
-fn run_case(engine: &mut Engine, cmd: CaseCommand, out: &Printer) -> Result<()> {
+fn run_case(engine: &mut Engine, cmd: CaseCommand, out: &Output) -> Result<()> {
     match cmd {
         CaseCommand::New { fields, from_file } => {
             let fields = match from_file {
@@ -140,7 +143,7 @@ fn run_case(engine: &mut Engine, cmd: CaseCommand, out: &Printer) -> Result<()> 
                 }
             };
             let id = engine.create_case(fields)?;
-            out.created(&id.to_string());
+            out.show(&Shown::Created { id: id.to_string() });
         }
         CaseCommand::List {
             status,
@@ -154,27 +157,31 @@ fn run_case(engine: &mut Engine, cmd: CaseCommand, out: &Printer) -> Result<()> 
                 tag,
                 ..CaseFilter::default()
             };
-            out.case_list(&match circle {
+            let cases = match circle {
                 Some(circle) => engine.circle_cases(&circle, &filter)?,
                 None => engine.list_cases(&filter)?,
-            });
+            };
+            out.show(&Shown::Cases(&cases));
         }
         CaseCommand::Show { id } => {
             let id = engine.resolve_case_id(&id)?;
-            out.case(
-                &engine.case(&id)?,
-                &engine.polls(&id)?,
-                &engine.scan_case(&id, &[])?,
-                engine.deid_report(&id)?.as_ref(),
-            );
+            out.show(&Shown::Case {
+                case: &engine.case(&id)?,
+                polls: &engine.polls(&id)?,
+                findings: &engine.scan_case(&id, &[])?,
+                report: engine.deid_report(&id)?.as_ref(),
+            });
         }
-        CaseCommand::Search { query } => out.search_hits(&engine.search(&query)?),
+        CaseCommand::Search { query } => out.show(&Shown::SearchHits(&engine.search(&query)?)),
         CaseCommand::Edit { id, fields, review } => {
             let id = engine.resolve_case_id(&id)?;
             let patch = fields.into_patch();
             circles::acknowledge(engine, &id, &review, &patch.texts())?;
             let revision = engine.edit_case(&id, patch)?;
-            out.updated(&id.to_string(), &format!("revision {revision}"));
+            out.show(&Shown::Updated {
+                id: id.to_string(),
+                result: format!("revision {revision}"),
+            });
         }
         CaseCommand::Resolve {
             id,
@@ -184,7 +191,10 @@ fn run_case(engine: &mut Engine, cmd: CaseCommand, out: &Printer) -> Result<()> 
             let id = engine.resolve_case_id(&id)?;
             circles::acknowledge(engine, &id, &review, std::slice::from_ref(&outcome))?;
             engine.resolve_case(&id, &outcome)?;
-            out.updated(&id.to_string(), "resolved");
+            out.show(&Shown::Updated {
+                id: id.to_string(),
+                result: "resolved".into(),
+            });
         }
         CaseCommand::Comment {
             id,
@@ -197,11 +207,11 @@ fn run_case(engine: &mut Engine, cmd: CaseCommand, out: &Printer) -> Result<()> 
             if clear || !names.is_empty() {
                 engine.set_case_names(&id, &names)?;
             }
-            out.names(&engine.case_names(&id)?);
+            out.show(&Shown::Names(&engine.case_names(&id)?));
         }
         CaseCommand::Scan { id } => {
             let id = engine.resolve_case_id(&id)?;
-            out.text_findings(&engine.scan_case(&id, &[])?);
+            out.show(&Shown::Findings(&engine.scan_case(&id, &[])?));
         }
         CaseCommand::Attach {
             id,
@@ -219,7 +229,10 @@ fn run_case(engine: &mut Engine, cmd: CaseCommand, out: &Printer) -> Result<()> 
                 bar.set_position(p.done as u64)
             })?;
             bar.finish_and_clear();
-            out.attachments(&id, &attached);
+            out.show(&Shown::Attachments {
+                case: &id,
+                attachments: &attached,
+            });
         }
         CaseCommand::Redact {
             id,
@@ -234,17 +247,26 @@ fn run_case(engine: &mut Engine, cmd: CaseCommand, out: &Printer) -> Result<()> 
                 reviewed: false,
             };
             let att = engine.redact_attachment(&id, &attachment_id.parse()?, &request)?;
-            out.attachments(&id, &[att]);
+            out.show(&Shown::Attachments {
+                case: &id,
+                attachments: &[att],
+            });
         }
         CaseCommand::CopyImaging { id, attachment_id } => {
             let id = engine.resolve_case_id(&id)?;
             let revision = engine.copy_imaging(&id, &attachment_id.parse()?)?;
-            out.updated(&id.to_string(), &format!("revision {revision}"));
+            out.show(&Shown::Updated {
+                id: id.to_string(),
+                result: format!("revision {revision}"),
+            });
         }
         CaseCommand::Review { id, attachment_id } => {
             let id = engine.resolve_case_id(&id)?;
             let att = engine.review_attachment(&id, &attachment_id.parse()?)?;
-            out.attachments(&id, &[att]);
+            out.show(&Shown::Attachments {
+                case: &id,
+                attachments: &[att],
+            });
         }
         CaseCommand::Frame {
             id,
@@ -255,7 +277,10 @@ fn run_case(engine: &mut Engine, cmd: CaseCommand, out: &Printer) -> Result<()> 
             let id = engine.resolve_case_id(&id)?;
             let att =
                 engine.choose_frame_from_file(&id, &attachment_id.parse()?, &file, frame - 1)?;
-            out.attachments(&id, &[att]);
+            out.show(&Shown::Attachments {
+                case: &id,
+                attachments: &[att],
+            });
         }
         CaseCommand::ExportAttachment {
             id,
@@ -269,7 +294,10 @@ fn run_case(engine: &mut Engine, cmd: CaseCommand, out: &Printer) -> Result<()> 
             })?;
             let bytes =
                 engine.export_attachment(&id, &attachment_id.parse()?, rendition, &out_file)?;
-            out.exported(&out_file, bytes);
+            out.show(&Shown::Exported {
+                path: &out_file,
+                bytes,
+            });
         }
     }
     Ok(())
