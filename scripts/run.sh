@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Opens Consilium. Installs what is missing, builds, makes sure a local relay runs on
-# 127.0.0.1:8443 (its data in the user data directory), and opens the desktop window on your
-# profile.
+# 127.0.0.1:8443 (its data in ~/.local/share/consilium-relay, beside your profile, never in it),
+# and opens the desktop window on your profile.
 #
 #   bash scripts/run.sh                      the desktop app, on your profile
 #   bash scripts/run.sh --profile DIR        the desktop app on another profile (a second window,
@@ -23,7 +23,13 @@ else
 fi
 
 if ! (exec 3<>/dev/tcp/127.0.0.1/8443) 2>/dev/null; then
-    data="${XDG_DATA_HOME:-$HOME/.local/share}/consilium/relay"
+    share="${XDG_DATA_HOME:-$HOME/.local/share}"
+    data="$share/consilium-relay"
+    # Earlier versions kept the relay's data inside the profile folder: move it out, once.
+    if [ -f "$share/consilium/relay/relay.db" ] && [ ! -f "$data/relay.db" ]; then
+        rmdir "$data" 2>/dev/null || true
+        mv "$share/consilium/relay" "$data"
+    fi
     mkdir -p "$data"
     nohup "$bin/consilium-relay" --listen 127.0.0.1:8443 --data "$data" >"$data/relay.log" 2>&1 &
     for _ in $(seq 50); do

@@ -5,7 +5,6 @@
 
 use std::collections::HashMap;
 use std::net::TcpListener;
-use std::path::Path;
 use std::time::Duration;
 
 use consilium_client::{Event, LOCAL_RELAY, NewsWaiter, SyncReport};
@@ -14,6 +13,7 @@ use tauri_plugin_notification::NotificationExt;
 use tauri_specta::Event as _;
 
 use crate::commands::events::SyncState;
+use crate::layout::Layout;
 use crate::session::Session;
 
 /// Longest wait between passes when no relay pushes anything (also the retry time when offline).
@@ -24,11 +24,13 @@ const PROBE: Duration = Duration::from_secs(5);
 
 /// Starts the relay of `LOCAL_RELAY` in this process if nothing listens there yet. Returns it to
 /// keep alive; `None` when another relay (another window's, or `scripts/run.sh`'s) already runs.
-pub fn embedded_relay(data_dir: &Path) -> Option<consilium_relay::Background> {
+/// Only once the port is ours is an old installation's relay data moved (`Layout::relay_data`):
+/// a relay already serving it is never moved from under.
+pub fn embedded_relay(layout: &Layout) -> Option<consilium_relay::Background> {
     let addr = LOCAL_RELAY.trim_start_matches("http://");
     let listener = TcpListener::bind(addr).ok()?;
     let config = consilium_relay::RelayConfig::new(
-        data_dir.to_path_buf(),
+        layout.relay_data(),
         std::sync::Arc::new(consilium_client::SystemClock),
     );
     match consilium_relay::Background::start(listener, config) {

@@ -7,35 +7,19 @@
 mod background;
 mod bindings;
 mod commands;
+mod layout;
 mod session;
 
-use std::path::PathBuf;
-
-/// The user data directory of Consilium (profiles and the local relay live under it).
-fn data_dir() -> Option<PathBuf> {
-    directories::ProjectDirs::from("org", "Consilium", "consilium").map(|d| d.data_dir().into())
-}
-
-/// The profile folder: `CONSILIUM_PROFILE`, or `profile` in the user data directory.
-fn profile_dir() -> Option<PathBuf> {
-    if let Some(dir) = std::env::var_os("CONSILIUM_PROFILE") {
-        return Some(PathBuf::from(dir));
-    }
-    data_dir()
-}
-
 fn main() {
-    let Some(dir) = profile_dir() else {
+    let Some(layout) = layout::Layout::for_user() else {
         eprintln!("error: no home directory found; set CONSILIUM_PROFILE");
         std::process::exit(1);
     };
+    let dir = layout.profile.clone();
     // The embedded default: a relay on 127.0.0.1 unless one runs there already, or the user
-    // chose another (`CONSILIUM_EMBEDDED_RELAY=0`).
+    // chose another (`CONSILIUM_EMBEDDED_RELAY=0`). Its data is in its own folder (`layout`).
     let embed = std::env::var("CONSILIUM_EMBEDDED_RELAY").map_or(true, |v| v != "0");
-    let _relay = embed
-        .then(|| data_dir().map(|d| d.join("relay")))
-        .flatten()
-        .and_then(|d| background::embedded_relay(&d));
+    let _relay = embed.then(|| background::embedded_relay(&layout)).flatten();
     let commands = bindings::builder();
     let events = bindings::builder();
     let app = tauri::Builder::default()

@@ -90,7 +90,8 @@ pub struct RegisterInvitation {
     pub expires_at: i64,
 }
 
-/// A joiner redeems a token with a key package and a signed note for the admins.
+/// A joiner redeems a token with a key package and a note for the admins (its name and
+/// specialty as CBOR; neither signed nor sealed today, so the relay can read it).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RedeemInvitation {
     pub token: ByteBuf,
