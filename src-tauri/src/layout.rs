@@ -47,12 +47,12 @@ impl Layout {
             return self.relay.clone();
         };
         match move_relay_data(old, &self.relay) {
-            Moved::Nothing => self.relay.clone(),
-            Moved::Moved => {
+            RelayMove::Nothing => self.relay.clone(),
+            RelayMove::Done => {
                 log::info!("moved the local relay's data out of the profile folder");
                 self.relay.clone()
             }
-            Moved::BothExist => {
+            RelayMove::BothExist => {
                 log::warn!(
                     "an older copy of the local relay's data is left in {} (the relay uses {})",
                     old.display(),
@@ -60,7 +60,7 @@ impl Layout {
                 );
                 self.relay.clone()
             }
-            Moved::Failed(why) => {
+            RelayMove::Failed(why) => {
                 log::warn!(
                     "the local relay's data could not be moved ({why}); it stays where it is"
                 );
@@ -78,9 +78,9 @@ fn profile_sibling(data: &Option<PathBuf>, name: &str) -> PathBuf {
 }
 
 #[derive(Debug, PartialEq, Eq)]
-enum Moved {
+enum RelayMove {
     Nothing,
-    Moved,
+    Done,
     /// Data in both places: the new one is kept in use, the old one left untouched.
     BothExist,
     Failed(String),
@@ -92,12 +92,12 @@ fn has_relay_data(dir: &Path) -> bool {
 }
 
 /// Moves `old` (a relay data folder: database, its WAL, blob files) to `new` in one rename.
-fn move_relay_data(old: &Path, new: &Path) -> Moved {
+fn move_relay_data(old: &Path, new: &Path) -> RelayMove {
     if !has_relay_data(old) {
-        return Moved::Nothing;
+        return RelayMove::Nothing;
     }
     if has_relay_data(new) {
-        return Moved::BothExist;
+        return RelayMove::BothExist;
     }
     let moved = (|| {
         if let Some(parent) = new.parent() {
@@ -110,8 +110,8 @@ fn move_relay_data(old: &Path, new: &Path) -> Moved {
         std::fs::rename(old, new)
     })();
     match moved {
-        Ok(()) => Moved::Moved,
-        Err(e) => Moved::Failed(e.to_string()),
+        Ok(()) => RelayMove::Done,
+        Err(e) => RelayMove::Failed(e.to_string()),
     }
 }
 

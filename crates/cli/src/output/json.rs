@@ -6,7 +6,7 @@ use consilium_client::model::{Attachment, Case};
 use consilium_client::{CaseDeidReport, PollView, TextFinding};
 use serde::Serialize;
 
-use super::{Sending, Shown};
+use super::shown::{Sending, Shown};
 
 /// `{"id": …}`: what was made (a case), or the file written with `bytes`.
 #[derive(Serialize)]

@@ -8,7 +8,7 @@ use consilium_client::{
     PollView, SyncReport, TextFinding, Verification,
 };
 
-use super::Shown;
+use super::shown::Shown;
 
 macro_rules! say {
     ($out:expr, $($arg:tt)*) => {{
