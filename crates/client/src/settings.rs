@@ -57,7 +57,7 @@ impl Settings {
     pub fn save(&self, dir: &Path) -> Result<()> {
         self.validate()?;
         let json = serde_json::to_vec_pretty(self)
-            .map_err(|e| ClientError::Invalid(format!("settings: {e}")))?;
+            .map_err(|e| ClientError::Internal(format!("encoding the settings: {e}")))?;
         std::fs::create_dir_all(dir).map_err(ClientError::io("creating the profile folder"))?;
         let partial = dir.join(format!("{FILE}.partial"));
         std::fs::write(&partial, json).map_err(ClientError::io("writing the settings"))?;

@@ -277,11 +277,14 @@ async fn journey(w: &Window, b: &Cli, photos: &[String]) {
     // Share from the editor (consent first), then open a poll on the case.
     w.case_row(TITLE).await.click().await.unwrap();
     w.press("Edit").await;
-    w.field("input[name=consent]").await.click().await.unwrap();
-    w.choose(".share-box select", &circle_id(w).await).await;
     // The text scan found the date in the history: sharing waits for the author's decision.
+    // (Waiting for the scan and the report first: a click made while they still push the share
+    // box down could land on "Not an identifier".)
     w.sees("1 possible identifier to resolve before sharing")
         .await;
+    w.sees("De-identification report").await;
+    w.field("input[name=consent]").await.click().await.unwrap();
+    w.choose(".share-box select", &circle_id(w).await).await;
     let share =
         w.c.find(Locator::XPath(
             "//button[normalize-space(.)='Save and share']",

@@ -328,7 +328,7 @@ impl Engine {
             Ok(hex::encode(owner))
         };
         if owner_of(&r.key_package)? != r.account {
-            return Err(ClientError::Invalid(
+            return Err(ClientError::Untrusted(
                 "the request's key package is not the requester's".into(),
             ));
         }

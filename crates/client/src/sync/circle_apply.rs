@@ -40,7 +40,7 @@ fn local(e: GroupError) -> ClientError {
 fn load(db: &CaseDb, circle: &[u8]) -> Result<Circle> {
     Circle::load(&Provider::new(db.connection()), circle)
         .map_err(local)?
-        .ok_or_else(|| ClientError::Invalid("this profile is not in that circle".into()))
+        .ok_or_else(|| ClientError::Damaged("a circle of this profile has no group state".into()))
 }
 
 fn sealed_commit(out: Outgoing) -> SealedPost {
