@@ -10,6 +10,7 @@ use crate::db::CaseDb;
 use crate::entropy::random_16;
 use crate::error::{Result, StoreError};
 use crate::rows::{not_found, to16};
+use crate::search::index_comment;
 
 /// The comment rows.
 #[derive(Debug, Clone, Copy)]
@@ -82,14 +83,7 @@ impl Comments<'_> {
             ],
         )?;
         touch_case(tx, case, now)?;
-        tx.execute(
-            "INSERT INTO search_index (title, body) VALUES ('', ?1)",
-            [body],
-        )?;
-        tx.execute(
-            "INSERT INTO search_rows (fts_rowid, case_id, comment_id) VALUES (last_insert_rowid(), ?1, ?2)",
-            params![&case.as_bytes()[..], &id.as_bytes()[..]],
-        )?;
+        index_comment(tx, &case.as_bytes()[..], &id.as_bytes()[..], body)?;
         unit.commit()?;
         Ok(())
     }

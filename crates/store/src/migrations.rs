@@ -5,12 +5,11 @@
 use rusqlite::{Connection, Transaction};
 
 use consilium_model::CaseId;
-use rusqlite::params;
 
 use crate::cases::load_fields;
 use crate::error::{Result, StoreError};
 use crate::rows::to16;
-use crate::search::index_case_fields;
+use crate::search::{index_case_fields, index_comment};
 
 struct Migration {
     version: i64,
@@ -116,14 +115,7 @@ fn reindex_all(tx: &Transaction<'_>) -> Result<()> {
             .collect::<rusqlite::Result<_>>()?
     };
     for (id, case_id, body) in comments {
-        tx.execute(
-            "INSERT INTO search_index (title, body) VALUES ('', ?1)",
-            [body],
-        )?;
-        tx.execute(
-            "INSERT INTO search_rows (fts_rowid, case_id, comment_id) VALUES (last_insert_rowid(), ?1, ?2)",
-            params![case_id, id],
-        )?;
+        index_comment(tx, &case_id, &id, &body)?;
     }
     Ok(())
 }

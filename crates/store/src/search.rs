@@ -98,6 +98,19 @@ pub(crate) fn index_case_fields(conn: &Connection, id: &CaseId, fields: &CaseFie
     Ok(())
 }
 
+/// Adds a comment's index row (case and comment ids as stored, 16 bytes each).
+pub(crate) fn index_comment(conn: &Connection, case: &[u8], id: &[u8], body: &str) -> Result<()> {
+    conn.execute(
+        "INSERT INTO search_index (title, body) VALUES ('', ?1)",
+        [body],
+    )?;
+    conn.execute(
+        "INSERT INTO search_rows (fts_rowid, case_id, comment_id) VALUES (last_insert_rowid(), ?1, ?2)",
+        params![case, id],
+    )?;
+    Ok(())
+}
+
 /// Turns what a person types into an FTS5 query: every word must match, as a prefix; FTS5
 /// operators and quotes typed by the user are treated as plain text.
 fn fts_query(query: &str) -> Result<String> {
