@@ -123,9 +123,18 @@ pub const HEADER_TIMESTAMP: &str = "x-consilium-timestamp";
 pub const HEADER_NONCE: &str = "x-consilium-nonce";
 pub const HEADER_SIGNATURE: &str = "x-consilium-signature";
 
-/// The bytes a client signs for one request, given the SHA-256 of its body. The relay and its
-/// clients both build them here, so the two cannot drift apart.
+/// A relay's origin as both sides write it into the signed bytes: the base URL a client uses to
+/// reach it (`https://relay.example.org`, `http://127.0.0.1:8443`), lower-case, without a
+/// trailing slash.
+pub fn origin(base: &str) -> String {
+    base.trim().trim_end_matches('/').to_ascii_lowercase()
+}
+
+/// The bytes a client signs for one request to the relay at `origin` (see [`origin`]), given the
+/// SHA-256 of its body. Naming the relay means a request signed for one relay is refused by any
+/// other. The relay and its clients both build them here, so the two cannot drift apart.
 pub fn request_signing_bytes(
+    origin: &str,
     method: &str,
     path_and_query: &str,
     timestamp_ms: i64,
@@ -137,14 +146,14 @@ pub fn request_signing_bytes(
         digest_hex.push_str(&format!("{b:02x}"));
     }
     format!(
-        "CONSILIUM-RELAY-V1\n{method}\n{path_and_query}\n{timestamp_ms}\n{nonce_hex}\n{digest_hex}"
+        "CONSILIUM-RELAY-V2\n{origin}\n{method}\n{path_and_query}\n{timestamp_ms}\n{nonce_hex}\n{digest_hex}"
     )
     .into_bytes()
 }
 
-/// The bytes a client signs to answer a WebSocket challenge.
-pub fn challenge_signing_bytes(challenge: &[u8], account: &[u8; 32]) -> Vec<u8> {
-    let mut m = b"CONSILIUM-RELAY-WS-V1\n".to_vec();
+/// The bytes a client signs to answer a WebSocket challenge of the relay at `origin`.
+pub fn challenge_signing_bytes(origin: &str, challenge: &[u8], account: &[u8; 32]) -> Vec<u8> {
+    let mut m = format!("CONSILIUM-RELAY-WS-V2\n{origin}\n").into_bytes();
     m.extend_from_slice(challenge);
     m.extend_from_slice(account);
     m

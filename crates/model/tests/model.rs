@@ -266,6 +266,23 @@ fn a_case_filter_names_its_circle_in_hex_and_refuses_anything_else() {
 }
 
 #[test]
+fn the_signed_bytes_name_the_relay_by_its_origin() {
+    use consilium_model::wire::{challenge_signing_bytes, origin, request_signing_bytes};
+    assert_eq!(
+        origin(" HTTPS://Relay.Example.org/ "),
+        "https://relay.example.org"
+    );
+    assert_eq!(origin("http://127.0.0.1:8443"), "http://127.0.0.1:8443");
+    let sign = |o: &str| request_signing_bytes(o, "GET", "/v1/mailbox", 1, "00", &[0; 32]);
+    assert_ne!(sign("http://a:1"), sign("http://b:1"));
+    assert!(sign("http://a:1").starts_with(b"CONSILIUM-RELAY-V2\nhttp://a:1\nGET\n"));
+    assert_ne!(
+        challenge_signing_bytes("http://a:1", b"c", &[1; 32]),
+        challenge_signing_bytes("http://b:1", b"c", &[1; 32])
+    );
+}
+
+#[test]
 fn report_summary_names_what_was_removed() {
     let r = DeidReport {
         exif_fields: 42,

@@ -92,7 +92,8 @@ impl RelayClient {
         let digest = ring::digest::digest(&ring::digest::SHA256, body);
         let mut sha = [0u8; 32];
         sha.copy_from_slice(digest.as_ref());
-        let signed = request_signing_bytes(method.as_str(), path, timestamp, &nonce, &sha);
+        let origin = consilium_model::wire::origin(&self.base);
+        let signed = request_signing_bytes(&origin, method.as_str(), path, timestamp, &nonce, &sha);
         let signature = self.key.sign(&signed);
         Ok(self
             .http

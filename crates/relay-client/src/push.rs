@@ -45,9 +45,11 @@ impl PushSocket {
             hex::decode(&challenge.challenge).map_err(|_| bad("malformed challenge"))?;
         let answer = WsAnswer {
             account: key.account_id(),
-            signature: hex::encode(
-                key.sign(&challenge_signing_bytes(&challenge, &key.public_key())),
-            ),
+            signature: hex::encode(key.sign(&challenge_signing_bytes(
+                &consilium_model::wire::origin(base),
+                &challenge,
+                &key.public_key(),
+            ))),
         };
         let answer = serde_json::to_string(&answer).map_err(|_| bad("answer"))?;
         socket

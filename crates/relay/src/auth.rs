@@ -38,8 +38,9 @@ impl std::fmt::Debug for Account {
     }
 }
 
-/// The bytes a client signs for one request.
+/// The bytes a client signs for one request to the relay at `origin`.
 pub fn signed_message(
+    origin: &str,
     method: &str,
     path_and_query: &str,
     timestamp_ms: i64,
@@ -50,6 +51,7 @@ pub fn signed_message(
     let mut sha = [0u8; 32];
     sha.copy_from_slice(digest.as_ref());
     consilium_model::wire::request_signing_bytes(
+        origin,
         method,
         path_and_query,
         timestamp_ms,
@@ -58,9 +60,9 @@ pub fn signed_message(
     )
 }
 
-/// The bytes a client signs to answer a WebSocket challenge.
-pub fn challenge_message(challenge: &[u8], account: &Account) -> Vec<u8> {
-    consilium_model::wire::challenge_signing_bytes(challenge, &account.0)
+/// The bytes a client signs to answer a WebSocket challenge of the relay at `origin`.
+pub fn challenge_message(origin: &str, challenge: &[u8], account: &Account) -> Vec<u8> {
+    consilium_model::wire::challenge_signing_bytes(origin, challenge, &account.0)
 }
 
 /// A request whose signature verified; the nonce still has to be recorded (see `Store`).
@@ -78,8 +80,10 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> Result<&'a str> {
         .ok_or(RelayError::Unauthenticated)
 }
 
-/// Checks the signature headers of a request against its body and the clock.
+/// Checks the signature headers of a request against its body and the clock. The signature must
+/// be over one of the relay's own `origins` (the addresses it is configured to be reached at).
 pub fn verify(
+    origins: &[String],
     method: &Method,
     path_and_query: &str,
     headers: &HeaderMap,
@@ -98,18 +102,25 @@ pub fn verify(
         .ok_or(RelayError::Unauthenticated)?;
     let signature =
         hex::decode(header(headers, HEADER_SIGNATURE)?).map_err(|_| RelayError::BadSignature)?;
-    let message = signed_message(
-        method.as_str(),
-        path_and_query,
-        timestamp_ms,
-        nonce_hex,
-        body,
-    );
-    UnparsedPublicKey::new(&ED25519, account.0)
-        .verify(&message, &signature)
-        .map_err(|_| RelayError::BadSignature)?;
-    // Checked after the signature, so an unsigned probe learns nothing about the clock.
-    if (timestamp_ms - now_ms).abs() > WINDOW_MS {
+    let key = UnparsedPublicKey::new(&ED25519, account.0);
+    let signed_here = origins.iter().any(|origin| {
+        let message = signed_message(
+            origin,
+            method.as_str(),
+            path_and_query,
+            timestamp_ms,
+            nonce_hex,
+            body,
+        );
+        key.verify(&message, &signature).is_ok()
+    });
+    if !signed_here {
+        return Err(RelayError::BadSignature);
+    }
+    // Checked after the signature, so an unsigned probe learns nothing about the clock. The
+    // distance is taken without overflow: a hostile timestamp at either end of `i64` is simply
+    // far away.
+    if timestamp_ms.abs_diff(now_ms) > WINDOW_MS.unsigned_abs() {
         return Err(RelayError::Expired);
     }
     Ok(Verified {
@@ -119,9 +130,20 @@ pub fn verify(
     })
 }
 
-/// Verifies a WebSocket challenge answer.
-pub fn verify_challenge(account: &Account, challenge: &[u8], signature: &[u8]) -> Result<()> {
-    UnparsedPublicKey::new(&ED25519, account.0)
-        .verify(&challenge_message(challenge, account), signature)
-        .map_err(|_| RelayError::BadSignature)
+/// Verifies a WebSocket challenge answer, signed for one of the relay's `origins`.
+pub fn verify_challenge(
+    origins: &[String],
+    account: &Account,
+    challenge: &[u8],
+    signature: &[u8],
+) -> Result<()> {
+    let key = UnparsedPublicKey::new(&ED25519, account.0);
+    origins
+        .iter()
+        .any(|origin| {
+            key.verify(&challenge_message(origin, challenge, account), signature)
+                .is_ok()
+        })
+        .then_some(())
+        .ok_or(RelayError::BadSignature)
 }

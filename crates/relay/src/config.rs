@@ -34,6 +34,10 @@ pub struct RelayConfig {
     /// its body (slow-body attacks).
     pub header_timeout: std::time::Duration,
     pub body_timeout: std::time::Duration,
+    /// The base URLs clients reach this relay at (`https://relay.example.org`, a load
+    /// balancer's or a proxy's address), which every signed request names. `run` adds the
+    /// listening address (`http://IP:PORT`, and `http://localhost:PORT` on loopback).
+    pub origins: Vec<String>,
 }
 
 impl RelayConfig {
@@ -53,6 +57,17 @@ impl RelayConfig {
             tls: None,
             header_timeout: std::time::Duration::from_secs(20),
             body_timeout: std::time::Duration::from_secs(120),
+            origins: Vec::new(),
         }
     }
+}
+
+/// The origins a relay listening on `addr` is reached at when none are configured.
+pub(crate) fn default_origins(addr: std::net::SocketAddr, tls: bool) -> Vec<String> {
+    let scheme = if tls { "https" } else { "http" };
+    let mut origins = vec![consilium_model::wire::origin(&format!("{scheme}://{addr}"))];
+    if addr.ip().is_loopback() {
+        origins.push(format!("{scheme}://localhost:{}", addr.port()));
+    }
+    origins
 }

@@ -1,4 +1,4 @@
-//! `consilium-relay --listen ADDR --data DIR`: the relay as a process.
+//! `consilium-relay --listen ADDR --data DIR [--origin URL]`: the relay as a process.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -28,6 +28,11 @@ struct Args {
     /// PEM private key of the certificate.
     #[arg(long, requires = "tls_cert")]
     tls_key: Option<PathBuf>,
+    /// A base URL clients reach this relay at besides its listening address, e.g.
+    /// https://relay.example.org behind a load balancer (repeat for several). Every signed
+    /// request names the relay, so a request signed for another relay is refused.
+    #[arg(long = "origin")]
+    origins: Vec<String>,
 }
 
 #[tokio::main]
@@ -50,6 +55,7 @@ async fn main() -> Result<()> {
     );
     let mut config = RelayConfig::new(args.data, Arc::new(SystemClock));
     config.tls = args.tls_cert.zip(args.tls_key);
+    config.origins = args.origins;
     run(listener, config, shutdown_signal())
         .await
         .context("serving")?;

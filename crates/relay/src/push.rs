@@ -123,14 +123,14 @@ impl Drop for Subscription {
     }
 }
 
-pub(crate) fn upgrade(ws: WebSocketUpgrade, hub: Arc<PushHub>) -> Response {
+pub(crate) fn upgrade(ws: WebSocketUpgrade, hub: Arc<PushHub>, origins: Vec<String>) -> Response {
     // Frames are small notifications: small buffers keep an idle connection cheap.
     ws.max_message_size(4096)
         .max_frame_size(4096)
         .read_buffer_size(4096)
         .write_buffer_size(0)
         .max_write_buffer_size(64 * 1024)
-        .on_upgrade(move |socket| serve(socket, hub))
+        .on_upgrade(move |socket| serve(socket, hub, origins))
 }
 
 async fn send(socket: &mut WebSocket, value: &impl serde::Serialize) -> bool {
@@ -141,7 +141,7 @@ async fn send(socket: &mut WebSocket, value: &impl serde::Serialize) -> bool {
 }
 
 /// Challenge–response: the account whose key signed the challenge, if it did.
-async fn authenticate(socket: &mut WebSocket) -> Option<Account> {
+async fn authenticate(socket: &mut WebSocket, origins: &[String]) -> Option<Account> {
     let mut challenge = [0u8; 32];
     ring::rand::SystemRandom::new().fill(&mut challenge).ok()?;
     let hello = WsChallenge {
@@ -157,7 +157,7 @@ async fn authenticate(socket: &mut WebSocket) -> Option<Account> {
     let answer = serde_json::from_str::<WsAnswer>(&text).ok()?;
     let account = Account::parse(&answer.account).ok()?;
     let signature = hex::decode(&answer.signature).ok()?;
-    if verify_challenge(&account, &challenge, &signature).is_err() {
+    if verify_challenge(origins, &account, &challenge, &signature).is_err() {
         let _ = socket
             .send(Message::Text(r#"{"error":"bad_signature"}"#.into()))
             .await;
@@ -166,8 +166,8 @@ async fn authenticate(socket: &mut WebSocket) -> Option<Account> {
     Some(account)
 }
 
-async fn serve(mut socket: WebSocket, hub: Arc<PushHub>) {
-    let Some(account) = authenticate(&mut socket).await else {
+async fn serve(mut socket: WebSocket, hub: Arc<PushHub>, origins: Vec<String>) {
+    let Some(account) = authenticate(&mut socket, &origins).await else {
         return;
     };
     let subscription = hub.subscribe(account);

@@ -90,7 +90,14 @@ impl FromRequest<AppState> for Authed {
             .map(|p| p.as_str())
             .unwrap_or("/");
         let now = state.now();
-        let v = auth::verify(&parts.method, path, &parts.headers, &bytes, now)?;
+        let v = auth::verify(
+            &state.config.origins,
+            &parts.method,
+            path,
+            &parts.headers,
+            &bytes,
+            now,
+        )?;
         state.limiter.check(&v.account, now)?;
         state
             .store
@@ -170,7 +177,7 @@ pub(crate) fn router(state: AppState) -> Router {
 
 /// The push socket (`push` serves it once upgraded).
 async fn push_socket(State(s): State<AppState>, ws: axum::extract::WebSocketUpgrade) -> Response {
-    push::upgrade(ws, s.hub.clone())
+    push::upgrade(ws, s.hub.clone(), s.config.origins.clone())
 }
 
 async fn create_group(State(s): State<AppState>, a: Authed) -> Result<StatusCode> {

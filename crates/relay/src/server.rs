@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use consilium_model::Clock;
 
-use crate::config::RelayConfig;
+use crate::config::{RelayConfig, default_origins};
 use crate::error::RelayError;
 use crate::{limits, routes, store};
 
@@ -20,6 +20,18 @@ pub async fn run(
     use axum::serve::Listener as _;
     use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 
+    let mut config = config;
+    let mut origins: Vec<String> = config
+        .origins
+        .iter()
+        .map(|o| consilium_model::wire::origin(o))
+        .collect();
+    origins.extend(default_origins(
+        listener.local_addr()?,
+        config.tls.is_some(),
+    ));
+    origins.dedup();
+    config.origins = origins;
     let store =
         store::Store::open(&config.data_dir).map_err(|e| std::io::Error::other(e.to_string()))?;
     let grace = config.shutdown_grace;

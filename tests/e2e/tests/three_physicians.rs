@@ -15,8 +15,9 @@ fn id_of(json: &serde_json::Value) -> String {
 #[test]
 fn three_physicians_share_a_case_discuss_it_and_a_removed_member_reads_nothing_after() {
     let root = tempfile::tempdir().unwrap();
-    let relay = Relay::start(&root.path().join("relay"));
-    let capture = Capture::start(&relay.addr);
+    let proxy = Capture::bind();
+    let relay = Relay::start_behind(&root.path().join("relay"), &[&proxy.url]);
+    let capture = proxy.forward_to(&relay.addr);
     let (a, b, c) = (
         Cli::init(root.path(), "Dr Alice Martin", "Dermatology"),
         Cli::init(root.path(), "Dr Bruno Lefevre", "Dermatology"),

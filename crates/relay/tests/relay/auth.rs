@@ -186,3 +186,55 @@ async fn auth_another_accounts_mailbox_is_out_of_reach() {
     assert_eq!(still, items);
     relay.stop().await;
 }
+
+/// A request signed for one relay, replayed to another within the signature window: the signed
+/// bytes name the relay, so the second refuses it.
+#[tokio::test]
+async fn auth_a_request_signed_for_another_relay_is_refused() {
+    let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (a, b) = (start(dir_a.path()).await, start(dir_b.path()).await);
+    let alice = Account::new(&a);
+    let signed = alice
+        .request("GET", "/v1/mailbox", vec![], now_ms(), &Account::nonce())
+        .build()
+        .unwrap();
+    let mut replayed = signed.try_clone().unwrap();
+    *replayed.url_mut() = format!("{}/v1/mailbox", b.base).parse().unwrap();
+    let at_a = alice.http.execute(signed).await.unwrap();
+    assert_eq!(
+        at_a.status().as_u16(),
+        200,
+        "the relay it was signed for takes it"
+    );
+    let at_b = alice.http.execute(replayed).await.unwrap();
+    assert_eq!(
+        status_and_code(at_b).await,
+        (401, "bad_signature".to_string())
+    );
+    a.stop().await;
+    b.stop().await;
+}
+
+/// A signed request whose timestamp is as far from the relay's clock as an `i64` allows: refused
+/// as expired, never an arithmetic overflow (a panic in a debug build, a wrapped difference that
+/// passes the window check in a release build), and the relay keeps serving.
+#[tokio::test]
+async fn auth_a_timestamp_at_the_ends_of_time_is_expired_not_an_overflow() {
+    let (_dir, relay, alice, gid) = alice_in_a_circle().await;
+    let path = format!("/v1/groups/{gid}/messages");
+    for ts in [now_ms().wrapping_add(i64::MIN), i64::MIN, i64::MAX] {
+        let r = alice
+            .request("GET", &path, vec![], ts, &Account::nonce())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            status_and_code(r).await,
+            (401, "expired".to_string()),
+            "timestamp {ts}"
+        );
+    }
+    let (status, _) = alice.send("GET", &path, vec![]).await;
+    assert_eq!(status, 200);
+    relay.stop().await;
+}

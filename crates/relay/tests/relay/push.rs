@@ -30,7 +30,7 @@ async fn websocket_members_are_pushed_new_messages_after_a_challenge() {
         let sig = sign_with
             .key
             .sign(&consilium_relay::auth::challenge_message(
-                &challenge, &account,
+                &acc.base, &challenge, &account,
             ));
         let answer =
             serde_json::json!({"account": acc.id(), "signature": hex::encode(sig.as_ref())});

@@ -110,7 +110,7 @@ impl Account {
     ) -> reqwest::RequestBuilder {
         let sig = self
             .key
-            .sign(&signed_message(method, path, ts, nonce, &body));
+            .sign(&signed_message(&self.base, method, path, ts, nonce, &body));
         self.http
             .request(method.parse().unwrap(), format!("{}{}", self.base, path))
             .header(HEADER_ACCOUNT, self.id())
@@ -321,7 +321,7 @@ pub async fn forged_get(
     let nonce = Account::nonce();
     let sig = signer
         .key
-        .sign(&signed_message("GET", signed_path, ts, &nonce, b""));
+        .sign(&signed_message(base, "GET", signed_path, ts, &nonce, b""));
     let r = reqwest::Client::new()
         .get(format!("{base}{path}"))
         .header(HEADER_ACCOUNT, account.id())

@@ -30,23 +30,34 @@ pub struct Relay {
     pub data: PathBuf,
     /// host:port it listens on (kept across restarts).
     pub addr: String,
+    /// Addresses it is reached at besides its own (a proxy in front of it).
+    origins: Vec<String>,
 }
 
 impl Relay {
     pub fn start(data: &Path) -> Relay {
+        Relay::start_behind(data, &[])
+    }
+
+    /// A relay that clients also reach through `origins` (signed requests name the address a
+    /// client uses, so the relay must know it).
+    pub fn start_behind(data: &Path, origins: &[&str]) -> Relay {
         let mut r = Relay {
             child: None,
             data: data.to_path_buf(),
             addr: "127.0.0.1:0".into(),
+            origins: origins.iter().map(|o| o.to_string()).collect(),
         };
         r.spawn();
         r
     }
 
     fn spawn(&mut self) {
+        let origins = self.origins.iter().flat_map(|o| ["--origin", o.as_str()]);
         let mut child = Command::new(bin("consilium-relay"))
             .args(["--listen", &self.addr, "--data"])
             .arg(&self.data)
+            .args(origins)
             .env("NO_COLOR", "1")
             .env("RUST_LOG", "info")
             .stdout(Stdio::piped())
@@ -122,10 +133,25 @@ pub struct Capture {
     bytes: Arc<Mutex<Vec<u8>>>,
 }
 
+/// A proxy's listening socket, bound before the relay starts so the relay can be told the
+/// address clients will use.
+pub struct CaptureSocket {
+    pub url: String,
+    listener: TcpListener,
+}
+
 impl Capture {
-    pub fn start(upstream: &str) -> Capture {
+    pub fn bind() -> CaptureSocket {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
+        CaptureSocket { url, listener }
+    }
+}
+
+impl CaptureSocket {
+    /// Starts forwarding to the relay at `upstream` (host:port).
+    pub fn forward_to(self, upstream: &str) -> Capture {
+        let CaptureSocket { url, listener } = self;
         let bytes = Arc::new(Mutex::new(Vec::new()));
         let (up, store) = (upstream.to_string(), bytes.clone());
         std::thread::spawn(move || {
@@ -143,7 +169,9 @@ impl Capture {
         });
         Capture { url, bytes }
     }
+}
 
+impl Capture {
     pub fn bytes(&self) -> Vec<u8> {
         self.bytes.lock().unwrap().clone()
     }
