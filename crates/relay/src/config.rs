@@ -9,7 +9,8 @@ use consilium_model::Clock;
 #[derive(Debug, Clone)]
 pub struct RelayConfig {
     pub data_dir: PathBuf,
-    /// Largest request body, in bytes (MLS messages with their Welcomes, metadata).
+    /// Largest request body, in bytes (MLS messages with their Welcomes, metadata); never more
+    /// than the largest CBOR document the relay decodes (`codec::MAX_DOCUMENT_BYTES`).
     pub max_request_bytes: usize,
     /// Largest blob, in bytes.
     pub max_blob_bytes: u64,
@@ -44,7 +45,7 @@ impl RelayConfig {
     pub fn new(data_dir: PathBuf, clock: Arc<dyn Clock>) -> RelayConfig {
         RelayConfig {
             data_dir,
-            max_request_bytes: 64 * 1024 * 1024,
+            max_request_bytes: consilium_model::codec::MAX_DOCUMENT_BYTES,
             max_blob_bytes: 60 * 1024 * 1024,
             clock,
             shutdown_grace: std::time::Duration::from_secs(10),

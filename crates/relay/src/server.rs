@@ -21,6 +21,10 @@ pub async fn run(
     use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 
     let mut config = config;
+    // A body the CBOR decoder would refuse anyway is refused as too large before it is read.
+    config.max_request_bytes = config
+        .max_request_bytes
+        .min(consilium_model::codec::MAX_DOCUMENT_BYTES);
     let mut origins: Vec<String> = config
         .origins
         .iter()

@@ -296,3 +296,25 @@ async fn slow_headers_and_slow_bodies_are_cut_off() {
     assert!(started.elapsed() < std::time::Duration::from_secs(8));
     relay.stop().await;
 }
+
+/// A post larger than any CBOR document the relay can decode is refused as too large from its
+/// declared size, not read whole and then refused as malformed (the request limit was 64 MiB
+/// while the decoder stops at 4 MiB).
+#[tokio::test]
+async fn a_post_over_the_decodable_size_is_refused_as_too_large() {
+    let (_dir, relay, alice, gid) = alice_in_a_circle().await;
+    let body = vec![0u8; consilium_model::codec::MAX_DOCUMENT_BYTES + 1];
+    let r = alice
+        .request(
+            "POST",
+            &format!("/v1/groups/{gid}/messages"),
+            body,
+            now_ms(),
+            &Account::nonce(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(status_and_code(r).await, (413, "too_large".to_string()));
+    relay.stop().await;
+}
