@@ -269,7 +269,7 @@ async fn register_invitation(
     let gid = group_id(&group)?;
     let req: RegisterInvitation = decode(&a.body)?;
     s.store
-        .register_invitation(&a.account, &gid, &req.token_hash, req.expires_at)
+        .register_invitation(&a.account, &gid, &req.token_hash, req.expires_at, s.now())
         .await?;
     Ok(StatusCode::CREATED)
 }
@@ -333,7 +333,9 @@ async fn upload_key_packages(State(s): State<AppState>, a: Authed) -> Result<Sta
         framing::check_key_package(&p.mls)?;
         packages.push((p.mls.into_vec(), p.last_resort, p.expires_at));
     }
-    s.store.add_key_packages(&a.account, packages).await?;
+    s.store
+        .add_key_packages(&a.account, packages, s.now())
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -8,14 +8,21 @@ use super::group_commit::Pending;
 use crate::auth::Account;
 use crate::error::RelayError;
 
+/// The longest an invitation is kept, whatever expiry its inviter asks for.
+pub const INVITATION_MAX_LIFETIME_MS: i64 = 14 * 24 * 3600 * 1000;
+
 impl Store {
+    /// Registers a one-time token's hash for `group_id` at `now`; the expiry the inviter asks for
+    /// is clamped to `INVITATION_MAX_LIFETIME_MS` from now.
     pub fn register_invitation(
         &self,
         inviter: &Account,
         group_id: &[u8],
         token_hash: &[u8],
         expires_at: i64,
+        now: i64,
     ) -> Pending<()> {
+        let expires_at = expires_at.min(now.saturating_add(INVITATION_MAX_LIFETIME_MS));
         if token_hash.len() != 32 {
             return Pending::ready(Err(RelayError::BadRequest(
                 "the token hash is a SHA-256".into(),

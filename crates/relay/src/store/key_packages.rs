@@ -8,13 +8,21 @@ use super::group_commit::Pending;
 use crate::auth::Account;
 use crate::error::RelayError;
 
+/// The longest a key package is kept, whatever expiry its owner asks for: the MLS lifetime
+/// clients give their packages.
+pub const KEY_PACKAGE_MAX_LIFETIME_MS: i64 = 28 * 24 * 3600 * 1000;
+
 impl Store {
+    /// Publishes `packages` (body, last resort, the expiry the owner asks for) at `now`; each
+    /// expiry is clamped to `KEY_PACKAGE_MAX_LIFETIME_MS` from now.
     pub fn add_key_packages(
         &self,
         account: &Account,
         packages: Vec<(Vec<u8>, bool, i64)>,
+        now: i64,
     ) -> Pending<()> {
         let account = *account;
+        let latest = now.saturating_add(KEY_PACKAGE_MAX_LIFETIME_MS);
         self.write(move |c| {
             let held: u64 = c.query_row("SELECT count(*) FROM key_packages WHERE account = ?1", [&account.0[..]], |r| r.get(0))?;
             if held + packages.len() as u64 > 200 {
@@ -27,7 +35,7 @@ impl Store {
             for (body, last_resort, expires_at) in &packages {
                 c.execute(
                     "INSERT INTO key_packages (account, body, last_resort, expires_at) VALUES (?1, ?2, ?3, ?4)",
-                    params![&account.0[..], body, *last_resort, expires_at],
+                    params![&account.0[..], body, *last_resort, (*expires_at).min(latest)],
                 )?;
             }
             Ok(())

@@ -310,4 +310,39 @@ mod tests {
         // Sequence numbers keep counting after pruning.
         assert_eq!(post(&s, &a, &gid, 6, 1_002_000).seq, 6);
     }
+
+    const DAY_MS: i64 = 24 * 3600 * 1000;
+
+    /// A client may ask for any expiry; the relay keeps key packages no longer than their MLS
+    /// lifetime and invitations no longer than a fortnight, so `i64::MAX` does not mean "for
+    /// ever".
+    #[test]
+    fn client_chosen_expiries_are_clamped() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::open(dir.path()).unwrap();
+        let (owner, inviter, joiner) = (Account([1; 32]), Account([2; 32]), Account([3; 32]));
+        let now = 1_000_000;
+        s.add_key_packages(&owner, vec![(b"kp".to_vec(), false, i64::MAX)], now)
+            .wait()
+            .unwrap();
+        s.prune(now + 29 * DAY_MS, 365 * DAY_MS).unwrap();
+        assert!(
+            matches!(
+                s.claim_key_package(&owner, now + 29 * DAY_MS).wait(),
+                Err(RelayError::NoKeyPackage)
+            ),
+            "a key package asked to live for ever is gone after its 28 days"
+        );
+        s.create_group(b"g", &inviter, now).wait().unwrap();
+        s.register_invitation(&inviter, b"g", &[9; 32], i64::MAX, now)
+            .wait()
+            .unwrap();
+        let redeemed = s
+            .redeem_invitation(&joiner, &[9; 32], b"note".to_vec(), now + 15 * DAY_MS)
+            .wait();
+        assert!(
+            matches!(redeemed, Err(RelayError::InvitationInvalid)),
+            "an invitation asked to live for ever lapses after 14 days: {redeemed:?}"
+        );
+    }
 }
