@@ -25,6 +25,9 @@ pub struct RelayConfig {
     pub blob_quota_bytes: u64,
     /// Connections open at once (idle WebSockets included).
     pub max_connections: usize,
+    /// Connections one client address may hold open at once, so one host cannot take every
+    /// slot (a hospital's NAT is one address: generous, but well below `max_connections`).
+    pub max_connections_per_address: usize,
     /// How long messages and blobs are kept when not every member has read them.
     pub retention: std::time::Duration,
     /// How often old data is pruned.
@@ -53,6 +56,7 @@ impl RelayConfig {
             rate_per_second: 200,
             blob_quota_bytes: 4 * 1024 * 1024 * 1024,
             max_connections: 10_000,
+            max_connections_per_address: 256,
             retention: std::time::Duration::from_secs(90 * 24 * 3600),
             prune_every: std::time::Duration::from_secs(600),
             tls: None,

@@ -1,9 +1,10 @@
-//! Abuse limits that never take the relay down: a request-rate token bucket per account and a
-//! cap on open connections (over the cap, a connection gets a 503 `{code, message}` and is
-//! closed at once).
+//! Abuse limits that never take the relay down: a request-rate token bucket per account, and a
+//! cap on open connections in all and per client address (over either, a connection gets a 503
+//! `{code, message}` and is closed at once), so one host cannot take every slot.
 
 use std::collections::HashMap;
 use std::io;
+use std::net::IpAddr;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
@@ -59,11 +60,52 @@ impl RateLimiter {
     }
 }
 
-/// A listener that holds at most `max` connections open, optionally speaking TLS.
+/// A listener that holds at most `max` connections open, and at most `per_address` from one
+/// client address, optionally speaking TLS.
 pub struct LimitedListener {
     inner: TcpListener,
     permits: Arc<Semaphore>,
+    per_address: usize,
+    by_address: Arc<Mutex<HashMap<IpAddr, usize>>>,
     tls: Option<TlsAcceptor>,
+}
+
+/// One connection's count against its address, given back when the connection closes.
+struct AddressSlot {
+    address: IpAddr,
+    counts: Arc<Mutex<HashMap<IpAddr, usize>>>,
+}
+
+impl AddressSlot {
+    /// A slot for `address`, if it holds fewer than `max` connections.
+    fn take(
+        counts: &Arc<Mutex<HashMap<IpAddr, usize>>>,
+        address: IpAddr,
+        max: usize,
+    ) -> Option<AddressSlot> {
+        let mut map = counts.lock().unwrap_or_else(|p| p.into_inner());
+        let held = map.entry(address).or_insert(0);
+        if *held >= max {
+            return None;
+        }
+        *held += 1;
+        Some(AddressSlot {
+            address,
+            counts: counts.clone(),
+        })
+    }
+}
+
+impl Drop for AddressSlot {
+    fn drop(&mut self) {
+        let mut map = self.counts.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(held) = map.get_mut(&self.address) {
+            *held = held.saturating_sub(1);
+            if *held == 0 {
+                map.remove(&self.address);
+            }
+        }
+    }
 }
 
 impl std::fmt::Debug for LimitedListener {
@@ -75,10 +117,17 @@ impl std::fmt::Debug for LimitedListener {
 }
 
 impl LimitedListener {
-    pub fn new(inner: TcpListener, max: usize, tls: Option<TlsAcceptor>) -> LimitedListener {
+    pub fn new(
+        inner: TcpListener,
+        max: usize,
+        per_address: usize,
+        tls: Option<TlsAcceptor>,
+    ) -> LimitedListener {
         LimitedListener {
             inner,
             permits: Arc::new(Semaphore::new(max)),
+            per_address,
+            by_address: Arc::default(),
             tls,
         }
     }
@@ -101,8 +150,11 @@ impl axum::serve::Listener for LimitedListener {
                     continue;
                 }
             };
-            match self.permits.clone().try_acquire_owned() {
-                Ok(permit) => {
+            // The address's share first: a host over it never takes a slot from the others.
+            let slots = AddressSlot::take(&self.by_address, addr.ip(), self.per_address)
+                .and_then(|slot| Some((slot, self.permits.clone().try_acquire_owned().ok()?)));
+            match slots {
+                Some((address_slot, permit)) => {
                     // The TLS handshake runs inside the connection's own task (on first read or
                     // write), so a slow client never holds up accepting others.
                     let conn = match &self.tls {
@@ -113,11 +165,12 @@ impl axum::serve::Listener for LimitedListener {
                         LimitedStream {
                             conn,
                             _permit: permit,
+                            _address_slot: address_slot,
                         },
                         addr,
                     );
                 }
-                Err(_) => {
+                None => {
                     tokio::spawn(async move {
                         let _ = stream.write_all(BUSY).await;
                         let _ = stream.shutdown().await;
@@ -139,10 +192,11 @@ enum Conn {
     Failed,
 }
 
-/// A connection that gives its slot back when it closes.
+/// A connection that gives its slots back when it closes.
 pub struct LimitedStream {
     conn: Conn,
     _permit: OwnedSemaphorePermit,
+    _address_slot: AddressSlot,
 }
 
 impl std::fmt::Debug for LimitedStream {

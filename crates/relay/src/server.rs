@@ -47,7 +47,12 @@ pub async fn run(
         Some((cert, key)) => Some(limits::tls_acceptor(cert, key)?),
         None => None,
     };
-    let mut listener = limits::LimitedListener::new(listener, config.max_connections, tls);
+    let mut listener = limits::LimitedListener::new(
+        listener,
+        config.max_connections,
+        config.max_connections_per_address,
+        tls,
+    );
     let store = Arc::new(store);
     let pruner = tokio::spawn(prune_forever(
         store.clone(),

@@ -318,3 +318,29 @@ async fn a_post_over_the_decodable_size_is_refused_as_too_large() {
     assert_eq!(status_and_code(r).await, (413, "too_large".to_string()));
     relay.stop().await;
 }
+
+/// A stranger holding every socket it can from one address (127.0.0.2) does not keep a member
+/// on another address from connecting: past its per-address share, its sockets are turned away.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_address_holding_sockets_does_not_lock_others_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let relay = start_with(dir.path(), |c| {
+        c.max_connections = 40;
+        c.max_connections_per_address = 10;
+    })
+    .await;
+    let addr: std::net::SocketAddr = relay.base.trim_start_matches("http://").parse().unwrap();
+    let mut held = Vec::new();
+    for _ in 0..40 {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.bind("127.0.0.2:0".parse().unwrap()).unwrap();
+        held.push(socket.connect(addr).await.unwrap());
+    }
+    // Let the relay accept them all (those over the share are answered and closed).
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let member = Account::new(&relay);
+    let (status, _) = member.send("GET", "/v1/mailbox", vec![]).await;
+    assert_eq!(status, 200, "a member on another address is served");
+    drop(held);
+    relay.stop().await;
+}
