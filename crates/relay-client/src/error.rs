@@ -21,6 +21,8 @@ pub enum RelayCode {
     InvitationInvalid,
     Conflict,
     QuotaExceeded,
+    /// The recipient's mailbox is full (it drains as its owner syncs): try again later.
+    MailboxFull,
     RateLimited,
     Timeout,
     TooManyConnections,
@@ -47,6 +49,7 @@ impl RelayCode {
             "invitation_invalid" => RelayCode::InvitationInvalid,
             "conflict" => RelayCode::Conflict,
             "quota_exceeded" => RelayCode::QuotaExceeded,
+            "mailbox_full" => RelayCode::MailboxFull,
             "rate_limited" => RelayCode::RateLimited,
             "timeout" => RelayCode::Timeout,
             "too_many_connections" => RelayCode::TooManyConnections,

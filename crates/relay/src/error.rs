@@ -39,6 +39,8 @@ pub enum RelayError {
     Conflict,
     #[error("storage quota exceeded")]
     QuotaExceeded,
+    #[error("the recipient's mailbox is full")]
+    MailboxFull,
     #[error("too many requests; slow down")]
     RateLimited,
     #[error("the request was not received in time")]
@@ -66,6 +68,7 @@ impl RelayError {
             RelayError::InvitationInvalid => "invitation_invalid",
             RelayError::Conflict => "conflict",
             RelayError::QuotaExceeded => "quota_exceeded",
+            RelayError::MailboxFull => "mailbox_full",
             RelayError::RateLimited => "rate_limited",
             RelayError::Timeout => "timeout",
             RelayError::Internal(_) => "internal",
@@ -88,7 +91,7 @@ impl RelayError {
             | RelayError::DigestMismatch => StatusCode::BAD_REQUEST,
             RelayError::InvitationInvalid => StatusCode::GONE,
             RelayError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            RelayError::QuotaExceeded => StatusCode::INSUFFICIENT_STORAGE,
+            RelayError::QuotaExceeded | RelayError::MailboxFull => StatusCode::INSUFFICIENT_STORAGE,
             RelayError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             RelayError::Timeout => StatusCode::REQUEST_TIMEOUT,
             RelayError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,

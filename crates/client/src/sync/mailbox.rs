@@ -13,14 +13,24 @@ use crate::error::{ClientError, Result};
 use crate::events::Event;
 
 impl Engine {
+    /// Reads the relay's mailbox page by page (the relay bounds a page in bytes), taking and
+    /// acknowledging each item, until it is empty; at most `MAILBOX_PAGES` pages a pass, so a
+    /// relay that keeps answering cannot keep the pass here.
     pub(super) fn read_mailbox(&mut self, relay: &str, report: &mut SyncReport) -> Result<()> {
+        const MAILBOX_PAGES: usize = 50;
         let client = self.net.client(relay)?;
-        for item in self.net.run(client.mailbox())? {
-            match item.kind {
-                MailboxKind::Welcome => self.take_welcome(relay, &item, report)?,
-                MailboxKind::JoinRequest => self.take_join_request(&item, report)?,
+        for _ in 0..MAILBOX_PAGES {
+            let page = self.net.run(client.mailbox())?;
+            if page.is_empty() {
+                break;
             }
-            self.net.run(client.ack_mail(item.id))?;
+            for item in page {
+                match item.kind {
+                    MailboxKind::Welcome => self.take_welcome(relay, &item, report)?,
+                    MailboxKind::JoinRequest => self.take_join_request(&item, report)?,
+                }
+                self.net.run(client.ack_mail(item.id))?;
+            }
         }
         Ok(())
     }

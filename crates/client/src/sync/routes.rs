@@ -26,6 +26,7 @@ pub fn classify(answer: std::result::Result<Posted, RelayClientError>) -> Delive
             },
             Some(
                 RelayCode::RateLimited
+                | RelayCode::MailboxFull
                 | RelayCode::TooManyConnections
                 | RelayCode::Timeout
                 | RelayCode::Internal,
@@ -106,6 +107,7 @@ mod tests {
         );
         for retry in [
             RelayCode::RateLimited,
+            RelayCode::MailboxFull,
             RelayCode::TooManyConnections,
             RelayCode::Timeout,
             RelayCode::Internal,

@@ -5,6 +5,7 @@ use rusqlite::{OptionalExtension, params};
 
 use super::Store;
 use super::group_commit::Pending;
+use super::mailbox::deliver;
 use crate::auth::Account;
 use crate::error::RelayError;
 
@@ -61,10 +62,8 @@ impl Store {
                 .optional()?;
             let Some((group_id, inviter)) = found else { return Err(RelayError::InvitationInvalid) };
             c.execute("UPDATE invitations SET used = 1 WHERE token_hash = ?1", [&hash])?;
-            c.execute(
-                "INSERT INTO mailbox (account, kind, group_id, sender, body, created_at) VALUES (?1, 'join_request', ?2, ?3, ?4, ?5)",
-                params![inviter, group_id, &joiner.0[..], body, now],
-            )?;
+            let to = Account(inviter.as_slice().try_into().map_err(|_| RelayError::Internal("a stored account is not 32 bytes".into()))?);
+            deliver(c, &to, "join_request", &group_id, &joiner, &body, now)?;
             Ok(inviter)
         })
     }

@@ -1,7 +1,10 @@
-//! Each account's mailbox: Welcomes and join requests addressed to it, until it acknowledges them.
+//! Each account's mailbox: Welcomes and join requests addressed to it, until it acknowledges them
+//! or they age out. Anyone who can post a commit or redeem an invitation can write into someone
+//! else's mailbox, so it is capped: an item, the items and their bytes per account; and it is
+//! read in pages small enough for any client to decode, whatever it holds.
 
 use consilium_model::wire::{MailboxItem, MailboxKind};
-use rusqlite::params;
+use rusqlite::{Connection, params};
 use serde_bytes::ByteBuf;
 
 use super::Store;
@@ -9,22 +12,72 @@ use super::group_commit::Pending;
 use crate::auth::Account;
 use crate::error::{RelayError, Result};
 
+/// The largest item (a Welcome, a join request's key package and note).
+pub const MAILBOX_ITEM_MAX_BYTES: usize = 1024 * 1024;
+/// What one account's mailbox holds at most, in items and in bytes.
+pub const MAILBOX_MAX_ITEMS: u64 = 200;
+pub const MAILBOX_MAX_BYTES: u64 = 8 * 1024 * 1024;
+/// A page of the mailbox stops once it holds this many bytes of bodies (it always holds at least
+/// one item), so a page stays well under the 4 MiB a client decodes.
+const PAGE_BYTES: usize = 2 * 1024 * 1024;
+
+/// Puts one item in `to`'s mailbox, within the caps: an item over `MAILBOX_ITEM_MAX_BYTES` is
+/// `too_large`, one that would take the mailbox past its caps is `mailbox_full` (and, inside a
+/// post, refuses the whole post: its transaction rolls back).
+pub(super) fn deliver(
+    c: &Connection,
+    to: &Account,
+    kind: &str,
+    group_id: &[u8],
+    sender: &Account,
+    body: &[u8],
+    now: i64,
+) -> Result<()> {
+    if body.len() > MAILBOX_ITEM_MAX_BYTES {
+        return Err(RelayError::TooLarge(format!(
+            "a mailbox item is at most {MAILBOX_ITEM_MAX_BYTES} bytes"
+        )));
+    }
+    let (items, bytes): (u64, u64) = c
+        .prepare_cached(
+            "SELECT count(*), coalesce(sum(length(body)), 0) FROM mailbox WHERE account = ?1",
+        )?
+        .query_row([&to.0[..]], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    if items + 1 > MAILBOX_MAX_ITEMS || bytes + body.len() as u64 > MAILBOX_MAX_BYTES {
+        return Err(RelayError::MailboxFull);
+    }
+    c.prepare_cached(
+        "INSERT INTO mailbox (account, kind, group_id, sender, body, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?
+    .execute(params![&to.0[..], kind, group_id, &sender.0[..], body, now])?;
+    Ok(())
+}
+
 impl Store {
+    /// The oldest items of `account`'s mailbox, a page bounded in bytes; the owner acknowledges
+    /// them (`ack_mail`) and asks again for the next.
     pub fn mailbox(&self, account: &Account) -> Result<Vec<MailboxItem>> {
         self.read(|c| {
             let mut stmt = c.prepare_cached(
                 "SELECT id, kind, group_id, sender, body FROM mailbox WHERE account = ?1 ORDER BY id LIMIT 500",
             )?;
-            let rows = stmt.query_map([&account.0[..]], |r| {
-                Ok(MailboxItem {
+            let mut rows = stmt.query([&account.0[..]])?;
+            let (mut page, mut bytes) = (Vec::new(), 0usize);
+            while let Some(r) = rows.next()? {
+                let body: Vec<u8> = r.get(4)?;
+                if !page.is_empty() && bytes + body.len() > PAGE_BYTES {
+                    break;
+                }
+                bytes += body.len();
+                page.push(MailboxItem {
                     id: r.get(0)?,
                     kind: if r.get::<_, String>(1)? == "welcome" { MailboxKind::Welcome } else { MailboxKind::JoinRequest },
                     group_id: ByteBuf::from(r.get::<_, Vec<u8>>(2)?),
                     sender: hex::encode(r.get::<_, Vec<u8>>(3)?),
-                    body: ByteBuf::from(r.get::<_, Vec<u8>>(4)?),
-                })
-            })?;
-            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+                    body: ByteBuf::from(body),
+                });
+            }
+            Ok(page)
         })
     }
 

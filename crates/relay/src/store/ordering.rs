@@ -6,6 +6,7 @@ use consilium_model::wire::{PostBundle, Posted};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::group_commit::Pending;
+use super::mailbox::deliver;
 use super::{Accepted, Membership, Store};
 use crate::auth::Account;
 use crate::error::{RelayError, Result};
@@ -144,10 +145,7 @@ impl Store {
                 c.execute("DELETE FROM members WHERE group_id = ?1 AND account = ?2", params![gid, &a.0[..]])?;
             }
             for (to, mls) in &welcomes {
-                c.execute(
-                    "INSERT INTO mailbox (account, kind, group_id, sender, body, created_at) VALUES (?1, 'welcome', ?2, ?3, ?4, ?5)",
-                    params![&to.0[..], gid, &sender.0[..], &mls[..], now],
-                )?;
+                deliver(c, to, "welcome", gid, &sender, mls, now)?;
             }
             Ok(Accepted {
                 posted: Posted { seq, epoch: next_epoch },

@@ -9,7 +9,7 @@ use crate::error::{RelayError, Result};
 impl Store {
     /// Drops what no one needs any more: messages every member's cursor has passed or older than
     /// `retention_ms`, blobs older than `retention_ms`, used or expired invitations, expired key
-    /// packages. Returns the number of blob files removed.
+    /// packages, mailbox items older than `retention_ms`. Returns the number of blob files removed.
     pub fn prune(&self, now: i64, retention_ms: i64) -> Result<u64> {
         let cutoff = now - retention_ms;
         let _files = self
@@ -30,6 +30,9 @@ impl Store {
                     [now],
                 )?;
                 c.execute("DELETE FROM key_packages WHERE expires_at <= ?1", [now])?;
+                // Mail nobody collected within the retention period (a Welcome's key package is
+                // long expired by then).
+                c.execute("DELETE FROM mailbox WHERE created_at < ?1", [cutoff])?;
                 let old: Vec<Vec<u8>> = {
                     let mut stmt =
                         c.prepare("SELECT DISTINCT id FROM blobs WHERE created_at < ?1")?;
