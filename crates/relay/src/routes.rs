@@ -20,7 +20,7 @@ use crate::config::RelayConfig;
 use crate::error::{RelayError, Result};
 use crate::framing;
 use crate::push::{self, PushHub};
-use crate::store::Store;
+use crate::store::{MAX_MLS_MESSAGE_BYTES, Store};
 
 #[derive(Clone)]
 pub(crate) struct AppState {
@@ -196,6 +196,12 @@ async fn post_message(
     let bundle: PostBundle = decode(&a.body)?;
     if bundle.message_id.len() != 16 {
         return Err(RelayError::BadRequest("a message id has 16 bytes".into()));
+    }
+    // Sized before it is parsed: a log entry must fit in a page a client can read.
+    if bundle.mls.len() > MAX_MLS_MESSAGE_BYTES {
+        return Err(RelayError::TooLarge(format!(
+            "an MLS message is at most {MAX_MLS_MESSAGE_BYTES} bytes"
+        )));
     }
     let framing = framing::read_group_message(&bundle.mls)?;
     if framing.group_id != gid {

@@ -9,7 +9,7 @@ use crate::engine::Engine;
 use crate::error::Result;
 use crate::events::Event;
 
-/// Log entries asked for at once.
+/// Log entries asked for at once (the relay may answer fewer, to keep a page small).
 const FETCH_PAGE: u64 = 500;
 
 impl Engine {
@@ -37,7 +37,11 @@ impl Engine {
                 }
                 Err(e) => return offline(e, report),
             };
-            let full = page.len() as u64 >= FETCH_PAGE;
+            // The relay bounds a page in entries and in bytes: only an empty page says the
+            // log is read.
+            if page.is_empty() {
+                break;
+            }
             let entries = page
                 .into_iter()
                 .filter_map(|e| {
@@ -62,7 +66,9 @@ impl Engine {
                     reason,
                 });
             }
-            if !full {
+            // A page that moved nothing (entries at or below the cursor) ends the pass for
+            // this circle, so a relay cannot keep it here.
+            if self.vault.db().logs().cursor(&c.id)? <= after {
                 break;
             }
         }

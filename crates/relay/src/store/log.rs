@@ -6,12 +6,14 @@ use rusqlite::params;
 use serde_bytes::ByteBuf;
 
 use super::group_commit::Pending;
-use super::{MAX_FETCH, Store};
+use super::{FETCH_PAGE_BYTES, MAX_FETCH, Store};
 use crate::auth::Account;
 use crate::error::{RelayError, Result};
 
 impl Store {
-    /// Log entries after `after`, for a member of the group.
+    /// Log entries after `after`, for a member of the group: at most `limit` (and `MAX_FETCH`),
+    /// and no more bytes than `FETCH_PAGE_BYTES` past the first; a reader asks again after the
+    /// last one it got, until a page comes back empty.
     pub fn fetch(
         &self,
         reader: &Account,
@@ -26,15 +28,22 @@ impl Store {
             let mut stmt = c.prepare_cached(
                 "SELECT seq, sender, message_id, body FROM messages WHERE group_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
             )?;
-            let rows = stmt.query_map(params![group_id, after, limit.min(MAX_FETCH)], |r| {
-                Ok(LogEntry {
+            let mut rows = stmt.query(params![group_id, after, limit.min(MAX_FETCH)])?;
+            let (mut page, mut bytes) = (Vec::new(), 0usize);
+            while let Some(r) = rows.next()? {
+                let mls: Vec<u8> = r.get(3)?;
+                if !page.is_empty() && bytes + mls.len() > FETCH_PAGE_BYTES {
+                    break;
+                }
+                bytes += mls.len();
+                page.push(LogEntry {
                     seq: r.get(0)?,
                     sender: hex::encode(r.get::<_, Vec<u8>>(1)?),
                     message_id: ByteBuf::from(r.get::<_, Vec<u8>>(2)?),
-                    mls: ByteBuf::from(r.get::<_, Vec<u8>>(3)?),
-                })
-            })?;
-            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+                    mls: ByteBuf::from(mls),
+                });
+            }
+            Ok(page)
         })
     }
 

@@ -53,6 +53,13 @@ pub struct Accepted {
 /// Largest number of log entries one fetch returns.
 pub const MAX_FETCH: u64 = 500;
 
+/// The largest MLS message a group's log takes (Welcomes travel beside it, to mailboxes).
+pub const MAX_MLS_MESSAGE_BYTES: usize = 1024 * 1024;
+
+/// A page of a log stops once it holds this many bytes of messages (it always holds at least
+/// one), so with `MAX_MLS_MESSAGE_BYTES` a page stays under the 4 MiB a client decodes.
+pub const FETCH_PAGE_BYTES: usize = 2 * 1024 * 1024;
+
 #[derive(Debug)]
 pub struct Store {
     writer: group_commit::Writer,

@@ -154,3 +154,64 @@ async fn stale_messages_half_valid_bundles_and_refused_welcomes() {
     assert_eq!(log.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![1, 2, 3]);
     relay.stop().await;
 }
+
+/// Large messages in a row (each well within the post limit) are read back in pages a client
+/// can decode: every answer stays within the 4 MiB a client accepts, and paging reads them all.
+#[tokio::test]
+async fn a_log_page_stays_within_what_a_client_decodes() {
+    let dir = tempfile::tempdir().unwrap();
+    let relay = start(dir.path()).await;
+    let (alice_acc, alice, mut ga, bob_acc, _bob, _gb, gid) = circle_of_two(&relay).await;
+    let path = format!("/v1/groups/{gid}/messages");
+    let payload = vec![0x42u8; 900 * 1024];
+    for _ in 0..6 {
+        let msg = ga
+            .create_message(&alice.provider, &alice.signer, &payload)
+            .unwrap();
+        let (status, body) = alice_acc
+            .send("POST", &path, to_cbor(&bundle(bytes(&msg))).unwrap())
+            .await;
+        assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+    }
+    let mut read = Vec::new();
+    loop {
+        let after = read.last().map(|e: &LogEntry| e.seq).unwrap_or(0);
+        let (status, body) = bob_acc
+            .send("GET", &format!("{path}?after={after}"), vec![])
+            .await;
+        assert_eq!(status, 200);
+        assert!(
+            body.len() <= consilium_model::codec::MAX_DOCUMENT_BYTES,
+            "a page of {} bytes is past what a client decodes",
+            body.len()
+        );
+        let page: Vec<LogEntry> = from_cbor(&body).unwrap();
+        if page.is_empty() {
+            break;
+        }
+        read.extend(page);
+    }
+    assert_eq!(
+        read.len(),
+        7,
+        "paging reads the commit that added Bob and the six messages"
+    );
+    relay.stop().await;
+}
+
+/// One MLS message larger than a log page could carry is refused when it is posted.
+#[tokio::test]
+async fn an_mls_message_too_large_for_a_log_page_is_refused() {
+    let (_dir, relay, alice_acc, gid) = alice_in_a_circle().await;
+    let mut b = bundle(vec![0u8; 1024 * 1024 + 1]);
+    b.message_id = message_id();
+    let (status, body) = alice_acc
+        .send(
+            "POST",
+            &format!("/v1/groups/{gid}/messages"),
+            to_cbor(&b).unwrap(),
+        )
+        .await;
+    assert_eq!((status, error_code(&body).as_str()), (413, "too_large"));
+    relay.stop().await;
+}
