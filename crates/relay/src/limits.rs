@@ -18,12 +18,25 @@ use tokio_rustls::TlsAcceptor;
 use crate::auth::Account;
 use crate::error::{RelayError, Result};
 
+/// Above this many known accounts, full buckets are forgotten (at most once a second).
+const SWEEP_ABOVE: usize = 100_000;
+/// Accounts tracked at most (about 80 MB); a new account past it is refused until some go idle.
+const MAX_ACCOUNTS: usize = 1_000_000;
+
 /// Per-account token bucket: `burst` requests at once, refilled at `per_second`.
 #[derive(Debug)]
 pub struct RateLimiter {
     burst: f64,
     per_second: f64,
-    buckets: Mutex<HashMap<Account, (f64, i64)>>,
+    buckets: Mutex<Buckets>,
+}
+
+#[derive(Debug, Default)]
+struct Buckets {
+    by_account: HashMap<Account, (f64, i64)>,
+    /// When full buckets were last forgotten, and how many times that has been done.
+    swept_at: i64,
+    sweeps: u64,
 }
 
 impl RateLimiter {
@@ -31,7 +44,7 @@ impl RateLimiter {
         RateLimiter {
             burst: f64::from(burst),
             per_second: f64::from(per_second),
-            buckets: Mutex::new(HashMap::new()),
+            buckets: Mutex::new(Buckets::default()),
         }
     }
 
@@ -41,13 +54,25 @@ impl RateLimiter {
             .buckets
             .lock()
             .map_err(|_| RelayError::Internal("limiter poisoned".into()))?;
-        if buckets.len() > 100_000 {
-            // Forget full buckets so the map cannot grow without bound.
+        let swept_long_ago = buckets.sweeps == 0 || now_ms.abs_diff(buckets.swept_at) >= 1000;
+        if buckets.by_account.len() > SWEEP_ABOVE && swept_long_ago {
+            // Forget full buckets (accounts idle long enough to have refilled) so the map cannot
+            // grow without bound; at most once a second, so a request stays a map lookup.
             let (burst, rate) = (self.burst, self.per_second);
             buckets
+                .by_account
                 .retain(|_, (tokens, at)| *tokens + (now_ms - *at) as f64 / 1000.0 * rate < burst);
+            buckets.sweeps += 1;
+            buckets.swept_at = now_ms;
         }
-        let (tokens, at) = buckets.entry(*account).or_insert((self.burst, now_ms));
+        if buckets.by_account.len() >= MAX_ACCOUNTS && !buckets.by_account.contains_key(account) {
+            // A flood of fresh keys, all active: newcomers wait; known accounts go on.
+            return Err(RelayError::RateLimited);
+        }
+        let (tokens, at) = buckets
+            .by_account
+            .entry(*account)
+            .or_insert((self.burst, now_ms));
         let refilled =
             (*tokens + (now_ms - *at).max(0) as f64 / 1000.0 * self.per_second).min(self.burst);
         *at = now_ms;
@@ -304,6 +329,29 @@ pub fn tls_acceptor(cert: &std::path::Path, key: &std::path::Path) -> io::Result
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// With 100 000 accounts known, a request costs a map lookup, not a pass over every
+    /// account: full buckets are forgotten at most once a second, however many requests come.
+    #[test]
+    fn bookkeeping_stays_constant_per_request_at_a_hundred_thousand_accounts() {
+        let l = RateLimiter::new(500, 200);
+        let account = |i: u32| {
+            let mut key = [0u8; 32];
+            key[..4].copy_from_slice(&i.to_le_bytes());
+            Account(key)
+        };
+        for i in 0..100_001 {
+            l.check(&account(i), 0).unwrap();
+        }
+        for i in 0..1_000 {
+            l.check(&account(i), 0).unwrap();
+        }
+        let sweeps = l.buckets.lock().unwrap().sweeps;
+        assert!(
+            sweeps <= 1,
+            "{sweeps} passes over every account in one second"
+        );
+    }
 
     #[test]
     fn the_bucket_refills_with_time_and_refuses_a_burst() {
