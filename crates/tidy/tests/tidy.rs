@@ -98,3 +98,47 @@ fn the_sync_state_machines_never_name_the_engine() {
         );
     }
 }
+
+/// Every test a document names as the proof of something exists: a renamed or deleted test
+/// would leave the threat register (or the architecture) pointing at nothing.
+#[test]
+fn the_tests_the_documents_name_exist() {
+    let root = workspace_root();
+    let code: String = ["crates", "src-tauri/src", "tests", "ui/src"]
+        .iter()
+        .flat_map(|dir| rust_files(&root.join(dir)))
+        .map(|f| f.text)
+        .collect::<Vec<_>>()
+        .join("\n");
+    let ui_tests = std::fs::read_dir(root.join("ui/src/lib"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| std::fs::read_to_string(e.path()).ok())
+        .collect::<Vec<_>>()
+        .join("\n");
+    let mut missing = Vec::new();
+    for doc in ["docs/SECURITY.md", "ARCHITECTURE.md"] {
+        let text = std::fs::read_to_string(root.join(doc)).unwrap_or_default();
+        // A test name: a backticked snake_case identifier of five words or more.
+        for quoted in text.split('`').skip(1).step_by(2) {
+            let name = quoted.rsplit([' ', ':']).next().unwrap_or(quoted);
+            let words = name.split('_').count();
+            let plain = name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+            if words >= 5
+                && plain
+                && !code.contains(&format!("fn {name}("))
+                && !ui_tests.contains(name)
+            {
+                missing.push(format!("{doc}: {name}"));
+            }
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "tests named in documents but not found:\n{}",
+        missing.join("\n")
+    );
+}
