@@ -122,6 +122,9 @@ pub const HEADER_ACCOUNT: &str = "x-consilium-account";
 pub const HEADER_TIMESTAMP: &str = "x-consilium-timestamp";
 pub const HEADER_NONCE: &str = "x-consilium-nonce";
 pub const HEADER_SIGNATURE: &str = "x-consilium-signature";
+/// The hex SHA-256 of the body, as signed: the relay checks the signature from the headers before
+/// it reads a byte of the body, then checks the body against it.
+pub const HEADER_BODY_SHA256: &str = "x-consilium-body-sha256";
 
 /// A relay's origin as both sides write it into the signed bytes: the base URL a client uses to
 /// reach it (`https://relay.example.org`, `http://127.0.0.1:8443`), lower-case, without a

@@ -15,9 +15,9 @@ use std::time::Duration;
 use consilium_model::Clock;
 use consilium_model::codec::{from_cbor, to_cbor};
 use consilium_model::wire::{
-    CreateGroup, HEADER_ACCOUNT, HEADER_NONCE, HEADER_SIGNATURE, HEADER_TIMESTAMP,
-    KeyPackageUpload, LogEntry, MailboxItem, PostBundle, Posted, RedeemInvitation,
-    RegisterInvitation, RelayErrorBody, request_signing_bytes,
+    CreateGroup, HEADER_ACCOUNT, HEADER_BODY_SHA256, HEADER_NONCE, HEADER_SIGNATURE,
+    HEADER_TIMESTAMP, KeyPackageUpload, LogEntry, MailboxItem, PostBundle, Posted,
+    RedeemInvitation, RegisterInvitation, RelayErrorBody, request_signing_bytes,
 };
 use ring::rand::SecureRandom;
 use serde::de::DeserializeOwned;
@@ -102,6 +102,7 @@ impl RelayClient {
             .header(HEADER_TIMESTAMP, timestamp.to_string())
             .header(HEADER_NONCE, nonce)
             .header(HEADER_SIGNATURE, hex::encode(signature))
+            .header(HEADER_BODY_SHA256, hex::encode(sha))
             .body(body.to_vec()))
     }
 

@@ -8,7 +8,9 @@ use ring::signature::{ED25519, UnparsedPublicKey};
 
 use crate::error::{RelayError, Result};
 
-pub use consilium_model::wire::{HEADER_ACCOUNT, HEADER_NONCE, HEADER_SIGNATURE, HEADER_TIMESTAMP};
+pub use consilium_model::wire::{
+    HEADER_ACCOUNT, HEADER_BODY_SHA256, HEADER_NONCE, HEADER_SIGNATURE, HEADER_TIMESTAMP,
+};
 
 /// How far a request's timestamp may be from the relay's clock.
 pub const WINDOW_MS: i64 = 5 * 60 * 1000;
@@ -65,12 +67,14 @@ pub fn challenge_message(origin: &str, challenge: &[u8], account: &Account) -> V
     consilium_model::wire::challenge_signing_bytes(origin, challenge, &account.0)
 }
 
-/// A request whose signature verified; the nonce still has to be recorded (see `Store`).
+/// A request whose signature verified from its headers; its body still has to match the signed
+/// digest (`check_body`) and its nonce to be recorded (see `Store`).
 #[derive(Debug)]
 pub struct Verified {
     pub account: Account,
     pub nonce: [u8; 16],
     pub timestamp_ms: i64,
+    pub body_sha256: [u8; 32],
 }
 
 fn header<'a>(headers: &'a HeaderMap, name: &str) -> Result<&'a str> {
@@ -80,14 +84,15 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> Result<&'a str> {
         .ok_or(RelayError::Unauthenticated)
 }
 
-/// Checks the signature headers of a request against its body and the clock. The signature must
-/// be over one of the relay's own `origins` (the addresses it is configured to be reached at).
+/// Checks the signature headers of a request against the clock, before its body is read: the
+/// signature covers the body's digest, which the request states (`x-consilium-body-sha256`) and
+/// `check_body` holds the body to. The signature must be over one of the relay's own `origins`
+/// (the addresses it is configured to be reached at).
 pub fn verify(
     origins: &[String],
     method: &Method,
     path_and_query: &str,
     headers: &HeaderMap,
-    body: &[u8],
     now_ms: i64,
 ) -> Result<Verified> {
     let account = Account::parse(header(headers, HEADER_ACCOUNT)?)
@@ -100,17 +105,21 @@ pub fn verify(
         .ok()
         .and_then(|n| n.try_into().ok())
         .ok_or(RelayError::Unauthenticated)?;
+    let body_sha256: [u8; 32] = hex::decode(header(headers, HEADER_BODY_SHA256)?)
+        .ok()
+        .and_then(|d| d.try_into().ok())
+        .ok_or(RelayError::Unauthenticated)?;
     let signature =
         hex::decode(header(headers, HEADER_SIGNATURE)?).map_err(|_| RelayError::BadSignature)?;
     let key = UnparsedPublicKey::new(&ED25519, account.0);
     let signed_here = origins.iter().any(|origin| {
-        let message = signed_message(
+        let message = consilium_model::wire::request_signing_bytes(
             origin,
             method.as_str(),
             path_and_query,
             timestamp_ms,
             nonce_hex,
-            body,
+            &body_sha256,
         );
         key.verify(&message, &signature).is_ok()
     });
@@ -127,7 +136,18 @@ pub fn verify(
         account,
         nonce,
         timestamp_ms,
+        body_sha256,
     })
+}
+
+/// Holds a request's body to the digest its signature covers.
+pub fn check_body(verified: &Verified, body: &[u8]) -> Result<()> {
+    let digest = ring::digest::digest(&ring::digest::SHA256, body);
+    if digest.as_ref() == verified.body_sha256 {
+        Ok(())
+    } else {
+        Err(RelayError::BadSignature)
+    }
 }
 
 /// Verifies a WebSocket challenge answer, signed for one of the relay's `origins`.

@@ -79,26 +79,28 @@ impl FromRequest<AppState> for Authed {
         if declared.is_some_and(|n| n > limit as u64) {
             return Err(too_large());
         }
-        let timeout = state.config.body_timeout;
-        let bytes = tokio::time::timeout(timeout, axum::body::to_bytes(body, limit))
-            .await
-            .map_err(|_| RelayError::Timeout)?
-            .map_err(|_| too_large())?;
         let path = parts
             .uri
             .path_and_query()
             .map(|p| p.as_str())
             .unwrap_or("/");
         let now = state.now();
+        // The signature and the account's rate are checked from the headers: a stranger's
+        // request is refused before a byte of its body is read or buffered.
         let v = auth::verify(
             &state.config.origins,
             &parts.method,
             path,
             &parts.headers,
-            &bytes,
             now,
         )?;
         state.limiter.check(&v.account, now)?;
+        let timeout = state.config.body_timeout;
+        let bytes = tokio::time::timeout(timeout, axum::body::to_bytes(body, limit))
+            .await
+            .map_err(|_| RelayError::Timeout)?
+            .map_err(|_| too_large())?;
+        auth::check_body(&v, &bytes)?;
         state
             .store
             .remember_nonce(&v.account, &v.nonce, v.timestamp_ms + WINDOW_MS)

@@ -238,3 +238,66 @@ async fn auth_a_timestamp_at_the_ends_of_time_is_expired_not_an_overflow() {
     assert_eq!(status, 200);
     relay.stop().await;
 }
+
+/// A request whose signature does not verify is refused from its headers: the relay never waits
+/// for (nor buffers) the megabytes its `content-length` announces.
+#[tokio::test]
+async fn a_bad_signature_is_refused_before_the_body_is_read() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let (_dir, relay, alice, gid) = alice_in_a_circle().await;
+    let mallory = Account::new(&relay);
+    let path = format!("/v1/groups/{gid}/messages");
+    let ts = now_ms();
+    let nonce = Account::nonce();
+    // Signed by another key: the signature cannot verify, whatever the body.
+    let sig = mallory
+        .key
+        .sign(&signed_message(&relay.base, "POST", &path, ts, &nonce, b""));
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nhost: {host}\r\ncontent-length: 4000000\r\n\
+         {HEADER_ACCOUNT}: {account}\r\n{HEADER_TIMESTAMP}: {ts}\r\n{HEADER_NONCE}: {nonce}\r\n\
+         {HEADER_SIGNATURE}: {sig}\r\n{HEADER_BODY_SHA256}: {digest}\r\n\r\n",
+        host = relay.base.trim_start_matches("http://"),
+        account = alice.id(),
+        sig = hex::encode(sig.as_ref()),
+        digest = hex::encode([0u8; 32]),
+    );
+    let mut socket = tokio::net::TcpStream::connect(relay.base.trim_start_matches("http://"))
+        .await
+        .unwrap();
+    socket.write_all(head.as_bytes()).await.unwrap();
+    // No body follows. The answer must come at once, not after the body timeout.
+    let mut answer = vec![0u8; 512];
+    let n = tokio::time::timeout(std::time::Duration::from_secs(3), socket.read(&mut answer))
+        .await
+        .expect("answered without waiting for the body")
+        .unwrap();
+    let answer = String::from_utf8_lossy(&answer[..n]);
+    assert!(answer.starts_with("HTTP/1.1 401"), "{answer}");
+    assert!(answer.contains("bad_signature"), "{answer}");
+    relay.stop().await;
+}
+
+/// A body other than the one whose digest was signed is refused.
+#[tokio::test]
+async fn a_body_that_is_not_the_signed_one_is_refused() {
+    let (_dir, relay, alice, _gid) = alice_in_a_circle().await;
+    let signed = alice
+        .request(
+            "PUT",
+            "/v1/key-packages",
+            b"the signed body".to_vec(),
+            now_ms(),
+            &Account::nonce(),
+        )
+        .build()
+        .unwrap();
+    let mut swapped = signed.try_clone().unwrap();
+    *swapped.body_mut() = Some(b"another body, same len".to_vec().into());
+    swapped
+        .headers_mut()
+        .remove(reqwest::header::CONTENT_LENGTH);
+    let r = alice.http.execute(swapped).await.unwrap();
+    assert_eq!(status_and_code(r).await, (401, "bad_signature".to_string()));
+    relay.stop().await;
+}

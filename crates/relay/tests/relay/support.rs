@@ -7,7 +7,8 @@ pub use consilium_model::codec::{from_cbor, to_cbor};
 pub use consilium_model::wire::*;
 pub use consilium_model::{Clock, Timestamp};
 pub use consilium_relay::auth::{
-    HEADER_ACCOUNT, HEADER_NONCE, HEADER_SIGNATURE, HEADER_TIMESTAMP, signed_message,
+    HEADER_ACCOUNT, HEADER_BODY_SHA256, HEADER_NONCE, HEADER_SIGNATURE, HEADER_TIMESTAMP,
+    signed_message,
 };
 pub use consilium_relay::{RelayConfig, run};
 pub use openmls::prelude::*;
@@ -117,6 +118,10 @@ impl Account {
             .header(HEADER_TIMESTAMP, ts.to_string())
             .header(HEADER_NONCE, nonce)
             .header(HEADER_SIGNATURE, hex::encode(sig.as_ref()))
+            .header(
+                HEADER_BODY_SHA256,
+                hex::encode(ring::digest::digest(&ring::digest::SHA256, &body)),
+            )
             .body(body)
     }
 
@@ -328,6 +333,10 @@ pub async fn forged_get(
         .header(HEADER_TIMESTAMP, ts.to_string())
         .header(HEADER_NONCE, &nonce)
         .header(HEADER_SIGNATURE, hex::encode(sig.as_ref()))
+        .header(
+            HEADER_BODY_SHA256,
+            hex::encode(ring::digest::digest(&ring::digest::SHA256, b"")),
+        )
         .send()
         .await
         .unwrap();
