@@ -41,6 +41,8 @@ pub enum RelayError {
     QuotaExceeded,
     #[error("the recipient's mailbox is full")]
     MailboxFull,
+    #[error("the relay is busy; try again in a moment")]
+    Busy,
     #[error("too many requests; slow down")]
     RateLimited,
     #[error("the request was not received in time")]
@@ -69,6 +71,7 @@ impl RelayError {
             RelayError::Conflict => "conflict",
             RelayError::QuotaExceeded => "quota_exceeded",
             RelayError::MailboxFull => "mailbox_full",
+            RelayError::Busy => "busy",
             RelayError::RateLimited => "rate_limited",
             RelayError::Timeout => "timeout",
             RelayError::Internal(_) => "internal",
@@ -95,6 +98,7 @@ impl RelayError {
             RelayError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             RelayError::Timeout => StatusCode::REQUEST_TIMEOUT,
             RelayError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            RelayError::Busy => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 }
@@ -125,6 +129,12 @@ impl IntoResponse for RelayError {
             },
         };
         let mut response = (self.status(), axum::Json(body)).into_response();
+        if matches!(self, RelayError::Busy) {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from_static("1"),
+            );
+        }
         if matches!(self, RelayError::TooLarge(_) | RelayError::Timeout) {
             // The rest of the body is not read: say the connection closes, so a client does not
             // send its next request on it.

@@ -15,6 +15,11 @@ use crate::error::{RelayError, Result};
 /// Operations applied in one transaction at most.
 const MAX_BATCH: usize = 256;
 
+/// Operations waiting for the writer at most; past it a write is answered `busy` at once, so a
+/// stuck disk or a flood cannot make the queue (and the request bodies it holds) grow without
+/// bound.
+const MAX_QUEUED: usize = 1024;
+
 /// How to answer an operation once its batch's fate is known.
 type Respond = Box<dyn FnOnce(std::result::Result<(), String>) + Send>;
 
@@ -27,7 +32,7 @@ type Job =
 /// The sending side of the writer thread; dropping it stops the thread after the queued work.
 #[derive(Debug)]
 pub(super) struct Writer {
-    jobs: Option<mpsc::Sender<Job>>,
+    jobs: Option<mpsc::SyncSender<Job>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
@@ -43,7 +48,7 @@ impl Drop for Writer {
 
 impl Writer {
     pub(super) fn start(conn: Connection) -> Result<Writer> {
-        let (jobs, queue) = mpsc::channel::<Job>();
+        let (jobs, queue) = mpsc::sync_channel::<Job>(MAX_QUEUED);
         let thread = std::thread::Builder::new()
             .name("relay-writer".into())
             .spawn(move || write_forever(conn, &queue))
@@ -74,8 +79,11 @@ impl Writer {
                 Some((ok, respond))
             }
         });
-        let queued = self.jobs.as_ref().is_some_and(|q| q.send(job).is_ok());
-        Pending(queued.then_some(answer))
+        match self.jobs.as_ref().map(|q| q.try_send(job)) {
+            Some(Ok(())) => Pending(Some(answer)),
+            Some(Err(mpsc::TrySendError::Full(_))) => Pending::ready(Err(RelayError::Busy)),
+            Some(Err(mpsc::TrySendError::Disconnected(_))) | None => Pending(None),
+        }
     }
 }
 
@@ -170,5 +178,45 @@ fn apply(conn: &Connection, batch: Vec<Job>) {
     }
     for respond in answers {
         respond(committed.clone());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use super::*;
+
+    /// While the writer is stuck (a slow disk), the queue of writes does not grow without bound:
+    /// past its capacity a write is answered `busy` at once, and everything queued before still
+    /// goes through once the writer moves again.
+    #[test]
+    fn a_full_write_queue_answers_busy_instead_of_growing() {
+        let writer = Writer::start(Connection::open_in_memory().unwrap()).unwrap();
+        let (started, wait_started) = std::sync::mpsc::channel();
+        let (release, held) = std::sync::mpsc::channel::<()>();
+        let first = writer.submit(move |_| {
+            started.send(()).unwrap();
+            held.recv().unwrap();
+            Ok(())
+        });
+        wait_started.recv().unwrap();
+        let mut queued = Vec::new();
+        let mut busy = None;
+        for i in 0..100_000 {
+            let mut p = writer.submit(|_| Ok(()));
+            if let Some(Ok(Err(RelayError::Busy))) = p.0.as_mut().map(|answer| answer.try_recv()) {
+                busy = Some(i);
+                break;
+            }
+            queued.push(p);
+        }
+        let at = busy.expect("the queue refuses writes past its capacity");
+        assert!(at <= MAX_QUEUED, "busy after {at} queued writes");
+        release.send(()).unwrap();
+        first.wait().unwrap();
+        for p in queued {
+            p.wait().unwrap();
+        }
     }
 }
