@@ -247,21 +247,8 @@ async fn a_bad_signature_is_refused_before_the_body_is_read() {
     let (_dir, relay, alice, gid) = alice_in_a_circle().await;
     let mallory = Account::new(&relay);
     let path = format!("/v1/groups/{gid}/messages");
-    let ts = now_ms();
-    let nonce = Account::nonce();
     // Signed by another key: the signature cannot verify, whatever the body.
-    let sig = mallory
-        .key
-        .sign(&signed_message(&relay.base, "POST", &path, ts, &nonce, b""));
-    let head = format!(
-        "POST {path} HTTP/1.1\r\nhost: {host}\r\ncontent-length: 4000000\r\n\
-         {HEADER_ACCOUNT}: {account}\r\n{HEADER_TIMESTAMP}: {ts}\r\n{HEADER_NONCE}: {nonce}\r\n\
-         {HEADER_SIGNATURE}: {sig}\r\n{HEADER_BODY_SHA256}: {digest}\r\n\r\n",
-        host = relay.base.trim_start_matches("http://"),
-        account = alice.id(),
-        sig = hex::encode(sig.as_ref()),
-        digest = hex::encode([0u8; 32]),
-    );
+    let head = signed_head(&relay.base, "POST", &path, &alice, &mallory, b"", 4_000_000);
     let mut socket = tokio::net::TcpStream::connect(relay.base.trim_start_matches("http://"))
         .await
         .unwrap();

@@ -389,3 +389,29 @@ pub fn spawn_relay(dir: &std::path::Path) -> RelayProcess {
     std::thread::spawn(move || for _ in lines {});
     RelayProcess { child, base }
 }
+
+/// The head of a raw HTTP request (for tests that write to the socket themselves): signed by
+/// `signer` in the name of `account` over `body`'s digest, announcing `content_length` bytes.
+pub fn signed_head(
+    base: &str,
+    method: &str,
+    path: &str,
+    account: &Account,
+    signer: &Account,
+    body: &[u8],
+    content_length: usize,
+) -> String {
+    let (ts, nonce) = (now_ms(), Account::nonce());
+    let sig = signer
+        .key
+        .sign(&signed_message(base, method, path, ts, &nonce, body));
+    format!(
+        "{method} {path} HTTP/1.1\r\nhost: {host}\r\ncontent-length: {content_length}\r\n\
+         {HEADER_ACCOUNT}: {id}\r\n{HEADER_TIMESTAMP}: {ts}\r\n{HEADER_NONCE}: {nonce}\r\n\
+         {HEADER_SIGNATURE}: {sig}\r\n{HEADER_BODY_SHA256}: {digest}\r\n\r\n",
+        host = base.trim_start_matches("http://"),
+        id = account.id(),
+        sig = hex::encode(sig.as_ref()),
+        digest = hex::encode(ring::digest::digest(&ring::digest::SHA256, body)),
+    )
+}
