@@ -33,9 +33,11 @@ impl Layout {
         let profile = std::env::var_os("CONSILIUM_PROFILE")
             .map(PathBuf::from)
             .or_else(|| data.clone())?;
+        // Without a user data directory (a `CONSILIUM_PROFILE` only), beside the profile.
+        let relay = relay.unwrap_or_else(|| profile.with_file_name("consilium-relay"));
         Some(Layout {
             profile,
-            relay: relay.unwrap_or_else(|| profile_sibling(&data, "consilium-relay")),
+            relay,
             old_relay: data.map(|d| d.join("relay")),
         })
     }
@@ -68,13 +70,6 @@ impl Layout {
             }
         }
     }
-}
-
-fn profile_sibling(data: &Option<PathBuf>, name: &str) -> PathBuf {
-    data.as_ref()
-        .and_then(|d| d.parent())
-        .map(|p| p.join(name))
-        .unwrap_or_else(|| PathBuf::from(name))
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -188,6 +183,22 @@ mod tests {
             holds_the_circle(layout.old_relay.as_ref().unwrap()),
             "the old copy is left as it was"
         );
+    }
+
+    #[test]
+    fn relay_data_that_cannot_be_moved_stays_in_use_where_it_is() {
+        let home = tempfile::tempdir().unwrap();
+        // The new folder's parent is a file: the move fails.
+        std::fs::write(home.path().join("not-a-folder"), b"").unwrap();
+        let old = home.path().join("consilium/relay");
+        let layout = Layout {
+            profile: home.path().join("consilium"),
+            relay: home.path().join("not-a-folder/consilium-relay"),
+            old_relay: Some(old.clone()),
+        };
+        relay_with_a_circle(&old);
+        assert_eq!(layout.relay_data(), old);
+        assert!(holds_the_circle(&old), "nothing was lost");
     }
 
     #[test]

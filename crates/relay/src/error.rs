@@ -148,3 +148,25 @@ impl IntoResponse for RelayError {
 }
 
 pub type Result<T, E = RelayError> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use axum::response::IntoResponse;
+
+    use super::RelayError;
+
+    #[test]
+    fn busy_is_a_503_that_says_when_to_come_back() {
+        let response = RelayError::Busy.into_response();
+        assert_eq!(response.status().as_u16(), 503);
+        assert_eq!(
+            response
+                .headers()
+                .get(axum::http::header::RETRY_AFTER)
+                .unwrap(),
+            "1"
+        );
+    }
+}

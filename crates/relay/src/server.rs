@@ -34,6 +34,7 @@ pub async fn run(
         listener.local_addr()?,
         config.tls.is_some(),
     ));
+    origins.sort();
     origins.dedup();
     config.origins = origins;
     let store =

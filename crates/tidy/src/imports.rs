@@ -322,19 +322,17 @@ fn strongly_connected(graph: &Graph) -> Vec<Vec<String>> {
         let graph = s.graph;
         for w in graph.get(v).into_iter().flatten() {
             let w = w.as_str();
-            if !s.index.contains_key(w) {
+            // A tree edge passes up the child's low-link; a back edge, the ancestor's index.
+            let reach = if !s.index.contains_key(w) {
                 visit(s, w);
-                let lw = s.low[w];
-                let lv = s.low.get_mut(v).map_or(0, |l| {
-                    *l = (*l).min(lw);
-                    *l
-                });
-                let _ = lv;
+                s.low[w]
             } else if s.on_stack.contains(w) {
-                let iw = s.index[w];
-                if let Some(l) = s.low.get_mut(v) {
-                    *l = (*l).min(iw);
-                }
+                s.index[w]
+            } else {
+                continue;
+            };
+            if let Some(l) = s.low.get_mut(v) {
+                *l = (*l).min(reach);
             }
         }
         if s.low[v] == s.index[v] {

@@ -174,19 +174,7 @@ impl Engine {
     /// travel) into the case's investigations as "Imaging: CT, body part CHEST", when the author
     /// asks. Returns the case's revision (unchanged when the line is already there).
     pub fn copy_imaging(&mut self, case: &CaseId, attachment: &AttachmentId) -> Result<u32> {
-        let att = self
-            .vault
-            .db()
-            .attachments()
-            .of_case(case)?
-            .into_iter()
-            .find(|a| &a.id == attachment)
-            .ok_or_else(|| {
-                ClientError::Store(consilium_store::StoreError::NotFound {
-                    what: "attachment",
-                    id: attachment.to_string(),
-                })
-            })?;
+        let att = self.attachment_of(case, attachment)?;
         let line = att
             .report
             .dicom
@@ -223,15 +211,9 @@ impl Engine {
         Ok(self.vault.remove_attachment(case, attachment, now)?)
     }
 
-    pub(crate) fn unsent_attachment(
-        &self,
-        case: &CaseId,
-        attachment: &AttachmentId,
-        what: &str,
-    ) -> Result<Attachment> {
-        self.ensure_own(case, &format!("{what} images of"))?;
-        let current = self
-            .vault
+    /// One image of `case`, or "not found".
+    fn attachment_of(&self, case: &CaseId, attachment: &AttachmentId) -> Result<Attachment> {
+        self.vault
             .db()
             .attachments()
             .of_case(case)?
@@ -242,7 +224,17 @@ impl Engine {
                     what: "attachment",
                     id: attachment.to_string(),
                 })
-            })?;
+            })
+    }
+
+    pub(crate) fn unsent_attachment(
+        &self,
+        case: &CaseId,
+        attachment: &AttachmentId,
+        what: &str,
+    ) -> Result<Attachment> {
+        self.ensure_own(case, &format!("{what} images of"))?;
+        let current = self.attachment_of(case, attachment)?;
         if self.vault.db().transfers().attachment_sent(attachment)? {
             return Err(ClientError::Invalid(format!(
                 "this image was already sent to a circle; it can no longer be changed (to {what} it)"

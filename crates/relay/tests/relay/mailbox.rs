@@ -98,3 +98,61 @@ async fn a_stranger_cannot_fill_a_victims_mailbox_past_what_it_can_read() {
     assert_eq!(read, at, "every item that was taken is read");
     relay.stop().await;
 }
+
+/// A Welcome over the largest mailbox item is refused on its own, before any mailbox counts it.
+#[tokio::test]
+async fn a_welcome_over_the_item_limit_is_refused_as_too_large() {
+    let dir = tempfile::tempdir().unwrap();
+    let relay = start(dir.path()).await;
+    let (stranger_acc, victim_acc) = (Account::new(&relay), Account::new(&relay));
+    let stranger = member("stranger");
+    let mut group = MlsGroup::new(
+        &stranger.provider,
+        &stranger.signer,
+        &MlsGroupCreateConfig::default(),
+        stranger.cwk.clone(),
+    )
+    .unwrap();
+    let gid = group.group_id().as_slice().to_vec();
+    let (status, _) = stranger_acc
+        .send(
+            "POST",
+            "/v1/groups",
+            to_cbor(&CreateGroup {
+                group_id: ByteBuf::from(gid.clone()),
+            })
+            .unwrap(),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let mut welcome = vec![0x00, 0x01, 0x00, 0x03, 0x00, 0x01, 0x00];
+    welcome.extend(
+        tls_codec::VLBytes::new(vec![0x5a; 1024 * 1024 + 1])
+            .tls_serialize_detached()
+            .unwrap(),
+    );
+    let update = group
+        .self_update(
+            &stranger.provider,
+            &stranger.signer,
+            LeafNodeParameters::default(),
+        )
+        .unwrap();
+    let mut b = bundle(bytes(update.commit()));
+    b.added.push(victim_acc.id());
+    b.welcomes.push(WelcomeFor {
+        account: victim_acc.id(),
+        mls: ByteBuf::from(welcome),
+    });
+    let (status, body) = stranger_acc
+        .send(
+            "POST",
+            &format!("/v1/groups/{}/messages", hex::encode(&gid)),
+            to_cbor(&b).unwrap(),
+        )
+        .await;
+    assert_eq!((status, error_code(&body).as_str()), (413, "too_large"));
+    let mail: Vec<MailboxItem> = victim_acc.ok("GET", "/v1/mailbox", vec![]).await;
+    assert!(mail.is_empty(), "nothing reached the mailbox");
+    relay.stop().await;
+}
