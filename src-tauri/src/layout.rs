@@ -116,15 +116,25 @@ mod tests {
 
     use consilium_relay::RelayError;
     use consilium_relay::auth::Account;
+    use consilium_relay::handshake::GroupState;
     use consilium_relay::store::Store;
 
     use super::*;
+
+    /// A group of one, as the store keeps it (its MLS state does not matter here).
+    fn group_of_one() -> GroupState {
+        GroupState {
+            record: vec![],
+            epoch: 0,
+            members: vec![Account([7; 32])],
+        }
+    }
 
     /// A relay data folder as the relay writes it, holding one circle.
     fn relay_with_a_circle(dir: &Path) {
         let store = Store::open(dir).unwrap();
         store
-            .create_group(b"local circle", &Account([7; 32]), 1)
+            .create_group(b"local circle", &Account([7; 32]), group_of_one(), 1)
             .wait()
             .unwrap();
     }
@@ -133,7 +143,7 @@ mod tests {
         let store = Store::open(dir).unwrap();
         matches!(
             store
-                .create_group(b"local circle", &Account([7; 32]), 2)
+                .create_group(b"local circle", &Account([7; 32]), group_of_one(), 2)
                 .wait(),
             Err(RelayError::Conflict)
         )

@@ -108,8 +108,13 @@ fn transfer_baseline(url: &str, sizes: &[u64]) -> Duration {
         .unwrap();
     let key = Arc::new(consilium_relay_client::AccountKey::from_seed(&[7; 32]).unwrap());
     let client = consilium_relay_client::RelayClient::new(url, key, Arc::new(SystemClock)).unwrap();
-    let group = vec![0xb5u8; 16];
-    rt.block_on(client.create_group(&group)).unwrap();
+    let identity = consilium_groups::Identity::from_seed(&[7; 32]).unwrap();
+    let (group, state) = consilium_groups::group_of_one(&identity).unwrap();
+    let state = consilium_model::wire::GroupStateUpload {
+        group_info: state.group_info.into(),
+        ratchet_tree: state.ratchet_tree.into(),
+    };
+    rt.block_on(client.create_group(&group, state)).unwrap();
     let blobs: Vec<Vec<u8>> = sizes
         .iter()
         .enumerate()

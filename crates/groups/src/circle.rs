@@ -65,13 +65,20 @@ fn bytes(m: &MlsMessageOut) -> Result<Vec<u8>> {
     m.tls_serialize_detached().map_err(mls)
 }
 
+/// How a circle frames what it sends: proposals and commits as signed `PublicMessage`s, which
+/// the relay checks against the group's public state before it orders them; application
+/// messages are always encrypted (the policy covers handshake messages only). Incoming messages
+/// may be either, for the commits a circle made before it switched.
+const WIRE_FORMAT: WireFormatPolicy = MIXED_PLAINTEXT_WIRE_FORMAT_POLICY;
+
 /// The group settings every circle uses: one ciphersuite, the ratchet tree in the Welcome, no
-/// secrets of past epochs kept.
+/// secrets of past epochs kept, handshake messages the relay can check.
 fn create_config() -> MlsGroupCreateConfig {
     MlsGroupCreateConfig::builder()
         .ciphersuite(CIPHERSUITE)
         .use_ratchet_tree_extension(true)
         .max_past_epochs(0)
+        .wire_format_policy(WIRE_FORMAT)
         .build()
 }
 
@@ -79,7 +86,37 @@ fn join_config() -> MlsGroupJoinConfig {
     MlsGroupJoinConfig::builder()
         .use_ratchet_tree_extension(true)
         .max_past_epochs(0)
+        .wire_format_policy(WIRE_FORMAT)
         .build()
+}
+
+/// A group's public state as the relay takes it: a GroupInfo signed by this member (an
+/// MLSMessage, without the tree) and the ratchet tree (TLS-serialized).
+#[derive(Debug, Clone)]
+pub struct PublicState {
+    pub group_info: Vec<u8>,
+    pub ratchet_tree: Vec<u8>,
+}
+
+/// Whether `message` (as a log holds it) is a commit: what a member reports when it cannot
+/// process one.
+pub fn is_commit(message: &[u8]) -> bool {
+    MlsMessageIn::tls_deserialize_exact(message)
+        .ok()
+        .and_then(|m| m.try_into_protocol_message().ok())
+        .is_some_and(|p| p.content_type() == ContentType::Commit)
+}
+
+/// A circle of one made in a throw-away in-memory state: its id and its public state, which is
+/// what a relay needs to create a group. For tools and tests that hold an account key but no
+/// vault (the relay's client tests, benchmarks).
+pub fn group_of_one(identity: &Identity) -> Result<(Vec<u8>, PublicState)> {
+    let mut conn = rusqlite::Connection::open_in_memory()
+        .map_err(|e| GroupError::Mls(format!("an in-memory state: {e}")))?;
+    crate::provider::migrate(&mut conn)?;
+    let provider = Provider::new(&conn);
+    let circle = Circle::create(&provider, identity)?;
+    Ok((circle.id(), circle.public_state(&provider, identity)?))
 }
 
 /// The account a key package (an MLSMessage, as the relay hands them out) belongs to, once it
@@ -138,6 +175,39 @@ impl Circle {
 
     pub fn id(&self) -> Vec<u8> {
         self.group.group_id().as_slice().to_vec()
+    }
+
+    /// The group's public state for the relay, at the current epoch.
+    pub fn public_state(
+        &self,
+        provider: &Provider<'_>,
+        identity: &Identity,
+    ) -> Result<PublicState> {
+        let group_info = self
+            .group
+            .export_group_info(provider.crypto(), identity.signer(), false)
+            .map_err(mls)?;
+        Ok(PublicState {
+            group_info: bytes(&group_info)?,
+            ratchet_tree: self
+                .group
+                .export_ratchet_tree()
+                .tls_serialize_detached()
+                .map_err(mls)?,
+        })
+    }
+
+    /// Whether this circle still sends its commits encrypted, as circles did before the relay
+    /// checked them: it switches once the relay holds its public state.
+    pub fn sends_hidden_handshakes(&self) -> bool {
+        self.group.configuration().wire_format_policy() != WIRE_FORMAT
+    }
+
+    /// Sends proposals and commits as `PublicMessage`s from now on.
+    pub fn switch_to_public_handshakes(&mut self, provider: &Provider<'_>) -> Result<()> {
+        self.group
+            .set_configuration(provider.storage(), &join_config())
+            .map_err(mls)
     }
 
     pub fn epoch(&self) -> u64 {

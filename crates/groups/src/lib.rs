@@ -13,7 +13,9 @@ pub mod key_packages;
 pub mod provider;
 pub mod safety;
 
-pub use circle::{AccountKey, Circle, Incoming, Outgoing, key_package_owner};
+pub use circle::{
+    AccountKey, Circle, Incoming, Outgoing, PublicState, group_of_one, is_commit, key_package_owner,
+};
 pub use error::{GroupError, Result};
 pub use identity::Identity;
 pub use key_packages::{CIPHERSUITE, Published, make_key_packages};

@@ -13,7 +13,8 @@ pub struct WelcomeFor {
 }
 
 /// One post to a group's log: an MLS message, and for a commit the Welcomes of the members it
-/// adds and the routing hints (accounts added and removed), accepted or refused as a whole.
+/// adds, accepted or refused as a whole. Who is a member is what the relay reads from the group's
+/// ratchet tree, never what a client says.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PostBundle {
     /// Chosen by the client (16 random bytes); a retry with the same id returns the first answer.
@@ -21,10 +22,25 @@ pub struct PostBundle {
     pub mls: ByteBuf,
     #[serde(default)]
     pub welcomes: Vec<WelcomeFor>,
-    #[serde(default)]
-    pub added: Vec<String>,
-    #[serde(default)]
-    pub removed: Vec<String>,
+}
+
+/// A member cannot process the commit at `seq` of a group's log (its tags or path secrets do not
+/// check out): the relay undoes it once enough members say so.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CommitReport {
+    pub seq: u64,
+}
+
+/// What the relay did with a report.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReportAnswer {
+    /// Counted; the commit stands until enough members report it.
+    Counted,
+    /// Not a commit the relay can still undo (or the reporter's own): nothing changed.
+    Ignored,
+    /// The commit and everything after it are gone; the group is back at the epoch before it.
+    Undone,
 }
 
 /// The relay's answer to an accepted post.
@@ -44,10 +60,20 @@ pub struct LogEntry {
     pub mls: ByteBuf,
 }
 
-/// Creating a group on the relay: the creator becomes its only member, at epoch 0.
+/// Creating a group on the relay: its public state as the creator, its only member, exported it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CreateGroup {
     pub group_id: ByteBuf,
+    pub state: GroupStateUpload,
+}
+
+/// A group's public state as a member exports it: a signed GroupInfo (an MLSMessage, without the
+/// ratchet tree extension) and the ratchet tree (TLS-serialized). The relay checks commits
+/// against it from then on.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GroupStateUpload {
+    pub group_info: ByteBuf,
+    pub ratchet_tree: ByteBuf,
 }
 
 /// A batch of key packages to publish.

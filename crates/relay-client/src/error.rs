@@ -15,6 +15,9 @@ pub enum RelayCode {
     StaleEpoch,
     FutureEpoch,
     InvalidMessage,
+    /// The relay does not hold the group's public state yet (a group made before it checked
+    /// commits): a member uploads it, then the commit goes again.
+    GroupStateMissing,
     BadRequest,
     TooLarge,
     DigestMismatch,
@@ -43,6 +46,7 @@ impl RelayCode {
             "stale_epoch" => RelayCode::StaleEpoch,
             "future_epoch" => RelayCode::FutureEpoch,
             "invalid_message" => RelayCode::InvalidMessage,
+            "group_state_missing" => RelayCode::GroupStateMissing,
             "bad_request" => RelayCode::BadRequest,
             "too_large" => RelayCode::TooLarge,
             "digest_mismatch" => RelayCode::DigestMismatch,

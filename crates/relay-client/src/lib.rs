@@ -15,9 +15,10 @@ use std::time::Duration;
 use consilium_model::Clock;
 use consilium_model::codec::{from_cbor, to_cbor};
 use consilium_model::wire::{
-    CreateGroup, HEADER_ACCOUNT, HEADER_BODY_SHA256, HEADER_NONCE, HEADER_SIGNATURE,
-    HEADER_TIMESTAMP, KeyPackageUpload, LogEntry, MailboxItem, PostBundle, Posted,
-    RedeemInvitation, RegisterInvitation, RelayErrorBody, request_signing_bytes,
+    CommitReport, CreateGroup, GroupStateUpload, HEADER_ACCOUNT, HEADER_BODY_SHA256, HEADER_NONCE,
+    HEADER_SIGNATURE, HEADER_TIMESTAMP, KeyPackageUpload, LogEntry, MailboxItem, PostBundle,
+    Posted, RedeemInvitation, RegisterInvitation, RelayErrorBody, ReportAnswer,
+    request_signing_bytes,
 };
 use ring::rand::SecureRandom;
 use serde::de::DeserializeOwned;
@@ -167,11 +168,33 @@ impl RelayClient {
         }
     }
 
-    pub async fn create_group(&self, group_id: &[u8]) -> Result<()> {
+    /// Creates a group on the relay from its public state (see [`GroupStateUpload`]).
+    pub async fn create_group(&self, group_id: &[u8], state: GroupStateUpload) -> Result<()> {
         let body = encode(&CreateGroup {
             group_id: serde_bytes::ByteBuf::from(group_id.to_vec()),
+            state,
         })?;
         self.send(reqwest::Method::POST, "/v1/groups", body)
+            .await
+            .map(drop)
+    }
+
+    /// Tells the relay this member cannot process the commit at `seq` of the group's log.
+    pub async fn report_commit(&self, group_id: &[u8], seq: u64) -> Result<ReportAnswer> {
+        let path = format!("/v1/groups/{}/reports", hex::encode(group_id));
+        self.cbor(reqwest::Method::POST, &path, encode(&CommitReport { seq })?)
+            .await
+    }
+
+    /// Gives the relay the public state of a group created before it checked commits; `conflict`
+    /// means another member did already.
+    pub async fn upload_group_state(
+        &self,
+        group_id: &[u8],
+        state: &GroupStateUpload,
+    ) -> Result<()> {
+        let path = format!("/v1/groups/{}/state", hex::encode(group_id));
+        self.send(reqwest::Method::PUT, &path, encode(state)?)
             .await
             .map(drop)
     }

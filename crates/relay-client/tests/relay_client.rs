@@ -5,6 +5,7 @@
 
 use std::sync::Arc;
 
+use consilium_model::wire::GroupStateUpload;
 use consilium_model::{Clock, SystemClock};
 use consilium_relay::{RelayConfig, run};
 use consilium_relay_client::{AccountKey, RelayClient, RelayClientError, RelayCode};
@@ -21,20 +22,35 @@ async fn relay(dir: &std::path::Path) -> (String, tokio::sync::oneshot::Sender<(
 }
 
 fn client(base: &str) -> RelayClient {
-    let (key, _seed) = AccountKey::generate().unwrap();
+    client_and_seed(base).0
+}
+
+fn client_and_seed(base: &str) -> (RelayClient, [u8; 32]) {
+    let (key, seed) = AccountKey::generate().unwrap();
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    RelayClient::new(base, Arc::new(key), clock).unwrap()
+    (RelayClient::new(base, Arc::new(key), clock).unwrap(), *seed)
+}
+
+/// A group of one for the account with `seed`: its id and its public state for the relay.
+fn group_of_one(seed: &[u8; 32]) -> (Vec<u8>, GroupStateUpload) {
+    let identity = consilium_groups::Identity::from_seed(seed).unwrap();
+    let (id, state) = consilium_groups::group_of_one(&identity).unwrap();
+    let upload = GroupStateUpload {
+        group_info: state.group_info.into(),
+        ratchet_tree: state.ratchet_tree.into(),
+    };
+    (id, upload)
 }
 
 #[tokio::test]
 async fn signed_requests_work_and_refusals_carry_their_codes() {
     let dir = tempfile::tempdir().unwrap();
     let (base, _stop) = relay(dir.path()).await;
-    let (alice, stranger) = (client(&base), client(&base));
+    let ((alice, seed), stranger) = (client_and_seed(&base), client(&base));
     alice.health().await.unwrap();
-    let group = [5u8; 16];
-    alice.create_group(&group).await.unwrap();
-    let again = alice.create_group(&group).await.unwrap_err();
+    let (group, state) = group_of_one(&seed);
+    alice.create_group(&group, state.clone()).await.unwrap();
+    let again = alice.create_group(&group, state).await.unwrap_err();
     assert_eq!(again.code(), Some(&RelayCode::Conflict));
 
     let id = alice
@@ -76,9 +92,9 @@ async fn a_relay_that_is_down_or_not_a_relay_is_named_as_such() {
         .local_addr()
         .unwrap()
         .port();
-    let down = client(&format!("http://127.0.0.1:{port}"));
+    let (down, seed) = client_and_seed(&format!("http://127.0.0.1:{port}"));
     assert!(matches!(
-        down.create_group(&[1; 16]).await,
+        down.create_group(&[1; 16], group_of_one(&seed).1).await,
         Err(RelayClientError::Unreachable(_))
     ));
     assert!(matches!(

@@ -16,7 +16,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use consilium_model::wire::{PostBundle, Push, WelcomeFor};
+use consilium_model::wire::{GroupStateUpload, PostBundle, Push, WelcomeFor};
 use consilium_model::{Clock, SystemClock};
 use consilium_relay_client::{AccountKey, RelayClient};
 use openmls::prelude::*;
@@ -47,18 +47,58 @@ struct MlsMember {
     cwk: CredentialWithKey,
 }
 
-fn mls_member(i: usize) -> MlsMember {
+/// A member whose MLS leaf and relay account are one key, as the relay requires.
+fn mls_member(base: &str, clock: Arc<dyn Clock>) -> (MlsMember, RelayClient) {
+    let (key, seed) = AccountKey::generate().unwrap();
+    let public = key.public_key().to_vec();
     let provider = OpenMlsRustCrypto::default();
-    let signer = SignatureKeyPair::new(CS.signature_algorithm()).unwrap();
+    let signer =
+        SignatureKeyPair::from_raw(SignatureScheme::ED25519, seed.to_vec(), public.clone());
     signer.store(provider.storage()).unwrap();
     let cwk = CredentialWithKey {
-        credential: BasicCredential::new(format!("member-{i}").into_bytes()).into(),
+        credential: BasicCredential::new(public).into(),
         signature_key: signer.public().into(),
     };
-    MlsMember {
-        provider,
-        signer,
-        cwk,
+    let client = RelayClient::new(base, Arc::new(key), clock).unwrap();
+    (
+        MlsMember {
+            provider,
+            signer,
+            cwk,
+        },
+        client,
+    )
+}
+
+fn create_config() -> MlsGroupCreateConfig {
+    MlsGroupCreateConfig::builder()
+        .ciphersuite(CS)
+        .wire_format_policy(MIXED_PLAINTEXT_WIRE_FORMAT_POLICY)
+        .build()
+}
+
+fn join_config() -> MlsGroupJoinConfig {
+    MlsGroupJoinConfig::builder()
+        .wire_format_policy(MIXED_PLAINTEXT_WIRE_FORMAT_POLICY)
+        .build()
+}
+
+/// A group's public state for the relay, as `m` exports it.
+fn state_of(m: &MlsMember, group: &MlsGroup) -> GroupStateUpload {
+    GroupStateUpload {
+        group_info: ByteBuf::from(
+            group
+                .export_group_info(m.provider.crypto(), &m.signer, false)
+                .unwrap()
+                .tls_serialize_detached()
+                .unwrap(),
+        ),
+        ratchet_tree: ByteBuf::from(
+            group
+                .export_ratchet_tree()
+                .tls_serialize_detached()
+                .unwrap(),
+        ),
     }
 }
 
@@ -104,24 +144,22 @@ async fn circles(
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let size = accounts / groups;
     let mut out = Vec::new();
-    for g in 0..groups {
-        let members: Vec<MlsMember> = (0..size).map(|i| mls_member(g * size + i)).collect();
-        let clients: Vec<RelayClient> = (0..size)
-            .map(|_| {
-                let (key, _seed) = AccountKey::generate().unwrap();
-                RelayClient::new(base, Arc::new(key), clock.clone()).unwrap()
-            })
-            .collect();
+    for _ in 0..groups {
+        let (members, clients): (Vec<MlsMember>, Vec<RelayClient>) =
+            (0..size).map(|_| mls_member(base, clock.clone())).unzip();
         let creator = &members[0];
         let mut group = MlsGroup::new(
             &creator.provider,
             &creator.signer,
-            &MlsGroupCreateConfig::default(),
+            &create_config(),
             creator.cwk.clone(),
         )
         .unwrap();
         let gid = group.group_id().as_slice().to_vec();
-        clients[0].create_group(&gid).await.unwrap();
+        clients[0]
+            .create_group(&gid, state_of(creator, &group))
+            .await
+            .unwrap();
         let key_packages: Vec<KeyPackage> = members[1..]
             .iter()
             .map(|m| {
@@ -147,8 +185,6 @@ async fn circles(
                     mls: ByteBuf::from(welcome_bytes.clone()),
                 })
                 .collect(),
-            added,
-            removed: vec![],
         };
         clients[0].post(&gid, &bundle).await.unwrap();
         group.merge_pending_commit(&creator.provider).unwrap();
@@ -164,7 +200,7 @@ async fn circles(
             };
             let joined = StagedWelcome::new_from_welcome(
                 &m.provider,
-                &MlsGroupJoinConfig::default(),
+                &join_config(),
                 w,
                 Some(tree.clone().into()),
             )
@@ -291,8 +327,6 @@ async fn load(participants: Vec<Participant>, pace: Option<Duration>) -> (f64, V
                         message_id: message_id(),
                         mls: ByteBuf::from(mls),
                         welcomes: vec![],
-                        added: vec![],
-                        removed: vec![],
                     };
                     let at = Instant::now();
                     let posted = p.client.post(&p.group_id, &bundle).await.unwrap();

@@ -25,6 +25,8 @@ pub enum RelayError {
     StaleEpoch { current: u64 },
     #[error("the message is for epoch {got}, but the group is at epoch {current}")]
     FutureEpoch { got: u64, current: u64 },
+    #[error("the relay does not hold this group's public state yet; a member uploads it first")]
+    StateMissing,
     #[error("invalid MLS message: {0}")]
     InvalidMessage(String),
     #[error("bad request: {0}")]
@@ -63,6 +65,7 @@ impl RelayError {
             RelayError::NoKeyPackage => "no_key_package",
             RelayError::StaleEpoch { .. } => "stale_epoch",
             RelayError::FutureEpoch { .. } => "future_epoch",
+            RelayError::StateMissing => "group_state_missing",
             RelayError::InvalidMessage(_) => "invalid_message",
             RelayError::BadRequest(_) => "bad_request",
             RelayError::TooLarge(_) => "too_large",
@@ -88,6 +91,7 @@ impl RelayError {
             RelayError::NotFound | RelayError::NoKeyPackage => StatusCode::NOT_FOUND,
             RelayError::StaleEpoch { .. }
             | RelayError::FutureEpoch { .. }
+            | RelayError::StateMissing
             | RelayError::Conflict => StatusCode::CONFLICT,
             RelayError::InvalidMessage(_)
             | RelayError::BadRequest(_)

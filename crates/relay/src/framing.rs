@@ -1,7 +1,7 @@
 //! The only part of an MLS message the relay reads: the framing fields a delivery service sees
 //! without keys (RFC 9420 §6): group id, epoch and content type.
 
-use openmls::prelude::{ContentType, MlsMessageIn, WireFormat};
+use openmls::prelude::{ContentType, MlsMessageIn, ProtocolMessage, WireFormat};
 use tls_codec::Deserialize as _;
 
 use crate::error::{RelayError, Result};
@@ -18,6 +18,8 @@ pub struct Framing {
     pub group_id: Vec<u8>,
     pub epoch: u64,
     pub kind: Kind,
+    /// Framed as a `PublicMessage` (signed, not encrypted), which the relay can check.
+    pub public: bool,
 }
 
 /// Parses a group message (public or private). Anything else, or trailing bytes, is refused.
@@ -36,6 +38,7 @@ pub fn read_group_message(bytes: &[u8]) -> Result<Framing> {
         group_id: protocol.group_id().as_slice().to_vec(),
         epoch: protocol.epoch().as_u64(),
         kind,
+        public: matches!(protocol, ProtocolMessage::PublicMessage(_)),
     })
 }
 

@@ -10,6 +10,7 @@ mod background;
 mod config;
 pub mod error;
 pub mod framing;
+pub mod handshake;
 pub mod limits;
 mod push;
 mod routes;

@@ -10,7 +10,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post, put};
 use consilium_model::codec::from_cbor;
 use consilium_model::wire::{
-    CreateGroup, KeyPackageUpload, PostBundle, RedeemInvitation, RegisterInvitation,
+    CommitReport, CreateGroup, GroupStateUpload, KeyPackageUpload, PostBundle, RedeemInvitation,
+    RegisterInvitation, ReportAnswer,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -160,6 +161,8 @@ pub(crate) fn router(state: AppState) -> Router {
             post(post_message).get(fetch_messages),
         )
         .route("/v1/groups/{group}/cursor", put(set_cursor))
+        .route("/v1/groups/{group}/state", put(adopt_group_state))
+        .route("/v1/groups/{group}/reports", post(report_commit))
         .route("/v1/groups/{group}/invitations", post(register_invitation))
         .route(
             "/v1/groups/{group}/blobs/{blob}",
@@ -184,9 +187,61 @@ async fn push_socket(State(s): State<AppState>, ws: axum::extract::WebSocketUpgr
 
 async fn create_group(State(s): State<AppState>, a: Authed) -> Result<StatusCode> {
     let req: CreateGroup = decode(&a.body)?;
+    let state = checked_state(req.group_id.to_vec(), req.state).await?;
     let now = s.now();
-    s.store.create_group(&req.group_id, &a.account, now).await?;
+    s.store
+        .create_group(&req.group_id, &a.account, state, now)
+        .await?;
     Ok(StatusCode::CREATED)
+}
+
+/// A member cannot process a commit of the group's log.
+async fn report_commit(
+    State(s): State<AppState>,
+    Path(group): Path<String>,
+    a: Authed,
+) -> Result<Cbor<ReportAnswer>> {
+    let gid = group_id(&group)?;
+    let report: CommitReport = decode(&a.body)?;
+    let answer = match s.store.report_commit(&gid, &a.account, report.seq).await? {
+        crate::store::Reported::Counted => ReportAnswer::Counted,
+        crate::store::Reported::Ignored => ReportAnswer::Ignored,
+        crate::store::Reported::Undone => {
+            tracing::warn!(group = %group, seq = report.seq, "a commit its members could not process was undone");
+            ReportAnswer::Undone
+        }
+    };
+    Ok(Cbor(answer))
+}
+
+/// A member uploads the public state of a group created before the relay checked commits.
+async fn adopt_group_state(
+    State(s): State<AppState>,
+    Path(group): Path<String>,
+    a: Authed,
+) -> Result<StatusCode> {
+    let gid = group_id(&group)?;
+    let upload: GroupStateUpload = decode(&a.body)?;
+    let state = checked_state(gid.clone(), upload).await?;
+    s.store.adopt_group_state(&gid, &a.account, state).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Verifies an uploaded group state off the async workers: a tree's signatures cost time.
+async fn checked_state(
+    group_id: Vec<u8>,
+    upload: GroupStateUpload,
+) -> Result<crate::handshake::GroupState> {
+    if upload.group_info.len() + upload.ratchet_tree.len() > MAX_MLS_MESSAGE_BYTES {
+        return Err(RelayError::TooLarge(format!(
+            "a group's state is at most {MAX_MLS_MESSAGE_BYTES} bytes"
+        )));
+    }
+    tokio::task::spawn_blocking(move || {
+        crate::handshake::establish(&group_id, &upload.group_info, &upload.ratchet_tree)
+    })
+    .await
+    .map_err(|e| RelayError::Internal(e.to_string()))?
 }
 
 async fn post_message(
@@ -212,6 +267,12 @@ async fn post_message(
         ));
     }
     for w in &bundle.welcomes {
+        if w.mls.len() > crate::store::MAILBOX_ITEM_MAX_BYTES {
+            return Err(RelayError::TooLarge(format!(
+                "a Welcome is at most {} bytes",
+                crate::store::MAILBOX_ITEM_MAX_BYTES
+            )));
+        }
         framing::check_welcome(&w.mls)?;
     }
     let welcomed: Vec<Account> = bundle

@@ -6,6 +6,7 @@ mod concurrency;
 mod desktop_window;
 mod dicom_and_faces;
 mod faults;
+mod hostile_member;
 mod privacy_gate;
 mod support;
 mod tampering;

@@ -178,8 +178,10 @@ impl Engine {
         let profile = self.vault.db().profile()?;
         let (identity, net, entropy) = (&self.identity, &self.net, self.config.entropy.clone());
         let id = self.vault.db_mut().atomically(|db| {
-            let circle = Circle::create(&Provider::new(db.connection()), identity)?;
+            let provider = Provider::new(db.connection());
+            let circle = Circle::create(&provider, identity)?;
             let id = circle.id();
+            let state = crate::sync::relay_state(&circle.public_state(&provider, identity)?);
             db.circles().add(&id, name, &relay, now)?;
             let me = AppMessage::MemberProfile(MemberProfile {
                 name: profile.name.clone(),
@@ -193,7 +195,7 @@ impl Engine {
                 &profile.specialty,
             )?;
             // Last, so a refusal leaves nothing behind here.
-            net.run(client.create_group(&id))?;
+            net.run(client.create_group(&id, state))?;
             Ok::<_, ClientError>(id)
         })?;
         self.circle_info(self.vault.db().circles().get(&id)?)

@@ -55,8 +55,6 @@ fn sealed_commit(out: Outgoing) -> SealedPost {
     SealedPost {
         mls: ByteBuf::from(out.commit),
         welcomes,
-        added: out.added.iter().map(hex::encode).collect(),
-        removed: out.removed.iter().map(hex::encode).collect(),
     }
 }
 

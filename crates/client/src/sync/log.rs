@@ -42,7 +42,7 @@ impl Engine {
             if page.is_empty() {
                 break;
             }
-            let entries = page
+            let entries: Vec<Entry> = page
                 .into_iter()
                 .filter_map(|e| {
                     Some(Entry {
@@ -53,9 +53,21 @@ impl Engine {
                     })
                 })
                 .collect();
+            let commits: Vec<u64> = entries
+                .iter()
+                .filter(|e| consilium_groups::is_commit(&e.mls))
+                .map(|e| e.seq)
+                .collect();
             let now = self.config.clock.now();
             applier.now = now;
             let r = apply_log(self.vault.db_mut(), &mut applier, &c.id, &me, entries, now)?;
+            // A commit this profile cannot process (the relay checked its signature, not what
+            // needs the epoch's secrets) would leave the circle stuck: report it, and once
+            // enough members did the relay undoes it. Best effort: a report lost on the way is
+            // not made again (the entry is recorded as rejected); the other members' count.
+            for (seq, _) in r.failures.iter().filter(|(seq, _)| commits.contains(seq)) {
+                let _ = self.net.run(client.report_commit(&c.id, *seq));
+            }
             report.received += r.applied;
             report.rejected += r.rejected;
             report.events.append(&mut applier.events);

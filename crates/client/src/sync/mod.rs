@@ -30,6 +30,7 @@ mod upkeep;
 mod watch;
 
 pub use report::SyncReport;
+pub(crate) use upkeep::relay_state;
 
 use report::offline;
 
@@ -57,6 +58,7 @@ impl Engine {
         for c in self.vault.db().circles().all()? {
             self.fetch_circle(&c, &mut report)?;
         }
+        self.switch_to_checked_commits(&mut report)?;
         self.rotate_due()?;
         self.commit_proposals()?;
         // Each round sends the head of every circle's queue; a stale head is redone after

@@ -62,13 +62,12 @@ impl Queued {
 }
 
 /// What is posted for one queued item: the MLS message, and for a commit the Welcomes of the
-/// members it adds and the relay's routing hints (account ids in hex).
+/// members it adds (account ids in hex). Items sealed by earlier versions also carried routing
+/// hints, which decoding ignores: the relay reads membership from the group's tree.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SealedPost {
     pub mls: ByteBuf,
     pub welcomes: Vec<(String, ByteBuf)>,
-    pub added: Vec<String>,
-    pub removed: Vec<String>,
 }
 
 impl SealedPost {
@@ -89,8 +88,6 @@ impl SealedPost {
                 .into_iter()
                 .map(|(account, mls)| WelcomeFor { account, mls })
                 .collect(),
-            added: self.added,
-            removed: self.removed,
         }
     }
 }

@@ -29,6 +29,7 @@ pub fn classify(answer: std::result::Result<Posted, RelayClientError>) -> Delive
                 | RelayCode::MailboxFull
                 | RelayCode::TooManyConnections
                 | RelayCode::Timeout
+                | RelayCode::GroupStateMissing
                 | RelayCode::Internal,
             )
             | None => Delivery::Ambiguous(e.to_string()),
@@ -110,6 +111,7 @@ mod tests {
             RelayCode::MailboxFull,
             RelayCode::TooManyConnections,
             RelayCode::Timeout,
+            RelayCode::GroupStateMissing,
             RelayCode::Internal,
         ] {
             assert!(matches!(classify(refused(retry)), Delivery::Ambiguous(_)));

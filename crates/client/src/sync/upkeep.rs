@@ -1,12 +1,25 @@
-//! What each pass keeps up without being asked: our keys rotated in every circle, and the leave
-//! proposals of members who asked to go committed.
+//! What each pass keeps up without being asked: our keys rotated in every circle, the leave
+//! proposals of members who asked to go committed, and circles made before the relay checked
+//! commits switched over.
 
-use consilium_groups::{Circle, Provider};
+use consilium_groups::{Circle, Provider, PublicState};
+use consilium_model::wire::GroupStateUpload;
+use consilium_relay_client::RelayCode;
+use serde_bytes::ByteBuf;
 
 use super::payload::Queued;
 use super::queue::enqueue;
+use super::report::{SyncReport, offline};
 use crate::engine::Engine;
-use crate::error::Result;
+use crate::error::{ClientError, Result};
+
+/// A group's public state as the relay's wire carries it.
+pub(crate) fn relay_state(state: &PublicState) -> GroupStateUpload {
+    GroupStateUpload {
+        group_info: ByteBuf::from(state.group_info.clone()),
+        ratchet_tree: ByteBuf::from(state.ratchet_tree.clone()),
+    }
+}
 
 /// Every member gives itself fresh keys in each circle at least this often.
 pub(crate) const ROTATE_EVERY_MS: i64 = 7 * 24 * 3600 * 1000;
@@ -26,6 +39,43 @@ impl Engine {
                 let op = Queued::Rotate;
                 enqueue(db, &*self.config.entropy, &c.id, &op, now)?;
             }
+        }
+        Ok(())
+    }
+
+    /// For each circle that still sends its commits encrypted (made before the relay checked
+    /// them): gives the relay the group's public state, then sends proposals and commits as
+    /// PublicMessages. Runs after the logs were read, so the state is the relay's epoch; a
+    /// refusal (another epoch, a relay that is away) is tried again on the next pass, and until
+    /// then the circle's commits wait in the outbox.
+    pub(super) fn switch_to_checked_commits(&mut self, report: &mut SyncReport) -> Result<()> {
+        for c in self.vault.db().circles().all()? {
+            let provider = Provider::new(self.vault.db().connection());
+            let Some(circle) = Circle::load(&provider, &c.id)? else {
+                continue;
+            };
+            if !circle.sends_hidden_handshakes() || !circle.is_active() {
+                continue;
+            }
+            let state = relay_state(&circle.public_state(&provider, &self.identity)?);
+            let client = self.net.client(&c.relay)?;
+            match self.net.run(client.upload_group_state(&c.id, &state)) {
+                Ok(()) => {}
+                Err(ClientError::Relay(e)) if matches!(e.code(), Some(RelayCode::Conflict)) => {}
+                Err(e) => {
+                    // An unreachable relay is reported; any other refusal (the relay moved to
+                    // another epoch meanwhile) is tried again on the next pass.
+                    let _ = offline(e, report);
+                    continue;
+                }
+            }
+            self.vault.db_mut().atomically(|db| {
+                let provider = Provider::new(db.connection());
+                if let Some(mut circle) = Circle::load(&provider, &c.id)? {
+                    circle.switch_to_public_handshakes(&provider)?;
+                }
+                Ok::<_, ClientError>(())
+            })?;
         }
         Ok(())
     }

@@ -7,13 +7,11 @@ use consilium_model::wire::{MailboxItem, MailboxKind};
 use rusqlite::{Connection, params};
 use serde_bytes::ByteBuf;
 
-use super::Store;
 use super::group_commit::Pending;
+use super::{MAILBOX_ITEM_MAX_BYTES, Store};
 use crate::auth::Account;
 use crate::error::{RelayError, Result};
 
-/// The largest item (a Welcome, a join request's key package and note).
-pub const MAILBOX_ITEM_MAX_BYTES: usize = 1024 * 1024;
 /// What one account's mailbox holds at most, in items and in bytes.
 pub const MAILBOX_MAX_ITEMS: u64 = 200;
 pub const MAILBOX_MAX_BYTES: u64 = 8 * 1024 * 1024;
@@ -95,5 +93,59 @@ impl Store {
                 Ok(())
             }
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Whoever can reach a victim's mailbox (a join request through an invitation, a Welcome of
+    /// a commit that really adds the victim) can fill it only to its caps, and every page of it
+    /// decodes within the client's 4 MiB limit, so the victim's sync always drains it.
+    #[test]
+    fn a_stranger_cannot_fill_a_victims_mailbox_past_what_it_can_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::open(dir.path()).unwrap();
+        let (stranger, victim) = (Account([1; 32]), Account([2; 32]));
+        let mut taken = 0;
+        let refused = loop {
+            let r = s
+                .write(move |c| {
+                    deliver(
+                        c,
+                        &victim,
+                        "welcome",
+                        b"g",
+                        &stranger,
+                        &[0x5a; 900 * 1024],
+                        0,
+                    )
+                })
+                .wait();
+            match r {
+                Ok(()) => taken += 1,
+                Err(e) => break e,
+            }
+            assert!(taken < 1000, "the caps never refused");
+        };
+        assert!(matches!(refused, RelayError::MailboxFull), "{refused:?}");
+        let mut read = 0;
+        loop {
+            let page = s.mailbox(&victim).unwrap();
+            let size = consilium_model::codec::to_cbor(&page).unwrap().len();
+            assert!(
+                size <= consilium_model::codec::MAX_DOCUMENT_BYTES,
+                "a page of {size} bytes is past what a client decodes"
+            );
+            if page.is_empty() {
+                break;
+            }
+            for item in page {
+                read += 1;
+                s.ack_mail(&victim, item.id).wait().unwrap();
+            }
+        }
+        assert_eq!(read, taken, "every item that was taken is read");
     }
 }

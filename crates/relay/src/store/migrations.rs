@@ -9,6 +9,8 @@ use crate::error::{RelayError, Result};
 const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_schema.sql"),
     include_str!("migrations/0002_blobs_per_group.sql"),
+    include_str!("migrations/0003_public_group_state.sql"),
+    include_str!("migrations/0004_commit_reports.sql"),
 ];
 
 /// Brings a database written by any earlier relay to the current schema, in one transaction.

@@ -17,6 +17,7 @@ mod mailbox;
 mod migrations;
 mod nonces;
 mod ordering;
+mod reports;
 mod retention;
 
 pub use group_commit::Pending;
@@ -26,8 +27,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use consilium_model::wire::Posted;
-use rusqlite::Connection;
-use serde_bytes::ByteBuf;
+use rusqlite::{Connection, params};
 
 use crate::auth::Account;
 use crate::error::{RelayError, Result};
@@ -35,12 +35,18 @@ use crate::error::{RelayError, Result};
 /// Connections that serve reads side by side with the writer (WAL).
 const READERS: usize = 4;
 
-/// The membership changes a commit's bundle carries: routing hints and Welcomes.
-#[derive(Debug)]
-struct Membership {
-    added: Vec<Account>,
-    removed: Vec<Account>,
-    welcomes: Vec<(Account, ByteBuf)>,
+/// The largest mailbox item (a Welcome, a join request's key package and note).
+pub const MAILBOX_ITEM_MAX_BYTES: usize = 1024 * 1024;
+
+/// What a member's report of a commit it cannot process did (see `reports`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reported {
+    /// Counted; not enough reports yet.
+    Counted,
+    /// Not a commit the relay can still undo, or the reporter's own: nothing changed.
+    Ignored,
+    /// The commit was undone.
+    Undone,
 }
 
 /// An accepted post and who is in its group now (to notify).
@@ -130,19 +136,43 @@ impl Store {
     }
 }
 
+/// Makes a group's member list the accounts of its tree's leaves.
+fn set_members(c: &Connection, group_id: &[u8], members: &[Account]) -> Result<()> {
+    c.prepare_cached("DELETE FROM members WHERE group_id = ?1")?
+        .execute([group_id])?;
+    let mut add =
+        c.prepare_cached("INSERT OR IGNORE INTO members (group_id, account) VALUES (?1, ?2)")?;
+    for a in members {
+        add.execute(params![group_id, &a.0[..]])?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use consilium_model::wire::PostBundle;
-    use rusqlite::params;
+    use serde_bytes::ByteBuf;
 
     use super::*;
     use crate::framing::{Framing, Kind};
+    use crate::handshake::GroupState;
 
     fn framing(gid: &[u8], epoch: u64) -> Framing {
         Framing {
             group_id: gid.to_vec(),
             epoch,
             kind: Kind::Application,
+            public: false,
+        }
+    }
+
+    /// A group of one, for tests that post application messages only (the relay never reads
+    /// its state for those).
+    pub(super) fn bare(creator: &Account) -> GroupState {
+        GroupState {
+            record: vec![],
+            epoch: 0,
+            members: vec![*creator],
         }
     }
 
@@ -151,8 +181,6 @@ mod tests {
             message_id: ByteBuf::from(vec![i; 16]),
             mls: ByteBuf::from(vec![i; 8]),
             welcomes: vec![],
-            added: vec![],
-            removed: vec![],
         };
         s.post(who, b, framing(gid, 0), now).wait().unwrap().posted
     }
@@ -169,7 +197,7 @@ mod tests {
             .unwrap();
         {
             let s = Store::open(dir.path()).unwrap();
-            s.create_group(&gid, &a, 0).wait().unwrap();
+            s.create_group(&gid, &a, bare(&a), 0).wait().unwrap();
             s.put_blob(&a, &gid, &id, &bytes, 1 << 20, 0).unwrap();
         }
         let blobs = dir.path().join("blobs");
@@ -233,7 +261,7 @@ mod tests {
         let s = Store::open(dir.path()).unwrap();
         let a = Account([1; 32]);
         let gid = [4u8; 16];
-        s.create_group(&gid, &a, 0).wait().unwrap();
+        s.create_group(&gid, &a, bare(&a), 0).wait().unwrap();
         // A first write holds the writer until the 64 others are queued, so they are applied as
         // one batch (one transaction); half of them fail after writing: only the good ones stay.
         let (open_gate, gate) = std::sync::mpsc::channel::<()>();
@@ -279,7 +307,7 @@ mod tests {
         let s = Store::open(dir.path()).unwrap();
         let (a, b) = (Account([1; 32]), Account([2; 32]));
         let gid = [9u8; 16];
-        s.create_group(&gid, &a, 0).wait().unwrap();
+        s.create_group(&gid, &a, bare(&a), 0).wait().unwrap();
         s.write(move |c| {
             c.execute(
                 "INSERT INTO members (group_id, account) VALUES (?1, ?2)",
@@ -340,7 +368,9 @@ mod tests {
             ),
             "a key package asked to live for ever is gone after its 28 days"
         );
-        s.create_group(b"g", &inviter, now).wait().unwrap();
+        s.create_group(b"g", &inviter, bare(&inviter), now)
+            .wait()
+            .unwrap();
         s.register_invitation(&inviter, b"g", &[9; 32], i64::MAX, now)
             .wait()
             .unwrap();

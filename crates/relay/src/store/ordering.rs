@@ -1,38 +1,92 @@
 //! The ordering rule: a group's log takes a post only for the group's current epoch, and a commit
 //! advances the epoch (one commit per epoch; the first wins, the others get `stale_epoch`), in
-//! the same transaction as its Welcomes and the membership it changes.
+//! the same transaction as its Welcomes, the group's public state and the membership it
+//! changes. Proposals and commits are checked against that state first (`handshake`).
 
 use consilium_model::wire::{PostBundle, Posted};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::group_commit::Pending;
 use super::mailbox::deliver;
-use super::{Accepted, Membership, Store};
+use super::{Accepted, Store, set_members};
 use crate::auth::Account;
 use crate::error::{RelayError, Result};
 use crate::framing::{Framing, Kind};
+use crate::handshake::{self, Checked, GroupState};
 
 impl Store {
-    pub fn create_group(&self, group_id: &[u8], creator: &Account, now: i64) -> Pending<()> {
+    /// Creates a group from its public state as its creator exported it (checked by the caller
+    /// with `handshake::establish`): the creator is its only member.
+    pub fn create_group(
+        &self,
+        group_id: &[u8],
+        creator: &Account,
+        state: GroupState,
+        now: i64,
+    ) -> Pending<()> {
         if group_id.is_empty() || group_id.len() > 64 {
             return Pending::ready(Err(RelayError::BadRequest(
                 "a group id has 1 to 64 bytes".into(),
             )));
         }
+        if state.members != [*creator] {
+            return Pending::ready(Err(RelayError::BadRequest(
+                "a new group has its creator as its only member".into(),
+            )));
+        }
         let (group_id, creator) = (group_id.to_vec(), *creator);
         self.write(move |c| {
             let n = c.execute(
-                "INSERT OR IGNORE INTO groups (id, epoch, next_seq, created_by, created_at) VALUES (?1, 0, 1, ?2, ?3)",
-                params![group_id, &creator.0[..], now],
+                "INSERT OR IGNORE INTO groups (id, epoch, next_seq, created_by, created_at, public_state)
+                 VALUES (?1, ?2, 1, ?3, ?4, ?5)",
+                params![group_id, state.epoch, &creator.0[..], now, state.record],
             )?;
             if n == 0 {
                 return Err(RelayError::Conflict);
             }
+            set_members(c, &group_id, &state.members)
+        })
+    }
+
+    /// Takes the public state of a group created before the relay checked handshake messages,
+    /// as a member uploads it: once, for the group's current epoch, from a member the state
+    /// names. From then on its members are the tree's leaves.
+    pub fn adopt_group_state(
+        &self,
+        group_id: &[u8],
+        member: &Account,
+        state: GroupState,
+    ) -> Pending<()> {
+        if !state.members.contains(member) {
+            return Pending::ready(Err(RelayError::BadRequest(
+                "the uploaded state does not name its uploader".into(),
+            )));
+        }
+        let (group_id, member) = (group_id.to_vec(), *member);
+        self.write(move |c| {
+            if !Self::is_member(c, &group_id, &member)? {
+                return Err(RelayError::Forbidden);
+            }
+            let (epoch, held): (u64, bool) = c
+                .prepare_cached("SELECT epoch, public_state IS NOT NULL FROM groups WHERE id = ?1")?
+                .query_row([&group_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            if held {
+                return Err(RelayError::Conflict);
+            }
+            if state.epoch < epoch {
+                return Err(RelayError::StaleEpoch { current: epoch });
+            }
+            if state.epoch > epoch {
+                return Err(RelayError::FutureEpoch {
+                    got: state.epoch,
+                    current: epoch,
+                });
+            }
             c.execute(
-                "INSERT INTO members (group_id, account) VALUES (?1, ?2)",
-                params![group_id, &creator.0[..]],
+                "UPDATE groups SET public_state = ?2 WHERE id = ?1",
+                params![group_id, state.record],
             )?;
-            Ok(())
+            set_members(c, &group_id, &state.members)
         })
     }
 
@@ -45,47 +99,11 @@ impl Store {
         )
     }
 
-    /// What a post's bundle says about membership, checked before it is queued.
-    fn check_bundle(bundle: &PostBundle, framing: &Framing) -> Result<Membership> {
-        let welcomes_ok = bundle.welcomes.is_empty() || framing.kind == Kind::Commit;
-        if !welcomes_ok {
-            return Err(RelayError::BadRequest(
-                "only a commit carries Welcomes".into(),
-            ));
-        }
-        if (!bundle.added.is_empty() || !bundle.removed.is_empty()) && framing.kind != Kind::Commit
-        {
-            return Err(RelayError::BadRequest(
-                "only a commit changes membership".into(),
-            ));
-        }
-        let parse = |list: &[String]| {
-            list.iter()
-                .map(|a| Account::parse(a))
-                .collect::<Result<Vec<_>>>()
-        };
-        let added = parse(&bundle.added)?;
-        let removed = parse(&bundle.removed)?;
-        let welcomes = bundle
-            .welcomes
-            .iter()
-            .map(|w| Ok((Account::parse(&w.account)?, w.mls.clone())))
-            .collect::<Result<Vec<_>>>()?;
-        if welcomes.iter().any(|(a, _)| !added.contains(a)) {
-            return Err(RelayError::BadRequest(
-                "a Welcome must go to an account the commit adds".into(),
-            ));
-        }
-        Ok(Membership {
-            added,
-            removed,
-            welcomes,
-        })
-    }
-
-    /// Accepts or refuses one post as a whole. A commit must be for the group's current epoch
-    /// and moves it forward; anything for an older epoch is `stale_epoch`. A retry of an accepted
-    /// message id returns the first answer and stores nothing.
+    /// Accepts or refuses one post as a whole. A message must be for the group's current epoch
+    /// (anything older is `stale_epoch`); a proposal or commit must also be valid for the
+    /// group's public state, and a commit moves the epoch forward, changes the membership to
+    /// its tree's leaves and delivers the Welcomes of the key packages it adds. A retry of an
+    /// accepted message id returns the first answer and stores nothing.
     pub fn post(
         &self,
         sender: &Account,
@@ -93,12 +111,23 @@ impl Store {
         framing: Framing,
         now: i64,
     ) -> Pending<Accepted> {
-        let Membership {
-            added,
-            removed,
-            welcomes,
-        } = match Self::check_bundle(&bundle, &framing) {
-            Ok(checked) => checked,
+        if !bundle.welcomes.is_empty() && framing.kind != Kind::Commit {
+            return Pending::ready(Err(RelayError::BadRequest(
+                "only a commit carries Welcomes".into(),
+            )));
+        }
+        if framing.kind == Kind::Application && framing.public {
+            return Pending::ready(Err(RelayError::InvalidMessage(
+                "an application message travels encrypted".into(),
+            )));
+        }
+        let welcomes = match bundle
+            .welcomes
+            .iter()
+            .map(|w| Ok((Account::parse(&w.account)?, w.mls.clone())))
+            .collect::<Result<Vec<_>>>()
+        {
+            Ok(welcomes) => welcomes,
             Err(e) => return Pending::ready(Err(e)),
         };
         let (sender, message_id, mls) = (*sender, bundle.message_id, bundle.mls);
@@ -121,16 +150,41 @@ impl Store {
                     members: Self::members_in(c, gid)?,
                 });
             }
-            let (epoch, seq): (u64, u64) = c
-                .prepare_cached("SELECT epoch, next_seq FROM groups WHERE id = ?1")?
-                .query_row([gid], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            let (epoch, seq, record): (u64, u64, Option<Vec<u8>>) = c
+                .prepare_cached("SELECT epoch, next_seq, public_state FROM groups WHERE id = ?1")?
+                .query_row([gid], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
             if framing.epoch < epoch {
                 return Err(RelayError::StaleEpoch { current: epoch });
             }
             if framing.epoch > epoch {
                 return Err(RelayError::FutureEpoch { got: framing.epoch, current: epoch });
             }
-            let next_epoch = if framing.kind == Kind::Commit { epoch + 1 } else { epoch };
+            let next_epoch = if framing.kind == Kind::Application {
+                epoch
+            } else {
+                let prior = record.ok_or(RelayError::StateMissing)?;
+                let record = match handshake::check(&prior, &mls, &sender)? {
+                    Checked::Proposal { record } => record,
+                    Checked::Commit { state, added } => {
+                        if state.epoch != epoch + 1 {
+                            return Err(RelayError::Internal("a commit that did not advance the epoch".into()));
+                        }
+                        for (to, welcome) in &welcomes {
+                            handshake::check_welcome(welcome, to, &added)?;
+                            deliver(c, to, "welcome", gid, &sender, welcome, now)?;
+                            c.prepare_cached("UPDATE mailbox SET group_seq = ?1 WHERE id = last_insert_rowid()")?
+                                .execute([seq])?;
+                        }
+                        set_members(c, gid, &state.members)?;
+                        // Kept so the commit can be undone if its members cannot process it.
+                        super::reports::remember(c, gid, seq, &prior)?;
+                        state.record
+                    }
+                };
+                c.prepare_cached("UPDATE groups SET public_state = ?2 WHERE id = ?1")?
+                    .execute(params![gid, record])?;
+                if framing.kind == Kind::Commit { epoch + 1 } else { epoch }
+            };
             c.prepare_cached(
                 "INSERT INTO messages (group_id, seq, message_id, sender, epoch, kind, body, created_at, resulting_epoch)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
@@ -138,15 +192,6 @@ impl Store {
             .execute(params![gid, seq, &message_id[..], &sender.0[..], framing.epoch, framing.kind as i64, &mls[..], now, next_epoch])?;
             c.prepare_cached("UPDATE groups SET epoch = ?2, next_seq = ?3 WHERE id = ?1")?
                 .execute(params![gid, next_epoch, seq + 1])?;
-            for a in &added {
-                c.execute("INSERT OR IGNORE INTO members (group_id, account) VALUES (?1, ?2)", params![gid, &a.0[..]])?;
-            }
-            for a in &removed {
-                c.execute("DELETE FROM members WHERE group_id = ?1 AND account = ?2", params![gid, &a.0[..]])?;
-            }
-            for (to, mls) in &welcomes {
-                deliver(c, to, "welcome", gid, &sender, mls, now)?;
-            }
             Ok(Accepted {
                 posted: Posted { seq, epoch: next_epoch },
                 members: Self::members_in(c, gid)?,

@@ -2,129 +2,94 @@
 
 use crate::support::*;
 
-/// A stranger (a fresh key is an account) makes its own group and posts commit after commit
-/// whose bundle names a victim with a 900 KiB "Welcome". The victim's mailbox stays within its
-/// caps, every answer to the victim decodes within the client's 4 MiB limit, and draining it
-/// leaves it empty; past the caps the stranger is refused with `mailbox_full`.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_stranger_cannot_fill_a_victims_mailbox_past_what_it_can_read() {
+/// A stranger (a fresh key is an account) makes its own group and posts commits whose bundle
+/// names a victim: a self-update with a junk "Welcome", and a commit adding the stranger's own
+/// second account with that account's real Welcome addressed to the victim. The relay delivers
+/// a Welcome only to the owner of a key package the accepted commit adds, so both are refused
+/// and the victim's mailbox stays empty.
+#[tokio::test]
+async fn a_stranger_cannot_put_a_welcome_in_a_victims_mailbox() {
     let dir = tempfile::tempdir().unwrap();
     let relay = start(dir.path()).await;
-    let (stranger_acc, victim_acc) = (Account::new(&relay), Account::new(&relay));
-    let stranger = member("stranger");
-    let mut group = MlsGroup::new(
-        &stranger.provider,
-        &stranger.signer,
-        &MlsGroupCreateConfig::default(),
-        stranger.cwk.clone(),
-    )
-    .unwrap();
-    let gid = hex::encode(group.group_id().as_slice());
-    let (status, _) = stranger_acc
-        .send(
-            "POST",
-            "/v1/groups",
-            to_cbor(&CreateGroup {
-                group_id: ByteBuf::from(group.group_id().as_slice().to_vec()),
-            })
-            .unwrap(),
-        )
-        .await;
-    assert_eq!(status, 201);
-    // A Welcome as the relay's framing check sees one (MLS 1.0, wire format Welcome, suite 1, no
-    // group secrets) whose "encrypted group info" is 900 KiB of junk.
+    let (stranger_acc, puppet_acc, victim_acc) = (
+        Account::new(&relay),
+        Account::new(&relay),
+        Account::new(&relay),
+    );
+    let (stranger, puppet) = (stranger_acc.member(), puppet_acc.member());
+    let (mut group, gid) = create_group(&stranger_acc, &stranger).await;
+    let path = format!("/v1/groups/{gid}/messages");
+
     let mut junk = vec![0x00, 0x01, 0x00, 0x03, 0x00, 0x01, 0x00];
     junk.extend(
         tls_codec::VLBytes::new(vec![0x5a; 900 * 1024])
             .tls_serialize_detached()
             .unwrap(),
     );
-    let mut refused = None;
-    for i in 0..12 {
-        let update = group
-            .self_update(
-                &stranger.provider,
-                &stranger.signer,
-                LeafNodeParameters::default(),
-            )
-            .unwrap();
-        let mut b = bundle(bytes(update.commit()));
-        b.added.push(victim_acc.id());
-        b.welcomes.push(WelcomeFor {
-            account: victim_acc.id(),
-            mls: ByteBuf::from(junk.clone()),
-        });
-        let (status, body) = stranger_acc
-            .send(
-                "POST",
-                &format!("/v1/groups/{gid}/messages"),
-                to_cbor(&b).unwrap(),
-            )
-            .await;
-        if status != 200 {
-            refused = Some((i, status, error_code(&body)));
-            break;
-        }
-        group.merge_pending_commit(&stranger.provider).unwrap();
-    }
-    let (at, status, code) = refused.expect("the caps refuse the flood");
+    let update = group
+        .self_update(
+            &stranger.provider,
+            &stranger.signer,
+            LeafNodeParameters::default(),
+        )
+        .unwrap();
+    let mut b = bundle(bytes(update.commit()));
+    b.welcomes.push(WelcomeFor {
+        account: victim_acc.id(),
+        mls: ByteBuf::from(junk),
+    });
+    let (status, body) = stranger_acc.send("POST", &path, to_cbor(&b).unwrap()).await;
     assert_eq!(
-        (status, code.as_str()),
-        (507, "mailbox_full"),
-        "at post {at}"
+        (status, error_code(&body).as_str()),
+        (400, "bad_request"),
+        "a Welcome with no secrets for anyone the commit adds"
     );
-    // The victim reads everything, page by page, each page decodable, and acknowledges it.
-    let mut read = 0;
-    loop {
-        let (status, body) = victim_acc.send("GET", "/v1/mailbox", vec![]).await;
-        assert_eq!(status, 200);
-        assert!(
-            body.len() <= consilium_model::codec::MAX_DOCUMENT_BYTES,
-            "a page of {} bytes is past what a client decodes",
-            body.len()
-        );
-        let page: Vec<MailboxItem> = from_cbor(&body).unwrap();
-        if page.is_empty() {
-            break;
-        }
-        for item in page {
-            read += 1;
-            let (status, _) = victim_acc
-                .send("DELETE", &format!("/v1/mailbox/{}", item.id), vec![])
-                .await;
-            assert_eq!(status, 204);
-        }
-    }
-    assert_eq!(read, at, "every item that was taken is read");
+    group
+        .clear_pending_commit(stranger.provider.storage())
+        .unwrap();
+
+    let (commit, welcome, _) = group
+        .add_members(
+            &stranger.provider,
+            &stranger.signer,
+            &[key_package(&puppet)],
+        )
+        .unwrap();
+    let mut b = bundle(bytes(&commit));
+    b.welcomes.push(WelcomeFor {
+        account: victim_acc.id(),
+        mls: ByteBuf::from(bytes(&welcome)),
+    });
+    let (status, body) = stranger_acc.send("POST", &path, to_cbor(&b).unwrap()).await;
+    assert_eq!(
+        (status, error_code(&body).as_str()),
+        (400, "bad_request"),
+        "a Welcome addressed to someone the commit does not add"
+    );
+    let mail: Vec<MailboxItem> = victim_acc.ok("GET", "/v1/mailbox", vec![]).await;
+    assert!(mail.is_empty(), "nothing reached the victim: {mail:?}");
+    // The same commit with its Welcome addressed to the account it adds goes through.
+    let b = PostBundle {
+        welcomes: vec![WelcomeFor {
+            account: puppet_acc.id(),
+            mls: ByteBuf::from(bytes(&welcome)),
+        }],
+        ..b
+    };
+    let posted: Posted = stranger_acc.ok("POST", &path, to_cbor(&b).unwrap()).await;
+    assert_eq!(posted.epoch, 1);
     relay.stop().await;
 }
 
-/// A Welcome over the largest mailbox item is refused on its own, before any mailbox counts it.
+/// A Welcome over the largest mailbox item is refused on its own, before it is parsed or any
+/// mailbox counts it.
 #[tokio::test]
 async fn a_welcome_over_the_item_limit_is_refused_as_too_large() {
     let dir = tempfile::tempdir().unwrap();
     let relay = start(dir.path()).await;
     let (stranger_acc, victim_acc) = (Account::new(&relay), Account::new(&relay));
-    let stranger = member("stranger");
-    let mut group = MlsGroup::new(
-        &stranger.provider,
-        &stranger.signer,
-        &MlsGroupCreateConfig::default(),
-        stranger.cwk.clone(),
-    )
-    .unwrap();
-    let gid = group.group_id().as_slice().to_vec();
-    let (status, _) = stranger_acc
-        .send(
-            "POST",
-            "/v1/groups",
-            to_cbor(&CreateGroup {
-                group_id: ByteBuf::from(gid.clone()),
-            })
-            .unwrap(),
-        )
-        .await;
-    assert_eq!(status, 201);
+    let stranger = stranger_acc.member();
+    let (mut group, gid) = create_group(&stranger_acc, &stranger).await;
     let mut welcome = vec![0x00, 0x01, 0x00, 0x03, 0x00, 0x01, 0x00];
     welcome.extend(
         tls_codec::VLBytes::new(vec![0x5a; 1024 * 1024 + 1])
@@ -139,7 +104,6 @@ async fn a_welcome_over_the_item_limit_is_refused_as_too_large() {
         )
         .unwrap();
     let mut b = bundle(bytes(update.commit()));
-    b.added.push(victim_acc.id());
     b.welcomes.push(WelcomeFor {
         account: victim_acc.id(),
         mls: ByteBuf::from(welcome),
@@ -147,7 +111,7 @@ async fn a_welcome_over_the_item_limit_is_refused_as_too_large() {
     let (status, body) = stranger_acc
         .send(
             "POST",
-            &format!("/v1/groups/{}/messages", hex::encode(&gid)),
+            &format!("/v1/groups/{gid}/messages"),
             to_cbor(&b).unwrap(),
         )
         .await;

@@ -7,6 +7,7 @@ mod abuse;
 mod auth;
 mod directory;
 mod durability;
+mod handshake;
 mod mailbox;
 mod ordering;
 mod push;

@@ -69,9 +69,11 @@ impl Relay {
     }
 }
 
-/// An account: an Ed25519 key that signs every request.
+/// An account: an Ed25519 key that signs every request, and is also the signature key and
+/// credential of its MLS leaf (as the relay requires).
 pub struct Account {
     pub key: Ed25519KeyPair,
+    pub seed: [u8; 32],
     pub http: reqwest::Client,
     pub base: String,
 }
@@ -82,12 +84,34 @@ impl Account {
     }
 
     pub fn at(base: &str) -> Account {
-        let rng = ring::rand::SystemRandom::new();
-        let pkcs8 = Ed25519KeyPair::generate_pkcs8(&rng).unwrap();
+        let mut seed = [0u8; 32];
+        ring::rand::SystemRandom::new().fill(&mut seed).unwrap();
         Account {
-            key: Ed25519KeyPair::from_pkcs8(pkcs8.as_ref()).unwrap(),
+            key: Ed25519KeyPair::from_seed_unchecked(&seed).unwrap(),
+            seed,
             http: reqwest::Client::new(),
             base: base.to_string(),
+        }
+    }
+
+    /// The MLS participant with this account's key (a fresh provider each call: call it once).
+    pub fn member(&self) -> Member {
+        let provider = OpenMlsRustCrypto::default();
+        let public = self.key.public_key().as_ref().to_vec();
+        let signer = SignatureKeyPair::from_raw(
+            SignatureScheme::ED25519,
+            self.seed.to_vec(),
+            public.clone(),
+        );
+        signer.store(provider.storage()).unwrap();
+        let cwk = CredentialWithKey {
+            credential: BasicCredential::new(public).into(),
+            signature_key: signer.public().into(),
+        };
+        Member {
+            provider,
+            signer,
+            cwk,
         }
     }
 
@@ -171,6 +195,7 @@ pub struct Member {
 
 pub const CS: Ciphersuite = Ciphersuite::MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519;
 
+/// An MLS participant whose credential is not an account key (the relay refuses its leaf).
 pub fn member(name: &str) -> Member {
     let provider = OpenMlsRustCrypto::default();
     let signer = SignatureKeyPair::new(CS.signature_algorithm()).unwrap();
@@ -194,6 +219,73 @@ pub fn key_package(m: &Member) -> KeyPackage {
         .clone()
 }
 
+/// How every circle frames its messages: handshake messages as PublicMessages, which the relay
+/// checks; application messages are always encrypted.
+pub fn create_config() -> MlsGroupCreateConfig {
+    MlsGroupCreateConfig::builder()
+        .ciphersuite(CS)
+        .use_ratchet_tree_extension(true)
+        .wire_format_policy(MIXED_PLAINTEXT_WIRE_FORMAT_POLICY)
+        .build()
+}
+
+pub fn join_config() -> MlsGroupJoinConfig {
+    MlsGroupJoinConfig::builder()
+        .wire_format_policy(MIXED_PLAINTEXT_WIRE_FORMAT_POLICY)
+        .build()
+}
+
+/// A group's public state as `m` exports it for the relay.
+pub fn state_of(m: &Member, group: &MlsGroup) -> GroupStateUpload {
+    GroupStateUpload {
+        group_info: ByteBuf::from(bytes(
+            &group
+                .export_group_info(m.provider.crypto(), &m.signer, false)
+                .unwrap(),
+        )),
+        ratchet_tree: ByteBuf::from(
+            group
+                .export_ratchet_tree()
+                .tls_serialize_detached()
+                .unwrap(),
+        ),
+    }
+}
+
+/// `acc` creates a group in MLS and on the relay; its id in hex.
+pub async fn create_group(acc: &Account, m: &Member) -> (MlsGroup, String) {
+    let group = MlsGroup::new(&m.provider, &m.signer, &create_config(), m.cwk.clone()).unwrap();
+    let gid = group.group_id().as_slice().to_vec();
+    let (status, body) = acc
+        .send(
+            "POST",
+            "/v1/groups",
+            to_cbor(&CreateGroup {
+                group_id: ByteBuf::from(gid.clone()),
+                state: state_of(m, &group),
+            })
+            .unwrap(),
+        )
+        .await;
+    assert_eq!(status, 201, "{}", String::from_utf8_lossy(&body));
+    (group, hex::encode(gid))
+}
+
+/// `m` joins from a Welcome.
+pub fn join(m: &Member, welcome: &[u8]) -> MlsGroup {
+    let w = match MlsMessageIn::tls_deserialize_exact(welcome)
+        .unwrap()
+        .extract()
+    {
+        MlsMessageBodyIn::Welcome(w) => w,
+        _ => panic!("not a welcome"),
+    };
+    StagedWelcome::new_from_welcome(&m.provider, &join_config(), w, None)
+        .unwrap()
+        .into_group(&m.provider)
+        .unwrap()
+}
+
 pub fn bytes(m: &MlsMessageOut) -> Vec<u8> {
     m.tls_serialize_detached().unwrap()
 }
@@ -209,8 +301,6 @@ pub fn bundle(mls: Vec<u8>) -> PostBundle {
         message_id: message_id(),
         mls: ByteBuf::from(mls),
         welcomes: vec![],
-        added: vec![],
-        removed: vec![],
     }
 }
 
@@ -239,27 +329,8 @@ pub async fn circle_of_two_at(
     base: &str,
 ) -> (Account, Member, MlsGroup, Account, Member, MlsGroup, String) {
     let (alice_acc, bob_acc) = (Account::at(base), Account::at(base));
-    let (alice, bob) = (member("alice"), member("bob"));
-    let mut ga = MlsGroup::new(
-        &alice.provider,
-        &alice.signer,
-        &MlsGroupCreateConfig::default(),
-        alice.cwk.clone(),
-    )
-    .unwrap();
-    let gid = ga.group_id().as_slice().to_vec();
-    let gid_hex = hex::encode(&gid);
-    let (status, body) = alice_acc
-        .send(
-            "POST",
-            "/v1/groups",
-            to_cbor(&CreateGroup {
-                group_id: ByteBuf::from(gid),
-            })
-            .unwrap(),
-        )
-        .await;
-    assert_eq!(status, 201, "{}", String::from_utf8_lossy(&body));
+    let (alice, bob) = (alice_acc.member(), bob_acc.member());
+    let (mut ga, gid_hex) = create_group(&alice_acc, &alice).await;
 
     let (commit, welcome, _) = ga
         .add_members(&alice.provider, &alice.signer, &[key_package(&bob)])
@@ -269,7 +340,6 @@ pub async fn circle_of_two_at(
         account: bob_acc.id(),
         mls: ByteBuf::from(bytes(&welcome)),
     });
-    b.added.push(bob_acc.id());
     let posted: Posted = alice_acc
         .ok(
             "POST",
@@ -283,22 +353,7 @@ pub async fn circle_of_two_at(
     let mail: Vec<MailboxItem> = bob_acc.ok("GET", "/v1/mailbox", vec![]).await;
     assert_eq!(mail.len(), 1);
     assert_eq!(mail[0].kind, MailboxKind::Welcome);
-    let w = match MlsMessageIn::tls_deserialize_exact(&mail[0].body[..])
-        .unwrap()
-        .extract()
-    {
-        MlsMessageBodyIn::Welcome(w) => w,
-        _ => panic!("not a welcome"),
-    };
-    let gb = StagedWelcome::new_from_welcome(
-        &bob.provider,
-        &MlsGroupJoinConfig::default(),
-        w,
-        Some(ga.export_ratchet_tree().into()),
-    )
-    .unwrap()
-    .into_group(&bob.provider)
-    .unwrap();
+    let gb = join(&bob, &mail[0].body);
     let (status, _) = bob_acc
         .send("DELETE", &format!("/v1/mailbox/{}", mail[0].id), vec![])
         .await;

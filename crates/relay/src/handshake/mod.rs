@@ -1,0 +1,227 @@
+//! What the relay checks of a group's handshake messages without any of its secrets (RFC 9420
+//! §16.4: what a delivery service can see). It keeps each group's public state (openmls'
+//! `PublicGroup`) and accepts a proposal or commit only when that state says it is valid for the
+//! current epoch: framed as a `PublicMessage`, sent by the member whose account posts it, signed
+//! by that member's leaf, its proposals valid, its update path consistent. Its member list is the
+//! ratchet tree's leaves, and a Welcome is delivered only to the owner of a key package the
+//! accepted commit adds.
+//!
+//! What it cannot check (the confirmation tag, that path secrets decrypt) is left to the
+//! members; see `docs/SECURITY.md`.
+
+mod record;
+
+use openmls::group::ProposalStore;
+use openmls::prelude::*;
+use openmls_rust_crypto::RustCrypto;
+use tls_codec::Deserialize as _;
+
+use crate::auth::Account;
+use crate::error::{RelayError, Result};
+use record::GroupRecord;
+
+pub use record::RecordError;
+
+/// A circle is a small group of colleagues; bounding it bounds what one commit costs to check.
+pub const MAX_MEMBERS: usize = 256;
+
+/// A group's public state after it was established or changed.
+#[derive(Debug)]
+pub struct GroupState {
+    /// The record to store (see `record`).
+    pub record: Vec<u8>,
+    pub epoch: u64,
+    /// The accounts of the tree's leaves.
+    pub members: Vec<Account>,
+}
+
+/// A key package an accepted commit adds: its reference, which a Welcome names, and its owner.
+#[derive(Debug, Clone)]
+pub struct Added {
+    reference: Vec<u8>,
+    pub account: Account,
+}
+
+/// A handshake message the relay accepted.
+#[derive(Debug)]
+pub enum Checked {
+    /// A proposal, now queued in the group's state for the commit that takes it up.
+    Proposal { record: Vec<u8> },
+    /// A commit, now merged: the new state and the key packages it added.
+    Commit {
+        state: GroupState,
+        added: Vec<Added>,
+    },
+}
+
+fn invalid(why: impl std::fmt::Display) -> RelayError {
+    RelayError::InvalidMessage(why.to_string())
+}
+
+fn internal(e: impl std::fmt::Display) -> RelayError {
+    RelayError::Internal(e.to_string())
+}
+
+/// The account a credential names, which must also be the leaf's signature key: the relay
+/// authenticates requests with that key, so a member's leaf and its account are one key.
+fn account_of(credential: &Credential, signature_key: &[u8]) -> Result<Account> {
+    let basic = BasicCredential::try_from(credential.clone())
+        .map_err(|_| invalid("a member's credential is not a basic credential"))?;
+    let key: [u8; 32] = basic
+        .identity()
+        .try_into()
+        .map_err(|_| invalid("a member's credential is not an account key"))?;
+    if key[..] != *signature_key {
+        return Err(invalid(
+            "a member's signature key is not the account its credential names",
+        ));
+    }
+    Ok(Account(key))
+}
+
+fn members_of(group: &PublicGroup) -> Result<Vec<Account>> {
+    let members = group
+        .members()
+        .map(|m| account_of(&m.credential, &m.signature_key))
+        .collect::<Result<Vec<_>>>()?;
+    if members.len() > MAX_MEMBERS {
+        return Err(invalid(format!(
+            "a circle has at most {MAX_MEMBERS} members"
+        )));
+    }
+    Ok(members)
+}
+
+fn state_of(group: &PublicGroup, record: &GroupRecord) -> Result<GroupState> {
+    Ok(GroupState {
+        members: members_of(group)?,
+        epoch: group.group_context().epoch().as_u64(),
+        record: record.to_bytes().map_err(internal)?,
+    })
+}
+
+/// The public state of a group as one of its members exported it: a signed GroupInfo (an
+/// MLSMessage) and the ratchet tree it describes. The GroupInfo's signature, the tree's
+/// signatures and parent hashes, and the tree hash in the GroupInfo are all checked.
+pub fn establish(group_id: &[u8], group_info: &[u8], ratchet_tree: &[u8]) -> Result<GroupState> {
+    let message = MlsMessageIn::tls_deserialize_exact(group_info)
+        .map_err(|e| invalid(format!("not an MLS message: {e}")))?;
+    let MlsMessageBodyIn::GroupInfo(group_info) = message.extract() else {
+        return Err(invalid("expected a GroupInfo"));
+    };
+    let tree = RatchetTreeIn::tls_deserialize_exact(ratchet_tree)
+        .map_err(|e| invalid(format!("not a ratchet tree: {e}")))?;
+    let record = GroupRecord::default();
+    let (group, _) = PublicGroup::from_external(
+        &RustCrypto::default(),
+        &record,
+        tree,
+        group_info,
+        ProposalStore::new(),
+    )
+    .map_err(|e| invalid(format!("the group's state does not verify: {e}")))?;
+    if group.group_id().as_slice() != group_id {
+        return Err(invalid("the GroupInfo is for another group"));
+    }
+    state_of(&group, &record)
+}
+
+/// Checks a handshake message `message` posted by `poster` against the group's state `record`,
+/// and applies it when valid. The caller has checked the group id and epoch from the framing.
+pub fn check(record: &[u8], message: &[u8], poster: &Account) -> Result<Checked> {
+    let record = GroupRecord::from_bytes(record).map_err(internal)?;
+    let message = MlsMessageIn::tls_deserialize_exact(message)
+        .map_err(|e| invalid(format!("not an MLS message: {e}")))?;
+    let ProtocolMessage::PublicMessage(public) = message
+        .try_into_protocol_message()
+        .map_err(|_| invalid("not a group message"))?
+    else {
+        return Err(invalid(
+            "proposals and commits travel as MLS PublicMessages, so the relay can check them",
+        ));
+    };
+    let crypto = RustCrypto::default();
+    let mut group = PublicGroup::load(&record, public.group_id())
+        .map_err(internal)?
+        .ok_or_else(|| internal("a group's public state is incomplete"))?;
+    let processed = group
+        .process_message(&crypto, *public)
+        .map_err(|e| invalid(format!("refused by the group's state: {e}")))?;
+    let Sender::Member(leaf) = *processed.sender() else {
+        return Err(invalid("only a member of the group proposes or commits"));
+    };
+    let sender = group
+        .leaf(leaf)
+        .ok_or_else(|| invalid("the sender's leaf is empty"))?;
+    if account_of(sender.credential(), sender.signature_key().as_slice())? != *poster {
+        return Err(RelayError::Forbidden);
+    }
+    match processed.into_content() {
+        ProcessedMessageContent::ProposalMessage(proposal) => {
+            group.add_proposal(&record, *proposal).map_err(internal)?;
+            Ok(Checked::Proposal {
+                record: record.to_bytes().map_err(internal)?,
+            })
+        }
+        ProcessedMessageContent::StagedCommitMessage(staged) => {
+            let added = staged
+                .add_proposals()
+                .map(|p| {
+                    let package = p.add_proposal().key_package();
+                    let leaf = package.leaf_node();
+                    Ok(Added {
+                        reference: package
+                            .hash_ref(&crypto)
+                            .map_err(internal)?
+                            .as_slice()
+                            .to_vec(),
+                        account: account_of(leaf.credential(), leaf.signature_key().as_slice())?,
+                    })
+                })
+                .collect::<Result<Vec<_>>>()?;
+            group.merge_commit(&record, *staged).map_err(internal)?;
+            Ok(Checked::Commit {
+                state: state_of(&group, &record)?,
+                added,
+            })
+        }
+        _ => Err(invalid("not a proposal or commit of a member")),
+    }
+}
+
+/// The accounts of the leaves of a stored state (to restore a group's member list with it).
+pub fn members_of_record(record: &[u8]) -> Result<Vec<Account>> {
+    let record = GroupRecord::from_bytes(record).map_err(internal)?;
+    // The record holds one group: the id is not needed to find it.
+    let group = PublicGroup::load(&record, &GroupId::from_slice(b""))
+        .map_err(internal)?
+        .ok_or_else(|| internal("a group's public state is incomplete"))?;
+    members_of(&group)
+}
+
+/// Checks that `welcome` (an MLSMessage) is for `to`, who owns a key package the accepted commit
+/// added, and for nobody the commit did not add.
+pub fn check_welcome(welcome: &[u8], to: &Account, added: &[Added]) -> Result<()> {
+    let message = MlsMessageIn::tls_deserialize_exact(welcome)
+        .map_err(|e| invalid(format!("not an MLS message: {e}")))?;
+    let MlsMessageBodyIn::Welcome(welcome) = message.extract() else {
+        return Err(invalid("expected a Welcome"));
+    };
+    let mut for_recipient = false;
+    for secrets in welcome.secrets() {
+        let reference = secrets.new_member();
+        let Some(package) = added.iter().find(|a| a.reference == reference.as_slice()) else {
+            return Err(RelayError::BadRequest(
+                "a Welcome for a key package the commit does not add".into(),
+            ));
+        };
+        for_recipient |= package.account == *to;
+    }
+    if for_recipient {
+        Ok(())
+    } else {
+        Err(RelayError::BadRequest(
+            "a Welcome must go to the owner of a key package the commit adds".into(),
+        ))
+    }
+}

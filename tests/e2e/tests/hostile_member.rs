@@ -1,0 +1,66 @@
+//! A hostile member: a commit the relay checks and takes (it is signed by a member's leaf) but
+//! that no other member can process, because what needs the epoch's secrets is broken. The
+//! others report it by themselves as they sync; the relay undoes it; the circle goes on.
+
+use consilium_model::CaseFields;
+
+use crate::support::{Relay, engine, form_circle};
+
+/// Bob rotates his keys; his commit, as the relay holds it, then gets a broken confirmation tag
+/// (outside its signature: the relay cannot tell, and took the same bytes from a hostile Bob).
+/// Ama and Chen reject it and report it on their next sync; the second report undoes it, and
+/// the case Ama shares afterwards reaches Chen.
+#[test]
+fn a_commit_no_member_can_process_is_reported_undone_and_the_circle_goes_on() {
+    let root = tempfile::tempdir().unwrap();
+    let mut relay = Relay::start(&root.path().join("relay"));
+    let url = relay.url();
+    let mut a = engine(root.path(), "Dr Ama Boateng", "Rheumatology");
+    let mut b = engine(root.path(), "Dr Bo Lindqvist", "Rheumatology");
+    let mut c = engine(root.path(), "Dr Chen Wei", "Rheumatology");
+    form_circle(&mut a, &mut [&mut b, &mut c], "Rheum", &url);
+
+    b.rotate_keys("Rheum").unwrap();
+    assert_eq!(b.sync().unwrap().queued, 0, "the relay took Bob's commit");
+    relay.kill();
+    let rheum = hex::decode(&a.circles().unwrap()[0].id).unwrap();
+    {
+        let db = rusqlite::Connection::open(relay.data.join("relay.db")).unwrap();
+        let (seq, mut body): (i64, Vec<u8>) = db
+            .query_row(
+                "SELECT seq, body FROM messages WHERE group_id = ?1 ORDER BY seq DESC LIMIT 1",
+                [&rheum],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        // The confirmation tag's last byte, before the membership tag (32 bytes and a length).
+        let at = body.len() - 33 - 1;
+        body[at] ^= 0x01;
+        db.execute(
+            "UPDATE messages SET body = ?2 WHERE group_id = ?1 AND seq = ?3",
+            rusqlite::params![rheum, body, seq],
+        )
+        .unwrap();
+    }
+    relay.restart();
+
+    for member in [&mut a, &mut c] {
+        let report = member.sync().unwrap();
+        assert_eq!(report.offline, None);
+        assert_eq!(report.rejected, 1, "{:?}", report.events);
+    }
+    let case = a
+        .create_case(CaseFields {
+            title: "Erosive hand osteoarthritis".into(),
+            ..Default::default()
+        })
+        .unwrap();
+    a.share(&case, "Rheum").unwrap();
+    let sent = a.sync().unwrap();
+    assert_eq!((sent.queued, sent.failed.len()), (0, 0), "{sent:?}");
+    c.sync().unwrap();
+    assert_eq!(
+        c.case(&case).unwrap().fields.title,
+        "Erosive hand osteoarthritis"
+    );
+}
