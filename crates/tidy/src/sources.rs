@@ -2,9 +2,14 @@
 
 use std::path::{Path, PathBuf};
 
-/// The workspace's root folder (this crate sits at `crates/tidy`).
+/// The workspace's root folder (this crate sits at `crates/tidy`). Read when the checks run, not
+/// when they were compiled: checkouts that share a build folder (CI's fresh clone and a working
+/// copy) can run a binary another of them built, and each must check its own sources.
 pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+    manifest_dir
         .ancestors()
         .nth(2)
         .map(Path::to_path_buf)
