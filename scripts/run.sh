@@ -31,7 +31,7 @@ if ! (exec 3<>/dev/tcp/127.0.0.1/8443) 2>/dev/null; then
         mv "$share/consilium/relay" "$data"
     fi
     mkdir -p "$data"
-    nohup "$bin/consilium-relay" --listen 127.0.0.1:8443 --data "$data" >"$data/relay.log" 2>&1 &
+    nohup "$bin/consilium-relay" --listen 127.0.0.1:8443 --admission open --data "$data" >"$data/relay.log" 2>&1 &
     for _ in $(seq 50); do
         (exec 3<>/dev/tcp/127.0.0.1/8443) 2>/dev/null && break
         sleep 0.1

@@ -94,6 +94,10 @@ pub enum CircleCommand {
         /// relay `scripts/run.sh` starts.
         #[arg(long, default_value = "http://127.0.0.1:8443")]
         relay: String,
+        /// The one-time enrolment code the relay's operator gave you (`consilium-relay
+        /// admit`), for a relay that admits only enrolled accounts; needed once per relay.
+        #[arg(long)]
+        enrolment: Option<String>,
     },
     /// Print a one-line invite code for a colleague (usable once, for a week).
     Invite { circle: String },

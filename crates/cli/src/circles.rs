@@ -139,7 +139,14 @@ fn send(engine: &mut Engine, id: String) -> Result<Sending> {
 fn circle(engine: &mut Engine, cmd: CircleCommand, out: &Output) -> Result<()> {
     match cmd {
         CircleCommand::List => out.show(&Shown::Circles(&engine.circles()?)),
-        CircleCommand::Create { name, relay } => {
+        CircleCommand::Create {
+            name,
+            relay,
+            enrolment,
+        } => {
+            if let Some(code) = enrolment {
+                engine.enrol(&relay, &code)?;
+            }
             let c = engine.create_circle(&name, &relay)?;
             let _ = engine.sync();
             out.show(&Shown::Circles(std::slice::from_ref(&c)));

@@ -18,7 +18,8 @@ use consilium_client::{Engine, EngineConfig, KdfParams, Passphrase};
 
 fn relay(dir: &Path) -> consilium_relay::Background {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let config = consilium_relay::RelayConfig::new(dir.to_path_buf(), Arc::new(SystemClock));
+    let mut config = consilium_relay::RelayConfig::new(dir.to_path_buf(), Arc::new(SystemClock));
+    config.admission = consilium_relay::Admission::Open;
     consilium_relay::Background::start(listener, config).unwrap()
 }
 

@@ -31,7 +31,8 @@ impl Clock for MovableClock {
 /// The relay on `addr` ("127.0.0.1:0" for any port), on its own thread, sharing the test's clock.
 fn start_relay(dir: &Path, clock: Arc<MovableClock>, addr: &str) -> consilium_relay::Background {
     let listener = std::net::TcpListener::bind(addr).unwrap();
-    let config = consilium_relay::RelayConfig::new(dir.to_path_buf(), clock);
+    let mut config = consilium_relay::RelayConfig::new(dir.to_path_buf(), clock);
+    config.admission = consilium_relay::Admission::Open;
     consilium_relay::Background::start(listener, config).unwrap()
 }
 

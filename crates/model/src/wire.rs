@@ -125,6 +125,13 @@ pub struct RedeemInvitation {
     pub note: ByteBuf,
 }
 
+/// Redeeming a relay operator's one-time enrolment code (`consilium-relay admit`): the signing
+/// account is admitted.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Enrolment {
+    pub code: String,
+}
+
 /// The body of every error answer (JSON): a stable code and words for people.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RelayErrorBody {

@@ -22,6 +22,9 @@ pub enum RelayCode {
     TooLarge,
     DigestMismatch,
     InvitationInvalid,
+    /// The relay admits only enrolled or invited accounts, and this one is neither.
+    NotAdmitted,
+    EnrolmentInvalid,
     Conflict,
     QuotaExceeded,
     /// The recipient's mailbox is full (it drains as its owner syncs): try again later.
@@ -51,6 +54,8 @@ impl RelayCode {
             "too_large" => RelayCode::TooLarge,
             "digest_mismatch" => RelayCode::DigestMismatch,
             "invitation_invalid" => RelayCode::InvitationInvalid,
+            "not_admitted" => RelayCode::NotAdmitted,
+            "enrolment_invalid" => RelayCode::EnrolmentInvalid,
             "conflict" => RelayCode::Conflict,
             "quota_exceeded" => RelayCode::QuotaExceeded,
             "mailbox_full" => RelayCode::MailboxFull,

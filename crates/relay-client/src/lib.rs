@@ -15,9 +15,9 @@ use std::time::Duration;
 use consilium_model::Clock;
 use consilium_model::codec::{from_cbor, to_cbor};
 use consilium_model::wire::{
-    CommitReport, CreateGroup, GroupStateUpload, HEADER_ACCOUNT, HEADER_BODY_SHA256, HEADER_NONCE,
-    HEADER_SIGNATURE, HEADER_TIMESTAMP, KeyPackageUpload, LogEntry, MailboxItem, PostBundle,
-    Posted, RedeemInvitation, RegisterInvitation, RelayErrorBody, ReportAnswer,
+    CommitReport, CreateGroup, Enrolment, GroupStateUpload, HEADER_ACCOUNT, HEADER_BODY_SHA256,
+    HEADER_NONCE, HEADER_SIGNATURE, HEADER_TIMESTAMP, KeyPackageUpload, LogEntry, MailboxItem,
+    PostBundle, Posted, RedeemInvitation, RegisterInvitation, RelayErrorBody, ReportAnswer,
     request_signing_bytes,
 };
 use ring::rand::SecureRandom;
@@ -255,9 +255,24 @@ impl RelayClient {
     }
 
     /// One key package of `account` (hex), handed out once (or its last-resort one).
-    pub async fn claim_key_package(&self, account: &str) -> Result<Vec<u8>> {
-        let path = format!("/v1/accounts/{account}/key-packages/claim");
+    /// A fresh key package of `account`, who asked to join `group_id` (of which this account
+    /// is a member); anyone else is told there is none.
+    pub async fn claim_key_package(&self, account: &str, group_id: &[u8]) -> Result<Vec<u8>> {
+        let path = format!(
+            "/v1/accounts/{account}/key-packages/claim?group={}",
+            hex::encode(group_id)
+        );
         self.send(reqwest::Method::POST, &path, vec![]).await
+    }
+
+    /// Redeems the relay operator's one-time enrolment code: this account is admitted.
+    pub async fn enrol(&self, code: &str) -> Result<()> {
+        let body = encode(&Enrolment {
+            code: code.to_string(),
+        })?;
+        self.send(reqwest::Method::POST, "/v1/accounts/enrol", body)
+            .await
+            .map(drop)
     }
 
     pub async fn register_invitation(

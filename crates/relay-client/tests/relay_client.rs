@@ -14,7 +14,8 @@ async fn relay(dir: &std::path::Path) -> (String, tokio::sync::oneshot::Sender<(
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let config = RelayConfig::new(dir.to_path_buf(), Arc::new(SystemClock));
+    let mut config = RelayConfig::new(dir.to_path_buf(), Arc::new(SystemClock));
+    config.admission = consilium_relay::Admission::Open;
     tokio::spawn(run(listener, config, async {
         let _ = stopped.await;
     }));
@@ -65,7 +66,7 @@ async fn signed_requests_work_and_refusals_carry_their_codes() {
 
     assert!(alice.mailbox().await.unwrap().is_empty());
     let none = alice
-        .claim_key_package(&stranger.account_id())
+        .claim_key_package(&stranger.account_id(), &group)
         .await
         .unwrap_err();
     assert_eq!(none.code(), Some(&RelayCode::NoKeyPackage));

@@ -249,7 +249,13 @@ async fn start_relay(data: &std::path::Path) -> Relay {
         .unwrap()
         .port();
     let child = std::process::Command::new(env!("CARGO_BIN_EXE_consilium-relay"))
-        .args(["--listen", &format!("127.0.0.1:{port}"), "--data"])
+        .args([
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--admission",
+            "open",
+            "--data",
+        ])
         .arg(data)
         .env("RUST_LOG", "warn")
         .spawn()

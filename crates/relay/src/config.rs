@@ -42,6 +42,8 @@ pub struct RelayConfig {
     /// balancer's or a proxy's address), which every signed request names. `run` adds the
     /// listening address (`http://IP:PORT`, and `http://localhost:PORT` on loopback).
     pub origins: Vec<String>,
+    /// Who may use the relay (see `admission`): `Invite` unless the relay listens on loopback.
+    pub admission: crate::admission::Admission,
 }
 
 impl RelayConfig {
@@ -63,6 +65,7 @@ impl RelayConfig {
             header_timeout: std::time::Duration::from_secs(20),
             body_timeout: std::time::Duration::from_secs(120),
             origins: Vec::new(),
+            admission: crate::admission::Admission::Invite,
         }
     }
 }

@@ -37,6 +37,10 @@ pub enum RelayError {
     DigestMismatch,
     #[error("the invitation is unknown, used or expired")]
     InvitationInvalid,
+    #[error("this relay admits only enrolled accounts: ask its operator for an enrolment code")]
+    NotAdmitted,
+    #[error("the enrolment code is unknown, used or expired")]
+    EnrolmentInvalid,
     #[error("already exists")]
     Conflict,
     #[error("storage quota exceeded")]
@@ -71,6 +75,8 @@ impl RelayError {
             RelayError::TooLarge(_) => "too_large",
             RelayError::DigestMismatch => "digest_mismatch",
             RelayError::InvitationInvalid => "invitation_invalid",
+            RelayError::NotAdmitted => "not_admitted",
+            RelayError::EnrolmentInvalid => "enrolment_invalid",
             RelayError::Conflict => "conflict",
             RelayError::QuotaExceeded => "quota_exceeded",
             RelayError::MailboxFull => "mailbox_full",
@@ -86,7 +92,8 @@ impl RelayError {
             RelayError::Unauthenticated
             | RelayError::BadSignature
             | RelayError::Expired
-            | RelayError::Replayed => StatusCode::UNAUTHORIZED,
+            | RelayError::Replayed
+            | RelayError::NotAdmitted => StatusCode::UNAUTHORIZED,
             RelayError::Forbidden => StatusCode::FORBIDDEN,
             RelayError::NotFound | RelayError::NoKeyPackage => StatusCode::NOT_FOUND,
             RelayError::StaleEpoch { .. }
@@ -96,7 +103,7 @@ impl RelayError {
             RelayError::InvalidMessage(_)
             | RelayError::BadRequest(_)
             | RelayError::DigestMismatch => StatusCode::BAD_REQUEST,
-            RelayError::InvitationInvalid => StatusCode::GONE,
+            RelayError::InvitationInvalid | RelayError::EnrolmentInvalid => StatusCode::GONE,
             RelayError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             RelayError::QuotaExceeded | RelayError::MailboxFull => StatusCode::INSUFFICIENT_STORAGE,
             RelayError::RateLimited => StatusCode::TOO_MANY_REQUESTS,

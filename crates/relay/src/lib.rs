@@ -5,6 +5,7 @@
 //! more of an MLS message than its public framing (group id, epoch, content type); everything it
 //! acknowledges is on disk first.
 
+pub mod admission;
 pub mod auth;
 mod background;
 mod config;
@@ -17,6 +18,7 @@ mod routes;
 mod server;
 pub mod store;
 
+pub use admission::{Admission, new_enrolment_code};
 pub use background::Background;
 pub use config::RelayConfig;
 pub use error::{RelayError, Result};

@@ -1,4 +1,5 @@
-//! `consilium-relay --listen ADDR --data DIR [--origin URL]`: the relay as a process.
+//! `consilium-relay --listen ADDR --data DIR [--origin URL] [--admission open|invite]`: the relay
+//! as a process; `consilium-relay admit --data DIR`: a one-time enrolment code for one account.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -13,9 +14,30 @@ use consilium_relay::{RelayConfig, run};
 #[command(
     name = "consilium-relay",
     version,
-    about = "Consilium relay: stores and forwards encrypted circle traffic"
+    about = "Consilium relay: stores and forwards encrypted circle traffic",
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true
 )]
 struct Args {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    serve: Option<Serve>,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum Command {
+    /// Print a one-time enrolment code that admits one account (a physician types it when
+    /// creating a circle on this relay). Works with the relay running or stopped.
+    Admit {
+        /// The relay's data folder.
+        #[arg(long)]
+        data: PathBuf,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+struct Serve {
     /// Address to listen on, e.g. 127.0.0.1:8443.
     #[arg(long, default_value = "127.0.0.1:8443")]
     listen: SocketAddr,
@@ -33,6 +55,10 @@ struct Args {
     /// request names the relay, so a request signed for another relay is refused.
     #[arg(long = "origin")]
     origins: Vec<String>,
+    /// Who may use the relay: `invite` (accounts enrolled with `consilium-relay admit`, or
+    /// invited into a circle) or `open` (any key; only on a loopback address).
+    #[arg(long, default_value = "invite")]
+    admission: consilium_relay::Admission,
 }
 
 #[tokio::main]
@@ -44,6 +70,19 @@ async fn main() -> Result<()> {
         )
         .init();
     let args = Args::parse();
+    if let Some(Command::Admit { data }) = args.command {
+        let now = consilium_model::Clock::now(&SystemClock).0;
+        let code = consilium_relay::new_enrolment_code(&data, now)
+            .map_err(|e| anyhow::anyhow!("recording the code in {}: {e}", data.display()))?;
+        #[allow(clippy::print_stdout)]
+        {
+            println!("{code}");
+        }
+        return Ok(());
+    }
+    let Some(args) = args.serve else {
+        anyhow::bail!("--data is required: where the relay keeps its database and files");
+    };
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("listening on {}", args.listen))?;
@@ -51,11 +90,13 @@ async fn main() -> Result<()> {
         addr = %listener.local_addr()?,
         data = %args.data.display(),
         tls = args.tls_cert.is_some(),
+        admission = ?args.admission,
         "relay listening"
     );
     let mut config = RelayConfig::new(args.data, Arc::new(SystemClock));
     config.tls = args.tls_cert.zip(args.tls_key);
     config.origins = args.origins;
+    config.admission = args.admission;
     run(listener, config, shutdown_signal())
         .await
         .context("serving")?;

@@ -14,6 +14,8 @@ use std::time::Duration;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::response::Response;
 use consilium_model::wire::{Push, WsAnswer, WsChallenge};
+
+use crate::admission::Admitted;
 use ring::rand::SecureRandom;
 use tokio::sync::Notify;
 
@@ -123,14 +125,19 @@ impl Drop for Subscription {
     }
 }
 
-pub(crate) fn upgrade(ws: WebSocketUpgrade, hub: Arc<PushHub>, origins: Vec<String>) -> Response {
+pub(crate) fn upgrade(
+    ws: WebSocketUpgrade,
+    hub: Arc<PushHub>,
+    origins: Vec<String>,
+    admitted: Arc<Admitted>,
+) -> Response {
     // Frames are small notifications: small buffers keep an idle connection cheap.
     ws.max_message_size(4096)
         .max_frame_size(4096)
         .read_buffer_size(4096)
         .write_buffer_size(0)
         .max_write_buffer_size(64 * 1024)
-        .on_upgrade(move |socket| serve(socket, hub, origins))
+        .on_upgrade(move |socket| serve(socket, hub, origins, admitted))
 }
 
 async fn send(socket: &mut WebSocket, value: &impl serde::Serialize) -> bool {
@@ -166,10 +173,21 @@ async fn authenticate(socket: &mut WebSocket, origins: &[String]) -> Option<Acco
     Some(account)
 }
 
-async fn serve(mut socket: WebSocket, hub: Arc<PushHub>, origins: Vec<String>) {
+async fn serve(
+    mut socket: WebSocket,
+    hub: Arc<PushHub>,
+    origins: Vec<String>,
+    admitted: Arc<Admitted>,
+) {
     let Some(account) = authenticate(&mut socket, &origins).await else {
         return;
     };
+    if !admitted.allows(&account) {
+        let _ = socket
+            .send(Message::Text(r#"{"error":"not_admitted"}"#.into()))
+            .await;
+        return;
+    }
     let subscription = hub.subscribe(account);
     if socket
         .send(Message::Text(r#"{"ok":true}"#.into()))

@@ -10,8 +10,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post, put};
 use consilium_model::codec::from_cbor;
 use consilium_model::wire::{
-    CommitReport, CreateGroup, GroupStateUpload, KeyPackageUpload, PostBundle, RedeemInvitation,
-    RegisterInvitation, ReportAnswer,
+    CommitReport, CreateGroup, Enrolment, GroupStateUpload, KeyPackageUpload, PostBundle,
+    RedeemInvitation, RegisterInvitation, ReportAnswer,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -29,6 +29,7 @@ pub(crate) struct AppState {
     pub config: Arc<RelayConfig>,
     pub hub: Arc<PushHub>,
     pub limiter: Arc<crate::limits::RateLimiter>,
+    pub admitted: Arc<crate::admission::Admitted>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -95,6 +96,10 @@ impl FromRequest<AppState> for Authed {
             &parts.headers,
             now,
         )?;
+        if !state.admitted.allows(&v.account) && parts.extensions.get::<OpenToStrangers>().is_none()
+        {
+            return Err(RelayError::NotAdmitted);
+        }
         state.limiter.check(&v.account, now)?;
         let timeout = state.config.body_timeout;
         let bytes = tokio::time::timeout(timeout, axum::body::to_bytes(body, limit))
@@ -150,6 +155,11 @@ fn blob_id(hex_text: &str) -> Result<[u8; 32]> {
 #[derive(Debug, Clone, Copy)]
 struct BodyCap(usize);
 
+/// Marks the routes an account not (yet) admitted may use: redeeming an invitation and an
+/// enrolment code.
+#[derive(Debug, Clone, Copy)]
+struct OpenToStrangers;
+
 pub(crate) fn router(state: AppState) -> Router {
     let blob_cap = BodyCap(usize::try_from(state.config.max_blob_bytes).unwrap_or(usize::MAX));
     Router::new()
@@ -169,7 +179,14 @@ pub(crate) fn router(state: AppState) -> Router {
             put(put_blob).layer(axum::Extension(blob_cap)),
         )
         .route("/v1/blobs/{blob}", get(get_blob))
-        .route("/v1/invitations/redeem", post(redeem_invitation))
+        .route(
+            "/v1/invitations/redeem",
+            post(redeem_invitation).layer(axum::Extension(OpenToStrangers)),
+        )
+        .route(
+            "/v1/accounts/enrol",
+            post(enrol).layer(axum::Extension(OpenToStrangers)),
+        )
         .route("/v1/key-packages", put(upload_key_packages))
         .route(
             "/v1/accounts/{account}/key-packages/claim",
@@ -182,7 +199,12 @@ pub(crate) fn router(state: AppState) -> Router {
 
 /// The push socket (`push` serves it once upgraded).
 async fn push_socket(State(s): State<AppState>, ws: axum::extract::WebSocketUpgrade) -> Response {
-    push::upgrade(ws, s.hub.clone(), s.config.origins.clone())
+    push::upgrade(
+        ws,
+        s.hub.clone(),
+        s.config.origins.clone(),
+        s.admitted.clone(),
+    )
 }
 
 async fn create_group(State(s): State<AppState>, a: Authed) -> Result<StatusCode> {
@@ -360,10 +382,31 @@ async fn redeem_invitation(State(s): State<AppState>, a: Authed) -> Result<Statu
         .store
         .redeem_invitation(&a.account, &token, body, now)
         .await?;
+    s.admitted.add(a.account);
     if let Ok(inviter) = inviter.try_into() {
         s.hub.mailbox(&[Account(inviter)]);
     }
     Ok(StatusCode::ACCEPTED)
+}
+
+/// An operator's one-time enrolment code admits the account that redeems it.
+async fn enrol(State(s): State<AppState>, a: Authed) -> Result<StatusCode> {
+    let req: Enrolment = decode(&a.body)?;
+    if req.code.len() > 128 {
+        return Err(RelayError::EnrolmentInvalid);
+    }
+    let code = normalised_code(&req.code);
+    s.store.enrol(&a.account, code.as_bytes(), s.now()).await?;
+    s.admitted.add(a.account);
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// An enrolment code as typed or pasted: case, spaces and dashes do not matter.
+pub fn normalised_code(code: &str) -> String {
+    code.chars()
+        .filter(char::is_ascii_alphanumeric)
+        .map(|c| c.to_ascii_lowercase())
+        .collect()
 }
 
 async fn put_blob(
@@ -408,14 +451,25 @@ async fn upload_key_packages(State(s): State<AppState>, a: Authed) -> Result<Sta
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[derive(Debug, serde::Deserialize)]
+struct ClaimQuery {
+    /// The group (hex) the owner asked to join, of which the claimer is a member.
+    group: String,
+}
+
 async fn claim_key_package(
     State(s): State<AppState>,
     Path(account): Path<String>,
-    _a: Authed,
+    Query(q): Query<ClaimQuery>,
+    a: Authed,
 ) -> Result<Response> {
     let owner = Account::parse(&account)?;
+    let gid = group_id(&q.group)?;
     let now = s.now();
-    let bytes = s.store.claim_key_package(&owner, now).await?;
+    let bytes = s
+        .store
+        .claim_key_package(&a.account, &owner, &gid, now)
+        .await?;
     Ok(([(header::CONTENT_TYPE, "message/mls")], bytes).into_response())
 }
 

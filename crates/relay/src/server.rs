@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use consilium_model::Clock;
 
+use crate::admission::{Admission, Admitted};
 use crate::config::{RelayConfig, default_origins};
 use crate::error::RelayError;
 use crate::{limits, routes, store};
@@ -37,8 +38,20 @@ pub async fn run(
     origins.sort();
     origins.dedup();
     config.origins = origins;
+    let local = listener.local_addr()?;
+    if config.admission == Admission::Open && !local.ip().is_loopback() {
+        return Err(std::io::Error::other(format!(
+            "open admission lets any key use the relay: allowed only on a loopback address, not {local}"
+        )));
+    }
     let store =
         store::Store::open(&config.data_dir).map_err(|e| std::io::Error::other(e.to_string()))?;
+    let admitted = Arc::new(Admitted::new(
+        config.admission,
+        store
+            .admitted_accounts()
+            .map_err(|e| std::io::Error::other(e.to_string()))?,
+    ));
     let grace = config.shutdown_grace;
     let limiter = Arc::new(limits::RateLimiter::new(
         config.rate_burst,
@@ -70,6 +83,7 @@ pub async fn run(
         config: Arc::new(config),
         hub: Arc::default(),
         limiter,
+        admitted,
     };
     let app = routes::router(state);
     let connections = hyper_util::server::graceful::GracefulShutdown::new();

@@ -2,6 +2,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod admission;
 mod concurrency;
 mod desktop_window;
 mod dicom_and_faces;

@@ -201,6 +201,14 @@ impl Engine {
         self.circle_info(self.vault.db().circles().get(&id)?)
     }
 
+    /// Redeems a relay operator's one-time enrolment code (`consilium-relay admit`), so this
+    /// profile may create circles on a relay that admits only enrolled accounts.
+    pub fn enrol(&mut self, relay: &str, code: &str) -> Result<()> {
+        let relay = relay.trim().trim_end_matches('/');
+        let client = self.net.client(relay)?;
+        self.net.run(client.enrol(code.trim()))
+    }
+
     /// A one-line invite code for a colleague, usable once within a week.
     pub fn invite(&mut self, circle: &str) -> Result<String> {
         let c = self.resolve_circle(circle)?;
@@ -335,7 +343,7 @@ impl Engine {
             ));
         }
         let client = self.net.client(&c.relay)?;
-        if let Ok(fresh) = self.net.run(client.claim_key_package(&r.account))
+        if let Ok(fresh) = self.net.run(client.claim_key_package(&r.account, &c.id))
             && owner_of(&fresh).ok().as_ref() == Some(&r.account)
         {
             r.key_package = fresh;

@@ -4,6 +4,7 @@
 use rusqlite::{OptionalExtension, params};
 
 use super::Store;
+use super::accounts::admit;
 use super::group_commit::Pending;
 use super::mailbox::deliver;
 use crate::auth::Account;
@@ -42,7 +43,8 @@ impl Store {
         })
     }
 
-    /// Uses a one-time token: stores a join request in the inviter's mailbox.
+    /// Uses a one-time token: stores a join request in the inviter's mailbox, admits the joiner
+    /// to the relay, and lets the group's members claim the joiner's key packages.
     pub fn redeem_invitation(
         &self,
         joiner: &Account,
@@ -64,6 +66,11 @@ impl Store {
             c.execute("UPDATE invitations SET used = 1 WHERE token_hash = ?1", [&hash])?;
             let to = Account(inviter.as_slice().try_into().map_err(|_| RelayError::Internal("a stored account is not 32 bytes".into()))?);
             deliver(c, &to, "join_request", &group_id, &joiner, &body, now)?;
+            c.execute(
+                "INSERT OR REPLACE INTO join_requests (group_id, joiner, created_at) VALUES (?1, ?2, ?3)",
+                params![group_id, &joiner.0[..], now],
+            )?;
+            admit(c, &joiner, "invitation", now)?;
             Ok(inviter)
         })
     }

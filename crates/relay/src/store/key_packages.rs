@@ -42,11 +42,27 @@ impl Store {
         })
     }
 
-    /// Hands out one unexpired key package of `owner`: an ordinary one at most once (deleted in
-    /// the same transaction), else the last-resort one, which stays.
-    pub fn claim_key_package(&self, owner: &Account, now: i64) -> Pending<Vec<u8>> {
-        let owner = *owner;
+    /// Hands out one unexpired key package of `owner` to `claimer`, a member of `group_id`
+    /// which `owner` asked to join (by redeeming its invitation): an ordinary one at most once
+    /// (deleted in the same transaction), else the last-resort one, which stays. Anyone else
+    /// is told there is none, so nobody can drain another account's packages.
+    pub fn claim_key_package(
+        &self,
+        claimer: &Account,
+        owner: &Account,
+        group_id: &[u8],
+        now: i64,
+    ) -> Pending<Vec<u8>> {
+        let (claimer, owner, group_id) = (*claimer, *owner, group_id.to_vec());
         self.write(move |c| {
+            let asked: bool = c
+                .prepare_cached("SELECT 1 FROM join_requests WHERE group_id = ?1 AND joiner = ?2")?
+                .query_row(params![group_id, &owner.0[..]], |_| Ok(()))
+                .optional()?
+                .is_some();
+            if !asked || !Self::is_member(c, &group_id, &claimer)? {
+                return Err(RelayError::NoKeyPackage);
+            }
             c.execute("DELETE FROM key_packages WHERE account = ?1 AND expires_at <= ?2", params![&owner.0[..], now])?;
             let found: Option<(i64, Vec<u8>, bool)> = c
                 .query_row(

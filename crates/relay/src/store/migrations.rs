@@ -11,6 +11,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0002_blobs_per_group.sql"),
     include_str!("migrations/0003_public_group_state.sql"),
     include_str!("migrations/0004_commit_reports.sql"),
+    include_str!("migrations/0005_admission.sql"),
 ];
 
 /// Brings a database written by any earlier relay to the current schema, in one transaction.

@@ -8,6 +8,7 @@
 //! protection) and `retention` (pruning). `migrations` holds the schema as embedded, versioned
 //! SQL files; `group_commit` the one writer thread that commits writes in batches.
 
+mod accounts;
 mod blobs;
 mod group_commit;
 mod invitations;
@@ -34,6 +35,9 @@ use crate::error::{RelayError, Result};
 
 /// Connections that serve reads side by side with the writer (WAL).
 const READERS: usize = 4;
+
+/// How long an enrolment code the operator made can be used.
+pub const ENROLMENT_LIFETIME_MS: i64 = 14 * 24 * 3600 * 1000;
 
 /// The largest mailbox item (a Welcome, a join request's key package and note).
 pub const MAILBOX_ITEM_MAX_BYTES: usize = 1024 * 1024;
@@ -357,20 +361,25 @@ mod tests {
         let s = Store::open(dir.path()).unwrap();
         let (owner, inviter, joiner) = (Account([1; 32]), Account([2; 32]), Account([3; 32]));
         let now = 1_000_000;
-        s.add_key_packages(&owner, vec![(b"kp".to_vec(), false, i64::MAX)], now)
-            .wait()
-            .unwrap();
-        s.prune(now + 29 * DAY_MS, 365 * DAY_MS).unwrap();
-        assert!(
-            matches!(
-                s.claim_key_package(&owner, now + 29 * DAY_MS).wait(),
-                Err(RelayError::NoKeyPackage)
-            ),
-            "a key package asked to live for ever is gone after its 28 days"
-        );
+        // The owner asked to join the inviter's group, whose member may claim its packages.
         s.create_group(b"g", &inviter, bare(&inviter), now)
             .wait()
             .unwrap();
+        let token_hash = ring::digest::digest(&ring::digest::SHA256, b"token");
+        s.register_invitation(&inviter, b"g", token_hash.as_ref(), i64::MAX, now)
+            .wait()
+            .unwrap();
+        s.redeem_invitation(&owner, b"token", b"note".to_vec(), now)
+            .wait()
+            .unwrap();
+        let for_ever = vec![(b"kp".to_vec(), false, i64::MAX); 2];
+        s.add_key_packages(&owner, for_ever, now).wait().unwrap();
+        let claim = |at: i64| s.claim_key_package(&inviter, &owner, b"g", at).wait();
+        assert!(claim(now + DAY_MS).is_ok(), "claimable within its lifetime");
+        assert!(
+            matches!(claim(now + 29 * DAY_MS), Err(RelayError::NoKeyPackage)),
+            "a key package asked to live for ever is gone after its 28 days"
+        );
         s.register_invitation(&inviter, b"g", &[9; 32], i64::MAX, now)
             .wait()
             .unwrap();

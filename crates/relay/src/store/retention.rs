@@ -30,6 +30,17 @@ impl Store {
                     [now],
                 )?;
                 c.execute("DELETE FROM key_packages WHERE expires_at <= ?1", [now])?;
+                // A join request lets the group's members claim the joiner's key packages as
+                // long as its invitation could have lived; unused enrolment codes as long as
+                // they were valid.
+                c.execute(
+                    "DELETE FROM join_requests WHERE created_at < ?1",
+                    [now - super::invitations::INVITATION_MAX_LIFETIME_MS],
+                )?;
+                c.execute(
+                    "DELETE FROM enrolments WHERE used_by IS NULL AND expires_at <= ?1",
+                    [now],
+                )?;
                 // Mail nobody collected within the retention period (a Welcome's key package is
                 // long expired by then).
                 c.execute("DELETE FROM mailbox WHERE created_at < ?1", [cutoff])?;

@@ -113,6 +113,7 @@ async fn abuse_limits_answer_with_their_own_codes() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let mut config = RelayConfig::new(dir.path().to_path_buf(), Arc::new(WallClock));
+    config.admission = consilium_relay::Admission::Open;
     config.shutdown_grace = std::time::Duration::from_secs(1);
     config.rate_burst = 40;
     config.rate_per_second = 1;
@@ -198,6 +199,7 @@ async fn with_a_certificate_the_relay_serves_tls() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     let mut config = RelayConfig::new(dir.path().join("data"), Arc::new(WallClock));
+    config.admission = consilium_relay::Admission::Open;
     config.tls = Some((cert_path, key_path));
     config.shutdown_grace = std::time::Duration::from_secs(1);
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();

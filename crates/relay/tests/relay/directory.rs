@@ -2,6 +2,42 @@
 
 use crate::support::*;
 
+/// `admin` makes a circle and invites `joiner`, who redeems the invitation; the circle's id.
+async fn owner_asks_to_join(admin: &Account, joiner: &Account) -> String {
+    let m = admin.member();
+    let (_group, gid) = create_group(admin, &m).await;
+    let token = b"a one-time token for the owner...".to_vec();
+    let register = RegisterInvitation {
+        token_hash: ByteBuf::from(
+            ring::digest::digest(&ring::digest::SHA256, &token)
+                .as_ref()
+                .to_vec(),
+        ),
+        expires_at: now_ms() + 3_600_000,
+    };
+    let (status, _) = admin
+        .send(
+            "POST",
+            &format!("/v1/groups/{gid}/invitations"),
+            to_cbor(&register).unwrap(),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let kp = MlsMessageOut::from(key_package(&joiner.member()))
+        .tls_serialize_detached()
+        .unwrap();
+    let redeem = RedeemInvitation {
+        token: ByteBuf::from(token),
+        key_package: ByteBuf::from(kp),
+        note: ByteBuf::from(vec![]),
+    };
+    let (status, _) = joiner
+        .send("POST", "/v1/invitations/redeem", to_cbor(&redeem).unwrap())
+        .await;
+    assert_eq!(status, 202);
+    gid
+}
+
 #[tokio::test]
 async fn key_packages_are_served_once_the_last_resort_again_and_expired_never() {
     let dir = tempfile::tempdir().unwrap();
@@ -38,7 +74,9 @@ async fn key_packages_are_served_once_the_last_resort_again_and_expired_never() 
         .send("PUT", "/v1/key-packages", to_cbor(&upload).unwrap())
         .await;
     assert_eq!(status, 204);
-    let claim = format!("/v1/accounts/{}/key-packages/claim", owner.id());
+    // Only a member of a circle the owner asked to join may claim its packages.
+    let gid = owner_asks_to_join(&asker, &owner).await;
+    let claim = format!("/v1/accounts/{}/key-packages/claim?group={gid}", owner.id());
     let (s1, first) = asker.send("POST", &claim, vec![]).await;
     let (s2, second) = asker.send("POST", &claim, vec![]).await;
     let (s3, third) = asker.send("POST", &claim, vec![]).await;
@@ -52,7 +90,7 @@ async fn key_packages_are_served_once_the_last_resort_again_and_expired_never() 
     let (status, body) = asker
         .send(
             "POST",
-            &format!("/v1/accounts/{}/key-packages/claim", asker.id()),
+            &format!("/v1/accounts/{}/key-packages/claim?group={gid}", asker.id()),
             vec![],
         )
         .await;

@@ -51,6 +51,8 @@ pub async fn start_with(dir: &std::path::Path, tweak: impl FnOnce(&mut RelayConf
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let mut config = RelayConfig::new(dir.to_path_buf(), Arc::new(WallClock));
     config.shutdown_grace = std::time::Duration::from_secs(2);
+    // Most tests are about something else than admission (`admission.rs` tests it).
+    config.admission = consilium_relay::Admission::Open;
     tweak(&mut config);
     let task = tokio::spawn(run(listener, config, async {
         let _ = rx.await;
@@ -422,7 +424,7 @@ pub struct RelayProcess {
 pub fn spawn_relay(dir: &std::path::Path) -> RelayProcess {
     use std::io::BufRead;
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_consilium-relay"))
-        .args(["--listen", "127.0.0.1:0", "--data"])
+        .args(["--listen", "127.0.0.1:0", "--admission", "open", "--data"])
         .arg(dir)
         .env("NO_COLOR", "1")
         .env("RUST_LOG", "info")

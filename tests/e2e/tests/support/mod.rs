@@ -32,11 +32,41 @@ pub struct Relay {
     pub addr: String,
     /// Addresses it is reached at besides its own (a proxy in front of it).
     origins: Vec<String>,
+    /// `open` (any key, as the desktop app's embedded relay), or `invite`.
+    admission: &'static str,
 }
 
 impl Relay {
     pub fn start(data: &Path) -> Relay {
         Relay::start_behind(data, &[])
+    }
+
+    /// A relay in its default mode: only enrolled or invited accounts.
+    pub fn start_inviting(data: &Path) -> Relay {
+        let mut r = Relay {
+            child: None,
+            data: data.to_path_buf(),
+            addr: "127.0.0.1:0".into(),
+            origins: vec![],
+            admission: "invite",
+        };
+        r.spawn();
+        r
+    }
+
+    /// A one-time enrolment code, as the operator gets it (`consilium-relay admit`).
+    pub fn admit(&self) -> String {
+        let out = Command::new(bin("consilium-relay"))
+            .args(["admit", "--data"])
+            .arg(&self.data)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap().trim().to_string()
     }
 
     /// A relay that clients also reach through `origins` (signed requests name the address a
@@ -47,6 +77,7 @@ impl Relay {
             data: data.to_path_buf(),
             addr: "127.0.0.1:0".into(),
             origins: origins.iter().map(|o| o.to_string()).collect(),
+            admission: "open",
         };
         r.spawn();
         r
@@ -55,7 +86,13 @@ impl Relay {
     fn spawn(&mut self) {
         let origins = self.origins.iter().flat_map(|o| ["--origin", o.as_str()]);
         let mut child = Command::new(bin("consilium-relay"))
-            .args(["--listen", &self.addr, "--data"])
+            .args([
+                "--listen",
+                &self.addr,
+                "--admission",
+                self.admission,
+                "--data",
+            ])
             .arg(&self.data)
             .args(origins)
             .env("NO_COLOR", "1")

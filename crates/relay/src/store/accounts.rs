@@ -1,0 +1,81 @@
+//! Admission's records: the accounts the relay admitted (by the operator's enrolment code, or by
+//! redeeming a circle's invitation), and the enrolment codes, kept hashed, usable once.
+
+use std::path::Path;
+
+use rusqlite::{OptionalExtension, params};
+
+use super::Store;
+use super::group_commit::Pending;
+use crate::auth::Account;
+use crate::error::{RelayError, Result};
+
+impl Store {
+    /// Every admitted account (to load the admission cache at start-up).
+    pub fn admitted_accounts(&self) -> Result<Vec<Account>> {
+        self.read(|c| {
+            let mut stmt = c.prepare("SELECT account FROM accounts")?;
+            let rows = stmt.query_map([], |r| r.get::<_, Vec<u8>>(0))?;
+            rows.filter_map(|a| match a {
+                Ok(a) => <[u8; 32]>::try_from(a).ok().map(|a| Ok(Account(a))),
+                Err(e) => Some(Err(e.into())),
+            })
+            .collect()
+        })
+    }
+
+    /// Records a one-time enrolment code's hash in the relay data folder `data_dir`, usable
+    /// until `expires_at`: what `consilium-relay admit` does, with the relay running or not. It
+    /// opens one connection of its own and touches nothing else (no start-up sweep), so a
+    /// running relay's work is undisturbed.
+    pub fn record_enrolment(data_dir: &Path, code_hash: &[u8; 32], expires_at: i64) -> Result<()> {
+        std::fs::create_dir_all(data_dir).map_err(|e| RelayError::Internal(e.to_string()))?;
+        let mut c = super::connect(&data_dir.join("relay.db"))?;
+        super::migrations::migrate(&mut c)?;
+        c.execute(
+            "INSERT INTO enrolments (code_hash, expires_at) VALUES (?1, ?2)",
+            params![&code_hash[..], expires_at],
+        )?;
+        Ok(())
+    }
+
+    /// Uses an enrolment code: `account` is admitted. A code used by this same account already
+    /// admits it again (a retry); any other use of a used, unknown or expired code is refused.
+    pub fn enrol(&self, account: &Account, code: &[u8], now: i64) -> Pending<()> {
+        let hash: [u8; 32] = ring::digest::digest(&ring::digest::SHA256, code)
+            .as_ref()
+            .try_into()
+            .unwrap_or([0; 32]);
+        let account = *account;
+        self.write(move |c| {
+            let found: Option<(i64, Option<Vec<u8>>)> = c
+                .prepare_cached("SELECT expires_at, used_by FROM enrolments WHERE code_hash = ?1")?
+                .query_row([&hash[..]], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()?;
+            match found {
+                Some((_, Some(by))) if by == account.0 => return Ok(()),
+                Some((expires_at, None)) if expires_at > now => {}
+                _ => return Err(RelayError::EnrolmentInvalid),
+            }
+            c.execute(
+                "UPDATE enrolments SET used_by = ?2 WHERE code_hash = ?1",
+                params![&hash[..], &account.0[..]],
+            )?;
+            admit(c, &account, "enrolment", now)
+        })
+    }
+}
+
+/// Admits `account` (inside the caller's transaction).
+pub(super) fn admit(
+    c: &rusqlite::Connection,
+    account: &Account,
+    how: &str,
+    now: i64,
+) -> Result<()> {
+    c.prepare_cached(
+        "INSERT OR IGNORE INTO accounts (account, admitted_at, how) VALUES (?1, ?2, ?3)",
+    )?
+    .execute(params![&account.0[..], now, how])?;
+    Ok(())
+}
