@@ -14,6 +14,9 @@ pub struct RelayConfig {
     pub max_request_bytes: usize,
     /// Largest blob, in bytes.
     pub max_blob_bytes: u64,
+    /// Blob bytes being received at once, over all requests (an upload is held in memory until
+    /// its digest is checked): past it an upload is answered `busy` before its body is read.
+    pub max_uploading_bytes: u64,
     pub clock: Arc<dyn Clock>,
     /// After shutdown is asked for, how long requests in flight may take before the relay stops
     /// anyway (a client that never finishes its request must not hold the relay up).
@@ -38,6 +41,15 @@ pub struct RelayConfig {
     /// its body (slow-body attacks).
     pub header_timeout: std::time::Duration,
     pub body_timeout: std::time::Duration,
+    /// A connection silent this long while the relay waits to read is closed (keep-alive
+    /// between requests; the push socket pings every `ping_every`, well within it).
+    pub idle_timeout: std::time::Duration,
+    /// A write that makes no progress this long (the peer stopped reading) closes the
+    /// connection, so a slow reader holds neither its slot nor the response for ever.
+    pub write_stall_timeout: std::time::Duration,
+    /// How often the push socket pings; a socket that has not answered for two of these is
+    /// closed.
+    pub ping_every: std::time::Duration,
     /// The base URLs clients reach this relay at (`https://relay.example.org`, a load
     /// balancer's or a proxy's address), which every signed request names. `run` adds the
     /// listening address (`http://IP:PORT`, and `http://localhost:PORT` on loopback).
@@ -52,6 +64,7 @@ impl RelayConfig {
             data_dir,
             max_request_bytes: consilium_model::codec::MAX_DOCUMENT_BYTES,
             max_blob_bytes: 60 * 1024 * 1024,
+            max_uploading_bytes: 512 * 1024 * 1024,
             clock,
             shutdown_grace: std::time::Duration::from_secs(10),
             rate_burst: 500,
@@ -64,6 +77,9 @@ impl RelayConfig {
             tls: None,
             header_timeout: std::time::Duration::from_secs(20),
             body_timeout: std::time::Duration::from_secs(120),
+            idle_timeout: std::time::Duration::from_secs(120),
+            write_stall_timeout: std::time::Duration::from_secs(30),
+            ping_every: std::time::Duration::from_secs(30),
             origins: Vec::new(),
             admission: crate::admission::Admission::Invite,
         }

@@ -16,6 +16,7 @@ pub mod limits;
 mod push;
 mod routes;
 mod server;
+mod stall;
 pub mod store;
 
 pub use admission::{Admission, new_enrolment_code};

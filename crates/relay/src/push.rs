@@ -130,6 +130,7 @@ pub(crate) fn upgrade(
     hub: Arc<PushHub>,
     origins: Vec<String>,
     admitted: Arc<Admitted>,
+    ping_every: Duration,
 ) -> Response {
     // Frames are small notifications: small buffers keep an idle connection cheap.
     ws.max_message_size(4096)
@@ -137,7 +138,7 @@ pub(crate) fn upgrade(
         .read_buffer_size(4096)
         .write_buffer_size(0)
         .max_write_buffer_size(64 * 1024)
-        .on_upgrade(move |socket| serve(socket, hub, origins, admitted))
+        .on_upgrade(move |socket| serve(socket, hub, origins, admitted, ping_every))
 }
 
 async fn send(socket: &mut WebSocket, value: &impl serde::Serialize) -> bool {
@@ -178,6 +179,7 @@ async fn serve(
     hub: Arc<PushHub>,
     origins: Vec<String>,
     admitted: Arc<Admitted>,
+    ping_every: Duration,
 ) {
     let Some(account) = authenticate(&mut socket, &origins).await else {
         return;
@@ -196,6 +198,11 @@ async fn serve(
     {
         return;
     }
+    // A ping every `ping_every`; a peer that answered nothing for two of them is gone (a
+    // laptop closed without a goodbye) and its socket is closed.
+    let mut ping = tokio::time::interval(ping_every);
+    ping.tick().await;
+    let mut last_heard = tokio::time::Instant::now();
     loop {
         tokio::select! {
             () = subscription.inbox.wake.notified() => {
@@ -205,9 +212,18 @@ async fn serve(
                     }
                 }
             }
+            _ = ping.tick() => {
+                if last_heard.elapsed() >= ping_every * 2 {
+                    let _ = socket.send(Message::Close(None)).await;
+                    return;
+                }
+                if socket.send(Message::Ping(Vec::new().into())).await.is_err() {
+                    return;
+                }
+            }
             incoming = socket.recv() => match incoming {
                 Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
-                _ => {}
+                Some(Ok(_)) => last_heard = tokio::time::Instant::now(),
             },
         }
     }

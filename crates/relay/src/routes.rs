@@ -30,6 +30,8 @@ pub(crate) struct AppState {
     pub hub: Arc<PushHub>,
     pub limiter: Arc<crate::limits::RateLimiter>,
     pub admitted: Arc<crate::admission::Admitted>,
+    /// Blob bytes being received, in KiB (see `RelayConfig::max_uploading_bytes`).
+    pub uploading: Arc<tokio::sync::Semaphore>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -60,6 +62,8 @@ impl AppState {
 pub(crate) struct Authed {
     pub account: Account,
     pub body: Bytes,
+    /// For a blob upload, its share of the upload budget, held while the request is served.
+    _uploading: Option<tokio::sync::OwnedSemaphorePermit>,
 }
 
 impl FromRequest<AppState> for Authed {
@@ -101,6 +105,21 @@ impl FromRequest<AppState> for Authed {
             return Err(RelayError::NotAdmitted);
         }
         state.limiter.check(&v.account, now)?;
+        // A blob route's body can be large: it must fit in what all uploads may hold at once.
+        let uploading = match parts.extensions.get::<BodyCap>() {
+            Some(_) => {
+                let kib = declared.unwrap_or(limit as u64).div_ceil(1024).max(1);
+                let kib = u32::try_from(kib).map_err(|_| too_large())?;
+                Some(
+                    state
+                        .uploading
+                        .clone()
+                        .try_acquire_many_owned(kib)
+                        .map_err(|_| RelayError::Busy)?,
+                )
+            }
+            None => None,
+        };
         let timeout = state.config.body_timeout;
         let bytes = tokio::time::timeout(timeout, axum::body::to_bytes(body, limit))
             .await
@@ -114,6 +133,7 @@ impl FromRequest<AppState> for Authed {
         Ok(Authed {
             account: v.account,
             body: bytes,
+            _uploading: uploading,
         })
     }
 }
@@ -204,6 +224,7 @@ async fn push_socket(State(s): State<AppState>, ws: axum::extract::WebSocketUpgr
         s.hub.clone(),
         s.config.origins.clone(),
         s.admitted.clone(),
+        s.config.ping_every,
     )
 }
 
@@ -429,8 +450,16 @@ async fn get_blob(
     a: Authed,
 ) -> Result<Response> {
     let id = blob_id(&blob)?;
-    let bytes = s.blocking(move |st| st.get_blob(&a.account, &id)).await?;
-    Ok(([(header::CONTENT_TYPE, "application/octet-stream")], bytes).into_response())
+    let (file, len) = s.blocking(move |st| st.open_blob(&a.account, &id)).await?;
+    let stream = tokio_util::io::ReaderStream::new(tokio::fs::File::from_std(file));
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/octet-stream".to_string()),
+            (header::CONTENT_LENGTH, len.to_string()),
+        ],
+        axum::body::Body::from_stream(stream),
+    )
+        .into_response())
 }
 
 async fn upload_key_packages(State(s): State<AppState>, a: Authed) -> Result<StatusCode> {

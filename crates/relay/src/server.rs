@@ -9,7 +9,7 @@ use consilium_model::Clock;
 use crate::admission::{Admission, Admitted};
 use crate::config::{RelayConfig, default_origins};
 use crate::error::RelayError;
-use crate::{limits, routes, store};
+use crate::{limits, routes, stall, store};
 
 /// Serves the relay on `listener` until `shutdown` completes, then finishes the requests in
 /// flight (for at most the configured grace period) and returns.
@@ -78,13 +78,20 @@ pub async fn run(
     http.http1()
         .timer(TokioTimer::new())
         .header_read_timeout(config.header_timeout);
+    let uploading = Arc::new(tokio::sync::Semaphore::new(
+        usize::try_from(config.max_uploading_bytes / 1024)
+            .unwrap_or(usize::MAX)
+            .min(tokio::sync::Semaphore::MAX_PERMITS),
+    ));
     let state = routes::AppState {
         store,
         config: Arc::new(config),
         hub: Arc::default(),
         limiter,
         admitted,
+        uploading,
     };
+    let (idle, write_stall) = (state.config.idle_timeout, state.config.write_stall_timeout);
     let app = routes::router(state);
     let connections = hyper_util::server::graceful::GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown);
@@ -92,6 +99,7 @@ pub async fn run(
         tokio::select! {
             (io, _) = listener.accept() => {
                 let service = hyper_util::service::TowerToHyperService::new(app.clone());
+                let io = stall::Deadlined::new(io, idle, write_stall);
                 let conn = http.serve_connection_with_upgrades(TokioIo::new(io), service);
                 let conn = connections.watch(conn.into_owned());
                 tokio::spawn(async move {

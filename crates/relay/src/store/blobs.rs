@@ -112,7 +112,10 @@ impl Store {
 
     /// A blob's bytes, for a member of one of the blob's groups only; anyone else gets "not
     /// found".
-    pub fn get_blob(&self, reader: &Account, id: &[u8; 32]) -> Result<Vec<u8>> {
+    /// The blob's file, opened for `reader` (a member of a group holding it), and its length:
+    /// served as a stream, so a 60 MiB image costs the relay a read buffer, not 60 MiB. An open
+    /// file stays readable if pruning removes its name meanwhile.
+    pub fn open_blob(&self, reader: &Account, id: &[u8; 32]) -> Result<(std::fs::File, u64)> {
         let readable = self.read(|c| {
             Ok(c.query_row(
                 "SELECT 1 FROM blobs b JOIN members m ON m.group_id = b.group_id
@@ -126,6 +129,19 @@ impl Store {
         if !readable {
             return Err(RelayError::NotFound);
         }
-        std::fs::read(self.blob_path(id)).map_err(|e| RelayError::Internal(e.to_string()))
+        let internal = |e: std::io::Error| RelayError::Internal(e.to_string());
+        let file = std::fs::File::open(self.blob_path(id)).map_err(internal)?;
+        let len = file.metadata().map_err(internal)?.len();
+        Ok((file, len))
+    }
+
+    /// The whole blob, for tests and tools (the relay itself streams it: `open_blob`).
+    pub fn read_blob(&self, reader: &Account, id: &[u8; 32]) -> Result<Vec<u8>> {
+        use std::io::Read as _;
+        let (mut file, len) = self.open_blob(reader, id)?;
+        let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
+        file.read_to_end(&mut bytes)
+            .map_err(|e| RelayError::Internal(e.to_string()))?;
+        Ok(bytes)
     }
 }

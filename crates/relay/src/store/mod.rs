@@ -214,7 +214,7 @@ mod tests {
             .map(|e| e.file_name())
             .collect();
         assert_eq!(left, vec![std::ffi::OsString::from(hex::encode(id))]);
-        assert_eq!(s.get_blob(&a, &id).unwrap(), bytes);
+        assert_eq!(s.read_blob(&a, &id).unwrap(), bytes);
     }
 
     #[test]
@@ -251,7 +251,7 @@ mod tests {
             std::fs::write(dir.path().join("blobs").join(hex::encode(id)), &bytes).unwrap();
         }
         let s = Store::open(dir.path()).unwrap();
-        assert_eq!(s.get_blob(&a, &id).unwrap(), bytes);
+        assert_eq!(s.read_blob(&a, &id).unwrap(), bytes);
         assert_eq!(post(&s, &a, &gid, 1, 5).seq, 1);
         drop(s);
         // Opening again is a no-op.

@@ -355,3 +355,61 @@ async fn one_address_holding_sockets_does_not_lock_others_out() {
     drop(held);
     relay.stop().await;
 }
+
+/// Blob uploads are held in memory until their digest checks, so all of them together may hold
+/// only so much: an upload that would go past it is answered 503 `busy` from its headers, while
+/// the first still waits for its body; once that one is gone, uploads go through again.
+#[tokio::test]
+async fn uploads_past_the_relays_budget_are_busy_before_their_bodies_are_read() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let dir = tempfile::tempdir().unwrap();
+    let relay = start_with(dir.path(), |c| c.max_uploading_bytes = 2 * 1024 * 1024).await;
+    let (alice, _a, _ga, _bob, _b, _gb, gid) = circle_of_two(&relay).await;
+    let host = relay.base.trim_start_matches("http://").to_string();
+    let path = |n: u8| format!("/v1/groups/{gid}/blobs/{}", hex::encode([n; 32]));
+    let first_path = path(1);
+    let head = signed_head(
+        &relay.base,
+        "PUT",
+        &first_path,
+        &alice,
+        &alice,
+        b"",
+        1_500_000,
+    );
+    let mut first = tokio::net::TcpStream::connect(&host).await.unwrap();
+    first.write_all(head.as_bytes()).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let second_path = path(2);
+    let head = signed_head(
+        &relay.base,
+        "PUT",
+        &second_path,
+        &alice,
+        &alice,
+        b"",
+        1_500_000,
+    );
+    let mut second = tokio::net::TcpStream::connect(&host).await.unwrap();
+    second.write_all(head.as_bytes()).await.unwrap();
+    let mut answer = vec![0u8; 512];
+    let n = tokio::time::timeout(std::time::Duration::from_secs(3), second.read(&mut answer))
+        .await
+        .expect("answered without waiting for the body")
+        .unwrap();
+    let answer = String::from_utf8_lossy(&answer[..n]);
+    assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
+    assert!(answer.contains("busy"), "{answer}");
+    drop(first);
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let blob = vec![7u8; 1_000_000];
+    let id = hex::encode(ring::digest::digest(&ring::digest::SHA256, &blob));
+    let (status, _) = alice
+        .send("PUT", &format!("/v1/groups/{gid}/blobs/{id}"), blob)
+        .await;
+    assert_eq!(
+        status, 201,
+        "the budget is back once the first upload is gone"
+    );
+    relay.stop().await;
+}

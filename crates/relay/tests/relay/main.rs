@@ -6,6 +6,7 @@
 mod abuse;
 mod admission;
 mod auth;
+mod deadlines;
 mod directory;
 mod durability;
 mod handshake;

@@ -6,51 +6,18 @@ use crate::support::*;
 /// message in its group; a wrong signature gets no subscription.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn websocket_members_are_pushed_new_messages_after_a_challenge() {
-    use futures_util::{SinkExt, StreamExt};
-    use tokio_tungstenite::tungstenite::Message;
+    use futures_util::StreamExt;
     let dir = tempfile::tempdir().unwrap();
     let relay = start(dir.path()).await;
     let (alice_acc, alice, mut ga, bob_acc, _bob, _gb, gid) = circle_of_two(&relay).await;
     let ws_url = format!("{}/v1/ws", relay.base.replace("http://", "ws://"));
 
-    async fn connect(
-        url: &str,
-        acc: &Account,
-        sign_with: &Account,
-    ) -> Option<
-        tokio_tungstenite::WebSocketStream<
-            tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
-        >,
-    > {
-        let (mut ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
-        let hello = ws.next().await.unwrap().unwrap().into_text().unwrap();
-        let v: serde_json::Value = serde_json::from_str(&hello).unwrap();
-        let challenge = hex::decode(v["challenge"].as_str().unwrap()).unwrap();
-        let account = consilium_relay::auth::Account::parse(&acc.id()).unwrap();
-        let sig = sign_with
-            .key
-            .sign(&consilium_relay::auth::challenge_message(
-                &acc.base, &challenge, &account,
-            ));
-        let answer =
-            serde_json::json!({"account": acc.id(), "signature": hex::encode(sig.as_ref())});
-        ws.send(Message::Text(answer.to_string().into()))
-            .await
-            .unwrap();
-        let reply = ws.next().await.unwrap().unwrap().into_text().unwrap();
-        if reply.contains("\"ok\"") {
-            Some(ws)
-        } else {
-            None
-        }
-    }
-
     let mallory = Account::new(&relay);
     assert!(
-        connect(&ws_url, &bob_acc, &mallory).await.is_none(),
+        push_connect(&ws_url, &bob_acc, &mallory).await.is_none(),
         "a forged answer is refused"
     );
-    let mut ws = connect(&ws_url, &bob_acc, &bob_acc)
+    let mut ws = push_connect(&ws_url, &bob_acc, &bob_acc)
         .await
         .expect("bob subscribes");
     let m = ga

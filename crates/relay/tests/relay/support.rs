@@ -472,3 +472,32 @@ pub fn signed_head(
         digest = hex::encode(ring::digest::digest(&ring::digest::SHA256, body)),
     )
 }
+
+pub type PushSocket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// A push socket for `acc`, its challenge signed by `sign_with`; `None` when refused.
+pub async fn push_connect(url: &str, acc: &Account, sign_with: &Account) -> Option<PushSocket> {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+    let (mut ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+    let hello = ws.next().await.unwrap().unwrap().into_text().unwrap();
+    let v: serde_json::Value = serde_json::from_str(&hello).unwrap();
+    let challenge = hex::decode(v["challenge"].as_str().unwrap()).unwrap();
+    let account = consilium_relay::auth::Account::parse(&acc.id()).unwrap();
+    let sig = sign_with
+        .key
+        .sign(&consilium_relay::auth::challenge_message(
+            &acc.base, &challenge, &account,
+        ));
+    let answer = serde_json::json!({"account": acc.id(), "signature": hex::encode(sig.as_ref())});
+    ws.send(Message::Text(answer.to_string().into()))
+        .await
+        .unwrap();
+    let reply = ws.next().await.unwrap().unwrap().into_text().unwrap();
+    if reply.contains("\"ok\"") {
+        Some(ws)
+    } else {
+        None
+    }
+}
