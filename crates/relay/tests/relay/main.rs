@@ -11,6 +11,7 @@ mod directory;
 mod durability;
 mod handshake;
 mod mailbox;
+mod memory;
 mod ordering;
 mod push;
 mod support;
