@@ -25,6 +25,9 @@ use openmls_rust_crypto::OpenMlsRustCrypto;
 use serde_bytes::ByteBuf;
 use tls_codec::{Deserialize as _, Serialize as _};
 
+#[path = "relay_load/commits.rs"]
+mod commits;
+
 const CS: Ciphersuite = Ciphersuite::MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519;
 
 fn env_or(name: &str, default: usize) -> usize {
@@ -132,6 +135,80 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[i]
 }
 
+/// A circle of `size` made on the relay: the creator adds the others with one commit, they join
+/// from its Welcome. Members, their relay clients, their MLS groups (all at epoch 1), the id.
+async fn formed_group(
+    base: &str,
+    size: usize,
+) -> (Vec<MlsMember>, Vec<RelayClient>, Vec<MlsGroup>, Vec<u8>) {
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let (members, clients): (Vec<MlsMember>, Vec<RelayClient>) =
+        (0..size).map(|_| mls_member(base, clock.clone())).unzip();
+    let creator = &members[0];
+    let mut group = MlsGroup::new(
+        &creator.provider,
+        &creator.signer,
+        &create_config(),
+        creator.cwk.clone(),
+    )
+    .unwrap();
+    let gid = group.group_id().as_slice().to_vec();
+    clients[0]
+        .create_group(&gid, state_of(creator, &group))
+        .await
+        .unwrap();
+    let key_packages: Vec<KeyPackage> = members[1..]
+        .iter()
+        .map(|m| {
+            KeyPackage::builder()
+                .build(CS, &m.provider, &m.signer, m.cwk.clone())
+                .unwrap()
+                .key_package()
+                .clone()
+        })
+        .collect();
+    let (commit, welcome, _) = group
+        .add_members(&creator.provider, &creator.signer, &key_packages)
+        .unwrap();
+    let welcome_bytes = welcome.tls_serialize_detached().unwrap();
+    let added: Vec<String> = clients[1..].iter().map(|c| c.account_id()).collect();
+    let bundle = PostBundle {
+        message_id: message_id(),
+        mls: ByteBuf::from(commit.tls_serialize_detached().unwrap()),
+        welcomes: added
+            .iter()
+            .map(|a| WelcomeFor {
+                account: a.clone(),
+                mls: ByteBuf::from(welcome_bytes.clone()),
+            })
+            .collect(),
+    };
+    clients[0].post(&gid, &bundle).await.unwrap();
+    group.merge_pending_commit(&creator.provider).unwrap();
+    let tree = group.export_ratchet_tree();
+    let mut groups_of_members = vec![group];
+    for m in &members[1..] {
+        let w = match MlsMessageIn::tls_deserialize_exact(&welcome_bytes)
+            .unwrap()
+            .extract()
+        {
+            MlsMessageBodyIn::Welcome(w) => w,
+            _ => unreachable!(),
+        };
+        let joined = StagedWelcome::new_from_welcome(
+            &m.provider,
+            &join_config(),
+            w,
+            Some(tree.clone().into()),
+        )
+        .unwrap()
+        .into_group(&m.provider)
+        .unwrap();
+        groups_of_members.push(joined);
+    }
+    (members, clients, groups_of_members, gid)
+}
+
 /// Sets up the circles: each group's first member creates it on the relay and in MLS and adds
 /// the other nine with one commit (posted with its Welcomes); the others join from the Welcome.
 /// Every member then makes `per_account` application messages.
@@ -141,74 +218,10 @@ async fn circles(
     groups: usize,
     per_account: usize,
 ) -> Vec<Participant> {
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let size = accounts / groups;
     let mut out = Vec::new();
     for _ in 0..groups {
-        let (members, clients): (Vec<MlsMember>, Vec<RelayClient>) =
-            (0..size).map(|_| mls_member(base, clock.clone())).unzip();
-        let creator = &members[0];
-        let mut group = MlsGroup::new(
-            &creator.provider,
-            &creator.signer,
-            &create_config(),
-            creator.cwk.clone(),
-        )
-        .unwrap();
-        let gid = group.group_id().as_slice().to_vec();
-        clients[0]
-            .create_group(&gid, state_of(creator, &group))
-            .await
-            .unwrap();
-        let key_packages: Vec<KeyPackage> = members[1..]
-            .iter()
-            .map(|m| {
-                KeyPackage::builder()
-                    .build(CS, &m.provider, &m.signer, m.cwk.clone())
-                    .unwrap()
-                    .key_package()
-                    .clone()
-            })
-            .collect();
-        let (commit, welcome, _) = group
-            .add_members(&creator.provider, &creator.signer, &key_packages)
-            .unwrap();
-        let welcome_bytes = welcome.tls_serialize_detached().unwrap();
-        let added: Vec<String> = clients[1..].iter().map(|c| c.account_id()).collect();
-        let bundle = PostBundle {
-            message_id: message_id(),
-            mls: ByteBuf::from(commit.tls_serialize_detached().unwrap()),
-            welcomes: added
-                .iter()
-                .map(|a| WelcomeFor {
-                    account: a.clone(),
-                    mls: ByteBuf::from(welcome_bytes.clone()),
-                })
-                .collect(),
-        };
-        clients[0].post(&gid, &bundle).await.unwrap();
-        group.merge_pending_commit(&creator.provider).unwrap();
-        let tree = group.export_ratchet_tree();
-        let mut groups_of_members = vec![group];
-        for m in &members[1..] {
-            let w = match MlsMessageIn::tls_deserialize_exact(&welcome_bytes)
-                .unwrap()
-                .extract()
-            {
-                MlsMessageBodyIn::Welcome(w) => w,
-                _ => unreachable!(),
-            };
-            let joined = StagedWelcome::new_from_welcome(
-                &m.provider,
-                &join_config(),
-                w,
-                Some(tree.clone().into()),
-            )
-            .unwrap()
-            .into_group(&m.provider)
-            .unwrap();
-            groups_of_members.push(joined);
-        }
+        let (members, clients, groups_of_members, gid) = formed_group(base, size).await;
         for ((m, mut group), client) in members.iter().zip(groups_of_members).zip(clients) {
             let messages = (0..per_account)
                 .map(|i| {
@@ -543,6 +556,7 @@ fn main() {
             (after.saturating_sub(before)) as f64 / sockets.len() as f64
         );
         drop(sockets);
+        commits::run(&relay.base, if full { 200 } else { 3 }).await;
     });
     let (one, batched) = sqlite_baseline(work.path(), accounts * per_account, accounts);
     println!("RESULT sqlite_one_per_commit_per_s {one:.0}");

@@ -56,6 +56,9 @@ pub struct RelayConfig {
     pub origins: Vec<String>,
     /// Who may use the relay (see `admission`): `Invite` unless the relay listens on loopback.
     pub admission: crate::admission::Admission,
+    /// Load balancers in front of the relay whose connections start with a PROXY protocol v1
+    /// line naming the client, whose address then counts for the per-address cap.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 impl RelayConfig {
@@ -82,6 +85,7 @@ impl RelayConfig {
             ping_every: std::time::Duration::from_secs(30),
             origins: Vec::new(),
             admission: crate::admission::Admission::Invite,
+            trusted_proxies: Vec::new(),
         }
     }
 }

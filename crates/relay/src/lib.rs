@@ -13,6 +13,7 @@ pub mod error;
 pub mod framing;
 pub mod handshake;
 pub mod limits;
+mod proxy_protocol;
 mod push;
 mod routes;
 mod server;

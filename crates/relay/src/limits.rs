@@ -17,6 +17,7 @@ use tokio_rustls::TlsAcceptor;
 
 use crate::auth::Account;
 use crate::error::{RelayError, Result};
+use crate::proxy_protocol;
 
 /// Above this many known accounts, full buckets are forgotten (at most once a second).
 const SWEEP_ABOVE: usize = 100_000;
@@ -93,6 +94,8 @@ pub struct LimitedListener {
     per_address: usize,
     by_address: Arc<Mutex<HashMap<IpAddr, usize>>>,
     tls: Option<TlsAcceptor>,
+    /// Load balancers whose connections start with a PROXY v1 line naming the client.
+    trusted_proxies: Vec<IpAddr>,
 }
 
 /// One connection's count against its address, given back when the connection closes.
@@ -147,6 +150,7 @@ impl LimitedListener {
         max: usize,
         per_address: usize,
         tls: Option<TlsAcceptor>,
+        trusted_proxies: Vec<IpAddr>,
     ) -> LimitedListener {
         LimitedListener {
             inner,
@@ -154,6 +158,7 @@ impl LimitedListener {
             per_address,
             by_address: Arc::default(),
             tls,
+            trusted_proxies,
         }
     }
 }
@@ -175,6 +180,32 @@ impl axum::serve::Listener for LimitedListener {
                     continue;
                 }
             };
+            // From a trusted balancer the client's address comes in the connection's first line,
+            // read in the connection's own task; its share is counted then.
+            if self.trusted_proxies.contains(&addr.ip()) {
+                let Ok(permit) = self.permits.clone().try_acquire_owned() else {
+                    tokio::spawn(async move {
+                        let _ = stream.write_all(BUSY).await;
+                        let _ = stream.shutdown().await;
+                    });
+                    continue;
+                };
+                return (
+                    LimitedStream {
+                        conn: Conn::Proxied {
+                            stream: Some(stream),
+                            line: Vec::with_capacity(proxy_protocol::MAX_HEADER_BYTES),
+                            proxy: addr.ip(),
+                            tls: self.tls.clone(),
+                            counts: self.by_address.clone(),
+                            per_address: self.per_address,
+                        },
+                        _permit: permit,
+                        _address_slot: None,
+                    },
+                    addr,
+                );
+            }
             // The address's share first: a host over it never takes a slot from the others.
             let slots = AddressSlot::take(&self.by_address, addr.ip(), self.per_address)
                 .and_then(|slot| Some((slot, self.permits.clone().try_acquire_owned().ok()?)));
@@ -190,7 +221,7 @@ impl axum::serve::Listener for LimitedListener {
                         LimitedStream {
                             conn,
                             _permit: permit,
-                            _address_slot: address_slot,
+                            _address_slot: Some(address_slot),
                         },
                         addr,
                     );
@@ -211,6 +242,16 @@ impl axum::serve::Listener for LimitedListener {
 }
 
 enum Conn {
+    /// From a trusted balancer: its PROXY line is being read (a byte at a time, so nothing of
+    /// what follows is taken).
+    Proxied {
+        stream: Option<TcpStream>,
+        line: Vec<u8>,
+        proxy: IpAddr,
+        tls: Option<TlsAcceptor>,
+        counts: Arc<Mutex<HashMap<IpAddr, usize>>>,
+        per_address: usize,
+    },
     Plain(TcpStream),
     Handshaking(Box<tokio_rustls::Accept<TcpStream>>),
     Tls(Box<tokio_rustls::server::TlsStream<TcpStream>>),
@@ -221,7 +262,7 @@ enum Conn {
 pub struct LimitedStream {
     conn: Conn,
     _permit: OwnedSemaphorePermit,
-    _address_slot: AddressSlot,
+    _address_slot: Option<AddressSlot>,
 }
 
 impl std::fmt::Debug for LimitedStream {
@@ -231,10 +272,67 @@ impl std::fmt::Debug for LimitedStream {
 }
 
 impl LimitedStream {
-    /// Drives the TLS handshake, if one is pending.
+    /// Reads a trusted balancer's PROXY line and drives the TLS handshake, if pending.
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         loop {
             match &mut self.conn {
+                Conn::Proxied {
+                    stream,
+                    line,
+                    proxy,
+                    tls,
+                    counts,
+                    per_address,
+                } => {
+                    let Some(tcp) = stream.as_mut() else {
+                        self.conn = Conn::Failed;
+                        continue;
+                    };
+                    let mut byte = [0u8; 1];
+                    let mut buf = ReadBuf::new(&mut byte);
+                    match Pin::new(tcp).poll_read(cx, &mut buf) {
+                        Poll::Pending => return Poll::Pending,
+                        Poll::Ready(Err(e)) => {
+                            self.conn = Conn::Failed;
+                            return Poll::Ready(Err(e));
+                        }
+                        Poll::Ready(Ok(())) if buf.filled().is_empty() => {
+                            self.conn = Conn::Failed;
+                            return Poll::Ready(Err(io::ErrorKind::UnexpectedEof.into()));
+                        }
+                        Poll::Ready(Ok(())) => line.push(byte[0]),
+                    }
+                    if !line.ends_with(b"\r\n") {
+                        if line.len() >= proxy_protocol::MAX_HEADER_BYTES {
+                            self.conn = Conn::Failed;
+                            return Poll::Ready(Err(bad_proxy_line("a PROXY line too long")));
+                        }
+                        continue;
+                    }
+                    let source = match proxy_protocol::parse(&line[..line.len() - 2]) {
+                        Ok(proxy_protocol::Source::Client(ip)) => ip,
+                        Ok(proxy_protocol::Source::Unknown) => *proxy,
+                        Err(why) => {
+                            self.conn = Conn::Failed;
+                            return Poll::Ready(Err(bad_proxy_line(&why)));
+                        }
+                    };
+                    let Some(slot) = AddressSlot::take(counts, source, *per_address) else {
+                        self.conn = Conn::Failed;
+                        return Poll::Ready(Err(bad_proxy_line(
+                            "the client's address holds all its connections",
+                        )));
+                    };
+                    self._address_slot = Some(slot);
+                    let (tcp, tls) = (stream.take(), tls.take());
+                    self.conn = match (tcp, tls) {
+                        (Some(tcp), Some(acceptor)) => {
+                            Conn::Handshaking(Box::new(acceptor.accept(tcp)))
+                        }
+                        (Some(tcp), None) => Conn::Plain(tcp),
+                        (None, _) => Conn::Failed,
+                    };
+                }
                 Conn::Handshaking(accept) => match Pin::new(accept.as_mut()).poll(cx) {
                     Poll::Ready(Ok(stream)) => self.conn = Conn::Tls(Box::new(stream)),
                     Poll::Ready(Err(e)) => {
@@ -300,6 +398,10 @@ impl AsyncWrite for LimitedStream {
         let this = &mut *self;
         delegate!(this, cx, s => s.poll_shutdown(cx))
     }
+}
+
+fn bad_proxy_line(why: &str) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, why.to_string())
 }
 
 /// Loads a PEM certificate chain and private key into a TLS acceptor (rustls with ring).

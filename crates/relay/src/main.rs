@@ -59,6 +59,11 @@ struct Serve {
     /// invited into a circle) or `open` (any key; only on a loopback address).
     #[arg(long, default_value = "invite")]
     admission: consilium_relay::Admission,
+    /// A load balancer in front of the relay that opens each connection with a PROXY protocol
+    /// v1 line (HAProxy `send-proxy`, nginx `proxy_protocol on`): the client's address it names
+    /// counts for the per-address connection cap (repeat for several).
+    #[arg(long = "trusted-proxy")]
+    trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 #[tokio::main]
@@ -97,6 +102,7 @@ async fn main() -> Result<()> {
     config.tls = args.tls_cert.zip(args.tls_key);
     config.origins = args.origins;
     config.admission = args.admission;
+    config.trusted_proxies = args.trusted_proxies;
     run(listener, config, shutdown_signal())
         .await
         .context("serving")?;

@@ -66,6 +66,7 @@ pub async fn run(
         config.max_connections,
         config.max_connections_per_address,
         tls,
+        config.trusted_proxies.clone(),
     );
     let store = Arc::new(store);
     let pruner = tokio::spawn(prune_forever(

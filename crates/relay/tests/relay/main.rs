@@ -13,5 +13,6 @@ mod handshake;
 mod mailbox;
 mod memory;
 mod ordering;
+mod proxy;
 mod push;
 mod support;
