@@ -12,12 +12,26 @@ pub fn circles(session: State<'_, Session>) -> Result<Vec<CircleInfo>, PublicErr
     session.with(|e| e.circles())
 }
 
-/// A new circle on the relay named in the settings.
+/// A new circle on the relay named in the settings; `enrolment` is the one-time code its
+/// operator gave, for a relay that admits only enrolled accounts (needed once per relay).
 #[tauri::command(async)]
 #[specta::specta]
-pub fn create_circle(session: State<'_, Session>, name: String) -> Result<CircleInfo, PublicError> {
+pub fn create_circle(
+    session: State<'_, Session>,
+    name: String,
+    enrolment: Option<String>,
+) -> Result<CircleInfo, PublicError> {
     let relay = session.settings().relay;
-    session.with_send(|e| e.create_circle(&name, &relay))
+    session.with_send(|e| {
+        if let Some(code) = enrolment
+            .as_deref()
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+        {
+            e.enrol(&relay, code)?;
+        }
+        e.create_circle(&name, &relay)
+    })
 }
 
 #[tauri::command(async)]

@@ -59,8 +59,11 @@ export const commands = {
 	/**  The case's de-identification report (none for a case shared with this profile). */
 	deidReport: (caseId: string) => __TAURI_INVOKE<CaseDeidReport_Serialize | null>("deid_report", { caseId }),
 	circles: () => __TAURI_INVOKE<CircleInfo[]>("circles"),
-	/**  A new circle on the relay named in the settings. */
-	createCircle: (name: string) => __TAURI_INVOKE<CircleInfo>("create_circle", { name }),
+	/**
+	 *  A new circle on the relay named in the settings; `enrolment` is the one-time code its
+	 *  operator gave, for a relay that admits only enrolled accounts (needed once per relay).
+	 */
+	createCircle: (name: string, enrolment: string | null) => __TAURI_INVOKE<CircleInfo>("create_circle", { name, enrolment }),
 	invite: (circle: string) => __TAURI_INVOKE<string>("invite", { circle }),
 	join: (code: string) => __TAURI_INVOKE<JoinSent>("join", { code }),
 	joinRequests: (circle: string) => __TAURI_INVOKE<JoinRequestInfo[]>("join_requests", { circle }),
