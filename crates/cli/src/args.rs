@@ -121,6 +121,8 @@ pub enum CircleCommand {
     },
     /// Remove a member: they can read nothing sent afterwards.
     Remove { circle: String, member: String },
+    /// Make a member an admin too (admins invite, add and remove members; you must be one).
+    MakeAdmin { circle: String, member: String },
     /// Leave a circle.
     Leave { circle: String },
     /// Give yourself fresh keys in the circle.

@@ -191,6 +191,13 @@ fn circle(engine: &mut Engine, cmd: CircleCommand, out: &Output) -> Result<()> {
                 format!("{} removed", display_name(&m)),
             )?));
         }
+        CircleCommand::MakeAdmin { circle, member } => {
+            let m = engine.make_admin(&circle, &member)?;
+            out.show(&Shown::Sent(send(
+                engine,
+                format!("{} is an admin", display_name(&m)),
+            )?));
+        }
         CircleCommand::Leave { circle } => {
             engine.leave(&circle)?;
             let what =

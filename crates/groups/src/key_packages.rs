@@ -3,6 +3,7 @@
 //! all with a bounded lifetime. Their private halves go into the provider's storage, so they are
 //! in the vault.
 
+use consilium_model::roles::ROLES_EXTENSION;
 use openmls::prelude::{Capabilities, Ciphersuite, ExtensionType, KeyPackage, Lifetime};
 use openmls_traits::OpenMlsProvider;
 
@@ -42,14 +43,9 @@ pub fn make_key_packages<P: OpenMlsProvider>(
     for i in 0..count + usize::from(with_last_resort) {
         let last_resort = i == count;
         // A last-resort package must announce the extension in its leaf's capabilities, or a
-        // validating client refuses it; every package announces the same capabilities.
-        let capabilities = Capabilities::new(
-            None,
-            Some(&[CIPHERSUITE]),
-            Some(&[ExtensionType::LastResort]),
-            None,
-            None,
-        );
+        // validating client refuses it; every package announces the same capabilities, the
+        // circle's roles extension among them.
+        let capabilities = capabilities();
         let mut builder = KeyPackage::builder()
             .key_package_lifetime(Lifetime::new(lifetime_seconds))
             .leaf_node_capabilities(capabilities);
@@ -70,4 +66,19 @@ pub fn make_key_packages<P: OpenMlsProvider>(
         });
     }
     Ok(out)
+}
+
+/// What every leaf and key package of this client announces: the roles extension (so circles
+/// can require it) and last-resort key packages.
+pub(crate) fn capabilities() -> Capabilities {
+    Capabilities::new(
+        None,
+        Some(&[CIPHERSUITE]),
+        Some(&[
+            ExtensionType::LastResort,
+            ExtensionType::Unknown(ROLES_EXTENSION),
+        ]),
+        None,
+        None,
+    )
 }

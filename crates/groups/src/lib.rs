@@ -11,6 +11,7 @@ pub mod error;
 pub mod identity;
 pub mod key_packages;
 pub mod provider;
+mod roles;
 pub mod safety;
 
 pub use circle::{

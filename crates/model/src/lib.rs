@@ -12,6 +12,7 @@ mod error;
 pub mod finding;
 pub mod ids;
 pub mod invite;
+pub mod roles;
 pub mod time;
 pub mod vocab;
 pub mod wire;

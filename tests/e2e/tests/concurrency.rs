@@ -30,6 +30,11 @@ fn two_members_committing_at_once_fifty_times_never_fork_the_circle() {
     let mut b = engine(root.path(), "B", "Cardiology");
     let mut c = engine(root.path(), "C", "Cardiology");
     form_circle(&mut a, &mut [&mut b, &mut c], CIRCLE, &url);
+    // Two admins, so both can add.
+    let b_account = b.identity().unwrap().account;
+    a.make_admin(CIRCLE, &b_account).unwrap();
+    a.sync().unwrap();
+    b.sync().unwrap();
     let mut joiners = Vec::new();
     let redone = std::sync::atomic::AtomicUsize::new(0);
 
@@ -81,10 +86,10 @@ fn two_members_committing_at_once_fifty_times_never_fork_the_circle() {
         "the race was lost and redone only {redone} times"
     );
     let expected = state(&a);
-    // Two adds to form the circle, then two commits per round.
+    // Two adds to form the circle, B made admin, then two commits per round.
     assert_eq!(
         expected.0,
-        2 + 2 * 50,
+        3 + 2 * 50,
         "every commit landed once: {expected:?}"
     );
     assert_eq!(expected.1.len(), 3 + 10);

@@ -212,6 +212,8 @@ impl Engine {
     /// A one-line invite code for a colleague, usable once within a week.
     pub fn invite(&mut self, circle: &str) -> Result<String> {
         let c = self.resolve_circle(circle)?;
+        // The join request goes to the inviter, who must be able to approve it.
+        self.require_admin(&c.id)?;
         let token = random::<32>(&*self.config.entropy)?;
         let hash = ring::digest::digest(&ring::digest::SHA256, &token);
         let register = RegisterInvitation {
@@ -332,6 +334,7 @@ impl Engine {
     /// request is used otherwise (offline, or none left).
     pub fn approve(&mut self, circle: &str, request: i64) -> Result<()> {
         let c = self.resolve_circle(circle)?;
+        self.require_admin(&c.id)?;
         let mut r = self.pending_request(&c, request)?;
         let owner_of = |kp: &[u8]| -> Result<String> {
             let owner = key_package_owner(&Provider::new(self.vault.db().connection()), kp)?;
@@ -468,9 +471,36 @@ impl Engine {
                 "to leave a circle, use leave rather than remove".into(),
             ));
         }
+        self.require_admin(&c.id)?;
         let key = account_key(&m.account)?;
         self.queue_op(&c.id, &Queued::Remove(vec![ByteBuf::from(key.to_vec())]))?;
         Ok(m)
+    }
+
+    /// Makes a member an admin of the circle too (queued: it goes with the next sync).
+    pub fn make_admin(&mut self, circle: &str, member: &str) -> Result<MemberInfo> {
+        let c = self.resolve_circle(circle)?;
+        let m = self.resolve_member(circle, member)?;
+        self.require_admin(&c.id)?;
+        let key = account_key(&m.account)?;
+        self.queue_op(&c.id, &Queued::Promote(ByteBuf::from(key.to_vec())))?;
+        Ok(m)
+    }
+
+    /// Adding and removing others takes an admin of the circle (the relay and every member
+    /// refuse it otherwise): say so before anything is queued.
+    fn require_admin(&self, circle: &[u8]) -> Result<()> {
+        let may = Circle::load(&Provider::new(self.vault.db().connection()), circle)?
+            .map(|g| g.may_manage(&self.identity.public_key()))
+            .transpose()?
+            .unwrap_or(false);
+        if may {
+            Ok(())
+        } else {
+            Err(ClientError::Invalid(
+                "only an admin of the circle invites, adds or removes members".into(),
+            ))
+        }
     }
 
     /// Asks the circle to remove this profile; it stops syncing once the request is delivered.

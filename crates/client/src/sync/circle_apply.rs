@@ -182,6 +182,18 @@ impl Sealer for CircleSealer<'_> {
                 sealed_commit(circle.remove(&provider, id, &keys).map_err(judged)?)
             }
             Queued::Rotate => sealed_commit(circle.rotate(&provider, id).map_err(judged)?),
+            Queued::Promote(key) => {
+                let key = <[u8; 32]>::try_from(&key[..])
+                    .map_err(|_| Rejection::Bad("a malformed account".into()))?;
+                let already = circle
+                    .roles()
+                    .map_err(judged)?
+                    .is_some_and(|r| r.is_admin(&key));
+                if already || !circle.members().map_err(judged)?.contains(&key) {
+                    return Ok(None); // made admin, or gone, meanwhile
+                }
+                sealed_commit(circle.promote(&provider, id, key).map_err(judged)?)
+            }
             Queued::CommitProposals => {
                 if !circle.has_pending_proposals() {
                     return Ok(None);

@@ -27,6 +27,8 @@ pub enum Queued {
     Leave,
     /// Commit the proposals received (a member's request to leave).
     CommitProposals,
+    /// Make this member (an Ed25519 public key) an admin of the circle.
+    Promote(ByteBuf),
 }
 
 impl std::fmt::Debug for Queued {
@@ -38,6 +40,7 @@ impl std::fmt::Debug for Queued {
             Queued::Rotate => "Rotate",
             Queued::Leave => "Leave",
             Queued::CommitProposals => "CommitProposals",
+            Queued::Promote(_) => "Promote",
         };
         write!(f, "Queued::{kind}(redacted)")
     }
@@ -56,7 +59,11 @@ impl Queued {
     pub fn is_commit(&self) -> bool {
         matches!(
             self,
-            Queued::Add { .. } | Queued::Remove(_) | Queued::Rotate | Queued::CommitProposals
+            Queued::Add { .. }
+                | Queued::Remove(_)
+                | Queued::Rotate
+                | Queued::CommitProposals
+                | Queued::Promote(_)
         )
     }
 }

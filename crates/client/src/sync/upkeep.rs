@@ -33,7 +33,12 @@ impl Engine {
         for c in self.vault.db().circles().all()? {
             let db = self.vault.db();
             let last = db.circles().rotated_at(&c.id)?.unwrap_or(c.created_at);
-            if now.0 - last.0 >= ROTATE_EVERY_MS
+            // A circle made before roles moves towards them by rotations (see `Circle::rotate`).
+            let for_roles = Circle::load(&Provider::new(db.connection()), &c.id)?
+                .map(|g| g.wants_rotation_for_roles(&self.identity))
+                .transpose()?
+                .unwrap_or(false);
+            if (now.0 - last.0 >= ROTATE_EVERY_MS || for_roles)
                 && !db.outbox().is_payload_queued(&c.id, &rotate)?
             {
                 let op = Queued::Rotate;

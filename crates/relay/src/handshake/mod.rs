@@ -16,6 +16,8 @@ use openmls::prelude::*;
 use openmls_rust_crypto::RustCrypto;
 use tls_codec::Deserialize as _;
 
+use consilium_model::roles::{CommitShape, ROLES_EXTENSION, Roles, check_commit};
+
 use crate::auth::Account;
 use crate::error::{RelayError, Result};
 use record::GroupRecord;
@@ -164,6 +166,7 @@ pub fn check(record: &[u8], message: &[u8], poster: &Account) -> Result<Checked>
             })
         }
         ProcessedMessageContent::StagedCommitMessage(staged) => {
+            check_roles(&group, &staged, poster)?;
             let added = staged
                 .add_proposals()
                 .map(|p| {
@@ -187,6 +190,84 @@ pub fn check(record: &[u8], message: &[u8], poster: &Account) -> Result<Checked>
         }
         _ => Err(invalid("not a proposal or commit of a member")),
     }
+}
+
+/// A group context's roles (`consilium_model::roles`), if it names them.
+fn roles_in(context: &GroupContext) -> Result<Option<Roles>> {
+    context
+        .extensions()
+        .unknown(ROLES_EXTENSION)
+        .map(|ext| Roles::decode(&ext.0).map_err(|_| invalid("the circle's roles are malformed")))
+        .transpose()
+}
+
+/// The account a leaf of the group (before the commit) names.
+fn account_at(group: &PublicGroup, leaf: LeafNodeIndex) -> Result<Account> {
+    let node = group
+        .leaf(leaf)
+        .ok_or_else(|| invalid("a proposal names an empty leaf"))?;
+    account_of(node.credential(), node.signature_key().as_slice())
+}
+
+/// Holds a commit to the circle's roles, the rule every client applies too
+/// (`consilium_model::roles::check_commit`). A group made before roles existed takes them once,
+/// from its member in the lowest leaf, who names itself admin and the members in leaf order.
+fn check_roles(group: &PublicGroup, staged: &StagedCommit, committer: &Account) -> Result<()> {
+    let old = roles_in(group.group_context())?;
+    let new = roles_in(staged.group_context())?;
+    let changed = new.is_some() && new != old;
+    let added = staged
+        .add_proposals()
+        .map(|p| {
+            let leaf = p.add_proposal().key_package().leaf_node();
+            Ok(account_of(leaf.credential(), leaf.signature_key().as_slice())?.0)
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let removed = staged
+        .remove_proposals()
+        .map(|p| {
+            let removed = account_at(group, p.remove_proposal().removed())?.0;
+            let by = match p.sender() {
+                Sender::Member(leaf) => account_at(group, *leaf)?.0,
+                _ => return Err(invalid("a removal not proposed by a member")),
+            };
+            Ok((removed, by))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let Some(old) = old else {
+        let Some(new) = new else {
+            return Ok(());
+        };
+        let members: Vec<_> = group.members().collect();
+        let first = members.iter().min_by_key(|m| m.index).map(|m| m.index);
+        let roster = members
+            .iter()
+            .map(|m| account_of(&m.credential, &m.signature_key).map(|a| a.0))
+            .collect::<Result<Vec<_>>>()?;
+        let founder = first.map(|leaf| account_at(group, leaf)).transpose()?;
+        let taken = Roles {
+            admins: vec![committer.0],
+            roster,
+        };
+        if founder != Some(*committer) || !added.is_empty() || !removed.is_empty() || new != taken {
+            return Err(RelayError::Forbidden);
+        }
+        return Ok(());
+    };
+    if new.is_none() {
+        // Dropping the roles would leave the circle without its rule.
+        return Err(RelayError::Forbidden);
+    }
+    let shape = CommitShape {
+        committer: committer.0,
+        added,
+        removed,
+        new_roles: if changed { new } else { None },
+    };
+    check_commit(&old, &shape).map_err(|why| {
+        tracing::info!(%why, "a commit against the circle's roles was refused");
+        RelayError::Forbidden
+    })
 }
 
 /// The accounts of the leaves of a stored state (to restore a group's member list with it).

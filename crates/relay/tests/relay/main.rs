@@ -15,4 +15,5 @@ mod memory;
 mod ordering;
 mod proxy;
 mod push;
+mod roles;
 mod support;

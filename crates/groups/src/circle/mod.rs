@@ -15,6 +15,10 @@ use crate::error::{GroupError, Result};
 use crate::identity::Identity;
 use crate::key_packages::CIPHERSUITE;
 use crate::provider::Provider;
+use crate::roles;
+use consilium_model::roles::Roles;
+
+mod membership;
 
 /// An account: the Ed25519 public key a member's credential names.
 pub type AccountKey = [u8; 32];
@@ -72,14 +76,17 @@ fn bytes(m: &MlsMessageOut) -> Result<Vec<u8>> {
 const WIRE_FORMAT: WireFormatPolicy = MIXED_PLAINTEXT_WIRE_FORMAT_POLICY;
 
 /// The group settings every circle uses: one ciphersuite, the ratchet tree in the Welcome, no
-/// secrets of past epochs kept, handshake messages the relay can check.
-fn create_config() -> MlsGroupCreateConfig {
-    MlsGroupCreateConfig::builder()
+/// secrets of past epochs kept, handshake messages the relay can check, and roles naming the
+/// creator admin.
+fn create_config(creator: AccountKey) -> Result<MlsGroupCreateConfig> {
+    Ok(MlsGroupCreateConfig::builder()
         .ciphersuite(CIPHERSUITE)
         .use_ratchet_tree_extension(true)
         .max_past_epochs(0)
         .wire_format_policy(WIRE_FORMAT)
-        .build()
+        .capabilities(crate::key_packages::capabilities())
+        .with_group_context_extensions(roles::context_extensions(&Roles::founding(creator))?)
+        .build())
 }
 
 fn join_config() -> MlsGroupJoinConfig {
@@ -147,7 +154,7 @@ impl Circle {
         let group = MlsGroup::new(
             provider,
             identity.signer(),
-            &create_config(),
+            &create_config(identity.public_key())?,
             identity.credential(),
         )
         .map_err(mls)?;
@@ -226,83 +233,6 @@ impl Circle {
             .collect()
     }
 
-    /// Adds the owners of `key_packages` (MLSMessages, as the relay hands them out); each is
-    /// validated.
-    pub fn add(
-        &mut self,
-        provider: &Provider<'_>,
-        identity: &Identity,
-        key_packages: &[Vec<u8>],
-    ) -> Result<Outgoing> {
-        let mut packages = Vec::with_capacity(key_packages.len());
-        let mut added = Vec::with_capacity(key_packages.len());
-        for raw in key_packages {
-            let package = validated(provider, raw)?;
-            added.push(account_of(package.leaf_node().credential())?);
-            packages.push(package);
-        }
-        let (commit, welcome, _) = self
-            .group
-            .add_members(provider, identity.signer(), &packages)
-            .map_err(mls)?;
-        Ok(Outgoing {
-            commit: bytes(&commit)?,
-            welcome: Some(bytes(&welcome)?),
-            added,
-            removed: vec![],
-        })
-    }
-
-    pub fn remove(
-        &mut self,
-        provider: &Provider<'_>,
-        identity: &Identity,
-        accounts: &[AccountKey],
-    ) -> Result<Outgoing> {
-        let mut leaves = Vec::new();
-        for m in self.group.members() {
-            if accounts.contains(&account_of(&m.credential)?) {
-                leaves.push(m.index);
-            }
-        }
-        if leaves.len() != accounts.len() {
-            return Err(GroupError::Mls("not a member of this circle".into()));
-        }
-        let (commit, _, _) = self
-            .group
-            .remove_members(provider, identity.signer(), &leaves)
-            .map_err(mls)?;
-        Ok(Outgoing {
-            commit: bytes(&commit)?,
-            welcome: None,
-            added: vec![],
-            removed: accounts.to_vec(),
-        })
-    }
-
-    /// A fresh leaf key for this profile (key rotation).
-    pub fn rotate(&mut self, provider: &Provider<'_>, identity: &Identity) -> Result<Outgoing> {
-        let bundle = self
-            .group
-            .self_update(provider, identity.signer(), LeafNodeParameters::default())
-            .map_err(mls)?;
-        Ok(Outgoing {
-            commit: bytes(bundle.commit())?,
-            welcome: None,
-            added: vec![],
-            removed: vec![],
-        })
-    }
-
-    /// Asks to leave: a proposal to remove this profile, which another member commits.
-    pub fn leave(&mut self, provider: &Provider<'_>, identity: &Identity) -> Result<Vec<u8>> {
-        let message = self
-            .group
-            .leave_group(provider, identity.signer())
-            .map_err(mls)?;
-        bytes(&message)
-    }
-
     /// Whether proposals (a member asking to leave) wait for a commit.
     pub fn has_pending_proposals(&self) -> bool {
         self.group.has_pending_proposals()
@@ -311,32 +241,6 @@ impl Circle {
     /// Whether a commit of ours waits for the relay's answer.
     pub fn has_pending_commit(&self) -> bool {
         self.group.pending_commit().is_some()
-    }
-
-    /// Commits the proposals received (a member's request to leave).
-    pub fn commit_pending(
-        &mut self,
-        provider: &Provider<'_>,
-        identity: &Identity,
-    ) -> Result<Outgoing> {
-        let mut removed = Vec::new();
-        for p in self.group.pending_proposals() {
-            if let Proposal::Remove(r) = p.proposal()
-                && let Some(member) = self.group.member_at(r.removed())
-            {
-                removed.push(account_of(&member.credential)?);
-            }
-        }
-        let (commit, welcome, _) = self
-            .group
-            .commit_to_pending_proposals(provider, identity.signer())
-            .map_err(mls)?;
-        Ok(Outgoing {
-            commit: bytes(&commit)?,
-            welcome: welcome.as_ref().map(bytes).transpose()?,
-            added: vec![],
-            removed,
-        })
     }
 
     /// The relay accepted our pending commit: it takes effect.
@@ -387,6 +291,14 @@ impl Circle {
                 bytes: m.into_bytes(),
             }),
             ProcessedMessageContent::StagedCommitMessage(staged) => {
+                let old = self.roles()?;
+                roles::check_received(
+                    old.as_ref(),
+                    &staged,
+                    sender,
+                    |leaf| self.key_at(leaf),
+                    account_of,
+                )?;
                 let added = staged
                     .add_proposals()
                     .map(|p| account_of(p.add_proposal().key_package().leaf_node().credential()))

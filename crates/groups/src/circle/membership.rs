@@ -1,0 +1,283 @@
+//! Changing a circle: adding and removing members, naming admins, rotating keys, leaving. Each
+//! commit that changes the membership carries the roles it leads to (`crate::roles`), so the
+//! relay and every member can hold it to the circle's rule.
+
+use consilium_model::roles::Roles;
+use openmls::prelude::*;
+use openmls_traits::OpenMlsProvider;
+
+use super::{AccountKey, Circle, Outgoing, account_of, bytes, mls, validated};
+use crate::error::{GroupError, Result};
+use crate::identity::Identity;
+use crate::provider::Provider;
+use crate::roles;
+
+impl Circle {
+    /// The circle's roles, once it has them (circles made before roles take them on a later
+    /// rotation of its founding member's keys).
+    pub fn roles(&self) -> Result<Option<Roles>> {
+        roles::roles_in(self.group.public_group().group_context())
+    }
+
+    /// Whether `key` may add and remove others: an admin, or anyone in a circle without roles.
+    pub fn may_manage(&self, key: &AccountKey) -> Result<bool> {
+        Ok(self.roles()?.is_none_or(|r| r.is_admin(key)))
+    }
+
+    /// The account in a leaf of the current tree.
+    pub(super) fn key_at(&self, leaf: LeafNodeIndex) -> Result<AccountKey> {
+        let member = self
+            .group
+            .member_at(leaf)
+            .ok_or_else(|| GroupError::Rejected("a proposal names an empty leaf".into()))?;
+        account_of(&member.credential)
+    }
+
+    /// Commits `adds` and `removals` (and the proposals waiting, such as a member's leave),
+    /// carrying the roles they lead to when the circle has roles.
+    fn commit_membership(
+        &mut self,
+        provider: &Provider<'_>,
+        identity: &Identity,
+        adds: Vec<KeyPackage>,
+        removals: Vec<LeafNodeIndex>,
+    ) -> Result<(Vec<u8>, Option<Vec<u8>>)> {
+        let mut roles_after = None;
+        if let Some(old) = self.roles()? {
+            let added = adds
+                .iter()
+                .map(|p| account_of(p.leaf_node().credential()))
+                .collect::<Result<Vec<_>>>()?;
+            let mut removed = removals
+                .iter()
+                .map(|leaf| self.key_at(*leaf))
+                .collect::<Result<Vec<_>>>()?;
+            for p in self.group.pending_proposals() {
+                if let Proposal::Remove(r) = p.proposal() {
+                    removed.push(self.key_at(r.removed())?);
+                }
+            }
+            roles_after = Some(roles::context_extensions(&old.after(&added, &removed))?);
+        }
+        let mut builder = self
+            .group
+            .commit_builder()
+            .propose_adds(adds)
+            .propose_removals(removals);
+        if let Some(extensions) = roles_after {
+            builder = builder
+                .propose_group_context_extensions(extensions)
+                .map_err(mls)?;
+        }
+        let bundle = builder
+            .load_psks(provider.storage())
+            .map_err(mls)?
+            .build(
+                provider.rand(),
+                provider.crypto(),
+                identity.signer(),
+                |_| true,
+            )
+            .map_err(mls)?
+            .stage_commit(provider)
+            .map_err(mls)?;
+        let welcome = bundle.to_welcome_msg().map(|w| bytes(&w)).transpose()?;
+        Ok((bytes(bundle.commit())?, welcome))
+    }
+
+    /// Adds the owners of `key_packages` (MLSMessages, as the relay hands them out); each is
+    /// validated.
+    pub fn add(
+        &mut self,
+        provider: &Provider<'_>,
+        identity: &Identity,
+        key_packages: &[Vec<u8>],
+    ) -> Result<Outgoing> {
+        let mut packages = Vec::with_capacity(key_packages.len());
+        let mut added = Vec::with_capacity(key_packages.len());
+        for raw in key_packages {
+            let package = validated(provider, raw)?;
+            added.push(account_of(package.leaf_node().credential())?);
+            packages.push(package);
+        }
+        let (commit, welcome) = self.commit_membership(provider, identity, packages, vec![])?;
+        Ok(Outgoing {
+            commit,
+            welcome,
+            added,
+            removed: vec![],
+        })
+    }
+
+    pub fn remove(
+        &mut self,
+        provider: &Provider<'_>,
+        identity: &Identity,
+        accounts: &[AccountKey],
+    ) -> Result<Outgoing> {
+        let mut leaves = Vec::new();
+        for m in self.group.members() {
+            if accounts.contains(&account_of(&m.credential)?) {
+                leaves.push(m.index);
+            }
+        }
+        if leaves.len() != accounts.len() {
+            return Err(GroupError::Mls("not a member of this circle".into()));
+        }
+        let (commit, _) = self.commit_membership(provider, identity, vec![], leaves)?;
+        Ok(Outgoing {
+            commit,
+            welcome: None,
+            added: vec![],
+            removed: accounts.to_vec(),
+        })
+    }
+
+    /// Makes `member` an admin too (a commit only an admin may make).
+    pub fn promote(
+        &mut self,
+        provider: &Provider<'_>,
+        identity: &Identity,
+        member: AccountKey,
+    ) -> Result<Outgoing> {
+        let Some(mut roles) = self.roles()? else {
+            return Err(GroupError::Rejected("this circle has no roles yet".into()));
+        };
+        if !roles.roster.contains(&member) {
+            return Err(GroupError::Rejected("not a member of this circle".into()));
+        }
+        if !roles.admins.contains(&member) {
+            roles.admins.push(member);
+        }
+        let extensions = roles::context_extensions(&roles)?;
+        let bundle = self
+            .group
+            .commit_builder()
+            .consume_proposal_store(false)
+            .propose_group_context_extensions(extensions)
+            .map_err(mls)?
+            .load_psks(provider.storage())
+            .map_err(mls)?
+            .build(
+                provider.rand(),
+                provider.crypto(),
+                identity.signer(),
+                |_| true,
+            )
+            .map_err(mls)?
+            .stage_commit(provider)
+            .map_err(mls)?;
+        Ok(Outgoing {
+            commit: bytes(bundle.commit())?,
+            welcome: None,
+            added: vec![],
+            removed: vec![],
+        })
+    }
+
+    /// A fresh leaf key for this profile (key rotation). The new leaf announces the roles
+    /// extension; in a circle made before roles, once every leaf does, its founding member (the
+    /// lowest leaf) also gives the circle its roles: itself admin, the members in leaf order.
+    pub fn rotate(&mut self, provider: &Provider<'_>, identity: &Identity) -> Result<Outgoing> {
+        let parameters = LeafNodeParameters::builder()
+            .with_capabilities(crate::key_packages::capabilities())
+            .build();
+        let founding = self
+            .roles_to_take(identity)?
+            .map(|r| roles::context_extensions(&r))
+            .transpose()?;
+        let mut builder = self
+            .group
+            .commit_builder()
+            .consume_proposal_store(false)
+            .force_self_update(true)
+            .leaf_node_parameters(parameters);
+        if let Some(extensions) = founding {
+            builder = builder
+                .propose_group_context_extensions(extensions)
+                .map_err(mls)?;
+        }
+        let bundle = builder
+            .load_psks(provider.storage())
+            .map_err(mls)?
+            .build(
+                provider.rand(),
+                provider.crypto(),
+                identity.signer(),
+                |_| true,
+            )
+            .map_err(mls)?
+            .stage_commit(provider)
+            .map_err(mls)?;
+        Ok(Outgoing {
+            commit: bytes(bundle.commit())?,
+            welcome: None,
+            added: vec![],
+            removed: vec![],
+        })
+    }
+
+    /// For a circle without roles whose every leaf announces them, where this profile holds the
+    /// lowest leaf: the roles it gives the circle.
+    fn roles_to_take(&self, identity: &Identity) -> Result<Option<Roles>> {
+        if self.roles()?.is_some()
+            || !roles::all_support_roles(&self.group)
+            || self.group.members().map(|m| m.index).min() != Some(self.group.own_leaf_index())
+        {
+            return Ok(None);
+        }
+        let roster = self
+            .group
+            .members()
+            .map(|m| account_of(&m.credential))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Some(Roles {
+            admins: vec![identity.public_key()],
+            roster,
+        }))
+    }
+
+    /// Whether a key rotation would move this circle towards roles: its own leaf does not
+    /// announce them yet, or it is the founding member of a circle ready to take them.
+    pub fn wants_rotation_for_roles(&self, identity: &Identity) -> Result<bool> {
+        if self.roles()?.is_some() {
+            return Ok(false);
+        }
+        Ok(
+            !roles::leaf_supports_roles(&self.group, self.group.own_leaf_index())
+                || self.roles_to_take(identity)?.is_some(),
+        )
+    }
+
+    /// Asks to leave: a proposal to remove this profile, which another member commits.
+    pub fn leave(&mut self, provider: &Provider<'_>, identity: &Identity) -> Result<Vec<u8>> {
+        let message = self
+            .group
+            .leave_group(provider, identity.signer())
+            .map_err(mls)?;
+        bytes(&message)
+    }
+
+    /// Commits the proposals received (a member's request to leave).
+    pub fn commit_pending(
+        &mut self,
+        provider: &Provider<'_>,
+        identity: &Identity,
+    ) -> Result<Outgoing> {
+        let mut removed = Vec::new();
+        for p in self.group.pending_proposals() {
+            if let Proposal::Remove(r) = p.proposal()
+                && let Some(member) = self.group.member_at(r.removed())
+            {
+                removed.push(account_of(&member.credential)?);
+            }
+        }
+        let (commit, welcome) = self.commit_membership(provider, identity, vec![], vec![])?;
+        Ok(Outgoing {
+            commit,
+            welcome,
+            added: vec![],
+            removed,
+        })
+    }
+}
