@@ -8,8 +8,9 @@ use crate::support::{Relay, engine, form_circle};
 
 /// Bob rotates his keys; his commit, as the relay holds it, then gets a broken confirmation tag
 /// (outside its signature: the relay cannot tell, and took the same bytes from a hostile Bob).
-/// Ama and Chen reject it and report it on their next sync; the second report undoes it, and
-/// the case Ama shares afterwards reaches Chen.
+/// Chen and Dara reject it and report it on their next sync, which is not enough while Ama, the
+/// circle's admin, has not; her report undoes it, and the case she shares afterwards reaches
+/// Chen.
 #[test]
 fn a_commit_no_member_can_process_is_reported_undone_and_the_circle_goes_on() {
     let root = tempfile::tempdir().unwrap();
@@ -18,7 +19,8 @@ fn a_commit_no_member_can_process_is_reported_undone_and_the_circle_goes_on() {
     let mut a = engine(root.path(), "Dr Ama Boateng", "Rheumatology");
     let mut b = engine(root.path(), "Dr Bo Lindqvist", "Rheumatology");
     let mut c = engine(root.path(), "Dr Chen Wei", "Rheumatology");
-    form_circle(&mut a, &mut [&mut b, &mut c], "Rheum", &url);
+    let mut d = engine(root.path(), "Dr Dara Okafor", "Rheumatology");
+    form_circle(&mut a, &mut [&mut b, &mut c, &mut d], "Rheum", &url);
 
     b.rotate_keys("Rheum").unwrap();
     assert_eq!(b.sync().unwrap().queued, 0, "the relay took Bob's commit");
@@ -44,11 +46,26 @@ fn a_commit_no_member_can_process_is_reported_undone_and_the_circle_goes_on() {
     }
     relay.restart();
 
-    for member in [&mut a, &mut c] {
+    for member in [&mut c, &mut d] {
         let report = member.sync().unwrap();
         assert_eq!(report.offline, None);
         assert_eq!(report.rejected, 1, "{:?}", report.events);
     }
+    // Two members' reports, no admin's: the commit stands, and Chen's post waits.
+    let waiting = c
+        .create_case(CaseFields {
+            title: "Gout or pseudogout".into(),
+            ..Default::default()
+        })
+        .unwrap();
+    c.share(&waiting, "Rheum").unwrap();
+    assert_eq!(
+        c.sync().unwrap().queued,
+        1,
+        "not undone without an admin's report"
+    );
+    let report = a.sync().unwrap();
+    assert_eq!(report.rejected, 1, "{:?}", report.events);
     let case = a
         .create_case(CaseFields {
             title: "Erosive hand osteoarthritis".into(),

@@ -272,12 +272,22 @@ fn check_roles(group: &PublicGroup, staged: &StagedCommit, committer: &Account) 
 
 /// The accounts of the leaves of a stored state (to restore a group's member list with it).
 pub fn members_of_record(record: &[u8]) -> Result<Vec<Account>> {
+    members_of(&load_record(record)?)
+}
+
+/// The admins a stored state's roles name (none for a group made before roles).
+pub fn admins_of_record(record: &[u8]) -> Result<Vec<Account>> {
+    Ok(roles_in(load_record(record)?.group_context())?
+        .map(|r| r.admins.into_iter().map(Account).collect())
+        .unwrap_or_default())
+}
+
+fn load_record(record: &[u8]) -> Result<PublicGroup> {
     let record = GroupRecord::from_bytes(record).map_err(internal)?;
     // The record holds one group: the id is not needed to find it.
-    let group = PublicGroup::load(&record, &GroupId::from_slice(b""))
+    PublicGroup::load(&record, &GroupId::from_slice(b""))
         .map_err(internal)?
-        .ok_or_else(|| internal("a group's public state is incomplete"))?;
-    members_of(&group)
+        .ok_or_else(|| internal("a group's public state is incomplete"))
 }
 
 /// Checks that `welcome` (an MLSMessage) is for `to`, who owns a key package the accepted commit

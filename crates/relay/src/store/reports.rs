@@ -3,7 +3,8 @@
 //! decrypt, so a member can post a properly signed commit that nobody else can process. The
 //! others report it (`report_commit`, a signed request naming its place in the log); once
 //! enough of the members who should have processed it did (two, or all of them in a smaller
-//! circle), the relay undoes it: the group's state before it comes back, the commit and
+//! circle; one of them an admin, when the circle has an admin other than the committer), the
+//! relay undoes it: the group's state before it comes back, the commit and
 //! everything posted after it leave the log, its Welcomes leave the mailboxes. Honest members,
 //! who could not apply it, simply go on from the epoch they hold; the committer is named in
 //! their record of the entry they rejected.
@@ -84,10 +85,20 @@ impl Store {
                 "INSERT OR IGNORE INTO commit_reports (group_id, seq, reporter) VALUES (?1, ?2, ?3)",
             )?
             .execute(params![gid, seq, &reporter.0[..]])?;
-            let reports: usize = c
-                .prepare_cached("SELECT count(*) FROM commit_reports WHERE group_id = ?1 AND seq = ?2")?
-                .query_row(params![gid, seq], |r| r.get(0))?;
-            if reports < REPORTS_NEEDED.min(expected.len()) {
+            let reporters: Vec<Vec<u8>> = c
+                .prepare_cached("SELECT reporter FROM commit_reports WHERE group_id = ?1 AND seq = ?2")?
+                .query_map(params![gid, seq], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?;
+            if reporters.len() < REPORTS_NEEDED.min(expected.len()) {
+                return Ok(Reported::Counted);
+            }
+            // One of them an admin, when an admin other than the committer could report.
+            let admins: Vec<Account> = handshake::admins_of_record(&prior)?
+                .into_iter()
+                .filter(|a| expected.contains(a))
+                .collect();
+            let by_admin = reporters.iter().any(|r| admins.iter().any(|a| a.0[..] == r[..]));
+            if !admins.is_empty() && !by_admin {
                 return Ok(Reported::Counted);
             }
             undo(c, &gid, seq, epoch, &prior)?;
