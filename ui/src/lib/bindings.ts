@@ -694,6 +694,8 @@ export type MemberInfo = {
 	name: string,
 	specialty: string,
 	is_me: boolean,
+	/**  An admin of the circle: invites, adds and removes members. */
+	admin: boolean,
 	/**  The safety number of this profile and the member, as 12 groups of 5 digits. */
 	safety_number: string,
 	verification: Verification,

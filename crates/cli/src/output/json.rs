@@ -291,6 +291,7 @@ mod tests {
             name: "Dr Bruno Lefevre".into(),
             specialty: "Dermatology".into(),
             is_me: false,
+            admin: true,
             safety_number: "12345 67890 …".into(),
             verification: Verification::Verified,
         };

@@ -427,10 +427,11 @@ fn members(out: &mut String, list: &[MemberInfo]) {
             out,
             "{}",
             format!(
-                "{}  {} ({})  {state}",
+                "{}  {} ({}){}  {state}",
                 &m.account[..12],
                 display_name(m),
-                m.specialty
+                m.specialty,
+                if m.admin { "  admin" } else { "" }
             )
         );
         if !m.is_me {

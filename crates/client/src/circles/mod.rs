@@ -64,6 +64,8 @@ pub struct MemberInfo {
     pub name: String,
     pub specialty: String,
     pub is_me: bool,
+    /// An admin of the circle: invites, adds and removes members.
+    pub admin: bool,
     /// The safety number of this profile and the member, as 12 groups of 5 digits.
     pub safety_number: String,
     pub verification: Verification,
@@ -381,7 +383,9 @@ impl Engine {
         let profiles = db.circles().member_profiles(&c.id)?;
         let verified = db.membership().verified_accounts()?;
         let mine = self.identity.public_key();
-        let accounts = self.group(&c.id)?.members()?;
+        let group = self.group(&c.id)?;
+        let roles = group.roles()?;
+        let accounts = group.members()?;
         let current: Vec<String> = accounts.iter().map(hex::encode).collect();
         let mut out = Vec::new();
         for key in accounts {
@@ -404,6 +408,7 @@ impl Engine {
             };
             out.push(MemberInfo {
                 is_me: key == mine,
+                admin: roles.as_ref().is_some_and(|r| r.is_admin(&key)),
                 safety_number: safety_number(&mine, &key).to_string(),
                 account,
                 name,
