@@ -267,6 +267,9 @@ async fn start_relay(data: &std::path::Path) -> Relay {
             &format!("127.0.0.1:{port}"),
             "--admission",
             "open",
+            // Every bench client is on 127.0.0.1, and the idle-socket phase opens thousands.
+            "--max-connections-per-address",
+            "10000",
             "--data",
         ])
         .arg(data)

@@ -64,6 +64,9 @@ struct Serve {
     /// counts for the per-address connection cap (repeat for several).
     #[arg(long = "trusted-proxy")]
     trusted_proxies: Vec<std::net::IpAddr>,
+    /// Connections one client address may hold open at once (a hospital's NAT is one address).
+    #[arg(long, default_value_t = 256)]
+    max_connections_per_address: usize,
 }
 
 #[tokio::main]
@@ -103,6 +106,7 @@ async fn main() -> Result<()> {
     config.origins = args.origins;
     config.admission = args.admission;
     config.trusted_proxies = args.trusted_proxies;
+    config.max_connections_per_address = args.max_connections_per_address;
     run(listener, config, shutdown_signal())
         .await
         .context("serving")?;
