@@ -69,18 +69,7 @@ impl Circle {
                 .propose_group_context_extensions(extensions)
                 .map_err(mls)?;
         }
-        let bundle = builder
-            .load_psks(provider.storage())
-            .map_err(mls)?
-            .build(
-                provider.rand(),
-                provider.crypto(),
-                identity.signer(),
-                |_| true,
-            )
-            .map_err(mls)?
-            .stage_commit(provider)
-            .map_err(mls)?;
+        let bundle = staged(builder, provider, identity)?;
         let welcome = bundle.to_welcome_msg().map(|w| bytes(&w)).transpose()?;
         Ok((bytes(bundle.commit())?, welcome))
     }
@@ -150,23 +139,13 @@ impl Circle {
             roles.admins.push(member);
         }
         let extensions = roles::context_extensions(&roles)?;
-        let bundle = self
+        let builder = self
             .group
             .commit_builder()
             .consume_proposal_store(false)
             .propose_group_context_extensions(extensions)
-            .map_err(mls)?
-            .load_psks(provider.storage())
-            .map_err(mls)?
-            .build(
-                provider.rand(),
-                provider.crypto(),
-                identity.signer(),
-                |_| true,
-            )
-            .map_err(mls)?
-            .stage_commit(provider)
             .map_err(mls)?;
+        let bundle = staged(builder, provider, identity)?;
         Ok(Outgoing {
             commit: bytes(bundle.commit())?,
             welcome: None,
@@ -197,18 +176,7 @@ impl Circle {
                 .propose_group_context_extensions(extensions)
                 .map_err(mls)?;
         }
-        let bundle = builder
-            .load_psks(provider.storage())
-            .map_err(mls)?
-            .build(
-                provider.rand(),
-                provider.crypto(),
-                identity.signer(),
-                |_| true,
-            )
-            .map_err(mls)?
-            .stage_commit(provider)
-            .map_err(mls)?;
+        let bundle = staged(builder, provider, identity)?;
         Ok(Outgoing {
             commit: bytes(bundle.commit())?,
             welcome: None,
@@ -280,4 +248,24 @@ impl Circle {
             removed,
         })
     }
+}
+
+/// Signs and stages a commit: it waits, pending, for the relay's answer (`confirm`, `abandon`).
+fn staged(
+    builder: CommitBuilder<'_, openmls::group::Initial>,
+    provider: &Provider<'_>,
+    identity: &Identity,
+) -> Result<CommitMessageBundle> {
+    builder
+        .load_psks(provider.storage())
+        .map_err(mls)?
+        .build(
+            provider.rand(),
+            provider.crypto(),
+            identity.signer(),
+            |_| true,
+        )
+        .map_err(mls)?
+        .stage_commit(provider)
+        .map_err(mls)
 }

@@ -113,50 +113,22 @@ async fn an_invited_joiner_gets_an_account_and_only_the_circle_claims_its_key_pa
     );
     assert_eq!(enrol(&alice, &enrolment_code(dir.path())).await.0, 204);
     assert_eq!(enrol(&other, &enrolment_code(dir.path())).await.0, 204);
-    let am = alice.member();
-    let (_ga, gid) = create_group(&alice, &am).await;
     let om = other.member();
     let (_go, other_gid) = create_group(&other, &om).await;
-    let token = b"one-time token for the joiner....".to_vec();
-    let register = RegisterInvitation {
-        token_hash: ByteBuf::from(
-            ring::digest::digest(&ring::digest::SHA256, &token)
-                .as_ref()
-                .to_vec(),
-        ),
-        expires_at: now_ms() + 3_600_000,
-    };
-    let (status, _) = alice
-        .send(
-            "POST",
-            &format!("/v1/groups/{gid}/invitations"),
-            to_cbor(&register).unwrap(),
-        )
-        .await;
-    assert_eq!(status, 201);
-    let jm = joiner.member();
-    let kp = |m: &Member| {
-        MlsMessageOut::from(key_package(m))
-            .tls_serialize_detached()
-            .unwrap()
-    };
     let (status, body) = joiner.send("GET", "/v1/mailbox", vec![]).await;
     assert_eq!((status, error_code(&body).as_str()), (401, "not_admitted"));
-    let redeem = RedeemInvitation {
-        token: ByteBuf::from(token),
-        key_package: ByteBuf::from(kp(&jm)),
-        note: ByteBuf::from(b"note".to_vec()),
-    };
-    let (status, _) = joiner
-        .send("POST", "/v1/invitations/redeem", to_cbor(&redeem).unwrap())
-        .await;
-    assert_eq!(status, 202);
+    let gid = owner_asks_to_join(&alice, &joiner).await;
     let (status, _) = joiner.send("GET", "/v1/mailbox", vec![]).await;
     assert_eq!(status, 200, "an account through the invitation");
+    let jm = joiner.member();
     let upload = KeyPackageUpload {
         packages: (0..3)
             .map(|_| KeyPackageItem {
-                mls: ByteBuf::from(kp(&jm)),
+                mls: ByteBuf::from(
+                    MlsMessageOut::from(key_package(&jm))
+                        .tls_serialize_detached()
+                        .unwrap(),
+                ),
                 last_resort: false,
                 expires_at: now_ms() + 3_600_000,
             })

@@ -2,42 +2,6 @@
 
 use crate::support::*;
 
-/// `admin` makes a circle and invites `joiner`, who redeems the invitation; the circle's id.
-async fn owner_asks_to_join(admin: &Account, joiner: &Account) -> String {
-    let m = admin.member();
-    let (_group, gid) = create_group(admin, &m).await;
-    let token = b"a one-time token for the owner...".to_vec();
-    let register = RegisterInvitation {
-        token_hash: ByteBuf::from(
-            ring::digest::digest(&ring::digest::SHA256, &token)
-                .as_ref()
-                .to_vec(),
-        ),
-        expires_at: now_ms() + 3_600_000,
-    };
-    let (status, _) = admin
-        .send(
-            "POST",
-            &format!("/v1/groups/{gid}/invitations"),
-            to_cbor(&register).unwrap(),
-        )
-        .await;
-    assert_eq!(status, 201);
-    let kp = MlsMessageOut::from(key_package(&joiner.member()))
-        .tls_serialize_detached()
-        .unwrap();
-    let redeem = RedeemInvitation {
-        token: ByteBuf::from(token),
-        key_package: ByteBuf::from(kp),
-        note: ByteBuf::from(vec![]),
-    };
-    let (status, _) = joiner
-        .send("POST", "/v1/invitations/redeem", to_cbor(&redeem).unwrap())
-        .await;
-    assert_eq!(status, 202);
-    gid
-}
-
 #[tokio::test]
 async fn key_packages_are_served_once_the_last_resort_again_and_expired_never() {
     let dir = tempfile::tempdir().unwrap();

@@ -104,17 +104,10 @@ async fn a_garbage_commit_is_refused_and_the_circle_goes_on() {
         .await;
     let log = log_of(&alice_acc, &gid).await;
     assert_eq!(log.last().unwrap().seq, posted.seq);
-    let msg = MlsMessageIn::tls_deserialize_exact(&log.last().unwrap().mls[..]).unwrap();
-    match ga
-        .process_message(&alice.provider, msg.try_into_protocol_message().unwrap())
-        .unwrap()
-        .into_content()
-    {
-        ProcessedMessageContent::ApplicationMessage(m) => {
-            assert_eq!(m.into_bytes(), b"still one circle")
-        }
-        _ => panic!("expected an application message"),
-    }
+    assert_eq!(
+        open_application(&alice, &mut ga, &log.last().unwrap().mls[..]),
+        b"still one circle"
+    );
     relay.stop().await;
 }
 
@@ -254,17 +247,7 @@ async fn a_group_whose_leaf_is_not_the_account_is_refused() {
     let acc = Account::new(&relay);
     let m = member("not an account key");
     let group = MlsGroup::new(&m.provider, &m.signer, &create_config(), m.cwk.clone()).unwrap();
-    let (status, body) = acc
-        .send(
-            "POST",
-            "/v1/groups",
-            to_cbor(&CreateGroup {
-                group_id: ByteBuf::from(group.group_id().as_slice().to_vec()),
-                state: state_of(&m, &group),
-            })
-            .unwrap(),
-        )
-        .await;
+    let (status, body) = post_group(&acc, &m, &group).await;
     assert_eq!(
         (status, error_code(&body).as_str()),
         (400, "invalid_message")
@@ -273,17 +256,7 @@ async fn a_group_whose_leaf_is_not_the_account_is_refused() {
     let owner = Account::new(&relay);
     let om = owner.member();
     let group = MlsGroup::new(&om.provider, &om.signer, &create_config(), om.cwk.clone()).unwrap();
-    let (status, body) = acc
-        .send(
-            "POST",
-            "/v1/groups",
-            to_cbor(&CreateGroup {
-                group_id: ByteBuf::from(group.group_id().as_slice().to_vec()),
-                state: state_of(&om, &group),
-            })
-            .unwrap(),
-        )
-        .await;
+    let (status, body) = post_group(&acc, &om, &group).await;
     assert_eq!((status, error_code(&body).as_str()), (400, "bad_request"));
     relay.stop().await;
 }
@@ -402,17 +375,10 @@ async fn a_commit_nobody_can_process_is_undone_once_two_members_report_it() {
         log.iter().all(|e| e.seq != posted.seq),
         "the undone commit left the log"
     );
-    let msg = MlsMessageIn::tls_deserialize_exact(&log.last().unwrap().mls[..]).unwrap();
-    match gs[2]
-        .process_message(&ms[2].provider, msg.try_into_protocol_message().unwrap())
-        .unwrap()
-        .into_content()
-    {
-        ProcessedMessageContent::ApplicationMessage(m) => {
-            assert_eq!(m.into_bytes(), b"after the undo")
-        }
-        _ => panic!("expected an application message"),
-    }
+    assert_eq!(
+        open_application(&ms[2], &mut gs[2], &log.last().unwrap().mls[..]),
+        b"after the undo"
+    );
     // And the next honest commit is checked against the state before the undone one.
     let update = gs[2]
         .self_update(

@@ -65,17 +65,10 @@ async fn concurrent_commits_for_one_epoch_never_fork_the_group_100_times() {
     let log: Vec<LogEntry> = bob_acc
         .ok("GET", &format!("{path}?after={}", posted.seq - 1), vec![])
         .await;
-    let msg = MlsMessageIn::tls_deserialize_exact(&log[0].mls[..]).unwrap();
-    match gb
-        .process_message(&bob.provider, msg.try_into_protocol_message().unwrap())
-        .unwrap()
-        .into_content()
-    {
-        ProcessedMessageContent::ApplicationMessage(m) => {
-            assert_eq!(m.into_bytes(), b"still one circle")
-        }
-        _ => panic!("expected an application message"),
-    }
+    assert_eq!(
+        open_application(&bob, &mut gb, &log[0].mls[..]),
+        b"still one circle"
+    );
     relay.stop().await;
 }
 

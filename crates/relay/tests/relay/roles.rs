@@ -92,17 +92,7 @@ async fn a_member_who_is_not_an_admin_cannot_remove_add_or_promote() {
         .build();
     let mut ga = MlsGroup::new(&ms[0].provider, &ms[0].signer, &config, ms[0].cwk.clone()).unwrap();
     let gid = hex::encode(ga.group_id().as_slice());
-    let (status, body) = accs[0]
-        .send(
-            "POST",
-            "/v1/groups",
-            to_cbor(&CreateGroup {
-                group_id: ByteBuf::from(ga.group_id().as_slice().to_vec()),
-                state: state_of(&ms[0], &ga),
-            })
-            .unwrap(),
-        )
-        .await;
+    let (status, body) = post_group(&accs[0], &ms[0], &ga).await;
     assert_eq!(status, 201, "{}", String::from_utf8_lossy(&body));
     let path = format!("/v1/groups/{gid}/messages");
     let three = founding.after(&[key(&accs[1]), key(&accs[2])], &[]);

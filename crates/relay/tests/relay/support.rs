@@ -257,20 +257,10 @@ pub fn state_of(m: &Member, group: &MlsGroup) -> GroupStateUpload {
 /// `acc` creates a group in MLS and on the relay; its id in hex.
 pub async fn create_group(acc: &Account, m: &Member) -> (MlsGroup, String) {
     let group = MlsGroup::new(&m.provider, &m.signer, &create_config(), m.cwk.clone()).unwrap();
-    let gid = group.group_id().as_slice().to_vec();
-    let (status, body) = acc
-        .send(
-            "POST",
-            "/v1/groups",
-            to_cbor(&CreateGroup {
-                group_id: ByteBuf::from(gid.clone()),
-                state: state_of(m, &group),
-            })
-            .unwrap(),
-        )
-        .await;
+    let (status, body) = post_group(acc, m, &group).await;
     assert_eq!(status, 201, "{}", String::from_utf8_lossy(&body));
-    (group, hex::encode(gid))
+    let gid = hex::encode(group.group_id().as_slice());
+    (group, gid)
 }
 
 /// `m` joins from a Welcome.
@@ -304,6 +294,33 @@ pub fn bundle(mls: Vec<u8>) -> PostBundle {
         mls: ByteBuf::from(mls),
         welcomes: vec![],
     }
+}
+
+/// The text of an application message `m` opens in `group`.
+pub fn open_application(m: &Member, group: &mut MlsGroup, message: &[u8]) -> Vec<u8> {
+    let msg = MlsMessageIn::tls_deserialize_exact(message).unwrap();
+    match group
+        .process_message(&m.provider, msg.try_into_protocol_message().unwrap())
+        .unwrap()
+        .into_content()
+    {
+        ProcessedMessageContent::ApplicationMessage(a) => a.into_bytes(),
+        _ => panic!("expected an application message"),
+    }
+}
+
+/// `acc` asks the relay to create `group` with the state `m` exports; status and body.
+pub async fn post_group(acc: &Account, m: &Member, group: &MlsGroup) -> (u16, Vec<u8>) {
+    acc.send(
+        "POST",
+        "/v1/groups",
+        to_cbor(&CreateGroup {
+            group_id: ByteBuf::from(group.group_id().as_slice().to_vec()),
+            state: state_of(m, group),
+        })
+        .unwrap(),
+    )
+    .await
 }
 
 pub fn apply_commit(m: &Member, group: &mut MlsGroup, commit: &[u8]) {
@@ -500,4 +517,40 @@ pub async fn push_connect(url: &str, acc: &Account, sign_with: &Account) -> Opti
     } else {
         None
     }
+}
+
+/// `admin` makes a circle and invites `joiner`, who redeems the invitation; the circle's id.
+pub async fn owner_asks_to_join(admin: &Account, joiner: &Account) -> String {
+    let m = admin.member();
+    let (_group, gid) = create_group(admin, &m).await;
+    let token = b"a one-time token for the owner...".to_vec();
+    let register = RegisterInvitation {
+        token_hash: ByteBuf::from(
+            ring::digest::digest(&ring::digest::SHA256, &token)
+                .as_ref()
+                .to_vec(),
+        ),
+        expires_at: now_ms() + 3_600_000,
+    };
+    let (status, _) = admin
+        .send(
+            "POST",
+            &format!("/v1/groups/{gid}/invitations"),
+            to_cbor(&register).unwrap(),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let kp = MlsMessageOut::from(key_package(&joiner.member()))
+        .tls_serialize_detached()
+        .unwrap();
+    let redeem = RedeemInvitation {
+        token: ByteBuf::from(token),
+        key_package: ByteBuf::from(kp),
+        note: ByteBuf::from(vec![]),
+    };
+    let (status, _) = joiner
+        .send("POST", "/v1/invitations/redeem", to_cbor(&redeem).unwrap())
+        .await;
+    assert_eq!(status, 202);
+    gid
 }
