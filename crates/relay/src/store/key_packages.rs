@@ -42,8 +42,8 @@ impl Store {
         })
     }
 
-    /// Hands out one unexpired key package of `owner` to `claimer`, a member of `group_id`
-    /// which `owner` asked to join (by redeeming its invitation): an ordinary one at most once
+    /// Hands out one unexpired key package of `owner` to `claimer`, a member (an admin, when the
+    /// circle has roles) of `group_id` which `owner` asked to join (by redeeming its invitation): an ordinary one at most once
     /// (deleted in the same transaction), else the last-resort one, which stays. Anyone else
     /// is told there is none, so nobody can drain another account's packages.
     pub fn claim_key_package(
@@ -62,6 +62,16 @@ impl Store {
                 .is_some();
             if !asked || !Self::is_member(c, &group_id, &claimer)? {
                 return Err(RelayError::NoKeyPackage);
+            }
+            // In a circle with roles, only an admin adds members, so only an admin claims.
+            let state: Option<Vec<u8>> = c
+                .prepare_cached("SELECT public_state FROM groups WHERE id = ?1")?
+                .query_row([&group_id], |r| r.get(0))?;
+            if let Some(state) = state.filter(|s| !s.is_empty()) {
+                let admins = crate::handshake::admins_of_record(&state)?;
+                if !admins.is_empty() && !admins.contains(&claimer) {
+                    return Err(RelayError::NoKeyPackage);
+                }
             }
             c.execute("DELETE FROM key_packages WHERE account = ?1 AND expires_at <= ?2", params![&owner.0[..], now])?;
             let found: Option<(i64, Vec<u8>, bool)> = c

@@ -144,6 +144,57 @@ async fn a_member_who_is_not_an_admin_cannot_remove_add_or_promote() {
             "a non-admin's {what}"
         );
     }
+    // Dara asks to join: only the admin, not Bob, may claim her key packages.
+    let token = b"dara's one-time invitation token".to_vec();
+    let register = RegisterInvitation {
+        token_hash: ByteBuf::from(
+            ring::digest::digest(&ring::digest::SHA256, &token)
+                .as_ref()
+                .to_vec(),
+        ),
+        expires_at: now_ms() + 3_600_000,
+    };
+    let (status, _) = accs[0]
+        .send(
+            "POST",
+            &format!("/v1/groups/{gid}/invitations"),
+            to_cbor(&register).unwrap(),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let dara_package = || {
+        MlsMessageOut::from(package(&ms[3]))
+            .tls_serialize_detached()
+            .unwrap()
+    };
+    let redeem = RedeemInvitation {
+        token: ByteBuf::from(token),
+        key_package: ByteBuf::from(dara_package()),
+        note: ByteBuf::from(vec![]),
+    };
+    let (status, _) = accs[3]
+        .send("POST", "/v1/invitations/redeem", to_cbor(&redeem).unwrap())
+        .await;
+    assert_eq!(status, 202);
+    let upload = KeyPackageUpload {
+        packages: vec![KeyPackageItem {
+            mls: ByteBuf::from(dara_package()),
+            last_resort: true,
+            expires_at: now_ms() + 3_600_000,
+        }],
+    };
+    let (status, _) = accs[3]
+        .send("PUT", "/v1/key-packages", to_cbor(&upload).unwrap())
+        .await;
+    assert!(status < 300);
+    let claim = format!(
+        "/v1/accounts/{}/key-packages/claim?group={gid}",
+        accs[3].id()
+    );
+    let (status, _) = accs[1].send("POST", &claim, vec![]).await;
+    assert_eq!(status, 404, "a member who is not an admin claims nothing");
+    let (status, _) = accs[0].send("POST", &claim, vec![]).await;
+    assert_eq!(status, 200, "the admin claims");
     // The admin removing Carol without saying what the roles become is refused too.
     let carol = leaf_of(&ga, &accs[2]);
     let (silent, _) = commit(&ms[0], &mut ga, vec![], vec![carol], None);
