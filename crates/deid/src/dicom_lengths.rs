@@ -8,9 +8,11 @@ use crate::error::{DeidError, Result};
 
 const ITEM: (u16, u16) = (0xFFFE, 0xE000);
 const UNDEFINED: u32 = 0xFFFF_FFFF;
-/// Explicit VRs whose length takes 4 bytes after 2 reserved ones.
-const LONG_VRS: &[&[u8; 2]] = &[
-    b"OB", b"OD", b"OF", b"OL", b"OV", b"OW", b"SQ", b"SV", b"UC", b"UN", b"UR", b"UT", b"UV",
+/// Explicit VRs whose length takes 2 bytes (PS3.5 7.1.2). Every other VR, and any two bytes
+/// that are not a VR (which the reader takes for UN), has 2 reserved bytes and a 4-byte length.
+const SHORT_VRS: &[&[u8; 2]] = &[
+    b"AE", b"AS", b"AT", b"CS", b"DA", b"DS", b"DT", b"FL", b"FD", b"IS", b"LO", b"LT", b"PN",
+    b"SH", b"SL", b"SS", b"ST", b"TM", b"UI", b"UL", b"US",
 ];
 
 #[derive(Clone, Copy)]
@@ -28,9 +30,22 @@ pub(crate) fn check(bytes: &[u8]) -> Result<()> {
         big_endian: false,
     };
     let mut at = 132;
-    // The meta group: elements of group 0002.
+    // The meta group, as the reader reads it: after its group length (0002,0000), every element
+    // within that many bytes, whatever its group; without one, the elements of group 0002.
+    let mut meta_end = None;
+    if let Ok(((0x0002, 0x0000), 4, header)) = header(bytes, at, meta) {
+        let value_at = at + header;
+        let end = fits(bytes, value_at, 4)?;
+        let group_length = read32(bytes, value_at, false);
+        meta_end = Some(end.saturating_add(group_length as usize));
+        at = end;
+    }
+    let in_meta = |at: usize| match meta_end {
+        Some(end) => at < end,
+        None => bytes.get(at..at + 2) == Some(&[0x02, 0x00]),
+    };
     let mut syntax = String::new();
-    while bytes.get(at..at + 2) == Some(&[0x02, 0x00]) {
+    while in_meta(at) {
         let (tag, len, header) = header(bytes, at, meta)?;
         let value_at = at + header;
         let end = fits(bytes, value_at, len)?;
@@ -104,11 +119,11 @@ fn header(bytes: &[u8], at: usize, enc: Encoding) -> Result<((u16, u16), u32, us
         return Ok((tag, read32(head, 4, enc.big_endian), 8));
     }
     let vr = [head[4], head[5]];
-    if LONG_VRS.iter().any(|v| **v == vr) {
+    if SHORT_VRS.iter().any(|v| **v == vr) {
+        Ok((tag, u32::from(read16(head, 6, enc.big_endian)), 8))
+    } else {
         let len = bytes.get(at + 8..at + 12).ok_or_else(short)?;
         Ok((tag, read32(len, 0, enc.big_endian), 12))
-    } else {
-        Ok((tag, u32::from(read16(head, 6, enc.big_endian)), 8))
     }
 }
 
@@ -177,5 +192,26 @@ mod tests {
         assert!(err.to_string().contains("claims 4294967294 bytes"), "{err}");
         // A header cut in the middle.
         assert!(check(&file(&[0x10, 0x00, 0x10, 0x00, b'O', b'B', 0, 0, 1])).is_err());
+    }
+
+    /// Found by the `dicom_import` fuzz target (143 bytes after `DICM`): a group length
+    /// element whose VR bytes are not a VR (the reader takes them for UN, with a 4-byte length),
+    /// then within the announced group an element claiming 4 GB. The walk must read the meta
+    /// group as the reader does, or the reader allocates the 4 GB.
+    #[test]
+    fn the_meta_group_is_walked_as_the_reader_reads_it() {
+        let data = hex::decode(concat!(
+            "0200000000000000040000000a16000000000000000000000000000000000000",
+            "0000000000000000000000000000000000000000000000000000000000000000",
+            "0000000000000000000000000000000000000000000000000000000000000000",
+            "000000000200100055000000000000fefffffefff553a7000000000000000000",
+            "000000000000000000000000000000",
+        ))
+        .unwrap();
+        let mut f = vec![0u8; 128];
+        f.extend_from_slice(b"DICM");
+        f.extend_from_slice(&data);
+        let err = check(&f).unwrap_err();
+        assert!(err.to_string().contains("claims"), "{err}");
     }
 }
