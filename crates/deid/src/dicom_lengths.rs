@@ -115,7 +115,9 @@ fn header(bytes: &[u8], at: usize, enc: Encoding) -> Result<((u16, u16), u32, us
         read16(head, 0, enc.big_endian),
         read16(head, 2, enc.big_endian),
     );
-    if !enc.explicit {
+    // Item and delimiter tags (group FFFE) carry no VR even in an explicit encoding: the reader
+    // takes the 4 bytes after the tag as their length.
+    if !enc.explicit || tag.0 == 0xFFFE {
         return Ok((tag, read32(head, 4, enc.big_endian), 8));
     }
     let vr = [head[4], head[5]];
@@ -206,6 +208,27 @@ mod tests {
             "0000000000000000000000000000000000000000000000000000000000000000",
             "000000000200100055000000000000fefffffefff553a7000000000000000000",
             "000000000000000000000000000000",
+        ))
+        .unwrap();
+        let mut f = vec![0u8; 128];
+        f.extend_from_slice(b"DICM");
+        f.extend_from_slice(&data);
+        let err = check(&f).unwrap_err();
+        assert!(err.to_string().contains("claims"), "{err}");
+    }
+
+    /// Found by the same target in its second run: within the meta group, an element of group
+    /// FFFE, which the reader reads without a VR (its length right after the tag), hiding an
+    /// element that claims 4 GB.
+    #[test]
+    fn an_item_tag_in_the_meta_group_has_no_vr_as_for_the_reader() {
+        let data = hex::decode(concat!(
+            "0200000000002800040000008300000000000000554c09002000202000000000",
+            "00feff0000040000008300000000000000464c000000000000464c0000000009",
+            "00464c000000000000464c000000000000464c00000000000000000000040000",
+            "00160000000200100002000900a50000ffffffffffffffff0000200000000000",
+            "0000000000000000000000000000000000000000000000000000000000000000",
+            "0000000000000000000001000000ff000000",
         ))
         .unwrap();
         let mut f = vec![0u8; 128];
