@@ -80,18 +80,22 @@ fn walk(bytes: &[u8], mut at: usize, enc: Encoding) -> Result<()> {
     while at + 8 <= bytes.len() {
         let group = read16(bytes, at, enc.big_endian);
         if group == 0xFFFE {
-            // Item, item delimiter, sequence delimiter: always a 4-byte length, no VR.
+            // Group FFFE: always a 4-byte length, no VR. An item's content is walked in place
+            // (or, in encapsulated pixel data, stepped over); any other element of the group,
+            // delimiters included, is a value the reader reads, so its length must fit too.
             let element = read16(bytes, at + 2, enc.big_endian);
             let len = read32(bytes, at + 4, enc.big_endian);
             at += 8;
-            if (group, element) == ITEM && len != UNDEFINED {
-                if in_fragments {
-                    at = fits(bytes, at, len)?;
-                } else {
-                    fits(bytes, at, len)?;
-                }
-            } else if element == 0xE0DD {
+            if element == 0xE0DD {
                 in_fragments = false;
+            }
+            if len == UNDEFINED {
+                continue;
+            }
+            if (group, element) == ITEM && !in_fragments {
+                fits(bytes, at, len)?;
+            } else {
+                at = fits(bytes, at, len)?;
             }
             continue;
         }
@@ -229,6 +233,25 @@ mod tests {
             "00160000000200100002000900a50000ffffffffffffffff0000200000000000",
             "0000000000000000000000000000000000000000000000000000000000000000",
             "0000000000000000000001000000ff000000",
+        ))
+        .unwrap();
+        let mut f = vec![0u8; 128];
+        f.extend_from_slice(b"DICM");
+        f.extend_from_slice(&data);
+        let err = check(&f).unwrap_err();
+        assert!(err.to_string().contains("claims"), "{err}");
+    }
+
+    /// Found by the same target in its third run: a data set in explicit VR big endian whose
+    /// first element claims 4 GB.
+    #[test]
+    fn a_big_endian_data_set_is_walked_too() {
+        let data = hex::decode(concat!(
+            "02000000000000000400000016000000020010005d4c090120000000312e322e",
+            "3834302e31303030382e312e322e3200000000000000000000000000fffeffff",
+            "ffffffcbffffff000000fffeffffffffffffffffffffffffffffffffff000000",
+            "000000000000000000400000000000000000000000000000bd00000000000000",
+            "0000000000000000000000008f0000",
         ))
         .unwrap();
         let mut f = vec![0u8; 128];
