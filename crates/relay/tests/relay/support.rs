@@ -439,9 +439,20 @@ pub struct RelayProcess {
 }
 
 pub fn spawn_relay(dir: &std::path::Path) -> RelayProcess {
+    spawn_relay_admitting(dir, "open")
+}
+
+/// The relay as a real process in admission mode `admission` (`open` or `invite`).
+pub fn spawn_relay_admitting(dir: &std::path::Path, admission: &str) -> RelayProcess {
     use std::io::BufRead;
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_consilium-relay"))
-        .args(["--listen", "127.0.0.1:0", "--admission", "open", "--data"])
+        .args([
+            "--listen",
+            "127.0.0.1:0",
+            "--admission",
+            admission,
+            "--data",
+        ])
         .arg(dir)
         .env("NO_COLOR", "1")
         .env("RUST_LOG", "info")
