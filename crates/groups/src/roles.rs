@@ -52,18 +52,34 @@ pub(crate) fn leaf_supports_roles(group: &MlsGroup, leaf: LeafNodeIndex) -> bool
 }
 
 /// Checks a received commit against the circle's roles, as the relay did before ordering it.
-/// `key_at` gives the account of a leaf before the commit.
+/// `roster` is the members in leaf order and `key_at` the account of a leaf, before the commit.
 pub(crate) fn check_received(
     old: Option<&Roles>,
     staged: &StagedCommit,
     committer: AccountKey,
+    roster: &[AccountKey],
     key_at: impl Fn(LeafNodeIndex) -> Result<AccountKey>,
     account_of: impl Fn(&Credential) -> Result<AccountKey>,
 ) -> Result<()> {
     let new = roles_in(staged.group_context())?;
     let Some(old) = old else {
-        // A circle made before roles takes them once, from the member in its lowest leaf (the
-        // relay checked that); nothing more is asked here.
+        // A circle made before roles takes them once, from the member in its lowest leaf, who
+        // names itself the only admin and the members in leaf order, changing no one (the rule
+        // the relay applies too).
+        let Some(new) = new else {
+            return Ok(());
+        };
+        let taken = Roles {
+            admins: vec![committer],
+            roster: roster.to_vec(),
+        };
+        let membership_changes =
+            staged.add_proposals().next().is_some() || staged.remove_proposals().next().is_some();
+        if roster.first() != Some(&committer) || membership_changes || new != taken {
+            return Err(GroupError::Rejected(
+                "roles taken by someone other than the circle's founding member".into(),
+            ));
+        }
         return Ok(());
     };
     let Some(new) = new else {

@@ -292,10 +292,13 @@ impl Circle {
             }),
             ProcessedMessageContent::StagedCommitMessage(staged) => {
                 let old = self.roles()?;
+                // The members in leaf order, before the commit.
+                let roster = self.members()?;
                 roles::check_received(
                     old.as_ref(),
                     &staged,
                     sender,
+                    &roster,
                     |leaf| self.key_at(leaf),
                     account_of,
                 )?;

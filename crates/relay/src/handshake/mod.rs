@@ -166,7 +166,6 @@ pub fn check(record: &[u8], message: &[u8], poster: &Account) -> Result<Checked>
             })
         }
         ProcessedMessageContent::StagedCommitMessage(staged) => {
-            check_roles(&group, &staged, poster)?;
             let added = staged
                 .add_proposals()
                 .map(|p| {
@@ -182,6 +181,8 @@ pub fn check(record: &[u8], message: &[u8], poster: &Account) -> Result<Checked>
                     })
                 })
                 .collect::<Result<Vec<_>>>()?;
+            let added_accounts: Vec<[u8; 32]> = added.iter().map(|a| a.account.0).collect();
+            check_roles(&group, &staged, poster, added_accounts)?;
             group.merge_commit(&record, *staged).map_err(internal)?;
             Ok(Checked::Commit {
                 state: state_of(&group, &record)?,
@@ -212,17 +213,15 @@ fn account_at(group: &PublicGroup, leaf: LeafNodeIndex) -> Result<Account> {
 /// Holds a commit to the circle's roles, the rule every client applies too
 /// (`consilium_model::roles::check_commit`). A group made before roles existed takes them once,
 /// from its member in the lowest leaf, who names itself admin and the members in leaf order.
-fn check_roles(group: &PublicGroup, staged: &StagedCommit, committer: &Account) -> Result<()> {
+fn check_roles(
+    group: &PublicGroup,
+    staged: &StagedCommit,
+    committer: &Account,
+    added: Vec<[u8; 32]>,
+) -> Result<()> {
     let old = roles_in(group.group_context())?;
     let new = roles_in(staged.group_context())?;
     let changed = new.is_some() && new != old;
-    let added = staged
-        .add_proposals()
-        .map(|p| {
-            let leaf = p.add_proposal().key_package().leaf_node();
-            Ok(account_of(leaf.credential(), leaf.signature_key().as_slice())?.0)
-        })
-        .collect::<Result<Vec<_>>>()?;
     let removed = staged
         .remove_proposals()
         .map(|p| {
@@ -238,18 +237,15 @@ fn check_roles(group: &PublicGroup, staged: &StagedCommit, committer: &Account) 
         let Some(new) = new else {
             return Ok(());
         };
-        let members: Vec<_> = group.members().collect();
-        let first = members.iter().min_by_key(|m| m.index).map(|m| m.index);
-        let roster = members
-            .iter()
-            .map(|m| account_of(&m.credential, &m.signature_key).map(|a| a.0))
-            .collect::<Result<Vec<_>>>()?;
-        let founder = first.map(|leaf| account_at(group, leaf)).transpose()?;
+        // The members in leaf order: the first is the founding member.
+        let roster: Vec<[u8; 32]> = members_of(group)?.into_iter().map(|a| a.0).collect();
+        let founder = roster.first().copied();
         let taken = Roles {
             admins: vec![committer.0],
             roster,
         };
-        if founder != Some(*committer) || !added.is_empty() || !removed.is_empty() || new != taken {
+        if founder != Some(committer.0) || !added.is_empty() || !removed.is_empty() || new != taken
+        {
             return Err(RelayError::Forbidden);
         }
         return Ok(());
