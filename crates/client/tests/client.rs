@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use consilium_client::model::{CaseFields, Clock, Timestamp};
-use consilium_client::{Direction, Engine, EngineConfig, KdfParams, Passphrase, Transfer};
+use consilium_client::{Direction, Engine, EngineConfig, Event, KdfParams, Passphrase, Transfer};
 
 /// The system clock plus an offset the test can move forward.
 #[derive(Debug, Default)]
@@ -222,6 +222,46 @@ fn a_member_who_leaves_is_out_even_when_another_commit_drops_the_request() {
         assert_eq!(members.len(), 2, "{members:?}");
     }
     assert_eq!(a.circles().unwrap()[0].epoch, b.circles().unwrap()[0].epoch);
+}
+
+/// The window reloads a circle when a pass reports an event: the pass that makes the admin's
+/// own commit take effect must report it, or the window keeps showing the epoch and members it
+/// read before (a race CI lost: the approve's reload ran before the pass sent the commit).
+#[test]
+fn an_own_commit_taking_effect_is_reported_like_a_received_one() {
+    let root = tempfile::tempdir().unwrap();
+    let clock = Arc::new(MovableClock::default());
+    let relay = start_relay(&root.path().join("relay"), clock.clone(), "127.0.0.1:0");
+    let url = relay.url();
+    let (mut a, mut b) = (
+        engine(root.path(), "a", &clock),
+        engine(root.path(), "b", &clock),
+    );
+    a.create_circle("Derm", &url).unwrap();
+    b.join(&a.invite("Derm").unwrap()).unwrap();
+    a.sync().unwrap();
+    let request = a.join_requests("Derm").unwrap()[0].id;
+    a.approve("Derm", request).unwrap();
+    let b_account = b.identity().unwrap().account;
+    let events = a.sync().unwrap().events;
+    assert!(
+        events.iter().any(|e| matches!(
+            e,
+            Event::MembersChanged { added, removed, .. } if *added == vec![b_account.clone()] && removed.is_empty()
+        )),
+        "{events:?}"
+    );
+    b.sync().unwrap();
+
+    a.rotate_keys("Derm").unwrap();
+    let events = a.sync().unwrap().events;
+    assert!(
+        events.iter().any(|e| matches!(
+            e,
+            Event::MembersChanged { added, removed, .. } if added.is_empty() && removed.is_empty()
+        )),
+        "a rotation changes the circle's epoch: {events:?}"
+    );
 }
 
 #[test]

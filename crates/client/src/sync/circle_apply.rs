@@ -8,7 +8,7 @@
 //! Every call runs inside the caller's transaction, so the MLS state step and its effect on the
 //! vault are stored together.
 
-use consilium_groups::{Circle, GroupError, Identity, Incoming, Outgoing, Provider};
+use consilium_groups::{AccountKey, Circle, GroupError, Identity, Incoming, Outgoing, Provider};
 use consilium_model::app::{
     AppMessage, AttachmentPointer, CaseRevised, CaseShared, PollOpened, VoteCast,
 };
@@ -89,14 +89,30 @@ fn introduce_self(db: &CaseDb, circle: &[u8], seed: &[u8], now: Timestamp) -> Re
 }
 
 /// What the relay's acceptance of a queued item means here. Also used when the acceptance is
-/// only learnt from the item's echo in the log.
-pub fn on_accepted(db: &CaseDb, item: &OutboxItem, now: Timestamp) -> Result<()> {
+/// only learnt from the item's echo in the log. An own commit taking effect is reported as a
+/// received one is (`MembersChanged`), so a window that read the circle before reloads it.
+pub fn on_accepted(db: &CaseDb, item: &OutboxItem, now: Timestamp) -> Result<Option<Event>> {
     let queued = Queued::decode(&item.payload)?;
+    let mut event = None;
     if queued.is_commit() {
         let mut circle = load(db, &item.circle)?;
+        let before = circle.members().map_err(local)?;
         circle
             .confirm(&Provider::new(db.connection()))
             .map_err(local)?;
+        let after = circle.members().map_err(local)?;
+        let not_in = |these: &[AccountKey], those: &[AccountKey]| -> Vec<String> {
+            these
+                .iter()
+                .filter(|k| !those.contains(k))
+                .map(hex::encode)
+                .collect()
+        };
+        event = Some(Event::MembersChanged {
+            circle: hex::encode(&item.circle),
+            added: not_in(&after, &before),
+            removed: not_in(&before, &after),
+        });
     }
     match queued {
         Queued::Add { request, .. } => {
@@ -113,13 +129,15 @@ pub fn on_accepted(db: &CaseDb, item: &OutboxItem, now: Timestamp) -> Result<()>
         _ => {}
     }
     db.transfers().clear_outgoing(&item.message_id)?;
-    Ok(())
+    Ok(event)
 }
 
 /// Seals outbox items with the profile's MLS state (for `outbox::deliver_due`).
 pub struct CircleSealer<'a> {
     pub identity: &'a Identity,
     pub now: Timestamp,
+    /// What acceptances made happen here (own commits taking effect).
+    pub events: Vec<Event>,
 }
 
 impl std::fmt::Debug for CircleSealer<'_> {
@@ -206,7 +224,8 @@ impl Sealer for CircleSealer<'_> {
     }
 
     fn accepted(&mut self, db: &CaseDb, item: &OutboxItem) -> Result<()> {
-        on_accepted(db, item, self.now)
+        self.events.extend(on_accepted(db, item, self.now)?);
+        Ok(())
     }
 
     fn refused(&mut self, db: &CaseDb, item: &OutboxItem) -> Result<()> {
@@ -304,7 +323,7 @@ impl Applier for CircleApplier {
                 .and_then(|(bytes, _)| SealedPost::decode(bytes).ok())
                 .is_some_and(|post| post.mls[..] == entry.mls[..])
         {
-            on_accepted(db, &item, self.now)?;
+            self.events.extend(on_accepted(db, &item, self.now)?);
             db.outbox().mark_delivered(item.id)?;
         }
         Ok(())

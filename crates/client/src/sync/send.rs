@@ -22,6 +22,7 @@ impl Engine {
         let mut sealer = CircleSealer {
             identity: &self.identity,
             now,
+            events: Vec::new(),
         };
         let entropy = self.config.entropy.clone();
         let mut jitter = || {
@@ -37,6 +38,7 @@ impl Engine {
             &mut jitter,
         )?;
         report.sent += delivery.delivered;
+        report.events.append(&mut sealer.events);
         report.redone += delivery.resealed;
         if let Some(why) = &delivery.offline {
             report.offline = Some(why.clone());
