@@ -2,7 +2,12 @@
 //! allocates (and zero-fills) each value at the length its header declares before reading it,
 //! so a 200 KB file whose one length field says 4 GB would make an import take seconds and touch
 //! gigabytes. Every defined length must fit in the bytes that follow it; the walk descends into
-//! sequences and items and steps over encapsulated pixel fragments, reading nothing else.
+//! sequences (of defined length too, known as such in implicit VR from the dictionary the reader
+//! uses) and items, and steps over encapsulated pixel fragments, reading nothing else.
+
+use dicom_core::dictionary::{DataDictionary, DataDictionaryEntry};
+use dicom_core::{Tag, VR};
+use dicom_dictionary_std::StandardDataDictionary;
 
 use crate::error::{DeidError, Result};
 
@@ -106,9 +111,54 @@ fn walk(bytes: &[u8], mut at: usize, enc: Encoding) -> Result<()> {
             in_fragments = tag == (0x7FE0, 0x0010);
             continue;
         }
-        at = fits(bytes, at, len)?;
+        let end = fits(bytes, at, len)?;
+        let vr = vr_of(bytes, at - header, tag, enc);
+        // The reader descends into a sequence of defined length too (its items are elements
+        // it reads one by one), so the walk does, in place; anything else is stepped over.
+        if vr == VR::SQ {
+            continue;
+        }
+        // A binary value is read as whole numbers, so a length that is not a multiple of one
+        // leaves bytes the reader counts as read but never consumes: from there it reads
+        // elsewhere than the walk did. Such a file is damaged anyway.
+        let width = width_of(vr);
+        if len as usize % width != 0 {
+            return Err(DeidError::Dicom(format!(
+                "the DICOM file is damaged: the value at byte {at} holds numbers of {width} bytes but has {len} bytes"
+            )));
+        }
+        at = end;
     }
     Ok(())
+}
+
+/// The VR the reader gives the element whose header is at `at`: the one written in an explicit
+/// encoding (UN when those bytes are none), the standard dictionary's in implicit VR (as the
+/// reader looks it up).
+fn vr_of(bytes: &[u8], at: usize, tag: (u16, u16), enc: Encoding) -> VR {
+    if enc.explicit {
+        return match bytes.get(at + 4..at + 6) {
+            Some(&[a, b]) => VR::from_binary([a, b]).unwrap_or(VR::UN),
+            _ => VR::UN,
+        };
+    }
+    // Pixel and overlay data are OW in implicit VR whatever the dictionary says.
+    if tag == (0x7FE0, 0x0010) || (tag.0 >> 8 == 0x60 && tag.1 == 0x3000) {
+        return VR::OW;
+    }
+    StandardDataDictionary
+        .by_tag(Tag(tag.0, tag.1))
+        .map_or(VR::UN, |entry| entry.vr().relaxed())
+}
+
+/// The size of one number in a binary value of `vr` (1 for text and bytes).
+fn width_of(vr: VR) -> usize {
+    match vr {
+        VR::US | VR::SS | VR::OW => 2,
+        VR::UL | VR::SL | VR::OL | VR::FL | VR::OF | VR::AT => 4,
+        VR::FD | VR::OD | VR::SV | VR::UV | VR::OV => 8,
+        _ => 1,
+    }
 }
 
 /// The tag, the declared length and the header's size of the element at `at`.
@@ -259,5 +309,41 @@ mod tests {
         f.extend_from_slice(&data);
         let err = check(&f).unwrap_err();
         assert!(err.to_string().contains("claims"), "{err}");
+    }
+
+    /// A sequence of defined length is read item by item: an element in it that claims 4 GB is
+    /// caught, where stepping over the sequence as a whole let it through.
+    #[test]
+    fn a_sequence_of_defined_length_is_walked_into_as_the_reader_does() {
+        let sequence = |inner_len: [u8; 4]| {
+            let mut d = vec![0x08, 0x00, 0x40, 0x11, b'S', b'Q', 0, 0, 20, 0, 0, 0];
+            d.extend_from_slice(&[0xFE, 0xFF, 0x00, 0xE0, 12, 0, 0, 0]);
+            d.extend_from_slice(&[0x09, 0x00, 0x10, 0x00, b'O', b'B', 0, 0]);
+            d.extend_from_slice(&inner_len);
+            file(&d)
+        };
+        assert!(check(&sequence([0, 0, 0, 0])).is_ok());
+        let err = check(&sequence([0xF0, 0xFF, 0xFF, 0xFF])).unwrap_err();
+        assert!(err.to_string().contains("claims 4294967280 bytes"), "{err}");
+    }
+
+    /// Found by the same target in its fourth run: in implicit VR, a group length (UL by the
+    /// dictionary) of 6 bytes. The reader reads one number, counts 6 bytes read and goes on 2
+    /// bytes early, into an element the walk never saw that claims 4 GB.
+    #[test]
+    fn a_binary_value_whose_length_splits_a_number_is_refused() {
+        let data = hex::decode(concat!(
+            "0200000000000000040000001600000002001000dd4c09012f000000312e322e",
+            "3834302e31303030382e312e3200000000000000000000000000000000000000",
+            "0000000000000000000000000000000000000000000000000000000000000000",
+            "000000ff0700000000000000000000060000002e000000000000000000000000",
+            "000000000000000000000000000000000000000000000000000055b5ffffff04",
+        ))
+        .unwrap();
+        let mut f = vec![0u8; 128];
+        f.extend_from_slice(b"DICM");
+        f.extend_from_slice(&data);
+        let err = check(&f).unwrap_err();
+        assert!(err.to_string().contains("has 6 bytes"), "{err}");
     }
 }
