@@ -56,7 +56,8 @@ pub(crate) fn check(bytes: &[u8]) -> Result<()> {
         let end = fits(bytes, value_at, len)?;
         if tag == (0x0002, 0x0010) {
             syntax = String::from_utf8_lossy(&bytes[value_at..end])
-                .trim_end_matches(['\0', ' '])
+                // As the reader trims it: any whitespace, not only spaces.
+                .trim_end_matches(|c: char| c.is_whitespace() || c == '\0')
                 .to_string();
         }
         at = end;
@@ -345,5 +346,39 @@ mod tests {
         f.extend_from_slice(&data);
         let err = check(&f).unwrap_err();
         assert!(err.to_string().contains("has 6 bytes"), "{err}");
+    }
+
+    /// Found by the same target in its fifth run: a transfer syntax UID padded with NULs and a
+    /// tab. The reader trims any whitespace and reads the data set in implicit VR; the walk
+    /// trimmed only spaces and NULs, took it for explicit VR and never saw a UL claiming 4 GB.
+    #[test]
+    fn the_transfer_syntax_is_trimmed_as_the_reader_trims_it() {
+        let data = hex::decode(concat!(
+            "020000000000534c040000001600000002001000dd4c09012f000000312e322e",
+            "3834302e31303030382e312e3200000000000009000000000000000000000000",
+            "0000000000000000000000000000000000000000000000000000000000000000",
+            "0000000800000000000000000000000000000000000000000000000000000000",
+            "0000000000000000000000000000000000000000000000000000000000000000",
+            "0000000000000000000000000000000000000000000000000000000000000000",
+            "0000000000000000000000000000000000000000000000000000000000000000",
+            "00000000000000feffffff000000000000000000000000000000000000000000",
+            "0000000000000000000000000000000000000000000000000000000000000000",
+            "0000000000000000000000000000000000000000000000000000000000000000",
+            "0000000000000000000000000000000000000000000000000000000000000000",
+            "0000000000000000000000000000000000000000000000000000000000000000",
+            "0000000000000000000000000000000000000000000000000000000000000000",
+            "0000000000000000000000000000000000000000000000000000000000000000",
+            "0000000000000000000000000000000000000000000000000000000000000000",
+            "0000000000000000000000000000000000000000000000000000000000000000",
+            "0000000000000000000000000000000000000000000000000000000000000000",
+            "0000000000000000400000000000000000000000000000000800000000000000",
+            "000000000000000000000000000000000000000000000004",
+        ))
+        .unwrap();
+        let mut f = vec![0u8; 128];
+        f.extend_from_slice(b"DICM");
+        f.extend_from_slice(&data);
+        let err = check(&f).unwrap_err();
+        assert!(err.to_string().contains("claims"), "{err}");
     }
 }
