@@ -4,62 +4,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::Path;
-use std::sync::atomic::{AtomicI64, Ordering};
+mod support;
+
 use std::sync::{Arc, Mutex};
 
-use consilium_client::model::{CaseFields, Clock, Timestamp};
-use consilium_client::{Direction, Engine, EngineConfig, Event, KdfParams, Passphrase, Transfer};
-
-/// The system clock plus an offset the test can move forward.
-#[derive(Debug, Default)]
-struct MovableClock(AtomicI64);
-
-impl MovableClock {
-    fn advance_days(&self, days: i64) {
-        self.0.fetch_add(days * 24 * 3600 * 1000, Ordering::SeqCst);
-    }
-}
-
-impl Clock for MovableClock {
-    fn now(&self) -> Timestamp {
-        let real = consilium_client::model::SystemClock.now();
-        Timestamp(real.0 + self.0.load(Ordering::SeqCst))
-    }
-}
-
-/// The relay on `addr` ("127.0.0.1:0" for any port), on its own thread, sharing the test's clock.
-fn start_relay(dir: &Path, clock: Arc<MovableClock>, addr: &str) -> consilium_relay::Background {
-    let listener = std::net::TcpListener::bind(addr).unwrap();
-    let mut config = consilium_relay::RelayConfig::new(dir.to_path_buf(), clock);
-    config.admission = consilium_relay::Admission::Open;
-    consilium_relay::Background::start(listener, config).unwrap()
-}
-
-fn engine(root: &Path, name: &str, clock: &Arc<MovableClock>) -> Engine {
-    let config = EngineConfig {
-        kdf: KdfParams::TEST_ONLY_WEAK,
-        clock: clock.clone(),
-        ..Default::default()
-    };
-    Engine::init(
-        &root.join(name),
-        &Passphrase::new("client test passphrase 123"),
-        name,
-        "Dermatology",
-        config,
-    )
-    .unwrap()
-}
-
-fn bring_in(admin: &mut Engine, other: &mut Engine, circle: &str) {
-    other.join(&admin.invite(circle).unwrap()).unwrap();
-    admin.sync().unwrap();
-    let request = admin.join_requests(circle).unwrap()[0].id;
-    admin.approve(circle, request).unwrap();
-    admin.sync().unwrap();
-    other.sync().unwrap();
-}
+use consilium_client::model::CaseFields;
+use consilium_client::{Direction, Engine, Event, Transfer};
+use support::{MovableClock, bring_in, engine, start_relay};
 
 #[test]
 fn a_share_made_while_the_relay_is_down_goes_when_it_is_back_with_progress_both_ways() {

@@ -123,7 +123,7 @@ fn walk(bytes: &[u8], mut at: usize, enc: Encoding) -> Result<()> {
         // leaves bytes the reader counts as read but never consumes: from there it reads
         // elsewhere than the walk did. Such a file is damaged anyway.
         let width = width_of(vr);
-        if len as usize % width != 0 {
+        if !(len as usize).is_multiple_of(width) {
             return Err(DeidError::Dicom(format!(
                 "the DICOM file is damaged: the value at byte {at} holds numbers of {width} bytes but has {len} bytes"
             )));

@@ -202,7 +202,9 @@ fn vault_circle() -> (VaultMember, Vec<u8>, VaultMember) {
         c.confirm(p).unwrap();
         (c.id(), out.welcome.unwrap())
     });
-    tx(&bob, |p| Circle::join(p, &welcome).unwrap());
+    tx(&bob, |p| {
+        Circle::join(p, &welcome, &[alice.id.public_key()]).unwrap()
+    });
     (alice, gid, bob)
 }
 

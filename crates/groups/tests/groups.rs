@@ -306,6 +306,55 @@ fn seal(m: &Member, gid: &[u8], text: &[u8]) -> Vec<u8> {
         .unwrap()
 }
 
+/// Anyone may claim the inviter's key packages: a relay (here "m") builds a group around one, and
+/// the joiner's, and welcomes the joiner. The inviter is a member of it, but did not sign its
+/// GroupInfo: the joiner refuses it and stores nothing, then takes the inviter's real Welcome.
+#[test]
+fn a_welcome_to_a_group_built_around_the_inviters_key_package_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let ms = members(dir.path(), &["inviter", "joiner", "m"]);
+    let (inviter, joiner, relay) = (&ms[0], &ms[1], &ms[2]);
+    let mut fake = Circle::create(&Provider::new(&relay.conn), &relay.id).unwrap();
+    let out = fake
+        .add(
+            &Provider::new(&relay.conn),
+            &relay.id,
+            &[key_package(inviter), key_package(joiner)],
+        )
+        .unwrap();
+    fake.confirm(&Provider::new(&relay.conn)).unwrap();
+    let Err(err) = Circle::join(
+        &Provider::new(&joiner.conn),
+        &out.welcome.unwrap(),
+        &[inviter.id.public_key()],
+    ) else {
+        panic!("a Welcome the inviter did not send was taken");
+    };
+    assert!(err.to_string().contains("neither the inviter"), "{err}");
+    assert!(
+        Circle::load(&Provider::new(&joiner.conn), &fake.id())
+            .unwrap()
+            .is_none()
+    );
+
+    let mut real = Circle::create(&Provider::new(&inviter.conn), &inviter.id).unwrap();
+    let out = real
+        .add(
+            &Provider::new(&inviter.conn),
+            &inviter.id,
+            &[key_package(joiner)],
+        )
+        .unwrap();
+    real.confirm(&Provider::new(&inviter.conn)).unwrap();
+    let joined = Circle::join(
+        &Provider::new(&joiner.conn),
+        &out.welcome.unwrap(),
+        &[inviter.id.public_key()],
+    )
+    .unwrap();
+    assert_eq!(joined.id(), real.id());
+}
+
 #[test]
 fn a_circle_of_three_talks_and_a_removed_member_reads_nothing_after() {
     let dir = tempfile::tempdir().unwrap();
@@ -324,7 +373,7 @@ fn a_circle_of_three_talks_and_a_removed_member_reads_nothing_after() {
     circle.confirm(&Provider::new(&a.conn)).unwrap();
     let welcome = out.welcome.unwrap();
     for m in [b, c] {
-        let joined = Circle::join(&Provider::new(&m.conn), &welcome).unwrap();
+        let joined = Circle::join(&Provider::new(&m.conn), &welcome, &[a.id.public_key()]).unwrap();
         assert_eq!(joined.epoch(), 1);
         let mut who = joined.members().unwrap();
         who.sort();
@@ -414,7 +463,12 @@ fn two_admins_committing_at_once_never_fork_the_circle() {
         .add(&Provider::new(&a.conn), &a.id, &[key_package(b)])
         .unwrap();
     circle.confirm(&Provider::new(&a.conn)).unwrap();
-    Circle::join(&Provider::new(&b.conn), &out.welcome.unwrap()).unwrap();
+    Circle::join(
+        &Provider::new(&b.conn),
+        &out.welcome.unwrap(),
+        &[a.id.public_key()],
+    )
+    .unwrap();
 
     for round in 0..10 {
         // Both rotate on the same epoch; the relay takes whichever came first.

@@ -14,6 +14,8 @@ use crate::error::{ModelError, Result};
 const PREFIX: &str = "consilium-invite:1:";
 /// Longest code accepted (a relay URL of a few hundred characters fits easily).
 const MAX_CODE_CHARS: usize = 2048;
+/// Admins named besides the inviter (each adds 44 characters to the code).
+const MAX_ADMINS: usize = 16;
 
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Invite {
@@ -29,6 +31,10 @@ pub struct Invite {
     /// The circle's name, as the inviter calls it (the joiner may rename it).
     #[serde(default)]
     pub circle_name: String,
+    /// The circle's other admins when the code was made (account keys): one of them may approve
+    /// the request, so their Welcome is taken too. Nobody else's is.
+    #[serde(default)]
+    pub admins: Vec<ByteBuf>,
 }
 
 impl std::fmt::Debug for Invite {
@@ -66,6 +72,9 @@ impl Invite {
         }
         if self.circle_name.chars().count() > 120 {
             return Err(bad("the circle name is too long"));
+        }
+        if self.admins.len() > MAX_ADMINS || self.admins.iter().any(|a| a.len() != 32) {
+            return Err(bad("the list of admins is malformed"));
         }
         if self.token.len() != 32 || self.inviter.len() != 32 {
             return Err(bad("the token or the inviter's key is malformed"));

@@ -520,6 +520,7 @@ mod invites {
             inviter: ByteBuf::from(vec![3; 32]),
             relay_cert_sha256: None,
             circle_name: "Dermatology Lyon".into(),
+            admins: Vec::new(),
         }
     }
 

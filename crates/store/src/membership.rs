@@ -17,6 +17,9 @@ pub struct PendingJoin {
     pub name: String,
     /// The inviter's account, from the invite code.
     pub inviter: String,
+    /// The circle's other admins the invite code named (hex accounts): they may send the
+    /// Welcome too.
+    pub admins: Vec<String>,
 }
 
 /// A colleague who redeemed an invite code to one of our circles.
@@ -120,11 +123,19 @@ impl Membership<'_> {
 
     pub fn add_pending_join(&self, join: &PendingJoin, now: Timestamp) -> Result<()> {
         self.db.connection().execute(
-            "INSERT INTO pending_joins (circle, relay, name, inviter, requested_at)
-             VALUES (?1, ?2, ?3, ?4, ?5)
+            "INSERT INTO pending_joins (circle, relay, name, inviter, requested_at, admins)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
              ON CONFLICT (circle) DO UPDATE SET relay = excluded.relay, name = excluded.name,
-                 inviter = excluded.inviter, requested_at = excluded.requested_at",
-            params![join.circle, join.relay, join.name, join.inviter, now.0],
+                 inviter = excluded.inviter, requested_at = excluded.requested_at,
+                 admins = excluded.admins",
+            params![
+                join.circle,
+                join.relay,
+                join.name,
+                join.inviter,
+                now.0,
+                join.admins.join(" ")
+            ],
         )?;
         Ok(())
     }
@@ -133,13 +144,15 @@ impl Membership<'_> {
         let mut stmt = self
             .db
             .connection()
-            .prepare_cached("SELECT circle, relay, name, inviter FROM pending_joins")?;
+            .prepare_cached("SELECT circle, relay, name, inviter, admins FROM pending_joins")?;
         let rows = stmt.query_map([], |r| {
+            let admins: String = r.get(4)?;
             Ok(PendingJoin {
                 circle: r.get(0)?,
                 relay: r.get(1)?,
                 name: r.get(2)?,
                 inviter: r.get(3)?,
+                admins: admins.split_whitespace().map(str::to_string).collect(),
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)

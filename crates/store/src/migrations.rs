@@ -59,10 +59,15 @@ const MIGRATIONS: &[Migration] = &[
         sql: include_str!("migrations/0008_deid_report.sql"),
         after: None,
     },
+    Migration {
+        version: 9,
+        sql: include_str!("migrations/0009_welcomers.sql"),
+        after: None,
+    },
 ];
 
 /// The newest schema this build knows.
-pub const LATEST: i64 = 8;
+pub const LATEST: i64 = 9;
 
 pub(crate) fn current_version(conn: &Connection) -> Result<i64> {
     Ok(conn.query_row("PRAGMA user_version", [], |r| r.get(0))?)

@@ -222,6 +222,18 @@ impl Engine {
             token_hash: ByteBuf::from(hash.as_ref().to_vec()),
             expires_at: self.config.clock.now().0 + INVITE_LIFETIME_MS,
         };
+        // The other admins may approve the request: their Welcome is the joiner's to take too.
+        let me = self.identity.public_key();
+        let admins = Circle::load(&Provider::new(self.vault.db().connection()), &c.id)?
+            .map(|g| g.roles())
+            .transpose()?
+            .flatten()
+            .map(|r| r.admins)
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|a| *a != me)
+            .map(|a| ByteBuf::from(a.to_vec()))
+            .collect();
         let client = self.net.client(&c.relay)?;
         self.net.run(client.register_invitation(&c.id, &register))?;
         let invite = Invite {
@@ -231,6 +243,7 @@ impl Engine {
             inviter: ByteBuf::from(self.identity.public_key().to_vec()),
             relay_cert_sha256: None,
             circle_name: c.name,
+            admins,
         };
         invite
             .to_code()
@@ -271,7 +284,8 @@ impl Engine {
             note: ByteBuf::from(note),
         }))?;
         let name = if invite.circle_name.trim().is_empty() {
-            format!("circle {}", &hex::encode(&invite.circle)[..8])
+            let id: String = hex::encode(&invite.circle).chars().take(8).collect();
+            format!("circle {id}")
         } else {
             invite.circle_name.clone()
         };
@@ -281,6 +295,7 @@ impl Engine {
                 relay: invite.relay.clone(),
                 name: name.clone(),
                 inviter: hex::encode(inviter),
+                admins: invite.admins.iter().map(hex::encode).collect(),
             },
             now,
         )?;

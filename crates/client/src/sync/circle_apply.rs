@@ -470,7 +470,12 @@ mod tests {
         let gid = circle.id();
         let added = circle.add(&pa, &alice, &[kp]).unwrap();
         circle.confirm(&pa).unwrap();
-        Circle::join(&Provider::new(bdb.connection()), &added.welcome.unwrap()).unwrap();
+        Circle::join(
+            &Provider::new(bdb.connection()),
+            &added.welcome.unwrap(),
+            &[alice.public_key()],
+        )
+        .unwrap();
         // Bob's log starts after the commit that added him (seq 1).
         bdb.logs().advance_cursor(&gid, 1).unwrap();
 

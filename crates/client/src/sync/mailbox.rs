@@ -1,6 +1,6 @@
 //! A relay's mailbox: Welcomes to circles we asked to join, and join requests to ours.
 
-use consilium_groups::{Circle, Provider};
+use consilium_groups::{AccountKey, Circle, Provider};
 use consilium_model::app::{AppMessage, MemberProfile};
 use consilium_model::codec::from_cbor;
 use consilium_model::wire::{MailboxItem, MailboxKind};
@@ -56,8 +56,14 @@ impl Engine {
         let now = self.config.clock.now();
         let profile = self.vault.db().profile()?;
         let (identity, entropy) = (&self.identity, self.config.entropy.clone());
+        // The inviter, or an admin the invite named: nobody else's Welcome is taken (a relay can
+        // build a group around the inviter's key packages, but cannot sign for the inviter).
+        let welcomers: Vec<AccountKey> = std::iter::once(&pending.inviter)
+            .chain(&pending.admins)
+            .filter_map(|a| hex::decode(a).ok()?.try_into().ok())
+            .collect();
         let joined = self.vault.db_mut().atomically(|db| {
-            let circle = Circle::join(&Provider::new(db.connection()), &item.body)?;
+            let circle = Circle::join(&Provider::new(db.connection()), &item.body, &welcomers)?;
             if circle.id() != pending.circle {
                 return Err(ClientError::Untrusted("a Welcome to another circle".into()));
             }

@@ -168,15 +168,30 @@ impl Circle {
     }
 
     /// Joins from a Welcome (which carries the ratchet tree).
-    pub fn join(provider: &Provider<'_>, welcome: &[u8]) -> Result<Circle> {
+    ///
+    /// Only a Welcome sent by one of `welcomers` (the inviter, or an admin the invite names) is
+    /// taken. Anyone can claim the inviter's key packages and build a group around them with
+    /// the circle's id: what such a group cannot have is a GroupInfo signed by the inviter's
+    /// leaf, and the sender of a Welcome is the leaf whose signature over it staging verified.
+    pub fn join(
+        provider: &Provider<'_>,
+        welcome: &[u8],
+        welcomers: &[AccountKey],
+    ) -> Result<Circle> {
         let message = MlsMessageIn::tls_deserialize_exact(welcome).map_err(mls)?;
         let MlsMessageBodyIn::Welcome(welcome) = message.extract() else {
             return Err(GroupError::Rejected("not a Welcome".into()));
         };
-        let group = StagedWelcome::new_from_welcome(provider, &join_config(), welcome, None)
-            .map_err(|e| GroupError::Rejected(e.to_string()))?
-            .into_group(provider)
-            .map_err(mls)?;
+        let staged = StagedWelcome::new_from_welcome(provider, &join_config(), welcome, None)
+            .map_err(|e| GroupError::Rejected(e.to_string()))?;
+        let sender = account_of(staged.welcome_sender().map_err(mls)?.credential())?;
+        if !welcomers.contains(&sender) {
+            return Err(GroupError::Rejected(format!(
+                "the Welcome was sent by {}, who is neither the inviter nor an admin the invite names; it may be a circle the relay made up",
+                hex::encode(&sender[..4])
+            )));
+        }
+        let group = staged.into_group(provider).map_err(mls)?;
         Ok(Circle { group })
     }
 

@@ -1,0 +1,65 @@
+//! What the engine's tests against a real relay share: a clock the test moves, the relay on
+//! 127.0.0.1 in this process, a profile, and bringing a colleague into a circle.
+
+#![allow(dead_code)]
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+
+use consilium_client::model::{Clock, Timestamp};
+use consilium_client::{Engine, EngineConfig, KdfParams, Passphrase};
+
+/// The system clock plus an offset the test can move forward.
+#[derive(Debug, Default)]
+pub struct MovableClock(AtomicI64);
+
+impl MovableClock {
+    pub fn advance_days(&self, days: i64) {
+        self.0.fetch_add(days * 24 * 3600 * 1000, Ordering::SeqCst);
+    }
+}
+
+impl Clock for MovableClock {
+    fn now(&self) -> Timestamp {
+        let real = consilium_client::model::SystemClock.now();
+        Timestamp(real.0 + self.0.load(Ordering::SeqCst))
+    }
+}
+
+/// The relay on `addr` ("127.0.0.1:0" for any port), on its own thread, sharing the test's clock.
+pub fn start_relay(
+    dir: &Path,
+    clock: Arc<MovableClock>,
+    addr: &str,
+) -> consilium_relay::Background {
+    let listener = std::net::TcpListener::bind(addr).unwrap();
+    let mut config = consilium_relay::RelayConfig::new(dir.to_path_buf(), clock);
+    config.admission = consilium_relay::Admission::Open;
+    consilium_relay::Background::start(listener, config).unwrap()
+}
+
+pub fn engine(root: &Path, name: &str, clock: &Arc<MovableClock>) -> Engine {
+    let config = EngineConfig {
+        kdf: KdfParams::TEST_ONLY_WEAK,
+        clock: clock.clone(),
+        ..Default::default()
+    };
+    Engine::init(
+        &root.join(name),
+        &Passphrase::new("client test passphrase 123"),
+        name,
+        "Dermatology",
+        config,
+    )
+    .unwrap()
+}
+
+pub fn bring_in(admin: &mut Engine, other: &mut Engine, circle: &str) {
+    other.join(&admin.invite(circle).unwrap()).unwrap();
+    admin.sync().unwrap();
+    let request = admin.join_requests(circle).unwrap()[0].id;
+    admin.approve(circle, request).unwrap();
+    admin.sync().unwrap();
+    other.sync().unwrap();
+}
