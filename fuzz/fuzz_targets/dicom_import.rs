@@ -1,20 +1,39 @@
-//! Untrusted bytes as the body of a DICOM Part 10 file (after the preamble and the DICM marker):
-//! the DICOM reader, the pixel decoders (JPEG, JPEG 2000, RLE) and the rendering never panic past
-//! the import and never allocate past the limits.
+//! Untrusted bytes as the body of a DICOM Part 10 file (after the preamble and the DICM marker),
+//! through what the decoder process runs (`consilium_deid::confined::answer`), under the same
+//! address-space limit the decoder sets on itself: the DICOM reader, the pixel decoders (JPEG,
+//! JPEG 2000, RLE) and the rendering never panic past the import, and an allocation past the
+//! limit fails as an error. The address-space limit rules out AddressSanitizer (which maps
+//! terabytes of shadow memory): run it with `cargo +nightly fuzz run -s none dicom_import`.
 #![no_main]
 
-use consilium_deid::{CleanOptions, ImportLimits, clean_image};
+use std::sync::Once;
+
+use consilium_deid::ImportLimits;
+use consilium_deid::confined::{answer, confine_memory, request};
 use libfuzzer_sys::fuzz_target;
 
+const LIMITS: ImportLimits = ImportLimits {
+    max_input_bytes: 1 << 20,
+    max_side: 2048,
+    max_pixels: 2_000_000,
+    max_alloc: 64 << 20,
+};
+
+static CONFINED: Once = Once::new();
+
 fuzz_target!(|data: &[u8]| {
-    let limits = ImportLimits {
-        max_input_bytes: 1 << 20,
-        max_side: 2048,
-        max_pixels: 2_000_000,
-        max_alloc: 64 << 20,
-    };
+    CONFINED.call_once(|| {
+        // The fuzzer's own corpus and bookkeeping live in the same space: room for them.
+        let room = ImportLimits {
+            max_alloc: LIMITS.max_alloc + (256 << 20),
+            ..LIMITS
+        };
+        confine_memory(&room).expect("the address-space limit");
+    });
     let mut file = vec![0u8; 128];
     file.extend_from_slice(b"DICM");
     file.extend_from_slice(data);
-    let _ = clean_image(&file, &CleanOptions::default(), &limits);
+    if let Ok(encoded) = request(&file, None, &LIMITS) {
+        let _ = answer(&encoded);
+    }
 });

@@ -99,8 +99,9 @@ pub(crate) struct DicomFrame {
     pub report: DicomReport,
 }
 
-/// Reads a Part 10 file and renders `frame` (0-based; the first when `None`).
-pub(crate) fn render(
+/// Reads a Part 10 file and renders `frame` (0-based; the first when `None`), in this process:
+/// what the decoder process (`confined`) runs.
+pub(crate) fn render_here(
     bytes: &[u8],
     frame: Option<u32>,
     limits: &ImportLimits,

@@ -86,7 +86,7 @@ pub fn clean_image(
         });
     }
     let (mut pixels, mut report) = if crate::dicom::is_part10(original) {
-        let frame = crate::dicom::render(original, options.frame, limits)?;
+        let frame = crate::confined::render(original, options.frame, limits)?;
         let report = DeidReport {
             source_format: "DICOM".into(),
             dicom: Some(frame.report),

@@ -1,10 +1,13 @@
 //! De-identification before anything is stored or shared: images are cleaned as they enter the
 //! vault, and the text of a case is scanned for identifiers before it leaves.
 //!
-//! Invariants: this crate does no IO besides the bytes it is given; the original bytes are never
+//! Invariants: this crate does no IO besides the bytes it is given, but for running its own
+//! DICOM decoder process (`confined`: a reader of hostile files, bounded by OS limits); the
+//! original bytes are never
 //! passed on — every rendition is encoded from decoded pixels, with orientation applied and
 //! redactions burned in first. The text scan only reports; it never changes the text.
 
+pub mod confined;
 mod dicom;
 mod dicom_lengths;
 mod dicom_palette;

@@ -1,9 +1,11 @@
 //! The engine against a real relay on 127.0.0.1:0 (in this process, sharing a clock the test
 //! moves): a share made while the relay is down waits and goes when it is back, with upload and
-//! download progress; keys rotate on schedule; key packages are claimed and topped up.
+//! download progress; keys rotate on schedule; key packages are claimed and topped up. The
+//! attacks of a relay turned hostile are in `hostile_relay`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod hostile_relay;
 mod support;
 
 use std::sync::{Arc, Mutex};

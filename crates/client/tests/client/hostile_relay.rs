@@ -2,20 +2,16 @@
 //! playing its operator, rewrites what it stores and serves (its database is the relay's whole
 //! state). Each test is an attack the client must hold against, then the honest path after it.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod support;
-
 use std::path::Path;
 use std::sync::Arc;
 
+use crate::support::{MovableClock, engine, start_relay};
 use consilium_client::Event;
 use consilium_client::model::codec::from_cbor;
 use consilium_groups::{CIPHERSUITE, Identity};
 use openmls::prelude::*;
 use openmls_rust_crypto::OpenMlsRustCrypto;
 use serde_bytes::ByteBuf;
-use support::{MovableClock, engine, start_relay};
 use tls_codec::{Deserialize as _, Serialize as _};
 
 /// The relay's operator: reads and writes the relay's database behind its back.

@@ -1,8 +1,6 @@
 //! What the engine's tests against a real relay share: a clock the test moves, the relay on
 //! 127.0.0.1 in this process, a profile, and bringing a colleague into a circle.
 
-#![allow(dead_code)]
-
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
