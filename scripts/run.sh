@@ -17,9 +17,9 @@ mode=desktop
 if [ "${1:-}" = cli ]; then mode=cli; shift; fi
 if [ "$mode" = desktop ]; then
     (cd "$root/ui" && npm run -s build >&2)
-    (cd "$root" && cargo build --release --locked -q -p consilium-desktop -p consilium-relay >&2)
+    (cd "$root" && cargo build --release --locked -q -p consilium-desktop -p consilium-deid -p consilium-relay >&2)
 else
-    (cd "$root" && cargo build --release --locked -q -p consilium-cli -p consilium-relay >&2)
+    (cd "$root" && cargo build --release --locked -q -p consilium-cli -p consilium-deid -p consilium-relay >&2)
 fi
 
 if ! (exec 3<>/dev/tcp/127.0.0.1/8443) 2>/dev/null; then

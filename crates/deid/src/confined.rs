@@ -92,9 +92,7 @@ pub(crate) fn render(
         return Err(DeidError::NotDicomPart10);
     }
     let encoded = request(bytes, frame, limits).map_err(|e| failed(&e))?;
-    // At most three bytes a pixel, and the report.
-    let answer_limit = limits.max_pixels.saturating_mul(3).saturating_add(1 << 20);
-    let answer = run(&encoded, answer_limit)?;
+    let answer = run(&encoded, answer_limit(limits))?;
     let answer: Answer = ciborium::from_reader(&answer[..])
         .map_err(|e| failed(&format!("its answer could not be read: {e}")))?;
     if answer.protocol != PROTOCOL {
@@ -130,6 +128,18 @@ pub(crate) fn render(
         }),
         Outcome::NotDicomPart10 => Err(DeidError::NotDicomPart10),
     }
+}
+
+/// The decoder process's encoded answer to an encoded `request` (see [`request`]), bounded as
+/// an import bounds it: what [`answer`] gives in this process, plus the process. For the
+/// benchmark that measures what the process costs.
+pub fn answer_from_process(request: &[u8], limits: &ImportLimits) -> Result<Vec<u8>> {
+    run(request, answer_limit(limits))
+}
+
+fn answer_limit(limits: &ImportLimits) -> u64 {
+    // At most three bytes a pixel, and the report.
+    limits.max_pixels.saturating_mul(3).saturating_add(1 << 20)
 }
 
 /// Runs the decoder on `request`; its stdout, if it ended well and within `answer_limit` bytes.
