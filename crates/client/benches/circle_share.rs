@@ -134,7 +134,7 @@ fn transfer_baseline(url: &str, sizes: &[u64]) -> Duration {
             let (c, ids) = (client.clone(), ids.clone());
             tasks.push(tokio::spawn(async move {
                 for id in ids {
-                    c.get_blob(&id).await.unwrap();
+                    c.get_blob(&id, 64 << 20).await.unwrap();
                 }
             }));
         }

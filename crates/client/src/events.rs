@@ -50,6 +50,14 @@ pub enum Event {
         circle: String,
     },
     /// A message of the circle could not be opened or applied; it was recorded and skipped.
+    /// A relay failed in a way that is not "out of reach" (an answer over its limit or
+    /// malformed, a refusal): what it concerns (the relay's mailbox, or one circle's log) is
+    /// left for the next pass; every other relay and circle went on.
+    SyncFailed {
+        relay: String,
+        circle: Option<String>,
+        reason: String,
+    },
     MessageRejected {
         circle: String,
         seq: u64,

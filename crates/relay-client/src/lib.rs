@@ -53,6 +53,9 @@ impl RelayClient {
             return Err(RelayClientError::BadAddress(base));
         }
         let http = reqwest::Client::builder()
+            // A redirect would carry the signed headers to wherever the relay points: none is
+            // followed (the answer is refused as it is).
+            .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(Duration::from_secs(10))
             // A relay that stops answering is given up on after 20 s of silence (the sync
             // reports it offline and retries); a large upload that keeps moving has 120 s.
@@ -107,10 +110,23 @@ impl RelayClient {
             .body(body.to_vec()))
     }
 
-    /// Sends one signed request and returns the answer's body, or the relay's error. A request
-    /// that could not be sent at all (a kept-alive connection the relay closed when it
-    /// restarted) is sent once more on a new connection.
+    /// Sends one signed request and returns the answer's body (at most `ANSWER_MAX_BYTES`), or
+    /// the relay's error.
     async fn send(&self, method: reqwest::Method, path: &str, body: Vec<u8>) -> Result<Vec<u8>> {
+        self.send_within(method, path, body, ANSWER_MAX_BYTES).await
+    }
+
+    /// Sends one signed request and returns the answer's body, read only up to `limit` bytes
+    /// (a longer answer is refused before it costs more), or the relay's error. A request that
+    /// could not be sent at all (a kept-alive connection the relay closed when it restarted) is
+    /// sent once more on a new connection.
+    async fn send_within(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Vec<u8>,
+        limit: usize,
+    ) -> Result<Vec<u8>> {
         let answer = match self.signed(&method, path, &body)?.send().await {
             Err(e) if !e.is_timeout() && (e.is_request() || e.is_connect()) => {
                 self.signed(&method, path, &body)?.send().await
@@ -119,12 +135,20 @@ impl RelayClient {
         }
         .map_err(RelayClientError::from_transport)?;
         let status = answer.status();
-        let bytes = answer
-            .bytes()
-            .await
-            .map_err(RelayClientError::from_transport)?;
+        if status.is_redirection() {
+            return Err(RelayClientError::BadAnswer(format!(
+                "the relay redirected the request (HTTP {status}); relays are never followed elsewhere"
+            )));
+        }
+        // An error's body is a short JSON object: it gets a small bound whatever the route's.
+        let limit = if status.is_success() {
+            limit
+        } else {
+            ERROR_MAX_BYTES
+        };
+        let bytes = read_within(answer, limit).await?;
         if status.is_success() {
-            return Ok(bytes.to_vec());
+            return Ok(bytes);
         }
         let body: RelayErrorBody =
             serde_json::from_slice(&bytes).unwrap_or_else(|_| RelayErrorBody {
@@ -138,6 +162,31 @@ impl RelayClient {
             message: body.message,
             current_epoch: body.current_epoch,
         })
+    }
+
+    /// A list answer (a log page, a mailbox page) decoded item by item: one that is not a `T`
+    /// is returned as `Malformed`, with its id when it has one, and the others stand.
+    async fn items<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        id_field: &str,
+    ) -> Result<Vec<std::result::Result<T, Malformed>>> {
+        let bytes = self
+            .send_within(reqwest::Method::GET, path, vec![], PAGE_MAX_BYTES)
+            .await?;
+        let list: Vec<ciborium::Value> = ciborium::from_reader(&bytes[..]).map_err(|e| {
+            RelayClientError::BadAnswer(format!("the answer is not a list of items: {e}"))
+        })?;
+        Ok(list
+            .into_iter()
+            .map(|value| {
+                let id = id_of(&value, id_field);
+                value.deserialized::<T>().map_err(|e| Malformed {
+                    id,
+                    reason: e.to_string(),
+                })
+            })
+            .collect())
     }
 
     async fn cbor<T: DeserializeOwned>(
@@ -206,13 +255,18 @@ impl RelayClient {
             .await
     }
 
-    /// The group's log after `after`, at most `limit` entries.
-    pub async fn fetch(&self, group_id: &[u8], after: u64, limit: u64) -> Result<Vec<LogEntry>> {
+    /// The group's log after `after`, at most `limit` entries, each decoded alone.
+    pub async fn fetch(
+        &self,
+        group_id: &[u8],
+        after: u64,
+        limit: u64,
+    ) -> Result<Vec<std::result::Result<LogEntry, Malformed>>> {
         let path = format!(
             "/v1/groups/{}/messages?after={after}&limit={limit}",
             hex::encode(group_id)
         );
-        self.cbor(reqwest::Method::GET, &path, vec![]).await
+        self.items(&path, "seq").await
     }
 
     /// Tells the relay this account has read the group up to `seq`.
@@ -236,10 +290,12 @@ impl RelayClient {
         Ok(id)
     }
 
-    /// Downloads a blob and checks it against its id.
-    pub async fn get_blob(&self, id: &[u8; 32]) -> Result<Vec<u8>> {
+    /// Downloads a blob of at most `max_bytes` and checks it against its id.
+    pub async fn get_blob(&self, id: &[u8; 32], max_bytes: usize) -> Result<Vec<u8>> {
         let path = format!("/v1/blobs/{}", hex::encode(id));
-        let bytes = self.send(reqwest::Method::GET, &path, vec![]).await?;
+        let bytes = self
+            .send_within(reqwest::Method::GET, &path, vec![], max_bytes)
+            .await?;
         if ring::digest::digest(&ring::digest::SHA256, &bytes).as_ref() != id {
             return Err(RelayClientError::BadAnswer(
                 "the blob does not match its id".into(),
@@ -296,8 +352,9 @@ impl RelayClient {
         .map(drop)
     }
 
-    pub async fn mailbox(&self) -> Result<Vec<MailboxItem>> {
-        self.cbor(reqwest::Method::GET, "/v1/mailbox", vec![]).await
+    /// The oldest items of this account's mailbox, each decoded alone.
+    pub async fn mailbox(&self) -> Result<Vec<std::result::Result<MailboxItem, Malformed>>> {
+        self.items("/v1/mailbox", "id").await
     }
 
     pub async fn ack_mail(&self, id: u64) -> Result<()> {
@@ -311,6 +368,58 @@ impl RelayClient {
     pub async fn push_socket(&self) -> Result<PushSocket> {
         PushSocket::connect(&self.base, &self.key).await
     }
+}
+
+/// An item of a list answer that is not what the list holds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Malformed {
+    /// Its `seq` or `id`, when it has one that is a number.
+    pub id: Option<u64>,
+    pub reason: String,
+}
+
+/// The most an answer is read to, but for list pages and blobs: what a request answers is a
+/// small document.
+const ANSWER_MAX_BYTES: usize = consilium_model::codec::MAX_DOCUMENT_BYTES;
+/// A log or mailbox page: the relay bounds one to 2 MiB past its first item, which is at most
+/// 1 MiB, with room for the encoding.
+pub const PAGE_MAX_BYTES: usize = 4 << 20;
+/// The body of a refusal.
+const ERROR_MAX_BYTES: usize = 64 << 10;
+
+/// The body of `answer`, refused as soon as it passes `limit` bytes (by its declared length,
+/// or as it arrives).
+async fn read_within(mut answer: reqwest::Response, limit: usize) -> Result<Vec<u8>> {
+    let over = || {
+        RelayClientError::BadAnswer(format!(
+            "the relay's answer is over the {limit} bytes it may be"
+        ))
+    };
+    if answer.content_length().is_some_and(|n| n > limit as u64) {
+        return Err(over());
+    }
+    let mut bytes = Vec::new();
+    while let Some(chunk) = answer
+        .chunk()
+        .await
+        .map_err(RelayClientError::from_transport)?
+    {
+        if bytes.len() + chunk.len() > limit {
+            return Err(over());
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(bytes)
+}
+
+/// The number under `field` of a map, if `value` is one and has it.
+fn id_of(value: &ciborium::Value, field: &str) -> Option<u64> {
+    value.as_map()?.iter().find_map(|(k, v)| {
+        (k.as_text()? == field)
+            .then(|| v.as_integer())
+            .flatten()
+            .and_then(|i| u64::try_from(i).ok())
+    })
 }
 
 fn encode<T: serde::Serialize>(value: &T) -> Result<Vec<u8>> {

@@ -58,8 +58,8 @@ async fn signed_requests_work_and_refusals_carry_their_codes() {
         .put_blob(&group, b"ciphertext".to_vec())
         .await
         .unwrap();
-    assert_eq!(alice.get_blob(&id).await.unwrap(), b"ciphertext");
-    let hidden = stranger.get_blob(&id).await.unwrap_err();
+    assert_eq!(alice.get_blob(&id, 1 << 20).await.unwrap(), b"ciphertext");
+    let hidden = stranger.get_blob(&id, 1 << 20).await.unwrap_err();
     assert_eq!(hidden.code(), Some(&RelayCode::NotFound));
     let forbidden = stranger.fetch(&group, 0, 10).await.unwrap_err();
     assert_eq!(forbidden.code(), Some(&RelayCode::Forbidden));

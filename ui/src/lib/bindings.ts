@@ -597,9 +597,27 @@ export type ErrorCode = "wrong_passphrase" | "vault_missing" | "vault_exists" | 
 /**  A fault inside Consilium: a bug, not something the user did. */
 "internal";
 
-export type Event = { event: "case_received"; circle: string; case: string } | { event: "case_updated"; circle: string; case: string } | { event: "case_retracted"; circle: string; case: string } | { event: "comment_received"; circle: string; case: string; comment: string } | { event: "poll_changed"; circle: string; case: string } | { event: "attachment_stored"; case: string; attachment: string } | { event: "members_changed"; circle: string; added: string[]; removed: string[] } | { event: "join_requested"; circle: string; request: number; name: string } | { event: "joined"; circle: string; name: string } | { event: "removed_from_circle"; circle: string } | 
-/**  A message of the circle could not be opened or applied; it was recorded and skipped. */
-{ event: "message_rejected"; circle: string; seq: number; reason: string } | 
+export type Event = Event_Serialize | Event_Deserialize;
+
+export type Event_Deserialize = { event: "case_received"; circle: string; case: string } | { event: "case_updated"; circle: string; case: string } | { event: "case_retracted"; circle: string; case: string } | { event: "comment_received"; circle: string; case: string; comment: string } | { event: "poll_changed"; circle: string; case: string } | { event: "attachment_stored"; case: string; attachment: string } | { event: "members_changed"; circle: string; added: string[]; removed: string[] } | { event: "join_requested"; circle: string; request: number; name: string } | { event: "joined"; circle: string; name: string } | { event: "removed_from_circle"; circle: string } | 
+/**
+ *  A message of the circle could not be opened or applied; it was recorded and skipped.
+ *  A relay failed in a way that is not "out of reach" (an answer over its limit or
+ *  malformed, a refusal): what it concerns (the relay's mailbox, or one circle's log) is
+ *  left for the next pass; every other relay and circle went on.
+ */
+{ event: "sync_failed"; relay: string; circle?: string | null; reason: string } | { event: "message_rejected"; circle: string; seq: number; reason: string } | 
+/**  An attachment could never be stored (its bytes do not match what the sender sent). */
+{ event: "attachment_rejected"; case: string; attachment: string; reason: string };
+
+export type Event_Serialize = { event: "case_received"; circle: string; case: string } | { event: "case_updated"; circle: string; case: string } | { event: "case_retracted"; circle: string; case: string } | { event: "comment_received"; circle: string; case: string; comment: string } | { event: "poll_changed"; circle: string; case: string } | { event: "attachment_stored"; case: string; attachment: string } | { event: "members_changed"; circle: string; added: string[]; removed: string[] } | { event: "join_requested"; circle: string; request: number; name: string } | { event: "joined"; circle: string; name: string } | { event: "removed_from_circle"; circle: string } | 
+/**
+ *  A message of the circle could not be opened or applied; it was recorded and skipped.
+ *  A relay failed in a way that is not "out of reach" (an answer over its limit or
+ *  malformed, a refusal): what it concerns (the relay's mailbox, or one circle's log) is
+ *  left for the next pass; every other relay and circle went on.
+ */
+{ event: "sync_failed"; relay: string; circle: string | null; reason: string } | { event: "message_rejected"; circle: string; seq: number; reason: string } | 
 /**  An attachment could never be stored (its bytes do not match what the sender sent). */
 { event: "attachment_rejected"; case: string; attachment: string; reason: string };
 
@@ -846,7 +864,7 @@ export type SyncState_Deserialize = {
 	failed: string[],
 	/**  An error of the pass itself (the vault, say), in the window's error shape. */
 	error?: PublicError | null,
-	events: Event[],
+	events: Event_Deserialize[],
 };
 
 /**  What the window hears after each sync pass. */
@@ -857,7 +875,7 @@ export type SyncState_Serialize = {
 	failed: string[],
 	/**  An error of the pass itself (the vault, say), in the window's error shape. */
 	error: PublicError | null,
-	events: Event[],
+	events: Event_Serialize[],
 };
 
 /**  One finding of the text scan and how it was resolved. */

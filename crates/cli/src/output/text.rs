@@ -494,6 +494,14 @@ fn event_text(e: &Event) -> Option<String> {
         Event::RemovedFromCircle { circle } => {
             format!("you are no longer in circle {}", short(circle))
         }
+        Event::SyncFailed {
+            relay,
+            circle,
+            reason,
+        } => match circle {
+            Some(c) => format!("circle {} at {relay} was not synced: {reason}", short(c)),
+            None => format!("the relay {relay} failed: {reason}"),
+        },
         Event::MessageRejected { seq, reason, .. } => {
             format!("message {seq} was rejected and skipped: {reason}")
         }

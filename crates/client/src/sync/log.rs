@@ -1,10 +1,11 @@
 //! A circle's log: fetched page by page past our cursor and applied entry by entry.
 
-use consilium_store::CircleRecord;
+use consilium_relay_client::Malformed;
+use consilium_store::{CircleRecord, ReceiveFailure};
 
 use super::circle_apply::CircleApplier;
 use super::receive::{Entry, apply_log};
-use super::report::{SyncReport, forbidden, offline};
+use super::report::{SyncReport, forbidden};
 use crate::engine::Engine;
 use crate::error::Result;
 use crate::events::Event;
@@ -35,24 +36,70 @@ impl Engine {
                     });
                     return Ok(());
                 }
-                Err(e) => return offline(e, report),
+                Err(e) => return Err(e),
             };
             // The relay bounds a page in entries and in bytes: only an empty page says the
             // log is read.
             if page.is_empty() {
                 break;
             }
-            let entries: Vec<Entry> = page
-                .into_iter()
-                .filter_map(|e| {
-                    Some(Entry {
-                        seq: e.seq,
-                        sender: e.sender,
-                        message_id: e.message_id.to_vec().try_into().ok()?,
-                        mls: e.mls.into_vec(),
-                    })
-                })
-                .collect();
+            // Each entry is decoded alone: one that is not an entry is recorded as rejected at
+            // its place in the log and skipped; one with no place to record it at ends the pass
+            // for this circle, said as such.
+            let mut entries: Vec<Entry> = Vec::new();
+            let mut malformed: Vec<(u64, String)> = Vec::new();
+            for item in page {
+                match item {
+                    Ok(e) => match <[u8; 16]>::try_from(&e.message_id[..]) {
+                        Ok(message_id) => entries.push(Entry {
+                            seq: e.seq,
+                            sender: e.sender,
+                            message_id,
+                            mls: e.mls.into_vec(),
+                        }),
+                        Err(_) => {
+                            malformed.push((e.seq, "a log entry with a bad message id".into()))
+                        }
+                    },
+                    Err(Malformed {
+                        id: Some(seq),
+                        reason,
+                    }) => {
+                        malformed.push((seq, format!("not a log entry: {reason}")));
+                    }
+                    Err(Malformed { id: None, reason }) => {
+                        report.events.push(Event::SyncFailed {
+                            relay: c.relay.clone(),
+                            circle: Some(hex::encode(&c.id)),
+                            reason: format!(
+                                "the relay sent a log entry without a place in the log: {reason}"
+                            ),
+                        });
+                        return Ok(());
+                    }
+                }
+            }
+            for (seq, reason) in malformed {
+                if seq <= after || entries.iter().any(|e| e.seq == seq) {
+                    continue;
+                }
+                self.vault.db_mut().atomically(|db| {
+                    let failure = ReceiveFailure {
+                        seq,
+                        sender: String::new(),
+                        reason: reason.clone(),
+                    };
+                    db.logs()
+                        .record_failure(&c.id, &failure, self.config.clock.now())?;
+                    db.logs().advance_cursor(&c.id, seq)
+                })?;
+                report.rejected += 1;
+                report.events.push(Event::MessageRejected {
+                    circle: hex::encode(&c.id),
+                    seq,
+                    reason,
+                });
+            }
             let commits: Vec<u64> = entries
                 .iter()
                 .filter(|e| consilium_groups::is_commit(&e.mls))
@@ -79,8 +126,15 @@ impl Engine {
                 });
             }
             // A page that moved nothing (entries at or below the cursor) ends the pass for
-            // this circle, so a relay cannot keep it here.
+            // this circle, so a relay cannot keep it here; an honest relay never sends one.
             if self.vault.db().logs().cursor(&c.id)? <= after {
+                report.events.push(Event::SyncFailed {
+                    relay: c.relay.clone(),
+                    circle: Some(hex::encode(&c.id)),
+                    reason: format!(
+                        "the relay answered entries at or below {after}, which were read already"
+                    ),
+                });
                 break;
             }
         }

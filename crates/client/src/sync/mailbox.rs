@@ -4,6 +4,7 @@ use consilium_groups::{AccountKey, Circle, Provider};
 use consilium_model::app::{AppMessage, MemberProfile};
 use consilium_model::codec::from_cbor;
 use consilium_model::wire::{MailboxItem, MailboxKind};
+use consilium_relay_client::Malformed;
 use serde_bytes::ByteBuf;
 
 use super::queue::{app, enqueue};
@@ -25,6 +26,33 @@ impl Engine {
                 break;
             }
             for item in page {
+                let item = match item {
+                    Ok(item) => item,
+                    // Not a mailbox item: deleted unread, said as such.
+                    Err(Malformed {
+                        id: Some(id),
+                        reason,
+                    }) => {
+                        report.events.push(Event::SyncFailed {
+                            relay: relay.to_string(),
+                            circle: None,
+                            reason: format!("a mailbox item that is not one was deleted: {reason}"),
+                        });
+                        self.net.run(client.ack_mail(id))?;
+                        continue;
+                    }
+                    // Without an id it cannot be deleted: the mailbox waits for the next pass.
+                    Err(Malformed { id: None, reason }) => {
+                        report.events.push(Event::SyncFailed {
+                            relay: relay.to_string(),
+                            circle: None,
+                            reason: format!(
+                                "the relay's mailbox holds something that is not an item: {reason}"
+                            ),
+                        });
+                        return Ok(());
+                    }
+                };
                 match item.kind {
                     MailboxKind::Welcome => self.take_welcome(relay, &item, report)?,
                     MailboxKind::JoinRequest => self.take_join_request(&item, report)?,

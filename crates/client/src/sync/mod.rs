@@ -32,7 +32,7 @@ mod watch;
 pub use report::SyncReport;
 pub(crate) use upkeep::relay_state;
 
-use report::offline;
+use report::isolate;
 
 use crate::engine::Engine;
 use crate::error::Result;
@@ -52,11 +52,13 @@ impl Engine {
                 .read_mailbox(relay, &mut report)
                 .and_then(|()| self.publish_key_packages(relay))
             {
-                offline(e, &mut report)?;
+                isolate(e, relay, None, &mut report)?;
             }
         }
         for c in self.vault.db().circles().all()? {
-            self.fetch_circle(&c, &mut report)?;
+            if let Err(e) = self.fetch_circle(&c, &mut report) {
+                isolate(e, &c.relay, Some(&c.id), &mut report)?;
+            }
         }
         self.switch_to_checked_commits(&mut report)?;
         self.rotate_due()?;
@@ -67,8 +69,10 @@ impl Engine {
             self.upload_due(&mut report)?;
             let delivery = self.deliver(&mut report)?;
             for circle in &delivery.stale {
-                if let Ok(c) = self.vault.db().circles().get(circle) {
-                    self.fetch_circle(&c, &mut report)?;
+                if let Ok(c) = self.vault.db().circles().get(circle)
+                    && let Err(e) = self.fetch_circle(&c, &mut report)
+                {
+                    isolate(e, &c.relay, Some(&c.id), &mut report)?;
                 }
             }
             // Proposals only arrive with what was fetched: look again only after a catch-up.

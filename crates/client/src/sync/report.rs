@@ -33,6 +33,33 @@ pub(crate) fn offline(e: ClientError, report: &mut SyncReport) -> Result<()> {
     }
 }
 
+/// Keeps a relay's failure where it happened: out of reach is reported as offline; any other
+/// failure of the relay (an answer over its limit or malformed, a refusal) is a `SyncFailed`
+/// event for that relay (and `circle`, when it concerns one), and the pass goes on. A failure
+/// here (the vault) is raised.
+pub(crate) fn isolate(
+    e: ClientError,
+    relay: &str,
+    circle: Option<&[u8]>,
+    report: &mut SyncReport,
+) -> Result<()> {
+    match e {
+        e if e.code() == ErrorCode::Offline => {
+            report.offline = Some(e.to_string());
+            Ok(())
+        }
+        ClientError::Relay(r) => {
+            report.events.push(Event::SyncFailed {
+                relay: relay.to_string(),
+                circle: circle.map(hex::encode),
+                reason: r.to_string(),
+            });
+            Ok(())
+        }
+        e => Err(e),
+    }
+}
+
 pub(crate) fn forbidden(e: &ClientError) -> bool {
     matches!(e, ClientError::Relay(r) if matches!(r.code(), Some(RelayCode::Forbidden)))
 }

@@ -165,7 +165,15 @@ impl Engine {
         let key: [u8; 32] = p.key.expose().try_into().map_err(|_| bad("a bad key"))?;
         let key = zeroize::Zeroizing::new(key);
         let nonce: [u8; 12] = p.nonce[..].try_into().map_err(|_| bad("a bad nonce"))?;
-        let cipher = match self.net.run(client.get_blob(&id)) {
+        // The declared size bounds the download (a blob that runs longer is refused as it
+        // arrives); a size no rendition can have is refused before anything is asked.
+        if p.size > MAX_RENDITION_BYTES {
+            return Err(bad(
+                "the image declares a size over the limit of a rendition",
+            ));
+        }
+        let most = p.size as usize + BLOB_OVERHEAD_BYTES;
+        let cipher = match self.net.run(client.get_blob(&id, most)) {
             Ok(c) => c,
             Err(ClientError::Relay(RelayClientError::BadAnswer(why))) => {
                 return Err(Download::Bad(why));
@@ -181,6 +189,11 @@ impl Engine {
         blob_crypto::open(&cipher, &key, &nonce, expected).map_err(|e| Download::Bad(e.to_string()))
     }
 }
+
+/// The largest rendition a member can send (the relay's largest blob).
+const MAX_RENDITION_BYTES: u64 = 60 << 20;
+/// What sealing adds to a rendition (tag and framing), with room to spare.
+const BLOB_OVERHEAD_BYTES: usize = 4096;
 
 enum Download {
     Offline(ClientError),

@@ -5,9 +5,11 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use crate::support::{MovableClock, engine, start_relay};
+use crate::support::{MovableClock, bring_in, engine, start_relay};
+use crate::tamper::{Forged, TamperingRelay};
 use consilium_client::Event;
 use consilium_client::model::codec::from_cbor;
+use consilium_client::model::{CaseFields, CaseId};
 use consilium_groups::{CIPHERSUITE, Identity};
 use openmls::prelude::*;
 use openmls_rust_crypto::OpenMlsRustCrypto;
@@ -143,4 +145,127 @@ fn a_circle_the_relay_made_up_around_the_inviters_key_package_is_refused() {
     let joined = b.circles().unwrap();
     assert_eq!(joined.len(), 1, "the real Welcome is taken");
     assert_eq!(joined[0].members, 2);
+}
+
+/// A shares a short case with `circle`; its id.
+fn share_case(a: &mut consilium_client::Engine, circle: &str, title: &str) -> CaseId {
+    let case = a
+        .create_case(CaseFields {
+            title: title.into(),
+            ..Default::default()
+        })
+        .unwrap();
+    a.share(&case, circle).unwrap();
+    a.sync().unwrap();
+    case
+}
+
+fn sync_failed_at(report: &consilium_client::SyncReport, relay: &str) -> bool {
+    report
+        .events
+        .iter()
+        .any(|e| matches!(e, Event::SyncFailed { relay: r, .. } if r == relay))
+}
+
+/// Two circles on two relays; one relay answers the mailbox with 64 MiB, then with a list
+/// whose one item is not a mailbox item, then a log page over the limit. Each time the sync
+/// says which relay failed, and the other relay's circle goes on: its new case arrives.
+#[test]
+fn an_answer_over_any_limit_or_malformed_fails_that_relay_alone() {
+    let root = tempfile::tempdir().unwrap();
+    let clock = Arc::new(MovableClock::default());
+    let hostile = TamperingRelay::start(&root.path().join("hostile"), clock.clone());
+    let honest = start_relay(&root.path().join("honest"), clock.clone(), "127.0.0.1:0");
+    let (mut a, mut b) = (
+        engine(root.path(), "a", &clock),
+        engine(root.path(), "b", &clock),
+    );
+    a.create_circle("Hostile", &hostile.url).unwrap();
+    a.create_circle("Honest", &honest.url()).unwrap();
+    bring_in(&mut a, &mut b, "Hostile");
+    bring_in(&mut a, &mut b, "Honest");
+
+    let not_an_item = {
+        let mut v = Vec::new();
+        ciborium::into_writer(&vec![ciborium::Value::Text("no".into())], &mut v).unwrap();
+        v
+    };
+    let attacks = [
+        ("GET", "/v1/mailbox", vec![0u8; 64 << 20]),
+        ("GET", "/v1/mailbox", not_an_item),
+        ("GET", "/messages?after", vec![0u8; 64 << 20]),
+    ];
+    for (round, (method, path, body)) in attacks.into_iter().enumerate() {
+        hostile.behave();
+        hostile.forge(method, path, Forged::Answer(200, body));
+        let case = share_case(&mut a, "Honest", &format!("Case {round}"));
+        let report = b.sync().expect("the sync goes on");
+        assert!(
+            sync_failed_at(&report, &hostile.url),
+            "{round}: {:?}",
+            report.events
+        );
+        assert!(
+            b.case(&case).is_ok(),
+            "{round}: the honest relay's case arrived"
+        );
+    }
+}
+
+/// 500 shared cases of 10 KiB each: a colleague who joins afterwards reads the log page by
+/// page (the relay bounds pages in bytes) and catches up whole.
+#[test]
+fn a_member_catches_up_on_500_cases_of_10_kib() {
+    let root = tempfile::tempdir().unwrap();
+    let clock = Arc::new(MovableClock::default());
+    let relay = start_relay(&root.path().join("relay"), clock.clone(), "127.0.0.1:0");
+    let (mut a, mut b) = (
+        engine(root.path(), "a", &clock),
+        engine(root.path(), "b", &clock),
+    );
+    a.create_circle("Big", &relay.url()).unwrap();
+    bring_in(&mut a, &mut b, "Big");
+    let history = "a long history of presenting complaint and findings. ".repeat(200);
+    assert!(history.len() >= 10 << 10);
+    for i in 0..500 {
+        let case = a
+            .create_case(CaseFields {
+                title: format!("Case {i}"),
+                history: history.clone(),
+                ..Default::default()
+            })
+            .unwrap();
+        a.share(&case, "Big").unwrap();
+    }
+    let sent = a.sync().unwrap();
+    assert_eq!(sent.queued, 0);
+    let report = b.sync().unwrap();
+    assert_eq!(report.received, 500, "{:?}", report.events.last());
+}
+
+/// The relay redirects the mailbox to another address: the client follows nothing (a redirect
+/// would carry its signed headers there), says which relay failed, and no connection reaches
+/// the redirect's target.
+#[test]
+fn a_redirect_is_never_followed() {
+    let root = tempfile::tempdir().unwrap();
+    let clock = Arc::new(MovableClock::default());
+    let hostile = TamperingRelay::start(&root.path().join("hostile"), clock.clone());
+    let (mut a, mut b) = (
+        engine(root.path(), "a", &clock),
+        engine(root.path(), "b", &clock),
+    );
+    a.create_circle("Hostile", &hostile.url).unwrap();
+    bring_in(&mut a, &mut b, "Hostile");
+    let elsewhere = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    elsewhere.set_nonblocking(true).unwrap();
+    let target = format!("http://{}/v1/mailbox", elsewhere.local_addr().unwrap());
+    hostile.forge("GET", "/v1/mailbox", Forged::Redirect(target));
+
+    let report = b.sync().expect("the sync goes on");
+    assert!(sync_failed_at(&report, &hostile.url), "{:?}", report.events);
+    assert!(
+        elsewhere.accept().is_err(),
+        "a connection reached the redirect's target"
+    );
 }

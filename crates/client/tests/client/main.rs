@@ -7,6 +7,7 @@
 
 mod hostile_relay;
 mod support;
+mod tamper;
 
 use std::sync::{Arc, Mutex};
 
