@@ -259,6 +259,8 @@ pub fn serve(input: &mut impl Read, output: &mut impl Write) -> std::io::Result<
         .unwrap_or_default();
     confine_memory(&limits)?;
     rlimit::setrlimit(rlimit::Resource::CPU, CPU_SECONDS, CPU_SECONDS)?;
+    // A decoder that dies holds a patient's image: it must leave no core dump behind.
+    rlimit::setrlimit(rlimit::Resource::CORE, 0, 0)?;
     output.write_all(&answer(&request))?;
     output.flush()
 }

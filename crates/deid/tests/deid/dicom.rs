@@ -397,3 +397,20 @@ fn a_file_that_makes_the_reader_allocate_4_gib_costs_the_app_nothing() {
         "this process grew by {grown} bytes: {err}"
     );
 }
+
+/// Found by the fuzz target driving the decoder: a text value whose declared length makes the
+/// reader allocate without asking (`Vec::resize`); past the decoder's address-space limit the
+/// decoder process aborts. The import is refused in words, and this process goes on.
+#[test]
+fn a_file_that_makes_the_reader_abort_is_refused_in_words() {
+    let file = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/corpus/aborts-the-reader.dcm"
+    ))
+    .unwrap();
+    let err = clean_image(&file, &CleanOptions::default(), &ImportLimits::default()).unwrap_err();
+    assert!(
+        matches!(&err, DeidError::Dicom(why) if why.contains("memory and time limits")),
+        "{err}"
+    );
+}
