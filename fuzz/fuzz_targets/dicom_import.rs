@@ -10,7 +10,8 @@
 //! hook panics instead, the reader's `catch_unwind` turns it into the same refusal, and only
 //! that panic is let through the fuzzer's panic hook (every other panic still fails the run).
 #![no_main]
-#![feature(alloc_error_hook)]
+// Nightly under `cargo fuzz` (which sets `--cfg fuzzing`); the stable check compiles without.
+#![cfg_attr(fuzzing, feature(alloc_error_hook))]
 
 use std::sync::Once;
 
@@ -26,6 +27,7 @@ const LIMITS: ImportLimits = ImportLimits {
 };
 
 static CONFINED: Once = Once::new();
+#[cfg(fuzzing)]
 const ALLOCATION_FAILED: &str = "allocation past the decoder's limit:";
 
 fuzz_target!(|data: &[u8]| {
@@ -36,19 +38,7 @@ fuzz_target!(|data: &[u8]| {
             ..LIMITS
         };
         confine_memory(&room).expect("the address-space limit");
-        std::alloc::set_alloc_error_hook(|layout| {
-            panic!("{ALLOCATION_FAILED} {} bytes", layout.size())
-        });
-        let fuzzer_hook = std::panic::take_hook();
-        std::panic::set_hook(Box::new(move |info| {
-            let refused = info
-                .payload()
-                .downcast_ref::<String>()
-                .is_some_and(|m| m.starts_with(ALLOCATION_FAILED));
-            if !refused {
-                fuzzer_hook(info);
-            }
-        }));
+        refuse_allocations_past_the_limit();
     });
     let mut file = vec![0u8; 128];
     file.extend_from_slice(b"DICM");
@@ -57,3 +47,23 @@ fuzz_target!(|data: &[u8]| {
         let _ = answer(&encoded);
     }
 });
+
+#[cfg(fuzzing)]
+fn refuse_allocations_past_the_limit() {
+    std::alloc::set_alloc_error_hook(|layout| {
+        panic!("{ALLOCATION_FAILED} {} bytes", layout.size())
+    });
+    let fuzzer_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let refused = info
+            .payload()
+            .downcast_ref::<String>()
+            .is_some_and(|m| m.starts_with(ALLOCATION_FAILED));
+        if !refused {
+            fuzzer_hook(info);
+        }
+    }));
+}
+
+#[cfg(not(fuzzing))]
+fn refuse_allocations_past_the_limit() {}
