@@ -269,3 +269,32 @@ fn a_redirect_is_never_followed() {
         "a connection reached the redirect's target"
     );
 }
+
+/// The relay answers every log page with an entry the member read already: the pass for that
+/// circle ends (it would loop for ever otherwise) and says so.
+#[test]
+fn a_relay_serving_what_was_read_cannot_keep_the_sync_looping() {
+    let root = tempfile::tempdir().unwrap();
+    let clock = Arc::new(MovableClock::default());
+    let hostile = TamperingRelay::start(&root.path().join("hostile"), clock.clone());
+    let (mut a, mut b) = (
+        engine(root.path(), "a", &clock),
+        engine(root.path(), "b", &clock),
+    );
+    a.create_circle("Loop", &hostile.url).unwrap();
+    bring_in(&mut a, &mut b, "Loop");
+    share_case(&mut a, "Loop", "Read already");
+    b.sync().unwrap();
+    let old = consilium_client::model::wire::LogEntry {
+        seq: 1,
+        sender: "00".repeat(32),
+        message_id: ByteBuf::from(vec![1; 16]),
+        mls: ByteBuf::from(vec![0; 64]),
+    };
+    let mut page = Vec::new();
+    ciborium::into_writer(&vec![old], &mut page).unwrap();
+    hostile.forge("GET", "/messages?after", Forged::Answer(200, page));
+
+    let report = b.sync().expect("the sync ends");
+    assert!(sync_failed_at(&report, &hostile.url), "{:?}", report.events);
+}
