@@ -149,6 +149,43 @@ pub fn clean_image(
     })
 }
 
+/// Decodes a rendition a colleague sent (JPEG or PNG, as Consilium encodes them) under
+/// `limits` and at most `max_side` pixels a side, and gives its size: a received image is
+/// decoded whole before it is stored or shown, so a decompression bomb or a file that is not
+/// the image it claims never reaches the window.
+pub fn check_rendition(bytes: &[u8], max_side: u32, limits: &ImportLimits) -> Result<(u32, u32)> {
+    let mut reader = ImageReader::new(Cursor::new(bytes))
+        .with_guessed_format()
+        .map_err(|e| DeidError::Corrupt(e.to_string()))?;
+    match reader.format() {
+        Some(ImageFormat::Jpeg | ImageFormat::Png) => {}
+        Some(other) => return Err(DeidError::UnsupportedFormat(format!("{other:?}"))),
+        None => return Err(DeidError::UnknownFormat),
+    }
+    let side = max_side.min(limits.max_side);
+    let mut decoder_limits = Limits::default();
+    decoder_limits.max_image_width = Some(side);
+    decoder_limits.max_image_height = Some(side);
+    decoder_limits.max_alloc = Some(limits.max_alloc);
+    reader.limits(decoder_limits.clone());
+    let (w, h) = reader
+        .into_dimensions()
+        .map_err(|e| map_image_error(e, limits))?;
+    if w > side || h > side || u64::from(w) * u64::from(h) > limits.max_pixels {
+        return Err(DeidError::TooLarge {
+            detail: format!(": {w}×{h} pixels"),
+            max_side: side,
+            max_pixels: limits.max_pixels,
+        });
+    }
+    let mut reader = ImageReader::new(Cursor::new(bytes))
+        .with_guessed_format()
+        .map_err(|e| DeidError::Corrupt(e.to_string()))?;
+    reader.limits(decoder_limits);
+    let decoded = reader.decode().map_err(|e| map_image_error(e, limits))?;
+    Ok((decoded.width(), decoded.height()))
+}
+
 fn decode(original: &[u8], limits: &ImportLimits) -> Result<(DynamicImage, DeidReport)> {
     let reader = ImageReader::new(Cursor::new(original))
         .with_guessed_format()

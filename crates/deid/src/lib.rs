@@ -22,7 +22,7 @@ pub mod text;
 pub use error::{DeidError, Result};
 pub use faces::{DETECT_SIDE, propose_faces};
 pub use image_clean::{
-    CleanImage, CleanOptions, Encoded, PREVIEW_SIDE, THUMBNAIL_SIDE, clean_image,
+    CleanImage, CleanOptions, Encoded, PREVIEW_SIDE, THUMBNAIL_SIDE, check_rendition, clean_image,
 };
 pub use limits::ImportLimits;
 pub use redaction::Redaction;

@@ -5,6 +5,9 @@ use serde::{Deserialize, Serialize};
 use crate::ids::AttachmentId;
 use crate::time::Timestamp;
 
+/// The most images one case holds: at import, and in what a colleague's case may point to.
+pub const MAX_IMAGES_PER_CASE: usize = 50;
+
 /// The stored sizes of an attachment; all three are made from the same cleaned pixels.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

@@ -18,7 +18,8 @@ pub mod vocab;
 pub mod wire;
 
 pub use attachment::{
-    Attachment, BurnedInRisk, DeidReport, DicomReport, Proposal, ProposalKind, Rendition,
+    Attachment, BurnedInRisk, DeidReport, DicomReport, MAX_IMAGES_PER_CASE, Proposal, ProposalKind,
+    Rendition,
 };
 pub use case::{Case, CaseFields, CaseFilter, CaseSummary, SearchHit, TimelineEntry};
 pub use comment::Comment;

@@ -13,7 +13,7 @@ use consilium_model::app::{
     AppMessage, AttachmentPointer, CaseRevised, CaseShared, PollOpened, VoteCast,
 };
 use consilium_model::codec::to_cbor;
-use consilium_model::{AttachmentId, Timestamp};
+use consilium_model::{AttachmentId, MAX_IMAGES_PER_CASE, Timestamp};
 use consilium_store::{CaseDb, IncomingAttachment, OutboxItem};
 use serde_bytes::ByteBuf;
 
@@ -273,13 +273,14 @@ impl CircleApplier {
     }
 }
 
-/// Records the attachments a shared or revised case points to, for download after the pass.
+/// Records the attachments a shared or revised case points to, for download after the pass;
+/// those past the images a case may hold are not, and are returned.
 fn queue_downloads(
     db: &CaseDb,
     circle: &[u8],
     case: &consilium_model::CaseId,
     pointers: &[AttachmentPointer],
-) -> Result<(), Rejection> {
+) -> Result<Vec<AttachmentId>, Rejection> {
     let mut by_attachment: Vec<(AttachmentId, Vec<AttachmentPointer>)> = Vec::new();
     for p in pointers {
         match by_attachment
@@ -290,7 +291,20 @@ fn queue_downloads(
             None => by_attachment.push((p.attachment_id.clone(), vec![p.clone()])),
         }
     }
-    for (attachment, list) in by_attachment {
+    let stored = db.attachments().of_case(case)?.len();
+    let waiting = db
+        .transfers()
+        .incoming()?
+        .into_iter()
+        .filter(|i| i.case == *case)
+        .count();
+    let room = MAX_IMAGES_PER_CASE.saturating_sub(stored + waiting);
+    let mut refused = Vec::new();
+    for (i, (attachment, list)) in by_attachment.into_iter().enumerate() {
+        if i >= room {
+            refused.push(attachment);
+            continue;
+        }
         let pointers = to_cbor(&list).map_err(|e| Rejection::Bad(e.to_string()))?;
         db.transfers().add_incoming(&IncomingAttachment {
             attachment,
@@ -300,7 +314,7 @@ fn queue_downloads(
             failed: None,
         })?;
     }
-    Ok(())
+    Ok(refused)
 }
 
 impl Applier for CircleApplier {
@@ -359,7 +373,15 @@ impl CircleApplier {
                         attachments,
                         ..
                     }) => {
-                        queue_downloads(db, circle, case_id, attachments)?;
+                        for refused in queue_downloads(db, circle, case_id, attachments)? {
+                            self.events.push(Event::AttachmentRejected {
+                                case: case_id.to_string(),
+                                attachment: refused.to_string(),
+                                reason: format!(
+                                    "a case holds at most {MAX_IMAGES_PER_CASE} images"
+                                ),
+                            });
+                        }
                         let case = case_id.to_string();
                         self.events.push(if is_new {
                             Event::CaseReceived { circle: c, case }

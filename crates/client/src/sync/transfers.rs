@@ -119,6 +119,8 @@ impl Engine {
     ) -> std::result::Result<(), Download> {
         let pointers: Vec<AttachmentPointer> =
             from_cbor(&incoming.pointers).map_err(|e| Download::Bad(e.to_string()))?;
+        // Checked before anything is downloaded: what is claimed must be one image.
+        check_pointers(&pointers, &self.config.import_limits).map_err(Download::Bad)?;
         let full = pointers
             .iter()
             .find(|p| p.rendition == Rendition::Full)
@@ -133,6 +135,7 @@ impl Engine {
         let mut renditions = Vec::new();
         for p in &pointers {
             let mut bytes = self.fetch_rendition(client, p)?;
+            check_received(p, &bytes, &self.config.import_limits).map_err(Download::Bad)?;
             progress.done += 1;
             progress.bytes += bytes.len() as u64;
             self.transfers.tell(progress);
@@ -172,7 +175,8 @@ impl Engine {
                 "the image declares a size over the limit of a rendition",
             ));
         }
-        let most = p.size as usize + BLOB_OVERHEAD_BYTES;
+        // Padded to its size bucket, then the GCM tag.
+        let most = blob_crypto::bucket(p.size as usize) + GCM_TAG_BYTES;
         let cipher = match self.net.run(client.get_blob(&id, most)) {
             Ok(c) => c,
             Err(ClientError::Relay(RelayClientError::BadAnswer(why))) => {
@@ -190,10 +194,78 @@ impl Engine {
     }
 }
 
+/// One image as a colleague's message points to it: each rendition once, the full size among
+/// them, each within what an import could have made.
+fn check_pointers(
+    pointers: &[AttachmentPointer],
+    limits: &consilium_deid::ImportLimits,
+) -> std::result::Result<(), String> {
+    if pointers.len() > Rendition::ALL.len() {
+        return Err(format!(
+            "the image has {} renditions; an image has at most {}",
+            pointers.len(),
+            Rendition::ALL.len()
+        ));
+    }
+    for (i, p) in pointers.iter().enumerate() {
+        if pointers[..i].iter().any(|q| q.rendition == p.rendition) {
+            return Err(format!(
+                "the image's {:?} rendition is given twice",
+                p.rendition
+            ));
+        }
+        if p.size > MAX_RENDITION_BYTES {
+            return Err("the image declares a size over the limit of a rendition".into());
+        }
+        let (w, h) = (p.width, p.height);
+        if w > max_side(p.rendition, limits)
+            || h > max_side(p.rendition, limits)
+            || u64::from(w) * u64::from(h) > limits.max_pixels
+        {
+            return Err(format!("the image declares {w}×{h} pixels, over its limit"));
+        }
+        if !matches!(p.mime.as_str(), "image/jpeg" | "image/png") {
+            return Err(format!("the image declares the type {:?}", p.mime));
+        }
+    }
+    Ok(())
+}
+
+/// The largest side a rendition can have.
+fn max_side(rendition: Rendition, limits: &consilium_deid::ImportLimits) -> u32 {
+    match rendition {
+        Rendition::Full => limits.max_side,
+        Rendition::Preview => consilium_deid::PREVIEW_SIDE,
+        Rendition::Thumbnail => consilium_deid::THUMBNAIL_SIDE,
+    }
+}
+
+/// A downloaded rendition decoded whole under the import limits (the same bounded decoder as
+/// an import): it must be the image it claims, of the size it claims, in the type it claims.
+fn check_received(
+    p: &AttachmentPointer,
+    bytes: &[u8],
+    limits: &consilium_deid::ImportLimits,
+) -> std::result::Result<(), String> {
+    let is_png = bytes.starts_with(b"\x89PNG");
+    if is_png != (p.mime == "image/png") {
+        return Err(format!("the image is not the {} it claims to be", p.mime));
+    }
+    let (w, h) = consilium_deid::check_rendition(bytes, max_side(p.rendition, limits), limits)
+        .map_err(|e| format!("the image does not decode within the limits: {e}"))?;
+    // The sender gives 0 × 0 for a rendition it could not measure.
+    if (p.width, p.height) != (0, 0) && (w, h) != (p.width, p.height) {
+        return Err(format!(
+            "the image is {w}×{h} pixels, not the {}×{} it claims",
+            p.width, p.height
+        ));
+    }
+    Ok(())
+}
+
 /// The largest rendition a member can send (the relay's largest blob).
 const MAX_RENDITION_BYTES: u64 = 60 << 20;
-/// What sealing adds to a rendition (tag and framing), with room to spare.
-const BLOB_OVERHEAD_BYTES: usize = 4096;
+const GCM_TAG_BYTES: usize = 16;
 
 enum Download {
     Offline(ClientError),

@@ -7,6 +7,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use consilium_deid::{CleanOptions, Redaction, clean_image};
+use consilium_model::MAX_IMAGES_PER_CASE;
 use consilium_model::{Attachment, AttachmentId, CaseId, Rendition};
 use consilium_store::{AttachmentRecord, NewRendition};
 use zeroize::Zeroizing;
@@ -45,6 +46,11 @@ impl Engine {
         // Fail fast on an unknown case, or one shared with us, before the costly decode.
         self.vault.db().cases().fields(case)?;
         self.ensure_own(case, "add images to")?;
+        if self.vault.db().attachments().of_case(case)?.len() >= MAX_IMAGES_PER_CASE {
+            return Err(ClientError::Invalid(format!(
+                "a case holds at most {MAX_IMAGES_PER_CASE} images; start another case for more"
+            )));
+        }
         let options = CleanOptions {
             redactions: &request.redactions,
             frame: request.frame,

@@ -1,0 +1,340 @@
+//! A hostile member built from the engine's parts: its own identity, an MLS group state in a
+//! plain database, and a relay client. It joins a circle the honest way (an invite, approved
+//! by the admin), then sends whatever MLS lets a member send: any application message, any blob.
+
+use std::sync::Arc;
+
+use consilium_client::Engine;
+use consilium_client::model::app::{AppMessage, MemberProfile};
+use consilium_client::model::codec::to_cbor;
+use consilium_client::model::invite::Invite;
+use consilium_client::model::wire::{MailboxKind, PostBundle, RedeemInvitation};
+use consilium_groups::{Circle, Identity, Provider, make_key_packages, migrate};
+use consilium_relay_client::{AccountKey, RelayClient};
+use serde_bytes::ByteBuf;
+
+use crate::support::MovableClock;
+
+pub struct HostileMember {
+    identity: Identity,
+    conn: rusqlite::Connection,
+    client: RelayClient,
+    runtime: tokio::runtime::Runtime,
+    circle: Vec<u8>,
+    sent: u64,
+}
+
+impl HostileMember {
+    /// Joins `admin`'s circle `name` through an invite the admin makes and approves.
+    pub fn join(admin: &mut Engine, name: &str, clock: &Arc<MovableClock>) -> HostileMember {
+        let invite = Invite::parse(&admin.invite(name).unwrap()).unwrap();
+        let identity = Identity::generate().unwrap();
+        let mut conn = rusqlite::Connection::open_in_memory().unwrap();
+        migrate(&mut conn).unwrap();
+        let key = Arc::new(AccountKey::from_seed(identity.seed()).unwrap());
+        let client = RelayClient::new(&invite.relay, key, clock.clone()).unwrap();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let key_package = make_key_packages(&Provider::new(&conn), &identity, 1, false, 3600)
+            .unwrap()[0]
+            .to_message_bytes()
+            .unwrap();
+        let note = to_cbor(&MemberProfile {
+            name: "Dr Mallory".into(),
+            specialty: "Dermatology".into(),
+        })
+        .unwrap();
+        runtime
+            .block_on(client.redeem_invitation(&RedeemInvitation {
+                token: invite.token.clone(),
+                key_package: ByteBuf::from(key_package),
+                note: ByteBuf::from(note),
+            }))
+            .unwrap();
+        admin.sync().unwrap();
+        let request = admin
+            .join_requests(name)
+            .unwrap()
+            .into_iter()
+            .find(|r| r.account == identity.account_id())
+            .unwrap();
+        admin.approve(name, request.id).unwrap();
+        admin.sync().unwrap();
+        let inviter: [u8; 32] = invite.inviter[..].try_into().unwrap();
+        let mut joined = None;
+        for item in runtime.block_on(client.mailbox()).unwrap() {
+            let item = item.unwrap();
+            if item.kind == MailboxKind::Welcome {
+                let circle = Circle::join(&Provider::new(&conn), &item.body, &[inviter]).unwrap();
+                joined = Some(circle.id());
+            }
+            runtime.block_on(client.ack_mail(item.id)).unwrap();
+        }
+        HostileMember {
+            identity,
+            conn,
+            client,
+            runtime,
+            circle: joined.expect("a Welcome"),
+            sent: 0,
+        }
+    }
+
+    /// Seals `message` in the circle and posts it.
+    pub fn post(&mut self, message: &AppMessage) {
+        let provider = Provider::new(&self.conn);
+        let mut circle = Circle::load(&provider, &self.circle).unwrap().unwrap();
+        let sealed = circle
+            .seal(
+                &provider,
+                self.identity.signer(),
+                &message.encode().unwrap(),
+            )
+            .unwrap();
+        self.sent += 1;
+        let mut message_id = [0u8; 16];
+        message_id[..8].copy_from_slice(&self.sent.to_le_bytes());
+        message_id[8..].copy_from_slice(&self.identity.public_key()[..8]);
+        self.runtime
+            .block_on(self.client.post(
+                &self.circle,
+                &PostBundle {
+                    message_id: ByteBuf::from(message_id.to_vec()),
+                    mls: ByteBuf::from(sealed),
+                    welcomes: vec![],
+                },
+            ))
+            .unwrap();
+    }
+
+    /// Uploads `bytes` as a blob of the circle; its id.
+    pub fn put_blob(&self, bytes: Vec<u8>) -> [u8; 32] {
+        self.runtime
+            .block_on(self.client.put_blob(&self.circle, bytes))
+            .unwrap()
+    }
+}
+
+use consilium_client::Event;
+use consilium_client::blob_crypto;
+use consilium_client::model::app::{AttachmentPointer, BlobKey, CaseShared};
+use consilium_client::model::{AttachmentId, CaseFields, CaseId, Rendition, Timestamp};
+
+use crate::support::{bring_in, engine, start_relay};
+
+fn sha256(bytes: &[u8]) -> Vec<u8> {
+    ring::digest::digest(&ring::digest::SHA256, bytes)
+        .as_ref()
+        .to_vec()
+}
+
+impl HostileMember {
+    /// Seals and uploads `plain`; a pointer to it as `rendition` of `attachment`, declaring
+    /// `size` and the `width` × `height` it claims.
+    fn rendition(
+        &self,
+        attachment: &AttachmentId,
+        rendition: Rendition,
+        plain: &[u8],
+        size: u64,
+        (width, height): (u32, u32),
+    ) -> AttachmentPointer {
+        let (key, nonce) = ([5u8; 32], [6u8; 12]);
+        let cipher = blob_crypto::seal(plain, &key, &nonce).unwrap();
+        let blob_id = self.put_blob(cipher);
+        AttachmentPointer {
+            attachment_id: attachment.clone(),
+            rendition,
+            blob_id: ByteBuf::from(blob_id.to_vec()),
+            key: BlobKey::new(key),
+            nonce: ByteBuf::from(nonce.to_vec()),
+            plaintext_sha256: ByteBuf::from(sha256(plain)),
+            size,
+            mime: if plain.starts_with(b"\x89PNG") {
+                "image/png"
+            } else {
+                "image/jpeg"
+            }
+            .into(),
+            width,
+            height,
+        }
+    }
+
+    /// The three renditions of one image, all `plain`.
+    fn image(
+        &self,
+        attachment: &AttachmentId,
+        plain: &[u8],
+        size: (u32, u32),
+    ) -> Vec<AttachmentPointer> {
+        Rendition::ALL
+            .into_iter()
+            .map(|r| self.rendition(attachment, r, plain, plain.len() as u64, size))
+            .collect()
+    }
+
+    fn share(&mut self, case: &CaseId, title: &str, attachments: Vec<AttachmentPointer>) {
+        self.post(&AppMessage::CaseShared(CaseShared {
+            case_id: case.clone(),
+            revision: 1,
+            fields: CaseFields {
+                title: title.into(),
+                ..Default::default()
+            },
+            attachments,
+            shared_at: Timestamp(0),
+        }));
+    }
+}
+
+fn small_jpeg() -> Vec<u8> {
+    let img = image::RgbImage::from_pixel(64, 48, image::Rgb([180, 120, 90]));
+    let mut out = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut out, image::ImageFormat::Jpeg).unwrap();
+    out.into_inner()
+}
+
+/// A PNG of 20 000 × 20 000 one-bit pixels: about 50 KB that decode to 400 million pixels.
+fn png_bomb() -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut encoder = png::Encoder::new(&mut out, 20_000, 20_000);
+    encoder.set_color(png::ColorType::Grayscale);
+    encoder.set_depth(png::BitDepth::One);
+    let mut writer = encoder.write_header().unwrap();
+    let mut stream = writer.stream_writer().unwrap();
+    let row = vec![0u8; 2_500];
+    for _ in 0..20_000 {
+        std::io::Write::write_all(&mut stream, &row).unwrap();
+    }
+    stream.finish().unwrap();
+    drop(writer);
+    out
+}
+
+fn peak_resident_bytes() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .unwrap()
+        * 1024
+}
+
+/// A member's case points at one 8 MiB blob 200 times, repeats a rendition, declares a size
+/// that lies, and has a decompression bomb for a thumbnail: each attachment is rejected with an
+/// event before it costs more than its own bound, nothing of it is stored, and the member's next
+/// image arrives.
+#[test]
+fn hostile_attachment_pointers_are_rejected_alone_and_the_next_image_arrives() {
+    let root = tempfile::tempdir().unwrap();
+    let clock = Arc::new(MovableClock::default());
+    let relay = start_relay(&root.path().join("relay"), clock.clone(), "127.0.0.1:0");
+    let (mut a, mut b) = (
+        engine(root.path(), "a", &clock),
+        engine(root.path(), "b", &clock),
+    );
+    a.create_circle("Skin", &relay.url()).unwrap();
+    bring_in(&mut a, &mut b, "Skin");
+    let mut m = HostileMember::join(&mut a, "Skin", &clock);
+    let jpeg = small_jpeg();
+
+    let ids: Vec<AttachmentId> = (1..=4u8)
+        .map(|i| AttachmentId::from_bytes([i; 16]))
+        .collect();
+    let big = vec![7u8; 8 << 20];
+    let one = m.rendition(&ids[0], Rendition::Full, &big, big.len() as u64, (64, 48));
+    let mut pointers = vec![one; 200];
+    let full = m.rendition(&ids[1], Rendition::Full, &jpeg, jpeg.len() as u64, (64, 48));
+    pointers.extend([full.clone(), full]);
+    pointers.push(m.rendition(&ids[2], Rendition::Full, &big, 1_000, (64, 48)));
+    pointers.extend(
+        m.image(&ids[3], &jpeg, (64, 48))
+            .into_iter()
+            .filter(|p| p.rendition != Rendition::Thumbnail),
+    );
+    let bomb = png_bomb();
+    pointers.push(m.rendition(
+        &ids[3],
+        Rendition::Thumbnail,
+        &bomb,
+        bomb.len() as u64,
+        (32, 24),
+    ));
+    m.share(&CaseId::from_bytes([9; 16]), "Hostile", pointers);
+
+    let fine = AttachmentId::from_bytes([8; 16]);
+    let image = m.image(&fine, &jpeg, (64, 48));
+    m.share(&CaseId::from_bytes([10; 16]), "Honest", image);
+
+    let before = peak_resident_bytes();
+    let report = b.sync().unwrap();
+    let grown = peak_resident_bytes().saturating_sub(before);
+    let rejected: Vec<&String> = report
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            Event::AttachmentRejected { attachment, .. } => Some(attachment),
+            _ => None,
+        })
+        .collect();
+    for id in &ids {
+        assert!(
+            rejected.contains(&&id.to_string()),
+            "{id}: {:?}",
+            report.events
+        );
+    }
+    assert!(
+        report.events.iter().any(|e| matches!(
+            e,
+            Event::AttachmentStored { attachment, .. } if *attachment == fine.to_string()
+        )),
+        "{:?}",
+        report.events
+    );
+    let hostile = b.case(&CaseId::from_bytes([9; 16])).unwrap();
+    assert!(
+        hostile.attachments.is_empty(),
+        "nothing of the rejected images is stored"
+    );
+    assert!(
+        grown < 256 << 20,
+        "the sync grew this process by {grown} bytes"
+    );
+}
+
+/// A member's case points to 51 images: the 50 a case may hold arrive, the 51st is rejected with
+/// an event.
+#[test]
+fn a_case_pointing_to_more_images_than_a_case_holds_brings_only_those_it_may() {
+    let root = tempfile::tempdir().unwrap();
+    let clock = Arc::new(MovableClock::default());
+    let relay = start_relay(&root.path().join("relay"), clock.clone(), "127.0.0.1:0");
+    let (mut a, mut b) = (
+        engine(root.path(), "a", &clock),
+        engine(root.path(), "b", &clock),
+    );
+    a.create_circle("Skin", &relay.url()).unwrap();
+    bring_in(&mut a, &mut b, "Skin");
+    let mut m = HostileMember::join(&mut a, "Skin", &clock);
+    let jpeg = small_jpeg();
+    let mut pointers = Vec::new();
+    for i in 0..51u8 {
+        pointers.extend(m.image(&AttachmentId::from_bytes([i; 16]), &jpeg, (64, 48)));
+    }
+    let case = CaseId::from_bytes([9; 16]);
+    m.share(&case, "Many", pointers);
+
+    let report = b.sync().unwrap();
+    let rejected = report
+        .events
+        .iter()
+        .filter(|e| matches!(e, Event::AttachmentRejected { .. }))
+        .count();
+    assert_eq!(rejected, 1, "{:?}", report.events.last());
+    assert_eq!(b.case(&case).unwrap().attachments.len(), 50);
+}
