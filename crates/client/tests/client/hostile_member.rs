@@ -93,6 +93,34 @@ impl HostileMember {
                 &message.encode().unwrap(),
             )
             .unwrap();
+        self.post_mls(sealed);
+    }
+
+    /// Proposes adding the owner of `key_package` (an MLS message) to the circle, as any member
+    /// may: a proposal, for whoever commits next.
+    pub fn propose_add(&mut self, key_package: &[u8]) {
+        use openmls::prelude::*;
+        use tls_codec::{Deserialize as _, Serialize as _};
+        let provider = Provider::new(&self.conn);
+        let mut group = MlsGroup::load(provider.storage(), &GroupId::from_slice(&self.circle))
+            .unwrap()
+            .unwrap();
+        let MlsMessageBodyIn::KeyPackage(kp) = MlsMessageIn::tls_deserialize_exact(key_package)
+            .unwrap()
+            .extract()
+        else {
+            panic!("not a key package");
+        };
+        let kp = kp
+            .validate(provider.crypto(), ProtocolVersion::Mls10)
+            .unwrap();
+        let (proposal, _) = group
+            .propose_add_member(&provider, self.identity.signer(), &kp)
+            .unwrap();
+        self.post_mls(proposal.tls_serialize_detached().unwrap());
+    }
+
+    fn post_mls(&mut self, sealed: Vec<u8>) {
         self.sent += 1;
         let mut message_id = [0u8; 16];
         message_id[..8].copy_from_slice(&self.sent.to_le_bytes());
@@ -337,4 +365,72 @@ fn a_case_pointing_to_more_images_than_a_case_holds_brings_only_those_it_may() {
         .count();
     assert_eq!(rejected, 1, "{:?}", report.events.last());
     assert_eq!(b.case(&case).unwrap().attachments.len(), 50);
+}
+
+/// A member who is not an admin proposes adding an outsider. Were the proposal kept, the next
+/// member to commit (the admin, whose commits add members) would sign the outsider in; it is
+/// refused on receipt instead, and the circle stays as it was.
+#[test]
+fn a_members_proposal_to_add_an_outsider_is_not_committed_by_others() {
+    let root = tempfile::tempdir().unwrap();
+    let clock = Arc::new(MovableClock::default());
+    let relay = start_relay(&root.path().join("relay"), clock.clone(), "127.0.0.1:0");
+    let (mut a, mut b) = (
+        engine(root.path(), "a", &clock),
+        engine(root.path(), "b", &clock),
+    );
+    a.create_circle("Skin", &relay.url()).unwrap();
+    bring_in(&mut a, &mut b, "Skin");
+    let mut m = HostileMember::join(&mut a, "Skin", &clock);
+    b.sync().unwrap();
+    let outsider = Identity::generate().unwrap();
+    let mut conn = rusqlite::Connection::open_in_memory().unwrap();
+    migrate(&mut conn).unwrap();
+    let package = make_key_packages(&Provider::new(&conn), &outsider, 1, false, 3600).unwrap()[0]
+        .to_message_bytes()
+        .unwrap();
+    m.propose_add(&package);
+
+    let mut reasons = Vec::new();
+    for _ in 0..2 {
+        for e in [&mut a, &mut b] {
+            for event in e.sync().unwrap().events {
+                if let Event::MessageRejected { reason, .. } = event {
+                    reasons.push(reason);
+                }
+            }
+        }
+    }
+    for e in [&a, &b] {
+        let members: Vec<String> = e
+            .members("Skin")
+            .unwrap()
+            .into_iter()
+            .map(|m| m.account)
+            .collect();
+        assert_eq!(members.len(), 3, "{members:?}");
+        assert!(!members.contains(&outsider.account_id()));
+    }
+    // Nor is the admin's queue held behind a commit the relay refuses (roles it does not carry):
+    // what she shares next reaches the circle.
+    let case = a
+        .create_case(CaseFields {
+            title: "After the proposal".into(),
+            ..Default::default()
+        })
+        .unwrap();
+    a.share(&case, "Skin").unwrap();
+    let sent = a.sync().unwrap();
+    assert_eq!(
+        (sent.queued, sent.failed.len()),
+        (0, 0),
+        "{:?}",
+        sent.failed
+    );
+    b.sync().unwrap();
+    assert!(b.case(&case).is_ok());
+    assert!(
+        reasons.iter().any(|r| r.contains("only an admin's commit")),
+        "{reasons:?}"
+    );
 }

@@ -340,6 +340,18 @@ impl Circle {
                 })
             }
             ProcessedMessageContent::ProposalMessage(p) => {
+                // Honest members commit what is pending: only a member's own leaving may wait
+                // for another's commit. Anything else (adding an outsider, removing a colleague)
+                // would be signed into the circle by whoever commits next, admin or not.
+                let own_leaving = match (p.proposal(), p.sender()) {
+                    (Proposal::Remove(r), Sender::Member(leaf)) => r.removed() == *leaf,
+                    _ => false,
+                };
+                if !own_leaving {
+                    return Err(GroupError::Rejected(
+                        "a proposal other than a member's own leaving: only an admin's commit changes the circle".into(),
+                    ));
+                }
                 self.group
                     .store_pending_proposal(provider.storage(), *p)
                     .map_err(mls)?;
