@@ -70,18 +70,8 @@ impl Settings {
                 "auto-lock must be between 1 and 240 minutes".into(),
             ));
         }
-        let relay = self.relay.trim();
-        let host = relay
-            .strip_prefix("https://")
-            .or_else(|| relay.strip_prefix("http://"))
-            .map(|rest| rest.split(['/', ':']).next().unwrap_or(""));
-        let ok = host
-            .is_some_and(|h| !h.is_empty() && !h.contains(|c: char| c.is_whitespace() || c == '@'));
-        if !ok {
-            return Err(ClientError::Invalid(
-                "the relay address must look like https://relay.example.org".into(),
-            ));
-        }
+        consilium_model::RelayAddress::parse(&self.relay)
+            .map_err(|e| ClientError::Invalid(e.to_string()))?;
         Ok(())
     }
 }
@@ -114,6 +104,14 @@ mod tests {
             },
             Settings {
                 relay: "http://".into(),
+                ..s.clone()
+            },
+            Settings {
+                relay: "http://relay.example.org".into(),
+                ..s.clone()
+            },
+            Settings {
+                relay: "http://localhost:1@relay.example.org".into(),
                 ..s.clone()
             },
         ] {

@@ -53,20 +53,7 @@ fn bad(why: &str) -> ModelError {
 
 impl Invite {
     fn check(&self) -> Result<()> {
-        // Plain HTTP only to this machine: the host, up to its port or path, must be loopback.
-        let local = self.relay.strip_prefix("http://").is_some_and(|rest| {
-            let host = if rest.starts_with('[') {
-                rest.split_inclusive(']').next().unwrap_or("")
-            } else {
-                rest.split([':', '/']).next().unwrap_or("")
-            };
-            matches!(host, "127.0.0.1" | "localhost" | "[::1]")
-        });
-        if !(self.relay.starts_with("https://") || local) {
-            return Err(bad(
-                "the relay address must be https:// (or a relay on this machine)",
-            ));
-        }
+        crate::RelayAddress::parse(&self.relay).map_err(|e| bad(&e.to_string()))?;
         if self.circle.is_empty() || self.circle.len() > 64 {
             return Err(bad("the circle id is malformed"));
         }

@@ -12,6 +12,7 @@ mod error;
 pub mod finding;
 pub mod ids;
 pub mod invite;
+mod relay_address;
 pub mod roles;
 pub mod time;
 pub mod vocab;
@@ -25,6 +26,7 @@ pub use case::{Case, CaseFields, CaseFilter, CaseSummary, SearchHit, TimelineEnt
 pub use comment::Comment;
 pub use finding::{Finding, FindingKind};
 pub use ids::{AttachmentId, BlobId, CaseId, CommentId};
+pub use relay_address::RelayAddress;
 pub use time::{Clock, SystemClock, Timestamp};
 pub use vocab::{AgeBand, QuestionKind, Sex, Status, Urgency};
 

@@ -557,6 +557,9 @@ mod invites {
         for remote in [
             "http://localhost.evil.example",
             "http://127.0.0.1.evil.example:80",
+            // The host is what follows the user part: relay.example.org, over plain http.
+            "http://localhost:1@relay.example.org",
+            "http://127.0.0.1@relay.example.org",
         ] {
             let mut sneaky = invite();
             sneaky.relay = remote.into();

@@ -48,10 +48,11 @@ impl std::fmt::Debug for RelayClient {
 impl RelayClient {
     /// A client for the relay at `base` (`http://…` or `https://…`, no trailing slash needed).
     pub fn new(base: &str, key: Arc<AccountKey>, clock: Arc<dyn Clock>) -> Result<RelayClient> {
-        let base = base.trim_end_matches('/').to_string();
-        if !(base.starts_with("http://") || base.starts_with("https://")) {
-            return Err(RelayClientError::BadAddress(base));
-        }
+        // The one transport policy (https, or plain http to this machine; no user part),
+        // applied here too, whatever the caller checked.
+        consilium_model::RelayAddress::parse(base)
+            .map_err(|e| RelayClientError::BadAddress(e.to_string()))?;
+        let base = base.trim().trim_end_matches('/').to_string();
         let http = reqwest::Client::builder()
             // A redirect would carry the signed headers to wherever the relay points: none is
             // followed (the answer is refused as it is).
