@@ -58,9 +58,12 @@ impl Settings {
         self.validate()?;
         let json = serde_json::to_vec_pretty(self)
             .map_err(|e| ClientError::Internal(format!("encoding the settings: {e}")))?;
-        std::fs::create_dir_all(dir).map_err(ClientError::io("creating the profile folder"))?;
+        consilium_store::create_private_dir(dir)
+            .map_err(ClientError::io("creating the profile folder"))?;
         let partial = dir.join(format!("{FILE}.partial"));
-        std::fs::write(&partial, json).map_err(ClientError::io("writing the settings"))?;
+        consilium_store::create_private(&partial)
+            .and_then(|mut f| std::io::Write::write_all(&mut f, &json))
+            .map_err(ClientError::io("writing the settings"))?;
         std::fs::rename(&partial, dir.join(FILE)).map_err(ClientError::io("saving the settings"))
     }
 
@@ -93,6 +96,19 @@ mod tests {
         };
         s.save(dir.path()).unwrap();
         assert_eq!(Settings::load(dir.path()), s);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(dir.path().join(FILE))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(
+                mode & 0o077,
+                0,
+                "the settings are the owner's alone ({mode:o})"
+            );
+        }
         for bad in [
             Settings {
                 auto_lock_minutes: 0,

@@ -34,7 +34,7 @@ pub(crate) fn sync_parent(path: &Path) -> Result<()> {
 }
 
 /// Creates (or truncates) a file readable only by its owner.
-pub(crate) fn create_private(path: &Path) -> std::io::Result<File> {
+pub fn create_private(path: &Path) -> std::io::Result<File> {
     let mut opts = OpenOptions::new();
     opts.write(true).create(true).truncate(true);
     #[cfg(unix)]
@@ -46,7 +46,7 @@ pub(crate) fn create_private(path: &Path) -> std::io::Result<File> {
 }
 
 /// Creates a directory (and parents) readable only by its owner.
-pub(crate) fn create_private_dir(path: &Path) -> std::io::Result<()> {
+pub fn create_private_dir(path: &Path) -> std::io::Result<()> {
     let mut b = std::fs::DirBuilder::new();
     b.recursive(true);
     #[cfg(unix)]

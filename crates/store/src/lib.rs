@@ -39,6 +39,7 @@ pub use cases::Cases;
 pub use circles::{CircleRecord, Circles};
 pub use comments::Comments;
 pub use db::{CaseDb, Profile};
+pub use durable::{create_private, create_private_dir};
 pub use entropy::{Entropy, SystemEntropy};
 pub use error::{Result, StoreError};
 pub use keys::{KdfParams, Passphrase, SecretKey};

@@ -386,11 +386,14 @@ impl Vault {
 }
 
 fn take_lock(dir: &Path) -> Result<File> {
-    let file = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
+    let mut options = OpenOptions::new();
+    options.read(true).write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let file = options
         .open(dir.join(LOCK_FILE))
         .map_err(|e| match e.kind() {
             std::io::ErrorKind::NotFound => StoreError::VaultMissing(dir.to_path_buf()),

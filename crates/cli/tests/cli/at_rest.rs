@@ -20,7 +20,8 @@ fn nothing_readable_is_left_on_disk_after_a_case_and_a_photo_are_stored() {
     p.ok(&["case", "comment", &case, &format!("comment {marker}")]);
     let photo = camera_photo(&p.work, "cam.jpg", 1200, 900, 1, marker);
     let original = std::fs::read(&photo).unwrap();
-    p.attach(&case, &photo, &[]);
+    let attached = p.attach(&case, &photo, &[]);
+    let exported = p.export(&case, attached["id"].as_str().unwrap(), "full");
 
     let mut needles: Vec<Vec<u8>> = [
         marker,
@@ -48,13 +49,13 @@ fn nothing_readable_is_left_on_disk_after_a_case_and_a_photo_are_stored() {
     }
     let files = p.all_files();
     assert!(files.len() >= 5, "{files:?}");
+    // Every file of the profile, the lock too, and an exported image: the owner's alone.
     #[cfg(unix)]
-    for file in files.iter().chain([&p.dir, &p.dir.join("blobs")]) {
+    for file in files
+        .iter()
+        .chain([&p.dir, &p.dir.join("blobs"), &exported])
+    {
         use std::os::unix::fs::PermissionsExt;
-        let name = file.file_name().unwrap().to_string_lossy();
-        if name == "vault.lock" {
-            continue;
-        }
         let mode = std::fs::metadata(file).unwrap().permissions().mode() & 0o777;
         assert_eq!(
             mode & 0o077,

@@ -145,7 +145,9 @@ impl Engine {
         let partial = partial_path(out);
         let ctx = format!("writing {}", out.display());
         let result = (|| {
-            let file = std::fs::File::create(&partial).map_err(ClientError::io(ctx.clone()))?;
+            // An exported image is a patient's: the owner's alone, wherever it is written.
+            let file =
+                consilium_store::create_private(&partial).map_err(ClientError::io(ctx.clone()))?;
             let mut w = std::io::BufWriter::new(file);
             let n = self
                 .vault

@@ -29,7 +29,7 @@ impl Store {
     /// opens one connection of its own and touches nothing else (no start-up sweep), so a
     /// running relay's work is undisturbed.
     pub fn record_enrolment(data_dir: &Path, code_hash: &[u8; 32], expires_at: i64) -> Result<()> {
-        std::fs::create_dir_all(data_dir).map_err(|e| RelayError::Internal(e.to_string()))?;
+        super::private_dir(data_dir).map_err(|e| RelayError::Internal(e.to_string()))?;
         let mut c = super::connect(&data_dir.join("relay.db"))?;
         super::migrations::migrate(&mut c)?;
         c.execute(

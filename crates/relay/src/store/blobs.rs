@@ -90,7 +90,7 @@ impl Store {
         let partial = path.with_extension(format!("{}.partial", hex::encode(suffix)));
         {
             use std::io::Write;
-            let mut f = std::fs::File::create(&partial).map_err(internal)?;
+            let mut f = super::private_file(&partial).map_err(internal)?;
             f.write_all(bytes).map_err(internal)?;
             f.sync_all().map_err(internal)?;
         }

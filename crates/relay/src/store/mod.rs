@@ -82,7 +82,22 @@ pub struct Store {
     blob_files: std::sync::RwLock<()>,
 }
 
+/// Opens the relay's database, made the operator's alone: a new one is created empty with mode
+/// 0600 before SQLite opens it (its WAL and shared-memory files take the database's mode), and
+/// the files of an older relay are narrowed to it.
 fn connect(path: &Path) -> Result<Connection> {
+    let internal = |e: std::io::Error| RelayError::Internal(e.to_string());
+    if !path.exists() {
+        private_file(path).map_err(internal)?;
+    }
+    for suffix in ["", "-wal", "-shm"] {
+        let mut name = path.as_os_str().to_owned();
+        name.push(suffix);
+        let file = Path::new(&name);
+        if file.exists() {
+            owner_only(file, 0o600).map_err(internal)?;
+        }
+    }
     let conn = Connection::open(path)?;
     conn.execute_batch(
         "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;
@@ -91,10 +106,41 @@ fn connect(path: &Path) -> Result<Connection> {
     Ok(conn)
 }
 
+/// Creates `dir` (and its parents) if missing, and makes it the operator's alone: what a relay
+/// stores is ciphertext, but who posted what and when is not for other users of the machine.
+pub(crate) fn private_dir(dir: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    owner_only(dir, 0o700)
+}
+
+/// Creates (or truncates) a file with mode 0600.
+pub(crate) fn private_file(path: &Path) -> std::io::Result<std::fs::File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options.open(path)
+}
+
+fn owner_only(path: &Path, mode: u32) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))?;
+    }
+    #[cfg(not(unix))]
+    let _ = (path, mode);
+    Ok(())
+}
+
 impl Store {
     pub fn open(data_dir: &Path) -> Result<Store> {
         let internal = |e: std::io::Error| RelayError::Internal(e.to_string());
-        std::fs::create_dir_all(data_dir.join("blobs")).map_err(internal)?;
+        private_dir(data_dir).map_err(internal)?;
+        private_dir(&data_dir.join("blobs")).map_err(internal)?;
         let db = data_dir.join("relay.db");
         let mut conn = connect(&db)?;
         migrations::migrate(&mut conn)?;

@@ -173,4 +173,19 @@ async fn the_data_directory_holds_no_plaintext() {
     relay.stop().await;
     let leaked = consilium_testkit::files_containing(dir.path(), b"ZQX-MARKER");
     assert!(leaked.is_empty(), "plaintext in {leaked:?}");
+    // What it holds is the operator's alone: the folder and every file in it.
+    #[cfg(unix)]
+    for file in consilium_testkit::files_under(dir.path())
+        .iter()
+        .chain([&dir.path().to_path_buf(), &dir.path().join("blobs")])
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(file).unwrap().permissions().mode();
+        assert_eq!(
+            mode & 0o077,
+            0,
+            "{} is open to others ({mode:o})",
+            file.display()
+        );
+    }
 }
