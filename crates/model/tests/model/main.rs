@@ -417,12 +417,45 @@ mod app_messages {
         }
     }
 
+    /// The relay sees an MLS message's size: a comment of 5 characters and one of 150 must come
+    /// out the same size (a bucket), and the padding must read back as nothing.
+    #[test]
+    fn application_messages_are_padded_to_size_buckets() {
+        let comment = |text: &str| {
+            AppMessage::Comment(CommentPosted {
+                case_id: consilium_model::CaseId::from_bytes([1; 16]),
+                comment_id: consilium_model::CommentId::from_bytes([2; 16]),
+                reply_to: None,
+                body: text.into(),
+                created_at: consilium_model::Timestamp(5),
+            })
+        };
+        let short = comment("Agree").encode().unwrap();
+        let long = comment(&"x".repeat(150)).encode().unwrap();
+        assert_eq!(short.len(), long.len(), "one bucket");
+        assert_eq!(AppMessage::decode(&short).unwrap(), comment("Agree"));
+        let sizes: std::collections::BTreeSet<usize> = (0..3000)
+            .step_by(7)
+            .map(|n| comment(&"y".repeat(n)).encode().unwrap().len())
+            .collect();
+        assert!(
+            sizes.len() < 20,
+            "a few buckets, not one size per message: {sizes:?}"
+        );
+        let huge = comment(&"z".repeat(200_000)).encode().unwrap();
+        assert!(
+            huge.len() < 200_000 + 8_192,
+            "large messages are not doubled"
+        );
+    }
+
     #[test]
     fn a_kind_from_a_newer_client_is_kept_and_new_fields_are_ignored() {
         let future = to_cbor(&AppEnvelope {
             v: 7,
             kind: "case_video_call".into(),
             body: ByteBuf::from(vec![1, 2, 3]),
+            pad: ByteBuf::new(),
         })
         .unwrap();
         let kept = AppMessage::decode(&future).unwrap();
@@ -446,6 +479,7 @@ mod app_messages {
             v: 2,
             kind: "comment".into(),
             body: ByteBuf::from(to_cbor(&newer_comment).unwrap()),
+            pad: ByteBuf::new(),
         })
         .unwrap();
         match AppMessage::decode(&envelope).unwrap() {
@@ -463,6 +497,7 @@ mod app_messages {
             v: 1,
             kind: "comment".into(),
             body: ByteBuf::from(to_cbor(&vec![1, 2]).unwrap()),
+            pad: ByteBuf::new(),
         })
         .unwrap();
         assert!(AppMessage::decode(&wrong_shape).is_err());
@@ -507,80 +542,4 @@ mod app_messages {
     }
 }
 
-mod invites {
-    use super::*;
-    use consilium_model::invite::Invite;
-    use serde_bytes::ByteBuf;
-
-    fn invite() -> Invite {
-        Invite {
-            relay: "https://relay.example.org".into(),
-            circle: ByteBuf::from(vec![7; 16]),
-            token: ByteBuf::from(vec![9; 32]),
-            inviter: ByteBuf::from(vec![3; 32]),
-            relay_cert_sha256: None,
-            circle_name: "Dermatology Lyon".into(),
-            admins: Vec::new(),
-        }
-    }
-
-    #[test]
-    fn a_code_is_one_line_that_reads_back_even_when_pasted_with_breaks() {
-        let code = invite().to_code().unwrap();
-        assert!(code.starts_with("consilium-invite:1:"));
-        assert!(!code.contains(char::is_whitespace));
-        assert_eq!(Invite::parse(&code).unwrap(), invite());
-        let wrapped = format!("  {}\n{}  ", &code[..30], &code[30..]);
-        assert_eq!(Invite::parse(&wrapped).unwrap(), invite());
-        assert!(
-            !format!("{:?}", invite()).contains("9, 9"),
-            "the token is redacted"
-        );
-    }
-
-    #[test]
-    fn cut_changed_foreign_or_unsafe_codes_are_refused_clearly() {
-        let code = invite().to_code().unwrap();
-        for broken in [
-            code[..code.len() - 5].to_string(),
-            code.replace("consilium-invite:1:", "consilium-invite:2:"),
-            format!("{code}!!"),
-            "https://example.org".to_string(),
-            "x".repeat(5000),
-        ] {
-            let e = Invite::parse(&broken).unwrap_err().to_string();
-            assert!(e.contains("invite code is not valid"), "{e}");
-        }
-        let mut plain = invite();
-        plain.relay = "http://relay.example.org".into();
-        assert!(plain.to_code().is_err(), "no plain http to a remote relay");
-        for remote in [
-            "http://localhost.evil.example",
-            "http://127.0.0.1.evil.example:80",
-            // The host is what follows the user part: relay.example.org, over plain http.
-            "http://localhost:1@relay.example.org",
-            "http://127.0.0.1@relay.example.org",
-        ] {
-            let mut sneaky = invite();
-            sneaky.relay = remote.into();
-            assert!(sneaky.to_code().is_err(), "{remote}");
-        }
-        for here in [
-            "http://127.0.0.1:8443",
-            "http://localhost/",
-            "http://[::1]:8443",
-        ] {
-            let mut local = invite();
-            local.relay = here.into();
-            assert!(local.to_code().is_ok(), "{here}");
-        }
-    }
-
-    proptest! {
-        #[test]
-        fn arbitrary_text_never_panics_the_invite_parser(s in ".{0,300}") {
-            let _ = Invite::parse(&s);
-            let _ = Invite::parse(&format!("consilium-invite:1:{s}"));
-        }
-    }
-}
+mod invites;
