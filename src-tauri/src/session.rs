@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 use std::sync::{Mutex, MutexGuard};
 
-use consilium_client::{ClientError, Engine, PublicError, Settings};
+use consilium_client::{ClientError, Engine, Interrupt, PublicError, Settings};
 use tokio::sync::Notify;
 
 /// Runs blocking work (the engine's disk and relay calls, which drive their own small runtime)
@@ -18,6 +18,9 @@ pub fn blocking<T>(f: impl FnOnce() -> T) -> T {
 pub struct Session {
     pub dir: PathBuf,
     engine: Mutex<Option<Engine>>,
+    /// The unlocked engine's interrupt, kept outside its mutex: locking raises it first, so a
+    /// sync pass waiting on a slow relay lets go of the engine within moments.
+    interrupt: Mutex<Option<Interrupt>>,
     /// Wakes the background sync (after a change to send, or an unlock).
     pub kick: Notify,
 }
@@ -27,12 +30,33 @@ impl Session {
         Session {
             dir,
             engine: Mutex::new(None),
+            interrupt: Mutex::new(None),
             kick: Notify::new(),
         }
     }
 
     pub fn engine(&self) -> MutexGuard<'_, Option<Engine>> {
         self.engine.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Keeps the unlocked engine (and its interrupt, outside the mutex).
+    pub fn install(&self, engine: Engine) {
+        *self.interrupt.lock().unwrap_or_else(|p| p.into_inner()) = Some(engine.interrupt());
+        *self.engine() = Some(engine);
+    }
+
+    /// Takes the engine to lock it: its relay calls are ended first, so whatever the relays do
+    /// this waits only for the vault work of the pass under way.
+    pub fn take_for_lock(&self) -> Option<Engine> {
+        if let Some(interrupt) = self
+            .interrupt
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+        {
+            interrupt.raise();
+        }
+        self.engine().take()
     }
 
     /// Runs `f` on the unlocked engine; `locked` when there is none.

@@ -35,7 +35,7 @@ pub use engine::{Engine, EngineConfig};
 pub use error::{ClientError, ErrorCode, PublicError, Result};
 pub use events::{Direction, Event, Transfer};
 pub use findings::{PendingImage, TextFinding};
-pub use net::NewsWaiter;
+pub use net::{Interrupt, NewsWaiter};
 pub use review::{Acknowledge, CaseDeidReport, ImageEntry, Resolution, TextEntry};
 pub use settings::{LOCAL_RELAY, Settings, Theme};
 pub use sync::SyncReport;

@@ -78,7 +78,7 @@ fn opened(
     engine.on_transfer(move |t| {
         let _ = TransferProgress(t.clone()).emit(&events);
     });
-    *session.engine() = Some(engine);
+    session.install(engine);
     session.kick.notify_one();
     Ok(info)
 }
@@ -86,9 +86,11 @@ fn opened(
 #[tauri::command(async)]
 #[specta::specta]
 pub fn lock(app: AppHandle, session: State<'_, Session>) {
-    if let Some(engine) = session.engine().take() {
-        blocking(|| engine.lock());
-    }
+    blocking(|| {
+        if let Some(engine) = session.take_for_lock() {
+            engine.lock();
+        }
+    });
     let _ = Locked.emit(&app);
 }
 

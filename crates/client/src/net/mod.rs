@@ -8,10 +8,11 @@ pub use news::NewsWaiter;
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use consilium_groups::Identity;
 use consilium_model::Clock;
-use consilium_relay_client::{AccountKey, RelayClient};
+use consilium_relay_client::{AccountKey, RelayClient, RelayClientError};
 use tokio::runtime::Runtime;
 
 use crate::error::{ClientError, Result};
@@ -24,8 +25,66 @@ pub fn runtime() -> Result<tokio::runtime::Runtime> {
         .map_err(ClientError::io("starting the network runtime"))
 }
 
+/// Ends every relay call of an engine at once, for good: raised when the profile locks, so a
+/// sync waiting on a slow relay lets go of the engine (and its keys) within moments. A call it
+/// ends reads as the relay being out of reach.
+#[derive(Clone, Debug, Default)]
+pub struct Interrupt(Arc<Raised>);
+
+#[derive(Debug, Default)]
+struct Raised {
+    flag: AtomicBool,
+    wake: tokio::sync::Notify,
+}
+
+impl Interrupt {
+    pub fn raise(&self) {
+        self.0.flag.store(true, Ordering::SeqCst);
+        self.0.wake.notify_waiters();
+    }
+
+    pub fn is_raised(&self) -> bool {
+        self.0.flag.load(Ordering::SeqCst)
+    }
+
+    async fn raised(&self) {
+        let woken = self.0.wake.notified();
+        tokio::pin!(woken);
+        // Registered before the flag is read, so a raise in between is not missed.
+        woken.as_mut().enable();
+        if !self.is_raised() {
+            woken.await;
+        }
+    }
+}
+
+/// Drives relay calls on the engine's runtime until they end or the interrupt is raised.
+#[derive(Clone, Debug)]
+pub struct Runner {
+    runtime: Arc<Runtime>,
+    interrupt: Interrupt,
+}
+
+impl Runner {
+    pub fn run<T>(
+        &self,
+        call: impl std::future::Future<Output = consilium_relay_client::Result<T>>,
+    ) -> consilium_relay_client::Result<T> {
+        let interrupt = self.interrupt.clone();
+        self.runtime.block_on(async move {
+            tokio::select! {
+                answer = call => answer,
+                () = interrupt.raised() => Err(RelayClientError::Unreachable(
+                    "the profile is locking".into(),
+                )),
+            }
+        })
+    }
+}
+
 pub struct Net {
     runtime: Arc<Runtime>,
+    interrupt: Interrupt,
     key: Arc<AccountKey>,
     clock: Arc<dyn Clock>,
     clients: HashMap<String, RelayClient>,
@@ -44,6 +103,7 @@ impl Net {
         let key = AccountKey::from_seed(identity.seed())?;
         Ok(Net {
             runtime: Arc::new(runtime()?),
+            interrupt: Interrupt::default(),
             key: Arc::new(key),
             clock,
             clients: HashMap::new(),
@@ -64,11 +124,23 @@ impl Net {
         self.runtime.clone()
     }
 
-    /// Runs one relay call to completion.
+    /// Runs one relay call to completion, or until the interrupt is raised.
     pub fn run<T>(
         &self,
         call: impl std::future::Future<Output = consilium_relay_client::Result<T>>,
     ) -> Result<T> {
-        self.runtime.block_on(call).map_err(ClientError::from)
+        self.runner().run(call).map_err(ClientError::from)
+    }
+
+    pub fn runner(&self) -> Runner {
+        Runner {
+            runtime: self.runtime.clone(),
+            interrupt: self.interrupt.clone(),
+        }
+    }
+
+    /// The handle that ends this engine's relay calls (see [`Interrupt`]).
+    pub fn interrupt(&self) -> Interrupt {
+        self.interrupt.clone()
     }
 }

@@ -10,6 +10,7 @@ use consilium_relay_client::{RelayClient, RelayClientError, RelayCode};
 
 use super::outbox::{Delivery, Transport};
 use super::payload::SealedPost;
+use crate::net::Runner;
 
 /// Reads one relay answer to a post.
 pub fn classify(answer: std::result::Result<Posted, RelayClientError>) -> Delivery {
@@ -38,19 +39,16 @@ pub fn classify(answer: std::result::Result<Posted, RelayClientError>) -> Delive
     }
 }
 
-/// Posts through a relay client, blocking on a small runtime (the engine is synchronous).
+/// Posts through a relay client, blocking on the engine's runner (the engine is synchronous).
 #[derive(Debug, Clone)]
 pub struct RelayTransport {
-    runtime: std::sync::Arc<tokio::runtime::Runtime>,
+    runner: Runner,
     client: RelayClient,
 }
 
 impl RelayTransport {
-    pub fn with_runtime(
-        client: RelayClient,
-        runtime: std::sync::Arc<tokio::runtime::Runtime>,
-    ) -> RelayTransport {
-        RelayTransport { runtime, client }
+    pub fn with_runner(client: RelayClient, runner: Runner) -> RelayTransport {
+        RelayTransport { runner, client }
     }
 }
 
@@ -60,7 +58,7 @@ impl Transport for RelayTransport {
             Ok(post) => post.into_bundle(message_id),
             Err(e) => return Delivery::Refused(e.to_string()),
         };
-        classify(self.runtime.block_on(self.client.post(circle, &bundle)))
+        classify(self.runner.run(self.client.post(circle, &bundle)))
     }
 }
 

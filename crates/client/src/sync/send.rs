@@ -15,7 +15,7 @@ impl Engine {
         for c in self.vault.db().circles().all()? {
             routes.routes.insert(
                 c.id.clone(),
-                RelayTransport::with_runtime(self.net.client(&c.relay)?, self.net.runtime()),
+                RelayTransport::with_runner(self.net.client(&c.relay)?, self.net.runner()),
             );
         }
         let now = self.config.clock.now();

@@ -48,6 +48,12 @@ impl Engine {
         self.news_waiter().wait(idle);
     }
 
+    /// The handle that ends this engine's relay calls at once: a face raises it before it
+    /// takes the engine to lock it, so a sync waiting on a slow relay lets go within moments.
+    pub fn interrupt(&self) -> crate::net::Interrupt {
+        self.net.interrupt()
+    }
+
     /// What waits for the relays' push notifications without holding the engine, so a face can
     /// let other calls run meanwhile (the desktop's background sync).
     pub fn news_waiter(&mut self) -> NewsWaiter {

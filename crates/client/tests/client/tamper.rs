@@ -1,6 +1,6 @@
 //! A hostile relay on the wire: an HTTP proxy in front of a real relay that forwards every
 //! request and answer unchanged, except those a rule names, whose answer it replaces (any
-//! status, any body, any size) or turns into a redirect. The real relay is told the
+//! status, any body, any size), delays, or turns into a redirect. The real relay is told the
 //! proxy's address is its own, so the client's signed requests pass through.
 
 use std::path::Path;
@@ -20,6 +20,8 @@ pub enum Forged {
     Answer(u16, Vec<u8>),
     /// A redirect to another address.
     Redirect(String),
+    /// Nothing, for this long (then the relay's own answer).
+    Stall(std::time::Duration),
 }
 
 /// Requests a rule applies to: the method and a piece of the path (query included).
@@ -125,6 +127,7 @@ async fn forward(State(proxy): State<Proxy>, request: Request) -> Response {
                 .body(Body::empty())
                 .unwrap();
         }
+        Some(Forged::Stall(time)) => tokio::time::sleep(time).await,
         None => {}
     }
     let (parts, body) = request.into_parts();
