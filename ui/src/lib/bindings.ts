@@ -717,6 +717,11 @@ export type MemberInfo = {
 	/**  The safety number of this profile and the member, as 12 groups of 5 digits. */
 	safety_number: string,
 	verification: Verification,
+	/**
+	 *  Another member of the circle goes by the same name (case and spacing aside): the faces
+	 *  show the account beside it, so a newcomer calling herself "Dr Alice" is told apart.
+	 */
+	name_shared: boolean,
 };
 
 /**  An own, unsent image that waits for the author. */

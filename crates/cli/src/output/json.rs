@@ -294,6 +294,7 @@ mod tests {
             admin: true,
             safety_number: "12345 67890 …".into(),
             verification: Verification::Verified,
+            name_shared: false,
         };
         let report_sync = SyncReport {
             sent: 1,

@@ -427,11 +427,16 @@ fn members(out: &mut String, list: &[MemberInfo]) {
             out,
             "{}",
             format!(
-                "{}  {} ({}){}  {state}",
+                "{}  {} ({}){}{}  {state}",
                 &m.account[..12],
                 display_name(m),
                 m.specialty,
-                if m.admin { "  admin" } else { "" }
+                if m.admin { "  admin" } else { "" },
+                if m.name_shared {
+                    "  ! another member has this name: tell them apart by account"
+                } else {
+                    ""
+                }
             )
         );
         if !m.is_me {

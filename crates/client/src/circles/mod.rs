@@ -69,6 +69,9 @@ pub struct MemberInfo {
     /// The safety number of this profile and the member, as 12 groups of 5 digits.
     pub safety_number: String,
     pub verification: Verification,
+    /// Another member of the circle goes by the same name (case and spacing aside): the faces
+    /// show the account beside it, so a newcomer calling herself "Dr Alice" is told apart.
+    pub name_shared: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -429,7 +432,22 @@ impl Engine {
                 name,
                 specialty,
                 verification,
+                name_shared: false,
             });
+        }
+        let folded = |name: &str| {
+            name.split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+                .to_lowercase()
+        };
+        let names: Vec<String> = out.iter().map(|m| folded(&m.name)).collect();
+        for (i, m) in out.iter_mut().enumerate() {
+            m.name_shared = !names[i].is_empty()
+                && names
+                    .iter()
+                    .enumerate()
+                    .any(|(j, other)| j != i && *other == names[i]);
         }
         out.sort_by(|a, b| (!a.is_me, &a.name).cmp(&(!b.is_me, &b.name)));
         Ok(out)

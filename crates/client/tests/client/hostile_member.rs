@@ -434,3 +434,31 @@ fn a_members_proposal_to_add_an_outsider_is_not_committed_by_others() {
         "{reasons:?}"
     );
 }
+
+/// A newcomer takes a colleague's name: both are marked, so neither passes for the other.
+#[test]
+fn two_members_with_one_name_are_told_apart() {
+    let root = tempfile::tempdir().unwrap();
+    let clock = Arc::new(MovableClock::default());
+    let relay = start_relay(&root.path().join("relay"), clock.clone(), "127.0.0.1:0");
+    let (mut a, mut b) = (
+        engine(root.path(), "a", &clock),
+        engine(root.path(), "b", &clock),
+    );
+    a.create_circle("Skin", &relay.url()).unwrap();
+    bring_in(&mut a, &mut b, "Skin");
+    // The hostile member calls itself "Dr Mallory"; so does the colleague who joins next.
+    let _m = HostileMember::join(&mut a, "Skin", &clock);
+    let mut namesake = crate::support::engine_named(root.path(), "c", "dr  MALLORY", &clock);
+    bring_in(&mut a, &mut namesake, "Skin");
+    a.sync().unwrap();
+
+    let members = a.members("Skin").unwrap();
+    let marked: Vec<&str> = members
+        .iter()
+        .filter(|m| m.name_shared)
+        .map(|m| m.name.as_str())
+        .collect();
+    assert_eq!(marked.len(), 2, "{members:?}");
+    assert!(members.iter().filter(|m| !m.name_shared).count() == 2);
+}

@@ -38,13 +38,18 @@ pub fn start_relay(
 }
 
 pub fn engine(root: &Path, name: &str, clock: &Arc<MovableClock>) -> Engine {
+    engine_named(root, name, name, clock)
+}
+
+/// A profile in `root/dir` whose physician is called `name`.
+pub fn engine_named(root: &Path, dir: &str, name: &str, clock: &Arc<MovableClock>) -> Engine {
     let config = EngineConfig {
         kdf: KdfParams::TEST_ONLY_WEAK,
         clock: clock.clone(),
         ..Default::default()
     };
     Engine::init(
-        &root.join(name),
+        &root.join(dir),
         &Passphrase::new("client test passphrase 123"),
         name,
         "Dermatology",
