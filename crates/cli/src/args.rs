@@ -105,8 +105,18 @@ pub enum CircleCommand {
     Join { code: String },
     /// Join requests waiting for a decision, with each requester's safety number.
     Requests { circle: String },
-    /// Add a requester to the circle.
-    Approve { circle: String, request: i64 },
+    /// Add a requester to the circle, after comparing their safety number with them (by phone
+    /// or in person): give it as you read it back, or say --without-checking (recorded).
+    Approve {
+        circle: String,
+        request: i64,
+        /// The 60 digits the requester reads to you (spaces allowed, or as several arguments).
+        #[arg(required_unless_present = "without_checking", num_args = 1..)]
+        safety_number: Vec<String>,
+        /// Approve without comparing safety numbers (the circle records that you did not).
+        #[arg(long, conflicts_with = "safety_number")]
+        without_checking: bool,
+    },
     /// Refuse a join request.
     Decline { circle: String, request: i64 },
     /// Members, their verification state and safety numbers.

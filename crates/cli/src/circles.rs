@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use anyhow::Result;
 use consilium_client::model::CaseId;
-use consilium_client::{Direction, Engine, MemberInfo};
+use consilium_client::{ApprovalCheck, Direction, Engine, MemberInfo};
 
 use crate::args::{CircleCommand, Command, ReviewArgs};
 use crate::output::{Output, Sending, Shown};
@@ -164,8 +164,18 @@ fn circle(engine: &mut Engine, cmd: CircleCommand, out: &Output) -> Result<()> {
             let _ = engine.sync();
             out.show(&Shown::Requests(&engine.join_requests(&circle)?));
         }
-        CircleCommand::Approve { circle, request } => {
-            engine.approve(&circle, request)?;
+        CircleCommand::Approve {
+            circle,
+            request,
+            safety_number,
+            without_checking,
+        } => {
+            let check = if without_checking {
+                ApprovalCheck::WithoutChecking
+            } else {
+                ApprovalCheck::SafetyNumber(safety_number.join(" "))
+            };
+            engine.approve(&circle, request, &check)?;
             out.show(&Shown::Sent(send(
                 engine,
                 format!("request {request} approved"),

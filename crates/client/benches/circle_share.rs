@@ -160,7 +160,12 @@ fn main() {
     }
     a.sync().unwrap();
     for r in a.join_requests("Bench").unwrap() {
-        a.approve("Bench", r.id).unwrap();
+        a.approve(
+            "Bench",
+            r.id,
+            &consilium_client::ApprovalCheck::SafetyNumber(r.safety_number.clone()),
+        )
+        .unwrap();
     }
     a.sync().unwrap();
     for _ in 0..2 {

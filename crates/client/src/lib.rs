@@ -25,7 +25,8 @@ mod sync;
 mod vault;
 
 pub use circles::{
-    CircleInfo, IdentityInfo, JoinRequestInfo, JoinSent, MemberInfo, PollView, Verification,
+    ApprovalCheck, CircleInfo, IdentityInfo, JoinRequestInfo, JoinSent, MemberInfo, PollView,
+    Verification,
 };
 pub use clock::SystemClock;
 pub use consilium_deid::{ImportLimits, Redaction};

@@ -44,7 +44,7 @@ pub use entropy::{Entropy, SystemEntropy};
 pub use error::{Result, StoreError};
 pub use keys::{KdfParams, Passphrase, SecretKey};
 pub use logs::{Logs, ReceiveFailure};
-pub use membership::{JoinRequest, Membership, PendingJoin};
+pub use membership::{APPROVING_UNCHECKED, JoinRequest, Membership, PendingJoin};
 pub use migrations::LATEST as SCHEMA_VERSION;
 pub use outbox::{Outbox, OutboxItem};
 pub use polls::Polls;

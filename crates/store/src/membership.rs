@@ -22,6 +22,10 @@ pub struct PendingJoin {
     pub admins: Vec<String>,
 }
 
+/// The state of a join request approved without comparing safety numbers, until its commit is
+/// accepted (then `approved unchecked`): the record that the admin chose not to check.
+pub const APPROVING_UNCHECKED: &str = "approving unchecked";
+
 /// A colleague who redeemed an invite code to one of our circles.
 #[derive(Clone, PartialEq, Eq)]
 pub struct JoinRequest {

@@ -1,7 +1,9 @@
 //! Circles: create, invite, join, approve or decline, members and their verification, remove,
 //! leave, rotate keys.
 
-use consilium_client::{CircleInfo, JoinRequestInfo, JoinSent, MemberInfo, PublicError};
+use consilium_client::{
+    ApprovalCheck, CircleInfo, JoinRequestInfo, JoinSent, MemberInfo, PublicError,
+};
 use tauri::State;
 
 use crate::session::Session;
@@ -55,14 +57,21 @@ pub fn join_requests(
     session.with(|e| e.join_requests(&circle))
 }
 
+/// Approves a join request: `safety_number` is the number the admin compared with the
+/// requester (who is then verified); `None` approves without checking, which is recorded.
 #[tauri::command(async)]
 #[specta::specta]
 pub fn approve(
     session: State<'_, Session>,
     circle: String,
     request: i64,
+    safety_number: Option<String>,
 ) -> Result<(), PublicError> {
-    session.with_send(|e| e.approve(&circle, request))
+    let check = match safety_number {
+        Some(number) => ApprovalCheck::SafetyNumber(number),
+        None => ApprovalCheck::WithoutChecking,
+    };
+    session.with_send(|e| e.approve(&circle, request, &check))
 }
 
 #[tauri::command(async)]

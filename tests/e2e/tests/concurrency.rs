@@ -60,7 +60,10 @@ fn two_members_committing_at_once_fifty_times_never_fork_the_circle() {
                 s.spawn(move || {
                     if adding {
                         let r = e.join_requests(CIRCLE).unwrap();
-                        e.approve(CIRCLE, r[0].id).unwrap();
+                        let number = consilium_client::ApprovalCheck::SafetyNumber(
+                            r[0].safety_number.clone(),
+                        );
+                        e.approve(CIRCLE, r[0].id, &number).unwrap();
                     } else {
                         e.rotate_keys(CIRCLE).unwrap();
                     }

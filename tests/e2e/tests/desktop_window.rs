@@ -222,6 +222,11 @@ async fn journey(w: &Window, b: &Cli, photos: &[String]) {
     b.ok(&["circle", "join", code.trim()]);
     w.sees("Approve Dr Bruno Lefevre").await;
     w.shot("join-request").await;
+    w.field("input[aria-label='I compared the safety number with Dr Bruno Lefevre']")
+        .await
+        .click()
+        .await
+        .unwrap();
     w.press("Approve Dr Bruno Lefevre").await;
     let started = Instant::now();
     loop {

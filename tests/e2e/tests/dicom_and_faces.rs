@@ -56,6 +56,7 @@ fn dicom_images_and_faces_wait_for_the_author_and_no_dicom_identifier_leaves() {
         "approve",
         "Imaging",
         &requests[0]["id"].to_string(),
+        requests[0]["safety_number"].as_str().unwrap(),
     ]);
     b.ok(&["sync"]);
 

@@ -17,8 +17,12 @@ fn the_relay_killed_in_the_middle_of_a_share_with_images_loses_and_duplicates_no
     let b = Cli::init(root.path(), "Dr Ben Okafor", "Dermatology");
     a.ok(&["circle", "create", "Skin", "--relay", &url]);
     b.ok(&["circle", "join", a.ok(&["circle", "invite", "Skin"]).trim()]);
-    let request = a.json(&["circle", "requests", "Skin"])[0]["id"].to_string();
-    a.ok(&["circle", "approve", "Skin", &request]);
+    let requests = a.json(&["circle", "requests", "Skin"]);
+    let (request, number) = (
+        requests[0]["id"].to_string(),
+        requests[0]["safety_number"].as_str().unwrap().to_string(),
+    );
+    a.ok(&["circle", "approve", "Skin", &request, &number]);
     b.ok(&["sync"]);
 
     let case = a.json(&["case", "new", "--title", "Pigmented lesion, changing"])["id"]
@@ -79,8 +83,9 @@ fn a_member_offline_for_500_messages_then_killed_while_applying_them_ends_with_e
     a.create_circle("Neuro", &url).unwrap();
     b.ok(&["circle", "join", &a.invite("Neuro").unwrap()]);
     a.sync().unwrap();
-    let request = a.join_requests("Neuro").unwrap()[0].id;
-    a.approve("Neuro", request).unwrap();
+    let request = a.join_requests("Neuro").unwrap().remove(0);
+    let number = consilium_client::ApprovalCheck::SafetyNumber(request.safety_number);
+    a.approve("Neuro", request.id, &number).unwrap();
     a.sync().unwrap();
     b.ok(&["sync"]);
 

@@ -26,6 +26,7 @@ fn a_case_with_an_unresolved_identifier_is_not_shared_until_the_author_resolves_
         "approve",
         "Derm Lyon",
         &requests[0]["id"].to_string(),
+        requests[0]["safety_number"].as_str().unwrap(),
     ]);
     b.ok(&["sync"]);
 

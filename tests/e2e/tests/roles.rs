@@ -39,7 +39,12 @@ fn the_last_admin_leaves_and_the_longest_standing_member_brings_a_colleague_in()
     d.join(&code).unwrap();
     b.sync().unwrap();
     for r in b.join_requests("Neuro").unwrap() {
-        b.approve("Neuro", r.id).unwrap();
+        b.approve(
+            "Neuro",
+            r.id,
+            &consilium_client::ApprovalCheck::SafetyNumber(r.safety_number.clone()),
+        )
+        .unwrap();
     }
     b.sync().unwrap();
     d.sync().unwrap();

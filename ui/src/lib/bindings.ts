@@ -67,7 +67,11 @@ export const commands = {
 	invite: (circle: string) => __TAURI_INVOKE<string>("invite", { circle }),
 	join: (code: string) => __TAURI_INVOKE<JoinSent>("join", { code }),
 	joinRequests: (circle: string) => __TAURI_INVOKE<JoinRequestInfo[]>("join_requests", { circle }),
-	approve: (circle: string, request: number) => __TAURI_INVOKE<null>("approve", { circle, request }),
+	/**
+	 *  Approves a join request: `safety_number` is the number the admin compared with the
+	 *  requester (who is then verified); `None` approves without checking, which is recorded.
+	 */
+	approve: (circle: string, request: number, safetyNumber: string | null) => __TAURI_INVOKE<null>("approve", { circle, request, safetyNumber }),
 	decline: (circle: string, request: number) => __TAURI_INVOKE<null>("decline", { circle, request }),
 	members: (circle: string) => __TAURI_INVOKE<MemberInfo[]>("members", { circle }),
 	verifyMember: (circle: string, member: string, safetyNumber: string) => __TAURI_INVOKE<MemberInfo>("verify_member", { circle, member, safetyNumber }),

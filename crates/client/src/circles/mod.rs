@@ -74,6 +74,14 @@ pub struct MemberInfo {
     pub name_shared: bool,
 }
 
+/// How an admin checked a requester before approving: the safety number as read back with
+/// them, or, said in so many words, not at all.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ApprovalCheck {
+    SafetyNumber(String),
+    WithoutChecking,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct JoinRequestInfo {
@@ -316,7 +324,10 @@ impl Engine {
         let mine = self.identity.public_key();
         let mut out = Vec::new();
         for r in self.vault.db().membership().join_requests(&c.id, None)? {
-            if r.state != "pending" && r.state != "approving" {
+            if r.state != "pending"
+                && r.state != "approving"
+                && r.state != consilium_store::APPROVING_UNCHECKED
+            {
                 continue;
             }
             out.push(JoinRequestInfo {
@@ -349,13 +360,30 @@ impl Engine {
         Ok(r)
     }
 
-    /// Adds the requester to the circle (queued: it goes with the next sync). A fresh key
+    /// Adds the requester to the circle (queued: it goes with the next sync), once their safety
+    /// number was compared: `check` is the number as read back with them (the requester is then
+    /// verified), or an explicit `WithoutChecking`, which is recorded as such. A fresh key
     /// package of theirs is claimed from the relay when it has one; the one that came with the
     /// request is used otherwise (offline, or none left).
-    pub fn approve(&mut self, circle: &str, request: i64) -> Result<()> {
+    pub fn approve(&mut self, circle: &str, request: i64, check: &ApprovalCheck) -> Result<()> {
         let c = self.resolve_circle(circle)?;
         self.require_admin(&c.id)?;
         let mut r = self.pending_request(&c, request)?;
+        let checked = match check {
+            ApprovalCheck::SafetyNumber(typed) => {
+                let number = safety_number(&self.identity.public_key(), &account_key(&r.account)?);
+                if !number.matches(typed) {
+                    return Err(ClientError::Invalid(
+                        "the safety number does not match the one this profile computes for the \
+                         requester; compare it again with them, by phone or in person, and if it \
+                         still differs do not approve"
+                            .into(),
+                    ));
+                }
+                true
+            }
+            ApprovalCheck::WithoutChecking => false,
+        };
         let owner_of = |kp: &[u8]| -> Result<String> {
             let owner = key_package_owner(&Provider::new(self.vault.db().connection()), kp)?;
             Ok(hex::encode(owner))
@@ -374,8 +402,13 @@ impl Engine {
         let now = self.config.clock.now();
         let entropy = self.config.entropy.clone();
         self.vault.db_mut().atomically(|db| {
-            db.membership()
-                .set_join_request_state(request, "approving")?;
+            let state = if checked {
+                db.membership().set_verified(&r.account, &r.name, now)?;
+                "approving"
+            } else {
+                consilium_store::APPROVING_UNCHECKED
+            };
+            db.membership().set_join_request_state(request, state)?;
             let add = Queued::Add {
                 request,
                 key_package: ByteBuf::from(r.key_package.clone()),

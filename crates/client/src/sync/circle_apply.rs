@@ -117,8 +117,15 @@ pub fn on_accepted(db: &CaseDb, item: &OutboxItem, now: Timestamp) -> Result<Opt
     match queued {
         Queued::Add { request, .. } => {
             let r = db.membership().join_request(request)?;
-            db.membership()
-                .set_join_request_state(request, "approved")?;
+            let unchecked = r.state == consilium_store::APPROVING_UNCHECKED;
+            db.membership().set_join_request_state(
+                request,
+                if unchecked {
+                    "approved unchecked"
+                } else {
+                    "approved"
+                },
+            )?;
             db.circles()
                 .set_member_profile(&item.circle, &r.account, &r.name, &r.specialty)?;
             introduce_self(db, &item.circle, &item.message_id, now)?;

@@ -60,7 +60,8 @@ impl HostileMember {
             .into_iter()
             .find(|r| r.account == identity.account_id())
             .unwrap();
-        admin.approve(name, request.id).unwrap();
+        let number = consilium_client::ApprovalCheck::SafetyNumber(request.safety_number.clone());
+        admin.approve(name, request.id, &number).unwrap();
         admin.sync().unwrap();
         let inviter: [u8; 32] = invite.inviter[..].try_into().unwrap();
         let mut joined = None;

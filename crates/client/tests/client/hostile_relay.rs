@@ -138,8 +138,9 @@ fn a_circle_the_relay_made_up_around_the_inviters_key_package_is_refused() {
         report.events
     );
 
-    let request = a.join_requests("Derm").unwrap()[0].id;
-    a.approve("Derm", request).unwrap();
+    let request = a.join_requests("Derm").unwrap().remove(0);
+    let number = consilium_client::ApprovalCheck::SafetyNumber(request.safety_number);
+    a.approve("Derm", request.id, &number).unwrap();
     a.sync().unwrap();
     b.sync().unwrap();
     let joined = b.circles().unwrap();

@@ -195,8 +195,9 @@ fn an_own_commit_taking_effect_is_reported_like_a_received_one() {
     a.create_circle("Derm", &url).unwrap();
     b.join(&a.invite("Derm").unwrap()).unwrap();
     a.sync().unwrap();
-    let request = a.join_requests("Derm").unwrap()[0].id;
-    a.approve("Derm", request).unwrap();
+    let request = a.join_requests("Derm").unwrap().remove(0);
+    let number = consilium_client::ApprovalCheck::SafetyNumber(request.safety_number);
+    a.approve("Derm", request.id, &number).unwrap();
     let b_account = b.identity().unwrap().account;
     let events = a.sync().unwrap().events;
     assert!(
@@ -438,4 +439,48 @@ fn another_frame_of_a_cine_loop_takes_the_place_of_the_first() {
         9,
         "refusals change nothing"
     );
+}
+
+/// An admin approves a join only with the requester's safety number as read back to her (the
+/// requester is then verified), or by saying she did not check (the member stays unverified);
+/// a number that does not match is refused, and nothing is queued.
+#[test]
+fn approving_a_join_takes_the_safety_number_or_an_explicit_no_check() {
+    use consilium_client::{ApprovalCheck, Verification};
+    let root = tempfile::tempdir().unwrap();
+    let clock = Arc::new(MovableClock::default());
+    let relay = start_relay(&root.path().join("relay"), clock.clone(), "127.0.0.1:0");
+    let (mut a, mut b, mut c) = (
+        engine(root.path(), "a", &clock),
+        engine(root.path(), "b", &clock),
+        engine(root.path(), "c", &clock),
+    );
+    a.create_circle("Derm", &relay.url()).unwrap();
+    b.join(&a.invite("Derm").unwrap()).unwrap();
+    c.join(&a.invite("Derm").unwrap()).unwrap();
+    a.sync().unwrap();
+    let requests = a.join_requests("Derm").unwrap();
+    let of = |name: &str| requests.iter().find(|r| r.name == name).unwrap().clone();
+    let (from_b, from_c) = (of("b"), of("c"));
+
+    let wrong = ApprovalCheck::SafetyNumber(from_c.safety_number.clone());
+    let refused = a.approve("Derm", from_b.id, &wrong).unwrap_err();
+    assert!(refused.to_string().contains("does not match"), "{refused}");
+    assert_eq!(a.queued().unwrap(), 0, "nothing queued");
+
+    let read_back = ApprovalCheck::SafetyNumber(from_b.safety_number.clone());
+    a.approve("Derm", from_b.id, &read_back).unwrap();
+    a.approve("Derm", from_c.id, &ApprovalCheck::WithoutChecking)
+        .unwrap();
+    a.sync().unwrap();
+    let members = a.members("Derm").unwrap();
+    let state = |name: &str| {
+        members
+            .iter()
+            .find(|m| m.name == name)
+            .unwrap()
+            .verification
+    };
+    assert_eq!(state("b"), Verification::Verified);
+    assert_eq!(state("c"), Verification::Unverified);
 }

@@ -61,8 +61,9 @@ pub fn engine_named(root: &Path, dir: &str, name: &str, clock: &Arc<MovableClock
 pub fn bring_in(admin: &mut Engine, other: &mut Engine, circle: &str) {
     other.join(&admin.invite(circle).unwrap()).unwrap();
     admin.sync().unwrap();
-    let request = admin.join_requests(circle).unwrap()[0].id;
-    admin.approve(circle, request).unwrap();
+    let request = admin.join_requests(circle).unwrap().remove(0);
+    let number = consilium_client::ApprovalCheck::SafetyNumber(request.safety_number);
+    admin.approve(circle, request.id, &number).unwrap();
     admin.sync().unwrap();
     other.sync().unwrap();
 }

@@ -313,7 +313,13 @@ pub fn form_circle(
     }
     admin.sync().unwrap();
     for r in admin.join_requests(name).unwrap() {
-        admin.approve(name, r.id).unwrap();
+        admin
+            .approve(
+                name,
+                r.id,
+                &consilium_client::ApprovalCheck::SafetyNumber(r.safety_number.clone()),
+            )
+            .unwrap();
     }
     admin.sync().unwrap();
     for o in others.iter_mut() {
