@@ -12,6 +12,8 @@ use crate::events::Event;
 
 /// Log entries asked for at once (the relay may answer fewer, to keep a page small).
 const FETCH_PAGE: u64 = 500;
+/// Pages one pass reads of one circle's log: up to 100 000 entries.
+const PAGES_PER_PASS: usize = 200;
 
 impl Engine {
     /// Applies what the circle's log has past our cursor. A circle whose relay says we are no
@@ -22,7 +24,20 @@ impl Engine {
         // One applier for the pass, so the circle's state is loaded once; a failure ends the pass.
         let mut applier = CircleApplier::new(self.config.clock.now());
         let start = self.vault.db().logs().cursor(&c.id)?;
-        loop {
+        for page_number in 0.. {
+            // A pass reads a bounded number of pages: a relay that never runs out of entries
+            // (made up, each past the last) cannot keep the pass here; an honest backlog longer
+            // than this goes on in the next pass.
+            if page_number == PAGES_PER_PASS {
+                report.events.push(Event::SyncFailed {
+                    relay: c.relay.clone(),
+                    circle: Some(hex::encode(&c.id)),
+                    reason: format!(
+                        "the relay sent {PAGES_PER_PASS} pages in one pass; the rest is read in the next"
+                    ),
+                });
+                break;
+            }
             let after = self.vault.db().logs().cursor(&c.id)?;
             let page = match self.net.run(client.fetch(&c.id, after, FETCH_PAGE)) {
                 Ok(page) => page,

@@ -338,3 +338,27 @@ fn a_lock_takes_the_engine_within_a_second_while_the_relay_stalls() {
     );
     syncing.join().unwrap();
 }
+
+/// The relay makes up log entries for ever, each just past the last: the pass reads a bounded
+/// number of pages, says so, and ends.
+#[test]
+fn a_relay_that_never_runs_out_of_entries_cannot_keep_the_sync() {
+    let root = tempfile::tempdir().unwrap();
+    let clock = Arc::new(MovableClock::default());
+    let hostile = TamperingRelay::start(&root.path().join("hostile"), clock.clone());
+    let (mut a, mut b) = (
+        engine(root.path(), "a", &clock),
+        engine(root.path(), "b", &clock),
+    );
+    a.create_circle("Endless", &hostile.url).unwrap();
+    bring_in(&mut a, &mut b, "Endless");
+    hostile.forge("GET", "/messages?after", Forged::EndlessLog);
+
+    let report = b.sync().expect("the sync ends");
+    assert!(
+        sync_failed_at(&report, &hostile.url),
+        "{:?}",
+        report.events.last()
+    );
+    assert!(report.rejected >= 100, "{}", report.rejected);
+}

@@ -22,6 +22,8 @@ pub enum Forged {
     Redirect(String),
     /// Nothing, for this long (then the relay's own answer).
     Stall(std::time::Duration),
+    /// A log page of one made-up entry just past the `after` the request asks from, for ever.
+    EndlessLog,
 }
 
 /// Requests a rule applies to: the method and a piece of the path (query included).
@@ -128,6 +130,26 @@ async fn forward(State(proxy): State<Proxy>, request: Request) -> Response {
                 .unwrap();
         }
         Some(Forged::Stall(time)) => tokio::time::sleep(time).await,
+        Some(Forged::EndlessLog) => {
+            let after: u64 = path
+                .split("after=")
+                .nth(1)
+                .and_then(|rest| rest.split('&').next())
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(0);
+            let entry = consilium_client::model::wire::LogEntry {
+                seq: after + 1,
+                sender: "00".repeat(32),
+                message_id: serde_bytes::ByteBuf::from(vec![7; 16]),
+                mls: serde_bytes::ByteBuf::from(vec![0; 32]),
+            };
+            let mut body = Vec::new();
+            ciborium::into_writer(&vec![entry], &mut body).unwrap();
+            return Response::builder()
+                .status(200)
+                .body(Body::from(body))
+                .unwrap();
+        }
         None => {}
     }
     let (parts, body) = request.into_parts();
