@@ -143,7 +143,10 @@ fn log_pass(r: &SyncReport) {
 fn notifies(e: &Event) -> bool {
     matches!(
         e,
-        Event::CaseReceived { .. } | Event::CommentReceived { .. } | Event::JoinRequested { .. }
+        Event::CaseReceived { .. }
+            | Event::CommentReceived { .. }
+            | Event::JoinRequested { .. }
+            | Event::MessagesMissing { .. }
     )
 }
 
@@ -152,7 +155,8 @@ fn notify(app: &AppHandle, events: &[Event], circles: &HashMap<String, String>) 
     for e in events.iter().filter(|e| notifies(e)) {
         let (Event::CaseReceived { circle, .. }
         | Event::CommentReceived { circle, .. }
-        | Event::JoinRequested { circle, .. }) = e
+        | Event::JoinRequested { circle, .. }
+        | Event::MessagesMissing { circle, .. }) = e
         else {
             continue;
         };
@@ -160,6 +164,10 @@ fn notify(app: &AppHandle, events: &[Event], circles: &HashMap<String, String>) 
         let body = match e {
             Event::CaseReceived { .. } => format!("New case in {name} circle"),
             Event::CommentReceived { .. } => format!("New comment in {name} circle"),
+            // A warning that must be seen: the relay may be withholding a colleague's messages.
+            Event::MessagesMissing { missing, .. } => format!(
+                "Warning: {missing} message(s) from a colleague in {name} circle never arrived; the relay may be withholding them"
+            ),
             _ => format!("Someone asks to join {name} circle"),
         };
         let shown = app

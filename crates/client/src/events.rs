@@ -58,6 +58,13 @@ pub enum Event {
         circle: Option<String>,
         reason: String,
     },
+    /// A member's own numbering of their messages skipped `missing` of them: the relay (or the
+    /// network) withheld them from this profile. Compare with the member.
+    MessagesMissing {
+        circle: String,
+        sender: String,
+        missing: u64,
+    },
     MessageRejected {
         circle: String,
         seq: u64,

@@ -33,6 +33,14 @@ pub struct AppEnvelope {
     /// Clients before it ignore the field.
     #[serde(default, skip_serializing_if = "no_pad")]
     pub pad: ByteBuf,
+    /// The sender's own running number of its messages in the circle, from 1 (0: not numbered,
+    /// a client before it): a gap says a message of theirs was withheld from this member.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub n: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 fn no_pad(pad: &ByteBuf) -> bool {
@@ -258,8 +266,13 @@ impl AppMessage {
         }
     }
 
-    /// The bytes that go into an MLS application message.
+    /// The bytes that go into an MLS application message, not numbered.
     pub fn encode(&self) -> Result<Vec<u8>> {
+        self.encode_numbered(0)
+    }
+
+    /// The bytes that go into an MLS application message, as the sender's `n`th in the circle.
+    pub fn encode_numbered(&self, n: u64) -> Result<Vec<u8>> {
         let body = match self {
             AppMessage::CaseShared(m) => to_cbor(m)?,
             AppMessage::CaseRevised(m) => to_cbor(m)?,
@@ -276,6 +289,7 @@ impl AppMessage {
             kind: self.kind().to_string(),
             body: ByteBuf::from(body),
             pad: ByteBuf::new(),
+            n,
         };
         let bare = to_cbor(&envelope)?;
         // The pad's own key and length header take a few bytes: aim, then correct by what
@@ -298,7 +312,13 @@ impl AppMessage {
     /// Reads an application message's bytes. An unknown kind is kept; a known kind that does not
     /// decode, or breaks a limit, is an error (the sender's client is broken or hostile).
     pub fn decode(bytes: &[u8]) -> Result<AppMessage> {
+        Ok(AppMessage::decode_numbered(bytes)?.0)
+    }
+
+    /// Like `decode`, with the sender's running number (0 when it has none).
+    pub fn decode_numbered(bytes: &[u8]) -> Result<(AppMessage, u64)> {
         let envelope: AppEnvelope = from_cbor(bytes)?;
+        let n = envelope.n;
         let body = envelope.body.as_slice();
         let message = match envelope.kind.as_str() {
             "case_shared" => AppMessage::CaseShared(from_cbor(body)?),
@@ -315,6 +335,6 @@ impl AppMessage {
             },
         };
         message.validate()?;
-        Ok(message)
+        Ok((message, n))
     }
 }

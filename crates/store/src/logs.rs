@@ -43,6 +43,43 @@ impl Logs<'_> {
             .unwrap_or(0))
     }
 
+    /// The next number of this profile's own application messages in `circle`, counted (kept
+    /// under the empty sender, which no account is).
+    pub fn next_own_number(&self, circle: &[u8]) -> Result<u64> {
+        let n: i64 = self.db.connection().query_row(
+            "INSERT INTO message_numbers (circle, sender, last) VALUES (?1, '', 1)
+             ON CONFLICT (circle, sender) DO UPDATE SET last = last + 1
+             RETURNING last",
+            params![circle],
+            |r| r.get(0),
+        )?;
+        Ok(n as u64)
+    }
+
+    /// Notes that `sender`'s message number `n` arrived in `circle`; how many of theirs were
+    /// skipped before it, if any (none is known to be missing before the first one seen: the
+    /// member may have joined after).
+    pub fn note_number(&self, circle: &[u8], sender: &str, n: u64) -> Result<Option<u64>> {
+        let last: Option<i64> = self
+            .db
+            .connection()
+            .query_row(
+                "SELECT last FROM message_numbers WHERE circle = ?1 AND sender = ?2",
+                params![circle, sender],
+                |r| r.get(0),
+            )
+            .optional()?;
+        self.db.connection().execute(
+            "INSERT INTO message_numbers (circle, sender, last) VALUES (?1, ?2, ?3)
+             ON CONFLICT (circle, sender) DO UPDATE SET last = max(last, excluded.last)",
+            params![circle, sender, n as i64],
+        )?;
+        Ok(last
+            .map(|l| l as u64)
+            .filter(|l| n > l + 1)
+            .map(|l| n - l - 1))
+    }
+
     /// Moves the cursor forward (never back).
     pub fn advance_cursor(&self, circle: &[u8], seq: u64) -> Result<()> {
         self.db.connection().execute(

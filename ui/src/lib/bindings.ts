@@ -610,7 +610,12 @@ export type Event_Deserialize = { event: "case_received"; circle: string; case: 
  *  malformed, a refusal): what it concerns (the relay's mailbox, or one circle's log) is
  *  left for the next pass; every other relay and circle went on.
  */
-{ event: "sync_failed"; relay: string; circle?: string | null; reason: string } | { event: "message_rejected"; circle: string; seq: number; reason: string } | 
+{ event: "sync_failed"; relay: string; circle?: string | null; reason: string } | 
+/**
+ *  A member's own numbering of their messages skipped `missing` of them: the relay (or the
+ *  network) withheld them from this profile. Compare with the member.
+ */
+{ event: "messages_missing"; circle: string; sender: string; missing: number } | { event: "message_rejected"; circle: string; seq: number; reason: string } | 
 /**  An attachment could never be stored (its bytes do not match what the sender sent). */
 { event: "attachment_rejected"; case: string; attachment: string; reason: string };
 
@@ -621,7 +626,12 @@ export type Event_Serialize = { event: "case_received"; circle: string; case: st
  *  malformed, a refusal): what it concerns (the relay's mailbox, or one circle's log) is
  *  left for the next pass; every other relay and circle went on.
  */
-{ event: "sync_failed"; relay: string; circle: string | null; reason: string } | { event: "message_rejected"; circle: string; seq: number; reason: string } | 
+{ event: "sync_failed"; relay: string; circle: string | null; reason: string } | 
+/**
+ *  A member's own numbering of their messages skipped `missing` of them: the relay (or the
+ *  network) withheld them from this profile. Compare with the member.
+ */
+{ event: "messages_missing"; circle: string; sender: string; missing: number } | { event: "message_rejected"; circle: string; seq: number; reason: string } | 
 /**  An attachment could never be stored (its bytes do not match what the sender sent). */
 { event: "attachment_rejected"; case: string; attachment: string; reason: string };
 

@@ -507,6 +507,15 @@ fn event_text(e: &Event) -> Option<String> {
             Some(c) => format!("circle {} at {relay} was not synced: {reason}", short(c)),
             None => format!("the relay {relay} failed: {reason}"),
         },
+        Event::MessagesMissing {
+            circle,
+            sender,
+            missing,
+        } => format!(
+            "warning: {missing} message(s) from {} never reached you in circle {}; the relay may be withholding them",
+            short(sender),
+            short(circle)
+        ),
         Event::MessageRejected { seq, reason, .. } => {
             format!("message {seq} was rejected and skipped: {reason}")
         }

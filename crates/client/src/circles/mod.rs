@@ -200,7 +200,7 @@ impl Engine {
                 name: profile.name.clone(),
                 specialty: profile.specialty.clone(),
             });
-            enqueue(db, &*entropy, &id, &app(&me)?, now)?;
+            enqueue(db, &*entropy, &id, &app(db, &id, &me)?, now)?;
             db.circles().set_member_profile(
                 &id,
                 &identity.account_id(),

@@ -79,9 +79,10 @@ impl Engine {
     ) -> Result<()> {
         let message_id = random::<16>(&*self.config.entropy)?;
         let (pointers, blobs) = self.encrypt_attachments(case, circle, message_id)?;
-        let queued = app(&make(pointers))?;
+        let message = make(pointers);
         let now = self.config.clock.now();
         self.vault.db_mut().atomically(|db| {
+            let queued = app(db, circle, &message)?;
             db.shares().mark_shared(case, circle)?;
             if let Some(report) = report {
                 db.privacy().keep_deid_report(case, circle, report, now)?;
@@ -169,8 +170,8 @@ impl Engine {
         if circles.is_empty() {
             return Ok(());
         }
-        let queued = app(message)?;
         for circle in circles {
+            let queued = app(db, &circle, message)?;
             enqueue(db, entropy, &circle, &queued, now)?;
         }
         Ok(())

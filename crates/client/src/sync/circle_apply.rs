@@ -83,8 +83,12 @@ fn introduce_self(db: &CaseDb, circle: &[u8], seed: &[u8], now: Timestamp) -> Re
         name: profile.name,
         specialty: profile.specialty,
     });
-    db.outbox()
-        .enqueue(circle, id, &super::queue::app(&me)?.encode()?, now)?;
+    db.outbox().enqueue(
+        circle,
+        id,
+        &super::queue::app(db, circle, &me)?.encode()?,
+        now,
+    )?;
     Ok(())
 }
 
@@ -362,8 +366,18 @@ impl CircleApplier {
         let c = hex::encode(circle);
         match incoming {
             Incoming::Application { sender, bytes } => {
-                let message =
-                    AppMessage::decode(&bytes).map_err(|e| Rejection::Bad(e.to_string()))?;
+                let (message, n) = AppMessage::decode_numbered(&bytes)
+                    .map_err(|e| Rejection::Bad(e.to_string()))?;
+                // A gap in the sender's numbers: the relay withheld a message of theirs.
+                if n > 0
+                    && let Some(missing) = db.logs().note_number(circle, &hex::encode(sender), n)?
+                {
+                    self.events.push(Event::MessagesMissing {
+                        circle: c.clone(),
+                        sender: hex::encode(sender),
+                        missing,
+                    });
+                }
                 let is_new = match &message {
                     AppMessage::CaseShared(m) => db.shares().origin(&m.case_id)?.is_none(),
                     _ => false,

@@ -109,7 +109,13 @@ impl Engine {
                 name: profile.name.clone(),
                 specialty: profile.specialty.clone(),
             });
-            enqueue(db, &*entropy, &pending.circle, &app(&me)?, now)?;
+            enqueue(
+                db,
+                &*entropy,
+                &pending.circle,
+                &app(db, &pending.circle, &me)?,
+                now,
+            )?;
             db.circles().set_member_profile(
                 &pending.circle,
                 &identity.account_id(),

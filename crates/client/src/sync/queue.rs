@@ -27,8 +27,13 @@ pub(crate) fn enqueue(
     Ok(id)
 }
 
-pub(crate) fn app(message: &AppMessage) -> Result<Queued> {
-    Ok(Queued::App(ByteBuf::from(message.encode().map_err(
-        |e| ClientError::Internal(format!("encoding a message: {e}")),
-    )?)))
+/// `message`, as this profile's next numbered message in `circle`: call it in the transaction
+/// that queues it, so a number is given once.
+pub(crate) fn app(db: &CaseDb, circle: &[u8], message: &AppMessage) -> Result<Queued> {
+    let n = db.logs().next_own_number(circle)?;
+    Ok(Queued::App(ByteBuf::from(
+        message
+            .encode_numbered(n)
+            .map_err(|e| ClientError::Internal(format!("encoding a message: {e}")))?,
+    )))
 }

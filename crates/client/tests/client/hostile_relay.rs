@@ -362,3 +362,52 @@ fn a_relay_that_never_runs_out_of_entries_cannot_keep_the_sync() {
     );
     assert!(report.rejected >= 100, "{}", report.rejected);
 }
+
+/// The relay drops one of A's three messages from the log it serves B: B's client sees the gap
+/// in A's numbering and says so.
+#[test]
+fn a_message_the_relay_withholds_raises_the_gap_warning() {
+    let root = tempfile::tempdir().unwrap();
+    let clock = Arc::new(MovableClock::default());
+    let relay_data = root.path().join("relay");
+    let relay = start_relay(&relay_data, clock.clone(), "127.0.0.1:0");
+    let (mut a, mut b) = (
+        engine(root.path(), "a", &clock),
+        engine(root.path(), "b", &clock),
+    );
+    a.create_circle("Gap", &relay.url()).unwrap();
+    bring_in(&mut a, &mut b, "Gap");
+    b.sync().unwrap();
+    a.sync().unwrap();
+    let circle = hex::decode(&a.circles().unwrap()[0].id).unwrap();
+    let cases: Vec<CaseId> = (0..3)
+        .map(|i| share_case(&mut a, "Gap", &format!("Case {i}")))
+        .collect();
+    let operator = Operator::of(&relay_data);
+    let middle: i64 = operator
+        .db
+        .query_row(
+            "SELECT seq FROM messages WHERE group_id = ?1 ORDER BY seq DESC LIMIT 1 OFFSET 1",
+            [&circle],
+            |r| r.get(0),
+        )
+        .unwrap();
+    operator
+        .db
+        .execute(
+            "DELETE FROM messages WHERE group_id = ?1 AND seq = ?2",
+            rusqlite::params![circle, middle],
+        )
+        .unwrap();
+
+    let report = b.sync().unwrap();
+    assert!(b.case(&cases[1]).is_err(), "the middle case was withheld");
+    assert!(
+        report
+            .events
+            .iter()
+            .any(|e| matches!(e, Event::MessagesMissing { missing: 1, .. })),
+        "{:?}",
+        report.events
+    );
+}

@@ -434,6 +434,13 @@ mod app_messages {
         let long = comment(&"x".repeat(150)).encode().unwrap();
         assert_eq!(short.len(), long.len(), "one bucket");
         assert_eq!(AppMessage::decode(&short).unwrap(), comment("Agree"));
+        // The sender's running number travels inside, and an unnumbered message reads as 0.
+        let numbered = comment("Agree").encode_numbered(7).unwrap();
+        assert_eq!(
+            AppMessage::decode_numbered(&numbered).unwrap(),
+            (comment("Agree"), 7)
+        );
+        assert_eq!(AppMessage::decode_numbered(&short).unwrap().1, 0);
         let sizes: std::collections::BTreeSet<usize> = (0..3000)
             .step_by(7)
             .map(|n| comment(&"y".repeat(n)).encode().unwrap().len())
@@ -456,6 +463,7 @@ mod app_messages {
             kind: "case_video_call".into(),
             body: ByteBuf::from(vec![1, 2, 3]),
             pad: ByteBuf::new(),
+            n: 0,
         })
         .unwrap();
         let kept = AppMessage::decode(&future).unwrap();
@@ -480,6 +488,7 @@ mod app_messages {
             kind: "comment".into(),
             body: ByteBuf::from(to_cbor(&newer_comment).unwrap()),
             pad: ByteBuf::new(),
+            n: 0,
         })
         .unwrap();
         match AppMessage::decode(&envelope).unwrap() {
@@ -498,6 +507,7 @@ mod app_messages {
             kind: "comment".into(),
             body: ByteBuf::from(to_cbor(&vec![1, 2]).unwrap()),
             pad: ByteBuf::new(),
+            n: 0,
         })
         .unwrap();
         assert!(AppMessage::decode(&wrong_shape).is_err());
