@@ -180,6 +180,16 @@ impl Transfers<'_> {
         Ok(())
     }
 
+    /// How many of `case`'s received attachments wait to be stored (failed ones included).
+    pub fn incoming_count(&self, case: &CaseId) -> Result<usize> {
+        let n: i64 = self.db.connection().query_row(
+            "SELECT count(*) FROM incoming_attachments WHERE case_id = ?1",
+            [&case.as_bytes()[..]],
+            |r| r.get(0),
+        )?;
+        Ok(n as usize)
+    }
+
     /// Received attachments not yet stored (those that failed too, with their reason).
     pub fn incoming(&self) -> Result<Vec<IncomingAttachment>> {
         let mut stmt = self.db.connection().prepare_cached(

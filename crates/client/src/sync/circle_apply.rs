@@ -303,12 +303,7 @@ fn queue_downloads(
         }
     }
     let stored = db.attachments().of_case(case)?.len();
-    let waiting = db
-        .transfers()
-        .incoming()?
-        .into_iter()
-        .filter(|i| i.case == *case)
-        .count();
+    let waiting = db.transfers().incoming_count(case)?;
     let room = MAX_IMAGES_PER_CASE.saturating_sub(stored + waiting);
     let mut refused = Vec::new();
     for (i, (attachment, list)) in by_attachment.into_iter().enumerate() {

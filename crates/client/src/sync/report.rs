@@ -43,11 +43,10 @@ pub(crate) fn isolate(
     circle: Option<&[u8]>,
     report: &mut SyncReport,
 ) -> Result<()> {
+    if e.code() == ErrorCode::Offline {
+        return offline(e, report);
+    }
     match e {
-        e if e.code() == ErrorCode::Offline => {
-            report.offline = Some(e.to_string());
-            Ok(())
-        }
         ClientError::Relay(r) => {
             report.events.push(Event::SyncFailed {
                 relay: relay.to_string(),

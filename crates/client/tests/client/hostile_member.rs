@@ -151,7 +151,7 @@ use consilium_client::blob_crypto;
 use consilium_client::model::app::{AttachmentPointer, BlobKey, CaseShared};
 use consilium_client::model::{AttachmentId, CaseFields, CaseId, Rendition, Timestamp};
 
-use crate::support::{bring_in, engine, start_relay};
+use crate::support::{bring_in, circle_of_two, start_relay};
 
 fn sha256(bytes: &[u8]) -> Vec<u8> {
     ring::digest::digest(&ring::digest::SHA256, bytes)
@@ -243,16 +243,6 @@ fn png_bomb() -> Vec<u8> {
     out
 }
 
-fn peak_resident_bytes() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        .unwrap()
-        * 1024
-}
-
 /// A member's case points at one 8 MiB blob 200 times, repeats a rendition, declares a size
 /// that lies, and has a decompression bomb for a thumbnail: each attachment is rejected with an
 /// event before it costs more than its own bound, nothing of it is stored, and the member's next
@@ -262,12 +252,7 @@ fn hostile_attachment_pointers_are_rejected_alone_and_the_next_image_arrives() {
     let root = tempfile::tempdir().unwrap();
     let clock = Arc::new(MovableClock::default());
     let relay = start_relay(&root.path().join("relay"), clock.clone(), "127.0.0.1:0");
-    let (mut a, mut b) = (
-        engine(root.path(), "a", &clock),
-        engine(root.path(), "b", &clock),
-    );
-    a.create_circle("Skin", &relay.url()).unwrap();
-    bring_in(&mut a, &mut b, "Skin");
+    let (mut a, mut b) = circle_of_two(root.path(), &clock, &relay.url(), "Skin");
     let mut m = HostileMember::join(&mut a, "Skin", &clock);
     let jpeg = small_jpeg();
 
@@ -299,9 +284,9 @@ fn hostile_attachment_pointers_are_rejected_alone_and_the_next_image_arrives() {
     let image = m.image(&fine, &jpeg, (64, 48));
     m.share(&CaseId::from_bytes([10; 16]), "Honest", image);
 
-    let before = peak_resident_bytes();
+    let before = consilium_testkit::peak_resident_bytes(std::process::id());
     let report = b.sync().unwrap();
-    let grown = peak_resident_bytes().saturating_sub(before);
+    let grown = consilium_testkit::peak_resident_bytes(std::process::id()).saturating_sub(before);
     let rejected: Vec<&String> = report
         .events
         .iter()
@@ -343,12 +328,7 @@ fn a_case_pointing_to_more_images_than_a_case_holds_brings_only_those_it_may() {
     let root = tempfile::tempdir().unwrap();
     let clock = Arc::new(MovableClock::default());
     let relay = start_relay(&root.path().join("relay"), clock.clone(), "127.0.0.1:0");
-    let (mut a, mut b) = (
-        engine(root.path(), "a", &clock),
-        engine(root.path(), "b", &clock),
-    );
-    a.create_circle("Skin", &relay.url()).unwrap();
-    bring_in(&mut a, &mut b, "Skin");
+    let (mut a, mut b) = circle_of_two(root.path(), &clock, &relay.url(), "Skin");
     let mut m = HostileMember::join(&mut a, "Skin", &clock);
     let jpeg = small_jpeg();
     let mut pointers = Vec::new();
@@ -376,12 +356,7 @@ fn a_members_proposal_to_add_an_outsider_is_not_committed_by_others() {
     let root = tempfile::tempdir().unwrap();
     let clock = Arc::new(MovableClock::default());
     let relay = start_relay(&root.path().join("relay"), clock.clone(), "127.0.0.1:0");
-    let (mut a, mut b) = (
-        engine(root.path(), "a", &clock),
-        engine(root.path(), "b", &clock),
-    );
-    a.create_circle("Skin", &relay.url()).unwrap();
-    bring_in(&mut a, &mut b, "Skin");
+    let (mut a, mut b) = circle_of_two(root.path(), &clock, &relay.url(), "Skin");
     let mut m = HostileMember::join(&mut a, "Skin", &clock);
     b.sync().unwrap();
     let outsider = Identity::generate().unwrap();
@@ -442,12 +417,7 @@ fn two_members_with_one_name_are_told_apart() {
     let root = tempfile::tempdir().unwrap();
     let clock = Arc::new(MovableClock::default());
     let relay = start_relay(&root.path().join("relay"), clock.clone(), "127.0.0.1:0");
-    let (mut a, mut b) = (
-        engine(root.path(), "a", &clock),
-        engine(root.path(), "b", &clock),
-    );
-    a.create_circle("Skin", &relay.url()).unwrap();
-    bring_in(&mut a, &mut b, "Skin");
+    let (mut a, _b) = circle_of_two(root.path(), &clock, &relay.url(), "Skin");
     // The hostile member calls itself "Dr Mallory"; so does the colleague who joins next.
     let _m = HostileMember::join(&mut a, "Skin", &clock);
     let mut namesake = crate::support::engine_named(root.path(), "c", "dr  MALLORY", &clock);

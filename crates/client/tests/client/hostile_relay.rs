@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use crate::support::{MovableClock, bring_in, engine, start_relay};
+use crate::support::{MovableClock, bring_in, circle_of_two, engine, start_relay};
 use crate::tamper::{Forged, TamperingRelay};
 use consilium_client::Event;
 use consilium_client::model::codec::from_cbor;
@@ -220,12 +220,7 @@ fn a_member_catches_up_on_500_cases_of_10_kib() {
     let root = tempfile::tempdir().unwrap();
     let clock = Arc::new(MovableClock::default());
     let relay = start_relay(&root.path().join("relay"), clock.clone(), "127.0.0.1:0");
-    let (mut a, mut b) = (
-        engine(root.path(), "a", &clock),
-        engine(root.path(), "b", &clock),
-    );
-    a.create_circle("Big", &relay.url()).unwrap();
-    bring_in(&mut a, &mut b, "Big");
+    let (mut a, mut b) = circle_of_two(root.path(), &clock, &relay.url(), "Big");
     let history = "a long history of presenting complaint and findings. ".repeat(200);
     assert!(history.len() >= 10 << 10);
     for i in 0..500 {
@@ -252,12 +247,7 @@ fn a_redirect_is_never_followed() {
     let root = tempfile::tempdir().unwrap();
     let clock = Arc::new(MovableClock::default());
     let hostile = TamperingRelay::start(&root.path().join("hostile"), clock.clone());
-    let (mut a, mut b) = (
-        engine(root.path(), "a", &clock),
-        engine(root.path(), "b", &clock),
-    );
-    a.create_circle("Hostile", &hostile.url).unwrap();
-    bring_in(&mut a, &mut b, "Hostile");
+    let (_a, mut b) = circle_of_two(root.path(), &clock, &hostile.url, "Hostile");
     let elsewhere = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     elsewhere.set_nonblocking(true).unwrap();
     let target = format!("http://{}/v1/mailbox", elsewhere.local_addr().unwrap());
@@ -278,12 +268,7 @@ fn a_relay_serving_what_was_read_cannot_keep_the_sync_looping() {
     let root = tempfile::tempdir().unwrap();
     let clock = Arc::new(MovableClock::default());
     let hostile = TamperingRelay::start(&root.path().join("hostile"), clock.clone());
-    let (mut a, mut b) = (
-        engine(root.path(), "a", &clock),
-        engine(root.path(), "b", &clock),
-    );
-    a.create_circle("Loop", &hostile.url).unwrap();
-    bring_in(&mut a, &mut b, "Loop");
+    let (mut a, mut b) = circle_of_two(root.path(), &clock, &hostile.url, "Loop");
     share_case(&mut a, "Loop", "Read already");
     b.sync().unwrap();
     let old = consilium_client::model::wire::LogEntry {
@@ -346,12 +331,7 @@ fn a_relay_that_never_runs_out_of_entries_cannot_keep_the_sync() {
     let root = tempfile::tempdir().unwrap();
     let clock = Arc::new(MovableClock::default());
     let hostile = TamperingRelay::start(&root.path().join("hostile"), clock.clone());
-    let (mut a, mut b) = (
-        engine(root.path(), "a", &clock),
-        engine(root.path(), "b", &clock),
-    );
-    a.create_circle("Endless", &hostile.url).unwrap();
-    bring_in(&mut a, &mut b, "Endless");
+    let (_a, mut b) = circle_of_two(root.path(), &clock, &hostile.url, "Endless");
     hostile.forge("GET", "/messages?after", Forged::EndlessLog);
 
     let report = b.sync().expect("the sync ends");
@@ -371,12 +351,7 @@ fn a_message_the_relay_withholds_raises_the_gap_warning() {
     let clock = Arc::new(MovableClock::default());
     let relay_data = root.path().join("relay");
     let relay = start_relay(&relay_data, clock.clone(), "127.0.0.1:0");
-    let (mut a, mut b) = (
-        engine(root.path(), "a", &clock),
-        engine(root.path(), "b", &clock),
-    );
-    a.create_circle("Gap", &relay.url()).unwrap();
-    bring_in(&mut a, &mut b, "Gap");
+    let (mut a, mut b) = circle_of_two(root.path(), &clock, &relay.url(), "Gap");
     b.sync().unwrap();
     a.sync().unwrap();
     let circle = hex::decode(&a.circles().unwrap()[0].id).unwrap();

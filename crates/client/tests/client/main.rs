@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 
 use consilium_client::model::CaseFields;
 use consilium_client::{Direction, Engine, Event, Transfer};
-use support::{MovableClock, bring_in, engine, start_relay};
+use support::{MovableClock, bring_in, circle_of_two, engine, start_relay};
 
 #[test]
 fn a_share_made_while_the_relay_is_down_goes_when_it_is_back_with_progress_both_ways() {
@@ -22,12 +22,7 @@ fn a_share_made_while_the_relay_is_down_goes_when_it_is_back_with_progress_both_
     let clock = Arc::new(MovableClock::default());
     let relay = start_relay(&root.path().join("relay"), clock.clone(), "127.0.0.1:0");
     let (url, addr) = (relay.url(), relay.addr().to_string());
-    let (mut a, mut b) = (
-        engine(root.path(), "a", &clock),
-        engine(root.path(), "b", &clock),
-    );
-    a.create_circle("Skin", &url).unwrap();
-    bring_in(&mut a, &mut b, "Skin");
+    let (mut a, mut b) = circle_of_two(root.path(), &clock, &url, "Skin");
 
     let case = a
         .create_case(CaseFields {
@@ -93,12 +88,7 @@ fn keys_rotate_on_schedule_and_key_packages_are_claimed_and_topped_up() {
     let clock = Arc::new(MovableClock::default());
     let relay = start_relay(&root.path().join("relay"), clock.clone(), "127.0.0.1:0");
     let url = relay.url();
-    let (mut a, mut b) = (
-        engine(root.path(), "a", &clock),
-        engine(root.path(), "b", &clock),
-    );
-    a.create_circle("C0", &url).unwrap();
-    bring_in(&mut a, &mut b, "C0");
+    let (mut a, mut b) = circle_of_two(root.path(), &clock, &url, "C0");
     let epoch = |e: &Engine| e.circles().unwrap()[0].epoch;
     assert_eq!(epoch(&a), 1);
 
@@ -226,12 +216,7 @@ fn a_watching_sync_wakes_on_the_relays_push_not_on_its_idle_timer() {
     let clock = Arc::new(MovableClock::default());
     let relay = start_relay(&root.path().join("relay"), clock.clone(), "127.0.0.1:0");
     let url = relay.url();
-    let (mut a, mut b) = (
-        engine(root.path(), "a", &clock),
-        engine(root.path(), "b", &clock),
-    );
-    a.create_circle("Watch", &url).unwrap();
-    bring_in(&mut a, &mut b, "Watch");
+    let (mut a, mut b) = circle_of_two(root.path(), &clock, &url, "Watch");
     let case = a
         .create_case(CaseFields {
             title: "Watched".into(),
@@ -316,12 +301,7 @@ fn a_flagged_image_added_to_a_shared_case_waits_for_review_before_it_goes() {
     let root = tempfile::tempdir().unwrap();
     let clock = Arc::new(MovableClock::default());
     let relay = start_relay(&root.path().join("relay"), clock.clone(), "127.0.0.1:0");
-    let (mut a, mut b) = (
-        engine(root.path(), "a", &clock),
-        engine(root.path(), "b", &clock),
-    );
-    a.create_circle("Echo", &relay.url()).unwrap();
-    bring_in(&mut a, &mut b, "Echo");
+    let (mut a, mut b) = circle_of_two(root.path(), &clock, &relay.url(), "Echo");
     let case = a
         .create_case(CaseFields {
             title: "Pericardial effusion".into(),

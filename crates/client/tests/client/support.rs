@@ -67,3 +67,16 @@ pub fn bring_in(admin: &mut Engine, other: &mut Engine, circle: &str) {
     admin.sync().unwrap();
     other.sync().unwrap();
 }
+
+/// Profiles "a" and "b" under `root`; a creates `circle` on the relay at `relay` and brings b in.
+pub fn circle_of_two(
+    root: &Path,
+    clock: &Arc<MovableClock>,
+    relay: &str,
+    circle: &str,
+) -> (Engine, Engine) {
+    let (mut a, mut b) = (engine(root, "a", clock), engine(root, "b", clock));
+    a.create_circle(circle, relay).unwrap();
+    bring_in(&mut a, &mut b, circle);
+    (a, b)
+}

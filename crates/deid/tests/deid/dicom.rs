@@ -366,17 +366,6 @@ fn corrupted_dicom_files_give_an_error_or_an_image_never_a_crash() {
     }
 }
 
-/// Peak resident memory of this process so far, from the kernel's own count.
-fn peak_resident_bytes() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap();
-    let kib: u64 = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap();
-    kib * 1024
-}
-
 /// Found by the `dicom_import` fuzz target after five fixes to the length walk: a file the walk
 /// reads differently from the reader, which then allocates (and zero-fills) 4 GiB. In the
 /// decoder process, under its address-space limit, the allocation fails and the import is
@@ -388,10 +377,10 @@ fn a_file_that_makes_the_reader_allocate_4_gib_costs_the_app_nothing() {
         "/tests/corpus/allocates-4gb.dcm"
     ))
     .unwrap();
-    let before = peak_resident_bytes();
+    let before = consilium_testkit::peak_resident_bytes(std::process::id());
     let err = clean_image(&file, &CleanOptions::default(), &ImportLimits::default()).unwrap_err();
     assert!(matches!(err, DeidError::Dicom(_)), "{err}");
-    let grown = peak_resident_bytes().saturating_sub(before);
+    let grown = consilium_testkit::peak_resident_bytes(std::process::id()).saturating_sub(before);
     assert!(
         grown < 256 << 20,
         "this process grew by {grown} bytes: {err}"

@@ -11,15 +11,6 @@ use crate::support::*;
 const MESSAGES: usize = 40;
 const READERS: usize = 100;
 
-fn peak_resident_kib(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .unwrap()
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap()
-}
-
 /// Reads one answer slowly (16 KiB every 50 ms) until it is whole or the relay ends it.
 async fn read_slowly(base: String, acc: Arc<Account>, path: String) -> usize {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -99,7 +90,7 @@ async fn slow_readers_of_maximum_size_messages_keep_the_relay_under_a_gibibyte()
     }
     stop.store(true, Ordering::Relaxed);
     health.await.unwrap();
-    let peak_kib = peak_resident_kib(pid);
+    let peak_kib = consilium_testkit::peak_resident_bytes(pid) / 1024;
     println!(
         "memory attack: {READERS} slow readers read {} MiB; relay peak resident {} MiB; \
          health answered {} times, failed {}",
