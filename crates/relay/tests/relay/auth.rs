@@ -140,37 +140,10 @@ async fn auth_a_non_member_cannot_fetch_a_blob_nor_learn_it_exists() {
 
 #[tokio::test]
 async fn auth_another_accounts_mailbox_is_out_of_reach() {
-    let (_dir, relay, alice, gid) = alice_in_a_circle().await;
+    let (_dir, relay, alice, _gid) = alice_in_a_circle().await;
     let (joiner, mallory) = (Account::new(&relay), Account::new(&relay));
     // A join request lands in Alice's mailbox.
-    let token = b"token for the mailbox test".to_vec();
-    let hash = ring::digest::digest(&ring::digest::SHA256, &token)
-        .as_ref()
-        .to_vec();
-    let reg = RegisterInvitation {
-        token_hash: ByteBuf::from(hash),
-        expires_at: now_ms() + 60_000,
-    };
-    let (status, _) = alice
-        .send(
-            "POST",
-            &format!("/v1/groups/{gid}/invitations"),
-            to_cbor(&reg).unwrap(),
-        )
-        .await;
-    assert_eq!(status, 201);
-    let kp = MlsMessageOut::from(key_package(&member("joiner")))
-        .tls_serialize_detached()
-        .unwrap();
-    let redeem = RedeemInvitation {
-        token: ByteBuf::from(token),
-        key_package: ByteBuf::from(kp),
-        note: ByteBuf::from(vec![]),
-    };
-    let (status, _) = joiner
-        .send("POST", "/v1/invitations/redeem", to_cbor(&redeem).unwrap())
-        .await;
-    assert_eq!(status, 202);
+    owner_asks_to_join(&alice, &joiner).await;
     let items: Vec<MailboxItem> = alice.ok("GET", "/v1/mailbox", vec![]).await;
     assert_eq!(items.len(), 1);
     // Mallory sees none of it and cannot remove it; the answer does not say it exists.
