@@ -166,12 +166,20 @@ impl Window {
     }
 
     pub async fn field(&self, css: &str) -> fantoccini::elements::Element {
-        self.c
+        match self
+            .c
             .wait()
             .at_most(WAIT)
             .for_element(Locator::Css(css))
             .await
-            .unwrap_or_else(|e| panic!("no {css}: {e}"))
+        {
+            Ok(field) => field,
+            Err(e) => {
+                // What the window showed instead (an error banner, another screen) says why.
+                self.shot("failure").await;
+                panic!("no {css}: {e}; the window shows:\n{}", self.text().await)
+            }
+        }
     }
 
     pub async fn type_in(&self, css: &str, text: &str) {
