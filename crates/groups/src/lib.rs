@@ -9,6 +9,7 @@
 pub mod circle;
 pub mod error;
 pub mod identity;
+pub mod join_note;
 pub mod key_packages;
 pub mod provider;
 mod roles;
@@ -19,6 +20,7 @@ pub use circle::{
 };
 pub use error::{GroupError, Result};
 pub use identity::Identity;
+pub use join_note::NoteKey;
 pub use key_packages::{CIPHERSUITE, Published, make_key_packages};
 pub use provider::{Provider, migrate};
 pub use safety::{SafetyNumber, safety_number};

@@ -35,6 +35,11 @@ pub struct Invite {
     /// the request, so their Welcome is taken too. Nobody else's is.
     #[serde(default)]
     pub admins: Vec<ByteBuf>,
+    /// The public half of a key made for this code alone (X25519): the joiner seals its name and
+    /// specialty to it, so the relay that carries the request reads neither. Without one, the
+    /// joiner sends no name (it reaches the circle inside MLS once joined).
+    #[serde(default)]
+    pub note_key: Option<ByteBuf>,
 }
 
 impl std::fmt::Debug for Invite {
@@ -62,6 +67,9 @@ impl Invite {
         }
         if self.admins.len() > MAX_ADMINS || self.admins.iter().any(|a| a.len() != 32) {
             return Err(bad("the list of admins is malformed"));
+        }
+        if self.note_key.as_ref().is_some_and(|k| k.len() != 32) {
+            return Err(bad("the note key is malformed"));
         }
         if self.token.len() != 32 || self.inviter.len() != 32 {
             return Err(bad("the token or the inviter's key is malformed"));

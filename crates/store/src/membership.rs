@@ -125,6 +125,57 @@ impl Membership<'_> {
         Ok(())
     }
 
+    /// Keeps the private half of an invite code's note key until `expires_at`.
+    pub fn add_note_key(
+        &self,
+        public: &[u8],
+        circle: &[u8],
+        seed: &[u8; 32],
+        expires_at: Timestamp,
+    ) -> Result<()> {
+        self.db.connection().execute(
+            "INSERT INTO invitation_note_keys (public, circle, seed, expires_at)
+             VALUES (?1, ?2, ?3, ?4)",
+            params![public, circle, &seed[..], expires_at.0],
+        )?;
+        Ok(())
+    }
+
+    /// The seed of the note key `public` of an invite code to `circle` still open at `now`.
+    pub fn note_key(
+        &self,
+        public: &[u8],
+        circle: &[u8],
+        now: Timestamp,
+    ) -> Result<Option<Zeroizing<[u8; 32]>>> {
+        let row: Option<Zeroizing<Vec<u8>>> = self
+            .db
+            .connection()
+            .query_row(
+                "SELECT seed FROM invitation_note_keys
+                 WHERE public = ?1 AND circle = ?2 AND expires_at > ?3",
+                params![public, circle, now.0],
+                |r| r.get(0).map(Zeroizing::new),
+            )
+            .optional()?;
+        row.map(|bytes| {
+            let seed: [u8; 32] = bytes[..]
+                .try_into()
+                .map_err(|_| StoreError::DatabaseCorrupt("bad note key".into()))?;
+            Ok(Zeroizing::new(seed))
+        })
+        .transpose()
+    }
+
+    /// Forgets a note key whose code was redeemed, and every one expired by `now`.
+    pub fn drop_note_keys(&self, public: &[u8], now: Timestamp) -> Result<()> {
+        self.db.connection().execute(
+            "DELETE FROM invitation_note_keys WHERE public = ?1 OR expires_at <= ?2",
+            params![public, now.0],
+        )?;
+        Ok(())
+    }
+
     pub fn add_pending_join(&self, join: &PendingJoin, now: Timestamp) -> Result<()> {
         self.db.connection().execute(
             "INSERT INTO pending_joins (circle, relay, name, inviter, requested_at, admins)

@@ -69,10 +69,15 @@ const MIGRATIONS: &[Migration] = &[
         sql: include_str!("migrations/0010_message_numbers.sql"),
         after: None,
     },
+    Migration {
+        version: 11,
+        sql: include_str!("migrations/0011_note_keys.sql"),
+        after: None,
+    },
 ];
 
 /// The newest schema this build knows.
-pub const LATEST: i64 = 10;
+pub const LATEST: i64 = 11;
 
 pub(crate) fn current_version(conn: &Connection) -> Result<i64> {
     Ok(conn.query_row("PRAGMA user_version", [], |r| r.get(0))?)

@@ -215,15 +215,22 @@ fn three_physicians_share_a_case_discuss_it_and_a_removed_member_reads_nothing_a
     let a_members = a.json(&["circle", "members", "Derm Lyon"]);
     assert_eq!(a_members.as_array().unwrap().len(), 2);
 
-    // Neither the relay's data nor the captured traffic holds the case text or image bytes.
+    // Neither the relay's data nor the captured traffic holds the case text, the image bytes, or
+    // who the physicians are (the joiners' notes are sealed to the inviter).
     let traffic = capture.bytes();
     assert!(traffic.len() > 100_000, "the capture saw the traffic");
     for needle in [
         TITLE.as_bytes(),
         COMMENT.as_bytes(),
         b"QZX-LATER".as_slice(),
+        b"Alice Martin",
+        b"Bruno Lefevre",
+        b"Chloe Petit",
+        b"Dermatology",
+        b"Infectious diseases",
     ] {
-        assert!(!contains(&traffic, needle), "plaintext on the wire");
+        let shown = String::from_utf8_lossy(needle);
+        assert!(!contains(&traffic, needle), "{shown} in clear on the wire");
         assert!(
             leaks(&relay.data, needle).is_empty(),
             "plaintext in the relay's data"

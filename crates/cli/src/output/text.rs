@@ -405,7 +405,15 @@ fn requests(out: &mut String, list: &[JoinRequestInfo]) {
             "{}",
             format!(
                 "{}  {} ({})  {}\n    safety number: {}",
-                r.id, r.name, r.specialty, r.state, r.safety_number
+                r.id,
+                if r.name.is_empty() {
+                    "(no name given)"
+                } else {
+                    &r.name
+                },
+                r.specialty,
+                r.state,
+                r.safety_number
             )
         );
     }
@@ -492,6 +500,9 @@ fn event_text(e: &Event) -> Option<String> {
             added.len(),
             removed.len()
         ),
+        Event::JoinRequested { name, request, .. } if name.is_empty() => {
+            format!("join request {request} from someone who gave no name")
+        }
         Event::JoinRequested { name, request, .. } => {
             format!("join request {request} from {name}")
         }

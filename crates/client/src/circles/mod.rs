@@ -1,31 +1,28 @@
-//! Circles, as the faces use them: the identity, creating and joining circles with invite codes,
-//! approving join requests, members and their safety numbers, and the group operations (remove,
-//! leave, rotate). Anything that must reach the circle is queued in the outbox in the same
-//! //! transaction as the local change; `Engine::sync` sends it. `sharing` is the cases' side (share,
+//! Circles, as the faces use them: the identity, creating circles, members and their safety
+//! numbers, and the group operations (remove, leave, rotate). Anything that must reach the circle
+//! is queued in the outbox in the same transaction as the local change; `Engine::sync` sends it.
+//! `joining` is invite codes, join requests and approvals; `sharing` is the cases' side (share,
 //! revise, comment, poll, vote); `key_publish` keeps key packages at the relays for those who
 //! would add us.
 
+mod joining;
 mod key_publish;
 mod sharing;
 
 pub use sharing::PollView;
 
-use consilium_groups::{AccountKey, Circle, Provider, key_package_owner, safety_number};
+use consilium_groups::{AccountKey, Circle, Provider, safety_number};
 use consilium_model::app::{AppMessage, MemberProfile};
-use consilium_model::invite::Invite;
-use consilium_model::wire::{RedeemInvitation, RegisterInvitation};
 use consilium_model::{CaseFilter, CaseSummary, Timestamp};
-use consilium_store::{CircleRecord, JoinRequest, PendingJoin};
+use consilium_store::CircleRecord;
 use serde::Serialize;
 use serde_bytes::ByteBuf;
 
 use crate::engine::Engine;
 use crate::error::{ClientError, Result};
 use crate::sync::payload::Queued;
-use crate::sync::queue::{app, enqueue, random};
+use crate::sync::queue::{app, enqueue};
 
-/// How long an invite code can be redeemed.
-const INVITE_LIFETIME_MS: i64 = 7 * 24 * 3600 * 1000;
 const MAX_CIRCLE_NAME_CHARS: usize = 120;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -220,211 +217,6 @@ impl Engine {
         let relay = relay.trim().trim_end_matches('/');
         let client = self.net.client(relay)?;
         self.net.run(client.enrol(code.trim()))
-    }
-
-    /// A one-line invite code for a colleague, usable once within a week.
-    pub fn invite(&mut self, circle: &str) -> Result<String> {
-        let c = self.resolve_circle(circle)?;
-        // The join request goes to the inviter, who must be able to approve it.
-        self.require_admin(&c.id)?;
-        let token = random::<32>(&*self.config.entropy)?;
-        let hash = ring::digest::digest(&ring::digest::SHA256, &token);
-        let register = RegisterInvitation {
-            token_hash: ByteBuf::from(hash.as_ref().to_vec()),
-            expires_at: self.config.clock.now().0 + INVITE_LIFETIME_MS,
-        };
-        // The other admins may approve the request: their Welcome is the joiner's to take too.
-        let me = self.identity.public_key();
-        let admins = Circle::load(&Provider::new(self.vault.db().connection()), &c.id)?
-            .map(|g| g.roles())
-            .transpose()?
-            .flatten()
-            .map(|r| r.admins)
-            .unwrap_or_default()
-            .into_iter()
-            .filter(|a| *a != me)
-            .map(|a| ByteBuf::from(a.to_vec()))
-            .collect();
-        let client = self.net.client(&c.relay)?;
-        self.net.run(client.register_invitation(&c.id, &register))?;
-        let invite = Invite {
-            relay: c.relay,
-            circle: ByteBuf::from(c.id),
-            token: ByteBuf::from(token.to_vec()),
-            inviter: ByteBuf::from(self.identity.public_key().to_vec()),
-            relay_cert_sha256: None,
-            circle_name: c.name,
-            admins,
-        };
-        invite
-            .to_code()
-            .map_err(|e| ClientError::Internal(format!("encoding the invite code: {e}")))
-    }
-
-    /// Redeems an invite code: the circle's admins get a join request with this profile's name,
-    /// specialty and a key package; the Welcome arrives with a later `sync`.
-    pub fn join(&mut self, code: &str) -> Result<JoinSent> {
-        let invite = Invite::parse(code).map_err(|e| ClientError::Invalid(e.to_string()))?;
-        if self.vault.db().circles().get(&invite.circle).is_ok() {
-            return Err(ClientError::Invalid(
-                "you are already in this circle".into(),
-            ));
-        }
-        let inviter: AccountKey = invite.inviter[..]
-            .try_into()
-            .map_err(|_| ClientError::Invalid("a bad inviter key".into()))?;
-        let client = self.net.client(&invite.relay)?;
-        let now = self.config.clock.now();
-        let upload =
-            key_publish::key_package_upload(self.vault.db().connection(), &self.identity, 1, now)?;
-        let key_package = upload
-            .packages
-            .into_iter()
-            .find(|p| !p.last_resort)
-            .ok_or_else(|| ClientError::Internal("no key package was made".into()))?
-            .mls;
-        let profile = self.vault.db().profile()?;
-        let note = consilium_model::codec::to_cbor(&MemberProfile {
-            name: profile.name,
-            specialty: profile.specialty,
-        })
-        .map_err(|e| ClientError::Internal(format!("encoding the join note: {e}")))?;
-        self.net.run(client.redeem_invitation(&RedeemInvitation {
-            token: invite.token.clone(),
-            key_package,
-            note: ByteBuf::from(note),
-        }))?;
-        let name = if invite.circle_name.trim().is_empty() {
-            let id: String = hex::encode(&invite.circle).chars().take(8).collect();
-            format!("circle {id}")
-        } else {
-            invite.circle_name.clone()
-        };
-        self.vault.db().membership().add_pending_join(
-            &PendingJoin {
-                circle: invite.circle.to_vec(),
-                relay: invite.relay.clone(),
-                name: name.clone(),
-                inviter: hex::encode(inviter),
-                admins: invite.admins.iter().map(hex::encode).collect(),
-            },
-            now,
-        )?;
-        Ok(JoinSent {
-            circle: hex::encode(&invite.circle),
-            name,
-            relay: invite.relay,
-            inviter_safety_number: safety_number(&self.identity.public_key(), &inviter).to_string(),
-        })
-    }
-
-    /// Join requests of a circle still waiting for a decision.
-    pub fn join_requests(&self, circle: &str) -> Result<Vec<JoinRequestInfo>> {
-        let c = self.resolve_circle(circle)?;
-        let mine = self.identity.public_key();
-        let mut out = Vec::new();
-        for r in self.vault.db().membership().join_requests(&c.id, None)? {
-            if r.state != "pending"
-                && r.state != "approving"
-                && r.state != consilium_store::APPROVING_UNCHECKED
-            {
-                continue;
-            }
-            out.push(JoinRequestInfo {
-                safety_number: safety_number(&mine, &account_key(&r.account)?).to_string(),
-                id: r.id,
-                account: r.account,
-                name: r.name,
-                specialty: r.specialty,
-                received_at: r.received_at,
-                state: r.state,
-            });
-        }
-        Ok(out)
-    }
-
-    fn pending_request(&self, c: &CircleRecord, request: i64) -> Result<JoinRequest> {
-        let r = self.vault.db().membership().join_request(request)?;
-        if r.circle != c.id {
-            return Err(ClientError::Invalid(format!(
-                "request {request} is not for circle '{}'",
-                c.name
-            )));
-        }
-        if r.state != "pending" {
-            return Err(ClientError::Invalid(format!(
-                "request {request} is already {}",
-                r.state
-            )));
-        }
-        Ok(r)
-    }
-
-    /// Adds the requester to the circle (queued: it goes with the next sync), once their safety
-    /// number was compared: `check` is the number as read back with them (the requester is then
-    /// verified), or an explicit `WithoutChecking`, which is recorded as such. A fresh key
-    /// package of theirs is claimed from the relay when it has one; the one that came with the
-    /// request is used otherwise (offline, or none left).
-    pub fn approve(&mut self, circle: &str, request: i64, check: &ApprovalCheck) -> Result<()> {
-        let c = self.resolve_circle(circle)?;
-        self.require_admin(&c.id)?;
-        let mut r = self.pending_request(&c, request)?;
-        let checked = match check {
-            ApprovalCheck::SafetyNumber(typed) => {
-                let number = safety_number(&self.identity.public_key(), &account_key(&r.account)?);
-                if !number.matches(typed) {
-                    return Err(ClientError::Invalid(
-                        "the safety number does not match the one this profile computes for the \
-                         requester; compare it again with them, by phone or in person, and if it \
-                         still differs do not approve"
-                            .into(),
-                    ));
-                }
-                true
-            }
-            ApprovalCheck::WithoutChecking => false,
-        };
-        let owner_of = |kp: &[u8]| -> Result<String> {
-            let owner = key_package_owner(&Provider::new(self.vault.db().connection()), kp)?;
-            Ok(hex::encode(owner))
-        };
-        if owner_of(&r.key_package)? != r.account {
-            return Err(ClientError::Untrusted(
-                "the request's key package is not the requester's".into(),
-            ));
-        }
-        let client = self.net.client(&c.relay)?;
-        if let Ok(fresh) = self.net.run(client.claim_key_package(&r.account, &c.id))
-            && owner_of(&fresh).ok().as_ref() == Some(&r.account)
-        {
-            r.key_package = fresh;
-        }
-        let now = self.config.clock.now();
-        let entropy = self.config.entropy.clone();
-        self.vault.db_mut().atomically(|db| {
-            let state = if checked {
-                db.membership().set_verified(&r.account, &r.name, now)?;
-                "approving"
-            } else {
-                consilium_store::APPROVING_UNCHECKED
-            };
-            db.membership().set_join_request_state(request, state)?;
-            let add = Queued::Add {
-                request,
-                key_package: ByteBuf::from(r.key_package.clone()),
-            };
-            enqueue(db, &*entropy, &c.id, &add, now).map(drop)
-        })
-    }
-
-    pub fn decline(&mut self, circle: &str, request: i64) -> Result<()> {
-        let c = self.resolve_circle(circle)?;
-        self.pending_request(&c, request)?;
-        Ok(self
-            .vault
-            .db()
-            .membership()
-            .set_join_request_state(request, "declined")?)
     }
 
     /// The members as MLS knows them, with what they said of themselves and their safety number.

@@ -1,6 +1,6 @@
 //! A relay's mailbox: Welcomes to circles we asked to join, and join requests to ours.
 
-use consilium_groups::{AccountKey, Circle, Provider};
+use consilium_groups::{AccountKey, Circle, NoteKey, Provider, join_note};
 use consilium_model::app::{AppMessage, MemberProfile};
 use consilium_model::codec::from_cbor;
 use consilium_model::wire::{MailboxItem, MailboxKind};
@@ -144,6 +144,39 @@ impl Engine {
         Ok(())
     }
 
+    /// What a joiner said of itself, sealed to one of our invite codes' note keys (see
+    /// `consilium_groups::join_note`); no note is no name. The key is forgotten once used, as
+    /// the code is.
+    fn open_join_note(
+        &self,
+        item: &MailboxItem,
+        key_package: &[u8],
+        note: &[u8],
+    ) -> std::result::Result<MemberProfile, String> {
+        if note.is_empty() {
+            return Ok(MemberProfile::default());
+        }
+        let refused = |e: &dyn std::fmt::Display| format!("a join request's note was refused: {e}");
+        let public = join_note::sealed_to(note).map_err(|e| refused(&e))?;
+        let sender: AccountKey = hex::decode(&item.sender)
+            .ok()
+            .and_then(|k| k.try_into().ok())
+            .ok_or_else(|| refused(&"the sender is not an account"))?;
+        let now = self.config.clock.now();
+        let membership = self.vault.db().membership();
+        let seed = membership
+            .note_key(&public, &item.group_id, now)
+            .map_err(|e| refused(&e))?
+            .ok_or_else(|| refused(&"it is sealed to no open invite code of this circle"))?;
+        let opened = NoteKey::from_seed(&seed)
+            .open(&item.group_id, key_package, &sender, note)
+            .map_err(|e| refused(&e))?;
+        membership
+            .drop_note_keys(&public, now)
+            .map_err(|e| refused(&e))?;
+        from_cbor(&opened).map_err(|_| refused(&"it holds no name and specialty"))
+    }
+
     fn take_join_request(&mut self, item: &MailboxItem, report: &mut SyncReport) -> Result<()> {
         let db = self.vault.db();
         if db.circles().get(&item.group_id).is_err() {
@@ -152,7 +185,20 @@ impl Engine {
         let Ok((key_package, note)) = from_cbor::<(ByteBuf, ByteBuf)>(&item.body) else {
             return Ok(());
         };
-        let about: MemberProfile = from_cbor(&note).unwrap_or_default();
+        let about = match self.open_join_note(item, &key_package, &note) {
+            Ok(about) => about,
+            Err(why) => {
+                // The request stands on its key package and safety number; only the words
+                // that came with it are dropped.
+                report.events.push(Event::MessageRejected {
+                    circle: hex::encode(&item.group_id),
+                    seq: 0,
+                    reason: why,
+                });
+                MemberProfile::default()
+            }
+        };
+        let db = self.vault.db();
         let again = db
             .membership()
             .join_requests(&item.group_id, Some("pending"))?

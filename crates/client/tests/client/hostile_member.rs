@@ -9,7 +9,7 @@ use consilium_client::model::app::{AppMessage, MemberProfile};
 use consilium_client::model::codec::to_cbor;
 use consilium_client::model::invite::Invite;
 use consilium_client::model::wire::{MailboxKind, PostBundle, RedeemInvitation};
-use consilium_groups::{Circle, Identity, Provider, make_key_packages, migrate};
+use consilium_groups::{Circle, Identity, Provider, join_note, make_key_packages, migrate};
 use consilium_relay_client::{AccountKey, RelayClient};
 use serde_bytes::ByteBuf;
 
@@ -45,6 +45,14 @@ impl HostileMember {
             name: "Dr Mallory".into(),
             specialty: "Dermatology".into(),
         })
+        .unwrap();
+        let note = join_note::seal(
+            &identity,
+            invite.note_key.as_ref().unwrap(),
+            &invite.circle,
+            &key_package,
+            &note,
+        )
         .unwrap();
         runtime
             .block_on(client.redeem_invitation(&RedeemInvitation {

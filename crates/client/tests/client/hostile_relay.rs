@@ -5,10 +5,11 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use crate::support::{MovableClock, bring_in, circle_of_two, engine, start_relay};
+use crate::support::{MovableClock, bring_in, circle_of_two, engine, engine_named, start_relay};
 use crate::tamper::{Forged, TamperingRelay};
 use consilium_client::Event;
-use consilium_client::model::codec::from_cbor;
+use consilium_client::model::app::MemberProfile;
+use consilium_client::model::codec::{from_cbor, to_cbor};
 use consilium_client::model::{CaseFields, CaseId};
 use consilium_groups::{CIPHERSUITE, Identity};
 use openmls::prelude::*;
@@ -51,6 +52,26 @@ impl Operator {
             .unwrap();
         let (key_package, _note) = from_cbor::<(ByteBuf, ByteBuf)>(&body).unwrap();
         (joiner, key_package.into_vec())
+    }
+
+    /// Replaces the note of every join request to `circle` with `note`.
+    fn rewrite_join_notes(&self, circle: &[u8], note: &[u8]) {
+        let (id, body): (i64, Vec<u8>) = self
+            .db
+            .query_row(
+                "SELECT id, body FROM mailbox WHERE kind = 'join_request' AND group_id = ?1",
+                [circle],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        let (key_package, _) = from_cbor::<(ByteBuf, ByteBuf)>(&body).unwrap();
+        let body = to_cbor(&(key_package, ByteBuf::from(note.to_vec()))).unwrap();
+        self.db
+            .execute(
+                "UPDATE mailbox SET body = ?1 WHERE id = ?2",
+                rusqlite::params![body, id],
+            )
+            .unwrap();
     }
 
     /// Puts `body` in `account`'s mailbox as a Welcome to `circle`.
@@ -149,6 +170,72 @@ fn a_circle_the_relay_made_up_around_the_inviters_key_package_is_refused() {
 }
 
 /// A shares a short case with `circle`; its id.
+/// The relay carries a joiner's note to the inviter: it reads neither name nor specialty in it,
+/// and a note it writes itself ("Dr Mallory", in the clear as the old clients sent it) names
+/// nobody: the request keeps its key package and safety number, without the relay's words.
+#[test]
+fn the_relay_can_neither_read_nor_write_who_a_joiner_says_they_are() {
+    let root = tempfile::tempdir().unwrap();
+    let clock = Arc::new(MovableClock::default());
+    let relay_data = root.path().join("relay");
+    let relay = start_relay(&relay_data, clock.clone(), "127.0.0.1:0");
+    let mut a = engine(root.path(), "a", &clock);
+    let mut b = engine_named(root.path(), "b", "Dr Bruno Lefevre", &clock);
+    let mut c = engine_named(root.path(), "c", "Dr Chloe Petit", &clock);
+    let circle = hex::decode(a.create_circle("Derm", &relay.url()).unwrap().id).unwrap();
+    let operator = Operator::of(&relay_data);
+
+    b.join(&a.invite("Derm").unwrap()).unwrap();
+    let stored: Vec<u8> = operator
+        .db
+        .query_row(
+            "SELECT body FROM mailbox WHERE kind = 'join_request'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    for clear in [&b"Bruno"[..], b"Dermatology"] {
+        assert!(
+            !stored.windows(clear.len()).any(|w| w == clear),
+            "in clear at the relay"
+        );
+    }
+    let mallory = to_cbor(&MemberProfile {
+        name: "Dr Mallory".into(),
+        specialty: "Dermatology".into(),
+    })
+    .unwrap();
+    operator.rewrite_join_notes(&circle, &mallory);
+    let report = a.sync().unwrap();
+    let requests = a.join_requests("Derm").unwrap();
+    assert_eq!(requests.len(), 1);
+    assert_eq!(
+        requests[0].name, "",
+        "the relay's words were taken as the joiner's"
+    );
+    assert!(
+        report.events.iter().any(|e| matches!(
+            e,
+            Event::MessageRejected { reason, .. } if reason.contains("note was refused")
+        )),
+        "{:?}",
+        report.events
+    );
+
+    // The honest path: C's note arrives as C wrote it.
+    c.join(&a.invite("Derm").unwrap()).unwrap();
+    a.sync().unwrap();
+    let requests = a.join_requests("Derm").unwrap();
+    let from_c = requests
+        .iter()
+        .find(|r| r.account == c.identity().unwrap().account)
+        .unwrap();
+    assert_eq!(
+        (&*from_c.name, &*from_c.specialty),
+        ("Dr Chloe Petit", "Dermatology")
+    );
+}
+
 fn share_case(a: &mut consilium_client::Engine, circle: &str, title: &str) -> CaseId {
     let case = a
         .create_case(CaseFields {

@@ -13,6 +13,7 @@ fn invite() -> Invite {
         relay_cert_sha256: None,
         circle_name: "Dermatology Lyon".into(),
         admins: Vec::new(),
+        note_key: Some(ByteBuf::from(vec![5; 32])),
     }
 }
 
@@ -43,6 +44,9 @@ fn cut_changed_foreign_or_unsafe_codes_are_refused_clearly() {
         let e = Invite::parse(&broken).unwrap_err().to_string();
         assert!(e.contains("invite code is not valid"), "{e}");
     }
+    let mut short_key = invite();
+    short_key.note_key = Some(ByteBuf::from(vec![5; 31]));
+    assert!(short_key.to_code().is_err(), "a note key is 32 bytes");
     let mut plain = invite();
     plain.relay = "http://relay.example.org".into();
     assert!(plain.to_code().is_err(), "no plain http to a remote relay");
