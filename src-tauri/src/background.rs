@@ -147,6 +147,7 @@ fn notifies(e: &Event) -> bool {
             | Event::CommentReceived { .. }
             | Event::JoinRequested { .. }
             | Event::MessagesMissing { .. }
+            | Event::ForkSuspected { .. }
     )
 }
 
@@ -156,7 +157,8 @@ fn notify(app: &AppHandle, events: &[Event], circles: &HashMap<String, String>) 
         let (Event::CaseReceived { circle, .. }
         | Event::CommentReceived { circle, .. }
         | Event::JoinRequested { circle, .. }
-        | Event::MessagesMissing { circle, .. }) = e
+        | Event::MessagesMissing { circle, .. }
+        | Event::ForkSuspected { circle, .. }) = e
         else {
             continue;
         };
@@ -167,6 +169,10 @@ fn notify(app: &AppHandle, events: &[Event], circles: &HashMap<String, String>) 
             // A warning that must be seen: the relay may be withholding a colleague's messages.
             Event::MessagesMissing { missing, .. } => format!(
                 "Warning: {missing} message(s) from a colleague in {name} circle never arrived; the relay may be withholding them"
+            ),
+            // The relay may have split the circle: the epoch codes tell.
+            Event::ForkSuspected { .. } => format!(
+                "Warning: a colleague's message in {name} circle does not decrypt; the relay may be showing you different circles. Compare the epoch code with them"
             ),
             _ => format!("Someone asks to join {name} circle"),
         };

@@ -185,14 +185,20 @@ fn circle(engine: &mut Engine, cmd: CircleCommand, out: &Output) -> Result<()> {
             engine.decline(&circle, request)?;
             out.show(&Shown::Message(&format!("request {request} declined")));
         }
-        CircleCommand::Members { circle } => out.show(&Shown::Members(&engine.members(&circle)?)),
+        CircleCommand::Members { circle } => out.show(&Shown::Members(
+            &engine.members(&circle)?,
+            &engine.circle(&circle)?,
+        )),
         CircleCommand::Verify {
             circle,
             member,
             safety_number,
         } => {
             let m = engine.verify_member(&circle, &member, &safety_number.join(" "))?;
-            out.show(&Shown::Members(std::slice::from_ref(&m)));
+            out.show(&Shown::Members(
+                std::slice::from_ref(&m),
+                &engine.circle(&circle)?,
+            ));
         }
         CircleCommand::Remove { circle, member } => {
             let m = engine.remove_member(&circle, &member)?;

@@ -136,6 +136,7 @@ impl ClientError {
             ClientError::Group(e) => match e {
                 consilium_groups::GroupError::Rejected(_)
                 | consilium_groups::GroupError::BadIdentity => ErrorCode::CircleRefused,
+                consilium_groups::GroupError::Undecryptable { .. } => ErrorCode::UntrustedInput,
                 consilium_groups::GroupError::Storage(_) | consilium_groups::GroupError::Mls(_) => {
                     ErrorCode::Internal
                 }

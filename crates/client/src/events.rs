@@ -65,6 +65,14 @@ pub enum Event {
         sender: String,
         missing: u64,
     },
+    /// A message from `sender`, a current member, at the key epoch this profile is at, does not
+    /// decrypt: the relay changed it, or showed `sender` another circle than ours (a fork). Compare
+    /// the circle's epoch code with them.
+    ForkSuspected {
+        circle: String,
+        sender: String,
+        epoch: u64,
+    },
     MessageRejected {
         circle: String,
         seq: u64,

@@ -400,6 +400,11 @@ export type CircleInfo = {
 	name: string,
 	relay: string,
 	epoch: number,
+	/**
+	 *  Eight digits of this epoch's authenticator: the same for every member at this epoch,
+	 *  different for a member the relay showed another circle (compared beside safety numbers).
+	 */
+	epoch_code: string,
 	members: number,
 };
 
@@ -615,7 +620,13 @@ export type Event_Deserialize = { event: "case_received"; circle: string; case: 
  *  A member's own numbering of their messages skipped `missing` of them: the relay (or the
  *  network) withheld them from this profile. Compare with the member.
  */
-{ event: "messages_missing"; circle: string; sender: string; missing: number } | { event: "message_rejected"; circle: string; seq: number; reason: string } | 
+{ event: "messages_missing"; circle: string; sender: string; missing: number } | 
+/**
+ *  A message from `sender`, a current member, at the key epoch this profile is at, does not
+ *  decrypt: the relay changed it, or showed `sender` another circle than ours (a fork). Compare
+ *  the circle's epoch code with them.
+ */
+{ event: "fork_suspected"; circle: string; sender: string; epoch: number } | { event: "message_rejected"; circle: string; seq: number; reason: string } | 
 /**  An attachment could never be stored (its bytes do not match what the sender sent). */
 { event: "attachment_rejected"; case: string; attachment: string; reason: string };
 
@@ -631,7 +642,13 @@ export type Event_Serialize = { event: "case_received"; circle: string; case: st
  *  A member's own numbering of their messages skipped `missing` of them: the relay (or the
  *  network) withheld them from this profile. Compare with the member.
  */
-{ event: "messages_missing"; circle: string; sender: string; missing: number } | { event: "message_rejected"; circle: string; seq: number; reason: string } | 
+{ event: "messages_missing"; circle: string; sender: string; missing: number } | 
+/**
+ *  A message from `sender`, a current member, at the key epoch this profile is at, does not
+ *  decrypt: the relay changed it, or showed `sender` another circle than ours (a fork). Compare
+ *  the circle's epoch code with them.
+ */
+{ event: "fork_suspected"; circle: string; sender: string; epoch: number } | { event: "message_rejected"; circle: string; seq: number; reason: string } | 
 /**  An attachment could never be stored (its bytes do not match what the sender sent). */
 { event: "attachment_rejected"; case: string; attachment: string; reason: string };
 

@@ -151,7 +151,7 @@ pub(super) fn print(out: &mut String, shown: &Shown<'_>) {
         Shown::Circles(list) => to_json(list),
         Shown::JoinSent(j) => to_json(j),
         Shown::Requests(list) => to_json(list),
-        Shown::Members(list) => to_json(list),
+        Shown::Members(list, _) => to_json(list),
         Shown::Sync(r) => to_json(r),
     };
     out.push_str(&text);
@@ -286,6 +286,14 @@ mod tests {
             queued: 1,
             offline: Some("the relay http://127.0.0.1:8443 cannot be reached".into()),
         };
+        let circle = CircleInfo {
+            id: "9ab0…".into(),
+            name: "Dermatology Lyon".into(),
+            relay: "http://127.0.0.1:8443".into(),
+            epoch: 3,
+            epoch_code: "4821 0937".into(),
+            members: 2,
+        };
         let member = MemberInfo {
             account: "5e1f…".into(),
             name: "Dr Bruno Lefevre".into(),
@@ -406,13 +414,7 @@ mod tests {
             ),
             (
                 "circle list, circle create",
-                print(Shown::Circles(&[CircleInfo {
-                    id: "9ab0…".into(),
-                    name: "Dermatology Lyon".into(),
-                    relay: "http://127.0.0.1:8443".into(),
-                    epoch: 3,
-                    members: 2,
-                }])),
+                print(Shown::Circles(std::slice::from_ref(&circle))),
             ),
             ("circle invite", print(Shown::InviteCode("consilium:…"))),
             (
@@ -438,7 +440,7 @@ mod tests {
             ),
             (
                 "circle members, circle verify",
-                print(Shown::Members(&[member])),
+                print(Shown::Members(&[member], &circle)),
             ),
             (
                 "sync (one object per pass with --watch)",

@@ -57,7 +57,8 @@ pub enum Shown<'a> {
     Circles(&'a [CircleInfo]),
     JoinSent(&'a JoinSent),
     Requests(&'a [JoinRequestInfo]),
-    Members(&'a [MemberInfo]),
+    /// The members, and the circle they are in (its epoch code is compared with them).
+    Members(&'a [MemberInfo], &'a CircleInfo),
     Sync(&'a SyncReport),
 }
 

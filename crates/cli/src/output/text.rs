@@ -71,7 +71,7 @@ pub(super) fn print(out: &mut String, shown: &Shown<'_>) {
         Shown::Circles(list) => circles(out, list),
         Shown::JoinSent(j) => joined(out, j),
         Shown::Requests(list) => requests(out, list),
-        Shown::Members(list) => members(out, list),
+        Shown::Members(list, circle) => members(out, list, circle),
         Shown::Sync(r) => sync_report(out, r),
     }
 }
@@ -365,11 +365,12 @@ fn circles(out: &mut String, list: &[CircleInfo]) {
             out,
             "{}",
             format!(
-                "{}  {}  {}, epoch {}, on {}",
+                "{}  {}  {}, epoch {} (code {}), on {}",
                 &c.id[..12],
                 c.name,
                 count(c.members, "member"),
                 c.epoch,
+                c.epoch_code,
                 c.relay
             )
         );
@@ -419,7 +420,7 @@ fn requests(out: &mut String, list: &[JoinRequestInfo]) {
     }
 }
 
-fn members(out: &mut String, list: &[MemberInfo]) {
+fn members(out: &mut String, list: &[MemberInfo], circle: &CircleInfo) {
     for m in list {
         let state = if m.is_me {
             "you".to_string()
@@ -451,6 +452,15 @@ fn members(out: &mut String, list: &[MemberInfo]) {
             say!(out, "{}", format!("    safety number: {}", m.safety_number));
         }
     }
+    say!(
+        out,
+        "{}",
+        format!(
+            "key epoch {}, epoch code {}: compare it too when you compare safety numbers \
+             (a different code at the same epoch means the relay shows you different circles)",
+            circle.epoch, circle.epoch_code
+        )
+    );
 }
 
 fn sync_report(out: &mut String, r: &SyncReport) {
@@ -524,6 +534,15 @@ fn event_text(e: &Event) -> Option<String> {
             missing,
         } => format!(
             "warning: {missing} message(s) from {} never reached you in circle {}; the relay may be withholding them",
+            short(sender),
+            short(circle)
+        ),
+        Event::ForkSuspected {
+            circle,
+            sender,
+            epoch,
+        } => format!(
+            "warning: a message from {} at key epoch {epoch} of circle {} does not decrypt: the relay may be showing you two different circles; compare the epoch code (`consilium circle members`) with them by phone",
             short(sender),
             short(circle)
         ),

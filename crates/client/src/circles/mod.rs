@@ -41,6 +41,9 @@ pub struct CircleInfo {
     pub name: String,
     pub relay: String,
     pub epoch: u64,
+    /// Eight digits of this epoch's authenticator: the same for every member at this epoch,
+    /// different for a member the relay showed another circle (compared beside safety numbers).
+    pub epoch_code: String,
     pub members: usize,
 }
 
@@ -130,11 +133,18 @@ impl Engine {
             .collect()
     }
 
+    /// One circle, by its name or a prefix of its id.
+    pub fn circle(&self, name_or_id: &str) -> Result<CircleInfo> {
+        let c = self.resolve_circle(name_or_id)?;
+        self.circle_info(c)
+    }
+
     fn circle_info(&self, c: CircleRecord) -> Result<CircleInfo> {
         let group = self.group(&c.id)?;
         Ok(CircleInfo {
             id: hex::encode(&c.id),
             epoch: group.epoch(),
+            epoch_code: group.epoch_code(),
             members: group.members()?.len(),
             name: c.name,
             relay: c.relay,

@@ -9,12 +9,9 @@
 //! vault are stored together.
 
 use consilium_groups::{AccountKey, Circle, GroupError, Identity, Incoming, Outgoing, Provider};
-use consilium_model::app::{
-    AppMessage, AttachmentPointer, CaseRevised, CaseShared, PollOpened, VoteCast,
-};
-use consilium_model::codec::to_cbor;
-use consilium_model::{AttachmentId, MAX_IMAGES_PER_CASE, Timestamp};
-use consilium_store::{CaseDb, IncomingAttachment, OutboxItem};
+use consilium_model::app::{AppMessage, CaseRevised, CaseShared, PollOpened, VoteCast};
+use consilium_model::{MAX_IMAGES_PER_CASE, Timestamp};
+use consilium_store::{CaseDb, OutboxItem};
 use serde_bytes::ByteBuf;
 
 use super::effects::apply_app_message;
@@ -270,7 +267,7 @@ impl CircleApplier {
         }
     }
 
-    fn open(&mut self, db: &CaseDb, circle: &[u8], mls: &[u8]) -> Result<Incoming, Rejection> {
+    fn open(&mut self, db: &CaseDb, circle: &[u8], entry: &Entry) -> Result<Incoming, Rejection> {
         let provider = Provider::new(db.connection());
         let mut group = match self.loaded.remove(circle) {
             Some(group) => group,
@@ -278,49 +275,28 @@ impl CircleApplier {
                 .map_err(judged)?
                 .ok_or_else(|| Rejection::Bad("this profile is not in that circle".into()))?,
         };
-        let incoming = group.open(&provider, mls).map_err(judged)?;
+        let incoming = match group.open(&provider, &entry.mls) {
+            Err(GroupError::Undecryptable { epoch }) => {
+                // From a current member, at the epoch we are at: they hold other secrets for it
+                // than we do, so the relay showed us different circles. Said once a pass.
+                let from_member = group
+                    .members()
+                    .is_ok_and(|m| m.iter().any(|k| hex::encode(k) == entry.sender));
+                let fork = Event::ForkSuspected {
+                    circle: hex::encode(circle),
+                    sender: entry.sender.clone(),
+                    epoch,
+                };
+                if from_member && !self.events.contains(&fork) {
+                    self.events.push(fork);
+                }
+                return Err(judged(GroupError::Undecryptable { epoch }));
+            }
+            other => other.map_err(judged)?,
+        };
         self.loaded.insert(circle.to_vec(), group);
         Ok(incoming)
     }
-}
-
-/// Records the attachments a shared or revised case points to, for download after the pass;
-/// those past the images a case may hold are not, and are returned.
-fn queue_downloads(
-    db: &CaseDb,
-    circle: &[u8],
-    case: &consilium_model::CaseId,
-    pointers: &[AttachmentPointer],
-) -> Result<Vec<AttachmentId>, Rejection> {
-    let mut by_attachment: Vec<(AttachmentId, Vec<AttachmentPointer>)> = Vec::new();
-    for p in pointers {
-        match by_attachment
-            .iter_mut()
-            .find(|(id, _)| *id == p.attachment_id)
-        {
-            Some((_, list)) => list.push(p.clone()),
-            None => by_attachment.push((p.attachment_id.clone(), vec![p.clone()])),
-        }
-    }
-    let stored = db.attachments().of_case(case)?.len();
-    let waiting = db.transfers().incoming_count(case)?;
-    let room = MAX_IMAGES_PER_CASE.saturating_sub(stored + waiting);
-    let mut refused = Vec::new();
-    for (i, (attachment, list)) in by_attachment.into_iter().enumerate() {
-        if i >= room {
-            refused.push(attachment);
-            continue;
-        }
-        let pointers = to_cbor(&list).map_err(|e| Rejection::Bad(e.to_string()))?;
-        db.transfers().add_incoming(&IncomingAttachment {
-            attachment,
-            case: case.clone(),
-            circle: circle.to_vec(),
-            pointers,
-            failed: None,
-        })?;
-    }
-    Ok(refused)
 }
 
 impl Applier for CircleApplier {
@@ -357,7 +333,7 @@ impl CircleApplier {
         circle: &[u8],
         entry: &Entry,
     ) -> Result<(), Rejection> {
-        let incoming = self.open(db, circle, &entry.mls)?;
+        let incoming = self.open(db, circle, entry)?;
         let c = hex::encode(circle);
         match incoming {
             Incoming::Application { sender, bytes } => {
@@ -389,7 +365,9 @@ impl CircleApplier {
                         attachments,
                         ..
                     }) => {
-                        for refused in queue_downloads(db, circle, case_id, attachments)? {
+                        for refused in
+                            super::transfers::queue_downloads(db, circle, case_id, attachments)?
+                        {
                             self.events.push(Event::AttachmentRejected {
                                 case: case_id.to_string(),
                                 attachment: refused.to_string(),
@@ -581,9 +559,15 @@ mod tests {
         );
         assert_eq!(bdb.logs().failures(&gid).unwrap()[0].seq, 3);
         assert_eq!(bdb.logs().cursor(&gid).unwrap(), 4);
+        // A member's message at our epoch that does not decrypt is the relay's doing either way
+        // (changed bytes, or a fork): the warning says so.
         assert!(matches!(
             applier.events[..],
-            [Event::CaseReceived { .. }, Event::CommentReceived { .. }]
+            [
+                Event::CaseReceived { .. },
+                Event::ForkSuspected { epoch: 1, .. },
+                Event::CommentReceived { .. }
+            ]
         ));
     }
 }

@@ -3,11 +3,12 @@
 //! arrives.
 
 use consilium_model::app::AttachmentPointer;
-use consilium_model::codec::from_cbor;
-use consilium_model::{Rendition, Timestamp};
+use consilium_model::codec::{from_cbor, to_cbor};
+use consilium_model::{AttachmentId, MAX_IMAGES_PER_CASE, Rendition, Timestamp};
 use consilium_relay_client::RelayClientError;
-use consilium_store::{AttachmentRecord, IncomingAttachment, NewRendition};
+use consilium_store::{AttachmentRecord, CaseDb, IncomingAttachment, NewRendition};
 
+use super::receive::Rejection;
 use super::report::{SyncReport, offline};
 use crate::blob_crypto;
 use crate::engine::Engine;
@@ -272,4 +273,43 @@ enum Download {
     /// Can never succeed (tampered, or not on the relay).
     Bad(String),
     Local(ClientError),
+}
+
+/// Records the attachments a shared or revised case points to, for download after the pass;
+/// those past the images a case may hold are not, and are returned.
+pub(super) fn queue_downloads(
+    db: &CaseDb,
+    circle: &[u8],
+    case: &consilium_model::CaseId,
+    pointers: &[AttachmentPointer],
+) -> Result<Vec<AttachmentId>, Rejection> {
+    let mut by_attachment: Vec<(AttachmentId, Vec<AttachmentPointer>)> = Vec::new();
+    for p in pointers {
+        match by_attachment
+            .iter_mut()
+            .find(|(id, _)| *id == p.attachment_id)
+        {
+            Some((_, list)) => list.push(p.clone()),
+            None => by_attachment.push((p.attachment_id.clone(), vec![p.clone()])),
+        }
+    }
+    let stored = db.attachments().of_case(case)?.len();
+    let waiting = db.transfers().incoming_count(case)?;
+    let room = MAX_IMAGES_PER_CASE.saturating_sub(stored + waiting);
+    let mut refused = Vec::new();
+    for (i, (attachment, list)) in by_attachment.into_iter().enumerate() {
+        if i >= room {
+            refused.push(attachment);
+            continue;
+        }
+        let pointers = to_cbor(&list).map_err(|e| Rejection::Bad(e.to_string()))?;
+        db.transfers().add_incoming(&IncomingAttachment {
+            attachment,
+            case: case.clone(),
+            circle: circle.to_vec(),
+            pointers,
+            failed: None,
+        })?;
+    }
+    Ok(refused)
 }

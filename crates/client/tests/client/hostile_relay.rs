@@ -473,3 +473,73 @@ fn a_message_the_relay_withholds_raises_the_gap_warning() {
         report.events
     );
 }
+
+/// The relay forks a circle: it accepts A's key rotation, hides it from B, puts its record of the
+/// group back as it was, and accepts B's rotation for the same epoch. A and B are each at the
+/// next epoch with other secrets. Their epoch codes differ (while a sound circle's agree), and
+/// A's next message, which B cannot decrypt at the epoch both are at, raises the fork warning.
+#[test]
+fn a_relay_that_serves_two_members_different_commits_raises_the_fork_warning() {
+    let root = tempfile::tempdir().unwrap();
+    let clock = Arc::new(MovableClock::default());
+    let relay_data = root.path().join("relay");
+    let relay = start_relay(&relay_data, clock.clone(), "127.0.0.1:0");
+    let (mut a, mut b) = circle_of_two(root.path(), &clock, &relay.url(), "Derm");
+    a.sync().unwrap();
+    let code = |e: &consilium_client::Engine| e.circle("Derm").unwrap();
+    assert_eq!(
+        code(&a).epoch_code,
+        code(&b).epoch_code,
+        "a sound circle agrees"
+    );
+    let circle = hex::decode(code(&a).id).unwrap();
+
+    let operator = Operator::of(&relay_data);
+    let before: (i64, Vec<u8>) = operator
+        .db
+        .query_row(
+            "SELECT epoch, public_state FROM groups WHERE id = ?1",
+            [&circle],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    a.rotate_keys("Derm").unwrap();
+    a.sync().unwrap();
+    let a_commit: i64 = operator
+        .db
+        .query_row(
+            "SELECT max(seq) FROM messages WHERE group_id = ?1",
+            [&circle],
+            |r| r.get(0),
+        )
+        .unwrap();
+    operator.db.execute_batch("BEGIN").unwrap();
+    operator
+        .db
+        .execute(
+            "DELETE FROM messages WHERE group_id = ?1 AND seq = ?2",
+            rusqlite::params![circle, a_commit],
+        )
+        .unwrap();
+    operator
+        .db
+        .execute(
+            "UPDATE groups SET epoch = ?2, public_state = ?3 WHERE id = ?1",
+            rusqlite::params![circle, before.0, before.1],
+        )
+        .unwrap();
+    operator.db.execute_batch("COMMIT").unwrap();
+    b.rotate_keys("Derm").unwrap();
+    b.sync().unwrap();
+    let (at_a, at_b) = (code(&a), code(&b));
+    assert_eq!(at_a.epoch, at_b.epoch, "both moved to the next epoch");
+    assert_ne!(at_a.epoch_code, at_b.epoch_code, "the codes show the fork");
+
+    share_case(&mut a, "Derm", "after the fork");
+    let report = b.sync().unwrap();
+    let warned = report.events.iter().any(|e| {
+        matches!(e, Event::ForkSuspected { sender, epoch, .. }
+            if *sender == a.identity().unwrap().account && *epoch == at_b.epoch)
+    });
+    assert!(warned, "{:?}", report.events);
+}

@@ -236,6 +236,25 @@ impl Circle {
         self.group.epoch().as_u64()
     }
 
+    /// Eight digits drawn from this epoch's authenticator (RFC 9420, 8.7), a secret every
+    /// member at this epoch shares and nobody else knows: two physicians who compare safety
+    /// numbers compare these too, and a relay that showed them different circles (a fork) cannot
+    /// make them agree. A hash of it, so the digits say nothing of the secret.
+    pub fn epoch_code(&self) -> String {
+        let digest = ring::digest::digest(
+            &ring::digest::SHA256,
+            &[
+                &b"consilium epoch code 1\0"[..],
+                self.group.epoch_authenticator().as_slice(),
+            ]
+            .concat(),
+        );
+        let mut first = [0u8; 8];
+        first.copy_from_slice(&digest.as_ref()[..8]);
+        let n = u64::from_be_bytes(first) % 100_000_000;
+        format!("{:04} {:04}", n / 10_000, n % 10_000)
+    }
+
     /// Whether this profile is still a member (false once a commit removed it).
     pub fn is_active(&self) -> bool {
         self.group.is_active()
@@ -295,10 +314,16 @@ impl Circle {
         if protocol.epoch() < self.group.epoch() {
             return Ok(Incoming::Earlier);
         }
-        let processed = self
-            .group
-            .process_message(provider, protocol)
-            .map_err(|e| rejected(&e))?;
+        let epoch = protocol.epoch().as_u64();
+        let processed = match self.group.process_message(provider, protocol) {
+            Ok(processed) => processed,
+            // A message of this very epoch whose encryption does not open: its sender holds
+            // other secrets for this epoch than we do (a fork), or its bytes were changed.
+            Err(ProcessMessageError::ValidationError(ValidationError::UnableToDecrypt(
+                openmls::framing::errors::MessageDecryptionError::AeadError,
+            ))) => return Err(GroupError::Undecryptable { epoch }),
+            Err(e) => return Err(rejected(&e)),
+        };
         let sender = account_of(processed.credential())?;
         match processed.into_content() {
             ProcessedMessageContent::ApplicationMessage(m) => Ok(Incoming::Application {
