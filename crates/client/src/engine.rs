@@ -9,6 +9,7 @@ use std::sync::Arc;
 use consilium_deid::ImportLimits;
 use consilium_groups::Identity;
 use consilium_model::Clock;
+use consilium_relay_client::Patience;
 use consilium_store::{Entropy, KdfParams, Passphrase, Profile, SystemEntropy, Vault};
 use zeroize::Zeroizing;
 
@@ -25,6 +26,8 @@ pub struct EngineConfig {
     /// Argon2id cost for new vaults.
     pub kdf: KdfParams,
     pub import_limits: ImportLimits,
+    /// How long relays are waited for.
+    pub patience: Patience,
 }
 
 impl Default for EngineConfig {
@@ -34,6 +37,7 @@ impl Default for EngineConfig {
             entropy: Arc::new(SystemEntropy::new()),
             kdf: KdfParams::INTERACTIVE,
             import_limits: ImportLimits::default(),
+            patience: Patience::default(),
         }
     }
 }
@@ -103,7 +107,7 @@ impl Engine {
                 Identity::from_seed(&seed)?
             }
         };
-        let net = Net::new(&identity, config.clock.clone())?;
+        let net = Net::new(&identity, config.clock.clone(), config.patience)?;
         Ok(Engine {
             vault,
             config,

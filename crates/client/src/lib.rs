@@ -31,6 +31,7 @@ pub use circles::{
 pub use clock::SystemClock;
 pub use consilium_deid::{ImportLimits, Redaction};
 pub use consilium_model as model;
+pub use consilium_relay_client::Patience;
 pub use consilium_store::{KdfParams, Passphrase, Profile};
 pub use engine::{Engine, EngineConfig};
 pub use error::{ClientError, ErrorCode, PublicError, Result};

@@ -10,6 +10,7 @@ mod key;
 mod push;
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use consilium_model::Clock;
@@ -34,6 +35,30 @@ pub struct RelayClient {
     http: reqwest::Client,
     key: Arc<AccountKey>,
     clock: Arc<dyn Clock>,
+    /// Set when a request ran out of patience (shared by the clones): the relay is not asked
+    /// again until `try_again`, so one slow relay costs a sync pass one wait, not one per call.
+    gave_up: Arc<AtomicBool>,
+}
+
+/// How long a relay is waited for. A relay that trickles its answer is not silent, so besides
+/// the silence allowed between bytes, each request has a whole-time limit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Patience {
+    pub connect: Duration,
+    /// Silence allowed while waiting for the answer or between its bytes.
+    pub silence: Duration,
+    /// The whole request, from connecting to the answer's last byte (a 60 MiB image included).
+    pub whole: Duration,
+}
+
+impl Default for Patience {
+    fn default() -> Self {
+        Patience {
+            connect: Duration::from_secs(10),
+            silence: Duration::from_secs(20),
+            whole: Duration::from_secs(120),
+        }
+    }
 }
 
 impl std::fmt::Debug for RelayClient {
@@ -48,6 +73,16 @@ impl std::fmt::Debug for RelayClient {
 impl RelayClient {
     /// A client for the relay at `base` (`http://…` or `https://…`, no trailing slash needed).
     pub fn new(base: &str, key: Arc<AccountKey>, clock: Arc<dyn Clock>) -> Result<RelayClient> {
+        RelayClient::with_patience(base, key, clock, Patience::default())
+    }
+
+    /// A client that waits for the relay as `patience` says.
+    pub fn with_patience(
+        base: &str,
+        key: Arc<AccountKey>,
+        clock: Arc<dyn Clock>,
+        patience: Patience,
+    ) -> Result<RelayClient> {
         // The one transport policy (https, or plain http to this machine; no user part),
         // applied here too, whatever the caller checked.
         consilium_model::RelayAddress::parse(base)
@@ -57,11 +92,11 @@ impl RelayClient {
             // A redirect would carry the signed headers to wherever the relay points: none is
             // followed (the answer is refused as it is).
             .redirect(reqwest::redirect::Policy::none())
-            .connect_timeout(Duration::from_secs(10))
-            // A relay that stops answering is given up on after 20 s of silence (the sync
-            // reports it offline and retries); a large upload that keeps moving has 120 s.
-            .read_timeout(Duration::from_secs(20))
-            .timeout(Duration::from_secs(120))
+            .connect_timeout(patience.connect)
+            // A relay that stops answering is given up on after `silence` (the sync reports it
+            // offline and retries); one that trickles, after `whole`.
+            .read_timeout(patience.silence)
+            .timeout(patience.whole)
             .build()
             .map_err(|e| RelayClientError::Unreachable(e.to_string()))?;
         Ok(RelayClient {
@@ -69,7 +104,18 @@ impl RelayClient {
             http,
             key,
             clock,
+            gave_up: Arc::default(),
         })
+    }
+
+    /// Whether a request ran out of patience since the last `try_again`.
+    pub fn given_up(&self) -> bool {
+        self.gave_up.load(Ordering::SeqCst)
+    }
+
+    /// Asks the relay again from now on, after it ran out of patience.
+    pub fn try_again(&self) {
+        self.gave_up.store(false, Ordering::SeqCst);
     }
 
     pub fn base(&self) -> &str {
@@ -122,6 +168,25 @@ impl RelayClient {
     /// could not be sent at all (a kept-alive connection the relay closed when it restarted) is
     /// sent once more on a new connection.
     async fn send_within(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Vec<u8>,
+        limit: usize,
+    ) -> Result<Vec<u8>> {
+        if self.given_up() {
+            return Err(RelayClientError::Unreachable(
+                "the relay ran out of time earlier in this sync".into(),
+            ));
+        }
+        let answer = self.answer_within(method, path, body, limit).await;
+        if matches!(answer, Err(RelayClientError::Timeout)) {
+            self.gave_up.store(true, Ordering::SeqCst);
+        }
+        answer
+    }
+
+    async fn answer_within(
         &self,
         method: reqwest::Method,
         path: &str,

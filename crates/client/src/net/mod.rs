@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use consilium_groups::Identity;
 use consilium_model::Clock;
-use consilium_relay_client::{AccountKey, RelayClient, RelayClientError};
+use consilium_relay_client::{AccountKey, Patience, RelayClient, RelayClientError};
 use tokio::runtime::Runtime;
 
 use crate::error::{ClientError, Result};
@@ -87,7 +87,11 @@ pub struct Net {
     interrupt: Interrupt,
     key: Arc<AccountKey>,
     clock: Arc<dyn Clock>,
+    patience: Patience,
     clients: HashMap<String, RelayClient>,
+    /// Inside a sync pass a relay that ran out of patience is not asked again (see
+    /// `RelayClient::given_up`); outside one, every call asks afresh.
+    in_pass: bool,
 }
 
 impl std::fmt::Debug for Net {
@@ -99,25 +103,51 @@ impl std::fmt::Debug for Net {
 }
 
 impl Net {
-    pub fn new(identity: &Identity, clock: Arc<dyn Clock>) -> Result<Net> {
+    pub fn new(identity: &Identity, clock: Arc<dyn Clock>, patience: Patience) -> Result<Net> {
         let key = AccountKey::from_seed(identity.seed())?;
         Ok(Net {
             runtime: Arc::new(runtime()?),
             interrupt: Interrupt::default(),
             key: Arc::new(key),
             clock,
+            patience,
             clients: HashMap::new(),
+            in_pass: false,
         })
     }
 
     /// The client of the relay at `base`.
     pub fn client(&mut self, base: &str) -> Result<RelayClient> {
-        if let Some(c) = self.clients.get(base) {
-            return Ok(c.clone());
+        let client = match self.clients.get(base) {
+            Some(c) => c.clone(),
+            None => {
+                let client = RelayClient::with_patience(
+                    base,
+                    self.key.clone(),
+                    self.clock.clone(),
+                    self.patience,
+                )?;
+                self.clients.insert(base.to_string(), client.clone());
+                client
+            }
+        };
+        if !self.in_pass {
+            client.try_again();
         }
-        let client = RelayClient::new(base, self.key.clone(), self.clock.clone())?;
-        self.clients.insert(base.to_string(), client.clone());
         Ok(client)
+    }
+
+    /// From now until `end_pass`, a relay that runs out of patience once is not asked again:
+    /// a slow or trickling relay costs the pass one wait, whatever the number of its circles.
+    pub fn begin_pass(&mut self) {
+        self.in_pass = true;
+        for c in self.clients.values() {
+            c.try_again();
+        }
+    }
+
+    pub fn end_pass(&mut self) {
+        self.in_pass = false;
     }
 
     pub fn runtime(&self) -> Arc<Runtime> {

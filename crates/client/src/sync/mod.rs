@@ -44,8 +44,16 @@ impl Engine {
         self.transfers = TransferWatch(Some(Box::new(f)));
     }
 
-    /// Sends what is queued and applies everything new, until caught up.
+    /// Sends what is queued and applies everything new, until caught up. A relay that runs out
+    /// of patience is reported offline and not asked again in this pass.
     pub fn sync(&mut self) -> Result<SyncReport> {
+        self.net.begin_pass();
+        let pass = self.sync_pass();
+        self.net.end_pass();
+        pass
+    }
+
+    fn sync_pass(&mut self) -> Result<SyncReport> {
         let mut report = SyncReport::default();
         for relay in &self.relays()? {
             if let Err(e) = self

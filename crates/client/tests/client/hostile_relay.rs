@@ -372,45 +372,6 @@ fn a_relay_serving_what_was_read_cannot_keep_the_sync_looping() {
     assert!(sync_failed_at(&report, &hostile.url), "{:?}", report.events);
 }
 
-/// The relay stalls the mailbox for a minute while a sync holds the engine, as the desktop's
-/// background sync does. Locking raises the engine's interrupt first: the sync lets go of the
-/// engine within a second, and the engine is dropped (its keys with it).
-#[test]
-fn a_lock_takes_the_engine_within_a_second_while_the_relay_stalls() {
-    let root = tempfile::tempdir().unwrap();
-    let clock = Arc::new(MovableClock::default());
-    let hostile = TamperingRelay::start(&root.path().join("hostile"), clock.clone());
-    let mut a = engine(root.path(), "a", &clock);
-    a.create_circle("Slow", &hostile.url).unwrap();
-    hostile.forge(
-        "GET",
-        "/v1/mailbox",
-        Forged::Stall(std::time::Duration::from_secs(60)),
-    );
-    let interrupt = a.interrupt();
-    let session = Arc::new(std::sync::Mutex::new(Some(a)));
-    let syncing = {
-        let session = session.clone();
-        std::thread::spawn(move || {
-            let mut guard = session.lock().unwrap();
-            let _ = guard.as_mut().unwrap().sync();
-        })
-    };
-    // The sync is in the stalled call by now.
-    std::thread::sleep(std::time::Duration::from_millis(500));
-    let asked = std::time::Instant::now();
-    interrupt.raise();
-    let engine = session.lock().unwrap().take();
-    let waited = asked.elapsed();
-    assert!(engine.is_some());
-    drop(engine);
-    assert!(
-        waited < std::time::Duration::from_secs(1),
-        "the lock waited {waited:?}"
-    );
-    syncing.join().unwrap();
-}
-
 /// The relay makes up log entries for ever, each just past the last: the pass reads a bounded
 /// number of pages, says so, and ends.
 #[test]

@@ -7,6 +7,7 @@
 
 mod hostile_member;
 mod hostile_relay;
+mod slow_relay;
 mod support;
 mod tamper;
 

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
 use consilium_client::model::{Clock, Timestamp};
-use consilium_client::{Engine, EngineConfig, KdfParams, Passphrase};
+use consilium_client::{Engine, EngineConfig, KdfParams, Passphrase, Patience};
 
 /// The system clock plus an offset the test can move forward.
 #[derive(Debug, Default)]
@@ -43,9 +43,21 @@ pub fn engine(root: &Path, name: &str, clock: &Arc<MovableClock>) -> Engine {
 
 /// A profile in `root/dir` whose physician is called `name`.
 pub fn engine_named(root: &Path, dir: &str, name: &str, clock: &Arc<MovableClock>) -> Engine {
+    engine_waiting(root, dir, name, clock, Patience::default())
+}
+
+/// A profile that waits for relays as `patience` says.
+pub fn engine_waiting(
+    root: &Path,
+    dir: &str,
+    name: &str,
+    clock: &Arc<MovableClock>,
+    patience: Patience,
+) -> Engine {
     let config = EngineConfig {
         kdf: KdfParams::TEST_ONLY_WEAK,
         clock: clock.clone(),
+        patience,
         ..Default::default()
     };
     Engine::init(

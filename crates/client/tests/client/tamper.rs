@@ -24,6 +24,8 @@ pub enum Forged {
     Stall(std::time::Duration),
     /// A log page of one made-up entry just past the `after` the request asks from, for ever.
     EndlessLog,
+    /// A 200 whose body never ends, one byte each time: never silent, never done.
+    Trickle(std::time::Duration),
 }
 
 /// Requests a rule applies to: the method and a piece of the path (query included).
@@ -39,12 +41,14 @@ struct Proxy {
     upstream: String,
     rules: Arc<Mutex<Vec<Rule>>>,
     http: reqwest::Client,
+    requests: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 /// The real relay (in this process) with the proxy in front.
 pub struct TamperingRelay {
     pub url: String,
     rules: Arc<Mutex<Vec<Rule>>>,
+    requests: Arc<std::sync::atomic::AtomicUsize>,
     _relay: consilium_relay::Background,
     _runtime: tokio::runtime::Runtime,
 }
@@ -60,9 +64,11 @@ impl TamperingRelay {
         config.origins = vec![url.clone()];
         let relay = consilium_relay::Background::start(relay_listener, config).unwrap();
         let rules = Arc::new(Mutex::new(Vec::new()));
+        let requests = Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let proxy = Proxy {
             upstream: relay.url(),
             rules: rules.clone(),
+            requests: requests.clone(),
             http: reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
                 .build()
@@ -81,6 +87,7 @@ impl TamperingRelay {
         TamperingRelay {
             url,
             rules,
+            requests,
             _relay: relay,
             _runtime: runtime,
         }
@@ -95,6 +102,11 @@ impl TamperingRelay {
         });
     }
 
+    /// How many requests reached the proxy so far.
+    pub fn requests(&self) -> usize {
+        self.requests.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
     /// Back to forwarding everything.
     pub fn behave(&self) {
         self.rules.lock().unwrap().clear();
@@ -102,6 +114,9 @@ impl TamperingRelay {
 }
 
 async fn forward(State(proxy): State<Proxy>, request: Request) -> Response {
+    proxy
+        .requests
+        .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     let method = request.method().as_str().to_string();
     let path = request
         .uri()
@@ -130,6 +145,19 @@ async fn forward(State(proxy): State<Proxy>, request: Request) -> Response {
                 .unwrap();
         }
         Some(Forged::Stall(time)) => tokio::time::sleep(time).await,
+        Some(Forged::Trickle(every)) => {
+            let bytes = futures_util::stream::unfold((), move |()| async move {
+                tokio::time::sleep(every).await;
+                Some((
+                    Ok::<_, std::io::Error>(axum::body::Bytes::from_static(b"\x9f")),
+                    (),
+                ))
+            });
+            return Response::builder()
+                .status(200)
+                .body(Body::from_stream(bytes))
+                .unwrap();
+        }
         Some(Forged::EndlessLog) => {
             let after: u64 = path
                 .split("after=")
