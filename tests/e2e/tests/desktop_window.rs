@@ -456,3 +456,61 @@ fn a_hung_relay_leaves_the_window_working_and_says_offline() {
         let _ = w.c.close().await;
     });
 }
+
+/// The relay answers its health check and holds every other request: the background sync is
+/// inside a relay call that would wait 20 s for a byte. Locking shows the lock screen at once
+/// and ends the call, so the engine is free at once: unlocking right after (the relay behaving
+/// again) brings the cases back in far less than the 20 s the call would have held it.
+#[test]
+fn locking_while_the_relay_stalls_shows_the_lock_screen_and_lets_go_of_the_engine() {
+    let root = tempfile::tempdir().unwrap();
+    let socket = crate::support::StallingProxy::bind();
+    let relay = Relay::start_behind(&root.path().join("relay"), &[&socket.url]);
+    let proxy = socket.forward_to(&relay.addr);
+    let driver = Driver::start(
+        &root.path().join("desktop-profile"),
+        &proxy.url,
+        &root.path().join("tauri-driver.log"),
+    );
+    let app = crate::support::bin("consilium-desktop");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let w = Window::open(&driver, &app).await;
+        create_profile(&w, "Dr Chloe Dubois", "Cardiology").await;
+        w.press("New or join a circle").await;
+        w.type_in("input[aria-label='Circle name']", "Cardiology Nantes")
+            .await;
+        w.press("Create circle").await;
+        w.press("Sync now").await;
+        w.sees("Up to date").await;
+
+        proxy.stall(true);
+        w.press("Sync now").await;
+        // The pass passes the health check and waits in its first relay call.
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let pressed = Instant::now();
+        w.press("Lock").await;
+        w.sees("Unlock Consilium").await;
+        let shown = pressed.elapsed();
+        w.shot("locked-while-relay-stalls").await;
+
+        proxy.stall(false);
+        w.type_in("input[name=passphrase]", PASSPHRASE).await;
+        w.press("Unlock").await;
+        w.sees("All cases").await;
+        w.sees("Cardiology Nantes").await;
+        let back = pressed.elapsed();
+        assert!(
+            shown < Duration::from_secs(2),
+            "the lock screen took {shown:?}"
+        );
+        assert!(
+            back < Duration::from_secs(12),
+            "the engine was held by the stalled call: unlocked after {back:?}"
+        );
+        let _ = w.c.close().await;
+    });
+}

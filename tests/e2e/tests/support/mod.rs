@@ -9,6 +9,7 @@ use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 pub const PASSPHRASE: &str = "e2e passphrase, long enough 4 all";
 
@@ -329,4 +330,94 @@ pub fn form_circle(
     for o in others.iter_mut() {
         o.sync().unwrap();
     }
+}
+
+/// An HTTP proxy in front of the relay that, once told to stall, answers only the health check
+/// and holds every other request unanswered: a relay that looks alive and serves nothing. One
+/// request per connection (it asks for `Connection: close`), so no kept-alive connection slips
+/// past the switch.
+pub struct StallingProxy {
+    pub url: String,
+    stalled: Arc<std::sync::atomic::AtomicBool>,
+}
+
+/// A proxy's socket, bound before the relay starts (the relay must know the address clients use).
+pub struct StallingSocket {
+    pub url: String,
+    listener: TcpListener,
+}
+
+impl StallingProxy {
+    pub fn bind() -> StallingSocket {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        StallingSocket { url, listener }
+    }
+
+    pub fn stall(&self, on: bool) {
+        self.stalled.store(on, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+impl StallingSocket {
+    /// Starts forwarding to the relay at `upstream` (host:port).
+    pub fn forward_to(self, upstream: &str) -> StallingProxy {
+        let StallingSocket { url, listener } = self;
+        let stalled = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (up, flag) = (upstream.to_string(), stalled.clone());
+        std::thread::spawn(move || {
+            for client in listener.incoming().flatten() {
+                let (up, flag) = (up.clone(), flag.clone());
+                std::thread::spawn(move || relay_one_request(client, &up, &flag));
+            }
+        });
+        StallingProxy { url, stalled }
+    }
+}
+
+fn relay_one_request(
+    mut client: TcpStream,
+    upstream: &str,
+    stalled: &std::sync::atomic::AtomicBool,
+) {
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        match client.read(&mut byte) {
+            Ok(1) => head.push(byte[0]),
+            _ => return,
+        }
+    }
+    let text = String::from_utf8_lossy(&head).to_string();
+    if stalled.load(std::sync::atomic::Ordering::SeqCst) && !text.starts_with("GET /v1/health ") {
+        // Hold the connection open, answering nothing, until the client gives up.
+        let _ = client.read(&mut [0u8; 1 << 16]);
+        std::thread::sleep(Duration::from_secs(600));
+        return;
+    }
+    let length: usize = text
+        .lines()
+        .find_map(|l| {
+            let (name, value) = l.split_once(':')?;
+            name.eq_ignore_ascii_case("content-length")
+                .then(|| value.trim().parse().ok())
+                .flatten()
+        })
+        .unwrap_or(0);
+    let mut body = vec![0u8; length];
+    if client.read_exact(&mut body).is_err() {
+        return;
+    }
+    let Ok(mut server) = TcpStream::connect(upstream) else {
+        return;
+    };
+    let head: String = text
+        .split_inclusive("\r\n")
+        .filter(|l| !l.to_ascii_lowercase().starts_with("connection:"))
+        .collect();
+    let head = head.replacen("\r\n", "\r\nConnection: close\r\n", 1);
+    if server.write_all(head.as_bytes()).is_err() || server.write_all(&body).is_err() {
+        return;
+    }
+    let _ = std::io::copy(&mut server, &mut client);
 }
