@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Opens Consilium. Installs what is missing, builds, makes sure a local relay runs on
-# 127.0.0.1:8443 (its data in ~/.local/share/consilium-relay, beside your profile, never in it),
-# and opens the desktop window on your profile.
+# Opens Consilium. Installs what is missing, builds, makes sure your local relay runs on
+# 127.0.0.1, on a port of your own (20000 + your user id, modulo 40000: another user of this
+# computer has another; its data in ~/.local/share/consilium-relay, beside your profile, never in
+# it), and opens the desktop window on your profile.
 #
 #   bash scripts/run.sh                      the desktop app, on your profile
 #   bash scripts/run.sh --profile DIR        the desktop app on another profile (a second window,
@@ -22,7 +23,8 @@ else
     (cd "$root" && cargo build --release --locked -q -p consilium-cli -p consilium-deid -p consilium-relay >&2)
 fi
 
-if ! (exec 3<>/dev/tcp/127.0.0.1/8443) 2>/dev/null; then
+port=$((20000 + $(id -u) % 40000))
+if ! (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null; then
     share="${XDG_DATA_HOME:-$HOME/.local/share}"
     data="$share/consilium-relay"
     # Earlier versions kept the relay's data inside the profile folder: move it out, once.
@@ -31,12 +33,12 @@ if ! (exec 3<>/dev/tcp/127.0.0.1/8443) 2>/dev/null; then
         mv "$share/consilium/relay" "$data"
     fi
     mkdir -p "$data"
-    nohup "$bin/consilium-relay" --listen 127.0.0.1:8443 --admission open --data "$data" >"$data/relay.log" 2>&1 &
+    nohup "$bin/consilium-relay" --listen "127.0.0.1:$port" --admission open --data "$data" >"$data/relay.log" 2>&1 &
     for _ in $(seq 50); do
-        (exec 3<>/dev/tcp/127.0.0.1/8443) 2>/dev/null && break
+        (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null && break
         sleep 0.1
     done
-    echo "started a local relay on http://127.0.0.1:8443 (log: $data/relay.log)" >&2
+    echo "started your local relay on http://127.0.0.1:$port (log: $data/relay.log)" >&2
 fi
 
 if [ "$mode" = cli ]; then

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::net::TcpListener;
 use std::time::Duration;
 
-use consilium_client::{Event, LOCAL_RELAY, NewsWaiter, SyncReport};
+use consilium_client::{Event, NewsWaiter, SyncReport, local_relay};
 use tauri::{AppHandle, Manager};
 use tauri_plugin_notification::NotificationExt;
 use tauri_specta::Event as _;
@@ -22,13 +22,14 @@ const IDLE: Duration = Duration::from_secs(20);
 /// How long a relay has to answer its health check before a pass counts it offline.
 const PROBE: Duration = Duration::from_secs(5);
 
-/// Starts the relay of `LOCAL_RELAY` in this process if nothing listens there yet. Returns it to
-/// keep alive; `None` when another relay (another window's, or `scripts/run.sh`'s) already runs.
+/// Starts this OS user's local relay (`local_relay`, a port of the user's own) in this process
+/// if nothing listens there yet. Returns it to keep alive; `None` when another relay (another
+/// window's, or `scripts/run.sh`'s) already runs.
 /// Only once the port is ours is an old installation's relay data moved (`Layout::relay_data`):
 /// a relay already serving it is never moved from under.
 pub fn embedded_relay(layout: &Layout) -> Option<consilium_relay::Background> {
-    let addr = LOCAL_RELAY.trim_start_matches("http://");
-    let listener = TcpListener::bind(addr).ok()?;
+    let here = local_relay();
+    let listener = TcpListener::bind(here.trim_start_matches("http://")).ok()?;
     let mut config = consilium_relay::RelayConfig::new(
         layout.relay_data(),
         std::sync::Arc::new(consilium_client::SystemClock),
@@ -37,7 +38,7 @@ pub fn embedded_relay(layout: &Layout) -> Option<consilium_relay::Background> {
     config.admission = consilium_relay::Admission::Open;
     match consilium_relay::Background::start(listener, config) {
         Ok(relay) => {
-            log::info!("started the local relay on {LOCAL_RELAY}");
+            log::info!("started the local relay on {here}");
             Some(relay)
         }
         Err(e) => {

@@ -90,9 +90,10 @@ pub enum CircleCommand {
     /// Create a circle on a relay; you are its first member.
     Create {
         name: String,
-        /// The relay's address (https://…, or http:// on this machine); by default the local
-        /// relay `scripts/run.sh` starts.
-        #[arg(long, default_value = "http://127.0.0.1:8443")]
+        /// The relay's address (https://…, or http:// on this machine); by default your own
+        /// local relay, the one `scripts/run.sh` starts (a port of your own:
+        /// 20000 + your user id, modulo 40000).
+        #[arg(long, default_value_t = consilium_client::local_relay())]
         relay: String,
         /// The one-time enrolment code the relay's operator gave you (`consilium-relay
         /// admit`), for a relay that admits only enrolled accounts; needed once per relay.

@@ -107,6 +107,15 @@ impl Engine {
                 Identity::from_seed(&seed)?
             }
         };
+        // Circles on the local relay of before, now this user's own port (the same relay, the
+        // same data, another address).
+        let here = crate::settings::local_relay();
+        if here != crate::settings::EARLIER_LOCAL_RELAY {
+            vault
+                .db()
+                .circles()
+                .move_relay(crate::settings::EARLIER_LOCAL_RELAY, &here)?;
+        }
         let net = Net::new(&identity, config.clock.clone(), config.patience)?;
         Ok(Engine {
             vault,

@@ -39,7 +39,7 @@ pub use events::{Direction, Event, Transfer};
 pub use findings::{PendingImage, TextFinding};
 pub use net::{Interrupt, NewsWaiter};
 pub use review::{Acknowledge, CaseDeidReport, ImageEntry, Resolution, TextEntry};
-pub use settings::{LOCAL_RELAY, Settings, Theme};
+pub use settings::{EARLIER_LOCAL_RELAY, Settings, Theme, local_relay};
 pub use sync::SyncReport;
 pub use vault::{
     CasePatch, CaseView, ImportProgress, ImportRequest, RedactRequest, SidebarEntry, case_from_toml,

@@ -9,8 +9,18 @@ use serde::{Deserialize, Serialize};
 use crate::error::{ClientError, Result};
 
 const FILE: &str = "settings.json";
-/// The relay `scripts/run.sh` and the desktop app start on this machine.
-pub const LOCAL_RELAY: &str = "http://127.0.0.1:8443";
+/// Where the local relay was before each OS user had one of their own.
+pub const EARLIER_LOCAL_RELAY: &str = "http://127.0.0.1:8443";
+
+/// This OS user's local relay, the one `scripts/run.sh` and the desktop app start: a port of
+/// the user's own, so another user's app on the laptop never finds it (nor this one theirs;
+/// the relay client also checks the listener's owner).
+pub fn local_relay() -> String {
+    format!(
+        "http://127.0.0.1:{}",
+        consilium_relay_client::local_relay_port()
+    )
+}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
@@ -36,7 +46,7 @@ pub struct Settings {
 impl Default for Settings {
     fn default() -> Self {
         Settings {
-            relay: LOCAL_RELAY.into(),
+            relay: local_relay(),
             auto_lock_minutes: 10,
             theme: Theme::System,
         }
@@ -47,10 +57,14 @@ impl Settings {
     /// The settings of the profile in `dir`; defaults when there are none yet, or when the file
     /// cannot be read (a damaged preferences file must not keep anyone out of their cases).
     pub fn load(dir: &Path) -> Settings {
-        std::fs::read(dir.join(FILE))
+        let mut settings: Settings = std::fs::read(dir.join(FILE))
             .ok()
             .and_then(|b| serde_json::from_slice(&b).ok())
-            .unwrap_or_default()
+            .unwrap_or_default();
+        if settings.relay == EARLIER_LOCAL_RELAY {
+            settings.relay = local_relay();
+        }
+        settings
     }
 
     /// Checks and writes the settings (to a temporary file, then renamed into place).

@@ -9,7 +9,11 @@ use crate::error::{ModelError, Result};
 /// A relay's address as the policy allows it, written as its origin
 /// (`https://relay.example.org`, `http://127.0.0.1:8443`): lower-case, no trailing slash.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RelayAddress(String);
+pub struct RelayAddress {
+    origin: String,
+    /// The port of a plain-HTTP relay on this machine.
+    local_port: Option<u16>,
+}
 
 impl RelayAddress {
     pub fn parse(text: &str) -> Result<RelayAddress> {
@@ -32,29 +36,35 @@ impl RelayAddress {
             Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
             None => return Err(bad("names no host")),
         };
-        match url.scheme() {
-            "https" => {}
-            "http" if loopback => {}
+        let local_port = match url.scheme() {
+            "https" => None,
+            "http" if loopback => url.port_or_known_default(),
             "http" => {
                 return Err(bad(
                     "uses plain http:// to another machine; use https:// (plain http is only for a relay on this machine)",
                 ));
             }
             _ => return Err(bad("must start with https://")),
-        }
-        Ok(RelayAddress(
-            url.origin().ascii_serialization().to_ascii_lowercase(),
-        ))
+        };
+        Ok(RelayAddress {
+            origin: url.origin().ascii_serialization().to_ascii_lowercase(),
+            local_port,
+        })
     }
 
     pub fn as_str(&self) -> &str {
-        &self.0
+        &self.origin
+    }
+
+    /// The port, when this is a plain-HTTP relay on this machine (whose owner the client checks).
+    pub fn local_port(&self) -> Option<u16> {
+        self.local_port
     }
 }
 
 impl std::fmt::Display for RelayAddress {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(&self.origin)
     }
 }
 

@@ -7,6 +7,7 @@
 
 mod error;
 mod key;
+mod local;
 mod push;
 
 use std::sync::Arc;
@@ -26,6 +27,7 @@ use serde::de::DeserializeOwned;
 
 pub use error::{RelayClientError, RelayCode, Result};
 pub use key::AccountKey;
+pub use local::{local_relay_port, this_user};
 pub use push::PushSocket;
 
 /// One account's connection to one relay.
@@ -38,6 +40,8 @@ pub struct RelayClient {
     /// Set when a request ran out of patience (shared by the clones): the relay is not asked
     /// again until `try_again`, so one slow relay costs a sync pass one wait, not one per call.
     gave_up: Arc<AtomicBool>,
+    /// The port of a relay on this machine, whose listener must be this OS user's.
+    local_port: Option<u16>,
 }
 
 /// How long a relay is waited for. A relay that trickles its answer is not silent, so besides
@@ -85,7 +89,7 @@ impl RelayClient {
     ) -> Result<RelayClient> {
         // The one transport policy (https, or plain http to this machine; no user part),
         // applied here too, whatever the caller checked.
-        consilium_model::RelayAddress::parse(base)
+        let address = consilium_model::RelayAddress::parse(base)
             .map_err(|e| RelayClientError::BadAddress(e.to_string()))?;
         let base = base.trim().trim_end_matches('/').to_string();
         let http = reqwest::Client::builder()
@@ -105,7 +109,20 @@ impl RelayClient {
             key,
             clock,
             gave_up: Arc::default(),
+            local_port: address.local_port(),
         })
+    }
+
+    /// A relay on this machine is spoken to only when it is this OS user's (see `local`).
+    fn check_local_owner(&self) -> Result<()> {
+        match self.local_port.and_then(local::listener_of_another_user) {
+            Some(uid) => Err(RelayClientError::BadAddress(format!(
+                "the relay at {} is run by another user of this computer (uid {uid}): \
+                 Consilium never speaks to it; use your own local relay or one on the network",
+                self.base
+            ))),
+            None => Ok(()),
+        }
     }
 
     /// Whether a request ran out of patience since the last `try_again`.
@@ -179,6 +196,7 @@ impl RelayClient {
                 "the relay ran out of time earlier in this sync".into(),
             ));
         }
+        self.check_local_owner()?;
         let answer = self.answer_within(method, path, body, limit).await;
         if matches!(answer, Err(RelayClientError::Timeout)) {
             self.gave_up.store(true, Ordering::SeqCst);
@@ -267,6 +285,7 @@ impl RelayClient {
 
     /// `GET /v1/health`, unauthenticated.
     pub async fn health(&self) -> Result<()> {
+        self.check_local_owner()?;
         let answer = self
             .http
             .get(format!("{}/v1/health", self.base))
@@ -432,6 +451,7 @@ impl RelayClient {
 
     /// Opens the push socket and answers its challenge.
     pub async fn push_socket(&self) -> Result<PushSocket> {
+        self.check_local_owner()?;
         PushSocket::connect(&self.base, &self.key).await
     }
 }

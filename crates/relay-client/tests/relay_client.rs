@@ -120,3 +120,99 @@ fn the_key_debug_output_shows_no_secret() {
         key.account_id()
     );
 }
+
+/// A listener process, killed when dropped (a failed assertion leaves nothing running).
+struct Listener(std::process::Child);
+
+impl Drop for Listener {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A listener on a loopback port run by `as_user` (through `setpriv`) or by us; it prints
+/// "ready", then the byte count of whatever each connection sends.
+fn listener(port: u16, as_user: Option<u32>) -> Listener {
+    let script = r#"$|=1; my $s=IO::Socket::INET->new(LocalAddr=>"127.0.0.1",LocalPort=>$ARGV[0],Listen=>5,ReuseAddr=>1) or die "$!"; print "ready\n"; while (my $c=$s->accept) { my $n=sysread($c,my $b,65536); print "got $n\n"; close $c }"#;
+    let mut command = match as_user {
+        Some(uid) => {
+            let mut c = std::process::Command::new("setpriv");
+            c.args([
+                &format!("--reuid={uid}"),
+                &format!("--regid={uid}"),
+                "--clear-groups",
+                "/usr/bin/perl",
+            ]);
+            c
+        }
+        None => std::process::Command::new("/usr/bin/perl"),
+    };
+    let mut child = command
+        .args(["-MIO::Socket::INET", "-e", script, &port.to_string()])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut out, &mut line).unwrap();
+    child.stdout = Some(out.into_inner());
+    let child = Listener(child);
+    assert_eq!(line, "ready\n");
+    child
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// What the listener printed after "ready", once it is stopped.
+fn heard(mut child: Listener) -> String {
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let _ = child.0.kill();
+    let mut out = String::new();
+    std::io::Read::read_to_string(&mut child.0.stdout.take().unwrap(), &mut out).unwrap();
+    out
+}
+
+/// Another user of this computer listens on a loopback port (their relay, or anything else):
+/// the client sends it nothing, not even the health check, and says why. The same listener run
+/// by us is spoken to. Needs root to run a process as another user (CI runs as root).
+#[tokio::test]
+async fn a_relay_on_this_machine_run_by_another_user_is_never_spoken_to() {
+    if consilium_relay_client::this_user() != Some(0) {
+        eprintln!("skipped: running a listener as another user takes root");
+        return;
+    }
+    let port = free_port();
+    let theirs = listener(port, Some(65534));
+    let c = client(&format!("http://127.0.0.1:{port}"));
+    for refused in [
+        c.health().await.unwrap_err(),
+        c.mailbox().await.unwrap_err(),
+    ] {
+        assert!(
+            matches!(&refused, RelayClientError::BadAddress(m) if m.contains("another user")),
+            "{refused:?}"
+        );
+    }
+    assert_eq!(
+        heard(theirs),
+        "",
+        "a byte reached the other user's listener"
+    );
+
+    let port = free_port();
+    let ours = listener(port, None);
+    let c = client(&format!("http://127.0.0.1:{port}"));
+    assert!(c.health().await.is_err(), "not a relay, but spoken to");
+    assert!(
+        heard(ours).starts_with("got "),
+        "our own listener was not spoken to"
+    );
+}

@@ -38,6 +38,23 @@ impl Circles<'_> {
         Ok(())
     }
 
+    /// Every circle, pending join and key-package record on the relay `from` now names the
+    /// relay `to` (the same relay at a new address). Returns how many circles moved.
+    pub fn move_relay(&self, from: &str, to: &str) -> Result<usize> {
+        let c = self.db.connection();
+        let moved = c.execute(
+            "UPDATE circles SET relay = ?2 WHERE relay = ?1",
+            params![from, to],
+        )?;
+        c.execute(
+            "UPDATE pending_joins SET relay = ?2 WHERE relay = ?1",
+            params![from, to],
+        )?;
+        // Key packages are published again to the relay under its new name.
+        c.execute("DELETE FROM key_package_state WHERE relay = ?1", [from])?;
+        Ok(moved)
+    }
+
     pub fn all(&self) -> Result<Vec<CircleRecord>> {
         let mut stmt = self.db.connection().prepare_cached(
             "SELECT id, name, relay, created_at FROM circles WHERE left_at IS NULL ORDER BY name",
@@ -152,5 +169,53 @@ impl Circles<'_> {
         )?;
         let rows = stmt.query_map([circle], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
         Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::entropy::SystemEntropy;
+    use crate::membership::PendingJoin;
+
+    #[test]
+    fn a_relay_that_moved_takes_its_circles_and_joins_along_and_nothing_else() {
+        let conn = rusqlite::Connection::open_in_memory().unwrap();
+        let db = CaseDb::from_connection(conn, Arc::new(SystemEntropy::new())).unwrap();
+        let (old, new, other) = (
+            "http://127.0.0.1:8443",
+            "http://127.0.0.1:20000",
+            "https://relay.example.org",
+        );
+        db.circles().add(b"c1", "Derm", old, Timestamp(1)).unwrap();
+        db.circles()
+            .add(b"c2", "Cardio", other, Timestamp(1))
+            .unwrap();
+        let join = PendingJoin {
+            circle: b"c3".to_vec(),
+            relay: old.into(),
+            name: "Neuro".into(),
+            inviter: "00".repeat(32),
+            admins: Vec::new(),
+        };
+        db.membership()
+            .add_pending_join(&join, Timestamp(1))
+            .unwrap();
+        db.membership()
+            .set_key_package_state(old, Timestamp(1), 5)
+            .unwrap();
+        assert_eq!(db.circles().move_relay(old, new).unwrap(), 1);
+        let relays: Vec<String> = db
+            .circles()
+            .all()
+            .unwrap()
+            .into_iter()
+            .map(|c| c.relay)
+            .collect();
+        assert_eq!(relays, vec![other.to_string(), new.to_string()]);
+        assert_eq!(db.membership().pending_joins().unwrap()[0].relay, new);
+        assert!(db.membership().key_package_state(old).unwrap().is_none());
     }
 }
