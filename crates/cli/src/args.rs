@@ -99,6 +99,12 @@ pub enum CircleCommand {
         /// admit`), for a relay that admits only enrolled accounts; needed once per relay.
         #[arg(long)]
         enrolment: Option<String>,
+        /// For a self-hosted relay with a self-signed certificate: the SHA-256 of its public
+        /// key, 64 hex digits (its operator reads it with `openssl x509 -in CERT -pubkey -noout
+        /// | openssl pkey -pubin -outform der | sha256sum`). Only that key is accepted from the
+        /// relay, and your invite codes carry it to those you invite.
+        #[arg(long)]
+        relay_key: Option<String>,
     },
     /// Print a one-line invite code for a colleague (usable once, for a week).
     Invite { circle: String },

@@ -116,7 +116,10 @@ impl Engine {
                 .circles()
                 .move_relay(crate::settings::EARLIER_LOCAL_RELAY, &here)?;
         }
-        let net = Net::new(&identity, config.clock.clone(), config.patience)?;
+        let mut net = Net::new(&identity, config.clock.clone(), config.patience)?;
+        for (relay, pin) in vault.db().membership().relay_pins()? {
+            net.pin(&relay, pin);
+        }
         Ok(Engine {
             vault,
             config,

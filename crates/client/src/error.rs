@@ -147,6 +147,7 @@ impl ClientError {
                 RelayClientError::Refused { .. } => ErrorCode::RelayRefused,
                 RelayClientError::BadAddress(_) => ErrorCode::InvalidInput,
                 RelayClientError::BadAnswer(_) | RelayClientError::BadKey => ErrorCode::Internal,
+                RelayClientError::KeyChanged { .. } => ErrorCode::UntrustedInput,
             },
             ClientError::Io { source, .. } => io_code(source),
         }

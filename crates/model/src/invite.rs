@@ -25,9 +25,10 @@ pub struct Invite {
     pub token: ByteBuf,
     /// The inviter's account key (Ed25519 public key).
     pub inviter: ByteBuf,
-    /// SHA-256 of a self-hosted relay's certificate, to pin it.
-    #[serde(default)]
-    pub relay_cert_sha256: Option<ByteBuf>,
+    /// For a self-hosted relay with a self-signed certificate: the SHA-256 of its public key
+    /// (SubjectPublicKeyInfo), the only key the joiner's app then accepts from it.
+    #[serde(default, alias = "relay_cert_sha256")]
+    pub relay_key_sha256: Option<ByteBuf>,
     /// The circle's name, as the inviter calls it (the joiner may rename it).
     #[serde(default)]
     pub circle_name: String,
@@ -75,11 +76,11 @@ impl Invite {
             return Err(bad("the token or the inviter's key is malformed"));
         }
         if self
-            .relay_cert_sha256
+            .relay_key_sha256
             .as_ref()
             .is_some_and(|p| p.len() != 32)
         {
-            return Err(bad("the certificate pin is malformed"));
+            return Err(bad("the relay key pin is malformed"));
         }
         Ok(())
     }

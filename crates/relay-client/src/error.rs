@@ -88,6 +88,14 @@ pub enum RelayClientError {
     BadAddress(String),
     #[error("the account key is not usable")]
     BadKey,
+    /// A self-hosted relay presented another key than the one its invite code pinned: someone
+    /// may be posing as it. Nothing was sent.
+    #[error(
+        "the relay {relay} presented another key than the one its invite code pinned: someone \
+         may be posing as it, or its operator changed its key; nothing was sent. Ask the circle's \
+         admin for a new invite code"
+    )]
+    KeyChanged { relay: String },
 }
 
 impl RelayClientError {

@@ -9,6 +9,7 @@ mod error;
 mod key;
 mod local;
 mod push;
+mod trust;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -29,6 +30,7 @@ pub use error::{RelayClientError, RelayCode, Result};
 pub use key::AccountKey;
 pub use local::{local_relay_port, this_user};
 pub use push::PushSocket;
+pub use trust::spki_sha256;
 
 /// One account's connection to one relay.
 #[derive(Clone)]
@@ -42,6 +44,10 @@ pub struct RelayClient {
     gave_up: Arc<AtomicBool>,
     /// The port of a relay on this machine, whose listener must be this OS user's.
     local_port: Option<u16>,
+    /// The TLS configuration (system roots, or the pinned key) the push socket uses too.
+    tls: Arc<rustls::ClientConfig>,
+    /// Raised by the certificate check when a pinned relay presented another key.
+    key_changed: Arc<AtomicBool>,
 }
 
 /// How long a relay is waited for. A relay that trickles its answer is not silent, so besides
@@ -77,22 +83,29 @@ impl std::fmt::Debug for RelayClient {
 impl RelayClient {
     /// A client for the relay at `base` (`http://…` or `https://…`, no trailing slash needed).
     pub fn new(base: &str, key: Arc<AccountKey>, clock: Arc<dyn Clock>) -> Result<RelayClient> {
-        RelayClient::with_patience(base, key, clock, Patience::default())
+        RelayClient::with(base, key, clock, Patience::default(), None)
     }
 
-    /// A client that waits for the relay as `patience` says.
-    pub fn with_patience(
+    /// A client that waits for the relay as `patience` says and, given `pin` (the SHA-256 of a
+    /// self-hosted relay's public key, from its invite code), takes only a certificate with that
+    /// key; without one, only a certificate the system's roots vouch for (see `trust`).
+    pub fn with(
         base: &str,
         key: Arc<AccountKey>,
         clock: Arc<dyn Clock>,
         patience: Patience,
+        pin: Option<[u8; 32]>,
     ) -> Result<RelayClient> {
         // The one transport policy (https, or plain http to this machine; no user part),
         // applied here too, whatever the caller checked.
         let address = consilium_model::RelayAddress::parse(base)
             .map_err(|e| RelayClientError::BadAddress(e.to_string()))?;
         let base = base.trim().trim_end_matches('/').to_string();
+        let (tls, key_changed) = trust::client_config(pin)
+            .map_err(|e| RelayClientError::Unreachable(format!("setting up TLS: {e}")))?;
+        let tls = Arc::new(tls);
         let http = reqwest::Client::builder()
+            .use_preconfigured_tls((*tls).clone())
             // A redirect would carry the signed headers to wherever the relay points: none is
             // followed (the answer is refused as it is).
             .redirect(reqwest::redirect::Policy::none())
@@ -110,7 +123,20 @@ impl RelayClient {
             clock,
             gave_up: Arc::default(),
             local_port: address.local_port(),
+            tls,
+            key_changed,
         })
+    }
+
+    /// A transport failure caused by a pinned relay presenting another key says so.
+    fn judged(&self, e: RelayClientError) -> RelayClientError {
+        if self.key_changed.load(Ordering::SeqCst) {
+            RelayClientError::KeyChanged {
+                relay: self.base.clone(),
+            }
+        } else {
+            e
+        }
     }
 
     /// A relay on this machine is spoken to only when it is this OS user's (see `local`).
@@ -201,7 +227,7 @@ impl RelayClient {
         if matches!(answer, Err(RelayClientError::Timeout)) {
             self.gave_up.store(true, Ordering::SeqCst);
         }
-        answer
+        answer.map_err(|e| self.judged(e))
     }
 
     async fn answer_within(
@@ -291,7 +317,7 @@ impl RelayClient {
             .get(format!("{}/v1/health", self.base))
             .send()
             .await
-            .map_err(RelayClientError::from_transport)?;
+            .map_err(|e| self.judged(RelayClientError::from_transport(e)))?;
         if answer.status().is_success() {
             Ok(())
         } else {
@@ -452,7 +478,9 @@ impl RelayClient {
     /// Opens the push socket and answers its challenge.
     pub async fn push_socket(&self) -> Result<PushSocket> {
         self.check_local_owner()?;
-        PushSocket::connect(&self.base, &self.key).await
+        PushSocket::connect(&self.base, &self.key, self.tls.clone())
+            .await
+            .map_err(|e| self.judged(e))
     }
 }
 

@@ -26,15 +26,25 @@ fn bad(what: &str) -> RelayClientError {
 }
 
 impl PushSocket {
-    pub(crate) async fn connect(base: &str, key: &AccountKey) -> Result<PushSocket> {
+    pub(crate) async fn connect(
+        base: &str,
+        key: &AccountKey,
+        tls: std::sync::Arc<rustls::ClientConfig>,
+    ) -> Result<PushSocket> {
         let url = match base.split_once("://") {
             Some(("https", rest)) => format!("wss://{rest}/v1/ws"),
             Some((_, rest)) => format!("ws://{rest}/v1/ws"),
             None => return Err(RelayClientError::BadAddress(base.to_string())),
         };
-        let (mut socket, _) = tokio_tungstenite::connect_async(url.as_str())
-            .await
-            .map_err(|e| RelayClientError::Unreachable(e.to_string()))?;
+        let connector = tokio_tungstenite::Connector::Rustls(tls);
+        let (mut socket, _) = tokio_tungstenite::connect_async_tls_with_config(
+            url.as_str(),
+            None,
+            false,
+            Some(connector),
+        )
+        .await
+        .map_err(|e| RelayClientError::Unreachable(e.to_string()))?;
         let hello = match socket.next().await {
             Some(Ok(Message::Text(t))) => t,
             _ => return Err(bad("no challenge")),

@@ -216,3 +216,77 @@ async fn a_relay_on_this_machine_run_by_another_user_is_never_spoken_to() {
         "our own listener was not spoken to"
     );
 }
+
+/// A relay serving TLS with a self-signed certificate of its own (its key new each time).
+async fn tls_relay(
+    dir: &std::path::Path,
+) -> (
+    String,
+    rcgen::CertifiedKey<rcgen::KeyPair>,
+    tokio::sync::oneshot::Sender<()>,
+) {
+    let certified = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_string()]).unwrap();
+    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+    std::fs::write(&cert, certified.cert.pem()).unwrap();
+    std::fs::write(&key, certified.signing_key.serialize_pem()).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("https://{}", listener.local_addr().unwrap());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let mut config = RelayConfig::new(dir.join("data"), Arc::new(SystemClock));
+    config.admission = consilium_relay::Admission::Open;
+    config.tls = Some((cert, key));
+    tokio::spawn(run(listener, config, async {
+        let _ = stopped.await;
+    }));
+    (base, certified, stop)
+}
+
+fn pinned(base: &str, pin: Option<[u8; 32]>) -> RelayClient {
+    let (key, _) = AccountKey::generate().unwrap();
+    RelayClient::with(
+        base,
+        Arc::new(key),
+        Arc::new(SystemClock),
+        consilium_relay_client::Patience::default(),
+        pin,
+    )
+    .unwrap()
+}
+
+/// A self-hosted relay with a self-signed certificate: the client that holds its key's pin (as
+/// an invite code carries it) works with it, health, requests and push socket alike. The same
+/// address presenting another key (an impostor, or the operator's new key) is refused in words
+/// before a request is sent; without a pin, the system's roots refuse the self-signed
+/// certificate.
+#[tokio::test]
+async fn a_self_signed_relay_is_trusted_by_its_pinned_key_and_no_other() {
+    let dir = tempfile::tempdir().unwrap();
+    let (base, certified, _stop) = tls_relay(dir.path()).await;
+    let pin = consilium_relay_client::spki_sha256(certified.cert.der()).unwrap();
+    let good = pinned(&base, Some(pin));
+    good.health().await.unwrap();
+    good.mailbox().await.unwrap();
+    good.push_socket().await.unwrap();
+
+    let other = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_string()]).unwrap();
+    let other_pin = consilium_relay_client::spki_sha256(other.cert.der()).unwrap();
+    assert_ne!(pin, other_pin);
+    let fooled = pinned(&base, Some(other_pin));
+    for refused in [
+        fooled.health().await.unwrap_err(),
+        fooled.mailbox().await.unwrap_err(),
+        fooled.push_socket().await.map(drop).unwrap_err(),
+    ] {
+        assert!(
+            matches!(&refused, RelayClientError::KeyChanged { relay } if *relay == base),
+            "{refused:?}"
+        );
+        assert!(refused.to_string().contains("presented another key"));
+    }
+
+    let unpinned = pinned(&base, None);
+    assert!(matches!(
+        unpinned.health().await,
+        Err(RelayClientError::Unreachable(_))
+    ));
+}

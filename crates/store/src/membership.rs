@@ -176,6 +176,63 @@ impl Membership<'_> {
         Ok(())
     }
 
+    /// Pins `relay` to the key whose SubjectPublicKeyInfo hashes to `pin`. A relay pinned to
+    /// another key keeps it: the change is refused, never made quietly.
+    pub fn pin_relay(&self, relay: &str, pin: &[u8; 32]) -> Result<()> {
+        match self.relay_pin(relay)? {
+            Some(kept) if kept == *pin => Ok(()),
+            Some(_) => Err(StoreError::Refused(format!(
+                "the relay {relay} is already pinned to another key; an invite code or setting \
+                 that names another key for it is refused"
+            ))),
+            None => {
+                self.db.connection().execute(
+                    "INSERT INTO relay_pins (relay, spki_sha256) VALUES (?1, ?2)",
+                    params![relay, &pin[..]],
+                )?;
+                Ok(())
+            }
+        }
+    }
+
+    pub fn relay_pin(&self, relay: &str) -> Result<Option<[u8; 32]>> {
+        let row: Option<Vec<u8>> = self
+            .db
+            .connection()
+            .query_row(
+                "SELECT spki_sha256 FROM relay_pins WHERE relay = ?1",
+                [relay],
+                |r| r.get(0),
+            )
+            .optional()?;
+        row.map(|b| {
+            b[..]
+                .try_into()
+                .map_err(|_| StoreError::DatabaseCorrupt("bad relay pin".into()))
+        })
+        .transpose()
+    }
+
+    /// Every pinned relay.
+    pub fn relay_pins(&self) -> Result<Vec<(String, [u8; 32])>> {
+        let mut stmt = self
+            .db
+            .connection()
+            .prepare_cached("SELECT relay, spki_sha256 FROM relay_pins")?;
+        let rows = stmt.query_map([], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (relay, pin) = row?;
+            let pin = pin[..]
+                .try_into()
+                .map_err(|_| StoreError::DatabaseCorrupt("bad relay pin".into()))?;
+            out.push((relay, pin));
+        }
+        Ok(out)
+    }
+
     pub fn add_pending_join(&self, join: &PendingJoin, now: Timestamp) -> Result<()> {
         self.db.connection().execute(
             "INSERT INTO pending_joins (circle, relay, name, inviter, requested_at, admins)

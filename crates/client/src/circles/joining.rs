@@ -56,12 +56,18 @@ impl Engine {
             &note_seed,
             Timestamp(register.expires_at),
         )?;
+        let pin = self
+            .vault
+            .db()
+            .membership()
+            .relay_pin(&consilium_model::wire::origin(&c.relay))?
+            .map(|pin| ByteBuf::from(pin.to_vec()));
         let invite = Invite {
             relay: c.relay,
             circle: ByteBuf::from(c.id),
             token: ByteBuf::from(token.to_vec()),
             inviter: ByteBuf::from(self.identity.public_key().to_vec()),
-            relay_cert_sha256: None,
+            relay_key_sha256: pin,
             circle_name: c.name,
             admins,
             note_key: Some(ByteBuf::from(note_key)),
@@ -69,6 +75,38 @@ impl Engine {
         invite
             .to_code()
             .map_err(|e| ClientError::Internal(format!("encoding the invite code: {e}")))
+    }
+
+    /// Trusts the self-hosted relay at `relay` by its key alone: the SHA-256 of its
+    /// SubjectPublicKeyInfo (`openssl x509 -in CERT -pubkey -noout | openssl pkey -pubin -outform
+    /// der | sha256sum`). Refused when the relay is pinned to another key already, or already
+    /// reached through the system's roots by a circle of ours (a pin would then let whoever
+    /// holds that key stand in for it).
+    pub fn pin_relay_key(&mut self, relay: &str, pin: [u8; 32]) -> Result<()> {
+        consilium_model::RelayAddress::parse(relay)
+            .map_err(|e| ClientError::Invalid(e.to_string()))?;
+        let relay = consilium_model::wire::origin(relay);
+        let db = self.vault.db();
+        let pinned = db.membership().relay_pin(&relay)?;
+        let reached = db
+            .circles()
+            .all()?
+            .iter()
+            .any(|c| consilium_model::wire::origin(&c.relay) == relay);
+        if pinned.is_none() && reached {
+            return Err(ClientError::Invalid(format!(
+                "your circles reach {relay} through its certificate authority; a pinned key for \
+                 it is refused"
+            )));
+        }
+        db.membership()
+            .pin_relay(&relay, &pin)
+            .map_err(|e| match e {
+                consilium_store::StoreError::Refused(why) => ClientError::Untrusted(why),
+                e => e.into(),
+            })?;
+        self.net.pin(&relay, pin);
+        Ok(())
     }
 
     /// Redeems an invite code: the circle's admins get a join request with this profile's name,
@@ -83,6 +121,12 @@ impl Engine {
         let inviter: AccountKey = invite.inviter[..]
             .try_into()
             .map_err(|_| ClientError::Invalid("a bad inviter key".into()))?;
+        if let Some(pin) = &invite.relay_key_sha256 {
+            let pin: [u8; 32] = pin[..]
+                .try_into()
+                .map_err(|_| ClientError::Invalid("a bad relay key pin".into()))?;
+            self.pin_relay_key(&invite.relay, pin)?;
+        }
         let client = self.net.client(&invite.relay)?;
         let now = self.config.clock.now();
         let upload =

@@ -88,6 +88,8 @@ pub struct Net {
     key: Arc<AccountKey>,
     clock: Arc<dyn Clock>,
     patience: Patience,
+    /// Self-hosted relays' pinned keys (see `RelayClient::with`).
+    pins: HashMap<String, [u8; 32]>,
     clients: HashMap<String, RelayClient>,
     /// Inside a sync pass a relay that ran out of patience is not asked again (see
     /// `RelayClient::given_up`); outside one, every call asks afresh.
@@ -111,6 +113,7 @@ impl Net {
             key: Arc::new(key),
             clock,
             patience,
+            pins: HashMap::new(),
             clients: HashMap::new(),
             in_pass: false,
         })
@@ -121,11 +124,12 @@ impl Net {
         let client = match self.clients.get(base) {
             Some(c) => c.clone(),
             None => {
-                let client = RelayClient::with_patience(
+                let client = RelayClient::with(
                     base,
                     self.key.clone(),
                     self.clock.clone(),
                     self.patience,
+                    self.pins.get(&consilium_model::wire::origin(base)).copied(),
                 )?;
                 self.clients.insert(base.to_string(), client.clone());
                 client
@@ -135,6 +139,14 @@ impl Net {
             client.try_again();
         }
         Ok(client)
+    }
+
+    /// From now on `relay` is trusted by its key whose SubjectPublicKeyInfo hashes to `pin`.
+    pub fn pin(&mut self, relay: &str, pin: [u8; 32]) {
+        let origin = consilium_model::wire::origin(relay);
+        self.pins.insert(origin.clone(), pin);
+        self.clients
+            .retain(|base, _| consilium_model::wire::origin(base) != origin);
     }
 
     /// From now until `end_pass`, a relay that runs out of patience once is not asked again:

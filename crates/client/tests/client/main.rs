@@ -10,6 +10,7 @@ mod hostile_relay;
 mod slow_relay;
 mod support;
 mod tamper;
+mod tls_relay;
 
 use std::sync::{Arc, Mutex};
 

@@ -10,7 +10,7 @@ fn invite() -> Invite {
         circle: ByteBuf::from(vec![7; 16]),
         token: ByteBuf::from(vec![9; 32]),
         inviter: ByteBuf::from(vec![3; 32]),
-        relay_cert_sha256: None,
+        relay_key_sha256: None,
         circle_name: "Dermatology Lyon".into(),
         admins: Vec::new(),
         note_key: Some(ByteBuf::from(vec![5; 32])),
