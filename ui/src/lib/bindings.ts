@@ -749,7 +749,8 @@ export type MemberInfo = {
 	safety_number: string,
 	verification: Verification,
 	/**
-	 *  Another member of the circle goes by the same name (case and spacing aside): the faces
+	 *  Another member of the circle goes by a name that looks the same (case, spacing and
+	 *  look-alike letters of other scripts aside): the faces
 	 *  show the account beside it, so a newcomer calling herself "Dr Alice" is told apart.
 	 */
 	name_shared: boolean,

@@ -69,7 +69,8 @@ pub struct MemberInfo {
     /// The safety number of this profile and the member, as 12 groups of 5 digits.
     pub safety_number: String,
     pub verification: Verification,
-    /// Another member of the circle goes by the same name (case and spacing aside): the faces
+    /// Another member of the circle goes by a name that looks the same (case, spacing and
+    /// look-alike letters of other scripts aside): the faces
     /// show the account beside it, so a newcomer calling herself "Dr Alice" is told apart.
     pub name_shared: bool,
 }
@@ -270,11 +271,12 @@ impl Engine {
                 name_shared: false,
             });
         }
+        // Names compared as they look (Unicode TR39 skeletons: Cyrillic "а" is Latin "a",
+        // invisible characters are dropped), case and spacing aside.
         let folded = |name: &str| {
-            name.split_whitespace()
-                .collect::<Vec<_>>()
-                .join(" ")
-                .to_lowercase()
+            let looks: String = unicode_security::skeleton(&name.to_lowercase()).collect();
+            let looks: String = unicode_security::skeleton(&looks.to_lowercase()).collect();
+            looks.split_whitespace().collect::<Vec<_>>().join(" ")
         };
         let names: Vec<String> = out.iter().map(|m| folded(&m.name)).collect();
         for (i, m) in out.iter_mut().enumerate() {

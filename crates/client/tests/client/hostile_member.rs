@@ -441,3 +441,30 @@ fn two_members_with_one_name_are_told_apart() {
     assert_eq!(marked.len(), 2, "{members:?}");
     assert!(members.iter().filter(|m| !m.name_shared).count() == 2);
 }
+
+/// A newcomer takes a colleague's name in other letters that look the same (Cyrillic "а" for
+/// Latin "a", a zero-width space): both are marked.
+#[test]
+fn two_members_whose_names_only_look_alike_are_told_apart() {
+    let root = tempfile::tempdir().unwrap();
+    let clock = Arc::new(MovableClock::default());
+    let relay = start_relay(&root.path().join("relay"), clock.clone(), "127.0.0.1:0");
+    let mut a = crate::support::engine_named(root.path(), "a", "Dr Alice Martin", &clock);
+    a.create_circle("Skin", &relay.url()).unwrap();
+    let mut b = crate::support::engine_named(root.path(), "b", "Dr Bruno Lefevre", &clock);
+    bring_in(&mut a, &mut b, "Skin");
+    let mut fake =
+        crate::support::engine_named(root.path(), "c", "Dr \u{410}lice\u{200b} Martin", &clock);
+    bring_in(&mut a, &mut fake, "Skin");
+    for p in [&mut a, &mut b, &mut fake] {
+        p.sync().unwrap();
+    }
+    let members = b.members("Skin").unwrap();
+    let marked: Vec<&str> = members
+        .iter()
+        .filter(|m| m.name_shared)
+        .map(|m| m.name.as_str())
+        .collect();
+    assert_eq!(marked.len(), 2, "{members:?}");
+    assert!(marked.contains(&"Dr Alice Martin"), "{members:?}");
+}
