@@ -100,6 +100,17 @@ mod tests {
     use super::*;
 
     #[test]
+    fn settings_naming_the_earlier_shared_local_relay_load_this_users_own() {
+        let dir = tempfile::tempdir().unwrap();
+        let earlier = Settings {
+            relay: EARLIER_LOCAL_RELAY.into(),
+            ..Settings::default()
+        };
+        earlier.save(dir.path()).unwrap();
+        assert_eq!(Settings::load(dir.path()).relay, local_relay());
+    }
+
+    #[test]
     fn settings_round_trip_and_bad_values_are_refused_without_touching_the_file() {
         let dir = tempfile::tempdir().unwrap();
         assert_eq!(Settings::load(dir.path()), Settings::default());

@@ -64,11 +64,9 @@ impl Identity {
     }
 
     /// An Ed25519 signature by the account key over `message`, outside MLS (a join note).
-    pub fn sign(&self, message: &[u8]) -> Vec<u8> {
-        // The seed was checked when the identity was made.
-        Ed25519KeyPair::from_seed_unchecked(&self.seed[..])
-            .map(|pair| pair.sign(message).as_ref().to_vec())
-            .unwrap_or_default()
+    pub fn sign(&self, message: &[u8]) -> Result<Vec<u8>> {
+        openmls_traits::signatures::Signer::sign(&self.signer, message)
+            .map_err(|_| GroupError::BadIdentity)
     }
 
     pub fn signer(&self) -> &SignatureKeyPair {

@@ -151,7 +151,7 @@ pub fn seal(
     let context = context(circle, key_package);
     let signed = Signed {
         note: ByteBuf::from(note.to_vec()),
-        signature: ByteBuf::from(identity.sign(&signed_bytes(&context, note))),
+        signature: ByteBuf::from(identity.sign(&signed_bytes(&context, note))?),
     };
     let mut plain = Zeroizing::new(Vec::new());
     ciborium::into_writer(&signed, &mut *plain)

@@ -128,7 +128,8 @@ impl RelayClient {
         })
     }
 
-    /// A transport failure caused by a pinned relay presenting another key says so.
+    /// A transport failure caused by a pinned relay presenting another key says so. The flag
+    /// is lowered before each request, so a later failure of the real relay reads as itself.
     fn judged(&self, e: RelayClientError) -> RelayClientError {
         if self.key_changed.load(Ordering::SeqCst) {
             RelayClientError::KeyChanged {
@@ -207,9 +208,8 @@ impl RelayClient {
     }
 
     /// Sends one signed request and returns the answer's body, read only up to `limit` bytes
-    /// (a longer answer is refused before it costs more), or the relay's error. A request that
-    /// could not be sent at all (a kept-alive connection the relay closed when it restarted) is
-    /// sent once more on a new connection.
+    /// (a longer answer is refused before it costs more), or the relay's error. Not sent to a
+    /// relay that ran out of patience in this pass, nor to another user's relay on this machine.
     async fn send_within(
         &self,
         method: reqwest::Method,
@@ -223,6 +223,7 @@ impl RelayClient {
             ));
         }
         self.check_local_owner()?;
+        self.key_changed.store(false, Ordering::SeqCst);
         let answer = self.answer_within(method, path, body, limit).await;
         if matches!(answer, Err(RelayClientError::Timeout)) {
             self.gave_up.store(true, Ordering::SeqCst);
@@ -230,6 +231,8 @@ impl RelayClient {
         answer.map_err(|e| self.judged(e))
     }
 
+    /// One request and its answer. A request that could not be sent at all (a kept-alive
+    /// connection the relay closed when it restarted) is sent once more on a new connection.
     async fn answer_within(
         &self,
         method: reqwest::Method,
@@ -312,6 +315,7 @@ impl RelayClient {
     /// `GET /v1/health`, unauthenticated.
     pub async fn health(&self) -> Result<()> {
         self.check_local_owner()?;
+        self.key_changed.store(false, Ordering::SeqCst);
         let answer = self
             .http
             .get(format!("{}/v1/health", self.base))
@@ -478,6 +482,7 @@ impl RelayClient {
     /// Opens the push socket and answers its challenge.
     pub async fn push_socket(&self) -> Result<PushSocket> {
         self.check_local_owner()?;
+        self.key_changed.store(false, Ordering::SeqCst);
         PushSocket::connect(&self.base, &self.key, self.tls.clone())
             .await
             .map_err(|e| self.judged(e))

@@ -20,7 +20,11 @@ pub fn this_user() -> Option<u32> {
 
 /// The port of this OS user's local relay: one per user, so two users' relays never meet.
 pub fn local_relay_port() -> u16 {
-    match this_user() {
+    port_for(this_user())
+}
+
+fn port_for(uid: Option<u32>) -> u16 {
+    match uid {
         // 20000–59999: above the usual services, below the ephemeral range.
         Some(uid) => 20000 + (uid % 40000) as u16,
         None => 8443,
@@ -92,7 +96,12 @@ mod tests {
 
     #[test]
     fn each_user_has_a_port_of_their_own() {
-        let port = local_relay_port();
-        assert!((20000..60000).contains(&port) || port == 8443);
+        let ports: Vec<u16> = [0, 1000, 1001, 65534, u32::MAX]
+            .into_iter()
+            .map(|uid| port_for(Some(uid)))
+            .collect();
+        assert_eq!(ports, vec![20000, 21000, 21001, 45534, 27295]);
+        assert!(ports.iter().all(|p| (20000..60000).contains(p)));
+        assert_eq!(local_relay_port(), port_for(this_user()));
     }
 }

@@ -394,6 +394,17 @@ async fn journey(w: &Window, b: &Cli, photos: &[String]) {
 }
 
 /// The id of the circle the window's share box offers (its only one).
+/// A new profile with a circle of its own, synced once.
+async fn profile_with_a_circle(w: &Window) {
+    create_profile(w, "Dr Chloe Dubois", "Cardiology").await;
+    w.press("New or join a circle").await;
+    w.type_in("input[aria-label='Circle name']", "Cardiology Nantes")
+        .await;
+    w.press("Create circle").await;
+    w.press("Sync now").await;
+    w.sees("Up to date").await;
+}
+
 async fn circle_id(w: &Window) -> String {
     let option = w.field(".share-box select option:not([disabled])").await;
     option.attr("value").await.unwrap().unwrap()
@@ -417,13 +428,7 @@ fn a_hung_relay_leaves_the_window_working_and_says_offline() {
         .unwrap();
     runtime.block_on(async {
         let w = Window::open(&driver, &app).await;
-        create_profile(&w, "Dr Chloe Dubois", "Cardiology").await;
-        w.press("New or join a circle").await;
-        w.type_in("input[aria-label='Circle name']", "Cardiology Nantes")
-            .await;
-        w.press("Create circle").await;
-        w.press("Sync now").await;
-        w.sees("Up to date").await;
+        profile_with_a_circle(&w).await;
 
         relay.pause();
         w.press("Sync now").await;
@@ -479,13 +484,7 @@ fn locking_while_the_relay_stalls_shows_the_lock_screen_and_lets_go_of_the_engin
         .unwrap();
     runtime.block_on(async {
         let w = Window::open(&driver, &app).await;
-        create_profile(&w, "Dr Chloe Dubois", "Cardiology").await;
-        w.press("New or join a circle").await;
-        w.type_in("input[aria-label='Circle name']", "Cardiology Nantes")
-            .await;
-        w.press("Create circle").await;
-        w.press("Sync now").await;
-        w.sees("Up to date").await;
+        profile_with_a_circle(&w).await;
 
         proxy.stall(true);
         w.press("Sync now").await;

@@ -79,3 +79,28 @@ fn a_self_signed_relay_is_reached_by_its_pinned_key_and_an_impostor_is_refused()
         "{refused}"
     );
 }
+
+/// A relay this profile already reaches through the system's trust (here a relay on this
+/// machine) is never pinned: a key named for it, by an invite code or by hand, is refused, and
+/// the circle on it goes on as before.
+#[test]
+fn a_relay_already_in_use_is_never_pinned_afterwards() {
+    let root = tempfile::tempdir().unwrap();
+    let clock = Arc::new(MovableClock::default());
+    let relay =
+        crate::support::start_relay(&root.path().join("relay"), clock.clone(), "127.0.0.1:0");
+    let mut a = engine(root.path(), "a", &clock);
+    a.create_circle("Plain", &relay.url()).unwrap();
+    let refused = a.pin_relay_key(&relay.url(), [7; 32]).unwrap_err();
+    assert!(
+        refused
+            .to_string()
+            .contains("a pinned key for it is refused"),
+        "{refused}"
+    );
+    let report = a.sync().unwrap();
+    assert!(
+        report.offline.is_none() && report.events.is_empty(),
+        "{report:?}"
+    );
+}
