@@ -401,6 +401,10 @@ async fn profile_with_a_circle(w: &Window) {
     w.type_in("input[aria-label='Circle name']", "Cardiology Nantes")
         .await;
     w.press("Create circle").await;
+    // Pressing only starts it: the circle is there once its page offers an invite code. (A
+    // test that paused the relay right after the click caught the creation in flight and
+    // failed under load: no circle, so nothing to find offline.)
+    w.sees("Create an invite code").await;
     w.press("Sync now").await;
     w.sees("Up to date").await;
 }

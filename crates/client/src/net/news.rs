@@ -74,8 +74,17 @@ impl NewsWaiter {
                     }
                 });
             }
+            // With no relay (a profile with no circle yet) the set is empty and `join_next`
+            // answers at once: only the idle time or `also` may end that wait, or a face's
+            // loop would spin.
+            let notified = async {
+                match sockets.join_next().await {
+                    Some(_) => {}
+                    None => std::future::pending().await,
+                }
+            };
             tokio::select! {
-                _ = tokio::time::timeout(idle, sockets.join_next()) => {}
+                _ = tokio::time::timeout(idle, notified) => {}
                 () = also => {}
             }
             sockets.abort_all();

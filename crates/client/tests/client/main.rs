@@ -253,6 +253,43 @@ fn a_watching_sync_wakes_on_the_relays_push_not_on_its_idle_timer() {
     watcher.join().unwrap();
 }
 
+/// A profile with no circle yet has no relay to wait on: the wait still lasts its idle time,
+/// so a face's sync loop does not spin (a fresh profile once kept a core busy and the engine's
+/// lock contended, slowing every command of the window).
+#[test]
+fn with_no_relay_to_watch_the_wait_for_news_lasts_its_idle_time() {
+    let root = tempfile::tempdir().unwrap();
+    let clock = Arc::new(MovableClock::default());
+    let mut a = engine(root.path(), "a", &clock);
+    let idle = std::time::Duration::from_millis(400);
+    let started = std::time::Instant::now();
+    a.news_waiter().wait(idle);
+    assert!(started.elapsed() >= idle, "{:?}", started.elapsed());
+    let started = std::time::Instant::now();
+    a.news_waiter()
+        .wait_with(idle, async { std::future::pending::<()>().await });
+    assert!(started.elapsed() >= idle, "{:?}", started.elapsed());
+}
+
+/// The desktop's sync thread waits for news on the engine's one-thread runtime while a
+/// window command makes its own relay calls on it from another thread: the command is answered
+/// long before the wait ends.
+#[test]
+fn a_relay_call_goes_through_while_another_thread_waits_for_news() {
+    let root = tempfile::tempdir().unwrap();
+    let clock = Arc::new(MovableClock::default());
+    let relay = start_relay(&root.path().join("relay"), clock.clone(), "127.0.0.1:0");
+    let mut a = engine(root.path(), "a", &clock);
+    a.create_circle("First", &relay.url()).unwrap();
+    let waiter = a.news_waiter();
+    let idle = std::time::Duration::from_secs(5);
+    let waiting = std::thread::spawn(move || waiter.wait(idle));
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    a.create_circle("Second", &relay.url()).unwrap();
+    assert!(!waiting.is_finished(), "the call waited for the news wait");
+    waiting.join().unwrap();
+}
+
 /// A relay that accepts connections and then says nothing (hung, or a dead link) is found out
 /// by the health probe within its short limit, without the engine: the desktop asks before each
 /// pass so a hang never holds the engine the window's commands need.
