@@ -19,6 +19,10 @@ use crate::session::Session;
 /// Longest wait between passes when no relay pushes anything (also the retry time when offline).
 const IDLE: Duration = Duration::from_secs(20);
 
+/// How long a pass cut short for a command waits before it starts again, so the command takes
+/// the engine first.
+const AFTER_COMMAND: Duration = Duration::from_millis(200);
+
 /// How long a relay has to answer its health check before a pass counts it offline.
 const PROBE: Duration = Duration::from_secs(5);
 
@@ -56,8 +60,10 @@ pub fn start_sync(app: AppHandle) {
             loop {
                 let session = app.state::<Session>();
                 match pass(&app, &session) {
-                    Some(waiter) => waiter.wait_with(IDLE, session.kick.notified()),
-                    None => tauri::async_runtime::block_on(async {
+                    Pass::Done(waiter) => waiter.wait_with(IDLE, session.kick.notified()),
+                    // A command took the engine: let it have it, then take up the pass.
+                    Pass::CutShort => std::thread::sleep(AFTER_COMMAND),
+                    Pass::Locked => tauri::async_runtime::block_on(async {
                         let _ = tokio::time::timeout(IDLE, session.kick.notified()).await;
                     }),
                 }
@@ -68,13 +74,24 @@ pub fn start_sync(app: AppHandle) {
     }
 }
 
-/// One sync pass with the engine held; `None` while the profile is locked. The relays are
-/// asked first, without the engine: one that hangs is reported offline while the window's
-/// commands go on.
-fn pass(app: &AppHandle, session: &Session) -> Option<NewsWaiter> {
+/// What a pass came to.
+enum Pass {
+    /// Wait on these relays for news.
+    Done(NewsWaiter),
+    /// A window command wanted the engine: the pass let go of it (see `Session::with`).
+    CutShort,
+    Locked,
+}
+
+/// One sync pass with the engine held. The relays are asked first, without the engine: one
+/// that hangs is reported offline while the window's commands go on; and a command that
+/// wants the engine during the pass has it within moments (`Interrupt::want`).
+fn pass(app: &AppHandle, session: &Session) -> Pass {
     let (waiter, queued) = {
         let mut guard = session.engine();
-        let engine = guard.as_mut()?;
+        let Some(engine) = guard.as_mut() else {
+            return Pass::Locked;
+        };
         (engine.news_waiter(), engine.queued().unwrap_or(0))
     };
     if let Some(why) = waiter.unreachable(PROBE) {
@@ -87,11 +104,17 @@ fn pass(app: &AppHandle, session: &Session) -> Option<NewsWaiter> {
             events: Vec::new(),
         }
         .emit(app);
-        return Some(waiter);
+        return Pass::Done(waiter);
     }
     let mut guard = session.engine();
-    let engine = guard.as_mut()?;
+    let Some(engine) = guard.as_mut() else {
+        return Pass::Locked;
+    };
     let result = engine.sync();
+    if matches!(&result, Ok(r) if r.cut_short) {
+        // Its report is partial: the window keeps showing the last whole one.
+        return Pass::CutShort;
+    }
     // The pass may have joined or left circles: wait on the relays as they are now.
     let waiter = engine.news_waiter();
     let circle_names: HashMap<String, String> = match &result {
@@ -126,7 +149,7 @@ fn pass(app: &AppHandle, session: &Session) -> Option<NewsWaiter> {
         }
     };
     let _ = state.emit(app);
-    Some(waiter)
+    Pass::Done(waiter)
 }
 
 /// Counts only: no case text, no names.

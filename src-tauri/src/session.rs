@@ -59,12 +59,28 @@ impl Session {
         self.engine().take()
     }
 
+    /// Whether an engine is unlocked, asked without its mutex (a pass may hold it).
+    pub fn is_unlocked(&self) -> bool {
+        self.interrupt
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_some()
+    }
+
     /// Runs `f` on the unlocked engine; `locked` when there is none.
     pub fn with<T>(
         &self,
         f: impl FnOnce(&mut Engine) -> Result<T, ClientError>,
     ) -> Result<T, PublicError> {
         blocking(|| {
+            // A sync pass holding the engine sets its relay calls aside for us (see
+            // `Interrupt::want`): a command never waits on the network for the pass.
+            let _wanted = self
+                .interrupt
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .as_ref()
+                .map(Interrupt::want);
             let mut guard = self.engine();
             let engine = guard
                 .as_mut()

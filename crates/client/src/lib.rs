@@ -37,7 +37,7 @@ pub use engine::{Engine, EngineConfig};
 pub use error::{ClientError, ErrorCode, PublicError, Result};
 pub use events::{Direction, Event, Transfer};
 pub use findings::{PendingImage, TextFinding};
-pub use net::{Interrupt, NewsWaiter};
+pub use net::{Interrupt, NewsWaiter, Wanted};
 pub use review::{Acknowledge, CaseDeidReport, ImageEntry, Resolution, TextEntry};
 pub use settings::{EARLIER_LOCAL_RELAY, Settings, Theme, local_relay};
 pub use sync::SyncReport;

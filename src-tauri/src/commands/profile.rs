@@ -23,7 +23,7 @@ pub struct ProfileStatus {
 pub fn profile_status(session: State<'_, Session>) -> ProfileStatus {
     blocking(|| ProfileStatus {
         exists: Engine::exists(&session.dir),
-        unlocked: session.engine().is_some(),
+        unlocked: session.is_unlocked(),
         settings: session.settings(),
     })
 }

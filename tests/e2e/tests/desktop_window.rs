@@ -467,11 +467,13 @@ fn a_hung_relay_leaves_the_window_working_and_says_offline() {
 }
 
 /// The relay answers its health check and holds every other request: the background sync is
-/// inside a relay call that would wait 20 s for a byte. Locking shows the lock screen at once
-/// and ends the call, so the engine is free at once: unlocking right after (the relay behaving
-/// again) brings the cases back in far less than the 20 s the call would have held it.
+/// inside a relay call that would wait 20 s for a byte. A draft is written and saved meanwhile
+/// in seconds: the pass sets its calls aside for the window's commands. Locking shows the lock
+/// screen at once and ends the call, so the engine is free at once: unlocking right after (the
+/// relay behaving again) brings the cases back in far less than the 20 s the call would have
+/// held it.
 #[test]
-fn locking_while_the_relay_stalls_shows_the_lock_screen_and_lets_go_of_the_engine() {
+fn while_the_relay_stalls_the_window_works_and_locks_at_once() {
     let root = tempfile::tempdir().unwrap();
     let socket = crate::support::StallingProxy::bind();
     let relay = Relay::start_behind(&root.path().join("relay"), &[&socket.url]);
@@ -494,6 +496,15 @@ fn locking_while_the_relay_stalls_shows_the_lock_screen_and_lets_go_of_the_engin
         w.press("Sync now").await;
         // The pass passes the health check and waits in its first relay call.
         tokio::time::sleep(Duration::from_secs(2)).await;
+        let started = Instant::now();
+        w.press("New case").await;
+        w.type_in("input[name=title]", "Palpitations after a marathon")
+            .await;
+        w.press("Save draft").await;
+        w.sees("written by you").await;
+        let drafted = started.elapsed();
+        // The pass is taken up again after each command and waits on the relay anew.
+        tokio::time::sleep(Duration::from_secs(2)).await;
         let pressed = Instant::now();
         w.press("Lock").await;
         w.sees("Unlock Consilium").await;
@@ -506,6 +517,10 @@ fn locking_while_the_relay_stalls_shows_the_lock_screen_and_lets_go_of_the_engin
         w.sees("All cases").await;
         w.sees("Cardiology Nantes").await;
         let back = pressed.elapsed();
+        assert!(
+            drafted < Duration::from_secs(10),
+            "the window waited on the pass's relay call: the draft took {drafted:?}"
+        );
         assert!(
             shown < Duration::from_secs(2),
             "the lock screen took {shown:?}"

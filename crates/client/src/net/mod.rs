@@ -8,7 +8,7 @@ pub use news::NewsWaiter;
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use consilium_groups::Identity;
 use consilium_model::Clock;
@@ -25,16 +25,42 @@ pub fn runtime() -> Result<tokio::runtime::Runtime> {
         .map_err(ClientError::io("starting the network runtime"))
 }
 
-/// Ends every relay call of an engine at once, for good: raised when the profile locks, so a
-/// sync waiting on a slow relay lets go of the engine (and its keys) within moments. A call it
-/// ends reads as the relay being out of reach.
+/// Ends an engine's relay calls from outside its mutex. `raise` ends every call at once, for
+/// good: the profile is locking, so a sync waiting on a slow relay lets go of the engine (and its
+/// keys) within moments. `want` ends a sync pass's calls while someone waits for the engine (a
+/// window command): the pass sets the rest aside and reports itself cut short, and the next
+/// pass takes it up. A command's own calls are never set aside. A call ended either way reads
+/// as the relay being out of reach.
 #[derive(Clone, Debug, Default)]
 pub struct Interrupt(Arc<Raised>);
 
 #[derive(Debug, Default)]
 struct Raised {
     flag: AtomicBool,
+    /// How many callers wait for (or hold) the engine right now.
+    wanted: AtomicUsize,
+    /// Whether the engine is inside a sync pass (whose calls `want` sets aside).
+    in_pass: AtomicBool,
+    /// Whether a pass call was set aside since the pass began.
+    set_aside: AtomicBool,
     wake: tokio::sync::Notify,
+}
+
+/// Someone waits for the engine while this lives (see [`Interrupt::want`]).
+#[derive(Debug)]
+pub struct Wanted(Arc<Raised>);
+
+impl Drop for Wanted {
+    fn drop(&mut self) {
+        self.0.wanted.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// Why a relay call ended before its answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ended {
+    Locking,
+    SetAside,
 }
 
 impl Interrupt {
@@ -47,18 +73,52 @@ impl Interrupt {
         self.0.flag.load(Ordering::SeqCst)
     }
 
-    async fn raised(&self) {
-        let woken = self.0.wake.notified();
-        tokio::pin!(woken);
-        // Registered before the flag is read, so a raise in between is not missed.
-        woken.as_mut().enable();
-        if !self.is_raised() {
+    /// Says that the caller waits for the engine until the returned guard is dropped: a sync
+    /// pass holding it ends its relay call under way, and makes no other, within moments.
+    pub fn want(&self) -> Wanted {
+        self.0.wanted.fetch_add(1, Ordering::SeqCst);
+        self.0.wake.notify_waiters();
+        Wanted(self.0.clone())
+    }
+
+    fn ended(&self) -> Option<Ended> {
+        if self.is_raised() {
+            Some(Ended::Locking)
+        } else if self.0.in_pass.load(Ordering::SeqCst) && self.0.wanted.load(Ordering::SeqCst) > 0
+        {
+            self.0.set_aside.store(true, Ordering::SeqCst);
+            Some(Ended::SetAside)
+        } else {
+            None
+        }
+    }
+
+    async fn until_ended(&self) -> Ended {
+        loop {
+            let woken = self.0.wake.notified();
+            tokio::pin!(woken);
+            // Registered before the flags are read, so a raise in between is not missed.
+            woken.as_mut().enable();
+            if let Some(why) = self.ended() {
+                return why;
+            }
             woken.await;
         }
     }
+
+    fn begin_pass(&self) {
+        self.0.set_aside.store(false, Ordering::SeqCst);
+        self.0.in_pass.store(true, Ordering::SeqCst);
+    }
+
+    /// Ends the pass; whether any of its calls was set aside.
+    fn end_pass(&self) -> bool {
+        self.0.in_pass.store(false, Ordering::SeqCst);
+        self.0.set_aside.swap(false, Ordering::SeqCst)
+    }
 }
 
-/// Drives relay calls on the engine's runtime until they end or the interrupt is raised.
+/// Drives relay calls on the engine's runtime until they end or the interrupt ends them.
 #[derive(Clone, Debug)]
 pub struct Runner {
     runtime: Arc<Runtime>,
@@ -74,11 +134,17 @@ impl Runner {
         self.runtime.block_on(async move {
             tokio::select! {
                 answer = call => answer,
-                () = interrupt.raised() => Err(RelayClientError::Unreachable(
-                    "the profile is locking".into(),
-                )),
+                why = interrupt.until_ended() => Err(RelayClientError::Unreachable(match why {
+                    Ended::Locking => "the profile is locking".into(),
+                    Ended::SetAside => "set aside for a moment; the sync goes on next".into(),
+                })),
             }
         })
+    }
+
+    /// Whether the pass this runner serves set its calls aside (then nothing was sent).
+    pub fn setting_aside(&self) -> bool {
+        self.interrupt.0.set_aside.load(Ordering::SeqCst)
     }
 }
 
@@ -153,13 +219,17 @@ impl Net {
     /// a slow or trickling relay costs the pass one wait, whatever the number of its circles.
     pub fn begin_pass(&mut self) {
         self.in_pass = true;
+        self.interrupt.begin_pass();
         for c in self.clients.values() {
             c.try_again();
         }
     }
 
-    pub fn end_pass(&mut self) {
+    /// Ends the pass; whether some of its calls were set aside for someone who wanted the
+    /// engine (see [`Interrupt::want`]).
+    pub fn end_pass(&mut self) -> bool {
         self.in_pass = false;
+        self.interrupt.end_pass()
     }
 
     pub fn runtime(&self) -> Arc<Runtime> {

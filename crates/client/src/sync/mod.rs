@@ -49,8 +49,16 @@ impl Engine {
     pub fn sync(&mut self) -> Result<SyncReport> {
         self.net.begin_pass();
         let pass = self.sync_pass();
-        self.net.end_pass();
-        pass
+        let set_aside = self.net.end_pass();
+        // A pass ended for someone who wanted the engine says so, not that a relay is offline
+        // (it was never asked); the caller runs the next one once the engine is free.
+        pass.map(|mut report| {
+            if set_aside {
+                report.cut_short = true;
+                report.offline = None;
+            }
+            report
+        })
     }
 
     fn sync_pass(&mut self) -> Result<SyncReport> {

@@ -30,6 +30,9 @@ pub enum Delivery {
     },
     /// No answer: it may or may not have been applied.
     Ambiguous(String),
+    /// The call was ended for someone who wanted the engine (see `net::Interrupt::want`): it
+    /// may or may not have been applied, and the item goes again next pass, with no backoff.
+    SetAside,
     Refused(String),
 }
 
@@ -164,6 +167,7 @@ fn attempt(
             report.retrying += 1;
             report.offline = Some(why);
         }
+        Delivery::SetAside => report.retrying += 1,
         Delivery::Refused(reason) => {
             db.atomically(|db| {
                 sealer.refused(db, item)?;

@@ -20,6 +20,9 @@ pub struct SyncReport {
     pub failed: Vec<String>,
     /// Why a relay could not be reached, if one could not: "offline, will retry".
     pub offline: Option<String>,
+    /// The pass let go of the engine before its end, for someone who wanted it
+    /// (`Interrupt::want`): run another once the engine is free.
+    pub cut_short: bool,
     pub events: Vec<Event>,
 }
 

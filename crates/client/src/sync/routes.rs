@@ -58,7 +58,10 @@ impl Transport for RelayTransport {
             Ok(post) => post.into_bundle(message_id),
             Err(e) => return Delivery::Refused(e.to_string()),
         };
-        classify(self.runner.run(self.client.post(circle, &bundle)))
+        match self.runner.run(self.client.post(circle, &bundle)) {
+            Err(_) if self.runner.setting_aside() => Delivery::SetAside,
+            answer => classify(answer),
+        }
     }
 }
 

@@ -48,6 +48,68 @@ fn a_lock_takes_the_engine_within_a_second_while_the_relay_stalls() {
     syncing.join().unwrap();
 }
 
+/// The relay stalls the mailbox while a sync pass holds the engine. A window command that wants
+/// the engine says so (`Interrupt::want`): the pass sets its relay calls aside and lets go
+/// within a second; it reports itself cut short (not the relay offline), and nothing it had
+/// queued is pushed back. Once the command is done, the next pass goes on as usual.
+#[test]
+fn a_command_takes_the_engine_within_a_second_from_a_pass_waiting_on_the_relay() {
+    let root = tempfile::tempdir().unwrap();
+    let clock = Arc::new(MovableClock::default());
+    let hostile = TamperingRelay::start(&root.path().join("hostile"), clock.clone());
+    let mut a = engine(root.path(), "a", &clock);
+    a.create_circle("Slow", &hostile.url).unwrap();
+    let case = a
+        .create_case(CaseFields {
+            title: "Shared before the stall".into(),
+            ..Default::default()
+        })
+        .unwrap();
+    a.share(&case, "Slow").unwrap();
+    let queued = a.queued().unwrap();
+    hostile.forge(
+        "GET",
+        "/v1/mailbox",
+        Forged::Stall(std::time::Duration::from_secs(60)),
+    );
+    let interrupt = a.interrupt();
+    let session = Arc::new(std::sync::Mutex::new(a));
+    let syncing = {
+        let session = session.clone();
+        std::thread::spawn(move || session.lock().unwrap().sync().unwrap())
+    };
+    // The pass is in the stalled call by now.
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let asked = Instant::now();
+    let wanted = interrupt.want();
+    let mut engine = session.lock().unwrap();
+    let waited = asked.elapsed();
+    engine
+        .create_case(CaseFields {
+            title: "Written while the relay stalls".into(),
+            ..Default::default()
+        })
+        .unwrap();
+    drop(engine);
+    drop(wanted);
+    assert!(
+        waited < Duration::from_secs(1),
+        "the command waited {waited:?}"
+    );
+    let report = syncing.join().unwrap();
+    assert!(report.cut_short, "{report:?}");
+    assert_eq!(report.offline, None, "set aside is not offline");
+
+    assert_eq!(report.queued, queued, "nothing was sent");
+
+    // The relay behaves again: the next pass, wanted by nobody, goes all the way, and sends
+    // at once (the clock has not moved) what was set aside: it was not pushed back.
+    hostile.behave();
+    let report = session.lock().unwrap().sync().unwrap();
+    assert!(!report.cut_short && report.offline.is_none(), "{report:?}");
+    assert_eq!((report.sent, report.queued), (queued as usize, 0));
+}
+
 /// A relay that trickles every answer, a byte at a time and never done, in front of three of
 /// the profile's circles; a fourth circle on an honest relay. The pass asks the trickling relay
 /// once, gives up after its whole-request time, reports it offline, asks it nothing more, and
