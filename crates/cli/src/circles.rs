@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use anyhow::Result;
 use consilium_client::model::CaseId;
-use consilium_client::{ApprovalCheck, ClientError, Direction, Engine, MemberInfo};
+use consilium_client::{ApprovalCheck, Direction, Engine, MemberInfo};
 
 use crate::args::{CircleCommand, Command, ReviewArgs};
 use crate::output::{Output, Sending, Shown};
@@ -146,17 +146,7 @@ fn circle(engine: &mut Engine, cmd: CircleCommand, out: &Output) -> Result<()> {
             relay_key,
         } => {
             if let Some(pin) = relay_key {
-                let pin: [u8; 32] = hex::decode(pin.trim())
-                    .ok()
-                    .and_then(|b| b.try_into().ok())
-                    .ok_or_else(|| {
-                        ClientError::Invalid(
-                            "--relay-key takes the 64 hex digits of the SHA-256 of the relay's \
-                             public key"
-                                .into(),
-                        )
-                    })?;
-                engine.pin_relay_key(&relay, pin)?;
+                engine.pin_relay_key_hex(&relay, &pin)?;
             }
             if let Some(code) = enrolment {
                 engine.enrol(&relay, &code)?;

@@ -147,7 +147,9 @@ impl ClientError {
                 RelayClientError::Refused { .. } => ErrorCode::RelayRefused,
                 RelayClientError::BadAddress(_) => ErrorCode::InvalidInput,
                 RelayClientError::BadAnswer(_) | RelayClientError::BadKey => ErrorCode::Internal,
-                RelayClientError::KeyChanged { .. } => ErrorCode::UntrustedInput,
+                RelayClientError::KeyChanged { .. } | RelayClientError::NotVouched { .. } => {
+                    ErrorCode::UntrustedInput
+                }
             },
             ClientError::Io { source, .. } => io_code(source),
         }

@@ -96,6 +96,15 @@ pub enum RelayClientError {
          admin for a new invite code"
     )]
     KeyChanged { relay: String },
+    /// The system's roots refuse the relay's certificate and no key was pinned for it (a
+    /// self-hosted relay's self-signed certificate, or an expired one…). Nothing was sent.
+    #[error(
+        "the relay {relay} presented a certificate this computer does not accept ({why}); \
+         nothing was sent. For a self-hosted relay with a self-signed certificate, give its \
+         key: the 64 hex digits its operator gives (--relay-key, or \"The relay's certificate \
+         is self-signed\" in the window)"
+    )]
+    NotVouched { relay: String, why: String },
 }
 
 impl RelayClientError {

@@ -47,7 +47,8 @@ pub struct RelayClient {
     /// The TLS configuration (system roots, or the pinned key) the push socket uses too.
     tls: Arc<rustls::ClientConfig>,
     /// Raised by the certificate check when a pinned relay presented another key.
-    key_changed: Arc<AtomicBool>,
+    /// Why the relay's certificate was last refused (see `trust`).
+    verdict: trust::Verdict,
 }
 
 /// How long a relay is waited for. A relay that trickles its answer is not silent, so besides
@@ -101,7 +102,7 @@ impl RelayClient {
         let address = consilium_model::RelayAddress::parse(base)
             .map_err(|e| RelayClientError::BadAddress(e.to_string()))?;
         let base = base.trim().trim_end_matches('/').to_string();
-        let (tls, key_changed) = trust::client_config(pin)
+        let (tls, verdict) = trust::client_config(pin)
             .map_err(|e| RelayClientError::Unreachable(format!("setting up TLS: {e}")))?;
         let tls = Arc::new(tls);
         let http = reqwest::Client::builder()
@@ -124,19 +125,19 @@ impl RelayClient {
             gave_up: Arc::default(),
             local_port: address.local_port(),
             tls,
-            key_changed,
+            verdict,
         })
     }
 
-    /// A transport failure caused by a pinned relay presenting another key says so. The flag
-    /// is lowered before each request, so a later failure of the real relay reads as itself.
+    /// A transport failure caused by the relay's certificate says so: a pinned relay presenting
+    /// another key, or a certificate no authority vouches for. The verdict is cleared before
+    /// each request, so a later failure of the real relay reads as itself.
     fn judged(&self, e: RelayClientError) -> RelayClientError {
-        if self.key_changed.load(Ordering::SeqCst) {
-            RelayClientError::KeyChanged {
-                relay: self.base.clone(),
-            }
-        } else {
-            e
+        let relay = self.base.clone();
+        match self.verdict.refusal() {
+            Some(trust::Refusal::KeyChanged) => RelayClientError::KeyChanged { relay },
+            Some(trust::Refusal::NotVouched(why)) => RelayClientError::NotVouched { relay, why },
+            None => e,
         }
     }
 
@@ -223,7 +224,7 @@ impl RelayClient {
             ));
         }
         self.check_local_owner()?;
-        self.key_changed.store(false, Ordering::SeqCst);
+        self.verdict.clear();
         let answer = self.answer_within(method, path, body, limit).await;
         if matches!(answer, Err(RelayClientError::Timeout)) {
             self.gave_up.store(true, Ordering::SeqCst);
@@ -315,7 +316,7 @@ impl RelayClient {
     /// `GET /v1/health`, unauthenticated.
     pub async fn health(&self) -> Result<()> {
         self.check_local_owner()?;
-        self.key_changed.store(false, Ordering::SeqCst);
+        self.verdict.clear();
         let answer = self
             .http
             .get(format!("{}/v1/health", self.base))
@@ -482,7 +483,7 @@ impl RelayClient {
     /// Opens the push socket and answers its challenge.
     pub async fn push_socket(&self) -> Result<PushSocket> {
         self.check_local_owner()?;
-        self.key_changed.store(false, Ordering::SeqCst);
+        self.verdict.clear();
         PushSocket::connect(&self.base, &self.key, self.tls.clone())
             .await
             .map_err(|e| self.judged(e))

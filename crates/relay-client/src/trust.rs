@@ -6,8 +6,7 @@
 //! no fall-back to the roots. Handshake signatures are checked against the presented key either
 //! way.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use rustls::client::WebPkiServerVerifier;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
@@ -44,27 +43,59 @@ fn system_roots() -> Arc<RootCertStore> {
         .clone()
 }
 
-/// The TLS client configuration for one relay, and the flag it raises when the relay presented
-/// another key than the pinned one (so the caller can say so, rather than "unreachable").
+/// Why the last handshake refused the relay's certificate, when it did: recorded by the
+/// verifier so the caller can say so, rather than "unreachable".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Refusal {
+    /// The relay presented another key than the pinned one.
+    KeyChanged,
+    /// No pin, and the system's roots refuse the certificate (self-signed, expired, for
+    /// another name…): why, in rustls' words.
+    NotVouched(String),
+}
+
+/// The verifier's last refusal, shared with the client.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Verdict(Arc<Mutex<Option<Refusal>>>);
+
+impl Verdict {
+    fn slot(&self) -> std::sync::MutexGuard<'_, Option<Refusal>> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub(crate) fn clear(&self) {
+        *self.slot() = None;
+    }
+
+    fn refuse(&self, why: Refusal) {
+        *self.slot() = Some(why);
+    }
+
+    pub(crate) fn refusal(&self) -> Option<Refusal> {
+        self.slot().clone()
+    }
+}
+
+/// The TLS client configuration for one relay, and the verdict its verifier records.
 pub(crate) fn client_config(
     pin: Option<[u8; 32]>,
-) -> Result<(rustls::ClientConfig, Arc<AtomicBool>), Error> {
+) -> Result<(rustls::ClientConfig, Verdict), Error> {
     let provider = provider();
-    let key_changed = Arc::new(AtomicBool::new(false));
+    let verdict = Verdict::default();
     let verifier = RelayCertificate {
         pin,
         roots: WebPkiServerVerifier::builder_with_provider(system_roots(), provider.clone())
             .build()
             .map_err(|e| Error::General(e.to_string()))?,
         algorithms: provider.signature_verification_algorithms,
-        key_changed: key_changed.clone(),
+        verdict: verdict.clone(),
     };
     let config = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()?
         .dangerous()
         .with_custom_certificate_verifier(Arc::new(verifier))
         .with_no_client_auth();
-    Ok((config, key_changed))
+    Ok((config, verdict))
 }
 
 #[derive(Debug)]
@@ -72,7 +103,7 @@ struct RelayCertificate {
     pin: Option<[u8; 32]>,
     roots: Arc<WebPkiServerVerifier>,
     algorithms: WebPkiSupportedAlgorithms,
-    key_changed: Arc<AtomicBool>,
+    verdict: Verdict,
 }
 
 impl ServerCertVerifier for RelayCertificate {
@@ -85,18 +116,22 @@ impl ServerCertVerifier for RelayCertificate {
         now: UnixTime,
     ) -> Result<ServerCertVerified, Error> {
         let Some(pin) = self.pin else {
-            return self.roots.verify_server_cert(
+            let vouched = self.roots.verify_server_cert(
                 end_entity,
                 intermediates,
                 server_name,
                 ocsp_response,
                 now,
             );
+            if let Err(e @ Error::InvalidCertificate(_)) = &vouched {
+                self.verdict.refuse(Refusal::NotVouched(e.to_string()));
+            }
+            return vouched;
         };
         match spki_sha256(end_entity) {
             Some(key) if key == pin => Ok(ServerCertVerified::assertion()),
             Some(_) => {
-                self.key_changed.store(true, Ordering::SeqCst);
+                self.verdict.refuse(Refusal::KeyChanged);
                 Err(Error::InvalidCertificate(
                     CertificateError::ApplicationVerificationFailure,
                 ))

@@ -257,7 +257,7 @@ fn pinned(base: &str, pin: Option<[u8; 32]>) -> RelayClient {
 /// an invite code carries it) works with it, health, requests and push socket alike. The same
 /// address presenting another key (an impostor, or the operator's new key) is refused in words
 /// before a request is sent; without a pin, the system's roots refuse the self-signed
-/// certificate.
+/// certificate, in words that say how to trust it.
 #[tokio::test]
 async fn a_self_signed_relay_is_trusted_by_its_pinned_key_and_no_other() {
     let dir = tempfile::tempdir().unwrap();
@@ -284,9 +284,17 @@ async fn a_self_signed_relay_is_trusted_by_its_pinned_key_and_no_other() {
         assert!(refused.to_string().contains("presented another key"));
     }
 
+    // Without a pin the system's roots refuse it, and the error says what to do.
     let unpinned = pinned(&base, None);
-    assert!(matches!(
-        unpinned.health().await,
-        Err(RelayClientError::Unreachable(_))
-    ));
+    for refused in [
+        unpinned.health().await.unwrap_err(),
+        unpinned.mailbox().await.unwrap_err(),
+        unpinned.push_socket().await.map(drop).unwrap_err(),
+    ] {
+        assert!(
+            matches!(&refused, RelayClientError::NotVouched { relay, .. } if *relay == base),
+            "{refused:?}"
+        );
+        assert!(refused.to_string().contains("--relay-key"), "{refused}");
+    }
 }

@@ -15,16 +15,21 @@ pub fn circles(session: State<'_, Session>) -> Result<Vec<CircleInfo>, PublicErr
 }
 
 /// A new circle on the relay named in the settings; `enrolment` is the one-time code its
-/// operator gave, for a relay that admits only enrolled accounts (needed once per relay).
+/// operator gave, for a relay that admits only enrolled accounts (needed once per relay);
+/// `relay_key` the SHA-256 of a self-signed relay's public key, which it is then trusted by.
 #[tauri::command(async)]
 #[specta::specta]
 pub fn create_circle(
     session: State<'_, Session>,
     name: String,
     enrolment: Option<String>,
+    relay_key: Option<String>,
 ) -> Result<CircleInfo, PublicError> {
     let relay = session.settings().relay;
     session.with_send(|e| {
+        if let Some(key) = relay_key.as_deref().filter(|k| !k.trim().is_empty()) {
+            e.pin_relay_key_hex(&relay, key)?;
+        }
         if let Some(code) = enrolment
             .as_deref()
             .map(str::trim)

@@ -61,9 +61,10 @@ export const commands = {
 	circles: () => __TAURI_INVOKE<CircleInfo[]>("circles"),
 	/**
 	 *  A new circle on the relay named in the settings; `enrolment` is the one-time code its
-	 *  operator gave, for a relay that admits only enrolled accounts (needed once per relay).
+	 *  operator gave, for a relay that admits only enrolled accounts (needed once per relay);
+	 *  `relay_key` the SHA-256 of a self-signed relay's public key, which it is then trusted by.
 	 */
-	createCircle: (name: string, enrolment: string | null) => __TAURI_INVOKE<CircleInfo>("create_circle", { name, enrolment }),
+	createCircle: (name: string, enrolment: string | null, relayKey: string | null) => __TAURI_INVOKE<CircleInfo>("create_circle", { name, enrolment, relayKey }),
 	invite: (circle: string) => __TAURI_INVOKE<string>("invite", { circle }),
 	join: (code: string) => __TAURI_INVOKE<JoinSent>("join", { code }),
 	joinRequests: (circle: string) => __TAURI_INVOKE<JoinRequestInfo[]>("join_requests", { circle }),

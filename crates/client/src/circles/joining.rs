@@ -77,6 +77,20 @@ impl Engine {
             .map_err(|e| ClientError::Internal(format!("encoding the invite code: {e}")))
     }
 
+    /// `pin_relay_key` with the pin as a person types it: 64 hex digits.
+    pub fn pin_relay_key_hex(&mut self, relay: &str, hex_text: &str) -> Result<()> {
+        let pin: [u8; 32] = hex::decode(hex_text.trim())
+            .ok()
+            .and_then(|b| b.try_into().ok())
+            .ok_or_else(|| {
+                ClientError::Invalid(
+                    "a relay key is the 64 hex digits of the SHA-256 of the relay's public key"
+                        .into(),
+                )
+            })?;
+        self.pin_relay_key(relay, pin)
+    }
+
     /// Trusts the self-hosted relay at `relay` by its key alone: the SHA-256 of its
     /// SubjectPublicKeyInfo (`openssl x509 -in CERT -pubkey -noout | openssl pkey -pubin -outform
     /// der | sha256sum`). Refused when the relay is pinned to another key already, or already

@@ -47,7 +47,17 @@ fn a_self_signed_relay_is_reached_by_its_pinned_key_and_an_impostor_is_refused()
         a.create_circle("Self-hosted", &url).is_err(),
         "a self-signed certificate passed the system's roots"
     );
-    a.pin_relay_key(&url, pin).unwrap();
+    // As a person types it (the window's field, the CLI's --relay-key): hex, checked.
+    let typo = a
+        .pin_relay_key_hex(&url, &hex::encode(&pin[..31]))
+        .unwrap_err();
+    assert_eq!(
+        typo.code(),
+        consilium_client::ErrorCode::InvalidInput,
+        "{typo}"
+    );
+    a.pin_relay_key_hex(&url, &format!(" {} ", hex::encode(pin)))
+        .unwrap();
     a.create_circle("Self-hosted", &url).unwrap();
     bring_in(&mut a, &mut b, "Self-hosted");
     assert_eq!(
