@@ -31,7 +31,7 @@ fuzz_target!(|data: &[u8]| {
         plain_sha256: &[0; 32],
         size: data.len() as u64 / 2,
     };
-    assert!(open(data, &[7; 32], &[9; 12], expected).is_err(), "forged image accepted");
+    assert!(open(data.to_vec(), &[7; 32], &[9; 12], expected).is_err(), "forged image accepted");
 
     let m = member().lock().unwrap();
     m.conn.execute_batch("SAVEPOINT fuzz").unwrap();

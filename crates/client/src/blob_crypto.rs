@@ -79,17 +79,18 @@ pub struct Expected<'a> {
     pub size: u64,
 }
 
-/// Checks, decrypts and unpads a downloaded rendition. Any mismatch is an error naming it.
+/// Checks, decrypts and unpads a downloaded rendition, in place (a rendition may be tens of
+/// MiB: it is held once). Any mismatch is an error naming it.
 pub fn open(
-    cipher: &[u8],
+    cipher: Vec<u8>,
     raw_key: &[u8; 32],
     nonce: &[u8; 12],
     expected: Expected<'_>,
 ) -> Result<Zeroizing<Vec<u8>>, BlobCryptoError> {
-    if ring::digest::digest(&ring::digest::SHA256, cipher).as_ref() != expected.blob_sha256 {
+    let mut buf = Zeroizing::new(cipher);
+    if ring::digest::digest(&ring::digest::SHA256, &buf).as_ref() != expected.blob_sha256 {
         return Err(BlobCryptoError::CipherDigest);
     }
-    let mut buf = Zeroizing::new(cipher.to_vec());
     let plain_len = key(raw_key)
         .ok_or(BlobCryptoError::Decrypt)?
         .open_in_place(
@@ -144,10 +145,15 @@ mod tests {
             plain_sha256: &pt,
             size: plain.len() as u64,
         };
-        assert_eq!(&open(&cipher, &k, &n, expected).unwrap()[..], &plain[..]);
+        assert_eq!(
+            &open(cipher.clone(), &k, &n, expected).unwrap()[..],
+            &plain[..]
+        );
         let mut flipped = cipher.clone();
         flipped[100] ^= 1;
-        assert!(open(&flipped, &k, &n, expected).unwrap_err() == BlobCryptoError::CipherDigest);
+        assert!(
+            open(flipped.clone(), &k, &n, expected).unwrap_err() == BlobCryptoError::CipherDigest
+        );
         // A relay that recomputes the digest still cannot forge the contents.
         let forged = sha(&flipped);
         let e = Expected {
@@ -155,14 +161,14 @@ mod tests {
             ..expected
         };
         assert_eq!(
-            open(&flipped, &k, &n, e).unwrap_err(),
+            open(flipped.clone(), &k, &n, e).unwrap_err(),
             BlobCryptoError::Decrypt
         );
-        assert!(open(&cipher, &[8; 32], &n, expected).is_err());
+        assert!(open(cipher.clone(), &[8; 32], &n, expected).is_err());
         let wrong_size = Expected {
             size: plain.len() as u64 + 1,
             ..expected
         };
-        assert!(open(&cipher, &k, &n, wrong_size).is_err());
+        assert!(open(cipher.clone(), &k, &n, wrong_size).is_err());
     }
 }

@@ -515,10 +515,13 @@ async fn read_within(mut answer: reqwest::Response, limit: usize) -> Result<Vec<
             "the relay's answer is over the {limit} bytes it may be"
         ))
     };
-    if answer.content_length().is_some_and(|n| n > limit as u64) {
+    let declared = answer.content_length();
+    if declared.is_some_and(|n| n > limit as u64) {
         return Err(over());
     }
-    let mut bytes = Vec::new();
+    // Room for what the relay declared (within the limit) at once: growing by doubling would
+    // hold up to twice a blob's size while it arrives.
+    let mut bytes = Vec::with_capacity(declared.map_or(0, |n| n as usize));
     while let Some(chunk) = answer
         .chunk()
         .await

@@ -218,6 +218,12 @@ pub fn peak_resident_bytes(pid: u32) -> u64 {
     kib * 1024
 }
 
+/// Lowers the process's peak resident size to what it holds now (Linux `clear_refs` 5), so
+/// a later `peak_resident_bytes` measures only what came after.
+pub fn reset_peak_resident(pid: u32) {
+    std::fs::write(format!("/proc/{pid}/clear_refs"), "5").unwrap();
+}
+
 /// A scratch directory for one test.
 pub fn scratch() -> tempfile::TempDir {
     tempfile::tempdir().unwrap()

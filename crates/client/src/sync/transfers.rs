@@ -191,7 +191,7 @@ impl Engine {
             plain_sha256: &p.plaintext_sha256,
             size: p.size,
         };
-        blob_crypto::open(&cipher, &key, &nonce, expected).map_err(|e| Download::Bad(e.to_string()))
+        blob_crypto::open(cipher, &key, &nonce, expected).map_err(|e| Download::Bad(e.to_string()))
     }
 }
 

@@ -292,9 +292,11 @@ fn hostile_attachment_pointers_are_rejected_alone_and_the_next_image_arrives() {
     let image = m.image(&fine, &jpeg, (64, 48));
     m.share(&CaseId::from_bytes([10; 16]), "Honest", image);
 
+    consilium_testkit::reset_peak_resident(std::process::id());
     let before = consilium_testkit::peak_resident_bytes(std::process::id());
     let report = b.sync().unwrap();
     let grown = consilium_testkit::peak_resident_bytes(std::process::id()).saturating_sub(before);
+    eprintln!("the sync grew the process's peak by {} MiB", grown >> 20);
     let rejected: Vec<&String> = report
         .events
         .iter()
