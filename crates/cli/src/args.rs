@@ -186,6 +186,17 @@ pub enum CaseCommand {
         #[command(flatten)]
         review: ReviewArgs,
     },
+    /// Erase a case from this computer with everything it holds (revisions, comments, images).
+    /// Colleagues keep their copies unless --retract is given.
+    Delete {
+        id: String,
+        /// Also withdraw it from every circle it was shared with (own cases only).
+        #[arg(long)]
+        retract: bool,
+    },
+    /// Withdraw an own shared case from every circle it went to: each colleague's copy is
+    /// erased, a tombstone remains, and it is erased here too.
+    Retract { id: String },
     /// Mark a case resolved with its outcome.
     Resolve {
         id: String,

@@ -183,6 +183,25 @@ fn run_case(engine: &mut Engine, cmd: CaseCommand, out: &Output) -> Result<()> {
                 result: format!("revision {revision}"),
             });
         }
+        CaseCommand::Delete { id, retract: true } | CaseCommand::Retract { id } => {
+            let id = engine.resolve_case_id(&id)?;
+            let circles = engine.retract_case(&id)?;
+            let _ = engine.sync();
+            out.show(&Shown::Updated {
+                id: id.to_string(),
+                result: format!(
+                    "retracted from {circles} circle(s); colleagues' copies are erased as they sync"
+                ),
+            });
+        }
+        CaseCommand::Delete { id, retract: false } => {
+            let id = engine.resolve_case_id(&id)?;
+            engine.delete_case(&id)?;
+            out.show(&Shown::Updated {
+                id: id.to_string(),
+                result: "deleted from this computer".into(),
+            });
+        }
         CaseCommand::Resolve {
             id,
             outcome,

@@ -32,7 +32,7 @@ pub use clock::SystemClock;
 pub use consilium_deid::{ImportLimits, Redaction};
 pub use consilium_model as model;
 pub use consilium_relay_client::Patience;
-pub use consilium_store::{KdfParams, Passphrase, Profile};
+pub use consilium_store::{KdfParams, Passphrase, Profile, Tombstone};
 pub use engine::{Engine, EngineConfig};
 pub use error::{ClientError, ErrorCode, PublicError, Result};
 pub use events::{Direction, Event, Transfer};

@@ -198,6 +198,20 @@ fn invalid(what: &str) -> ModelError {
 }
 
 impl AppMessage {
+    /// The case this message is about, if it is about one.
+    pub fn case_id(&self) -> Option<&CaseId> {
+        match self {
+            AppMessage::CaseShared(m) => Some(&m.case_id),
+            AppMessage::CaseRevised(m) => Some(&m.case_id),
+            AppMessage::CaseResolved(m) => Some(&m.case_id),
+            AppMessage::CaseRetracted(m) => Some(&m.case_id),
+            AppMessage::Comment(m) => Some(&m.case_id),
+            AppMessage::Poll(m) => Some(&m.case_id),
+            AppMessage::Vote(m) => Some(&m.case_id),
+            AppMessage::MemberProfile(_) | AppMessage::Unknown { .. } => None,
+        }
+    }
+
     fn kind(&self) -> &str {
         match self {
             AppMessage::CaseShared(_) => "case_shared",

@@ -18,7 +18,10 @@ mod comments;
 mod db;
 mod durable;
 mod entropy;
+mod erase;
 mod error;
+#[cfg(feature = "forensics")]
+pub mod forensics;
 mod keys;
 mod logs;
 mod membership;
@@ -41,6 +44,7 @@ pub use comments::Comments;
 pub use db::{CaseDb, Profile};
 pub use durable::{create_private, create_private_dir};
 pub use entropy::{Entropy, SystemEntropy};
+pub use erase::Tombstone;
 pub use error::{Result, StoreError};
 pub use keys::{KdfParams, Passphrase, SecretKey};
 pub use logs::{Logs, ReceiveFailure};

@@ -127,6 +127,26 @@ impl Outbox<'_> {
         .collect()
     }
 
+    /// Every queued item's id and payload, due or not (to find those a case erasure takes).
+    pub fn payloads(&self) -> Result<Vec<(i64, Vec<u8>)>> {
+        let mut stmt = self
+            .db
+            .connection()
+            .prepare_cached("SELECT id, payload FROM outbox ORDER BY id")?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+
+    /// Gives a queued item other content (what it carried is being erased). Bytes sealed from
+    /// the old content are forgotten: the item is sealed afresh.
+    pub fn replace_payload(&self, id: i64, payload: &[u8]) -> Result<()> {
+        self.db.connection().execute(
+            "UPDATE outbox SET payload = ?2, sealed = NULL, sealed_epoch = NULL WHERE id = ?1",
+            params![id, payload],
+        )?;
+        Ok(())
+    }
+
     /// Records the sealed bytes about to be sent, so a retry after an ambiguous failure sends
     /// exactly these.
     pub fn record_sealed(&self, id: i64, sealed: &[u8], epoch: u64) -> Result<()> {

@@ -79,6 +79,10 @@ impl Shares<'_> {
         fields: CaseFields,
         now: Timestamp,
     ) -> Result<bool> {
+        if self.db.tombstone(case)?.is_some() {
+            // Its author took it back: a copy sent again (a replay) stays away.
+            return Err(refused("a case its author retracted"));
+        }
         match self.origin(case)? {
             None if self.db.cases().revision(case).is_ok() => {
                 Err(refused("a case id that is one of ours"))
@@ -102,14 +106,13 @@ impl Shares<'_> {
         }
     }
 
-    /// The author withdraws a received case: this profile's copy is deleted.
-    pub fn retract(&self, circle: &[u8], author: &str, case: &CaseId) -> Result<()> {
+    /// The author withdraws a received case: this profile's copy is erased with everything tied
+    /// to it, and a tombstone is left. Its blob files go when the vault settles the erasure.
+    pub fn retract(&self, circle: &[u8], author: &str, case: &CaseId, at: Timestamp) -> Result<()> {
         match self.origin(case)? {
             Some((c, a)) if c == circle && a == author => {
-                self.db
-                    .connection()
-                    .execute("DELETE FROM cases WHERE id = ?1", [&case.as_bytes()[..]])?;
-                Ok(())
+                self.db.erase_case(case)?;
+                self.db.add_tombstone(case, Some((circle, author)), at)
             }
             None if self.db.cases().revision(case).is_err() => Ok(()),
             _ => Err(refused("only the author may retract a case")),

@@ -25,8 +25,8 @@ use crate::entropy::{Entropy, random_16};
 use crate::error::{Result, StoreError};
 use crate::keys::{KdfParams, KeyFile, Passphrase, SecretKey};
 
-const KEY_FILE: &str = "vault.key";
-const DB_FILE: &str = "vault.db";
+pub(crate) const KEY_FILE: &str = "vault.key";
+pub(crate) const DB_FILE: &str = "vault.db";
 const LOCK_FILE: &str = "vault.lock";
 const BLOB_DIR: &str = "blobs";
 const PARTIAL_SUFFIX: &str = ".partial";
@@ -258,6 +258,13 @@ impl Vault {
         let old = self.db.attachments().delete_rows(case, attachment, now)?;
         self.remove_blob_files(&old);
         Ok(())
+    }
+
+    /// Finishes erasures committed in the database: removes the blob files no row names any
+    /// more (their keys are gone already) and truncates the WAL (see `CaseDb::erase_case`).
+    pub fn settle_erasures(&self) -> Result<()> {
+        self.sweep_orphaned_blobs()?;
+        self.db.truncate_wal()
     }
 
     fn remove_blob_files(&self, ids: &[BlobId]) {

@@ -49,7 +49,7 @@ pub fn apply_app_message(
                 "only the author may resolve a case".into(),
             )),
         },
-        AppMessage::CaseRetracted(m) => db.shares().retract(circle, sender, &m.case_id),
+        AppMessage::CaseRetracted(m) => db.shares().retract(circle, sender, &m.case_id, now),
         AppMessage::Comment(m) => db.shares().receive_comment(circle, sender, m).map(drop),
         AppMessage::Poll(m) => {
             db.polls()
@@ -224,5 +224,14 @@ mod tests {
             "the author's retraction deletes the copy"
         );
         assert!(db.comments().of_case(&case).unwrap().is_empty());
+        assert!(
+            db.tombstone(&case).unwrap().is_some(),
+            "a tombstone is left"
+        );
+        // A replay of the case (or a later revision) never brings it back.
+        for again in [shared(&case, 1, "Rash"), shared(&case, 2, "Rash again")] {
+            assert!(bad(apply_app_message(&mut db, b"C", "alice", &again, t)));
+        }
+        assert!(db.cases().get(&case).is_err());
     }
 }

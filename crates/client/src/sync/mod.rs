@@ -102,6 +102,14 @@ impl Engine {
             }
         }
         self.download_attachments(&mut report)?;
+        if report
+            .events
+            .iter()
+            .any(|e| matches!(e, crate::events::Event::CaseRetracted { .. }))
+        {
+            // A retracted case's rows are gone: its files and the WAL's old pages go too.
+            self.vault.settle_erasures()?;
+        }
         report.queued = self.vault.db().outbox().count()?;
         report.failed = self
             .vault

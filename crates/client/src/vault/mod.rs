@@ -4,6 +4,7 @@
 
 mod case_input;
 mod cases;
+mod erase;
 mod images;
 mod import;
 mod views;

@@ -37,6 +37,9 @@ pub fn start_relay(
     consilium_relay::Background::start(listener, config).unwrap()
 }
 
+/// Every test profile's passphrase.
+pub const PASSPHRASE: &str = "client test passphrase 123";
+
 pub fn engine(root: &Path, name: &str, clock: &Arc<MovableClock>) -> Engine {
     engine_named(root, name, name, clock)
 }
@@ -62,7 +65,7 @@ pub fn engine_waiting(
     };
     Engine::init(
         &root.join(dir),
-        &Passphrase::new("client test passphrase 123"),
+        &Passphrase::new(PASSPHRASE),
         name,
         "Dermatology",
         config,

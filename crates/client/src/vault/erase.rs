@@ -1,0 +1,100 @@
+//! Taking a case away. `delete_case` erases this laptop's copy, own or received; `retract_case`
+//! withdraws an own shared case from every circle it went to, where each member's client erases
+//! its copy and keeps a tombstone. Erased means gone from the vault's pages, not only from its
+//! tables (see `CaseDb::erase_case`), and from the outbox: a queued message about the case
+//! keeps its number (so colleagues see no gap in ours) but no longer its content.
+
+use consilium_model::CaseId;
+use consilium_model::app::{AppMessage, CaseRetracted, MemberProfile};
+use consilium_store::{CaseDb, Tombstone};
+use serde_bytes::ByteBuf;
+
+use crate::engine::Engine;
+use crate::error::{ClientError, Result};
+use crate::sync::payload::Queued;
+use crate::sync::queue::app;
+
+impl Engine {
+    /// Erases the case here with everything it holds (revisions, comments, polls, images, its
+    /// privacy records and its queued messages). Colleagues keep their copies: see
+    /// `retract_case`.
+    pub fn delete_case(&mut self, case: &CaseId) -> Result<()> {
+        self.vault.db().cases().revision(case)?;
+        let profile = self.vault.db().profile()?;
+        let instead = AppMessage::MemberProfile(MemberProfile {
+            name: profile.name,
+            specialty: profile.specialty,
+        });
+        self.vault.db_mut().atomically(|db| {
+            empty_queued(db, case, &instead)?;
+            db.erase_case(case)?;
+            Ok::<_, ClientError>(())
+        })?;
+        Ok(self.vault.settle_erasures()?)
+    }
+
+    /// What is left of a case its author retracted, if it was.
+    pub fn tombstone(&self, case: &CaseId) -> Result<Option<Tombstone>> {
+        Ok(self.vault.db().tombstone(case)?)
+    }
+
+    /// Every tombstone, the latest first.
+    pub fn tombstones(&self) -> Result<Vec<Tombstone>> {
+        Ok(self.vault.db().tombstones()?)
+    }
+
+    /// Withdraws an own case from every circle it was shared with: each member's client erases
+    /// its copy and keeps a tombstone, and so does this one. The number of circles told.
+    pub fn retract_case(&mut self, case: &CaseId) -> Result<usize> {
+        let db = self.vault.db();
+        db.cases().revision(case)?;
+        if db.shares().origin(case)?.is_some() {
+            return Err(ClientError::Invalid(
+                "only its author can retract a case; delete your copy instead".into(),
+            ));
+        }
+        let circles = db.shares().circles_of(case)?;
+        if circles.is_empty() {
+            return Err(ClientError::Invalid(
+                "this case was never shared: delete it instead".into(),
+            ));
+        }
+        let retracted = AppMessage::CaseRetracted(CaseRetracted {
+            case_id: case.clone(),
+        });
+        let (now, entropy) = (self.config.clock.now(), self.config.entropy.clone());
+        self.vault.db_mut().atomically(|db| {
+            empty_queued(db, case, &retracted)?;
+            db.erase_case(case)?;
+            db.add_tombstone(case, None, now)?;
+            for circle in &circles {
+                let queued = app(db, circle, &retracted)?;
+                crate::sync::queue::enqueue(db, &*entropy, circle, &queued, now)?;
+            }
+            Ok::<_, ClientError>(())
+        })?;
+        self.vault.settle_erasures()?;
+        Ok(circles.len())
+    }
+}
+
+/// Rewrites each queued message about `case` as `instead`, under the number it was given.
+fn empty_queued(db: &CaseDb, case: &CaseId, instead: &AppMessage) -> Result<()> {
+    for (id, payload) in db.outbox().payloads()? {
+        let Ok(Queued::App(bytes)) = Queued::decode(&payload) else {
+            continue;
+        };
+        let Ok((message, number)) = AppMessage::decode_numbered(&bytes) else {
+            continue;
+        };
+        if message.case_id() != Some(case) {
+            continue;
+        }
+        let emptied = instead
+            .encode_numbered(number)
+            .map_err(|e| ClientError::Internal(format!("encoding a message: {e}")))?;
+        db.outbox()
+            .replace_payload(id, &Queued::App(ByteBuf::from(emptied)).encode()?)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,146 @@
+//! Deleted means gone. A case deleted here, or retracted by its author, leaves nothing of its
+//! text in any page of the vault (database and WAL, free pages included, read with the vault's
+//! own key by `consilium_store::forensics`) and none of its image files; a retracted case leaves
+//! a tombstone without content.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use consilium_client::model::{CaseFields, CaseId};
+use consilium_client::{Engine, Passphrase};
+
+use crate::support::{MovableClock, PASSPHRASE, circle_of_two, start_relay};
+
+/// Words found nowhere else, in the case's fields, a comment and a poll.
+const TITLE: &str = "Okapiform dermatosis";
+const BODY: &str = "Xanthelasmic quokka plaques on the left forearm";
+const COMMENT: &str = "Quillwort nodules seen in a sibling";
+const OPTION: &str = "Zebroid sarcoidosis";
+
+/// Whether `text` (or its lower-case form, as the search index keeps terms) can be read in the
+/// vault at `dir`.
+fn readable(dir: &Path, text: &str) -> Vec<String> {
+    let pages = consilium_store::forensics::readable_pages(dir, &Passphrase::new(PASSPHRASE))
+        .expect("the vault's pages");
+    let mut found = Vec::new();
+    for word in text.split_whitespace().filter(|w| w.len() > 6) {
+        for form in [word.to_string(), word.to_lowercase()] {
+            if pages.windows(form.len()).any(|w| w == form.as_bytes()) {
+                found.push(form);
+            }
+        }
+    }
+    found
+}
+
+fn blob_files(dir: &Path) -> usize {
+    std::fs::read_dir(dir.join("blobs")).map_or(0, |d| d.count())
+}
+
+fn traces(dir: &Path) -> Vec<String> {
+    [TITLE, BODY, COMMENT, OPTION]
+        .iter()
+        .flat_map(|t| readable(dir, t))
+        .collect()
+}
+
+/// A shares a case with an image; B comments and votes on its poll. Both laptops hold it.
+fn shared_and_discussed(
+    root: &Path,
+    clock: &Arc<MovableClock>,
+    url: &str,
+) -> (Engine, Engine, CaseId) {
+    let (mut a, mut b) = circle_of_two(root, clock, url, "Skin");
+    let case = a
+        .create_case(CaseFields {
+            title: TITLE.into(),
+            history: BODY.into(),
+            ..Default::default()
+        })
+        .unwrap();
+    let photo = consilium_testkit::camera_photo(root, "p.jpg", 800, 600, 1, "erasure");
+    a.attach_files(&case, &[photo], &Default::default(), &mut |_| {})
+        .unwrap();
+    a.share(&case, "Skin").unwrap();
+    a.open_poll(&case, &[OPTION.to_string(), "Lichen planus".to_string()])
+        .unwrap();
+    a.sync().unwrap();
+    b.sync().unwrap();
+    b.comment(&case, COMMENT, None).unwrap();
+    b.vote(&case, OPTION).unwrap();
+    b.sync().unwrap();
+    a.sync().unwrap();
+    assert_eq!(b.case(&case).unwrap().attachments.len(), 1);
+    for dir in [root.join("a"), root.join("b")] {
+        // The check can fail: before, every word is there to read.
+        let before = traces(&dir);
+        for word in ["Okapiform", "xanthelasmic", "Quillwort", "Zebroid"] {
+            assert!(
+                before.iter().any(|w| w == word),
+                "{word} not in {dir:?}: {before:?}"
+            );
+        }
+        assert!(blob_files(&dir) >= 3, "the image's renditions are stored");
+    }
+    (a, b, case)
+}
+
+/// The author retracts: after syncing, B has no trace of the case's text, comments, poll or
+/// image files, and lists a tombstone; A keeps a tombstone too. A replay of the case is refused.
+#[test]
+fn a_retracted_case_leaves_no_trace_on_either_laptop() {
+    let root = tempfile::tempdir().unwrap();
+    let clock = Arc::new(MovableClock::default());
+    let relay = start_relay(&root.path().join("relay"), clock.clone(), "127.0.0.1:0");
+    let (mut a, mut b, case) = shared_and_discussed(root.path(), &clock, &relay.url());
+
+    assert_eq!(a.retract_case(&case).unwrap(), 1, "one circle told");
+    a.sync().unwrap();
+    b.sync().unwrap();
+    for (who, engine) in [("a", &a), ("b", &b)] {
+        let dir = root.path().join(who);
+        assert_eq!(
+            traces(&dir),
+            Vec::<String>::new(),
+            "{who} still holds words of the case"
+        );
+        assert_eq!(blob_files(&dir), 0, "{who} still holds image files");
+        assert!(engine.case(&case).is_err());
+        assert!(engine.search("xanthelasmic").unwrap().is_empty());
+        assert!(
+            engine.tombstone(&case).unwrap().is_some(),
+            "{who} lists what happened"
+        );
+    }
+}
+
+/// Deleting here: an own case (A) and a received one (B) are erased from their laptops alone.
+#[test]
+fn a_case_deleted_here_leaves_no_trace_in_the_vault() {
+    let root = tempfile::tempdir().unwrap();
+    let clock = Arc::new(MovableClock::default());
+    let relay = start_relay(&root.path().join("relay"), clock.clone(), "127.0.0.1:0");
+    let (mut a, mut b, case) = shared_and_discussed(root.path(), &clock, &relay.url());
+
+    b.delete_case(&case).unwrap();
+    let dir = root.path().join("b");
+    assert_eq!(
+        traces(&dir),
+        Vec::<String>::new(),
+        "B still holds words of the case"
+    );
+    assert_eq!(blob_files(&dir), 0);
+    assert!(b.case(&case).is_err() && b.tombstone(&case).unwrap().is_none());
+
+    // A still has it (a delete is this laptop's alone), then deletes its own.
+    assert!(a.case(&case).is_ok());
+    a.delete_case(&case).unwrap();
+    let dir = root.path().join("a");
+    assert_eq!(
+        traces(&dir),
+        Vec::<String>::new(),
+        "A still holds words of the case"
+    );
+    assert_eq!(blob_files(&dir), 0);
+    assert!(a.case(&case).is_err());
+}
