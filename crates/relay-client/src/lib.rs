@@ -406,6 +406,18 @@ impl RelayClient {
         Ok(id)
     }
 
+    /// Withdraws a blob this account uploaded to `group_id` (its case was retracted). A relay
+    /// that no longer has it answers `not_found`.
+    pub async fn withdraw_blob(&self, group_id: &[u8], id: &[u8; 32]) -> Result<()> {
+        let path = format!(
+            "/v1/groups/{}/blobs/{}",
+            hex::encode(group_id),
+            hex::encode(id)
+        );
+        self.send(reqwest::Method::DELETE, &path, vec![]).await?;
+        Ok(())
+    }
+
     /// Downloads a blob of at most `max_bytes` and checks it against its id.
     pub async fn get_blob(&self, id: &[u8; 32], max_bytes: usize) -> Result<Vec<u8>> {
         let path = format!("/v1/blobs/{}", hex::encode(id));

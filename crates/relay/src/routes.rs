@@ -196,7 +196,9 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/v1/groups/{group}/invitations", post(register_invitation))
         .route(
             "/v1/groups/{group}/blobs/{blob}",
-            put(put_blob).layer(axum::Extension(blob_cap)),
+            put(put_blob)
+                .layer(axum::Extension(blob_cap))
+                .delete(withdraw_blob),
         )
         .route("/v1/blobs/{blob}", get(get_blob))
         .route(
@@ -442,6 +444,19 @@ async fn put_blob(
     s.blocking(move |st| st.put_blob(&a.account, &gid, &id, &a.body, quota, now))
         .await?;
     Ok(StatusCode::CREATED)
+}
+
+/// The uploader withdraws a blob from a group (see `Store::withdraw_blob`).
+async fn withdraw_blob(
+    State(s): State<AppState>,
+    Path((group, blob)): Path<(String, String)>,
+    a: Authed,
+) -> Result<StatusCode> {
+    let gid = group_id(&group)?;
+    let id = blob_id(&blob)?;
+    s.blocking(move |st| st.withdraw_blob(&a.account, &gid, &id))
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 async fn get_blob(

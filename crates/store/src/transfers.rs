@@ -123,6 +123,55 @@ impl Transfers<'_> {
         Ok(())
     }
 
+    /// Records that `blob_id` (an image of own `case`) went to `circle`, so a retraction can
+    /// withdraw it from the relay.
+    pub fn record_sent_blob(&self, case: &CaseId, circle: &[u8], blob_id: &[u8; 32]) -> Result<()> {
+        self.db.connection().execute(
+            "INSERT OR IGNORE INTO sent_blobs (case_id, circle, blob_id) VALUES (?1, ?2, ?3)",
+            params![&case.as_bytes()[..], circle, &blob_id[..]],
+        )?;
+        Ok(())
+    }
+
+    /// Queues every blob of `case` sent to a circle for withdrawal from its relay (call before
+    /// erasing the case, which forgets them).
+    pub fn withdraw_sent_blobs(&self, case: &CaseId) -> Result<usize> {
+        Ok(self.db.connection().execute(
+            "INSERT OR IGNORE INTO blob_withdrawals (circle, blob_id)
+             SELECT circle, blob_id FROM sent_blobs WHERE case_id = ?1",
+            [&case.as_bytes()[..]],
+        )?)
+    }
+
+    /// The blobs still to withdraw: (circle, blob id).
+    pub fn withdrawals(&self) -> Result<Vec<(Vec<u8>, [u8; 32])>> {
+        let mut stmt = self
+            .db
+            .connection()
+            .prepare_cached("SELECT circle, blob_id FROM blob_withdrawals")?;
+        let rows = stmt.query_map([], |r| {
+            Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, Vec<u8>>(1)?))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (circle, id) = row?;
+            let id: [u8; 32] = id
+                .try_into()
+                .map_err(|_| StoreError::DatabaseCorrupt("a blob id is not 32 bytes".into()))?;
+            out.push((circle, id));
+        }
+        Ok(out)
+    }
+
+    /// The relay no longer holds `blob_id` for `circle` (or will never give it back).
+    pub fn withdrawn(&self, circle: &[u8], blob_id: &[u8; 32]) -> Result<()> {
+        self.db.connection().execute(
+            "DELETE FROM blob_withdrawals WHERE circle = ?1 AND blob_id = ?2",
+            params![circle, &blob_id[..]],
+        )?;
+        Ok(())
+    }
+
     /// Forgets the transfers of a message once it is delivered.
     pub fn clear_outgoing(&self, message_id: &[u8; 16]) -> Result<()> {
         self.db.connection().execute(

@@ -102,6 +102,7 @@ impl Engine {
             }
         }
         self.download_attachments(&mut report)?;
+        self.withdraw_blobs(&mut report)?;
         if report
             .events
             .iter()

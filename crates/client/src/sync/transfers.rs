@@ -55,14 +55,37 @@ impl Engine {
                         "the relay named an uploaded image otherwise than its digest".into(),
                     ));
                 }
-                self.vault
-                    .db()
-                    .transfers()
-                    .mark_uploaded(&item.message_id, &b.blob_id)?;
+                self.vault.db_mut().atomically(|db| {
+                    db.transfers().mark_uploaded(&item.message_id, &b.blob_id)?;
+                    // Kept after delivery: a retraction withdraws it from the relay.
+                    db.transfers()
+                        .record_sent_blob(&b.case, &item.circle, &b.blob_id)
+                })?;
                 progress.done += 1;
                 progress.bytes += size;
                 self.transfers.tell(&progress);
             }
+        }
+        Ok(())
+    }
+
+    /// Withdraws from their relays the images of cases this profile retracted. One that
+    /// cannot be reached keeps them for the next pass; one that refuses (it no longer has the
+    /// blob, or we left the circle) is done with them.
+    pub(super) fn withdraw_blobs(&mut self, report: &mut SyncReport) -> Result<()> {
+        for (circle, blob) in self.vault.db().transfers().withdrawals()? {
+            let Ok(c) = self.vault.db().circles().get(&circle) else {
+                self.vault.db().transfers().withdrawn(&circle, &blob)?;
+                continue;
+            };
+            let client = self.net.client(&c.relay)?;
+            match self.net.run(client.withdraw_blob(&circle, &blob)) {
+                Ok(()) => {}
+                Err(e) if e.code() == ErrorCode::Offline => return offline(e, report),
+                Err(ClientError::Relay(RelayClientError::Refused { .. })) => {}
+                Err(e) => return Err(e),
+            }
+            self.vault.db().transfers().withdrawn(&circle, &blob)?;
         }
         Ok(())
     }

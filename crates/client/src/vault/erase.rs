@@ -65,6 +65,8 @@ impl Engine {
         let (now, entropy) = (self.config.clock.now(), self.config.entropy.clone());
         self.vault.db_mut().atomically(|db| {
             empty_queued(db, case, &retracted)?;
+            // Its images leave the relays too, at this pass or the next that reaches them.
+            db.transfers().withdraw_sent_blobs(case)?;
             db.erase_case(case)?;
             db.add_tombstone(case, None, now)?;
             for circle in &circles {

@@ -94,9 +94,20 @@ fn a_retracted_case_leaves_no_trace_on_either_laptop() {
     let relay = start_relay(&root.path().join("relay"), clock.clone(), "127.0.0.1:0");
     let (mut a, mut b, case) = shared_and_discussed(root.path(), &clock, &relay.url());
 
+    let relay_blobs = root.path().join("relay").join("blobs");
+    assert_eq!(
+        blob_files(&root.path().join("relay")),
+        3,
+        "the relay holds the renditions"
+    );
     assert_eq!(a.retract_case(&case).unwrap(), 1, "one circle told");
     a.sync().unwrap();
     b.sync().unwrap();
+    assert_eq!(
+        std::fs::read_dir(&relay_blobs).unwrap().count(),
+        0,
+        "the relay no longer holds the case's images"
+    );
     for (who, engine) in [("a", &a), ("b", &b)] {
         let dir = root.path().join(who);
         assert_eq!(

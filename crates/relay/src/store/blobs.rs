@@ -110,6 +110,39 @@ impl Store {
         .wait()
     }
 
+    /// Withdraws a blob `uploader` put in `group_id` (its author retracted the case): the
+    /// group's members no longer get it, and its file goes once no group holds it. Anyone else,
+    /// or a blob not uploaded there by them, gets "not found" (nothing is revealed).
+    pub fn withdraw_blob(&self, uploader: &Account, group_id: &[u8], id: &[u8; 32]) -> Result<()> {
+        let _files = self
+            .blob_files
+            .write()
+            .map_err(|_| RelayError::Internal("blob lock poisoned".into()))?;
+        let (uploader, group, blob) = (*uploader, group_id.to_vec(), *id);
+        let unheld = self
+            .write(move |c| {
+                let removed = c.execute(
+                    "DELETE FROM blobs WHERE group_id = ?1 AND id = ?2 AND uploader = ?3",
+                    params![group, &blob[..], &uploader.0[..]],
+                )?;
+                if removed == 0 {
+                    return Err(RelayError::NotFound);
+                }
+                Ok(c.query_row(
+                    "SELECT 1 FROM blobs WHERE id = ?1 LIMIT 1",
+                    [&blob[..]],
+                    |_| Ok(()),
+                )
+                .optional()?
+                .is_none())
+            })
+            .wait()?;
+        if unheld {
+            let _ = std::fs::remove_file(self.blob_path(id));
+        }
+        Ok(())
+    }
+
     /// A blob's bytes, for a member of one of the blob's groups only; anyone else gets "not
     /// found".
     /// The blob's file, opened for `reader` (a member of a group holding it), and its length:

@@ -209,3 +209,43 @@ async fn a_blob_uploaded_to_two_groups_is_readable_in_both() {
     assert_eq!((status, error_code(&body).as_str()), (404, "not_found"));
     relay.stop().await;
 }
+
+/// The uploader withdraws a blob from a group (its author retracted the case): the members can
+/// no longer fetch it and, when no other group holds it, its file is gone. Nobody else may
+/// withdraw it (a member who did not upload it, a stranger), and a withdrawal says nothing of
+/// a blob the caller did not upload there.
+#[tokio::test]
+async fn only_its_uploader_withdraws_a_blob_and_its_file_goes_with_the_last_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let relay = start(dir.path()).await;
+    let (alice, _, _, bob, _, _, gid1) = circle_of_two(&relay).await;
+    let (carol, _, _, _dave, _, _, gid2) = circle_of_two(&relay).await;
+    let blob = vec![7u8; 4096];
+    let id = hex::encode(ring::digest::digest(&ring::digest::SHA256, &blob));
+    for (who, gid) in [(&alice, &gid1), (&carol, &gid2)] {
+        let (status, _) = who
+            .send("PUT", &format!("/v1/groups/{gid}/blobs/{id}"), blob.clone())
+            .await;
+        assert_eq!(status, 201);
+    }
+    let file = dir.path().join("blobs").join(&id);
+    assert!(file.exists());
+    let route = |gid: &str| format!("/v1/groups/{gid}/blobs/{id}");
+
+    for (who, gid) in [(&bob, &gid1), (&carol, &gid1), (&alice, &gid2)] {
+        let (status, body) = who.send("DELETE", &route(gid), vec![]).await;
+        assert_eq!((status, error_code(&body).as_str()), (404, "not_found"));
+    }
+    let (status, _) = bob.send("GET", &format!("/v1/blobs/{id}"), vec![]).await;
+    assert_eq!(status, 200, "nothing was withdrawn");
+
+    let (status, _) = alice.send("DELETE", &route(&gid1), vec![]).await;
+    assert_eq!(status, 204);
+    let (status, _) = bob.send("GET", &format!("/v1/blobs/{id}"), vec![]).await;
+    assert_eq!(status, 404, "the group's members no longer get it");
+    assert!(file.exists(), "the other group still holds it");
+    let (status, _) = carol.send("DELETE", &route(&gid2), vec![]).await;
+    assert_eq!(status, 204);
+    assert!(!file.exists(), "the last record took the file with it");
+    relay.stop().await;
+}
