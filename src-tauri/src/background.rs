@@ -168,6 +168,7 @@ fn notifies(e: &Event) -> bool {
     matches!(
         e,
         Event::CaseReceived { .. }
+            | Event::CaseRetracted { .. }
             | Event::CommentReceived { .. }
             | Event::JoinRequested { .. }
             | Event::MessagesMissing { .. }
@@ -179,6 +180,7 @@ fn notifies(e: &Event) -> bool {
 fn notify(app: &AppHandle, events: &[Event], circles: &HashMap<String, String>) {
     for e in events.iter().filter(|e| notifies(e)) {
         let (Event::CaseReceived { circle, .. }
+        | Event::CaseRetracted { circle, .. }
         | Event::CommentReceived { circle, .. }
         | Event::JoinRequested { circle, .. }
         | Event::MessagesMissing { circle, .. }
@@ -189,6 +191,10 @@ fn notify(app: &AppHandle, events: &[Event], circles: &HashMap<String, String>) 
         let name = circles.get(circle).map(String::as_str).unwrap_or("a");
         let body = match e {
             Event::CaseReceived { .. } => format!("New case in {name} circle"),
+            // Its copy is already erased here: the words say where it went.
+            Event::CaseRetracted { .. } => {
+                format!("A case in {name} circle was retracted by its author and erased here")
+            }
             Event::CommentReceived { .. } => format!("New comment in {name} circle"),
             // A warning that must be seen: the relay may be withholding a colleague's messages.
             Event::MessagesMissing { missing, .. } => format!(

@@ -28,6 +28,8 @@ pub fn builder() -> tauri_specta::Builder<tauri::Wry> {
             cases::create_case,
             cases::edit_case,
             cases::resolve_case,
+            cases::delete_case,
+            cases::retract_case,
             cases::attach_files,
             cases::attach_image,
             cases::choose_frame,

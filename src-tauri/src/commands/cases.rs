@@ -101,6 +101,24 @@ pub fn resolve_case(
     session.with_send(|e| e.resolve_case(&parse_case(&id)?, &outcome))
 }
 
+/// Erases the case from this laptop with everything it holds; colleagues keep their copies.
+#[tauri::command(async)]
+#[specta::specta]
+pub fn delete_case(session: State<'_, Session>, id: String) -> Result<(), PublicError> {
+    session.with_send(|e| e.delete_case(&parse_case(&id)?))
+}
+
+/// Withdraws an own shared case from every circle it went to (erased on each colleague's
+/// laptop as it syncs, its images from the relay) and erases it here; the number of circles.
+#[tauri::command(async)]
+#[specta::specta]
+pub fn retract_case(session: State<'_, Session>, id: String) -> Result<u32, PublicError> {
+    session.with_send(|e| {
+        let told = e.retract_case(&parse_case(&id)?)?;
+        Ok(u32::try_from(told).unwrap_or(u32::MAX))
+    })
+}
+
 #[tauri::command(async)]
 #[specta::specta]
 pub fn attach_files(

@@ -391,6 +391,32 @@ async fn journey(w: &Window, b: &Cli, photos: &[String]) {
     // The case is listed again after unlocking.
     w.case_row(TITLE).await;
     step("locked and unlocked");
+
+    // The patient withdraws consent: the author retracts the case in the window, which says
+    // what happens on colleagues' laptops first; B's copy is erased at its next sync.
+    w.case_row(TITLE).await.click().await.unwrap();
+    w.press("Delete case").await;
+    w.sees("erased from every colleague's laptop").await;
+    w.shot("retract-case").await;
+    w.press("Retract from every circle").await;
+    let started = Instant::now();
+    while w.shows(TITLE).await {
+        assert!(started.elapsed() < WAIT, "the case stayed in the window");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let started = Instant::now();
+    loop {
+        b.ok(&["sync"]);
+        if b.json(&["case", "list"])
+            .as_array()
+            .is_some_and(|l| l.is_empty())
+        {
+            break;
+        }
+        assert!(started.elapsed() < WAIT, "B's copy was never erased");
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    step("retracted");
 }
 
 /// The id of the circle the window's share box offers (its only one).

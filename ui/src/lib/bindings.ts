@@ -19,6 +19,13 @@ export const commands = {
 	createCase: (fields: CaseFields_Deserialize) => __TAURI_INVOKE<string>("create_case", { fields }),
 	editCase: (id: string, patch: CasePatch_Deserialize) => __TAURI_INVOKE<number>("edit_case", { id, patch }),
 	resolveCase: (id: string, outcome: string) => __TAURI_INVOKE<null>("resolve_case", { id, outcome }),
+	/**  Erases the case from this laptop with everything it holds; colleagues keep their copies. */
+	deleteCase: (id: string) => __TAURI_INVOKE<null>("delete_case", { id }),
+	/**
+	 *  Withdraws an own shared case from every circle it went to (erased on each colleague's
+	 *  laptop as it syncs, its images from the relay) and erases it here; the number of circles.
+	 */
+	retractCase: (id: string) => __TAURI_INVOKE<number>("retract_case", { id }),
 	attachFiles: (caseId: string, files: string[]) => __TAURI_INVOKE<Attachment_Serialize[]>("attach_files", { caseId, files }),
 	/**
 	 *  One image picked in the window (the file chooser hands its bytes, not a path): the raw bytes
