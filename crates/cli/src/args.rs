@@ -197,6 +197,8 @@ pub enum CaseCommand {
     /// Withdraw an own shared case from every circle it went to: each colleague's copy is
     /// erased, a tombstone remains, and it is erased here too.
     Retract { id: String },
+    /// The cases retracted by their authors: when (nothing else of them is kept).
+    Retracted,
     /// Mark a case resolved with its outcome.
     Resolve {
         id: String,

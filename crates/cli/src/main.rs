@@ -194,6 +194,7 @@ fn run_case(engine: &mut Engine, cmd: CaseCommand, out: &Output) -> Result<()> {
                 ),
             });
         }
+        CaseCommand::Retracted => out.show(&Shown::Retracted(&engine.tombstones()?)),
         CaseCommand::Delete { id, retract: false } => {
             let id = engine.resolve_case_id(&id)?;
             engine.delete_case(&id)?;

@@ -9,6 +9,7 @@ mod dicom_and_faces;
 mod faults;
 mod hostile_member;
 mod privacy_gate;
+mod retraction;
 mod roles;
 mod support;
 mod tampering;

@@ -17,6 +17,15 @@ struct Id<'a> {
 }
 
 /// `{"id": …, "result": …}` after a change; `{"result": …}` for a sentence.
+/// A case its author retracted: when, and (for a received one) its circle and author.
+#[derive(Serialize)]
+struct Retracted<'a> {
+    case: String,
+    circle: Option<String>,
+    author: Option<&'a str>,
+    retracted_at: consilium_client::model::Timestamp,
+}
+
 #[derive(Serialize)]
 struct Done<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -115,6 +124,17 @@ pub(super) fn print(out: &mut String, shown: &Shown<'_>) {
             specialty: &profile.specialty,
         }),
         Shown::Cases(cases) => to_json(cases),
+        Shown::Retracted(tombstones) => to_json(
+            &tombstones
+                .iter()
+                .map(|t| Retracted {
+                    case: t.case.to_string(),
+                    circle: t.from.as_ref().map(|(c, _)| hex::encode(c)),
+                    author: t.from.as_ref().map(|(_, a)| a.as_str()),
+                    retracted_at: t.retracted_at,
+                })
+                .collect::<Vec<_>>(),
+        ),
         Shown::SearchHits(hits) => to_json(hits),
         Shown::Case {
             case,
@@ -353,6 +373,14 @@ mod tests {
                 }),
             ),
             ("case list", print(Shown::Cases(&[summary]))),
+            (
+                "case retracted",
+                print(Shown::Retracted(&[consilium_client::Tombstone {
+                    case: case_id(),
+                    from: Some((vec![0x9a, 0xb0], "5e1f…".into())),
+                    retracted_at: T,
+                }])),
+            ),
             (
                 "case search",
                 print(Shown::SearchHits(&[SearchHit {

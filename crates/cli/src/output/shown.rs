@@ -5,7 +5,7 @@ use std::path::Path;
 use consilium_client::model::{Attachment, Case, CaseId, CaseSummary, SearchHit};
 use consilium_client::{
     CaseDeidReport, CircleInfo, IdentityInfo, JoinRequestInfo, JoinSent, MemberInfo, PollView,
-    Profile, SyncReport, TextFinding,
+    Profile, SyncReport, TextFinding, Tombstone,
 };
 
 /// What one command produced.
@@ -27,6 +27,8 @@ pub enum Shown<'a> {
         profile: &'a Profile,
     },
     Cases(&'a [CaseSummary]),
+    /// What is left of cases their authors retracted.
+    Retracted(&'a [Tombstone]),
     SearchHits(&'a [SearchHit]),
     /// A case, its polls, the text scan's findings and its de-identification report.
     Case {

@@ -35,6 +35,24 @@ pub(super) fn print(out: &mut String, shown: &Shown<'_>) {
             )
         }
         Shown::Cases(cases) => case_list(out, cases),
+        Shown::Retracted(tombstones) => {
+            if tombstones.is_empty() {
+                say!(out, "no case was retracted");
+            }
+            for t in tombstones.iter() {
+                let by = if t.from.is_some() {
+                    "its author"
+                } else {
+                    "you"
+                };
+                say!(
+                    out,
+                    "{}  retracted by {by} on {}; nothing of it is left here",
+                    &t.case.to_string()[..12],
+                    t.retracted_at.date()
+                );
+            }
+        }
         Shown::SearchHits(hits) => search_hits(out, hits),
         Shown::Case {
             case: c,
