@@ -140,8 +140,16 @@ pub enum CircleCommand {
     Remove { circle: String, member: String },
     /// Make a member an admin too (admins invite, add and remove members; you must be one).
     MakeAdmin { circle: String, member: String },
-    /// Leave a circle.
-    Leave { circle: String },
+    /// Leave a circle. The cases received there stay on this computer unless --delete-cases.
+    Leave {
+        circle: String,
+        /// Also erase the cases received in this circle from this computer.
+        #[arg(long)]
+        delete_cases: bool,
+    },
+    /// Erase the cases received in a circle from this computer (after leaving it or being
+    /// removed); own cases stay.
+    DeleteCases { circle: String },
     /// Give yourself fresh keys in the circle.
     Rotate { circle: String },
 }

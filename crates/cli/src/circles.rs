@@ -218,11 +218,27 @@ fn circle(engine: &mut Engine, cmd: CircleCommand, out: &Output) -> Result<()> {
                 format!("{} is an admin", display_name(&m)),
             )?));
         }
-        CircleCommand::Leave { circle } => {
+        CircleCommand::Leave {
+            circle,
+            delete_cases,
+        } => {
             engine.leave(&circle)?;
-            let what =
-                format!("asked to leave {circle}; you are out once a member's client commits it");
+            let kept = if delete_cases {
+                let n = engine.delete_received_cases(&circle)?;
+                format!("its {n} received case(s) are erased here")
+            } else {
+                "the cases received there stay here (`circle delete-cases` erases them)".into()
+            };
+            let what = format!(
+                "asked to leave {circle}; you are out once a member's client commits it; {kept}"
+            );
             out.show(&Shown::Sent(send(engine, what)?));
+        }
+        CircleCommand::DeleteCases { circle } => {
+            let n = engine.delete_received_cases(&circle)?;
+            out.show(&Shown::Message(&format!(
+                "{n} case(s) received in {circle} erased from this computer"
+            )));
         }
         CircleCommand::Rotate { circle } => {
             engine.rotate_keys(&circle)?;

@@ -42,6 +42,20 @@ impl Shares<'_> {
             .optional()?)
     }
 
+    /// The cases received from `circle`.
+    pub fn received_from(&self, circle: &[u8]) -> Result<Vec<CaseId>> {
+        let mut stmt = self
+            .db
+            .connection()
+            .prepare_cached("SELECT case_id FROM case_origins WHERE circle = ?1")?;
+        let ids = stmt
+            .query_map([circle], |r| r.get::<_, Vec<u8>>(0))?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        ids.iter()
+            .map(|id| Ok(CaseId::from_bytes(crate::rows::to16(id)?)))
+            .collect()
+    }
+
     /// Records that an own case was shared with a circle.
     pub fn mark_shared(&self, case: &CaseId, circle: &[u8]) -> Result<()> {
         ensure_case(self.db.connection(), case)?;

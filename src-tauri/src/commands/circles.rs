@@ -119,10 +119,21 @@ pub fn remove_member(
     session.with_send(|e| e.remove_member(&circle, &member))
 }
 
+/// Leaves a circle; with `delete_cases`, the cases received there are erased from this laptop.
 #[tauri::command(async)]
 #[specta::specta]
-pub fn leave(session: State<'_, Session>, circle: String) -> Result<(), PublicError> {
-    session.with_send(|e| e.leave(&circle))
+pub fn leave(
+    session: State<'_, Session>,
+    circle: String,
+    delete_cases: bool,
+) -> Result<(), PublicError> {
+    session.with_send(|e| {
+        e.leave(&circle)?;
+        if delete_cases {
+            e.delete_received_cases(&circle)?;
+        }
+        Ok(())
+    })
 }
 
 #[tauri::command(async)]

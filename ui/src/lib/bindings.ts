@@ -84,7 +84,8 @@ export const commands = {
 	members: (circle: string) => __TAURI_INVOKE<MemberInfo[]>("members", { circle }),
 	verifyMember: (circle: string, member: string, safetyNumber: string) => __TAURI_INVOKE<MemberInfo>("verify_member", { circle, member, safetyNumber }),
 	removeMember: (circle: string, member: string) => __TAURI_INVOKE<MemberInfo>("remove_member", { circle, member }),
-	leave: (circle: string) => __TAURI_INVOKE<null>("leave", { circle }),
+	/**  Leaves a circle; with `delete_cases`, the cases received there are erased from this laptop. */
+	leave: (circle: string, deleteCases: boolean) => __TAURI_INVOKE<null>("leave", { circle, deleteCases }),
 	rotateKeys: (circle: string) => __TAURI_INVOKE<null>("rotate_keys", { circle }),
 	/**  Wakes the background sync now (the "sync" button, and after an approval in another window). */
 	syncNow: () => __TAURI_INVOKE<void>("sync_now"),

@@ -33,6 +33,27 @@ impl Engine {
         Ok(self.vault.settle_erasures()?)
     }
 
+    /// Erases every case received from `circle` (after leaving it, or being removed): the
+    /// number erased. Own cases shared there stay.
+    pub fn delete_received_cases(&mut self, circle: &str) -> Result<usize> {
+        let c = self.resolve_circle(circle)?;
+        let cases = self.vault.db().shares().received_from(&c.id)?;
+        let profile = self.vault.db().profile()?;
+        let instead = AppMessage::MemberProfile(MemberProfile {
+            name: profile.name,
+            specialty: profile.specialty,
+        });
+        self.vault.db_mut().atomically(|db| {
+            for case in &cases {
+                empty_queued(db, case, &instead)?;
+                db.erase_case(case)?;
+            }
+            Ok::<_, ClientError>(())
+        })?;
+        self.vault.settle_erasures()?;
+        Ok(cases.len())
+    }
+
     /// What is left of a case its author retracted, if it was.
     pub fn tombstone(&self, case: &CaseId) -> Result<Option<Tombstone>> {
         Ok(self.vault.db().tombstone(case)?)

@@ -155,3 +155,27 @@ fn a_case_deleted_here_leaves_no_trace_in_the_vault() {
     assert_eq!(blob_files(&dir), 0);
     assert!(a.case(&case).is_err());
 }
+
+/// B leaves the circle and erases what it received there: nothing of the case is left in B's
+/// vault, while A's own copy stays.
+#[test]
+fn leaving_a_circle_can_erase_the_cases_received_there() {
+    let root = tempfile::tempdir().unwrap();
+    let clock = Arc::new(MovableClock::default());
+    let relay = start_relay(&root.path().join("relay"), clock.clone(), "127.0.0.1:0");
+    let (mut a, mut b, case) = shared_and_discussed(root.path(), &clock, &relay.url());
+
+    b.leave("Skin").unwrap();
+    assert_eq!(b.delete_received_cases("Skin").unwrap(), 1);
+    b.sync().unwrap();
+    let dir = root.path().join("b");
+    assert_eq!(
+        traces(&dir),
+        Vec::<String>::new(),
+        "B still holds words of the case"
+    );
+    assert_eq!(blob_files(&dir), 0);
+    assert!(b.case(&case).is_err());
+    a.sync().unwrap();
+    assert!(a.case(&case).is_ok(), "the author's own case stays");
+}
