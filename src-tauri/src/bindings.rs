@@ -61,6 +61,7 @@ pub fn builder() -> tauri_specta::Builder<tauri::Wry> {
             circles::leave,
             circles::rotate_keys,
             circles::sync_now,
+            circles::set_retention,
         ])
         .events(collect_events![
             events::SyncState,

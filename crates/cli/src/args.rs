@@ -152,6 +152,17 @@ pub enum CircleCommand {
     DeleteCases { circle: String },
     /// Give yourself fresh keys in the circle.
     Rotate { circle: String },
+    /// Set how long every member keeps the cases received in the circle (admins only): a case
+    /// is erased from colleagues' laptops once that many days passed since it arrived.
+    Retention {
+        circle: String,
+        /// Days to keep each case (1 to 3653).
+        #[arg(long, conflicts_with = "forever", required_unless_present = "forever")]
+        days: Option<u32>,
+        /// Keep cases for ever.
+        #[arg(long)]
+        forever: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]

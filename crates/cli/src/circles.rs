@@ -234,6 +234,14 @@ fn circle(engine: &mut Engine, cmd: CircleCommand, out: &Output) -> Result<()> {
             );
             out.show(&Shown::Sent(send(engine, what)?));
         }
+        CircleCommand::Retention { circle, days, .. } => {
+            engine.set_retention(&circle, days)?;
+            let what = match days {
+                Some(d) => format!("{circle} keeps cases {d} day(s) on every member's laptop"),
+                None => format!("{circle} keeps cases for ever"),
+            };
+            out.show(&Shown::Sent(send(engine, what)?));
+        }
         CircleCommand::DeleteCases { circle } => {
             let n = engine.delete_received_cases(&circle)?;
             out.show(&Shown::Message(&format!(

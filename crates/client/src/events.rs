@@ -19,6 +19,16 @@ pub enum Event {
         circle: String,
         case: String,
     },
+    /// A received case the circle's retention ran out for: erased here.
+    CaseExpired {
+        circle: String,
+        case: String,
+    },
+    /// A circle admin set how long the cases received there are kept (`None`: for ever).
+    RetentionChanged {
+        circle: String,
+        days: Option<u32>,
+    },
     CommentReceived {
         circle: String,
         case: String,

@@ -168,6 +168,16 @@ pub struct VoteCast {
     pub option: u32,
 }
 
+/// A circle admin sets how long members keep the cases received in the circle: each member's
+/// client erases such a case once `days` have passed since it arrived. `None`: for ever.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RetentionSet {
+    pub days: Option<u32>,
+}
+
+/// The longest retention an admin may set: ten years.
+pub const MAX_RETENTION_DAYS: u32 = 3653;
+
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct MemberProfile {
@@ -186,6 +196,7 @@ pub enum AppMessage {
     Poll(PollOpened),
     Vote(VoteCast),
     MemberProfile(MemberProfile),
+    Retention(RetentionSet),
     /// From a newer client: kept as it came, to be read after an upgrade.
     Unknown {
         kind: String,
@@ -208,7 +219,9 @@ impl AppMessage {
             AppMessage::Comment(m) => Some(&m.case_id),
             AppMessage::Poll(m) => Some(&m.case_id),
             AppMessage::Vote(m) => Some(&m.case_id),
-            AppMessage::MemberProfile(_) | AppMessage::Unknown { .. } => None,
+            AppMessage::MemberProfile(_)
+            | AppMessage::Retention(_)
+            | AppMessage::Unknown { .. } => None,
         }
     }
 
@@ -222,6 +235,7 @@ impl AppMessage {
             AppMessage::Poll(_) => "poll",
             AppMessage::Vote(_) => "vote",
             AppMessage::MemberProfile(_) => "member_profile",
+            AppMessage::Retention(_) => "retention_set",
             AppMessage::Unknown { kind, .. } => kind,
         }
     }
@@ -276,6 +290,11 @@ impl AppMessage {
             {
                 Err(invalid("a profile field over 120 characters"))
             }
+            AppMessage::Retention(RetentionSet { days: Some(d) })
+                if *d == 0 || *d > MAX_RETENTION_DAYS =>
+            {
+                Err(invalid("a retention of 1 to 3653 days"))
+            }
             _ => Ok(()),
         }
     }
@@ -296,6 +315,7 @@ impl AppMessage {
             AppMessage::Poll(m) => to_cbor(m)?,
             AppMessage::Vote(m) => to_cbor(m)?,
             AppMessage::MemberProfile(m) => to_cbor(m)?,
+            AppMessage::Retention(m) => to_cbor(m)?,
             AppMessage::Unknown { body, .. } => body.clone(),
         };
         let mut envelope = AppEnvelope {
@@ -343,6 +363,7 @@ impl AppMessage {
             "poll" => AppMessage::Poll(from_cbor(body)?),
             "vote" => AppMessage::Vote(from_cbor(body)?),
             "member_profile" => AppMessage::MemberProfile(from_cbor(body)?),
+            "retention_set" => AppMessage::Retention(from_cbor(body)?),
             _ => AppMessage::Unknown {
                 kind: envelope.kind,
                 body: envelope.body.into_vec(),

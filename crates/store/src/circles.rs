@@ -30,6 +30,24 @@ impl CaseDb {
 }
 
 impl Circles<'_> {
+    /// Sets how many days the cases received in `circle` are kept (`None`: for ever).
+    pub fn set_retention(&self, circle: &[u8], days: Option<u32>) -> Result<()> {
+        self.db.connection().execute(
+            "UPDATE circles SET retention_days = ?2 WHERE id = ?1",
+            rusqlite::params![circle, days],
+        )?;
+        Ok(())
+    }
+
+    /// How many days the cases received in `circle` are kept (`None`: for ever).
+    pub fn retention(&self, circle: &[u8]) -> Result<Option<u32>> {
+        Ok(self.db.connection().query_row(
+            "SELECT retention_days FROM circles WHERE id = ?1",
+            [circle],
+            |r| r.get(0),
+        )?)
+    }
+
     pub fn add(&self, id: &[u8], name: &str, relay: &str, now: Timestamp) -> Result<()> {
         self.db.connection().execute(
             "INSERT INTO circles (id, name, relay, created_at) VALUES (?1, ?2, ?3, ?4)",

@@ -89,10 +89,15 @@ const MIGRATIONS: &[Migration] = &[
         sql: include_str!("migrations/0014_blob_withdrawals.sql"),
         after: None,
     },
+    Migration {
+        version: 15,
+        sql: include_str!("migrations/0015_retention.sql"),
+        after: None,
+    },
 ];
 
 /// The newest schema this build knows.
-pub const LATEST: i64 = 14;
+pub const LATEST: i64 = 15;
 
 pub(crate) fn current_version(conn: &Connection) -> Result<i64> {
     Ok(conn.query_row("PRAGMA user_version", [], |r| r.get(0))?)

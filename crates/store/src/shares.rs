@@ -42,6 +42,27 @@ impl Shares<'_> {
             .optional()?)
     }
 
+    /// The received cases whose circle's retention has run out at `now` (counted from when
+    /// each arrived), with their circle.
+    pub fn expired(&self, now: Timestamp) -> Result<Vec<(Vec<u8>, CaseId)>> {
+        const DAY_MS: i64 = 86_400_000;
+        let mut stmt = self.db.connection().prepare_cached(
+            "SELECT o.circle, o.case_id FROM case_origins o
+             JOIN circles c ON c.id = o.circle
+             JOIN cases k ON k.id = o.case_id
+             WHERE c.retention_days IS NOT NULL
+               AND k.created_at + c.retention_days * ?2 <= ?1",
+        )?;
+        let rows = stmt
+            .query_map(params![now.0, DAY_MS], |r| {
+                Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, Vec<u8>>(1)?))
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        rows.into_iter()
+            .map(|(circle, id)| Ok((circle, CaseId::from_bytes(crate::rows::to16(&id)?))))
+            .collect()
+    }
+
     /// The cases received from `circle`.
     pub fn received_from(&self, circle: &[u8]) -> Result<Vec<CaseId>> {
         let mut stmt = self

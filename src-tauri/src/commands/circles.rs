@@ -119,6 +119,18 @@ pub fn remove_member(
     session.with_send(|e| e.remove_member(&circle, &member))
 }
 
+/// Sets how many days every member keeps the cases received in the circle (`None`: for ever);
+/// admins only.
+#[tauri::command(async)]
+#[specta::specta]
+pub fn set_retention(
+    session: State<'_, Session>,
+    circle: String,
+    days: Option<u32>,
+) -> Result<(), PublicError> {
+    session.with_send(|e| e.set_retention(&circle, days))
+}
+
 /// Leaves a circle; with `delete_cases`, the cases received there are erased from this laptop.
 #[tauri::command(async)]
 #[specta::specta]

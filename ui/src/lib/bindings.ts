@@ -65,13 +65,13 @@ export const commands = {
 	acknowledge: (caseId: string, kind: FindingKind | null, text: string | null, all: boolean, pending: string[]) => __TAURI_INVOKE<number>("acknowledge", { caseId, kind, text, all, pending }),
 	/**  The case's de-identification report (none for a case shared with this profile). */
 	deidReport: (caseId: string) => __TAURI_INVOKE<CaseDeidReport_Serialize | null>("deid_report", { caseId }),
-	circles: () => __TAURI_INVOKE<CircleInfo[]>("circles"),
+	circles: () => __TAURI_INVOKE<CircleInfo_Serialize[]>("circles"),
 	/**
 	 *  A new circle on the relay named in the settings; `enrolment` is the one-time code its
 	 *  operator gave, for a relay that admits only enrolled accounts (needed once per relay);
 	 *  `relay_key` the SHA-256 of a self-signed relay's public key, which it is then trusted by.
 	 */
-	createCircle: (name: string, enrolment: string | null, relayKey: string | null) => __TAURI_INVOKE<CircleInfo>("create_circle", { name, enrolment, relayKey }),
+	createCircle: (name: string, enrolment: string | null, relayKey: string | null) => __TAURI_INVOKE<CircleInfo_Serialize>("create_circle", { name, enrolment, relayKey }),
 	invite: (circle: string) => __TAURI_INVOKE<string>("invite", { circle }),
 	join: (code: string) => __TAURI_INVOKE<JoinSent>("join", { code }),
 	joinRequests: (circle: string) => __TAURI_INVOKE<JoinRequestInfo[]>("join_requests", { circle }),
@@ -89,6 +89,11 @@ export const commands = {
 	rotateKeys: (circle: string) => __TAURI_INVOKE<null>("rotate_keys", { circle }),
 	/**  Wakes the background sync now (the "sync" button, and after an approval in another window). */
 	syncNow: () => __TAURI_INVOKE<void>("sync_now"),
+	/**
+	 *  Sets how many days every member keeps the cases received in the circle (`None`: for ever);
+	 *  admins only.
+	 */
+	setRetention: (circle: string, days: number | null) => __TAURI_INVOKE<null>("set_retention", { circle, days }),
 };
 
 /** Events */
@@ -404,7 +409,9 @@ export type Case_Serialize = {
 	comments: Comment_Serialize[],
 };
 
-export type CircleInfo = {
+export type CircleInfo = CircleInfo_Serialize | CircleInfo_Deserialize;
+
+export type CircleInfo_Deserialize = {
 	id: string,
 	name: string,
 	relay: string,
@@ -415,6 +422,23 @@ export type CircleInfo = {
 	 */
 	epoch_code: string,
 	members: number,
+	/**  How many days members keep the cases received here (`None`: for ever). */
+	retention_days?: number | null,
+};
+
+export type CircleInfo_Serialize = {
+	id: string,
+	name: string,
+	relay: string,
+	epoch: number,
+	/**
+	 *  Eight digits of this epoch's authenticator: the same for every member at this epoch,
+	 *  different for a member the relay showed another circle (compared beside safety numbers).
+	 */
+	epoch_code: string,
+	members: number,
+	/**  How many days members keep the cases received here (`None`: for ever). */
+	retention_days: number | null,
 };
 
 export type Comment = Comment_Serialize | Comment_Deserialize;
@@ -617,7 +641,11 @@ export type ErrorCode = "wrong_passphrase" | "vault_missing" | "vault_exists" | 
 
 export type Event = Event_Serialize | Event_Deserialize;
 
-export type Event_Deserialize = { event: "case_received"; circle: string; case: string } | { event: "case_updated"; circle: string; case: string } | { event: "case_retracted"; circle: string; case: string } | { event: "comment_received"; circle: string; case: string; comment: string } | { event: "poll_changed"; circle: string; case: string } | { event: "attachment_stored"; case: string; attachment: string } | { event: "members_changed"; circle: string; added: string[]; removed: string[] } | { event: "join_requested"; circle: string; request: number; name: string } | { event: "joined"; circle: string; name: string } | { event: "removed_from_circle"; circle: string } | 
+export type Event_Deserialize = { event: "case_received"; circle: string; case: string } | { event: "case_updated"; circle: string; case: string } | { event: "case_retracted"; circle: string; case: string } | 
+/**  A received case the circle's retention ran out for: erased here. */
+{ event: "case_expired"; circle: string; case: string } | 
+/**  A circle admin set how long the cases received there are kept (`None`: for ever). */
+{ event: "retention_changed"; circle: string; days?: number | null } | { event: "comment_received"; circle: string; case: string; comment: string } | { event: "poll_changed"; circle: string; case: string } | { event: "attachment_stored"; case: string; attachment: string } | { event: "members_changed"; circle: string; added: string[]; removed: string[] } | { event: "join_requested"; circle: string; request: number; name: string } | { event: "joined"; circle: string; name: string } | { event: "removed_from_circle"; circle: string } | 
 /**
  *  A message of the circle could not be opened or applied; it was recorded and skipped.
  *  A relay failed in a way that is not "out of reach" (an answer over its limit or
@@ -639,7 +667,11 @@ export type Event_Deserialize = { event: "case_received"; circle: string; case: 
 /**  An attachment could never be stored (its bytes do not match what the sender sent). */
 { event: "attachment_rejected"; case: string; attachment: string; reason: string };
 
-export type Event_Serialize = { event: "case_received"; circle: string; case: string } | { event: "case_updated"; circle: string; case: string } | { event: "case_retracted"; circle: string; case: string } | { event: "comment_received"; circle: string; case: string; comment: string } | { event: "poll_changed"; circle: string; case: string } | { event: "attachment_stored"; case: string; attachment: string } | { event: "members_changed"; circle: string; added: string[]; removed: string[] } | { event: "join_requested"; circle: string; request: number; name: string } | { event: "joined"; circle: string; name: string } | { event: "removed_from_circle"; circle: string } | 
+export type Event_Serialize = { event: "case_received"; circle: string; case: string } | { event: "case_updated"; circle: string; case: string } | { event: "case_retracted"; circle: string; case: string } | 
+/**  A received case the circle's retention ran out for: erased here. */
+{ event: "case_expired"; circle: string; case: string } | 
+/**  A circle admin set how long the cases received there are kept (`None`: for ever). */
+{ event: "retention_changed"; circle: string; days: number | null } | { event: "comment_received"; circle: string; case: string; comment: string } | { event: "poll_changed"; circle: string; case: string } | { event: "attachment_stored"; case: string; attachment: string } | { event: "members_changed"; circle: string; added: string[]; removed: string[] } | { event: "join_requested"; circle: string; request: number; name: string } | { event: "joined"; circle: string; name: string } | { event: "removed_from_circle"; circle: string } | 
 /**
  *  A message of the circle could not be opened or applied; it was recorded and skipped.
  *  A relay failed in a way that is not "out of reach" (an answer over its limit or

@@ -313,6 +313,7 @@ mod tests {
             epoch: 3,
             epoch_code: "4821 0937".into(),
             members: 2,
+            retention_days: Some(90),
         };
         let member = MemberInfo {
             account: "5e1f…".into(),

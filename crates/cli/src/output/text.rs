@@ -383,13 +383,17 @@ fn circles(out: &mut String, list: &[CircleInfo]) {
             out,
             "{}",
             format!(
-                "{}  {}  {}, epoch {} (code {}), on {}",
+                "{}  {}  {}, epoch {} (code {}), on {}{}",
                 &c.id[..12],
                 c.name,
                 count(c.members, "member"),
                 c.epoch,
                 c.epoch_code,
-                c.relay
+                c.relay,
+                match c.retention_days {
+                    Some(d) => format!("; cases kept {}", count(d as usize, "day")),
+                    None => String::new(),
+                }
             )
         );
     }
@@ -515,6 +519,16 @@ fn event_text(e: &Event) -> Option<String> {
         Event::CaseRetracted { case, .. } => {
             format!("case {} retracted by its author", short(case))
         }
+        Event::CaseExpired { case, .. } => {
+            format!(
+                "case {} erased: the circle keeps cases for less long",
+                short(case)
+            )
+        }
+        Event::RetentionChanged { days, .. } => match days {
+            Some(d) => format!("the circle now keeps cases {}", count(*d as usize, "day")),
+            None => "the circle now keeps cases for ever".into(),
+        },
         Event::CommentReceived { case, .. } => format!("new comment on case {}", short(case)),
         Event::PollChanged { case, .. } => format!("poll changed on case {}", short(case)),
         Event::AttachmentStored { .. } => return None,

@@ -7,6 +7,7 @@
 
 mod joining;
 mod key_publish;
+mod retention;
 mod sharing;
 
 pub use sharing::PollView;
@@ -45,6 +46,8 @@ pub struct CircleInfo {
     /// different for a member the relay showed another circle (compared beside safety numbers).
     pub epoch_code: String,
     pub members: usize,
+    /// How many days members keep the cases received here (`None`: for ever).
+    pub retention_days: Option<u32>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -147,12 +150,13 @@ impl Engine {
             epoch: group.epoch(),
             epoch_code: group.epoch_code(),
             members: group.members()?.len(),
+            retention_days: self.vault.db().circles().retention(&c.id)?,
             name: c.name,
             relay: c.relay,
         })
     }
 
-    fn group(&self, circle: &[u8]) -> Result<Circle> {
+    pub(crate) fn group(&self, circle: &[u8]) -> Result<Circle> {
         Circle::load(&Provider::new(self.vault.db().connection()), circle)?
             .ok_or_else(|| ClientError::Invalid("this profile is not in that circle".into()))
     }

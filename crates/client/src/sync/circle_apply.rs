@@ -353,6 +353,17 @@ impl CircleApplier {
                     AppMessage::CaseShared(m) => db.shares().origin(&m.case_id)?.is_none(),
                     _ => false,
                 };
+                // Only an admin sets how long members keep the circle's cases.
+                if matches!(message, AppMessage::Retention(_))
+                    && !self
+                        .loaded
+                        .get(circle)
+                        .is_some_and(|g| g.may_manage(&sender).unwrap_or(false))
+                {
+                    return Err(Rejection::Bad(
+                        "only an admin sets the circle's retention".into(),
+                    ));
+                }
                 apply_app_message(db, circle, &hex::encode(sender), &message, self.now)?;
                 match &message {
                     AppMessage::CaseShared(CaseShared {
@@ -403,6 +414,10 @@ impl CircleApplier {
                             case: case_id.to_string(),
                         })
                     }
+                    AppMessage::Retention(r) => self.events.push(Event::RetentionChanged {
+                        circle: c,
+                        days: r.days,
+                    }),
                     AppMessage::MemberProfile(_) | AppMessage::Unknown { .. } => {}
                 }
                 Ok(())

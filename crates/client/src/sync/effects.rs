@@ -62,6 +62,8 @@ pub fn apply_app_message(
             db.circles()
                 .set_member_profile(circle, sender, &p.name, &p.specialty)
         }
+        // The sender's role was checked with the group (`circle_apply`).
+        AppMessage::Retention(r) => db.circles().set_retention(circle, r.days),
         // From a newer client: nothing this version knows how to apply.
         AppMessage::Unknown { .. } => Ok(()),
     }

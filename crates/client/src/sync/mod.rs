@@ -103,6 +103,7 @@ impl Engine {
         }
         self.download_attachments(&mut report)?;
         self.withdraw_blobs(&mut report)?;
+        self.expire_cases(&mut report.events)?;
         if report
             .events
             .iter()

@@ -179,3 +179,69 @@ fn leaving_a_circle_can_erase_the_cases_received_there() {
     a.sync().unwrap();
     assert!(a.case(&case).is_ok(), "the author's own case stays");
 }
+
+/// The circle's admin sets a 30-day retention. A case that arrived 35 days ago is erased from
+/// the member's laptop (gone from every page), one that arrived 15 days ago stays, and the
+/// author keeps both. A member who is not an admin cannot set it: refused at their own client,
+/// and their message setting it anyway is refused by the others.
+#[test]
+fn cases_past_the_circles_retention_vanish_from_members_laptops() {
+    let root = tempfile::tempdir().unwrap();
+    let clock = Arc::new(MovableClock::default());
+    let relay = start_relay(&root.path().join("relay"), clock.clone(), "127.0.0.1:0");
+    let (mut a, mut b) = circle_of_two(root.path(), &clock, &relay.url(), "Skin");
+    a.set_retention("Skin", Some(30)).unwrap();
+    let share = |a: &mut Engine, title: &str, history: &str| {
+        let case = a
+            .create_case(CaseFields {
+                title: title.into(),
+                history: history.into(),
+                ..Default::default()
+            })
+            .unwrap();
+        a.share(&case, "Skin").unwrap();
+        a.sync().unwrap();
+        case
+    };
+    let old = share(&mut a, TITLE, BODY);
+    b.sync().unwrap();
+    assert_eq!(
+        b.retention("Skin").unwrap(),
+        Some(30),
+        "the member keeps it so"
+    );
+    clock.advance_days(20);
+    let young = share(&mut a, "Younger papules", "Seen a fortnight later");
+    b.sync().unwrap();
+    assert!(
+        !traces(&root.path().join("b")).is_empty(),
+        "the old case is there"
+    );
+
+    clock.advance_days(15);
+    let report = b.sync().unwrap();
+    assert!(report.events.iter().any(|e| matches!(
+        e,
+        consilium_client::Event::CaseExpired { case, .. } if *case == old.to_string()
+    )));
+    assert!(b.case(&old).is_err(), "35 days: erased");
+    assert!(b.case(&young).is_ok(), "15 days: kept");
+    assert_eq!(traces(&root.path().join("b")), Vec::<String>::new());
+    a.sync().unwrap();
+    assert!(
+        a.case(&old).is_ok() && a.case(&young).is_ok(),
+        "the author keeps both"
+    );
+
+    let refused = b.set_retention("Skin", Some(1)).unwrap_err();
+    assert_eq!(refused.code(), consilium_client::ErrorCode::InvalidInput);
+    let mut m = crate::hostile_member::HostileMember::join(&mut a, "Skin", &clock);
+    m.post(&consilium_client::model::app::AppMessage::Retention(
+        consilium_client::model::app::RetentionSet { days: Some(1) },
+    ));
+    a.sync().unwrap();
+    b.sync().unwrap();
+    assert_eq!(a.retention("Skin").unwrap(), Some(30));
+    assert_eq!(b.retention("Skin").unwrap(), Some(30));
+    assert!(b.case(&young).is_ok());
+}

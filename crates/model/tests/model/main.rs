@@ -400,6 +400,8 @@ mod app_messages {
             (".{0,60}", ".{0,60}").prop_map(|(name, specialty)| {
                 AppMessage::MemberProfile(MemberProfile { name, specialty })
             }),
+            proptest::option::of(1u32..=MAX_RETENTION_DAYS)
+                .prop_map(|days| AppMessage::Retention(RetentionSet { days })),
         ]
     }
 
