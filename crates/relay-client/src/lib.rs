@@ -393,6 +393,15 @@ impl RelayClient {
         self.send(reqwest::Method::PUT, &path, body).await.map(drop)
     }
 
+    /// Shortens how long the relay keeps the group's messages and blobs to `days` (`None`: the
+    /// relay's own). Only an admin of the group may.
+    pub async fn set_group_retention(&self, group_id: &[u8], days: Option<u32>) -> Result<()> {
+        let path = format!("/v1/groups/{}/retention", hex::encode(group_id));
+        let body = serde_json::to_vec(&serde_json::json!({ "days": days }))
+            .map_err(|e| RelayClientError::BadAnswer(e.to_string()))?;
+        self.send(reqwest::Method::PUT, &path, body).await.map(drop)
+    }
+
     /// Uploads a blob (its id is the SHA-256 of `bytes`, computed here) for a group.
     pub async fn put_blob(&self, group_id: &[u8], bytes: Vec<u8>) -> Result<[u8; 32]> {
         let mut id = [0u8; 32];

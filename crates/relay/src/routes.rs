@@ -191,6 +191,7 @@ pub(crate) fn router(state: AppState) -> Router {
             post(post_message).get(fetch_messages),
         )
         .route("/v1/groups/{group}/cursor", put(set_cursor))
+        .route("/v1/groups/{group}/retention", put(set_group_retention))
         .route("/v1/groups/{group}/state", put(adopt_group_state))
         .route("/v1/groups/{group}/reports", post(report_commit))
         .route("/v1/groups/{group}/invitations", post(register_invitation))
@@ -372,6 +373,32 @@ async fn set_cursor(
     let c: Cursor =
         serde_json::from_slice(&a.body).map_err(|e| RelayError::BadRequest(e.to_string()))?;
     s.store.set_cursor(&a.account, &gid, c.seq).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// A circle's admin shortens how long the relay keeps the group's messages and blobs:
+/// JSON `{"days": N}` (1 to 3653), or `{"days": null}` for the relay's own.
+async fn set_group_retention(
+    State(s): State<AppState>,
+    Path(group): Path<String>,
+    a: Authed,
+) -> Result<StatusCode> {
+    #[derive(serde::Deserialize)]
+    struct Retention {
+        days: Option<u32>,
+    }
+    let gid = group_id(&group)?;
+    let r: Retention =
+        serde_json::from_slice(&a.body).map_err(|e| RelayError::BadRequest(e.to_string()))?;
+    if r.days
+        .is_some_and(|d| d == 0 || d > consilium_model::app::MAX_RETENTION_DAYS)
+    {
+        return Err(RelayError::BadRequest(
+            "a retention is 1 to 3653 days".into(),
+        ));
+    }
+    s.blocking(move |st| st.set_group_retention(&a.account, &gid, r.days))
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -1,7 +1,8 @@
 //! How long a circle keeps its cases. A circle's admin sets a retention period; every member's
 //! client erases a case received in the circle once that many days have passed since it
 //! arrived (own cases are the author's to keep). The setting travels as an application message
-//! whose sender must be an admin where it is received.
+//! whose sender must be an admin where it is received; the relay is told too, and keeps the
+//! circle's messages and images no longer than that.
 
 use consilium_model::app::{AppMessage, MAX_RETENTION_DAYS, RetentionSet};
 
@@ -25,6 +26,10 @@ impl Engine {
                 "only an admin of the circle sets how long its cases are kept".into(),
             ));
         }
+        // The relay first: it keeps the circle's messages and images no longer than that. If
+        // it cannot be reached, nothing changed.
+        let client = self.net.client(&c.relay)?;
+        self.net.run(client.set_group_retention(&c.id, days))?;
         let message = AppMessage::Retention(RetentionSet { days });
         let (now, entropy) = (self.config.clock.now(), self.config.entropy.clone());
         self.vault.db_mut().atomically(|db| {

@@ -398,6 +398,47 @@ mod tests {
 
     const DAY_MS: i64 = 24 * 3600 * 1000;
 
+    /// A circle whose admin set a 30-day retention loses its messages and blobs after 30 days,
+    /// while another group keeps the relay's 90; only an admin of the group sets it (here, in a
+    /// group without roles, any member), and a stranger is refused.
+    #[test]
+    fn a_circles_retention_shortens_the_relays_for_that_group_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::open(dir.path()).unwrap();
+        let a = Account([1; 32]);
+        let (short, long) = ([7u8; 16], [8u8; 16]);
+        for gid in [short, long] {
+            s.create_group(&gid, &a, bare(&a), 0).wait().unwrap();
+            post(&s, &a, &gid, 1, 0);
+            s.put_blob(&a, &gid, &sha(&gid), &gid, 1 << 30, 0).unwrap();
+        }
+        let stranger = Account([3; 32]);
+        assert!(matches!(
+            s.set_group_retention(&stranger, &short, Some(30)),
+            Err(RelayError::Forbidden)
+        ));
+        s.set_group_retention(&a, &short, Some(30)).unwrap();
+        s.prune(31 * DAY_MS, 90 * DAY_MS).unwrap();
+        assert!(
+            s.fetch(&a, &short, 0, 100).unwrap().is_empty(),
+            "past 30 days"
+        );
+        assert!(s.read_blob(&a, &sha(&short)).is_err());
+        assert_eq!(
+            s.fetch(&a, &long, 0, 100).unwrap().len(),
+            1,
+            "within 90 days"
+        );
+        assert!(s.read_blob(&a, &sha(&long)).is_ok());
+    }
+
+    fn sha(bytes: &[u8]) -> [u8; 32] {
+        ring::digest::digest(&ring::digest::SHA256, bytes)
+            .as_ref()
+            .try_into()
+            .unwrap()
+    }
+
     /// A client may ask for any expiry; the relay keeps key packages no longer than their MLS
     /// lifetime and invitations no longer than a fortnight, so `i64::MAX` does not mean "for
     /// ever".

@@ -1,15 +1,57 @@
 //! Pruning: what every member has read, or what is older than the retention period, is dropped,
 //! with the blob files no record refers to any more.
 
-use rusqlite::OptionalExtension;
+use rusqlite::{OptionalExtension, params};
 
 use super::Store;
+use crate::auth::Account;
 use crate::error::{RelayError, Result};
+
+/// A blob past its group's retention (?1: the relay's cutoff, ?2: now, ?3: the relay's
+/// retention in ms): a group's own can only shorten the relay's.
+const BLOB_EXPIRED: &str = "created_at < max(?1, ?2 - coalesce(
+    (SELECT retention_ms FROM groups g WHERE g.id = blobs.group_id), ?3))";
 
 impl Store {
     /// Drops what no one needs any more: messages every member's cursor has passed or older than
     /// `retention_ms`, blobs older than `retention_ms`, used or expired invitations, expired key
     /// packages, mailbox items older than `retention_ms`. Returns the number of blob files removed.
+    /// Sets group `group_id`'s own retention (`None`: the relay's): only an admin of the group
+    /// may (any member, in a group without roles). It only ever shortens the relay's.
+    pub fn set_group_retention(
+        &self,
+        member: &Account,
+        group_id: &[u8],
+        days: Option<u32>,
+    ) -> Result<()> {
+        let (member, group) = (*member, group_id.to_vec());
+        self.write(move |c| {
+            if !Self::is_member(c, &group, &member)? {
+                return Err(RelayError::Forbidden);
+            }
+            let state: Option<Vec<u8>> = c
+                .query_row(
+                    "SELECT public_state FROM groups WHERE id = ?1",
+                    [&group],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            if let Some(state) = state.filter(|s| !s.is_empty()) {
+                let admins = crate::handshake::admins_of_record(&state)?;
+                if !admins.is_empty() && !admins.contains(&member) {
+                    return Err(RelayError::Forbidden);
+                }
+            }
+            let ms = days.map(|d| i64::from(d) * 86_400_000);
+            c.execute(
+                "UPDATE groups SET retention_ms = ?2 WHERE id = ?1",
+                params![group, ms],
+            )?;
+            Ok(())
+        })
+        .wait()
+    }
+
     pub fn prune(&self, now: i64, retention_ms: i64) -> Result<u64> {
         let cutoff = now - retention_ms;
         let _files = self
@@ -18,12 +60,15 @@ impl Store {
             .map_err(|_| RelayError::Internal("blob lock poisoned".into()))?;
         let unreferenced: Vec<Vec<u8>> = self
             .write(move |c| {
+                // A group's own retention (its admins') can only shorten the relay's.
                 let removed = c.execute(
-                    "DELETE FROM messages WHERE created_at < ?1 OR seq <= (
+                    "DELETE FROM messages WHERE created_at < max(?1, ?2 - coalesce(
+                         (SELECT retention_ms FROM groups g WHERE g.id = messages.group_id), ?3))
+                     OR seq <= (
                      SELECT min(coalesce(c.seq, 0)) FROM members m
                      LEFT JOIN cursors c ON c.group_id = m.group_id AND c.account = m.account
                      WHERE m.group_id = messages.group_id)",
-                    [cutoff],
+                    params![cutoff, now, retention_ms],
                 )?;
                 c.execute(
                     "DELETE FROM invitations WHERE used = 1 OR expires_at <= ?1",
@@ -45,12 +90,18 @@ impl Store {
                 // long expired by then).
                 c.execute("DELETE FROM mailbox WHERE created_at < ?1", [cutoff])?;
                 let old: Vec<Vec<u8>> = {
-                    let mut stmt =
-                        c.prepare("SELECT DISTINCT id FROM blobs WHERE created_at < ?1")?;
-                    stmt.query_map([cutoff], |r| r.get::<_, Vec<u8>>(0))?
-                        .collect::<rusqlite::Result<Vec<_>>>()?
+                    let mut stmt = c.prepare(&format!(
+                        "SELECT DISTINCT id FROM blobs WHERE {BLOB_EXPIRED}"
+                    ))?;
+                    stmt.query_map(params![cutoff, now, retention_ms], |r| {
+                        r.get::<_, Vec<u8>>(0)
+                    })?
+                    .collect::<rusqlite::Result<Vec<_>>>()?
                 };
-                c.execute("DELETE FROM blobs WHERE created_at < ?1", [cutoff])?;
+                c.execute(
+                    &format!("DELETE FROM blobs WHERE {BLOB_EXPIRED}"),
+                    params![cutoff, now, retention_ms],
+                )?;
                 // A file stays while another group still holds a record of it.
                 let mut gone = Vec::new();
                 for id in old {
