@@ -29,6 +29,7 @@ pub fn builder() -> tauri_specta::Builder<tauri::Wry> {
             cases::edit_case,
             cases::resolve_case,
             cases::delete_case,
+            cases::retracted_cases,
             cases::retract_case,
             cases::attach_files,
             cases::attach_image,

@@ -42,5 +42,6 @@ pub use review::{Acknowledge, CaseDeidReport, ImageEntry, Resolution, TextEntry}
 pub use settings::{EARLIER_LOCAL_RELAY, Settings, Theme, local_relay};
 pub use sync::SyncReport;
 pub use vault::{
-    CasePatch, CaseView, ImportProgress, ImportRequest, RedactRequest, SidebarEntry, case_from_toml,
+    CasePatch, CaseView, ImportProgress, ImportRequest, RedactRequest, RetractedCase, SidebarEntry,
+    case_from_toml,
 };

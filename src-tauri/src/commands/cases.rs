@@ -7,7 +7,7 @@ use consilium_client::model::{Attachment, CaseSummary, CommentId, SearchHit};
 use consilium_client::model::{AttachmentId, CaseFields, CaseFilter, CaseId, Rendition};
 use consilium_client::{
     CasePatch, CaseView, ClientError, PendingImage, PollView, PublicError, RedactRequest,
-    Redaction, SidebarEntry,
+    Redaction, RetractedCase, SidebarEntry,
 };
 use serde::Deserialize;
 use tauri::ipc::Response;
@@ -99,6 +99,13 @@ pub fn resolve_case(
     outcome: String,
 ) -> Result<(), PublicError> {
     session.with_send(|e| e.resolve_case(&parse_case(&id)?, &outcome))
+}
+
+/// The cases retracted by their authors: who and when, nothing of their content.
+#[tauri::command(async)]
+#[specta::specta]
+pub fn retracted_cases(session: State<'_, Session>) -> Result<Vec<RetractedCase>, PublicError> {
+    session.with(|e| e.retracted_cases())
 }
 
 /// Erases the case from this laptop with everything it holds; colleagues keep their copies.

@@ -404,6 +404,15 @@ async fn journey(w: &Window, b: &Cli, photos: &[String]) {
         assert!(started.elapsed() < WAIT, "the case stayed in the window");
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
+    // The list says what happened, and nothing of the case.
+    w.sees("1 case retracted by its author").await;
+    w.field("details.retracted summary")
+        .await
+        .click()
+        .await
+        .unwrap();
+    w.sees("Retracted by you").await;
+    w.shot("retracted").await;
     let started = Instant::now();
     loop {
         b.ok(&["sync"]);

@@ -20,6 +20,7 @@ export type Urgency = b.Urgency;
 export type Sex = b.Sex;
 export type QuestionKind = b.QuestionKind;
 export type CaseSummary = b.CaseSummary_Serialize;
+export type RetractedCase = b.RetractedCase_Serialize;
 export type CaseFilter = b.CaseFilter_Deserialize;
 export type CaseFields = b.CaseFields_Serialize;
 export type DeidReport = b.DeidReport_Serialize;

@@ -21,6 +21,8 @@ export const commands = {
 	resolveCase: (id: string, outcome: string) => __TAURI_INVOKE<null>("resolve_case", { id, outcome }),
 	/**  Erases the case from this laptop with everything it holds; colleagues keep their copies. */
 	deleteCase: (id: string) => __TAURI_INVOKE<null>("delete_case", { id }),
+	/**  The cases retracted by their authors: who and when, nothing of their content. */
+	retractedCases: () => __TAURI_INVOKE<RetractedCase_Serialize[]>("retracted_cases"),
 	/**
 	 *  Withdraws an own shared case from every circle it went to (erased on each colleague's
 	 *  laptop as it syncs, its images from the relay) and erases it here; the number of circles.
@@ -887,6 +889,29 @@ export type Resolution =
 "acknowledged" | 
 /**  Shown to the author and no longer in the text. */
 "edited_out";
+
+/**  What is left of a case its author retracted: who, where and when; nothing of its content. */
+export type RetractedCase = RetractedCase_Serialize | RetractedCase_Deserialize;
+
+/**  What is left of a case its author retracted: who, where and when; nothing of its content. */
+export type RetractedCase_Deserialize = {
+	case: string,
+	/**  The circle it came from (its name), for a received one. */
+	circle?: string | null,
+	/**  Its author's name as the circle knows it (`None`: this profile). */
+	author?: string | null,
+	retracted_at: Timestamp,
+};
+
+/**  What is left of a case its author retracted: who, where and when; nothing of its content. */
+export type RetractedCase_Serialize = {
+	case: string,
+	/**  The circle it came from (its name), for a received one. */
+	circle: string | null,
+	/**  Its author's name as the circle knows it (`None`: this profile). */
+	author: string | null,
+	retracted_at: Timestamp,
+};
 
 /**  A full-text search hit. */
 export type SearchHit = {

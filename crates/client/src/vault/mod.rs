@@ -12,4 +12,4 @@ mod views;
 pub use case_input::{CasePatch, case_from_toml};
 pub use images::RedactRequest;
 pub use import::{ImportProgress, ImportRequest};
-pub use views::{CaseView, SidebarEntry};
+pub use views::{CaseView, RetractedCase, SidebarEntry};

@@ -99,3 +99,47 @@ impl Engine {
         Ok(out)
     }
 }
+
+/// What is left of a case its author retracted: who, where and when; nothing of its content.
+#[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct RetractedCase {
+    pub case: String,
+    /// The circle it came from (its name), for a received one.
+    pub circle: Option<String>,
+    /// Its author's name as the circle knows it (`None`: this profile).
+    pub author: Option<String>,
+    pub retracted_at: consilium_model::Timestamp,
+}
+
+impl Engine {
+    /// The cases retracted by their authors, the latest first, for the case list.
+    pub fn retracted_cases(&self) -> Result<Vec<RetractedCase>> {
+        let db = self.vault.db();
+        let mut out = Vec::new();
+        for t in db.tombstones()? {
+            let (circle, author) = match &t.from {
+                Some((circle, account)) => {
+                    let name = db
+                        .circles()
+                        .member_profiles(circle)?
+                        .into_iter()
+                        .find(|(a, _, _)| a == account)
+                        .map(|(_, name, _)| name)
+                        .filter(|n| !n.is_empty())
+                        .unwrap_or_else(|| account.chars().take(8).collect());
+                    let circle = db.circles().get(circle).map(|c| c.name).ok();
+                    (circle, Some(name))
+                }
+                None => (None, None),
+            };
+            out.push(RetractedCase {
+                case: t.case.to_string(),
+                circle,
+                author,
+                retracted_at: t.retracted_at,
+            });
+        }
+        Ok(out)
+    }
+}
