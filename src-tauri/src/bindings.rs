@@ -63,6 +63,7 @@ pub fn builder() -> tauri_specta::Builder<tauri::Wry> {
             circles::rotate_keys,
             circles::sync_now,
             circles::set_retention,
+            circles::delete_received_cases,
         ])
         .events(collect_events![
             events::SyncState,

@@ -131,6 +131,19 @@ pub fn set_retention(
     session.with_send(|e| e.set_retention(&circle, days))
 }
 
+/// Erases the cases received in a circle from this laptop (after a removal); how many.
+#[tauri::command(async)]
+#[specta::specta]
+pub fn delete_received_cases(
+    session: State<'_, Session>,
+    circle: String,
+) -> Result<u32, PublicError> {
+    session.with(|e| {
+        let n = e.delete_received_cases(&circle)?;
+        Ok(u32::try_from(n).unwrap_or(u32::MAX))
+    })
+}
+
 /// Leaves a circle; with `delete_cases`, the cases received there are erased from this laptop.
 #[tauri::command(async)]
 #[specta::specta]

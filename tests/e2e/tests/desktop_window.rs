@@ -70,7 +70,7 @@ fn step(name: &str) {
 }
 
 /// Creates the profile; the strength meter and confirmation gate the button.
-async fn create_profile(w: &Window, name: &str, specialty: &str) {
+pub(crate) async fn create_profile(w: &Window, name: &str, specialty: &str) {
     w.sees("Create your Consilium profile").await;
     w.type_in("input[name=name]", name).await;
     w.type_in("input[name=specialty]", specialty).await;

@@ -96,6 +96,8 @@ export const commands = {
 	 *  admins only.
 	 */
 	setRetention: (circle: string, days: number | null) => __TAURI_INVOKE<null>("set_retention", { circle, days }),
+	/**  Erases the cases received in a circle from this laptop (after a removal); how many. */
+	deleteReceivedCases: (circle: string) => __TAURI_INVOKE<number>("delete_received_cases", { circle }),
 };
 
 /** Events */

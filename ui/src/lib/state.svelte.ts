@@ -23,6 +23,8 @@ export const app = $state({
   error: null as { title: string; detail: string } | null,
   /** Bumped whenever cases or circles may have changed, so lists reload. */
   version: 0,
+  /** Circles (ids) this profile was removed from, whose received cases await a decision. */
+  removedFrom: [] as string[],
 });
 
 export function showError(e: unknown) {

@@ -36,7 +36,20 @@ impl Engine {
     /// Erases every case received from `circle` (after leaving it, or being removed): the
     /// number erased. Own cases shared there stay.
     pub fn delete_received_cases(&mut self, circle: &str) -> Result<usize> {
-        let c = self.resolve_circle(circle)?;
+        // A circle left, or one this profile was removed from, is named too.
+        let c = match self.resolve_circle(circle) {
+            Ok(c) => c,
+            Err(e) => {
+                let wanted = circle.trim().to_lowercase();
+                self.vault
+                    .db()
+                    .circles()
+                    .left()?
+                    .into_iter()
+                    .find(|c| c.name.to_lowercase() == wanted || hex::encode(&c.id) == wanted)
+                    .ok_or(e)?
+            }
+        };
         let cases = self.vault.db().shares().received_from(&c.id)?;
         let profile = self.vault.db().profile()?;
         let instead = AppMessage::MemberProfile(MemberProfile {

@@ -165,9 +165,13 @@ fn leaving_a_circle_can_erase_the_cases_received_there() {
     let relay = start_relay(&root.path().join("relay"), clock.clone(), "127.0.0.1:0");
     let (mut a, mut b, case) = shared_and_discussed(root.path(), &clock, &relay.url());
 
+    // B is out once A's client commits the request; the circle is named still.
     b.leave("Skin").unwrap();
-    assert_eq!(b.delete_received_cases("Skin").unwrap(), 1);
     b.sync().unwrap();
+    a.sync().unwrap();
+    b.sync().unwrap();
+    assert!(b.circles().unwrap().is_empty(), "B left");
+    assert_eq!(b.delete_received_cases("Skin").unwrap(), 1);
     let dir = root.path().join("b");
     assert_eq!(
         traces(&dir),
