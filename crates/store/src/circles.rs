@@ -73,11 +73,22 @@ impl Circles<'_> {
         Ok(moved)
     }
 
+    /// The circles this profile is in.
     pub fn all(&self) -> Result<Vec<CircleRecord>> {
+        self.records(false)
+    }
+
+    /// The circles this profile left or was removed from.
+    pub fn left(&self) -> Result<Vec<CircleRecord>> {
+        self.records(true)
+    }
+
+    fn records(&self, left: bool) -> Result<Vec<CircleRecord>> {
         let mut stmt = self.db.connection().prepare_cached(
-            "SELECT id, name, relay, created_at FROM circles WHERE left_at IS NULL ORDER BY name",
+            "SELECT id, name, relay, created_at FROM circles
+             WHERE (left_at IS NOT NULL) = ?1 ORDER BY name",
         )?;
-        let rows = stmt.query_map([], |r| {
+        let rows = stmt.query_map([left], |r| {
             Ok(CircleRecord {
                 id: r.get(0)?,
                 name: r.get(1)?,
@@ -156,22 +167,6 @@ impl Circles<'_> {
     }
 
     /// This profile left the circle or was removed: it is no longer synced or listed.
-    /// The circles this profile left or was removed from.
-    pub fn left(&self) -> Result<Vec<CircleRecord>> {
-        let mut stmt = self.db.connection().prepare_cached(
-            "SELECT id, name, relay, created_at FROM circles WHERE left_at IS NOT NULL ORDER BY name",
-        )?;
-        let rows = stmt.query_map([], |r| {
-            Ok(CircleRecord {
-                id: r.get(0)?,
-                name: r.get(1)?,
-                relay: r.get(2)?,
-                created_at: Timestamp(r.get(3)?),
-            })
-        })?;
-        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
-    }
-
     pub fn mark_left(&self, id: &[u8], now: Timestamp) -> Result<()> {
         self.db.connection().execute(
             "UPDATE circles SET left_at = coalesce(left_at, ?2) WHERE id = ?1",

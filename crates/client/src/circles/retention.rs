@@ -9,6 +9,7 @@ use consilium_model::app::{AppMessage, MAX_RETENTION_DAYS, RetentionSet};
 use crate::engine::Engine;
 use crate::error::{ClientError, Result};
 use crate::events::Event;
+use crate::sync::erasure::erase_here;
 use crate::sync::queue::{app, enqueue};
 
 impl Engine {
@@ -38,7 +39,10 @@ impl Engine {
             enqueue(db, &*entropy, &c.id, &queued, now)?;
             Ok::<_, ClientError>(())
         })?;
-        self.expire_cases(&mut Vec::new())
+        if self.expire_cases(&mut Vec::new())? {
+            self.vault.settle_erasures()?;
+        }
+        Ok(())
     }
 
     /// How many days the cases received in `circle` are kept (`None`: for ever).
@@ -47,20 +51,19 @@ impl Engine {
         Ok(self.vault.db().circles().retention(&c.id)?)
     }
 
-    /// Erases the received cases whose circle's retention ran out, each told as an event.
-    pub(crate) fn expire_cases(&mut self, events: &mut Vec<Event>) -> Result<()> {
+    /// Erases the received cases whose circle's retention ran out, each told as an event;
+    /// whether any was (the caller then settles the vault's erasures).
+    pub(crate) fn expire_cases(&mut self, events: &mut Vec<Event>) -> Result<bool> {
         let now = self.config.clock.now();
         let expired = self.vault.db().shares().expired(now)?;
         if expired.is_empty() {
-            return Ok(());
+            return Ok(false);
         }
         self.vault.db_mut().atomically(|db| {
-            for (_, case) in &expired {
-                db.erase_case(case)?;
-            }
-            Ok::<_, ClientError>(())
+            expired
+                .iter()
+                .try_for_each(|(_, case)| erase_here(db, case))
         })?;
-        self.vault.settle_erasures()?;
         events.extend(
             expired
                 .into_iter()
@@ -69,6 +72,6 @@ impl Engine {
                     case: case.to_string(),
                 }),
         );
-        Ok(())
+        Ok(true)
     }
 }

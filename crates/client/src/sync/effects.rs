@@ -7,6 +7,7 @@ use consilium_model::Timestamp;
 use consilium_model::app::{AppMessage, CaseRevised, CaseShared};
 use consilium_store::{CaseDb, StoreError};
 
+use super::erasure::forget_queued;
 use super::receive::Rejection;
 
 fn judged(e: StoreError) -> Rejection {
@@ -25,6 +26,13 @@ pub fn apply_app_message(
     message: &AppMessage,
     now: Timestamp,
 ) -> Result<(), Rejection> {
+    if let AppMessage::CaseRetracted(m) = message {
+        db.shares()
+            .retract(circle, sender, &m.case_id, now)
+            .map_err(judged)?;
+        // What this profile queued about it (a comment not sent yet) keeps nothing of it.
+        return forget_queued(db, &m.case_id).map_err(Rejection::Local);
+    }
     match message {
         AppMessage::CaseShared(CaseShared {
             case_id,
@@ -49,7 +57,8 @@ pub fn apply_app_message(
                 "only the author may resolve a case".into(),
             )),
         },
-        AppMessage::CaseRetracted(m) => db.shares().retract(circle, sender, &m.case_id, now),
+        // Applied above, with the outbox.
+        AppMessage::CaseRetracted(_) => Ok(()),
         AppMessage::Comment(m) => db.shares().receive_comment(circle, sender, m).map(drop),
         AppMessage::Poll(m) => {
             db.polls()
@@ -235,5 +244,61 @@ mod tests {
             assert!(bad(apply_app_message(&mut db, b"C", "alice", &again, t)));
         }
         assert!(db.cases().get(&case).is_err());
+    }
+
+    /// This profile's comment on a received case waits in the outbox when the author's
+    /// retraction arrives: it keeps its number but no word of its text.
+    #[test]
+    fn a_retraction_empties_what_this_profile_queued_about_the_case() {
+        let mut db = db();
+        db.set_profile(&consilium_store::Profile {
+            name: "Dr Bob".into(),
+            specialty: "Dermatology".into(),
+            created_at: Timestamp(1),
+        })
+        .unwrap();
+        let case = CaseId::from_bytes([7; 16]);
+        let t = Timestamp(5);
+        apply_app_message(&mut db, b"C", "alice", &shared(&case, 1, "Rash"), t).unwrap();
+        let unsent = AppMessage::Comment(CommentPosted {
+            case_id: case.clone(),
+            comment_id: CommentId::from_bytes([3; 16]),
+            reply_to: None,
+            body: "Quillwort nodules".into(),
+            created_at: t,
+        });
+        let queued = crate::sync::queue::app(&db, b"C", &unsent).unwrap();
+        let entropy = SystemEntropy::new();
+        crate::sync::queue::enqueue(&db, &entropy, b"C", &queued, t).unwrap();
+
+        let retract = AppMessage::CaseRetracted(CaseRetracted {
+            case_id: case.clone(),
+        });
+        apply_app_message(&mut db, b"C", "alice", &retract, t).unwrap();
+        let items = db.outbox().payloads().unwrap();
+        assert_eq!(items.len(), 1, "the item stays, for its number");
+        let crate::sync::payload::Queued::App(bytes) =
+            crate::sync::payload::Queued::decode(&items[0].1).unwrap()
+        else {
+            panic!("not an application message");
+        };
+        let (message, n) = AppMessage::decode_numbered(&bytes).unwrap();
+        assert!(
+            matches!(message, AppMessage::MemberProfile(_)),
+            "{message:?}"
+        );
+        assert_eq!(
+            n,
+            AppMessage::decode_numbered(&queued_bytes(&queued))
+                .unwrap()
+                .1
+        );
+    }
+
+    fn queued_bytes(q: &crate::sync::payload::Queued) -> Vec<u8> {
+        match q {
+            crate::sync::payload::Queued::App(b) => b.to_vec(),
+            _ => panic!("not an application message"),
+        }
     }
 }

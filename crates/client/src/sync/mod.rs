@@ -9,13 +9,15 @@
 //! `send`, `upkeep`, `watch`); below them are the state machines, which know only the vault and
 //! the traits they are given, so they are tested with fakes: `outbox` (deliver, retry, redo),
 //! `receive` (apply a log entry by entry), `circle_apply` (their MLS side), `effects` (what a
-//! circle's message does to the cases), `payload` (what the outbox holds), `queue` (putting it
+//! circle's message does to the cases), `erasure` (a case erased here, its queued messages
+//! emptied), `payload` (what the outbox holds), `queue` (putting it
 //! there) and `routes` (a relay as the outbox's transport).
 //!
 //! Architecture Invariant: the state machines never name `Engine` (a tidy test keeps it so).
 
 mod circle_apply;
 mod effects;
+pub(crate) mod erasure;
 mod log;
 mod mailbox;
 pub(crate) mod outbox;
@@ -103,13 +105,13 @@ impl Engine {
         }
         self.download_attachments(&mut report)?;
         self.withdraw_blobs(&mut report)?;
-        self.expire_cases(&mut report.events)?;
-        if report
+        let expired = self.expire_cases(&mut report.events)?;
+        let retracted = report
             .events
             .iter()
-            .any(|e| matches!(e, crate::events::Event::CaseRetracted { .. }))
-        {
-            // A retracted case's rows are gone: its files and the WAL's old pages go too.
+            .any(|e| matches!(e, crate::events::Event::CaseRetracted { .. }));
+        if expired || retracted {
+            // Erased cases' rows are gone: their files and the WAL's old pages go too.
             self.vault.settle_erasures()?;
         }
         report.queued = self.vault.db().outbox().count()?;

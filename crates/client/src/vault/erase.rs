@@ -5,14 +5,13 @@
 //! keeps its number (so colleagues see no gap in ours) but no longer its content.
 
 use consilium_model::CaseId;
-use consilium_model::app::{AppMessage, CaseRetracted, MemberProfile};
-use consilium_store::{CaseDb, Tombstone};
-use serde_bytes::ByteBuf;
+use consilium_model::app::{AppMessage, CaseRetracted};
+use consilium_store::Tombstone;
 
 use crate::engine::Engine;
 use crate::error::{ClientError, Result};
-use crate::sync::payload::Queued;
-use crate::sync::queue::app;
+use crate::sync::erasure::{empty_queued, erase_here};
+use crate::sync::queue::{app, enqueue};
 
 impl Engine {
     /// Erases the case here with everything it holds (revisions, comments, polls, images, its
@@ -20,16 +19,7 @@ impl Engine {
     /// `retract_case`.
     pub fn delete_case(&mut self, case: &CaseId) -> Result<()> {
         self.vault.db().cases().revision(case)?;
-        let profile = self.vault.db().profile()?;
-        let instead = AppMessage::MemberProfile(MemberProfile {
-            name: profile.name,
-            specialty: profile.specialty,
-        });
-        self.vault.db_mut().atomically(|db| {
-            empty_queued(db, case, &instead)?;
-            db.erase_case(case)?;
-            Ok::<_, ClientError>(())
-        })?;
+        self.vault.db_mut().atomically(|db| erase_here(db, case))?;
         Ok(self.vault.settle_erasures()?)
     }
 
@@ -51,18 +41,9 @@ impl Engine {
             }
         };
         let cases = self.vault.db().shares().received_from(&c.id)?;
-        let profile = self.vault.db().profile()?;
-        let instead = AppMessage::MemberProfile(MemberProfile {
-            name: profile.name,
-            specialty: profile.specialty,
-        });
-        self.vault.db_mut().atomically(|db| {
-            for case in &cases {
-                empty_queued(db, case, &instead)?;
-                db.erase_case(case)?;
-            }
-            Ok::<_, ClientError>(())
-        })?;
+        self.vault
+            .db_mut()
+            .atomically(|db| cases.iter().try_for_each(|case| erase_here(db, case)))?;
         self.vault.settle_erasures()?;
         Ok(cases.len())
     }
@@ -98,39 +79,18 @@ impl Engine {
         });
         let (now, entropy) = (self.config.clock.now(), self.config.entropy.clone());
         self.vault.db_mut().atomically(|db| {
-            empty_queued(db, case, &retracted)?;
+            empty_queued(db, case, || Ok(retracted.clone()))?;
             // Its images leave the relays too, at this pass or the next that reaches them.
             db.transfers().withdraw_sent_blobs(case)?;
             db.erase_case(case)?;
             db.add_tombstone(case, None, now)?;
             for circle in &circles {
                 let queued = app(db, circle, &retracted)?;
-                crate::sync::queue::enqueue(db, &*entropy, circle, &queued, now)?;
+                enqueue(db, &*entropy, circle, &queued, now)?;
             }
             Ok::<_, ClientError>(())
         })?;
         self.vault.settle_erasures()?;
         Ok(circles.len())
     }
-}
-
-/// Rewrites each queued message about `case` as `instead`, under the number it was given.
-fn empty_queued(db: &CaseDb, case: &CaseId, instead: &AppMessage) -> Result<()> {
-    for (id, payload) in db.outbox().payloads()? {
-        let Ok(Queued::App(bytes)) = Queued::decode(&payload) else {
-            continue;
-        };
-        let Ok((message, number)) = AppMessage::decode_numbered(&bytes) else {
-            continue;
-        };
-        if message.case_id() != Some(case) {
-            continue;
-        }
-        let emptied = instead
-            .encode_numbered(number)
-            .map_err(|e| ClientError::Internal(format!("encoding a message: {e}")))?;
-        db.outbox()
-            .replace_payload(id, &Queued::App(ByteBuf::from(emptied)).encode()?)?;
-    }
-    Ok(())
 }

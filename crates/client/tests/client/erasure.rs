@@ -37,6 +37,16 @@ fn blob_files(dir: &Path) -> usize {
     std::fs::read_dir(dir.join("blobs")).map_or(0, |d| d.count())
 }
 
+/// Nothing of the case is left in the vault at `dir`: no word in any page, no image file.
+fn assert_gone(dir: &Path, who: &str) {
+    assert_eq!(
+        traces(dir),
+        Vec::<String>::new(),
+        "{who} still holds words of the case"
+    );
+    assert_eq!(blob_files(dir), 0, "{who} still holds image files");
+}
+
 fn traces(dir: &Path) -> Vec<String> {
     [TITLE, BODY, COMMENT, OPTION]
         .iter()
@@ -96,7 +106,7 @@ fn a_retracted_case_leaves_no_trace_on_either_laptop() {
 
     let relay_blobs = root.path().join("relay").join("blobs");
     assert_eq!(
-        blob_files(&root.path().join("relay")),
+        std::fs::read_dir(&relay_blobs).unwrap().count(),
         3,
         "the relay holds the renditions"
     );
@@ -109,13 +119,7 @@ fn a_retracted_case_leaves_no_trace_on_either_laptop() {
         "the relay no longer holds the case's images"
     );
     for (who, engine) in [("a", &a), ("b", &b)] {
-        let dir = root.path().join(who);
-        assert_eq!(
-            traces(&dir),
-            Vec::<String>::new(),
-            "{who} still holds words of the case"
-        );
-        assert_eq!(blob_files(&dir), 0, "{who} still holds image files");
+        assert_gone(&root.path().join(who), who);
         assert!(engine.case(&case).is_err());
         assert!(engine.search("xanthelasmic").unwrap().is_empty());
         assert!(
@@ -134,25 +138,13 @@ fn a_case_deleted_here_leaves_no_trace_in_the_vault() {
     let (mut a, mut b, case) = shared_and_discussed(root.path(), &clock, &relay.url());
 
     b.delete_case(&case).unwrap();
-    let dir = root.path().join("b");
-    assert_eq!(
-        traces(&dir),
-        Vec::<String>::new(),
-        "B still holds words of the case"
-    );
-    assert_eq!(blob_files(&dir), 0);
+    assert_gone(&root.path().join("b"), "B");
     assert!(b.case(&case).is_err() && b.tombstone(&case).unwrap().is_none());
 
     // A still has it (a delete is this laptop's alone), then deletes its own.
     assert!(a.case(&case).is_ok());
     a.delete_case(&case).unwrap();
-    let dir = root.path().join("a");
-    assert_eq!(
-        traces(&dir),
-        Vec::<String>::new(),
-        "A still holds words of the case"
-    );
-    assert_eq!(blob_files(&dir), 0);
+    assert_gone(&root.path().join("a"), "A");
     assert!(a.case(&case).is_err());
 }
 
@@ -172,13 +164,7 @@ fn leaving_a_circle_can_erase_the_cases_received_there() {
     b.sync().unwrap();
     assert!(b.circles().unwrap().is_empty(), "B left");
     assert_eq!(b.delete_received_cases("Skin").unwrap(), 1);
-    let dir = root.path().join("b");
-    assert_eq!(
-        traces(&dir),
-        Vec::<String>::new(),
-        "B still holds words of the case"
-    );
-    assert_eq!(blob_files(&dir), 0);
+    assert_gone(&root.path().join("b"), "B");
     assert!(b.case(&case).is_err());
     a.sync().unwrap();
     assert!(a.case(&case).is_ok(), "the author's own case stays");
@@ -230,7 +216,7 @@ fn cases_past_the_circles_retention_vanish_from_members_laptops() {
     )));
     assert!(b.case(&old).is_err(), "35 days: erased");
     assert!(b.case(&young).is_ok(), "15 days: kept");
-    assert_eq!(traces(&root.path().join("b")), Vec::<String>::new());
+    assert_gone(&root.path().join("b"), "B");
     a.sync().unwrap();
     assert!(
         a.case(&old).is_ok() && a.case(&young).is_ok(),
@@ -248,4 +234,33 @@ fn cases_past_the_circles_retention_vanish_from_members_laptops() {
     assert_eq!(a.retention("Skin").unwrap(), Some(30));
     assert_eq!(b.retention("Skin").unwrap(), Some(30));
     assert!(b.case(&young).is_ok());
+}
+
+/// B comments on a received case while the relay is down; the circle's retention runs out
+/// before the comment could go. The case is erased, and so is the comment's text waiting in
+/// the outbox: nothing of either is left in B's pages.
+#[test]
+fn an_unsent_comment_on_an_expired_case_leaves_no_trace() {
+    let root = tempfile::tempdir().unwrap();
+    let clock = Arc::new(MovableClock::default());
+    let relay = start_relay(&root.path().join("relay"), clock.clone(), "127.0.0.1:0");
+    let (mut a, mut b) = circle_of_two(root.path(), &clock, &relay.url(), "Skin");
+    a.set_retention("Skin", Some(30)).unwrap();
+    let case = a
+        .create_case(CaseFields {
+            title: TITLE.into(),
+            ..Default::default()
+        })
+        .unwrap();
+    a.share(&case, "Skin").unwrap();
+    a.sync().unwrap();
+    b.sync().unwrap();
+    drop(relay);
+    b.comment(&case, COMMENT, None).unwrap();
+    assert!(b.sync().unwrap().offline.is_some(), "the comment waits");
+    assert!(b.queued().unwrap() >= 1);
+    clock.advance_days(31);
+    b.sync().unwrap();
+    assert!(b.case(&case).is_err(), "expired");
+    assert_gone(&root.path().join("b"), "B");
 }
