@@ -4,7 +4,8 @@
 use std::time::{Duration, Instant};
 
 use crate::desktop_window::create_profile;
-use crate::support::window::{Driver, WAIT, Window};
+use crate::support::window::WAIT;
+use crate::support::with_window;
 use crate::support::{Cli, Relay};
 
 const TITLE: &str = "Pruritic nodules on both shins";
@@ -13,22 +14,11 @@ const TITLE: &str = "Pruritic nodules on both shins";
 fn removed_from_a_circle_the_window_asks_and_erases_the_cases_received_there() {
     let root = tempfile::tempdir().unwrap();
     let relay = Relay::start(&root.path().join("relay"));
-    let driver = Driver::start(
-        &root.path().join("desktop-profile"),
-        &relay.url(),
-        &root.path().join("tauri-driver.log"),
-    );
-    let app = crate::support::bin("consilium-desktop");
     let b = Cli::init(root.path(), "Dr Bruno Lefevre", "Dermatology");
     b.ok(&["circle", "create", "Skin", "--relay", &relay.url()]);
     let code = b.ok(&["circle", "invite", "Skin"]);
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async {
-        let w = Window::open(&driver, &app).await;
-        create_profile(&w, "Dr Chloe Dubois", "Dermatology").await;
+    with_window(root.path(), &relay.url(), async |w| {
+        create_profile(w, "Dr Chloe Dubois", "Dermatology").await;
         w.press("New or join a circle").await;
         w.type_in("textarea[name=invite]", code.trim()).await;
         w.press("Ask to join").await;
@@ -66,6 +56,5 @@ fn removed_from_a_circle_the_window_asks_and_erases_the_cases_received_there() {
             assert!(started.elapsed() < WAIT, "the case stayed in the window");
             tokio::time::sleep(Duration::from_millis(250)).await;
         }
-        let _ = w.c.close().await;
     });
 }

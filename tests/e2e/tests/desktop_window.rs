@@ -11,7 +11,8 @@ use std::time::{Duration, Instant};
 use fantoccini::Locator;
 use fantoccini::key::Key;
 
-use crate::support::window::{Driver, WAIT, Window};
+use crate::support::window::{WAIT, Window};
+use crate::support::with_window;
 use crate::support::{Cli, PASSPHRASE, Relay};
 
 const TITLE: &str = "Annular plaque on the forearm, six weeks";
@@ -40,24 +41,10 @@ fn photos(root: &Path) -> Vec<String> {
 fn a_physician_works_a_case_through_the_window_with_a_colleague_on_the_cli() {
     let root = tempfile::tempdir().unwrap();
     let relay = Relay::start(&root.path().join("relay"));
-    let relay_url = relay.url();
-    let driver = Driver::start(
-        &root.path().join("desktop-profile"),
-        &relay_url,
-        &root.path().join("tauri-driver.log"),
-    );
-    let app = crate::support::bin("consilium-desktop");
     let b = Cli::init(root.path(), "Dr Bruno Lefevre", "Dermatology");
     let photos = photos(root.path());
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async {
-        let w = Window::open(&driver, &app).await;
-        let result = journey(&w, &b, &photos).await;
-        let _ = w.c.close().await;
-        result
+    with_window(root.path(), &relay.url(), async |w| {
+        journey(w, &b, &photos).await;
     });
 }
 
@@ -455,19 +442,8 @@ async fn circle_id(w: &Window) -> String {
 fn a_hung_relay_leaves_the_window_working_and_says_offline() {
     let root = tempfile::tempdir().unwrap();
     let relay = Relay::start(&root.path().join("relay"));
-    let driver = Driver::start(
-        &root.path().join("desktop-profile"),
-        &relay.url(),
-        &root.path().join("tauri-driver.log"),
-    );
-    let app = crate::support::bin("consilium-desktop");
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async {
-        let w = Window::open(&driver, &app).await;
-        profile_with_a_circle(&w).await;
+    with_window(root.path(), &relay.url(), async |w| {
+        profile_with_a_circle(w).await;
 
         relay.pause();
         w.press("Sync now").await;
@@ -497,7 +473,6 @@ fn a_hung_relay_leaves_the_window_working_and_says_offline() {
         relay.resume();
         w.press("Sync now").await;
         w.sees("Up to date").await;
-        let _ = w.c.close().await;
     });
 }
 
@@ -513,19 +488,8 @@ fn while_the_relay_stalls_the_window_works_and_locks_at_once() {
     let socket = crate::support::StallingProxy::bind();
     let relay = Relay::start_behind(&root.path().join("relay"), &[&socket.url]);
     let proxy = socket.forward_to(&relay.addr);
-    let driver = Driver::start(
-        &root.path().join("desktop-profile"),
-        &proxy.url,
-        &root.path().join("tauri-driver.log"),
-    );
-    let app = crate::support::bin("consilium-desktop");
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async {
-        let w = Window::open(&driver, &app).await;
-        profile_with_a_circle(&w).await;
+    with_window(root.path(), &proxy.url, async |w| {
+        profile_with_a_circle(w).await;
 
         proxy.stall(true);
         w.press("Sync now").await;
@@ -564,6 +528,5 @@ fn while_the_relay_stalls_the_window_works_and_locks_at_once() {
             back < Duration::from_secs(12),
             "the engine was held by the stalled call: unlocked after {back:?}"
         );
-        let _ = w.c.close().await;
     });
 }

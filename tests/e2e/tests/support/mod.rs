@@ -26,6 +26,26 @@ pub fn bin(name: &str) -> PathBuf {
     path
 }
 
+/// Runs `body` against the desktop app over WebDriver, on a new profile in `root` whose
+/// relay is `relay`, and closes the window after.
+pub fn with_window(root: &Path, relay: &str, body: impl AsyncFnOnce(&window::Window)) {
+    let driver = window::Driver::start(
+        &root.join("desktop-profile"),
+        relay,
+        &root.join("tauri-driver.log"),
+    );
+    let app = bin("consilium-desktop");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let w = window::Window::open(&driver, &app).await;
+        body(&w).await;
+        let _ = w.c.close().await;
+    });
+}
+
 pub struct Relay {
     child: Option<Child>,
     pub data: PathBuf,
