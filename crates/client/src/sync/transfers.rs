@@ -9,7 +9,7 @@ use consilium_relay_client::RelayClientError;
 use consilium_store::{AttachmentRecord, CaseDb, IncomingAttachment, NewRendition};
 
 use super::receive::Rejection;
-use super::report::{SyncReport, offline};
+use super::report::{SyncReport, isolate, offline};
 use crate::blob_crypto;
 use crate::engine::Engine;
 use crate::error::{ClientError, ErrorCode, Result};
@@ -70,8 +70,9 @@ impl Engine {
     }
 
     /// Withdraws from their relays the images of cases this profile retracted. One that
-    /// cannot be reached keeps them for the next pass; one that refuses (it no longer has the
-    /// blob, or we left the circle) is done with them.
+    /// refuses (it no longer has the blob, or we left the circle) is done with them; one that
+    /// cannot be reached, or answers something else, keeps them for the next pass, reported as
+    /// any relay failure is, and the others go on.
     pub(super) fn withdraw_blobs(&mut self, report: &mut SyncReport) -> Result<()> {
         for (circle, blob) in self.vault.db().transfers().withdrawals()? {
             let Ok(c) = self.vault.db().circles().get(&circle) else {
@@ -80,12 +81,12 @@ impl Engine {
             };
             let client = self.net.client(&c.relay)?;
             match self.net.run(client.withdraw_blob(&circle, &blob)) {
-                Ok(()) => {}
-                Err(e) if e.code() == ErrorCode::Offline => return offline(e, report),
-                Err(ClientError::Relay(RelayClientError::Refused { .. })) => {}
-                Err(e) => return Err(e),
+                Ok(())
+                | Err(ClientError::Relay(RelayClientError::Refused { status: ..500, .. })) => {
+                    self.vault.db().transfers().withdrawn(&circle, &blob)?;
+                }
+                Err(e) => isolate(e, &c.relay, Some(&circle), report)?,
             }
-            self.vault.db().transfers().withdrawn(&circle, &blob)?;
         }
         Ok(())
     }

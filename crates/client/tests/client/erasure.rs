@@ -264,3 +264,74 @@ fn an_unsent_comment_on_an_expired_case_leaves_no_trace() {
     assert!(b.case(&case).is_err(), "expired");
     assert_gone(&root.path().join("b"), "B");
 }
+
+/// The author retracts while the relay is down: the retraction and the withdrawal of the
+/// case's images wait, and both go once the relay is back.
+#[test]
+fn a_case_retracted_while_the_relay_is_down_leaves_it_once_it_is_back() {
+    let root = tempfile::tempdir().unwrap();
+    let clock = Arc::new(MovableClock::default());
+    let relay = start_relay(&root.path().join("relay"), clock.clone(), "127.0.0.1:0");
+    let (url, addr) = (relay.url(), relay.addr().to_string());
+    let (mut a, mut b, case) = shared_and_discussed(root.path(), &clock, &url);
+    drop(relay);
+    a.retract_case(&case).unwrap();
+    assert!(a.sync().unwrap().offline.is_some(), "nothing went");
+    let relay_blobs = root.path().join("relay").join("blobs");
+    assert_eq!(std::fs::read_dir(&relay_blobs).unwrap().count(), 3);
+
+    let _relay = start_relay(&root.path().join("relay"), clock.clone(), &addr);
+    // Past the retraction's retry backoff (the clock moves only when told).
+    clock.advance_days(1);
+    let back = a.sync().unwrap();
+    assert_eq!(back.offline, None);
+    assert_eq!(
+        std::fs::read_dir(&relay_blobs).unwrap().count(),
+        0,
+        "the images were withdrawn once the relay was back"
+    );
+    b.sync().unwrap();
+    assert_gone(&root.path().join("b"), "B");
+}
+
+/// The relay answers the withdrawal of a retracted case's images with a redirect: that pass
+/// reports it and goes on (the retraction itself is delivered), the withdrawal is kept, and
+/// it is done once the relay behaves.
+#[test]
+fn a_relay_that_mangles_a_withdrawal_fails_it_alone_and_it_is_tried_again() {
+    let root = tempfile::tempdir().unwrap();
+    let clock = Arc::new(MovableClock::default());
+    let hostile = crate::tamper::TamperingRelay::start(&root.path().join("hostile"), clock.clone());
+    let (mut a, mut b, case) = shared_and_discussed(root.path(), &clock, &hostile.url);
+    hostile.forge(
+        "DELETE",
+        "/blobs/",
+        crate::tamper::Forged::Redirect("http://127.0.0.1:9/".into()),
+    );
+    a.retract_case(&case).unwrap();
+    let report = a.sync().expect("the pass goes on");
+    assert!(
+        report
+            .events
+            .iter()
+            .any(|e| matches!(e, consilium_client::Event::SyncFailed { .. })),
+        "{:?}",
+        report.events
+    );
+    let blobs = root.path().join("hostile").join("blobs");
+    assert_eq!(
+        std::fs::read_dir(&blobs).unwrap().count(),
+        3,
+        "not withdrawn yet"
+    );
+    b.sync().unwrap();
+    assert_gone(&root.path().join("b"), "B");
+
+    hostile.behave();
+    a.sync().unwrap();
+    assert_eq!(
+        std::fs::read_dir(&blobs).unwrap().count(),
+        0,
+        "withdrawn at last"
+    );
+}
