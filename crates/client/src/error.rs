@@ -43,6 +43,10 @@ pub enum ErrorCode {
     /// A relay or a circle member sent something that fails its checks (a Welcome to another
     /// circle, an image that no longer matches its digest…): it was refused and nothing changed.
     UntrustedInput,
+    /// A backup that is incomplete or altered: nothing was restored from it.
+    BackupDamaged,
+    /// The recovery code does not open this backup.
+    WrongRecoveryCode,
     /// A fault inside Consilium: a bug, not something the user did.
     Internal,
 }
@@ -121,6 +125,8 @@ impl ClientError {
                         ErrorCode::Internal
                     }
                 }
+                StoreError::BackupDamaged(_) => ErrorCode::BackupDamaged,
+                StoreError::WrongRecoveryCode => ErrorCode::WrongRecoveryCode,
                 StoreError::Entropy | StoreError::Crypto => ErrorCode::Internal,
             },
             ClientError::Image(e) | ClientError::ImageFile { source: e, .. } => image_code(e),

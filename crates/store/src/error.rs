@@ -26,6 +26,10 @@ pub enum StoreError {
     BlobCorrupt(String),
     #[error("an attachment file is missing from the vault ({0})")]
     BlobMissing(String),
+    #[error("the backup is damaged and was not restored: {0}")]
+    BackupDamaged(String),
+    #[error("wrong recovery code")]
+    WrongRecoveryCode,
     #[error("no {what} with id {id}")]
     NotFound { what: &'static str, id: String },
     #[error("{0}")]

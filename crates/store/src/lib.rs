@@ -10,6 +10,7 @@
 
 mod atomic;
 mod attachments;
+mod backup;
 pub mod blob;
 mod case_list;
 mod cases;
@@ -37,6 +38,7 @@ mod transfers;
 mod vault;
 
 pub use attachments::{AttachmentRecord, Attachments, StoredBlob};
+pub use backup::{BackupReport, LastBackup, RecoveryCode, RestoreReport};
 pub use case_list::{CaseCount, CaseCounts};
 pub use cases::Cases;
 pub use circles::{CircleRecord, Circles};

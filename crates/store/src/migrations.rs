@@ -27,7 +27,7 @@ const MIGRATIONS: &[Migration] = &[
     Migration {
         version: 2,
         sql: include_str!("migrations/0002_search.sql"),
-        after: Some(reindex_all),
+        after: Some(|tx| reindex_all(tx)),
     },
     Migration {
         version: 3,
@@ -94,10 +94,15 @@ const MIGRATIONS: &[Migration] = &[
         sql: include_str!("migrations/0015_retention.sql"),
         after: None,
     },
+    Migration {
+        version: 16,
+        sql: include_str!("migrations/0016_backup.sql"),
+        after: None,
+    },
 ];
 
 /// The newest schema this build knows.
-pub const LATEST: i64 = 15;
+pub const LATEST: i64 = 16;
 
 pub(crate) fn current_version(conn: &Connection) -> Result<i64> {
     Ok(conn.query_row("PRAGMA user_version", [], |r| r.get(0))?)
@@ -132,8 +137,8 @@ pub(crate) fn migrate_to(conn: &mut Connection, target: i64) -> Result<()> {
     Ok(())
 }
 
-/// Migration step of schema 2: index every existing case and comment.
-fn reindex_all(tx: &Transaction<'_>) -> Result<()> {
+/// Indexes every case and comment: the migration step of schema 2, and the end of a restore.
+pub(crate) fn reindex_all(tx: &Connection) -> Result<()> {
     let cases: Vec<Vec<u8>> = {
         let mut stmt = tx.prepare("SELECT id FROM cases")?;
         stmt.query_map([], |r| r.get(0))?

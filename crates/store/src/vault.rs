@@ -28,7 +28,7 @@ use crate::keys::{KdfParams, KeyFile, Passphrase, SecretKey};
 pub(crate) const KEY_FILE: &str = "vault.key";
 pub(crate) const DB_FILE: &str = "vault.db";
 const LOCK_FILE: &str = "vault.lock";
-const BLOB_DIR: &str = "blobs";
+pub(crate) const BLOB_DIR: &str = "blobs";
 const PARTIAL_SUFFIX: &str = ".partial";
 
 /// One rendition to store with an attachment.
@@ -174,6 +174,14 @@ impl Vault {
 
     pub fn db_mut(&mut self) -> &mut CaseDb {
         &mut self.db
+    }
+
+    pub(crate) fn entropy(&self) -> &dyn Entropy {
+        &*self.entropy
+    }
+
+    pub(crate) fn blob_dir(&self) -> PathBuf {
+        self.dir.join(BLOB_DIR)
     }
 
     /// Encrypts and writes every rendition, then records the attachment in one transaction.

@@ -640,6 +640,10 @@ export type ErrorCode = "wrong_passphrase" | "vault_missing" | "vault_exists" | 
  *  circle, an image that no longer matches its digest…): it was refused and nothing changed.
  */
 "untrusted_input" | 
+/**  A backup that is incomplete or altered: nothing was restored from it. */
+"backup_damaged" | 
+/**  The recovery code does not open this backup. */
+"wrong_recovery_code" | 
 /**  A fault inside Consilium: a bug, not something the user did. */
 "internal";
 

@@ -25,6 +25,10 @@ const advice: Record<ErrorCode, string> = {
     "An image of this case waits for you: open it in the redaction editor, settle the proposed face boxes or check it for burned-in text, then share again.",
   untrusted_input:
     "A relay or a circle member sent something that failed Consilium's checks. It was refused; nothing of yours was changed.",
+  backup_damaged:
+    "This backup is incomplete or was altered, so nothing was restored from it. Try another copy of the backup.",
+  wrong_recovery_code:
+    "That recovery code does not open this backup. Check it against the code you wrote down when the backup was made.",
   internal: "Something went wrong inside Consilium. Your data was not changed by it.",
 };
 

@@ -1,0 +1,330 @@
+//! A vault backed up, changed, backed up again and restored; and backups damaged every way a
+//! disk or a person can damage them.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use consilium_model::{CaseFields, CaseId, DeidReport, Rendition, Timestamp};
+
+use super::RecoveryCode;
+use crate::attachments::AttachmentRecord;
+use crate::db::Profile;
+use crate::entropy::{Entropy, SystemEntropy};
+use crate::error::StoreError;
+use crate::keys::{KdfParams, Passphrase};
+use crate::vault::{NewRendition, Vault};
+
+fn entropy() -> Arc<dyn Entropy> {
+    Arc::new(SystemEntropy::new())
+}
+
+fn vault(dir: &Path) -> Vault {
+    let profile = Profile {
+        name: "Dr Ada Lenz".into(),
+        specialty: "dermatology".into(),
+        created_at: Timestamp(1),
+    };
+    Vault::create(
+        dir,
+        &Passphrase::new("pw"),
+        &profile,
+        KdfParams::TEST_ONLY_WEAK,
+        entropy(),
+    )
+    .unwrap()
+}
+
+fn add_case(v: &mut Vault, title: &str, with_image: bool) -> CaseId {
+    let fields = CaseFields {
+        title: title.into(),
+        history: format!("{title}: history of a slowly growing lesion"),
+        ..Default::default()
+    };
+    let id = v.db().cases().create(fields, Timestamp(10)).unwrap();
+    v.db()
+        .comments()
+        .add(
+            &id,
+            None,
+            "Dr B",
+            &format!("{title}: consider a biopsy"),
+            Timestamp(11),
+        )
+        .unwrap();
+    if with_image {
+        let record = AttachmentRecord {
+            mime: "image/png".into(),
+            width: 2,
+            height: 2,
+            size: 4,
+            report: DeidReport::default(),
+        };
+        let renditions = [Rendition::Full, Rendition::Preview, Rendition::Thumbnail]
+            .into_iter()
+            .map(|r| NewRendition {
+                rendition: r,
+                mime: "image/png".into(),
+                bytes: format!("{title} pixels {r:?}").into_bytes(),
+            })
+            .collect();
+        v.add_attachment(&id, &record, renditions, Timestamp(12))
+            .unwrap();
+    }
+    id
+}
+
+fn restore(backup: &Path, code: &RecoveryCode, into: &Path) -> crate::error::Result<Vault> {
+    Vault::restore(
+        backup,
+        code,
+        into,
+        &Passphrase::new("new pw"),
+        KdfParams::TEST_ONLY_WEAK,
+        entropy(),
+        Timestamp(99),
+    )
+    .map(|(v, _)| v)
+}
+
+#[test]
+fn a_restored_vault_holds_every_case_comment_and_image_byte_for_byte() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut v = vault(&tmp.path().join("old"));
+    let ids: Vec<CaseId> = (0..4)
+        .map(|i| add_case(&mut v, &format!("Case {i}"), i % 2 == 0))
+        .collect();
+    let report = v
+        .back_up(&tmp.path().join("backup"), b"settings", Timestamp(50))
+        .unwrap();
+    assert_eq!((report.cases, report.blobs, report.sequence), (4, 6, 1));
+    let code = report.recovery_code.expect("a first backup shows its code");
+
+    // Nothing in the backup is readable without the code.
+    for entry in walk(&tmp.path().join("backup")) {
+        let bytes = std::fs::read(&entry).unwrap();
+        for needle in [&b"Case 0"[..], b"biopsy", b"Ada Lenz", b"pixels"] {
+            assert!(
+                !contains(&bytes, needle),
+                "{} holds {needle:?}",
+                entry.display()
+            );
+        }
+    }
+
+    let (restored, summary) = Vault::restore(
+        &tmp.path().join("backup"),
+        &code,
+        &tmp.path().join("new"),
+        &Passphrase::new("new pw"),
+        KdfParams::TEST_ONLY_WEAK,
+        entropy(),
+        Timestamp(99),
+    )
+    .unwrap();
+    assert_eq!(summary.extras, b"settings");
+    assert_eq!(restored.db().profile().unwrap().name, "Dr Ada Lenz");
+    for id in &ids {
+        let (a, b) = (
+            v.db().cases().get(id).unwrap(),
+            restored.db().cases().get(id).unwrap(),
+        );
+        assert_eq!(a.fields, b.fields);
+        assert_eq!(
+            v.db().comments().of_case(id).unwrap(),
+            restored.db().comments().of_case(id).unwrap()
+        );
+        for att in v.db().attachments().of_case(id).unwrap() {
+            for r in [Rendition::Full, Rendition::Preview, Rendition::Thumbnail] {
+                assert_eq!(
+                    *v.read_rendition(id, &att.id, r).unwrap().0,
+                    *restored.read_rendition(id, &att.id, r).unwrap().0
+                );
+            }
+        }
+    }
+    // The search index is rebuilt.
+    assert_eq!(restored.db().search().query("biopsy", 10).unwrap().len(), 4);
+    drop(restored);
+    // And the restored vault opens under its new passphrase only.
+    let dir = tmp.path().join("new");
+    assert!(Vault::open(&dir, &Passphrase::new("pw"), entropy()).is_err());
+    Vault::open(&dir, &Passphrase::new("new pw"), entropy()).unwrap();
+}
+
+#[test]
+fn a_second_backup_writes_only_what_changed_and_drops_what_was_deleted() {
+    let tmp = tempfile::tempdir().unwrap();
+    let backup = tmp.path().join("backup");
+    let mut v = vault(&tmp.path().join("old"));
+    let first: Vec<CaseId> = (0..5)
+        .map(|i| add_case(&mut v, &format!("Old {i}"), true))
+        .collect();
+    let code = v
+        .back_up(&backup, b"", Timestamp(50))
+        .unwrap()
+        .recovery_code
+        .unwrap();
+
+    let new: Vec<CaseId> = (0..3)
+        .map(|i| add_case(&mut v, &format!("New {i}"), i == 0))
+        .collect();
+    let second = v.back_up(&backup, b"", Timestamp(60)).unwrap();
+    assert!(second.recovery_code.is_none(), "the code is shown once");
+    assert_eq!(second.sequence, 2);
+    assert_eq!((second.objects_written, second.blobs_written), (3, 3));
+    assert_eq!(second.removed, 0);
+
+    // Erased here: it leaves the backup at the next run, images and all.
+    v.db().erase_case(&first[0]).unwrap();
+    v.settle_erasures().unwrap();
+    let third = v.back_up(&backup, b"", Timestamp(70)).unwrap();
+    assert_eq!((third.objects_written, third.blobs_written), (0, 0));
+    assert_eq!(third.removed, 4, "one case object and three renditions");
+    assert_eq!(v.last_backup().unwrap().unwrap().sequence, 3);
+
+    let restored = restore(&backup, &code, &tmp.path().join("new")).unwrap();
+    assert!(restored.db().cases().get(&first[0]).is_err());
+    for id in first[1..].iter().chain(&new) {
+        assert_eq!(
+            restored.db().cases().get(id).unwrap().fields,
+            v.db().cases().get(id).unwrap().fields
+        );
+    }
+}
+
+#[test]
+fn a_damaged_backup_restores_nothing_and_says_what_is_wrong() {
+    let tmp = tempfile::tempdir().unwrap();
+    let backup = tmp.path().join("backup");
+    let mut v = vault(&tmp.path().join("old"));
+    for i in 0..3 {
+        add_case(&mut v, &format!("Case {i}"), true);
+    }
+    let code = v
+        .back_up(&backup, b"", Timestamp(50))
+        .unwrap()
+        .recovery_code
+        .unwrap();
+    let pristine = tmp.path().join("pristine");
+    copy_dir(&backup, &pristine);
+
+    let files = walk(&pristine);
+    assert!(files.len() >= 1 + 1 + 4 + 9);
+    let mut tried = 0;
+    for file in &files {
+        let rel = file.strip_prefix(&pristine).unwrap();
+        for damage in [Damage::Flip, Damage::Truncate, Damage::Remove] {
+            let _ = std::fs::remove_dir_all(&backup);
+            copy_dir(&pristine, &backup);
+            damage.apply(&backup.join(rel));
+            let into = tmp.path().join(format!("into-{tried}"));
+            let err = restore(&backup, &code, &into).expect_err(&format!("{damage:?} {rel:?}"));
+            assert!(
+                matches!(err, StoreError::BackupDamaged(_) | StoreError::Invalid(_)),
+                "{damage:?} {rel:?}: {err}"
+            );
+            assert!(!err.to_string().is_empty());
+            assert!(!into.exists(), "{damage:?} {rel:?} left a profile behind");
+            tried += 1;
+        }
+    }
+    let _ = std::fs::remove_dir_all(&backup);
+    copy_dir(&pristine, &backup);
+    let wrong = RecoveryCode::random(&SystemEntropy::new()).unwrap();
+    assert!(matches!(
+        restore(&backup, &wrong, &tmp.path().join("wrong")),
+        Err(StoreError::WrongRecoveryCode)
+    ));
+    restore(&backup, &code, &tmp.path().join("whole")).unwrap();
+}
+
+#[test]
+fn a_folder_holding_anything_else_is_never_written_into() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut a = vault(&tmp.path().join("a"));
+    let mut b = vault(&tmp.path().join("b"));
+    add_case(&mut a, "A's case", false);
+    add_case(&mut b, "B's case", false);
+    a.back_up(&tmp.path().join("a-backup"), b"", Timestamp(5))
+        .unwrap();
+    // Another profile's backup.
+    assert!(matches!(
+        b.back_up(&tmp.path().join("a-backup"), b"", Timestamp(6)),
+        Err(StoreError::Invalid(_))
+    ));
+    // A folder with someone's files.
+    let photos = tmp.path().join("photos");
+    std::fs::create_dir(&photos).unwrap();
+    std::fs::write(photos.join("holiday.jpg"), b"x").unwrap();
+    assert!(matches!(
+        b.back_up(&photos, b"", Timestamp(6)),
+        Err(StoreError::Invalid(_))
+    ));
+    assert_eq!(std::fs::read_dir(&photos).unwrap().count(), 1);
+    // A non-empty profile folder is not restored into.
+    let code = b
+        .back_up(&tmp.path().join("b-backup"), b"", Timestamp(7))
+        .unwrap();
+    assert!(matches!(
+        restore(
+            &tmp.path().join("b-backup"),
+            &code.recovery_code.unwrap(),
+            &photos
+        ),
+        Err(StoreError::Invalid(_))
+    ));
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Damage {
+    Flip,
+    Truncate,
+    Remove,
+}
+
+impl Damage {
+    fn apply(self, path: &Path) {
+        match self {
+            Damage::Remove => std::fs::remove_file(path).unwrap(),
+            Damage::Flip | Damage::Truncate => {
+                let mut bytes = std::fs::read(path).unwrap();
+                if let Damage::Flip = self {
+                    let at = bytes.len() / 2;
+                    bytes[at] ^= 0x01;
+                } else {
+                    bytes.truncate(bytes.len() - 1);
+                }
+                std::fs::write(path, bytes).unwrap();
+            }
+        }
+    }
+}
+
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        if entry.path().is_dir() {
+            out.extend(walk(&entry.path()));
+        } else {
+            out.push(entry.path());
+        }
+    }
+    out.sort();
+    out
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap().flatten() {
+        let target = to.join(entry.file_name());
+        if entry.path().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle)
+}
