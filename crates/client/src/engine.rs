@@ -93,7 +93,7 @@ impl Engine {
     }
 
     /// Brings the group layer's tables up to date and loads (or, once, makes) the identity.
-    fn ready(mut vault: Vault, config: EngineConfig) -> Result<Engine> {
+    pub(crate) fn ready(mut vault: Vault, config: EngineConfig) -> Result<Engine> {
         consilium_groups::migrate(vault.db_mut().connection_mut())?;
         let identity = match vault.db().membership().identity_seed()? {
             Some(seed) => Identity::from_seed(&seed)?,

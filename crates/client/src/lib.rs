@@ -11,6 +11,7 @@
 //! profile) → `net` (relay connections) → `error`, `events`, `findings`, `settings`,
 //! `blob_crypto`, `clock`.
 
+mod backup;
 pub mod blob_crypto; // public for the fuzz target of downloaded images
 mod circles;
 mod clock;
@@ -24,6 +25,7 @@ mod settings;
 mod sync;
 mod vault;
 
+pub use backup::{BackupOutcome, BackupStatus, RestoreOutcome};
 pub use circles::{
     ApprovalCheck, CircleInfo, IdentityInfo, JoinRequestInfo, JoinSent, MemberInfo, PollView,
     Verification,

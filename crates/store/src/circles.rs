@@ -83,10 +83,28 @@ impl Circles<'_> {
         self.records(true)
     }
 
+    /// The circles restored from a backup without their MLS state: this device is not in them
+    /// until a member re-admits it.
+    pub fn awaiting_readmission(&self) -> Result<Vec<CircleRecord>> {
+        let mut stmt = self.db.connection().prepare_cached(
+            "SELECT id, name, relay, created_at FROM circles
+             WHERE left_at IS NULL AND restored_at IS NOT NULL ORDER BY name",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok(CircleRecord {
+                id: r.get(0)?,
+                name: r.get(1)?,
+                relay: r.get(2)?,
+                created_at: Timestamp(r.get(3)?),
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+
     fn records(&self, left: bool) -> Result<Vec<CircleRecord>> {
         let mut stmt = self.db.connection().prepare_cached(
             "SELECT id, name, relay, created_at FROM circles
-             WHERE (left_at IS NOT NULL) = ?1 ORDER BY name",
+             WHERE (left_at IS NOT NULL) = ?1 AND restored_at IS NULL ORDER BY name",
         )?;
         let rows = stmt.query_map([left], |r| {
             Ok(CircleRecord {

@@ -5,6 +5,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod backup;
 mod erasure;
 mod hostile_member;
 mod hostile_relay;

@@ -193,8 +193,8 @@ pub(crate) fn create(vault: &Vault, dir: &Path, extras: &[u8], now: i64) -> Resu
     let (objects_written, blobs_written, bytes_written) =
         (run.written_objects, run.written_blobs, run.bytes);
     vault.db().connection().execute(
-        "INSERT OR REPLACE INTO backup_state (id, dir, backup_id, key, sequence, made_at)
-         VALUES (1, ?1, ?2, ?3, ?4, ?5)",
+        "INSERT OR REPLACE INTO backup_state (id, dir, backup_id, key, sequence, made_at, erased_since)
+         VALUES (1, ?1, ?2, ?3, ?4, ?5, 0)",
         rusqlite::params![
             shown,
             &backup_id[..],

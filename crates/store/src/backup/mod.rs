@@ -32,6 +32,8 @@ pub struct LastBackup {
     pub dir: String,
     pub made_at: Timestamp,
     pub sequence: u64,
+    /// Cases erased here since: still in the backup until its next run.
+    pub erased_since: u64,
 }
 
 impl Vault {
@@ -47,13 +49,14 @@ impl Vault {
             .db()
             .connection()
             .query_row(
-                "SELECT dir, made_at, sequence FROM backup_state WHERE id = 1",
+                "SELECT dir, made_at, sequence, erased_since FROM backup_state WHERE id = 1",
                 [],
                 |r| {
                     Ok(LastBackup {
                         dir: r.get(0)?,
                         made_at: Timestamp(r.get(1)?),
                         sequence: r.get::<_, i64>(2)? as u64,
+                        erased_since: r.get::<_, i64>(3)? as u64,
                     })
                 },
             )

@@ -177,10 +177,12 @@ fn a_second_backup_writes_only_what_changed_and_drops_what_was_deleted() {
     // Erased here: it leaves the backup at the next run, images and all.
     v.db().erase_case(&first[0]).unwrap();
     v.settle_erasures().unwrap();
+    assert_eq!(v.last_backup().unwrap().unwrap().erased_since, 1);
     let third = v.back_up(&backup, b"", Timestamp(70)).unwrap();
     assert_eq!((third.objects_written, third.blobs_written), (0, 0));
     assert_eq!(third.removed, 4, "one case object and three renditions");
-    assert_eq!(v.last_backup().unwrap().unwrap().sequence, 3);
+    let last = v.last_backup().unwrap().unwrap();
+    assert_eq!((last.sequence, last.erased_since), (3, 0));
 
     let restored = restore(&backup, &code, &tmp.path().join("new")).unwrap();
     assert!(restored.db().cases().get(&first[0]).is_err());

@@ -7,6 +7,8 @@ CREATE TABLE backup_state (
     backup_id   BLOB NOT NULL,
     key         BLOB NOT NULL,
     sequence    INTEGER NOT NULL,
-    made_at     INTEGER NOT NULL
+    made_at     INTEGER NOT NULL,
+    -- Cases erased here since; still in the backup until its next run.
+    erased_since INTEGER NOT NULL DEFAULT 0
 );
 ALTER TABLE circles ADD COLUMN restored_at INTEGER;

@@ -1,0 +1,137 @@
+//! Backing the profile up into a folder (an external drive, say) and restoring it on a new
+//! laptop. The vault makes the backup (`consilium_store`'s `backup`); the engine adds the
+//! settings kept beside the vault, and after a restore lists the circles that must re-admit
+//! this device before it reads them again.
+
+use std::path::Path;
+
+use consilium_model::Timestamp;
+use consilium_store::{RecoveryCode, Vault};
+use serde::Serialize;
+
+use crate::engine::{Engine, EngineConfig};
+use crate::error::{ClientError, Result};
+use crate::settings::Settings;
+
+/// What a backup run did.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct BackupOutcome {
+    pub dir: String,
+    /// The code that opens this backup, shown once: when a new backup began in this folder.
+    pub recovery_code: Option<String>,
+    pub sequence: u32,
+    pub cases: u32,
+    /// Image files (three renditions per image).
+    pub image_files: u32,
+    /// Files written by this run; the others were in the folder already.
+    pub files_written: u32,
+    /// Files removed: what was deleted or retracted since the last run.
+    pub files_removed: u32,
+    pub bytes_written: u64,
+}
+
+/// When and where the profile last backed up.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct BackupStatus {
+    pub dir: String,
+    pub made_at: Timestamp,
+    pub sequence: u32,
+    /// Cases deleted or retracted here since: still in the backup until its next run.
+    pub erased_since: u32,
+}
+
+/// What a restore brought back.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct RestoreOutcome {
+    pub cases: u32,
+    pub image_files: u32,
+    /// The circles this profile was in: each must re-admit this laptop.
+    pub circles_awaiting: Vec<String>,
+    /// When the backup was made.
+    pub backup_made_at: Timestamp,
+}
+
+impl Engine {
+    /// Backs the profile up into `dir`: the first time (or into a new, empty folder) a full
+    /// backup under a new recovery code; then only what changed since.
+    pub fn back_up(&self, dir: &Path) -> Result<BackupOutcome> {
+        let settings = serde_json::to_vec(&Settings::load(self.vault.dir()))
+            .map_err(|e| ClientError::Internal(e.to_string()))?;
+        let r = self
+            .vault
+            .back_up(dir, &settings, self.config.clock.now())?;
+        Ok(BackupOutcome {
+            dir: r.dir.display().to_string(),
+            recovery_code: r.recovery_code.map(|c| c.expose().to_string()),
+            sequence: r.sequence as u32,
+            cases: r.cases as u32,
+            image_files: r.blobs as u32,
+            files_written: (r.objects_written + r.blobs_written) as u32,
+            files_removed: r.removed as u32,
+            bytes_written: r.bytes_written,
+        })
+    }
+
+    /// The last backup, if the profile made one.
+    pub fn backup_status(&self) -> Result<Option<BackupStatus>> {
+        Ok(self.vault.last_backup()?.map(|b| BackupStatus {
+            dir: b.dir,
+            made_at: b.made_at,
+            sequence: b.sequence as u32,
+            erased_since: b.erased_since as u32,
+        }))
+    }
+
+    /// Restores the backup in `backup` as a new profile in `dir`, under a new `passphrase`. The
+    /// backup is checked whole first: a wrong code or a damaged backup restores nothing.
+    pub fn restore(
+        backup: &Path,
+        recovery_code: &str,
+        dir: &Path,
+        passphrase: &consilium_store::Passphrase,
+        config: EngineConfig,
+    ) -> Result<(Engine, RestoreOutcome)> {
+        if passphrase.expose().is_empty() {
+            return Err(ClientError::Invalid(
+                "choose a passphrase for the restored profile".into(),
+            ));
+        }
+        let code = RecoveryCode::parse(recovery_code)?;
+        let (vault, report) = Vault::restore(
+            backup,
+            &code,
+            dir,
+            passphrase,
+            config.kdf,
+            config.entropy.clone(),
+            config.clock.now(),
+        )?;
+        // The settings as they were, when they still read.
+        if let Ok(settings) = serde_json::from_slice::<Settings>(&report.extras) {
+            settings.save(dir)?;
+        }
+        let engine = Engine::ready(vault, config)?;
+        let outcome = RestoreOutcome {
+            cases: report.cases as u32,
+            image_files: report.blobs as u32,
+            circles_awaiting: engine.circles_awaiting_readmission()?,
+            backup_made_at: Timestamp(report.made_at),
+        };
+        Ok((engine, outcome))
+    }
+
+    /// The names of the circles restored from a backup that have not re-admitted this laptop.
+    pub fn circles_awaiting_readmission(&self) -> Result<Vec<String>> {
+        Ok(self
+            .vault
+            .db()
+            .circles()
+            .awaiting_readmission()?
+            .into_iter()
+            .map(|c| c.name)
+            .collect())
+    }
+}

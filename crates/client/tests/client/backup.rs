@@ -1,0 +1,244 @@
+//! A laptop lost and its physician's profile restored from a backup: every case, comment and
+//! image back, the backup written incrementally, and damaged backups refused whole.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use consilium_client::model::{CaseFields, CaseFilter, CaseId, Rendition};
+use consilium_client::{Engine, EngineConfig, ErrorCode, ImportRequest, KdfParams, Passphrase};
+
+use crate::support::{MovableClock, PASSPHRASE, engine, start_relay};
+
+type Image = (CaseId, String, Vec<u8>);
+
+/// Everything a physician would check after a restore: each case's fields and comments, and
+/// the bytes of every rendition of every image.
+fn snapshot(e: &mut Engine) -> (BTreeMap<String, (CaseFields, Vec<String>)>, Vec<Image>) {
+    let mut cases = BTreeMap::new();
+    let mut images = Vec::new();
+    for summary in e.list_cases(&CaseFilter::default()).unwrap() {
+        let view = e.open_case(&summary.id).unwrap();
+        let comments = view.case.comments.iter().map(|c| c.body.clone()).collect();
+        cases.insert(summary.id.to_string(), (view.case.fields.clone(), comments));
+        for a in &view.case.attachments {
+            for r in [Rendition::Full, Rendition::Preview, Rendition::Thumbnail] {
+                let bytes = e.attachment_bytes(&summary.id, &a.id, r).unwrap().0;
+                images.push((
+                    summary.id.clone(),
+                    format!("{}/{r:?}", a.id),
+                    bytes.to_vec(),
+                ));
+            }
+        }
+    }
+    images.sort_by(|a, b| a.1.cmp(&b.1));
+    (cases, images)
+}
+
+/// Real photos and scans nobody on the project made (Pillow's test images), `n` of them that
+/// import cleanly.
+fn attach_real_images(e: &mut Engine, cases: &[CaseId], n: usize) -> usize {
+    let Some(dir) = consilium_testkit::samples_dir() else {
+        return 0;
+    };
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .map(|f| f.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "jpg" || x == "png"))
+        .filter(|p| std::fs::metadata(p).is_ok_and(|m| m.len() < 2_000_000))
+        .collect();
+    files.sort();
+    let mut attached = 0;
+    for (i, file) in files.iter().enumerate() {
+        if attached == n {
+            break;
+        }
+        let bytes = std::fs::read(file).unwrap();
+        let case = &cases[i % cases.len()];
+        if e.attach_bytes(case, &bytes, &ImportRequest::default())
+            .is_ok()
+        {
+            attached += 1;
+        }
+    }
+    attached
+}
+
+fn case(e: &mut Engine, i: usize) -> CaseId {
+    let id = e
+        .create_case(CaseFields {
+            title: format!("Case {i:03}: annular plaque"),
+            history: format!("Case {i:03}: a plaque on the shin for {i} weeks"),
+            ..Default::default()
+        })
+        .unwrap();
+    if i % 3 == 0 {
+        e.comment(
+            &id,
+            &format!("Comment on case {i:03}: biopsy the edge"),
+            None,
+        )
+        .unwrap();
+    }
+    id
+}
+
+fn config(clock: &Arc<MovableClock>) -> EngineConfig {
+    EngineConfig {
+        kdf: KdfParams::TEST_ONLY_WEAK,
+        clock: clock.clone(),
+        ..Default::default()
+    }
+}
+
+#[test]
+fn a_lost_laptop_comes_back_whole_from_its_backup() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let clock = Arc::new(MovableClock::default());
+    let relay = start_relay(&root.join("relay"), clock.clone(), "127.0.0.1:0");
+    let url = format!("http://{}", relay.addr());
+    let mut a = engine(root, "a", &clock);
+    a.create_circle("Dermatology rounds", &url).unwrap();
+    let ids: Vec<CaseId> = (0..200).map(|i| case(&mut a, i)).collect();
+    let images = attach_real_images(&mut a, &ids[..50], 50);
+    assert!(
+        images == 50 || images == 0,
+        "{images} sample images imported"
+    );
+    eprintln!("{images} real images attached");
+    let backup = root.join("external drive/consilium");
+
+    let first = a.back_up(&backup).unwrap();
+    let code = first
+        .recovery_code
+        .clone()
+        .expect("the first backup shows its code");
+    assert_eq!((first.cases, first.image_files as usize), (200, images * 3));
+    assert!(a.backup_status().unwrap().is_some());
+
+    // Ten more cases: the next run writes those and nothing else.
+    let more: Vec<CaseId> = (200..210).map(|i| case(&mut a, i)).collect();
+    let second = a.back_up(&backup).unwrap();
+    assert_eq!(second.recovery_code, None, "the code is shown once");
+    assert_eq!(
+        (second.cases, second.files_written, second.files_removed),
+        (210, 10, 0)
+    );
+
+    // A case deleted after a backup leaves the backup at its next run.
+    let deleted = more[9].clone();
+    a.delete_case(&deleted).unwrap();
+    assert_eq!(a.backup_status().unwrap().unwrap().erased_since, 1);
+    let third = a.back_up(&backup).unwrap();
+    assert_eq!(
+        (third.cases, third.files_written, third.files_removed),
+        (209, 0, 1)
+    );
+    assert_eq!(a.backup_status().unwrap().unwrap().erased_since, 0);
+
+    let before = snapshot(&mut a);
+    assert_eq!(before.0.len(), 209);
+    a.lock();
+    // The laptop is lost.
+    std::fs::remove_dir_all(root.join("a")).unwrap();
+
+    // A wrong code, a flipped byte, a missing file: refused in words, nothing restored.
+    let restore = |into: &str, code: &str| {
+        Engine::restore(
+            &backup,
+            code,
+            &root.join(into),
+            &Passphrase::new("a new passphrase for the new laptop"),
+            config(&clock),
+        )
+    };
+    let wrong = "AAAA-BBBB-CCCC-DDDD-EEEE-FFFF-GGGG-HHHH";
+    assert_eq!(
+        restore("wrong", wrong).unwrap_err().code(),
+        ErrorCode::WrongRecoveryCode
+    );
+    assert!(!root.join("wrong").exists());
+    for damage in [flip_a_byte as fn(&Path) -> String, remove_a_file] {
+        let copy = root.join("damaged");
+        let _ = std::fs::remove_dir_all(&copy);
+        copy_dir(&backup, &copy);
+        let what = damage(&copy);
+        let err = Engine::restore(
+            &copy,
+            &code,
+            &root.join("half"),
+            &Passphrase::new("x"),
+            config(&clock),
+        )
+        .unwrap_err();
+        assert_eq!(err.code(), ErrorCode::BackupDamaged, "{what}: {err}");
+        assert!(err.to_string().contains("not restored"), "{what}: {err}");
+        assert!(
+            !root.join("half").exists(),
+            "{what}: a half-restored profile"
+        );
+    }
+
+    let (mut restored, outcome) = restore("a-restored", &code).unwrap();
+    assert_eq!(outcome.cases, 209);
+    assert_eq!(
+        outcome.circles_awaiting,
+        vec!["Dermatology rounds".to_string()]
+    );
+    let after = snapshot(&mut restored);
+    assert_eq!(after.0, before.0, "every case and comment");
+    assert_eq!(after.1.len(), images * 3);
+    assert!(after.1 == before.1, "every image byte for byte");
+    assert!(restored.case(&deleted).is_err());
+    assert_eq!(restored.search("biopsy").unwrap().len().min(1), 1);
+    assert_eq!(restored.profile().unwrap().name, "a");
+    restored.lock();
+    // The restored profile opens with its new passphrase.
+    Engine::unlock(
+        &root.join("a-restored"),
+        &Passphrase::new("a new passphrase for the new laptop"),
+        config(&clock),
+    )
+    .unwrap();
+    let _ = PASSPHRASE;
+}
+
+/// Flips one byte in the middle of the largest file (an image, when there are any).
+fn flip_a_byte(dir: &Path) -> String {
+    let file = consilium_testkit::files_under(dir)
+        .into_iter()
+        .max_by_key(|f| std::fs::metadata(f).unwrap().len())
+        .unwrap();
+    let mut bytes = std::fs::read(&file).unwrap();
+    let at = bytes.len() / 2;
+    bytes[at] ^= 0x40;
+    std::fs::write(&file, bytes).unwrap();
+    format!("a byte flipped in {}", file.display())
+}
+
+/// Removes one case's file.
+fn remove_a_file(dir: &Path) -> String {
+    let file = std::fs::read_dir(dir.join("objects"))
+        .unwrap()
+        .flatten()
+        .next()
+        .unwrap()
+        .path();
+    std::fs::remove_file(&file).unwrap();
+    format!("{} removed", file.display())
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap().flatten() {
+        let target = to.join(entry.file_name());
+        if entry.path().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
