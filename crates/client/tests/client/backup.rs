@@ -11,10 +11,12 @@ use consilium_client::{Engine, EngineConfig, ErrorCode, ImportRequest, KdfParams
 use crate::support::{MovableClock, PASSPHRASE, engine, start_relay};
 
 type Image = (CaseId, String, Vec<u8>);
+/// Each case's fields and comments, by id.
+type Cases = BTreeMap<String, (CaseFields, Vec<String>)>;
 
 /// Everything a physician would check after a restore: each case's fields and comments, and
 /// the bytes of every rendition of every image.
-fn snapshot(e: &mut Engine) -> (BTreeMap<String, (CaseFields, Vec<String>)>, Vec<Image>) {
+fn snapshot(e: &mut Engine) -> (Cases, Vec<Image>) {
     let mut cases = BTreeMap::new();
     let mut images = Vec::new();
     for summary in e.list_cases(&CaseFilter::default()).unwrap() {
@@ -74,7 +76,7 @@ fn case(e: &mut Engine, i: usize) -> CaseId {
             ..Default::default()
         })
         .unwrap();
-    if i % 3 == 0 {
+    if i.is_multiple_of(3) {
         e.comment(
             &id,
             &format!("Comment on case {i:03}: biopsy the edge"),
