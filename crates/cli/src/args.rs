@@ -44,6 +44,9 @@ pub enum Command {
     Passphrase(PassphraseCommand),
     /// This profile's account id, name and specialty.
     Identity,
+    /// Back this profile up into a folder, or restore a profile from a backup.
+    #[command(subcommand)]
+    Backup(BackupCommand),
     /// Circles of colleagues: create, invite, approve, members, verify, remove, leave.
     #[command(subcommand)]
     Circle(CircleCommand),
@@ -81,6 +84,20 @@ pub enum Command {
         #[arg(long)]
         watch: bool,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BackupCommand {
+    /// Back up into DIR (a folder on an external drive, say). The first backup into an empty
+    /// folder shows its recovery code, once; each next run into it writes only what changed and
+    /// removes what was deleted.
+    Create { dir: PathBuf },
+    /// Restore the backup in DIR as a new profile in the --profile folder (which must not hold
+    /// one). The recovery code comes from CONSILIUM_RECOVERY_CODE or a prompt, the new
+    /// profile's passphrase from CONSILIUM_PASSPHRASE or a prompt.
+    Restore { dir: PathBuf },
+    /// When and where this profile last backed up.
+    Status,
 }
 
 #[derive(Debug, Subcommand)]

@@ -88,7 +88,7 @@ pub fn run(engine: &mut Engine, cmd: Command, out: &Output) -> Result<()> {
                 out.show(&Shown::Sync(&engine.sync()?));
             }
         }
-        Command::Init { .. } | Command::Case(_) | Command::Passphrase(_) => {}
+        Command::Init { .. } | Command::Case(_) | Command::Passphrase(_) | Command::Backup(_) => {}
     }
     Ok(())
 }

@@ -16,7 +16,7 @@ use consilium_client::{
     Engine, EngineConfig, ImportRequest, RedactRequest, Redaction, case_from_toml,
 };
 
-use crate::args::{CaseCommand, Cli, Command, PassphraseCommand};
+use crate::args::{BackupCommand, CaseCommand, Cli, Command, PassphraseCommand};
 use crate::output::{Output, Shown};
 
 fn main() -> ExitCode {
@@ -115,6 +115,27 @@ fn run_command(cli: Cli, dir: &std::path::Path, out: &Output) -> Result<()> {
             let new = secret::new_passphrase("CONSILIUM_NEW_PASSPHRASE", "New passphrase")?;
             engine.change_passphrase(&current, &new)?;
             out.show(&Shown::Message("passphrase changed"));
+        }
+        Command::Backup(BackupCommand::Restore { dir: backup }) => {
+            let code = secret::recovery_code("CONSILIUM_RECOVERY_CODE")?;
+            let pass = secret::new_passphrase(
+                "CONSILIUM_PASSPHRASE",
+                "Choose a passphrase for the restored profile",
+            )?;
+            let (engine, outcome) = Engine::restore(&backup, &code, dir, &pass, config)?;
+            out.show(&Shown::Restored {
+                dir,
+                outcome: &outcome,
+            });
+            engine.lock();
+        }
+        Command::Backup(BackupCommand::Create { dir: into }) => {
+            let outcome = unlock(dir, config)?.back_up(&into)?;
+            out.show(&Shown::BackedUp(&outcome));
+        }
+        Command::Backup(BackupCommand::Status) => {
+            let status = unlock(dir, config)?.backup_status()?;
+            out.show(&Shown::BackupStatus(status.as_ref()));
         }
         Command::Case(cmd) => run_case(&mut unlock(dir, config)?, *cmd, out)?,
         other => circles::run(&mut unlock(dir, config)?, other, out)?,

@@ -31,3 +31,13 @@ pub fn new_passphrase(env: &str, prompt: &str) -> Result<Passphrase> {
     }
     Ok(Passphrase::new(first.as_str()))
 }
+
+/// A recovery code: from the environment when set, else a hidden prompt.
+pub fn recovery_code(env: &str) -> Result<Zeroizing<String>> {
+    if let Ok(code) = std::env::var(env) {
+        return Ok(Zeroizing::new(code));
+    }
+    Ok(Zeroizing::new(rpassword::prompt_password(
+        "Recovery code (eight groups of four): ",
+    )?))
+}

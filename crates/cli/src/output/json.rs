@@ -98,6 +98,14 @@ impl<'a> From<&'a Sending> for SentOut<'a> {
     }
 }
 
+/// A restore: the new profile's folder and what came back.
+#[derive(Serialize)]
+struct RestoredOut<'a> {
+    dir: String,
+    #[serde(flatten)]
+    outcome: &'a consilium_client::RestoreOutcome,
+}
+
 /// A vote: the poll's tally after it, and whether it went.
 #[derive(Serialize)]
 struct VotedOut<'a> {
@@ -173,6 +181,12 @@ pub(super) fn print(out: &mut String, shown: &Shown<'_>) {
         Shown::Requests(list) => to_json(list),
         Shown::Members(list, _) => to_json(list),
         Shown::Sync(r) => to_json(r),
+        Shown::BackedUp(b) => to_json(b),
+        Shown::BackupStatus(status) => to_json(status),
+        Shown::Restored { dir, outcome } => to_json(&RestoredOut {
+            dir: dir.display().to_string(),
+            outcome,
+        }),
     };
     out.push_str(&text);
     out.push('\n');
@@ -474,6 +488,40 @@ mod tests {
             (
                 "sync (one object per pass with --watch)",
                 print(Shown::Sync(&report_sync)),
+            ),
+            (
+                "backup create (recovery_code only on the first run into a folder)",
+                print(Shown::BackedUp(&consilium_client::BackupOutcome {
+                    dir: "/media/usb/consilium".into(),
+                    recovery_code: Some("MZXW-6YTB-OI7Q-KLNB-QXGE-2CFS-EJ3D-WOQA".into()),
+                    sequence: 1,
+                    cases: 210,
+                    image_files: 150,
+                    files_written: 361,
+                    files_removed: 0,
+                    bytes_written: 48_213_004,
+                })),
+            ),
+            (
+                "backup status (null before the first backup)",
+                print(Shown::BackupStatus(Some(&consilium_client::BackupStatus {
+                    dir: "/media/usb/consilium".into(),
+                    made_at: T,
+                    sequence: 3,
+                    erased_since: 1,
+                }))),
+            ),
+            (
+                "backup restore",
+                print(Shown::Restored {
+                    dir: std::path::Path::new("/home/alice/.local/share/consilium"),
+                    outcome: &consilium_client::RestoreOutcome {
+                        cases: 209,
+                        image_files: 150,
+                        circles_awaiting: vec!["Dermatology Lyon".into()],
+                        backup_made_at: T,
+                    },
+                }),
             ),
         ]
     }

@@ -4,8 +4,8 @@ use std::path::Path;
 
 use consilium_client::model::{Attachment, Case, CaseId, CaseSummary, SearchHit};
 use consilium_client::{
-    CaseDeidReport, CircleInfo, IdentityInfo, JoinRequestInfo, JoinSent, MemberInfo, PollView,
-    Profile, SyncReport, TextFinding, Tombstone,
+    BackupOutcome, BackupStatus, CaseDeidReport, CircleInfo, IdentityInfo, JoinRequestInfo,
+    JoinSent, MemberInfo, PollView, Profile, RestoreOutcome, SyncReport, TextFinding, Tombstone,
 };
 
 /// What one command produced.
@@ -62,6 +62,13 @@ pub enum Shown<'a> {
     /// The members, and the circle they are in (its epoch code is compared with them).
     Members(&'a [MemberInfo], &'a CircleInfo),
     Sync(&'a SyncReport),
+    BackedUp(&'a BackupOutcome),
+    /// The last backup, or none yet.
+    BackupStatus(Option<&'a BackupStatus>),
+    Restored {
+        dir: &'a Path,
+        outcome: &'a RestoreOutcome,
+    },
 }
 
 /// After a change for a circle, the engine tries to send at once: what is still queued, and

@@ -19,7 +19,7 @@ use super::tables::{Cell, check, damaged, import};
 use crate::db::Profile;
 use crate::entropy::Entropy;
 use crate::error::{Result, StoreError};
-use crate::keys::{KdfParams, Passphrase};
+use crate::keys::{KdfParams, Passphrase, SecretKey};
 use crate::migrations::{LATEST, reindex_all};
 use crate::vault::Vault;
 use consilium_model::Timestamp;
@@ -47,6 +47,9 @@ pub(crate) fn read_manifest(dir: &Path, keys: &Keys) -> Result<Manifest> {
 
 /// A backup whose every file is there, unaltered, and opens.
 pub(crate) struct Checked {
+    /// The backup's key and id, so the restored vault goes on backing up into it.
+    key: SecretKey,
+    backup_id: Vec<u8>,
     manifest: Manifest,
     profile: Object,
     cases: Vec<Object>,
@@ -57,7 +60,12 @@ pub(crate) fn check_backup(dir: &Path, code: &RecoveryCode) -> Result<Checked> {
     let header = Header::read(dir)?.ok_or_else(|| {
         StoreError::Invalid(format!("{} holds no Consilium backup", dir.display()))
     })?;
-    let keys = Keys::new(&header.open(code)?, &header.backup_id)?;
+    let key = header.open(code)?;
+    let keys = Keys::new(&key, &header.backup_id)?;
+    let backup_id = hex::decode(&header.backup_id)
+        .ok()
+        .filter(|id| id.len() == 16)
+        .ok_or_else(|| damaged("its header (id)".into()))?;
     let manifest = read_manifest(dir, &keys)?;
     if manifest.schema > LATEST {
         return Err(StoreError::SchemaTooNew {
@@ -98,6 +106,8 @@ pub(crate) fn check_backup(dir: &Path, code: &RecoveryCode) -> Result<Checked> {
         }
     }
     Ok(Checked {
+        key,
+        backup_id,
         manifest,
         profile,
         cases,
@@ -220,6 +230,19 @@ fn fill(vault: &mut Vault, backup: &Path, checked: &Checked, now: Timestamp) -> 
             [now.0],
         )?;
         reindex_all(conn)?;
+        // The next backup goes on in the same folder, writing only what changed since.
+        let dir = std::fs::canonicalize(backup).map_err(StoreError::io("finding the backup"))?;
+        conn.execute(
+            "INSERT INTO backup_state (id, dir, backup_id, key, sequence, made_at, erased_since)
+             VALUES (1, ?1, ?2, ?3, ?4, ?5, 0)",
+            rusqlite::params![
+                dir.to_string_lossy(),
+                checked.backup_id,
+                &checked.key.expose()[..],
+                checked.manifest.sequence as i64,
+                checked.manifest.made_at
+            ],
+        )?;
         Ok(circles)
     })
 }

@@ -184,8 +184,14 @@ fn a_second_backup_writes_only_what_changed_and_drops_what_was_deleted() {
     let last = v.last_backup().unwrap().unwrap();
     assert_eq!((last.sequence, last.erased_since), (3, 0));
 
-    let restored = restore(&backup, &code, &tmp.path().join("new")).unwrap();
+    let mut restored = restore(&backup, &code, &tmp.path().join("new")).unwrap();
     assert!(restored.db().cases().get(&first[0]).is_err());
+    // The restored vault goes on backing up into the same folder, incrementally.
+    assert_eq!(restored.last_backup().unwrap().unwrap().sequence, 3);
+    add_case(&mut restored, "After the restore", false);
+    let fourth = restored.back_up(&backup, b"", Timestamp(80)).unwrap();
+    assert!(fourth.recovery_code.is_none());
+    assert_eq!((fourth.sequence, fourth.objects_written), (4, 1));
     for id in first[1..].iter().chain(&new) {
         assert_eq!(
             restored.db().cases().get(id).unwrap().fields,
