@@ -5,7 +5,7 @@ use std::path::Path;
 
 use consilium_client::{BackupOutcome, BackupStatus, RestoreOutcome};
 
-use super::count;
+use super::words::count;
 
 pub(super) fn backed_up(out: &mut String, b: &BackupOutcome) {
     say!(

@@ -7,7 +7,7 @@ use consilium_client::{
     Verification,
 };
 
-use super::count;
+use super::words::count;
 
 fn display_name(m: &MemberInfo) -> String {
     if m.name.is_empty() {

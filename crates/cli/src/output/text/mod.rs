@@ -15,14 +15,10 @@ macro_rules! say {
 
 mod backup;
 mod circles;
+mod words;
 
 use backup::{backed_up, backup_status, restored};
 use circles::{circles, identity, joined, members, requests, sync_report};
-
-/// "1 member", "2 members".
-fn count(n: usize, what: &str) -> String {
-    format!("{n} {what}{}", if n == 1 { "" } else { "s" })
-}
 
 pub(super) fn print(out: &mut String, shown: &Shown<'_>) {
     match shown {
