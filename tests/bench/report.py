@@ -82,6 +82,21 @@ if share.exists():
     print(f"- where the time goes: encrypt {r['share_encrypt_s']:.3f} s, upload and post "
           f"{r['share_send_s']:.3f} s, members fetch, check, decrypt and store {r['share_receive_mean_s']:.3f} s "
           f"on average, {r['share_receive_last_s']:.3f} s the last")
+backup = root / "backup.txt"
+if backup.exists():
+    r = {}
+    for line in backup.read_text().splitlines():
+        parts = line.split()
+        if len(parts) == 3 and parts[0] == "RESULT":
+            r[parts[1]] = float(parts[2])
+    print()
+    print(f"- backup of {r['backup_cases']:.0f} cases and {r['backup_photos']:.0f} photos "
+          f"({r['backup_vault_bytes']/1e6:.0f} MB vault, {r['backup_folder_bytes']/1e6:.0f} MB backup): "
+          f"{r['backup_full_s']:.3f} s, {r['backup_full_s']/r['backup_tar_s']:.2f}× tar + sync ({r['backup_tar_s']:.3f} s)")
+    print(f"- next backup after ten new cases: {r['backup_incremental_10_s']:.3f} s, "
+          f"{r['backup_incremental_10_s']/r['backup_full_s']:.3f}× the full backup")
+    print(f"- restore (checked whole, then written): {r['backup_restore_s']:.3f} s, "
+          f"{r['backup_restore_s']/r['backup_untar_s']:.2f}× untar + sync ({r['backup_untar_s']:.3f} s)")
 desktop = root / "desktop.txt"
 if desktop.exists():
     # `RESULT name median (median of N: [runs])` lines from the window harness.

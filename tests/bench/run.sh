@@ -12,6 +12,8 @@ cargo bench --locked -p consilium-client --bench import
 mkdir -p "$CARGO_TARGET_DIR/criterion"
 # A share with three 12 MP photos to a circle of ten, on loopback (prints RESULT lines).
 cargo bench --locked -p consilium-client --bench circle_share | tee "$CARGO_TARGET_DIR/criterion/circle-share.txt"
+# Backup and restore of a profile of 200 cases and 50 photos, beside tar (prints RESULT lines).
+cargo bench --locked -p consilium-client --bench backup | tee "$CARGO_TARGET_DIR/criterion/backup.txt"
 # The relay under load: the real binary as its own process, driven from the bench process.
 mkdir -p "$CARGO_TARGET_DIR/criterion"
 cargo bench --locked -p consilium-relay --bench relay_load | tee "$CARGO_TARGET_DIR/criterion/relay-load.txt"
