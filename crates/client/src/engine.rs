@@ -95,18 +95,31 @@ impl Engine {
     /// Brings the group layer's tables up to date and loads (or, once, makes) the identity.
     pub(crate) fn ready(mut vault: Vault, config: EngineConfig) -> Result<Engine> {
         consilium_groups::migrate(vault.db_mut().connection_mut())?;
-        let identity = match vault.db().membership().identity_seed()? {
-            Some(seed) => Identity::from_seed(&seed)?,
+        // The identity key, and this laptop's key it certifies: both made on first use; a
+        // restored profile brings its identity and makes a device key of its own.
+        let membership = vault.db().membership();
+        let fresh = || -> Result<Zeroizing<[u8; 32]>> {
+            let mut seed = Zeroizing::new([0u8; 32]);
+            config.entropy.fill(&mut seed[..])?;
+            Ok(seed)
+        };
+        let identity_seed = match membership.identity_seed()? {
+            Some(seed) => seed,
             None => {
-                let mut seed = Zeroizing::new([0u8; 32]);
-                config.entropy.fill(&mut seed[..])?;
-                vault
-                    .db()
-                    .membership()
-                    .set_identity_seed(&seed, config.clock.now())?;
-                Identity::from_seed(&seed)?
+                let seed = fresh()?;
+                membership.set_identity_seed(&seed, config.clock.now())?;
+                seed
             }
         };
+        let device_seed = match membership.device_seed()? {
+            Some(seed) => seed,
+            None => {
+                let seed = fresh()?;
+                membership.set_device_seed(&seed, config.clock.now())?;
+                seed
+            }
+        };
+        let identity = Identity::from_seeds(&identity_seed, &device_seed)?;
         // Circles on the local relay of before, now this user's own port (the same relay, the
         // same data, another address).
         let here = crate::settings::local_relay();

@@ -194,7 +194,7 @@ mod tests {
         assert!(!sealed.windows(7).any(|w| w == b"Dr Brun"));
         assert_eq!(sealed_to(&sealed).unwrap(), public);
         let opened = key
-            .open(b"circle", b"key package", &joiner.public_key(), &sealed)
+            .open(b"circle", b"key package", &joiner.device_key(), &sealed)
             .unwrap();
         assert_eq!(opened, NOTE);
     }
@@ -205,9 +205,9 @@ mod tests {
         let stranger = Identity::generate().unwrap();
         // Another circle, another key package, another sender.
         for (circle, kp, sender) in [
-            (&b"circlf"[..], &b"key package"[..], joiner.public_key()),
-            (b"circle", b"key packagf", joiner.public_key()),
-            (b"circle", b"key package", stranger.public_key()),
+            (&b"circlf"[..], &b"key package"[..], joiner.device_key()),
+            (b"circle", b"key packagf", joiner.device_key()),
+            (b"circle", b"key package", stranger.device_key()),
         ] {
             assert!(matches!(
                 key.open(circle, kp, &sender, &sealed),
@@ -219,7 +219,7 @@ mod tests {
             let mut bad = sealed.clone();
             bad[i] ^= 1;
             assert!(
-                key.open(b"circle", b"key package", &joiner.public_key(), &bad)
+                key.open(b"circle", b"key package", &joiner.device_key(), &bad)
                     .is_err(),
                 "byte {i}"
             );
@@ -227,14 +227,14 @@ mod tests {
         // A stranger's note sealed to the same key, claiming the joiner's account.
         let forged = seal(&stranger, &public, b"circle", b"key package", NOTE).unwrap();
         assert!(
-            key.open(b"circle", b"key package", &joiner.public_key(), &forged)
+            key.open(b"circle", b"key package", &joiner.device_key(), &forged)
                 .is_err()
         );
         // Sealed to another code's key.
         let other = NoteKey::from_seed(&[8; 32]);
         assert!(
             other
-                .open(b"circle", b"key package", &joiner.public_key(), &sealed)
+                .open(b"circle", b"key package", &joiner.device_key(), &sealed)
                 .is_err()
         );
         assert!(sealed_to(&vec![0xa5; MAX_SEALED_NOTE + 1]).is_err());

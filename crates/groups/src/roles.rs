@@ -59,7 +59,7 @@ pub(crate) fn check_received(
     committer: AccountKey,
     roster: &[AccountKey],
     key_at: impl Fn(LeafNodeIndex) -> Result<AccountKey>,
-    account_of: impl Fn(&Credential) -> Result<AccountKey>,
+    identity_of: impl Fn(&LeafNode) -> Result<AccountKey>,
 ) -> Result<()> {
     let new = roles_in(staged.group_context())?;
     let Some(old) = old else {
@@ -89,7 +89,7 @@ pub(crate) fn check_received(
     };
     let added = staged
         .add_proposals()
-        .map(|p| account_of(p.add_proposal().key_package().leaf_node().credential()))
+        .map(|p| identity_of(p.add_proposal().key_package().leaf_node()))
         .collect::<Result<Vec<MemberKey>>>()?;
     let removed = staged
         .remove_proposals()

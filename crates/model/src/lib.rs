@@ -8,6 +8,7 @@ pub mod attachment;
 pub mod case;
 pub mod codec;
 pub mod comment;
+pub mod device;
 mod error;
 pub mod finding;
 pub mod ids;

@@ -93,6 +93,37 @@ impl Membership<'_> {
         Ok(())
     }
 
+    /// This laptop's device key's seed, once made (a profile of before the split has its
+    /// identity seed here too).
+    pub fn device_seed(&self) -> Result<Option<Zeroizing<[u8; 32]>>> {
+        let row: Option<Zeroizing<Vec<u8>>> = self
+            .db
+            .connection()
+            .query_row("SELECT seed FROM device_key WHERE id = 1", [], |r| {
+                r.get(0).map(Zeroizing::new)
+            })
+            .optional()?;
+        row.map(|bytes| {
+            let seed: [u8; 32] = bytes[..]
+                .try_into()
+                .map_err(|_| StoreError::DatabaseCorrupt("bad device seed".into()))?;
+            Ok(Zeroizing::new(seed))
+        })
+        .transpose()
+    }
+
+    /// Records this laptop's device key; refused once there is one.
+    pub fn set_device_seed(&self, seed: &[u8; 32], now: Timestamp) -> Result<()> {
+        let n = self.db.connection().execute(
+            "INSERT OR IGNORE INTO device_key (id, seed, created_at) VALUES (1, ?1, ?2)",
+            params![&seed[..], now.0],
+        )?;
+        if n == 0 {
+            return Err(StoreError::Refused("this laptop has a device key".into()));
+        }
+        Ok(())
+    }
+
     /// When key packages were last published to `relay`, and how many single-use ones are left.
     pub fn key_package_state(&self, relay: &str) -> Result<Option<(Timestamp, u32)>> {
         Ok(self

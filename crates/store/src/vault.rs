@@ -522,6 +522,31 @@ mod tests {
     }
 
     #[test]
+    fn a_profile_of_before_the_device_split_keeps_its_one_key_as_its_device_key() {
+        let tmp = tempfile::tempdir().unwrap();
+        let e: Arc<dyn Entropy> = Arc::new(SystemEntropy::new());
+        let pass = Passphrase::new("pw");
+        let key = create_with_schema(tmp.path(), &pass, 16, e.clone()).unwrap();
+        {
+            let conn = open_keyed(&tmp.path().join(DB_FILE), &key).unwrap();
+            conn.execute(
+                "INSERT INTO profile (id, name, specialty, created_at) VALUES (1, 'Dr Old', '', 5)",
+                [],
+            )
+            .unwrap();
+            conn.execute(
+                "INSERT INTO identity (id, seed, created_at) VALUES (1, ?1, 5)",
+                [&[7u8; 32][..]],
+            )
+            .unwrap();
+        }
+        let vault = Vault::open(tmp.path(), &pass, e).unwrap();
+        let m = vault.db().membership();
+        assert_eq!(*m.identity_seed().unwrap().unwrap(), [7u8; 32]);
+        assert_eq!(*m.device_seed().unwrap().unwrap(), [7u8; 32]);
+    }
+
+    #[test]
     fn a_second_opener_is_told_the_vault_is_busy() {
         let tmp = tempfile::tempdir().unwrap();
         let e: Arc<dyn Entropy> = Arc::new(SystemEntropy::new());

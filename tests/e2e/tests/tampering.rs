@@ -97,7 +97,7 @@ fn tampered_replayed_foreign_and_garbage_messages_are_recorded_and_skipped() {
     std::fs::write(&blob, bytes).unwrap();
     let rheum = hex::decode(&a.circles().unwrap()[0].id).unwrap();
     let elsewhere = hex::decode(&mallory.circles().unwrap()[0].id).unwrap();
-    let mallory_account = hex::decode(mallory.identity().unwrap().account).unwrap();
+    let mallory_account = hex::decode(mallory.identity().unwrap().device).unwrap();
     {
         let db = rusqlite::Connection::open(relay.data.join("relay.db")).unwrap();
         let last = |g: &[u8]| -> (i64, Vec<u8>, Vec<u8>) {

@@ -726,8 +726,10 @@ export type FindingKind =
 "number" | "postcode" | "address";
 
 export type IdentityInfo = {
-	/**  The account id: hex of the Ed25519 public key. */
+	/**  The physician's identity key in hex: who colleagues know (and verify) them as. */
 	account: string,
+	/**  This laptop's device key in hex, which the identity key certifies: its relay account. */
+	device: string,
 	name: string,
 	specialty: string,
 };

@@ -451,6 +451,7 @@ mod tests {
                 "identity",
                 print(Shown::Identity(&IdentityInfo {
                     account: "5e1f…".into(),
+                    device: "c07a…".into(),
                     name: "Dr Alice Martin".into(),
                     specialty: "Dermatology".into(),
                 })),

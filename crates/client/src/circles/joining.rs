@@ -259,18 +259,20 @@ impl Engine {
             }
             ApprovalCheck::WithoutChecking => false,
         };
-        let owner_of = |kp: &[u8]| -> Result<String> {
-            let owner = key_package_owner(&Provider::new(self.vault.db().connection()), kp)?;
-            Ok(hex::encode(owner))
-        };
-        if owner_of(&r.key_package)? != r.account {
+        let owner_of =
+            |kp: &[u8]| key_package_owner(&Provider::new(self.vault.db().connection()), kp);
+        let requester = owner_of(&r.key_package)?;
+        if hex::encode(requester.identity) != r.account {
             return Err(ClientError::Untrusted(
                 "the request's key package is not the requester's".into(),
             ));
         }
+        // A fresh package of the same device, from the relay, when it has one.
         let client = self.net.client(&c.relay)?;
-        if let Ok(fresh) = self.net.run(client.claim_key_package(&r.account, &c.id))
-            && owner_of(&fresh).ok().as_ref() == Some(&r.account)
+        if let Ok(fresh) = self
+            .net
+            .run(client.claim_key_package(&hex::encode(requester.device), &c.id))
+            && owner_of(&fresh).ok() == Some(requester)
         {
             r.key_package = fresh;
         }

@@ -29,8 +29,10 @@ const MAX_CIRCLE_NAME_CHARS: usize = 120;
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct IdentityInfo {
-    /// The account id: hex of the Ed25519 public key.
+    /// The physician's identity key in hex: who colleagues know (and verify) them as.
     pub account: String,
+    /// This laptop's device key in hex, which the identity key certifies: its relay account.
+    pub device: String,
     pub name: String,
     pub specialty: String,
 }
@@ -121,6 +123,7 @@ impl Engine {
         let profile = self.vault.db().profile()?;
         Ok(IdentityInfo {
             account: self.identity.account_id(),
+            device: self.identity.device_account_id(),
             name: profile.name,
             specialty: profile.specialty,
         })

@@ -172,7 +172,7 @@ impl std::fmt::Debug for Net {
 
 impl Net {
     pub fn new(identity: &Identity, clock: Arc<dyn Clock>, patience: Patience) -> Result<Net> {
-        let key = AccountKey::from_seed(identity.seed())?;
+        let key = AccountKey::from_seed(identity.device_seed())?;
         Ok(Net {
             runtime: Arc::new(runtime()?),
             interrupt: Interrupt::default(),

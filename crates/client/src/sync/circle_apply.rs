@@ -43,7 +43,7 @@ fn load(db: &CaseDb, circle: &[u8]) -> Result<Circle> {
 fn sealed_commit(out: Outgoing) -> SealedPost {
     let welcomes = match &out.welcome {
         Some(w) => out
-            .added
+            .welcome_to
             .iter()
             .map(|a| (hex::encode(a), ByteBuf::from(w.clone())))
             .collect(),
@@ -279,16 +279,20 @@ impl CircleApplier {
             Err(GroupError::Undecryptable { epoch }) => {
                 // From a current member, at the epoch we are at: they hold other secrets for it
                 // than we do, so the relay showed us different circles. Said once a pass.
-                let from_member = group
-                    .members()
-                    .is_ok_and(|m| m.iter().any(|k| hex::encode(k) == entry.sender));
-                let fork = Event::ForkSuspected {
-                    circle: hex::encode(circle),
-                    sender: entry.sender.clone(),
-                    epoch,
-                };
-                if from_member && !self.events.contains(&fork) {
-                    self.events.push(fork);
+                // The relay names the sender's device; the warning names the physician.
+                let member = group.member_keys().ok().and_then(|keys| {
+                    keys.into_iter()
+                        .find(|k| hex::encode(k.device) == entry.sender)
+                });
+                if let Some(member) = member {
+                    let fork = Event::ForkSuspected {
+                        circle: hex::encode(circle),
+                        sender: hex::encode(member.identity),
+                        epoch,
+                    };
+                    if !self.events.contains(&fork) {
+                        self.events.push(fork);
+                    }
                 }
                 return Err(judged(GroupError::Undecryptable { epoch }));
             }
@@ -539,18 +543,19 @@ mod tests {
         tampered[last] ^= 1;
 
         let log = vec![
-            entry(1, &alice.account_id(), added.commit.clone()),
+            // The relay names senders by their devices.
+            entry(1, &alice.device_account_id(), added.commit.clone()),
             // The relay claims the share is Bob's; MLS says it is Alice's.
             entry(2, "0000", sealed_share),
-            entry(3, &alice.account_id(), tampered),
-            entry(4, &alice.account_id(), sealed_comment),
+            entry(3, &alice.device_account_id(), tampered),
+            entry(4, &alice.device_account_id(), sealed_comment),
         ];
         let mut applier = CircleApplier::new(Timestamp(9));
         let report = apply_log(
             &mut bdb,
             &mut applier,
             &gid,
-            &bob.account_id(),
+            &bob.device_account_id(),
             log,
             Timestamp(9),
         )

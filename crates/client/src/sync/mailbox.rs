@@ -1,6 +1,6 @@
 //! A relay's mailbox: Welcomes to circles we asked to join, and join requests to ours.
 
-use consilium_groups::{AccountKey, Circle, NoteKey, Provider, join_note};
+use consilium_groups::{AccountKey, Circle, NoteKey, Provider, join_note, key_package_owner};
 use consilium_model::app::{AppMessage, MemberProfile};
 use consilium_model::codec::from_cbor;
 use consilium_model::wire::{MailboxItem, MailboxKind};
@@ -199,11 +199,24 @@ impl Engine {
             }
         };
         let db = self.vault.db();
+        // The request names the physician its key package's certificate names, and must come
+        // from that package's device (the relay account that sent it).
+        let owner = match key_package_owner(&Provider::new(db.connection()), &key_package) {
+            Ok(k) if hex::encode(k.device) == item.sender => hex::encode(k.identity),
+            _ => {
+                report.events.push(Event::MessageRejected {
+                    circle: hex::encode(&item.group_id),
+                    seq: 0,
+                    reason: "a join request whose key package is not its sender's".into(),
+                });
+                return Ok(());
+            }
+        };
         let again = db
             .membership()
             .join_requests(&item.group_id, Some("pending"))?
             .iter()
-            .any(|r| r.account == item.sender);
+            .any(|r| r.account == owner);
         if again {
             return Ok(());
         }
@@ -211,7 +224,7 @@ impl Engine {
         let specialty: String = about.specialty.chars().take(120).collect();
         let id = db.membership().add_join_request(
             &item.group_id,
-            &item.sender,
+            &owner,
             &name,
             &specialty,
             &key_package,

@@ -143,6 +143,7 @@ fn a_lost_laptop_comes_back_whole_from_its_backup() {
 
     let before = snapshot(&mut a);
     assert_eq!(before.0.len(), 209);
+    let who = a.identity().unwrap();
     a.lock();
     // The laptop is lost.
     std::fs::remove_dir_all(root.join("a")).unwrap();
@@ -197,6 +198,10 @@ fn a_lost_laptop_comes_back_whole_from_its_backup() {
     assert!(restored.case(&deleted).is_err());
     assert_eq!(restored.search("biopsy").unwrap().len().min(1), 1);
     assert_eq!(restored.profile().unwrap().name, "a");
+    // The same physician on a new device key: the lost laptop's key is not in the backup.
+    let now = restored.identity().unwrap();
+    assert_eq!(now.account, who.account);
+    assert_ne!(now.device, who.device);
     restored.lock();
     // The restored profile opens with its new passphrase.
     Engine::unlock(

@@ -31,7 +31,7 @@ impl HostileMember {
         let identity = Identity::generate().unwrap();
         let mut conn = rusqlite::Connection::open_in_memory().unwrap();
         migrate(&mut conn).unwrap();
-        let key = Arc::new(AccountKey::from_seed(identity.seed()).unwrap());
+        let key = Arc::new(AccountKey::from_seed(identity.device_seed()).unwrap());
         let client = RelayClient::new(&invite.relay, key, clock.clone()).unwrap();
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()

@@ -135,7 +135,7 @@ fn a_circle_the_relay_made_up_around_the_inviters_key_package_is_refused() {
     b.join(&a.invite("Derm").unwrap()).unwrap();
 
     let operator = Operator::of(&relay_data);
-    let inviter = hex::decode(a.identity().unwrap().account).unwrap();
+    let inviter = hex::decode(a.identity().unwrap().device).unwrap();
     let (joiner, joiner_package) = operator.join_request_key_package(&circle);
     // A's sync publishes A's key packages (and takes B's request).
     a.sync().unwrap();

@@ -111,7 +111,7 @@ fn keys_rotate_on_schedule_and_key_packages_are_claimed_and_topped_up() {
 
     // B is added to six more circles with key packages claimed from the relay; its next sync
     // publishes a fresh batch.
-    let b_account = b.identity().unwrap().account;
+    let b_account = b.identity().unwrap().device;
     let held = || -> i64 {
         let db = rusqlite::Connection::open(root.path().join("relay").join("relay.db")).unwrap();
         db.query_row(

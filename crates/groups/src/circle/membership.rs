@@ -6,11 +6,12 @@ use consilium_model::roles::Roles;
 use openmls::prelude::*;
 use openmls_traits::OpenMlsProvider;
 
-use super::{AccountKey, Circle, Outgoing, account_of, bytes, mls, validated};
+use super::{AccountKey, Circle, Outgoing, bytes, leaf_member, member_keys, mls, validated};
 use crate::error::{GroupError, Result};
 use crate::identity::Identity;
 use crate::provider::Provider;
 use crate::roles;
+use consilium_model::device::MemberKeys;
 
 impl Circle {
     /// The circle's roles, once it has them (circles made before roles take them on a later
@@ -24,13 +25,18 @@ impl Circle {
         Ok(self.roles()?.is_none_or(|r| r.is_admin(key)))
     }
 
-    /// The account in a leaf of the current tree.
+    /// The identity in a leaf of the current tree.
     pub(super) fn key_at(&self, leaf: LeafNodeIndex) -> Result<AccountKey> {
+        Ok(self.keys_at(leaf)?.identity)
+    }
+
+    /// The identity and device in a leaf of the current tree.
+    pub(super) fn keys_at(&self, leaf: LeafNodeIndex) -> Result<MemberKeys> {
         let member = self
             .group
             .member_at(leaf)
-            .ok_or_else(|| GroupError::Rejected("a proposal names an empty leaf".into()))?;
-        account_of(&member.credential)
+            .ok_or_else(|| GroupError::Rejected("a message names an empty leaf".into()))?;
+        member_keys(&member)
     }
 
     /// Commits `adds` and `removals` (and the proposals waiting, such as a member's leave),
@@ -46,7 +52,7 @@ impl Circle {
         if let Some(old) = self.roles()? {
             let added = adds
                 .iter()
-                .map(|p| account_of(p.leaf_node().credential()))
+                .map(|p| leaf_member(p.leaf_node()).map(|k| k.identity))
                 .collect::<Result<Vec<_>>>()?;
             let mut removed = removals
                 .iter()
@@ -84,9 +90,12 @@ impl Circle {
     ) -> Result<Outgoing> {
         let mut packages = Vec::with_capacity(key_packages.len());
         let mut added = Vec::with_capacity(key_packages.len());
+        let mut welcome_to = Vec::with_capacity(key_packages.len());
         for raw in key_packages {
             let package = validated(provider, raw)?;
-            added.push(account_of(package.leaf_node().credential())?);
+            let keys = leaf_member(package.leaf_node())?;
+            added.push(keys.identity);
+            welcome_to.push(keys.device);
             packages.push(package);
         }
         let (commit, welcome) = self.commit_membership(provider, identity, packages, vec![])?;
@@ -95,6 +104,7 @@ impl Circle {
             welcome,
             added,
             removed: vec![],
+            welcome_to,
         })
     }
 
@@ -104,13 +114,17 @@ impl Circle {
         identity: &Identity,
         accounts: &[AccountKey],
     ) -> Result<Outgoing> {
+        // Every leaf of each physician named: all their devices go.
         let mut leaves = Vec::new();
+        let mut found = Vec::new();
         for m in self.group.members() {
-            if accounts.contains(&account_of(&m.credential)?) {
+            let who = member_keys(&m)?.identity;
+            if accounts.contains(&who) {
                 leaves.push(m.index);
+                found.push(who);
             }
         }
-        if leaves.len() != accounts.len() {
+        if !accounts.iter().all(|a| found.contains(a)) {
             return Err(GroupError::Mls("not a member of this circle".into()));
         }
         let (commit, _) = self.commit_membership(provider, identity, vec![], leaves)?;
@@ -119,6 +133,7 @@ impl Circle {
             welcome: None,
             added: vec![],
             removed: accounts.to_vec(),
+            welcome_to: vec![],
         })
     }
 
@@ -151,6 +166,7 @@ impl Circle {
             welcome: None,
             added: vec![],
             removed: vec![],
+            welcome_to: vec![],
         })
     }
 
@@ -182,6 +198,7 @@ impl Circle {
             welcome: None,
             added: vec![],
             removed: vec![],
+            welcome_to: vec![],
         })
     }
 
@@ -197,7 +214,7 @@ impl Circle {
         let roster = self
             .group
             .members()
-            .map(|m| account_of(&m.credential))
+            .map(|m| member_keys(&m).map(|k| k.identity))
             .collect::<Result<Vec<_>>>()?;
         Ok(Some(Roles {
             admins: vec![identity.public_key()],
@@ -237,7 +254,7 @@ impl Circle {
             if let Proposal::Remove(r) = p.proposal()
                 && let Some(member) = self.group.member_at(r.removed())
             {
-                removed.push(account_of(&member.credential)?);
+                removed.push(member_keys(&member)?.identity);
             }
         }
         let (commit, welcome) = self.commit_membership(provider, identity, vec![], vec![])?;
@@ -246,6 +263,7 @@ impl Circle {
             welcome,
             added: vec![],
             removed,
+            welcome_to: vec![],
         })
     }
 }

@@ -16,11 +16,12 @@ use crate::identity::Identity;
 use crate::key_packages::CIPHERSUITE;
 use crate::provider::Provider;
 use crate::roles;
+use consilium_model::device::{self, MemberKeys};
 use consilium_model::roles::Roles;
 
 mod membership;
 
-/// An account: the Ed25519 public key a member's credential names.
+/// A member's identity key, as its leaf's credential names it (`consilium_model::device`).
 pub type AccountKey = [u8; 32];
 
 /// A commit to send as one bundle: the commit, the Welcome for new members, routing hints.
@@ -28,8 +29,11 @@ pub type AccountKey = [u8; 32];
 pub struct Outgoing {
     pub commit: Vec<u8>,
     pub welcome: Option<Vec<u8>>,
+    /// The identities added and removed.
     pub added: Vec<AccountKey>,
     pub removed: Vec<AccountKey>,
+    /// The relay accounts (device keys) the Welcome goes to.
+    pub welcome_to: Vec<AccountKey>,
 }
 
 /// What an incoming message was.
@@ -57,12 +61,21 @@ fn mls(e: impl std::fmt::Display) -> GroupError {
     GroupError::Mls(e.to_string())
 }
 
-fn account_of(credential: &Credential) -> Result<AccountKey> {
-    let basic = BasicCredential::try_from(credential.clone()).map_err(mls)?;
-    basic
-        .identity()
-        .try_into()
-        .map_err(|_| GroupError::Mls("a credential that is not an account key".into()))
+/// Who a leaf speaks for: its credential read with its signature key (a device certificate
+/// must verify and name that key).
+fn member_of(credential: &Credential, signature_key: &[u8]) -> Result<MemberKeys> {
+    let basic = BasicCredential::try_from(credential.clone())
+        .map_err(|e| GroupError::Rejected(format!("a member's credential: {e}")))?;
+    device::member_keys(basic.identity(), signature_key)
+        .map_err(|e| GroupError::Rejected(e.to_string()))
+}
+
+fn leaf_member(leaf: &LeafNode) -> Result<MemberKeys> {
+    member_of(leaf.credential(), leaf.signature_key().as_slice())
+}
+
+fn member_keys(m: &Member) -> Result<MemberKeys> {
+    member_of(&m.credential, &m.signature_key)
 }
 
 fn bytes(m: &MlsMessageOut) -> Result<Vec<u8>> {
@@ -126,10 +139,10 @@ pub fn group_of_one(identity: &Identity) -> Result<(Vec<u8>, PublicState)> {
     Ok((circle.id(), circle.public_state(&provider, identity)?))
 }
 
-/// The account a key package (an MLSMessage, as the relay hands them out) belongs to, once it
-/// verifies.
-pub fn key_package_owner(provider: &Provider<'_>, key_package: &[u8]) -> Result<AccountKey> {
-    account_of(validated(provider, key_package)?.leaf_node().credential())
+/// Whose a key package (an MLSMessage, as the relay hands them out) is, once it verifies: the
+/// identity and the device (relay account) it names.
+pub fn key_package_owner(provider: &Provider<'_>, key_package: &[u8]) -> Result<MemberKeys> {
+    leaf_member(validated(provider, key_package)?.leaf_node())
 }
 
 /// A key package as it travels (an MLSMessage, RFC 9420 §6), parsed and verified.
@@ -184,7 +197,7 @@ impl Circle {
         };
         let staged = StagedWelcome::new_from_welcome(provider, &join_config(), welcome, None)
             .map_err(|e| GroupError::Rejected(e.to_string()))?;
-        let sender = account_of(staged.welcome_sender().map_err(mls)?.credential())?;
+        let sender = leaf_member(staged.welcome_sender().map_err(mls)?)?.identity;
         if !welcomers.contains(&sender) {
             return Err(GroupError::Rejected(format!(
                 "the Welcome was sent by {}, who is neither the inviter nor an admin the invite names; it may be a circle the relay made up",
@@ -260,11 +273,17 @@ impl Circle {
         self.group.is_active()
     }
 
+    /// The members' identities, in leaf order (every leaf's credential checked).
     pub fn members(&self) -> Result<Vec<AccountKey>> {
         self.group
             .members()
-            .map(|m| account_of(&m.credential))
+            .map(|m| member_keys(&m).map(|k| k.identity))
             .collect()
+    }
+
+    /// Every leaf's identity and device, in leaf order.
+    pub fn member_keys(&self) -> Result<Vec<MemberKeys>> {
+        self.group.members().map(|m| member_keys(&m)).collect()
     }
 
     /// Whether proposals (a member asking to leave) wait for a commit.
@@ -324,7 +343,17 @@ impl Circle {
             ))) => return Err(GroupError::Undecryptable { epoch }),
             Err(e) => return Err(rejected(&e)),
         };
-        let sender = account_of(processed.credential())?;
+        // The sender's leaf as the tree holds it before this message (its certificate checked
+        // against the key that signed).
+        let sender_keys = match processed.sender() {
+            Sender::Member(leaf) => self.keys_at(*leaf)?,
+            _ => {
+                return Err(GroupError::Rejected(
+                    "a message from outside the circle".into(),
+                ));
+            }
+        };
+        let sender = sender_keys.identity;
         match processed.into_content() {
             ProcessedMessageContent::ApplicationMessage(m) => Ok(Incoming::Application {
                 sender,
@@ -334,23 +363,33 @@ impl Circle {
                 let old = self.roles()?;
                 // The members in leaf order, before the commit.
                 let roster = self.members()?;
+                // A committer's new leaf speaks for the same physician, with a device key its
+                // identity certified.
+                if let Some(leaf) = staged.update_path_leaf_node()
+                    && leaf_member(leaf)?.identity != sender
+                {
+                    return Err(GroupError::Rejected(
+                        "a commit that puts another physician in its sender's leaf".into(),
+                    ));
+                }
                 roles::check_received(
                     old.as_ref(),
                     &staged,
                     sender,
                     &roster,
                     |leaf| self.key_at(leaf),
-                    account_of,
+                    |leaf| leaf_member(leaf).map(|k| k.identity),
                 )?;
                 let added = staged
                     .add_proposals()
-                    .map(|p| account_of(p.add_proposal().key_package().leaf_node().credential()))
+                    .map(|p| leaf_member(p.add_proposal().key_package().leaf_node()))
+                    .map(|k| k.map(|k| k.identity))
                     .collect::<Result<Vec<_>>>()?;
                 let mut removed = Vec::new();
                 for p in staged.remove_proposals() {
                     let leaf = p.remove_proposal().removed();
                     if let Some(member) = self.group.member_at(leaf) {
-                        removed.push(account_of(&member.credential)?);
+                        removed.push(member_keys(&member)?.identity);
                     }
                 }
                 let self_removed = staged.self_removed();

@@ -16,6 +16,7 @@ use openmls::prelude::*;
 use openmls_rust_crypto::RustCrypto;
 use tls_codec::Deserialize as _;
 
+use consilium_model::device::{self, MemberKeys};
 use consilium_model::roles::{CommitShape, ROLES_EXTENSION, Roles, check_commit};
 
 use crate::auth::Account;
@@ -64,21 +65,30 @@ fn internal(e: impl std::fmt::Display) -> RelayError {
     RelayError::Internal(e.to_string())
 }
 
-/// The account a credential names, which must also be the leaf's signature key: the relay
-/// authenticates requests with that key, so a member's leaf and its account are one key.
-fn account_of(credential: &Credential, signature_key: &[u8]) -> Result<Account> {
+/// Who a leaf speaks for and the device key that signs for it: a device certificate must
+/// verify and name the leaf's signature key; a key of before the split is that key itself
+/// (`consilium_model::device`).
+fn keys_of(credential: &Credential, signature_key: &[u8]) -> Result<MemberKeys> {
     let basic = BasicCredential::try_from(credential.clone())
         .map_err(|_| invalid("a member's credential is not a basic credential"))?;
-    let key: [u8; 32] = basic
-        .identity()
-        .try_into()
-        .map_err(|_| invalid("a member's credential is not an account key"))?;
-    if key[..] != *signature_key {
-        return Err(invalid(
-            "a member's signature key is not the account its credential names",
-        ));
-    }
-    Ok(Account(key))
+    device::member_keys(basic.identity(), signature_key).map_err(invalid)
+}
+
+/// The relay account of a leaf: its device key, which the relay authenticates requests with.
+fn account_of(credential: &Credential, signature_key: &[u8]) -> Result<Account> {
+    Ok(Account(keys_of(credential, signature_key)?.device))
+}
+
+fn leaf_keys(leaf: &LeafNode) -> Result<MemberKeys> {
+    keys_of(leaf.credential(), leaf.signature_key().as_slice())
+}
+
+/// Every leaf's identity and device, in leaf order.
+fn keys_of_members(group: &PublicGroup) -> Result<Vec<MemberKeys>> {
+    group
+        .members()
+        .map(|m| keys_of(&m.credential, &m.signature_key))
+        .collect()
 }
 
 fn members_of(group: &PublicGroup) -> Result<Vec<Account>> {
@@ -152,10 +162,12 @@ pub fn check(record: &[u8], message: &[u8], poster: &Account) -> Result<Checked>
     let Sender::Member(leaf) = *processed.sender() else {
         return Err(invalid("only a member of the group proposes or commits"));
     };
-    let sender = group
-        .leaf(leaf)
-        .ok_or_else(|| invalid("the sender's leaf is empty"))?;
-    if account_of(sender.credential(), sender.signature_key().as_slice())? != *poster {
+    let sender = leaf_keys(
+        group
+            .leaf(leaf)
+            .ok_or_else(|| invalid("the sender's leaf is empty"))?,
+    )?;
+    if Account(sender.device) != *poster {
         return Err(RelayError::Forbidden);
     }
     match processed.into_content() {
@@ -166,23 +178,32 @@ pub fn check(record: &[u8], message: &[u8], poster: &Account) -> Result<Checked>
             })
         }
         ProcessedMessageContent::StagedCommitMessage(staged) => {
+            let mut added_identities = Vec::new();
             let added = staged
                 .add_proposals()
                 .map(|p| {
                     let package = p.add_proposal().key_package();
-                    let leaf = package.leaf_node();
+                    let keys = leaf_keys(package.leaf_node())?;
+                    added_identities.push(keys.identity);
                     Ok(Added {
                         reference: package
                             .hash_ref(&crypto)
                             .map_err(internal)?
                             .as_slice()
                             .to_vec(),
-                        account: account_of(leaf.credential(), leaf.signature_key().as_slice())?,
+                        account: Account(keys.device),
                     })
                 })
                 .collect::<Result<Vec<_>>>()?;
-            let added_accounts: Vec<[u8; 32]> = added.iter().map(|a| a.account.0).collect();
-            check_roles(&group, &staged, poster, added_accounts)?;
+            // The committer's new leaf (an update path) speaks for the same physician.
+            if let Some(leaf) = staged.update_path_leaf_node()
+                && leaf_keys(leaf)?.identity != sender.identity
+            {
+                return Err(invalid(
+                    "a commit that puts another physician in its sender's leaf",
+                ));
+            }
+            check_roles(&group, &staged, &sender.identity, added_identities)?;
             group.merge_commit(&record, *staged).map_err(internal)?;
             Ok(Checked::Commit {
                 state: state_of(&group, &record)?,
@@ -202,12 +223,12 @@ fn roles_in(context: &GroupContext) -> Result<Option<Roles>> {
         .transpose()
 }
 
-/// The account a leaf of the group (before the commit) names.
-fn account_at(group: &PublicGroup, leaf: LeafNodeIndex) -> Result<Account> {
+/// The identity a leaf of the group (before the commit) speaks for.
+fn identity_at(group: &PublicGroup, leaf: LeafNodeIndex) -> Result<[u8; 32]> {
     let node = group
         .leaf(leaf)
         .ok_or_else(|| invalid("a proposal names an empty leaf"))?;
-    account_of(node.credential(), node.signature_key().as_slice())
+    Ok(leaf_keys(node)?.identity)
 }
 
 /// Holds a commit to the circle's roles, the rule every client applies too
@@ -216,7 +237,7 @@ fn account_at(group: &PublicGroup, leaf: LeafNodeIndex) -> Result<Account> {
 fn check_roles(
     group: &PublicGroup,
     staged: &StagedCommit,
-    committer: &Account,
+    committer: &[u8; 32],
     added: Vec<[u8; 32]>,
 ) -> Result<()> {
     let old = roles_in(group.group_context())?;
@@ -225,9 +246,9 @@ fn check_roles(
     let removed = staged
         .remove_proposals()
         .map(|p| {
-            let removed = account_at(group, p.remove_proposal().removed())?.0;
+            let removed = identity_at(group, p.remove_proposal().removed())?;
             let by = match p.sender() {
-                Sender::Member(leaf) => account_at(group, *leaf)?.0,
+                Sender::Member(leaf) => identity_at(group, *leaf)?,
                 _ => return Err(invalid("a removal not proposed by a member")),
             };
             Ok((removed, by))
@@ -238,14 +259,16 @@ fn check_roles(
             return Ok(());
         };
         // The members in leaf order: the first is the founding member.
-        let roster: Vec<[u8; 32]> = members_of(group)?.into_iter().map(|a| a.0).collect();
+        let roster: Vec<[u8; 32]> = keys_of_members(group)?
+            .into_iter()
+            .map(|k| k.identity)
+            .collect();
         let founder = roster.first().copied();
         let taken = Roles {
-            admins: vec![committer.0],
+            admins: vec![*committer],
             roster,
         };
-        if founder != Some(committer.0) || !added.is_empty() || !removed.is_empty() || new != taken
-        {
+        if founder != Some(*committer) || !added.is_empty() || !removed.is_empty() || new != taken {
             return Err(RelayError::Forbidden);
         }
         return Ok(());
@@ -255,7 +278,7 @@ fn check_roles(
         return Err(RelayError::Forbidden);
     }
     let shape = CommitShape {
-        committer: committer.0,
+        committer: *committer,
         added,
         removed,
         new_roles: if changed { new } else { None },
@@ -271,11 +294,18 @@ pub fn members_of_record(record: &[u8]) -> Result<Vec<Account>> {
     members_of(&load_record(record)?)
 }
 
-/// The admins a stored state's roles name (none for a group made before roles).
+/// The relay accounts (device keys) of the admins a stored state's roles name: every leaf of
+/// an admin's identity (none for a group made before roles).
 pub fn admins_of_record(record: &[u8]) -> Result<Vec<Account>> {
-    Ok(roles_in(load_record(record)?.group_context())?
-        .map(|r| r.admins.into_iter().map(Account).collect())
-        .unwrap_or_default())
+    let group = load_record(record)?;
+    let Some(roles) = roles_in(group.group_context())? else {
+        return Ok(Vec::new());
+    };
+    Ok(keys_of_members(&group)?
+        .into_iter()
+        .filter(|k| roles.admins.contains(&k.identity))
+        .map(|k| Account(k.device))
+        .collect())
 }
 
 fn load_record(record: &[u8]) -> Result<PublicGroup> {

@@ -397,3 +397,106 @@ async fn a_commit_nobody_can_process_is_undone_once_two_members_report_it() {
     assert_eq!(next.epoch, 2);
     relay.stop().await;
 }
+
+/// A device key for the physician whose identity key is `identity` (seed), certified by it; and
+/// the relay account of that device.
+fn certified_device(
+    identity_seed: &[u8; 32],
+    certifier_seed: &[u8; 32],
+    base: &str,
+) -> (Account, CredentialWithKey, SignatureKeyPair) {
+    let device = Account::at(base);
+    let identity = Ed25519KeyPair::from_seed_unchecked(identity_seed).unwrap();
+    let certifier = Ed25519KeyPair::from_seed_unchecked(certifier_seed).unwrap();
+    let mut id = [0u8; 32];
+    id.copy_from_slice(identity.public_key().as_ref());
+    let mut dev = [0u8; 32];
+    dev.copy_from_slice(device.key.public_key().as_ref());
+    let mut signature = [0u8; 64];
+    signature.copy_from_slice(
+        certifier
+            .sign(&consilium_model::device::signed_bytes(&id, &dev))
+            .as_ref(),
+    );
+    let signer =
+        SignatureKeyPair::from_raw(SignatureScheme::ED25519, device.seed.to_vec(), dev.to_vec());
+    let cwk = CredentialWithKey {
+        credential: BasicCredential::new(consilium_model::device::certificate(
+            &id, &dev, &signature,
+        ))
+        .into(),
+        signature_key: dev.to_vec().into(),
+    };
+    (device, cwk, signer)
+}
+
+/// A member moves its leaf to a new device key: allowed only under a certificate its own
+/// identity key signed. Bob cannot become another physician (a fresh identity, or Alice's with a
+/// signature he forged); he can move to a new device of his own, after which the relay knows
+/// him by that device's account and no longer by the old one.
+#[tokio::test]
+async fn a_leaf_changes_device_only_under_its_own_identitys_certificate() {
+    let dir = tempfile::tempdir().unwrap();
+    let relay = start(dir.path()).await;
+    let (alice_acc, _alice, _ga, bob_acc, bob, mut gb, gid) = circle_of_two(&relay).await;
+    let path = format!("/v1/groups/{gid}/messages");
+    let mut update_to = |cwk: CredentialWithKey, signer: &SignatureKeyPair| -> Vec<u8> {
+        let bundle = gb
+            .self_update_with_new_signer(
+                &bob.provider,
+                &bob.signer,
+                NewSignerBundle {
+                    signer,
+                    credential_with_key: cwk,
+                },
+                LeafNodeParameters::default(),
+            )
+            .unwrap();
+        gb.clear_pending_commit(bob.provider.storage()).unwrap();
+        bytes(bundle.commit())
+    };
+
+    // Another physician: a fresh identity of Bob's making.
+    let mut stranger = [0u8; 32];
+    SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut stranger).unwrap();
+    let (_, cwk, signer) = certified_device(&stranger, &stranger, &relay.base);
+    let (status, body) = bob_acc
+        .send(
+            "POST",
+            &path,
+            to_cbor(&bundle(update_to(cwk, &signer))).unwrap(),
+        )
+        .await;
+    assert_eq!(
+        (status, error_code(&body).as_str()),
+        (400, "invalid_message")
+    );
+    // Alice, with a certificate Bob signed himself.
+    let (_, cwk, signer) = certified_device(&alice_acc.seed, &bob_acc.seed, &relay.base);
+    let (status, body) = bob_acc
+        .send(
+            "POST",
+            &path,
+            to_cbor(&bundle(update_to(cwk, &signer))).unwrap(),
+        )
+        .await;
+    assert_eq!(
+        (status, error_code(&body).as_str()),
+        (400, "invalid_message")
+    );
+    assert_eq!(log_of(&alice_acc, &gid).await.len(), 1, "nothing was taken");
+
+    // A new device of Bob's own, certified by his key.
+    let (device, cwk, signer) = certified_device(&bob_acc.seed, &bob_acc.seed, &relay.base);
+    let moved = update_to(cwk.clone(), &signer);
+    let posted: Posted = bob_acc
+        .ok("POST", &path, to_cbor(&bundle(moved)).unwrap())
+        .await;
+    assert_eq!(posted.epoch, 2);
+    // The relay now knows Bob by his new device, and the old account is no member.
+    let (status, _) = bob_acc.send("GET", &path, vec![]).await;
+    assert_eq!(status, 403);
+    let log: Vec<LogEntry> = read_log(&device, &path).await;
+    assert_eq!(log.len(), 2);
+    relay.stop().await;
+}

@@ -23,8 +23,12 @@ enum Place {
 /// In the order rows are written back (a row before those that refer to it).
 const TABLES: &[(&str, Place)] = &[
     ("profile", Place::Profile),
-    // The identity seed: today also the device key (the split is issue 17's item 5).
+    // The identity key; never the device key, which stays with its laptop.
     ("identity", Place::Profile),
+    (
+        "device_key",
+        Place::Left("this laptop's own key: a restored profile makes its own"),
+    ),
     ("circles", Place::Profile),
     ("circle_members", Place::Profile),
     ("verified_accounts", Place::Profile),

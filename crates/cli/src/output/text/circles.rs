@@ -20,6 +20,7 @@ fn display_name(m: &MemberInfo) -> String {
 pub(super) fn identity(out: &mut String, i: &IdentityInfo) {
     say!(out, "{}", format!("{} ({})", i.name, i.specialty));
     say!(out, "{}", format!("account {}", i.account));
+    say!(out, "{}", format!("this laptop's key {}", i.device));
 }
 
 pub(super) fn circles(out: &mut String, list: &[CircleInfo]) {

@@ -13,6 +13,8 @@ use openmls::prelude::*;
 use rusqlite::Connection;
 use tls_codec::{Deserialize as _, Serialize as _};
 
+mod devices;
+
 fn vault_db(dir: &std::path::Path, name: &str, key: &SecretKey) -> Connection {
     let mut conn = open_keyed(&dir.join(name), key).unwrap();
     migrate(&mut conn).unwrap();
@@ -57,17 +59,6 @@ fn application_text(
 }
 
 #[test]
-fn the_identity_signs_for_mls_and_the_relay_with_one_key() {
-    let id = Identity::generate().unwrap();
-    let again = Identity::from_seed(id.seed()).unwrap();
-    assert_eq!(again.public_key(), id.public_key());
-    let account = consilium_relay_client::AccountKey::from_seed(id.seed()).unwrap();
-    assert_eq!(account.account_id(), id.account_id());
-    assert_eq!(id.signer().public(), &id.public_key()[..]);
-    assert!(!format!("{id:?}").contains(&hex::encode(id.seed())));
-}
-
-#[test]
 fn key_packages_validate_and_the_last_resort_one_says_so() {
     let dir = tempfile::tempdir().unwrap();
     let key = SecretKey::from_bytes([7; 32]);
@@ -86,7 +77,7 @@ fn key_packages_validate_and_the_last_resort_one_says_so() {
         assert_eq!(valid.last_resort(), p.last_resort);
         assert_eq!(
             valid.leaf_node().signature_key().as_slice(),
-            &id.public_key()
+            &id.device_key()
         );
     }
 }
