@@ -115,6 +115,16 @@ fn pass(app: &AppHandle, session: &Session) -> Pass {
         // Its report is partial: the window keeps showing the last whole one.
         return Pass::CutShort;
     }
+    // The backup, when due, into the folder that holds it (a drive not plugged in is said in
+    // the log and seen in the settings' "last backup"; the next pass tries again).
+    if result.is_ok() {
+        let every = session.settings().backup_every_hours;
+        match engine.back_up_if_due(every) {
+            Ok(Some(b)) => log::info!("backup {}: {} files written", b.sequence, b.files_written),
+            Ok(None) => {}
+            Err(e) => log::warn!("the scheduled backup did not run: {:?}", e.code()),
+        }
+    }
     // The pass may have joined or left circles: wait on the relays as they are now.
     let waiter = engine.news_waiter();
     let circle_names: HashMap<String, String> = match &result {

@@ -8,7 +8,7 @@
 
 use tauri_specta::{ErrorHandlingMode, collect_commands, collect_events};
 
-use crate::commands::{cases, circles, events, privacy, profile};
+use crate::commands::{backup, cases, circles, events, privacy, profile};
 
 /// Every command and event of the window.
 pub fn builder() -> tauri_specta::Builder<tauri::Wry> {
@@ -21,6 +21,9 @@ pub fn builder() -> tauri_specta::Builder<tauri::Wry> {
             profile::identity,
             profile::change_passphrase,
             profile::save_settings,
+            backup::back_up,
+            backup::backup_status,
+            backup::restore_profile,
             cases::sidebar,
             cases::list_cases,
             cases::search,

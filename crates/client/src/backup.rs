@@ -54,25 +54,49 @@ pub struct RestoreOutcome {
     pub backup_made_at: Timestamp,
 }
 
+fn outcome(r: consilium_store::BackupReport) -> BackupOutcome {
+    BackupOutcome {
+        dir: r.dir.display().to_string(),
+        recovery_code: r.recovery_code.map(|c| c.expose().to_string()),
+        sequence: r.sequence as u32,
+        cases: r.cases as u32,
+        image_files: r.blobs as u32,
+        files_written: (r.objects_written + r.blobs_written) as u32,
+        files_removed: r.removed as u32,
+        bytes_written: r.bytes_written,
+    }
+}
+
 impl Engine {
     /// Backs the profile up into `dir`: the first time (or into a new, empty folder) a full
     /// backup under a new recovery code; then only what changed since.
     pub fn back_up(&self, dir: &Path) -> Result<BackupOutcome> {
-        let settings = serde_json::to_vec(&Settings::load(self.vault.dir()))
-            .map_err(|e| ClientError::Internal(e.to_string()))?;
+        let settings = self.settings_bytes()?;
         let r = self
             .vault
             .back_up(dir, &settings, self.config.clock.now())?;
-        Ok(BackupOutcome {
-            dir: r.dir.display().to_string(),
-            recovery_code: r.recovery_code.map(|c| c.expose().to_string()),
-            sequence: r.sequence as u32,
-            cases: r.cases as u32,
-            image_files: r.blobs as u32,
-            files_written: (r.objects_written + r.blobs_written) as u32,
-            files_removed: r.removed as u32,
-            bytes_written: r.bytes_written,
-        })
+        Ok(outcome(r))
+    }
+
+    /// The next run of the profile's backup when `every_hours` have passed since the last one
+    /// (0: never), into the folder it last used; `None` when not due or never made by hand.
+    pub fn back_up_if_due(&self, every_hours: u32) -> Result<Option<BackupOutcome>> {
+        let Some(last) = self.vault.last_backup()? else {
+            return Ok(None);
+        };
+        let now = self.config.clock.now();
+        let due = i64::from(every_hours) * 3_600_000;
+        if every_hours == 0 || now.0 - last.made_at.0 < due {
+            return Ok(None);
+        }
+        let settings = self.settings_bytes()?;
+        let r = self.vault.back_up_again(&settings, now)?;
+        Ok(Some(outcome(r)))
+    }
+
+    fn settings_bytes(&self) -> Result<Vec<u8>> {
+        serde_json::to_vec(&Settings::load(self.vault.dir()))
+            .map_err(|e| ClientError::Internal(e.to_string()))
     }
 
     /// The last backup, if the profile made one.

@@ -41,6 +41,8 @@ pub struct Settings {
     /// Minutes without input before the window locks (1–240).
     pub auto_lock_minutes: u32,
     pub theme: Theme,
+    /// Hours between the window's backups into the folder of the last one (0: only by hand).
+    pub backup_every_hours: u32,
 }
 
 impl Default for Settings {
@@ -49,6 +51,7 @@ impl Default for Settings {
             relay: local_relay(),
             auto_lock_minutes: 10,
             theme: Theme::System,
+            backup_every_hours: 24,
         }
     }
 }
@@ -87,6 +90,11 @@ impl Settings {
                 "auto-lock must be between 1 and 240 minutes".into(),
             ));
         }
+        if self.backup_every_hours > 24 * 30 {
+            return Err(ClientError::Invalid(
+                "back up at least once every 30 days (720 hours), or set 0 for by hand only".into(),
+            ));
+        }
         consilium_model::RelayAddress::parse(&self.relay)
             .map_err(|e| ClientError::Invalid(e.to_string()))?;
         Ok(())
@@ -118,6 +126,7 @@ mod tests {
             relay: "https://relay.example.org".into(),
             auto_lock_minutes: 5,
             theme: Theme::Dark,
+            backup_every_hours: 12,
         };
         s.save(dir.path()).unwrap();
         assert_eq!(Settings::load(dir.path()), s);
@@ -137,6 +146,10 @@ mod tests {
         for bad in [
             Settings {
                 auto_lock_minutes: 0,
+                ..s.clone()
+            },
+            Settings {
+                backup_every_hours: 24 * 31,
                 ..s.clone()
             },
             Settings {

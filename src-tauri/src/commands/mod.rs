@@ -2,6 +2,7 @@
 //! UI as `{code, message}` (`PublicError`), never as strings to match. All run off the main
 //! thread (`async`), so a slow relay never freezes the window.
 
+pub mod backup;
 pub mod cases;
 pub mod circles;
 pub mod events;

@@ -63,12 +63,12 @@ pub fn unlock(
     })
 }
 
-fn config() -> EngineConfig {
+pub(super) fn config() -> EngineConfig {
     EngineConfig::default()
 }
 
 /// Keeps the engine, reports its image transfers as events, and wakes the background sync.
-fn opened(
+pub(super) fn opened(
     app: &AppHandle,
     session: &Session,
     mut engine: Engine,

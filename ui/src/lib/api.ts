@@ -50,6 +50,9 @@ export type EngineEvent = b.Event;
 export type SyncState = b.SyncState_Serialize;
 export type Progress = b.ImportProgress;
 export type Transfer = b.Transfer;
+export type BackupStatus = b.BackupStatus;
+export type BackupOutcome = b.BackupOutcome_Serialize;
+export type RestoreOutcome = b.RestoreOutcome;
 
 export const api = {
   ...commands,

@@ -12,6 +12,9 @@ export const commands = {
 	identity: () => __TAURI_INVOKE<IdentityInfo>("identity"),
 	changePassphrase: (current: string, newPassphrase: string) => __TAURI_INVOKE<null>("change_passphrase", { current, newPassphrase }),
 	saveSettings: (settings: Settings_Deserialize) => __TAURI_INVOKE<null>("save_settings", { settings }),
+	backUp: (dir: string) => __TAURI_INVOKE<BackupOutcome_Serialize>("back_up", { dir }),
+	backupStatus: () => __TAURI_INVOKE<BackupStatus | null>("backup_status"),
+	restoreProfile: (backupDir: string, recoveryCode: string, passphrase: string) => __TAURI_INVOKE<Restored>("restore_profile", { backupDir, recoveryCode, passphrase }),
 	sidebar: () => __TAURI_INVOKE<SidebarEntry[]>("sidebar"),
 	listCases: (filter: CaseFilter_Deserialize) => __TAURI_INVOKE<CaseSummary_Serialize[]>("list_cases", { filter }),
 	search: (query: string) => __TAURI_INVOKE<SearchHit[]>("search", { query }),
@@ -142,6 +145,50 @@ export type Attachment_Serialize = {
 	size: number,
 	report: DeidReport_Serialize,
 	created_at: Timestamp,
+};
+
+/**  What a backup run did. */
+export type BackupOutcome = BackupOutcome_Serialize | BackupOutcome_Deserialize;
+
+/**  What a backup run did. */
+export type BackupOutcome_Deserialize = {
+	dir: string,
+	/**  The code that opens this backup, shown once: when a new backup began in this folder. */
+	recovery_code?: string | null,
+	sequence: number,
+	cases: number,
+	/**  Image files (three renditions per image). */
+	image_files: number,
+	/**  Files written by this run; the others were in the folder already. */
+	files_written: number,
+	/**  Files removed: what was deleted or retracted since the last run. */
+	files_removed: number,
+	bytes_written: number,
+};
+
+/**  What a backup run did. */
+export type BackupOutcome_Serialize = {
+	dir: string,
+	/**  The code that opens this backup, shown once: when a new backup began in this folder. */
+	recovery_code: string | null,
+	sequence: number,
+	cases: number,
+	/**  Image files (three renditions per image). */
+	image_files: number,
+	/**  Files written by this run; the others were in the folder already. */
+	files_written: number,
+	/**  Files removed: what was deleted or retracted since the last run. */
+	files_removed: number,
+	bytes_written: number,
+};
+
+/**  When and where the profile last backed up. */
+export type BackupStatus = {
+	dir: string,
+	made_at: Timestamp,
+	sequence: number,
+	/**  Cases deleted or retracted here since: still in the backup until its next run. */
+	erased_since: number,
 };
 
 /**
@@ -898,6 +945,22 @@ export type Resolution =
 /**  Shown to the author and no longer in the text. */
 "edited_out";
 
+/**  What a restore brought back. */
+export type RestoreOutcome = {
+	cases: number,
+	image_files: number,
+	/**  The circles this profile was in: each must re-admit this laptop. */
+	circles_awaiting: string[],
+	/**  When the backup was made. */
+	backup_made_at: Timestamp,
+};
+
+/**  A restored profile, unlocked: who it is and what came back. */
+export type Restored = {
+	me: IdentityInfo,
+	outcome: RestoreOutcome,
+};
+
 /**  What is left of a case its author retracted: who, where and when; nothing of its content. */
 export type RetractedCase = RetractedCase_Serialize | RetractedCase_Deserialize;
 
@@ -939,6 +1002,8 @@ export type Settings_Deserialize = {
 	/**  Minutes without input before the window locks (1–240). */
 	auto_lock_minutes?: number,
 	theme?: Theme,
+	/**  Hours between the window's backups into the folder of the last one (0: only by hand). */
+	backup_every_hours?: number,
 };
 
 export type Settings_Serialize = {
@@ -947,6 +1012,8 @@ export type Settings_Serialize = {
 	/**  Minutes without input before the window locks (1–240). */
 	auto_lock_minutes: number,
 	theme: Theme,
+	/**  Hours between the window's backups into the folder of the last one (0: only by hand). */
+	backup_every_hours: number,
 };
 
 /**  Sex as recorded in the case. */

@@ -13,7 +13,7 @@ export type View =
 
 export const app = $state({
   me: null as Identity | null,
-  settings: { relay: "http://127.0.0.1:8443", auto_lock_minutes: 10, theme: "system" } as Settings,
+  settings: { relay: "http://127.0.0.1:8443", auto_lock_minutes: 10, theme: "system", backup_every_hours: 24 } as Settings,
   view: { kind: "empty" } as View,
   /** Sidebar selection: "all", "drafts" or a circle id. */
   scope: "all",

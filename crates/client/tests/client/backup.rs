@@ -112,6 +112,7 @@ fn a_lost_laptop_comes_back_whole_from_its_backup() {
     );
     eprintln!("{images} real images attached");
     let backup = root.join("external drive/consilium");
+    std::fs::create_dir(root.join("external drive")).unwrap();
 
     let first = a.back_up(&backup).unwrap();
     let code = first
@@ -248,4 +249,35 @@ fn copy_dir(from: &Path, to: &Path) {
             std::fs::copy(entry.path(), target).unwrap();
         }
     }
+}
+
+/// The window backs up on a schedule: only once the first backup was made by hand (its code
+/// seen), only when due, only into the folder that holds it.
+#[test]
+fn a_scheduled_backup_runs_when_due_and_only_into_its_own_folder() {
+    let tmp = tempfile::tempdir().unwrap();
+    let clock = Arc::new(MovableClock::default());
+    let mut a = engine(tmp.path(), "a", &clock);
+    case(&mut a, 1);
+    assert_eq!(
+        a.back_up_if_due(24).unwrap(),
+        None,
+        "never before a first backup by hand"
+    );
+    let drive = tmp.path().join("drive");
+    std::fs::create_dir(&drive).unwrap();
+    a.back_up(&drive.join("consilium")).unwrap();
+    case(&mut a, 2);
+    assert_eq!(a.back_up_if_due(24).unwrap(), None, "not due yet");
+    clock.advance_days(1);
+    assert_eq!(a.back_up_if_due(0).unwrap(), None, "switched off");
+    let ran = a.back_up_if_due(24).unwrap().expect("due after a day");
+    assert_eq!(
+        (ran.sequence, ran.files_written, ran.recovery_code),
+        (2, 1, None)
+    );
+    clock.advance_days(1);
+    std::fs::remove_dir_all(&drive).unwrap();
+    let err = a.back_up_if_due(24).unwrap_err();
+    assert!(err.to_string().contains("plugged in"), "{err}");
 }

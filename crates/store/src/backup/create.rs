@@ -81,7 +81,40 @@ fn state(vault: &Vault) -> Result<Option<State>> {
 
 /// Backs the vault up into `dir`; `extras` is what the caller keeps beside the vault (its
 /// settings), restored as given. `now` is the backup's date (ms).
-pub(crate) fn create(vault: &Vault, dir: &Path, extras: &[u8], now: i64) -> Result<BackupReport> {
+/// Whether a run may begin a new backup (and show a new recovery code), or only go on with the
+/// one in the folder (a scheduled run: the code must have been seen).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Begin {
+    Allowed,
+    GoOnOnly,
+}
+
+pub(crate) fn create(
+    vault: &Vault,
+    dir: &Path,
+    extras: &[u8],
+    now: i64,
+    begin: Begin,
+) -> Result<BackupReport> {
+    // Only the folder itself is made: a parent that is missing is a drive not plugged in, and
+    // a backup must not land on the laptop's own disk in its place.
+    let parent_there = dir
+        .parent()
+        .is_none_or(|p| p.as_os_str().is_empty() || p.is_dir());
+    if !parent_there {
+        return Err(StoreError::Invalid(format!(
+            "{} is not there; is the drive plugged in?",
+            dir.parent()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default()
+        )));
+    }
+    if begin == Begin::GoOnOnly && !dir.is_dir() {
+        return Err(StoreError::Invalid(format!(
+            "the backup folder {} is not there; is the drive plugged in?",
+            dir.display()
+        )));
+    }
     create_private_dir(dir).map_err(StoreError::io("creating the backup folder"))?;
     let dir = std::fs::canonicalize(dir).map_err(StoreError::io("finding the backup folder"))?;
     let shown = dir.to_string_lossy().into_owned();
@@ -103,6 +136,11 @@ pub(crate) fn create(vault: &Vault, dir: &Path, extras: &[u8], now: i64) -> Resu
             let keys = Keys::new(&s.key, &hex::encode(s.backup_id))?;
             let known = read_manifest(&dir, &keys).ok();
             (s.key, s.backup_id, s.sequence + 1, None, known)
+        }
+        None if begin == Begin::GoOnOnly => {
+            return Err(StoreError::Invalid(format!(
+                "{shown} no longer holds this profile's backup; back up by hand to begin a new one"
+            )));
         }
         None => {
             let empty = std::fs::read_dir(&dir)

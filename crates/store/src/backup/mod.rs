@@ -40,7 +40,24 @@ impl Vault {
     /// Backs the vault up into `dir`: a new backup (and recovery code) in an empty folder, the
     /// next run of this vault's backup in the folder it last used. `extras` is restored as given.
     pub fn back_up(&self, dir: &Path, extras: &[u8], now: Timestamp) -> Result<BackupReport> {
-        create::create(self, dir, extras, now.0)
+        create::create(self, dir, extras, now.0, create::Begin::Allowed)
+    }
+
+    /// The next run of this vault's backup, into the folder it last used, which must still
+    /// hold it: never a new backup (whose recovery code nobody would see).
+    pub fn back_up_again(&self, extras: &[u8], now: Timestamp) -> Result<BackupReport> {
+        let Some(last) = self.last_backup()? else {
+            return Err(crate::error::StoreError::Invalid(
+                "this profile has no backup yet; make the first one by hand".into(),
+            ));
+        };
+        create::create(
+            self,
+            Path::new(&last.dir),
+            extras,
+            now.0,
+            create::Begin::GoOnOnly,
+        )
     }
 
     /// This vault's last backup, if it made one.

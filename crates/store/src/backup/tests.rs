@@ -336,3 +336,30 @@ fn copy_dir(from: &Path, to: &Path) {
 fn contains(hay: &[u8], needle: &[u8]) -> bool {
     hay.windows(needle.len()).any(|w| w == needle)
 }
+
+#[test]
+fn a_scheduled_run_goes_on_with_the_backup_and_never_begins_one_on_the_laptops_disk() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut v = vault(&tmp.path().join("v"));
+    add_case(&mut v, "Case", false);
+    // Nothing to go on with yet.
+    assert!(v.back_up_again(b"", Timestamp(1)).is_err());
+    // A drive that is not plugged in: its mount point's parent is missing.
+    let drive = tmp.path().join("media/usb");
+    assert!(
+        v.back_up(&drive.join("consilium"), b"", Timestamp(1))
+            .is_err()
+    );
+    assert!(!drive.exists());
+    std::fs::create_dir_all(&drive).unwrap();
+    v.back_up(&drive.join("consilium"), b"", Timestamp(2))
+        .unwrap();
+    add_case(&mut v, "Another", false);
+    let next = v.back_up_again(b"", Timestamp(3)).unwrap();
+    assert_eq!((next.sequence, next.objects_written), (2, 1));
+    // The drive unplugged (its mount point left empty): nothing is written, no new backup.
+    std::fs::remove_dir_all(drive.join("consilium")).unwrap();
+    let err = v.back_up_again(b"", Timestamp(4)).unwrap_err();
+    assert!(err.to_string().contains("plugged in"), "{err}");
+    assert!(!drive.join("consilium").exists());
+}
