@@ -183,6 +183,7 @@ fn notifies(e: &Event) -> bool {
             | Event::JoinRequested { .. }
             | Event::MessagesMissing { .. }
             | Event::ForkSuspected { .. }
+            | Event::DeviceChanged { .. }
     )
 }
 
@@ -194,7 +195,8 @@ fn notify(app: &AppHandle, events: &[Event], circles: &HashMap<String, String>) 
         | Event::CommentReceived { circle, .. }
         | Event::JoinRequested { circle, .. }
         | Event::MessagesMissing { circle, .. }
-        | Event::ForkSuspected { circle, .. }) = e
+        | Event::ForkSuspected { circle, .. }
+        | Event::DeviceChanged { circle, .. }) = e
         else {
             continue;
         };
@@ -213,6 +215,10 @@ fn notify(app: &AppHandle, events: &[Event], circles: &HashMap<String, String>) 
             // The relay may have split the circle: the epoch codes tell.
             Event::ForkSuspected { .. } => format!(
                 "Warning: a colleague's message in {name} circle does not decrypt; the relay may be showing you different circles. Compare the epoch code with them"
+            ),
+            // Told so a colleague whose laptop was not lost can say so at once.
+            Event::DeviceChanged { .. } => format!(
+                "A colleague in {name} circle now uses a new laptop; the old one reads nothing from now on. If they did not change laptops, call them"
             ),
             _ => format!("Someone asks to join {name} circle"),
         };

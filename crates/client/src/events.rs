@@ -47,6 +47,12 @@ pub enum Event {
         added: Vec<String>,
         removed: Vec<String>,
     },
+    /// A member's laptop was replaced by another of theirs (a profile restored from a backup):
+    /// the lost one reads nothing from now on. If they did not ask for it, call them.
+    DeviceChanged {
+        circle: String,
+        member: String,
+    },
     JoinRequested {
         circle: String,
         request: i64,

@@ -131,19 +131,37 @@ impl Roles {
 }
 
 /// Whether a commit keeps to the circle's roles `old` (see the module's rule).
+///
+/// A member of the roster both removed and added in one commit changes device (a restored
+/// laptop's leaf in place of the lost one's): any member may commit that, and it changes
+/// neither the roster nor the admins.
 pub fn check_commit(old: &Roles, commit: &CommitShape) -> std::result::Result<(), RoleViolation> {
+    let changes_device =
+        |k: &MemberKey| old.roster.contains(k) && commit.removed.iter().any(|(r, _)| r == k);
+    let added: Vec<MemberKey> = commit
+        .added
+        .iter()
+        .filter(|k| !changes_device(k))
+        .copied()
+        .collect();
+    let removed_by: Vec<(MemberKey, MemberKey)> = commit
+        .removed
+        .iter()
+        .filter(|(r, _)| !commit.added.contains(r) || !old.roster.contains(r))
+        .copied()
+        .collect();
     let admin = old.is_admin(&commit.committer);
-    if !commit.added.is_empty() && !admin {
+    if !added.is_empty() && !admin {
         return Err(RoleViolation::AddByNonAdmin);
     }
-    for (removed, by) in &commit.removed {
+    for (removed, by) in &removed_by {
         if !admin && removed != by {
             return Err(RoleViolation::RemoveByNonAdmin);
         }
     }
-    let removed: Vec<MemberKey> = commit.removed.iter().map(|(k, _)| *k).collect();
-    if !commit.added.is_empty() || !removed.is_empty() {
-        let expected = old.after(&commit.added, &removed);
+    let removed: Vec<MemberKey> = removed_by.iter().map(|(k, _)| *k).collect();
+    if !added.is_empty() || !removed.is_empty() {
+        let expected = old.after(&added, &removed);
         return match &commit.new_roles {
             None => Err(RoleViolation::RolesNotCarried),
             Some(new) if *new == expected => Ok(()),
@@ -215,6 +233,43 @@ mod tests {
             roster: vec![A, B],
         });
         assert_eq!(check_commit(&old, &evict), Err(RoleViolation::WrongRoles));
+    }
+
+    #[test]
+    fn any_member_changes_a_members_device_and_the_roles_stay_as_they_were() {
+        let old = circle();
+        // B lets A's restored laptop in: A's old leaf out, A's new one in, roles untouched.
+        let mut swap = shape(B);
+        swap.removed = vec![(A, B)];
+        swap.added = vec![A];
+        assert_eq!(check_commit(&old, &swap), Ok(()));
+        // Carrying roles that drop A's admin role is refused, as any roles change by a
+        // non-admin.
+        swap.new_roles = Some(old.after(&[A], &[A]));
+        assert_eq!(
+            check_commit(&old, &swap),
+            Err(RoleViolation::RolesChangedByNonAdmin)
+        );
+        // Slipping an outsider or an eviction in with it is what it always was.
+        let mut more = shape(B);
+        more.removed = vec![(A, B)];
+        more.added = vec![A, D];
+        assert_eq!(check_commit(&old, &more), Err(RoleViolation::AddByNonAdmin));
+        let mut evict = shape(B);
+        evict.removed = vec![(A, B), (C, B)];
+        evict.added = vec![A];
+        assert_eq!(
+            check_commit(&old, &evict),
+            Err(RoleViolation::RemoveByNonAdmin)
+        );
+        // Someone not in the roster is not "changing device".
+        let mut stranger = shape(B);
+        stranger.removed = vec![(D, B)];
+        stranger.added = vec![D];
+        assert_eq!(
+            check_commit(&old, &stranger),
+            Err(RoleViolation::AddByNonAdmin)
+        );
     }
 
     #[test]

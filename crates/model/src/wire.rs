@@ -125,6 +125,14 @@ pub struct RedeemInvitation {
     pub note: ByteBuf,
 }
 
+/// A physician's new device (a restored profile) asks a group it was in to let it back in: its
+/// key package, whose device certificate names an identity that is a member of the group. The
+/// members' devices receive it as a join request (an empty note).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Readmission {
+    pub key_package: ByteBuf,
+}
+
 /// Redeeming a relay operator's one-time enrolment code (`consilium-relay admit`): the signing
 /// account is admitted.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

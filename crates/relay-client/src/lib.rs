@@ -489,6 +489,17 @@ impl RelayClient {
         .map(drop)
     }
 
+    /// Asks `group` to let this new device of a member back in (a restored profile).
+    pub async fn request_readmission(&self, group: &[u8], key_package: &[u8]) -> Result<()> {
+        let path = format!("/v1/groups/{}/readmission", hex::encode(group));
+        let body = encode(&consilium_model::wire::Readmission {
+            key_package: serde_bytes::ByteBuf::from(key_package.to_vec()),
+        })?;
+        self.send(reqwest::Method::POST, &path, body)
+            .await
+            .map(drop)
+    }
+
     /// The oldest items of this account's mailbox, each decoded alone.
     pub async fn mailbox(&self) -> Result<Vec<std::result::Result<MailboxItem, Malformed>>> {
         self.items("/v1/mailbox", "id").await

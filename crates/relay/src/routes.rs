@@ -207,6 +207,10 @@ pub(crate) fn router(state: AppState) -> Router {
             post(redeem_invitation).layer(axum::Extension(OpenToStrangers)),
         )
         .route(
+            "/v1/groups/{group}/readmission",
+            post(request_readmission).layer(axum::Extension(OpenToStrangers)),
+        )
+        .route(
             "/v1/accounts/enrol",
             post(enrol).layer(axum::Extension(OpenToStrangers)),
         )
@@ -436,6 +440,28 @@ async fn redeem_invitation(State(s): State<AppState>, a: Authed) -> Result<Statu
     if let Ok(inviter) = inviter.try_into() {
         s.hub.mailbox(&[Account(inviter)]);
     }
+    Ok(StatusCode::ACCEPTED)
+}
+
+/// A restored profile's new device asks a group it was in to let it back in (see
+/// `Store::request_readmission`); every member's device is told.
+async fn request_readmission(
+    State(s): State<AppState>,
+    Path(group): Path<String>,
+    a: Authed,
+) -> Result<StatusCode> {
+    let gid = group_id(&group)?;
+    let req: consilium_model::wire::Readmission = decode(&a.body)?;
+    framing::check_key_package(&req.key_package)?;
+    let body =
+        consilium_model::codec::to_cbor(&(req.key_package.clone(), serde_bytes::ByteBuf::new()))
+            .map_err(|e| RelayError::Internal(e.to_string()))?;
+    let told = s
+        .store
+        .request_readmission(&a.account, &gid, body, req.key_package.into_vec(), s.now())
+        .await?;
+    s.admitted.add(a.account);
+    s.hub.mailbox(&told);
     Ok(StatusCode::ACCEPTED)
 }
 

@@ -101,6 +101,15 @@ impl Circles<'_> {
         Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
     }
 
+    /// A restored circle this laptop was let into again.
+    pub fn readmitted(&self, circle: &[u8]) -> Result<()> {
+        self.db.connection().execute(
+            "UPDATE circles SET restored_at = NULL WHERE id = ?1",
+            [circle],
+        )?;
+        Ok(())
+    }
+
     fn records(&self, left: bool) -> Result<Vec<CircleRecord>> {
         let mut stmt = self.db.connection().prepare_cached(
             "SELECT id, name, relay, created_at FROM circles

@@ -700,7 +700,12 @@ export type Event_Deserialize = { event: "case_received"; circle: string; case: 
 /**  A received case the circle's retention ran out for: erased here. */
 { event: "case_expired"; circle: string; case: string } | 
 /**  A circle admin set how long the cases received there are kept (`None`: for ever). */
-{ event: "retention_changed"; circle: string; days?: number | null } | { event: "comment_received"; circle: string; case: string; comment: string } | { event: "poll_changed"; circle: string; case: string } | { event: "attachment_stored"; case: string; attachment: string } | { event: "members_changed"; circle: string; added: string[]; removed: string[] } | { event: "join_requested"; circle: string; request: number; name: string } | { event: "joined"; circle: string; name: string } | { event: "removed_from_circle"; circle: string } | 
+{ event: "retention_changed"; circle: string; days?: number | null } | { event: "comment_received"; circle: string; case: string; comment: string } | { event: "poll_changed"; circle: string; case: string } | { event: "attachment_stored"; case: string; attachment: string } | { event: "members_changed"; circle: string; added: string[]; removed: string[] } | 
+/**
+ *  A member's laptop was replaced by another of theirs (a profile restored from a backup):
+ *  the lost one reads nothing from now on. If they did not ask for it, call them.
+ */
+{ event: "device_changed"; circle: string; member: string } | { event: "join_requested"; circle: string; request: number; name: string } | { event: "joined"; circle: string; name: string } | { event: "removed_from_circle"; circle: string } | 
 /**
  *  A message of the circle could not be opened or applied; it was recorded and skipped.
  *  A relay failed in a way that is not "out of reach" (an answer over its limit or
@@ -726,7 +731,12 @@ export type Event_Serialize = { event: "case_received"; circle: string; case: st
 /**  A received case the circle's retention ran out for: erased here. */
 { event: "case_expired"; circle: string; case: string } | 
 /**  A circle admin set how long the cases received there are kept (`None`: for ever). */
-{ event: "retention_changed"; circle: string; days: number | null } | { event: "comment_received"; circle: string; case: string; comment: string } | { event: "poll_changed"; circle: string; case: string } | { event: "attachment_stored"; case: string; attachment: string } | { event: "members_changed"; circle: string; added: string[]; removed: string[] } | { event: "join_requested"; circle: string; request: number; name: string } | { event: "joined"; circle: string; name: string } | { event: "removed_from_circle"; circle: string } | 
+{ event: "retention_changed"; circle: string; days: number | null } | { event: "comment_received"; circle: string; case: string; comment: string } | { event: "poll_changed"; circle: string; case: string } | { event: "attachment_stored"; case: string; attachment: string } | { event: "members_changed"; circle: string; added: string[]; removed: string[] } | 
+/**
+ *  A member's laptop was replaced by another of theirs (a profile restored from a backup):
+ *  the lost one reads nothing from now on. If they did not ask for it, call them.
+ */
+{ event: "device_changed"; circle: string; member: string } | { event: "join_requested"; circle: string; request: number; name: string } | { event: "joined"; circle: string; name: string } | { event: "removed_from_circle"; circle: string } | 
 /**
  *  A message of the circle could not be opened or applied; it was recorded and skipped.
  *  A relay failed in a way that is not "out of reach" (an answer over its limit or

@@ -7,6 +7,7 @@
 
 mod joining;
 mod key_publish;
+mod readmission;
 mod retention;
 mod sharing;
 

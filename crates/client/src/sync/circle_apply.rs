@@ -109,11 +109,16 @@ pub fn on_accepted(db: &CaseDb, item: &OutboxItem, now: Timestamp) -> Result<Opt
                 .map(hex::encode)
                 .collect()
         };
-        event = Some(Event::MembersChanged {
-            circle: hex::encode(&item.circle),
-            added: not_in(&after, &before),
-            removed: not_in(&before, &after),
-        });
+        let returning = match &queued {
+            Queued::Add { request, .. } => Some(db.membership().join_request(*request)?.account),
+            _ => None,
+        };
+        event = Some(super::member_events::of_own_commit(
+            &item.circle,
+            not_in(&after, &before),
+            not_in(&before, &after),
+            returning,
+        ));
     }
     match queued {
         Queued::Add { request, .. } => {
@@ -452,11 +457,8 @@ impl CircleApplier {
                         );
                         db.outbox().enqueue(circle, id, &leave, self.now)?;
                     }
-                    self.events.push(Event::MembersChanged {
-                        circle: c,
-                        added: added.iter().map(hex::encode).collect(),
-                        removed: removed.iter().map(hex::encode).collect(),
-                    });
+                    self.events
+                        .extend(super::member_events::of_commit(&c, &added, &removed));
                 }
                 Ok(())
             }

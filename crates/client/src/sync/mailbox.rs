@@ -101,8 +101,13 @@ impl Engine {
                     "the inviter is not in the circle the Welcome is for".into(),
                 ));
             }
-            db.circles()
-                .add(&pending.circle, &pending.name, relay, now)?;
+            if db.circles().get(&pending.circle).is_ok() {
+                // A circle restored from a backup: this laptop is in it again.
+                db.circles().readmitted(&pending.circle)?;
+            } else {
+                db.circles()
+                    .add(&pending.circle, &pending.name, relay, now)?;
+            }
             db.membership().remove_pending_join(&pending.circle)?;
             db.membership().key_package_used(relay)?;
             let me = AppMessage::MemberProfile(MemberProfile {
@@ -220,6 +225,18 @@ impl Engine {
         if again {
             return Ok(());
         }
+        // A member's new device (a restored laptop) says nothing of itself: it is known here.
+        let known = db
+            .circles()
+            .member_profiles(&item.group_id)?
+            .into_iter()
+            .find(|(account, _, _)| *account == owner);
+        let about = match known {
+            Some((_, name, specialty)) if about.name.is_empty() => {
+                MemberProfile { name, specialty }
+            }
+            _ => about,
+        };
         let name: String = about.name.chars().take(120).collect();
         let specialty: String = about.specialty.chars().take(120).collect();
         let id = db.membership().add_join_request(

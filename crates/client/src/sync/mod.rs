@@ -20,6 +20,7 @@ mod effects;
 pub(crate) mod erasure;
 mod log;
 mod mailbox;
+mod member_events;
 pub(crate) mod outbox;
 pub(crate) mod payload;
 pub(crate) mod queue;
@@ -32,9 +33,8 @@ mod upkeep;
 mod watch;
 
 pub use report::SyncReport;
+pub(crate) use report::isolate;
 pub(crate) use upkeep::relay_state;
-
-use report::isolate;
 
 use crate::engine::Engine;
 use crate::error::Result;
@@ -65,6 +65,7 @@ impl Engine {
 
     fn sync_pass(&mut self) -> Result<SyncReport> {
         let mut report = SyncReport::default();
+        self.ask_readmissions(&mut report)?;
         for relay in &self.relays()? {
             if let Err(e) = self
                 .read_mailbox(relay, &mut report)

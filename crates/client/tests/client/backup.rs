@@ -6,7 +6,9 @@ use std::path::Path;
 use std::sync::Arc;
 
 use consilium_client::model::{CaseFields, CaseFilter, CaseId, Rendition};
-use consilium_client::{Engine, EngineConfig, ErrorCode, ImportRequest, KdfParams, Passphrase};
+use consilium_client::{
+    Engine, EngineConfig, ErrorCode, Event, ImportRequest, KdfParams, Passphrase,
+};
 
 use crate::support::{MovableClock, PASSPHRASE, engine, start_relay};
 
@@ -280,4 +282,106 @@ fn a_scheduled_backup_runs_when_due_and_only_into_its_own_folder() {
     std::fs::remove_dir_all(&drive).unwrap();
     let err = a.back_up_if_due(24).unwrap_err();
     assert!(err.to_string().contains("plugged in"), "{err}");
+}
+
+fn share_new(e: &mut Engine, circle: &str, title: &str) -> CaseId {
+    let id = e
+        .create_case(CaseFields {
+            title: title.into(),
+            ..Default::default()
+        })
+        .unwrap();
+    e.share(&id, circle).unwrap();
+    e.sync().unwrap();
+    id
+}
+
+/// The circle's only admin loses her laptop. Restored on a new one, she asks her circle back;
+/// a colleague who is not an admin lets her new laptop in with one commit that also takes the
+/// lost laptop's leaf out. She reads what is shared after, still as its admin; the others are
+/// told she changed laptops; the lost laptop, keys and all, reads nothing more.
+#[test]
+fn a_restored_physician_is_let_back_in_even_as_the_circles_only_admin() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let clock = Arc::new(MovableClock::default());
+    let relay = start_relay(&root.join("relay"), clock.clone(), "127.0.0.1:0");
+    let (mut a, mut b) = crate::support::circle_of_two(root, &clock, &relay.url(), "Derm");
+    let mut c = engine(root, "c", &clock);
+    crate::support::bring_in(&mut a, &mut c, "Derm");
+    b.sync().unwrap();
+    let before = share_new(&mut a, "Derm", "Shared before the loss");
+    let drive = root.join("drive");
+    std::fs::create_dir(&drive).unwrap();
+    let code = a
+        .back_up(&drive.join("consilium"))
+        .unwrap()
+        .recovery_code
+        .unwrap();
+    let who = a.identity().unwrap();
+    // `a` is the lost laptop: it keeps its vault and keys.
+
+    let (mut a2, restored) = Engine::restore(
+        &drive.join("consilium"),
+        &code,
+        &root.join("a-new"),
+        &Passphrase::new("new laptop passphrase"),
+        config(&clock),
+    )
+    .unwrap();
+    assert_eq!(restored.circles_awaiting, vec!["Derm".to_string()]);
+    assert!(a2.case(&before).is_ok());
+    a2.sync().unwrap();
+
+    // Bob, not an admin, sees her request under her name and her unchanged safety number.
+    b.sync().unwrap();
+    let request = b.join_requests("Derm").unwrap().remove(0);
+    assert_eq!(request.account, who.account);
+    assert_eq!(request.name, "a");
+    assert!(b.invite("Derm").is_err(), "Bob is no admin");
+    let number = consilium_client::ApprovalCheck::SafetyNumber(request.safety_number.clone());
+    b.approve("Derm", request.id, &number).unwrap();
+    let events = b.sync().unwrap().events;
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, Event::DeviceChanged { member, .. } if *member == who.account)),
+        "{events:?}"
+    );
+    let events = c.sync().unwrap().events;
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, Event::DeviceChanged { member, .. } if *member == who.account)),
+        "{events:?}"
+    );
+
+    // Back in: the same member, on the new laptop's key; still the circle's admin.
+    a2.sync().unwrap();
+    assert!(a2.circles_awaiting_readmission().unwrap().is_empty());
+    let members = a2.members("Derm").unwrap();
+    assert_eq!(members.len(), 3);
+    assert!(members.iter().any(|m| m.is_me && m.account == who.account));
+    let after = share_new(&mut b, "Derm", "Shared after the new laptop");
+    a2.sync().unwrap();
+    assert_eq!(
+        a2.case(&after).unwrap().fields.title,
+        "Shared after the new laptop"
+    );
+    assert!(
+        a2.invite("Derm").is_ok(),
+        "the identity kept its admin role"
+    );
+
+    // The lost laptop reads nothing shared since, and the relay no longer serves it.
+    let report = a.sync().unwrap();
+    assert!(a.case(&after).is_err());
+    assert!(
+        report
+            .events
+            .iter()
+            .any(|e| matches!(e, Event::RemovedFromCircle { .. })),
+        "{:?}",
+        report.events
+    );
 }

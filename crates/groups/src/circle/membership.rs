@@ -50,7 +50,7 @@ impl Circle {
     ) -> Result<(Vec<u8>, Option<Vec<u8>>)> {
         let mut roles_after = None;
         if let Some(old) = self.roles()? {
-            let added = adds
+            let mut added = adds
                 .iter()
                 .map(|p| leaf_member(p.leaf_node()).map(|k| k.identity))
                 .collect::<Result<Vec<_>>>()?;
@@ -63,7 +63,17 @@ impl Circle {
                     removed.push(self.key_at(r.removed())?);
                 }
             }
-            roles_after = Some(roles::context_extensions(&old.after(&added, &removed))?);
+            // A member changing device stays where it was in the roles.
+            let swapped: Vec<AccountKey> = added
+                .iter()
+                .filter(|k| removed.contains(k) && old.roster.contains(k))
+                .copied()
+                .collect();
+            added.retain(|k| !swapped.contains(k));
+            removed.retain(|k| !swapped.contains(k));
+            if !added.is_empty() || !removed.is_empty() {
+                roles_after = Some(roles::context_extensions(&old.after(&added, &removed))?);
+            }
         }
         let mut builder = self
             .group
@@ -91,19 +101,36 @@ impl Circle {
         let mut packages = Vec::with_capacity(key_packages.len());
         let mut added = Vec::with_capacity(key_packages.len());
         let mut welcome_to = Vec::with_capacity(key_packages.len());
+        let mut removals = Vec::new();
+        let mut removed = Vec::new();
+        let present = self.group.members().collect::<Vec<_>>();
         for raw in key_packages {
             let package = validated(provider, raw)?;
             let keys = leaf_member(package.leaf_node())?;
+            // A member's new device (a restored laptop) takes the place of its others, in the
+            // same commit.
+            for m in &present {
+                let there = member_keys(m)?;
+                if there.device == keys.device {
+                    return Err(GroupError::Rejected(
+                        "this device is in the circle already".into(),
+                    ));
+                }
+                if there.identity == keys.identity {
+                    removals.push(m.index);
+                    removed.push(keys.identity);
+                }
+            }
             added.push(keys.identity);
             welcome_to.push(keys.device);
             packages.push(package);
         }
-        let (commit, welcome) = self.commit_membership(provider, identity, packages, vec![])?;
+        let (commit, welcome) = self.commit_membership(provider, identity, packages, removals)?;
         Ok(Outgoing {
             commit,
             welcome,
             added,
-            removed: vec![],
+            removed,
             welcome_to,
         })
     }

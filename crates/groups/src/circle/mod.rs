@@ -380,10 +380,21 @@ impl Circle {
                     |leaf| self.key_at(leaf),
                     |leaf| leaf_member(leaf).map(|k| k.identity),
                 )?;
+                let present = self.member_keys()?;
                 let added = staged
                     .add_proposals()
                     .map(|p| leaf_member(p.add_proposal().key_package().leaf_node()))
-                    .map(|k| k.map(|k| k.identity))
+                    .map(|k| {
+                        let k = k?;
+                        // A device in the circle already is never added again (a member's old
+                        // key package reused to put a dead leaf in place of its live one).
+                        if present.iter().any(|m| m.device == k.device) {
+                            return Err(GroupError::Rejected(
+                                "a commit adds a device that is in the circle".into(),
+                            ));
+                        }
+                        Ok(k.identity)
+                    })
                     .collect::<Result<Vec<_>>>()?;
                 let mut removed = Vec::new();
                 for p in staged.remove_proposals() {

@@ -43,6 +43,8 @@ pub struct GroupState {
 pub struct Added {
     reference: Vec<u8>,
     pub account: Account,
+    /// A new device of a physician in the group already (a restored laptop).
+    pub returning: bool,
 }
 
 /// A handshake message the relay accepted.
@@ -179,11 +181,17 @@ pub fn check(record: &[u8], message: &[u8], poster: &Account) -> Result<Checked>
         }
         ProcessedMessageContent::StagedCommitMessage(staged) => {
             let mut added_identities = Vec::new();
+            let present = keys_of_members(&group)?;
             let added = staged
                 .add_proposals()
                 .map(|p| {
                     let package = p.add_proposal().key_package();
                     let keys = leaf_keys(package.leaf_node())?;
+                    // A device in the group already is never added again (a member's old key
+                    // package reused to put a dead leaf in place of its live one).
+                    if present.iter().any(|m| m.device == keys.device) {
+                        return Err(invalid("a commit adds a device that is in the group"));
+                    }
                     added_identities.push(keys.identity);
                     Ok(Added {
                         reference: package
@@ -192,6 +200,7 @@ pub fn check(record: &[u8], message: &[u8], poster: &Account) -> Result<Checked>
                             .as_slice()
                             .to_vec(),
                         account: Account(keys.device),
+                        returning: present.iter().any(|m| m.identity == keys.identity),
                     })
                 })
                 .collect::<Result<Vec<_>>>()?;
@@ -292,6 +301,25 @@ fn check_roles(
 /// The accounts of the leaves of a stored state (to restore a group's member list with it).
 pub fn members_of_record(record: &[u8]) -> Result<Vec<Account>> {
     members_of(&load_record(record)?)
+}
+
+/// Every leaf's identity and device in a stored state.
+pub fn member_keys_of_record(record: &[u8]) -> Result<Vec<MemberKeys>> {
+    keys_of_members(&load_record(record)?)
+}
+
+/// Whose a key package (an MLSMessage) is, once its signatures verify: the identity its
+/// device certificate names and the device.
+pub fn key_package_keys(key_package: &[u8]) -> Result<MemberKeys> {
+    let message = MlsMessageIn::tls_deserialize_exact(key_package)
+        .map_err(|e| invalid(format!("not an MLS message: {e}")))?;
+    let MlsMessageBodyIn::KeyPackage(package) = message.extract() else {
+        return Err(invalid("expected a key package"));
+    };
+    let package = package
+        .validate(&RustCrypto::default(), ProtocolVersion::Mls10)
+        .map_err(|e| invalid(format!("the key package does not verify: {e}")))?;
+    leaf_keys(package.leaf_node())
 }
 
 /// The relay accounts (device keys) of the admins a stored state's roles name: every leaf of

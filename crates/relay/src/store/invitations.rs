@@ -74,4 +74,46 @@ impl Store {
             Ok(inviter)
         })
     }
+
+    /// A physician's new device (a restored profile) asks a group it was in to let it back in:
+    /// its key package must be its own and name, in a certificate, an identity that is a member
+    /// of the group on another device. Every member's device is sent the request (any of them
+    /// may swap the old device's leaf for the new one); the device is admitted, to read its
+    /// mailbox. Returns the devices told.
+    pub fn request_readmission(
+        &self,
+        device: &Account,
+        group: &[u8],
+        body: Vec<u8>,
+        key_package: Vec<u8>,
+        now: i64,
+    ) -> Pending<Vec<Account>> {
+        let (device, group) = (*device, group.to_vec());
+        self.write(move |c| {
+            let state: Option<Vec<u8>> = c
+                .query_row("SELECT public_state FROM groups WHERE id = ?1", [&group], |r| r.get(0))
+                .optional()?;
+            let Some(state) = state.filter(|s| !s.is_empty()) else {
+                return Err(RelayError::Forbidden);
+            };
+            let members = crate::handshake::member_keys_of_record(&state)?;
+            let keys = crate::handshake::key_package_keys(&key_package)?;
+            if keys.device != device.0 || !members.iter().any(|m| m.identity == keys.identity) {
+                return Err(RelayError::Forbidden);
+            }
+            if members.iter().any(|m| m.device == keys.device) {
+                return Err(RelayError::BadRequest("this device is a member already".into()));
+            }
+            let told: Vec<Account> = members.iter().map(|m| Account(m.device)).collect();
+            for to in &told {
+                deliver(c, to, "join_request", &group, &device, &body, now)?;
+            }
+            c.execute(
+                "INSERT OR REPLACE INTO join_requests (group_id, joiner, created_at) VALUES (?1, ?2, ?3)",
+                params![group, &device.0[..], now],
+            )?;
+            admit(c, &device, "readmission", now)?;
+            Ok(told)
+        })
+    }
 }

@@ -169,6 +169,17 @@ impl Store {
                         if state.epoch != epoch + 1 {
                             return Err(RelayError::Internal("a commit that did not advance the epoch".into()));
                         }
+                        // A member's new device comes in only once it asked this group
+                        // (`request_readmission`): no member can swap a colleague's leaf for a
+                        // device of their choosing.
+                        for a in added.iter().filter(|a| a.returning) {
+                            let asked = c
+                                .prepare_cached("SELECT 1 FROM join_requests WHERE group_id = ?1 AND joiner = ?2")?
+                                .exists(params![gid, &a.account.0[..]])?;
+                            if !asked {
+                                return Err(RelayError::Forbidden);
+                            }
+                        }
                         for (to, welcome) in &welcomes {
                             handshake::check_welcome(welcome, to, &added)?;
                             deliver(c, to, "welcome", gid, &sender, welcome, now)?;

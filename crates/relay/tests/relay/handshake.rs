@@ -398,38 +398,6 @@ async fn a_commit_nobody_can_process_is_undone_once_two_members_report_it() {
     relay.stop().await;
 }
 
-/// A device key for the physician whose identity key is `identity` (seed), certified by it; and
-/// the relay account of that device.
-fn certified_device(
-    identity_seed: &[u8; 32],
-    certifier_seed: &[u8; 32],
-    base: &str,
-) -> (Account, CredentialWithKey, SignatureKeyPair) {
-    let device = Account::at(base);
-    let identity = Ed25519KeyPair::from_seed_unchecked(identity_seed).unwrap();
-    let certifier = Ed25519KeyPair::from_seed_unchecked(certifier_seed).unwrap();
-    let mut id = [0u8; 32];
-    id.copy_from_slice(identity.public_key().as_ref());
-    let mut dev = [0u8; 32];
-    dev.copy_from_slice(device.key.public_key().as_ref());
-    let mut signature = [0u8; 64];
-    signature.copy_from_slice(
-        certifier
-            .sign(&consilium_model::device::signed_bytes(&id, &dev))
-            .as_ref(),
-    );
-    let signer =
-        SignatureKeyPair::from_raw(SignatureScheme::ED25519, device.seed.to_vec(), dev.to_vec());
-    let cwk = CredentialWithKey {
-        credential: BasicCredential::new(consilium_model::device::certificate(
-            &id, &dev, &signature,
-        ))
-        .into(),
-        signature_key: dev.to_vec().into(),
-    };
-    (device, cwk, signer)
-}
-
 /// A member moves its leaf to a new device key: allowed only under a certificate its own
 /// identity key signed. Bob cannot become another physician (a fresh identity, or Alice's with a
 /// signature he forged); he can move to a new device of his own, after which the relay knows

@@ -15,5 +15,6 @@ mod memory;
 mod ordering;
 mod proxy;
 mod push;
+mod readmission;
 mod roles;
 mod support;

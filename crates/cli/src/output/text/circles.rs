@@ -181,6 +181,10 @@ fn event_text(e: &Event) -> Option<String> {
         Event::CommentReceived { case, .. } => format!("new comment on case {}", short(case)),
         Event::PollChanged { case, .. } => format!("poll changed on case {}", short(case)),
         Event::AttachmentStored { .. } => return None,
+        Event::DeviceChanged { member, .. } => format!(
+            "member {} now uses a new laptop; the old one reads nothing from now on",
+            short(member)
+        ),
         Event::MembersChanged {
             circle,
             added,

@@ -1,0 +1,110 @@
+//! A restored laptop comes back into a group: its key package reaches the members only when its
+//! certificate names an identity in the group, and a member may swap a colleague's leaf only for
+//! a device that asked. A hostile member can neither re-add a colleague's live device in place
+//! of itself, nor swap in a device of its choosing.
+
+use crate::support::*;
+
+/// A key package of the device `(account, credential, signer)`.
+fn package_of(
+    cwk: &CredentialWithKey,
+    signer: &SignatureKeyPair,
+) -> (OpenMlsRustCrypto, KeyPackage) {
+    let provider = OpenMlsRustCrypto::default();
+    signer.store(provider.storage()).unwrap();
+    let kp = KeyPackage::builder()
+        .build(CS, &provider, signer, cwk.clone())
+        .unwrap()
+        .key_package()
+        .clone();
+    (provider, kp)
+}
+
+fn kp_bytes(kp: &KeyPackage) -> Vec<u8> {
+    MlsMessageOut::from(kp.clone())
+        .tls_serialize_detached()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_members_new_device_comes_in_only_once_it_asked_and_never_a_live_one_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    let relay = start(dir.path()).await;
+    let (alice_acc, alice, _ga, bob_acc, bob, mut gb, gid) = circle_of_two(&relay).await;
+    let path = format!("/v1/groups/{gid}/messages");
+    let alice_leaf = LeafNodeIndex::new(0);
+    let mut swap = |kp: KeyPackage| -> (Vec<u8>, Vec<u8>) {
+        let out = gb
+            .swap_members(&bob.provider, &bob.signer, &[alice_leaf], &[kp])
+            .unwrap();
+        gb.clear_pending_commit(bob.provider.storage()).unwrap();
+        (bytes(&out.commit), bytes(&out.welcome))
+    };
+
+    // Bob swaps Alice's leaf for a fresh package of her live device: refused.
+    let (commit, _) = swap(key_package(&alice));
+    let (status, body) = bob_acc
+        .send("POST", &path, to_cbor(&bundle(commit)).unwrap())
+        .await;
+    assert_eq!(
+        (status, error_code(&body).as_str()),
+        (400, "invalid_message")
+    );
+
+    // Alice's new laptop: certified by her identity key.
+    let (device, cwk, signer) = certified_device(&alice_acc.seed, &alice_acc.seed, &relay.base);
+    let (device_provider, kp) = package_of(&cwk, &signer);
+    // Bob swaps it in before it asked: refused.
+    let (commit, _) = swap(kp.clone());
+    let (status, body) = bob_acc
+        .send("POST", &path, to_cbor(&bundle(commit)).unwrap())
+        .await;
+    assert_eq!((status, error_code(&body).as_str()), (403, "forbidden"));
+
+    // A device certified by an identity that is not in the group asks: refused; so is a
+    // device sending another's package.
+    let mut stranger_seed = [0u8; 32];
+    SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut stranger_seed).unwrap();
+    let (stranger, s_cwk, s_signer) = certified_device(&stranger_seed, &stranger_seed, &relay.base);
+    let (_, s_kp) = package_of(&s_cwk, &s_signer);
+    let readmission = format!("/v1/groups/{gid}/readmission");
+    let ask = |kp: &KeyPackage| {
+        to_cbor(&Readmission {
+            key_package: ByteBuf::from(kp_bytes(kp)),
+        })
+        .unwrap()
+    };
+    let (status, _) = stranger.send("POST", &readmission, ask(&s_kp)).await;
+    assert_eq!(status, 403);
+    let (status, _) = stranger.send("POST", &readmission, ask(&kp)).await;
+    assert_eq!(status, 403);
+    // Alice's live device is a member already.
+    let (status, _) = alice_acc
+        .send("POST", &readmission, ask(&key_package(&alice)))
+        .await;
+    assert_eq!(status, 400);
+
+    // The new device asks: Bob's mailbox has it, and his swap now goes through.
+    let (status, body) = device.send("POST", &readmission, ask(&kp)).await;
+    assert_eq!(status, 202, "{}", String::from_utf8_lossy(&body));
+    let mail: Vec<MailboxItem> = bob_acc.ok("GET", "/v1/mailbox", vec![]).await;
+    assert!(
+        mail.iter()
+            .any(|m| m.kind == MailboxKind::JoinRequest && m.sender == device.id())
+    );
+    let (commit, welcome) = swap(kp);
+    let mut b = bundle(commit);
+    b.welcomes.push(WelcomeFor {
+        account: device.id(),
+        mls: ByteBuf::from(welcome),
+    });
+    let posted: Posted = bob_acc.ok("POST", &path, to_cbor(&b).unwrap()).await;
+    assert_eq!(posted.epoch, 2);
+    let mail: Vec<MailboxItem> = device.ok("GET", "/v1/mailbox", vec![]).await;
+    assert!(mail.iter().any(|m| m.kind == MailboxKind::Welcome));
+    drop(device_provider);
+    // The lost laptop's account is no member any more.
+    let (status, _) = alice_acc.send("GET", &path, vec![]).await;
+    assert_eq!(status, 403);
+    relay.stop().await;
+}
