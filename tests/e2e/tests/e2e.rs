@@ -10,6 +10,7 @@ mod desktop_window;
 mod dicom_and_faces;
 mod faults;
 mod hostile_member;
+mod lost_laptop;
 mod privacy_gate;
 mod retraction;
 mod roles;

@@ -311,6 +311,7 @@ fn a_restored_physician_is_let_back_in_even_as_the_circles_only_admin() {
     crate::support::bring_in(&mut a, &mut c, "Derm");
     b.sync().unwrap();
     let before = share_new(&mut a, "Derm", "Shared before the loss");
+    let withdrawn = share_new(&mut a, "Derm", "Consent withdrawn after the backup");
     let drive = root.join("drive");
     std::fs::create_dir(&drive).unwrap();
     let code = a
@@ -318,6 +319,12 @@ fn a_restored_physician_is_let_back_in_even_as_the_circles_only_admin() {
         .unwrap()
         .recovery_code
         .unwrap();
+    // Retracted after the backup: gone from it at the next run.
+    a.retract_case(&withdrawn).unwrap();
+    a.sync().unwrap();
+    let next = a.back_up(&drive.join("consilium")).unwrap();
+    // The case's object, and the profile's former one (the new one holds the tombstone).
+    assert_eq!((next.files_removed, next.files_written), (2, 1));
     let who = a.identity().unwrap();
     // `a` is the lost laptop: it keeps its vault and keys.
 
@@ -331,6 +338,11 @@ fn a_restored_physician_is_let_back_in_even_as_the_circles_only_admin() {
     .unwrap();
     assert_eq!(restored.circles_awaiting, vec!["Derm".to_string()]);
     assert!(a2.case(&before).is_ok());
+    assert!(a2.case(&withdrawn).is_err());
+    assert!(
+        a2.tombstone(&withdrawn).unwrap().is_some(),
+        "its tombstone came back"
+    );
     a2.sync().unwrap();
 
     // Bob, not an admin, sees her request under her name and her unchanged safety number.
