@@ -9,10 +9,12 @@
 //! - a commit that changes the membership carries the roles it leads to, exactly: the roster
 //!   without those removed, then those added, in order; the admins without those removed, or,
 //!   when no admin is left, the longest-standing member (the roster's first);
-//! - otherwise roles change only by an admin's commit, and the roster does not change.
+//! - otherwise roles change only by an admin's commit, and the roster does not change;
+//! - a member both removed and added in one commit changes device (a restored laptop): any
+//!   member may commit that, and the roles stay as they were.
 //!
-//! Admins are named by their identity key (today the account key; a later change of device
-//! keeps the role).
+//! Admins and the roster are named by identity keys (`crate::device`), so a change of device
+//! keeps the role.
 
 use serde::{Deserialize, Serialize};
 
