@@ -24,6 +24,7 @@ pub fn builder() -> tauri_specta::Builder<tauri::Wry> {
             backup::back_up,
             backup::backup_status,
             backup::restore_profile,
+            backup::circles_awaiting_readmission,
             cases::sidebar,
             cases::list_cases,
             cases::search,

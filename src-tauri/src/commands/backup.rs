@@ -24,6 +24,15 @@ pub fn backup_status(session: State<'_, Session>) -> Result<Option<BackupStatus>
     session.with(|e| e.backup_status())
 }
 
+/// The circles restored from a backup that have not let this laptop in yet.
+#[tauri::command(async)]
+#[specta::specta]
+pub fn circles_awaiting_readmission(
+    session: State<'_, Session>,
+) -> Result<Vec<String>, PublicError> {
+    session.with(|e| e.circles_awaiting_readmission())
+}
+
 /// A restored profile, unlocked: who it is and what came back.
 #[derive(Serialize, specta::Type)]
 pub struct Restored {

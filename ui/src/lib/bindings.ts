@@ -15,6 +15,8 @@ export const commands = {
 	backUp: (dir: string) => __TAURI_INVOKE<BackupOutcome_Serialize>("back_up", { dir }),
 	backupStatus: () => __TAURI_INVOKE<BackupStatus | null>("backup_status"),
 	restoreProfile: (backupDir: string, recoveryCode: string, passphrase: string) => __TAURI_INVOKE<Restored>("restore_profile", { backupDir, recoveryCode, passphrase }),
+	/**  The circles restored from a backup that have not let this laptop in yet. */
+	circlesAwaitingReadmission: () => __TAURI_INVOKE<string[]>("circles_awaiting_readmission"),
 	sidebar: () => __TAURI_INVOKE<SidebarEntry[]>("sidebar"),
 	listCases: (filter: CaseFilter_Deserialize) => __TAURI_INVOKE<CaseSummary_Serialize[]>("list_cases", { filter }),
 	search: (query: string) => __TAURI_INVOKE<SearchHit[]>("search", { query }),
@@ -832,6 +834,11 @@ export type JoinRequestInfo = {
 	safety_number: string,
 	received_at: Timestamp,
 	state: string,
+	/**
+	 *  A member of the circle asking back in from a new laptop (a restored profile): any member
+	 *  may let it in, and the lost laptop goes out with the same commit.
+	 */
+	returning: boolean,
 };
 
 /**  A join request sent with an invite code, waiting for the circle's approval. */

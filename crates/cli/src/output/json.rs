@@ -480,6 +480,7 @@ mod tests {
                     safety_number: "12345 67890 …".into(),
                     received_at: T,
                     state: "pending".into(),
+                    returning: false,
                 }])),
             ),
             (

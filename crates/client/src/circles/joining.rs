@@ -197,6 +197,12 @@ impl Engine {
     pub fn join_requests(&self, circle: &str) -> Result<Vec<JoinRequestInfo>> {
         let c = self.resolve_circle(circle)?;
         let mine = self.identity.public_key();
+        let members: Vec<String> = self
+            .group(&c.id)?
+            .members()?
+            .iter()
+            .map(hex::encode)
+            .collect();
         let mut out = Vec::new();
         for r in self.vault.db().membership().join_requests(&c.id, None)? {
             if r.state != "pending"
@@ -205,6 +211,7 @@ impl Engine {
             {
                 continue;
             }
+            let returning = members.contains(&r.account);
             out.push(JoinRequestInfo {
                 safety_number: safety_number(&mine, &account_key(&r.account)?).to_string(),
                 id: r.id,
@@ -212,6 +219,7 @@ impl Engine {
                 name: r.name,
                 specialty: r.specialty,
                 received_at: r.received_at,
+                returning,
                 state: r.state,
             });
         }

@@ -99,6 +99,9 @@ pub struct JoinRequestInfo {
     pub safety_number: String,
     pub received_at: Timestamp,
     pub state: String,
+    /// A member of the circle asking back in from a new laptop (a restored profile): any member
+    /// may let it in, and the lost laptop goes out with the same commit.
+    pub returning: bool,
 }
 
 /// A join request sent with an invite code, waiting for the circle's approval.

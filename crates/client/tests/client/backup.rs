@@ -350,6 +350,7 @@ fn a_restored_physician_is_let_back_in_even_as_the_circles_only_admin() {
     let request = b.join_requests("Derm").unwrap().remove(0);
     assert_eq!(request.account, who.account);
     assert_eq!(request.name, "a");
+    assert!(request.returning, "marked as a member asking back in");
     assert!(b.invite("Derm").is_err(), "Bob is no admin");
     let number = consilium_client::ApprovalCheck::SafetyNumber(request.safety_number.clone());
     b.approve("Derm", request.id, &number).unwrap();

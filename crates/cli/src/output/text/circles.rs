@@ -88,6 +88,12 @@ pub(super) fn requests(out: &mut String, list: &[JoinRequestInfo]) {
                 r.safety_number
             )
         );
+        if r.returning {
+            say!(
+                out,
+                "    already a member: asks back in from a new laptop; approving takes the old one out"
+            );
+        }
     }
 }
 
