@@ -16,6 +16,16 @@ pub struct CircleRecord {
     pub created_at: Timestamp,
 }
 
+/// A circle's row, as `SELECT id, name, relay, created_at` reads it.
+fn record(r: &rusqlite::Row<'_>) -> rusqlite::Result<CircleRecord> {
+    Ok(CircleRecord {
+        id: r.get(0)?,
+        name: r.get(1)?,
+        relay: r.get(2)?,
+        created_at: Timestamp(r.get(3)?),
+    })
+}
+
 /// The circle rows.
 #[derive(Debug, Clone, Copy)]
 pub struct Circles<'db> {
@@ -90,14 +100,7 @@ impl Circles<'_> {
             "SELECT id, name, relay, created_at FROM circles
              WHERE left_at IS NULL AND restored_at IS NOT NULL ORDER BY name",
         )?;
-        let rows = stmt.query_map([], |r| {
-            Ok(CircleRecord {
-                id: r.get(0)?,
-                name: r.get(1)?,
-                relay: r.get(2)?,
-                created_at: Timestamp(r.get(3)?),
-            })
-        })?;
+        let rows = stmt.query_map([], record)?;
         Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
     }
 
@@ -115,14 +118,7 @@ impl Circles<'_> {
             "SELECT id, name, relay, created_at FROM circles
              WHERE (left_at IS NOT NULL) = ?1 AND restored_at IS NULL ORDER BY name",
         )?;
-        let rows = stmt.query_map([left], |r| {
-            Ok(CircleRecord {
-                id: r.get(0)?,
-                name: r.get(1)?,
-                relay: r.get(2)?,
-                created_at: Timestamp(r.get(3)?),
-            })
-        })?;
+        let rows = stmt.query_map([left], record)?;
         Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
     }
 
@@ -133,14 +129,7 @@ impl Circles<'_> {
             .query_row(
                 "SELECT id, name, relay, created_at FROM circles WHERE id = ?1",
                 [id],
-                |r| {
-                    Ok(CircleRecord {
-                        id: r.get(0)?,
-                        name: r.get(1)?,
-                        relay: r.get(2)?,
-                        created_at: Timestamp(r.get(3)?),
-                    })
-                },
+                record,
             )
             .optional()?
             .ok_or_else(|| StoreError::NotFound {

@@ -1,7 +1,8 @@
 //! A laptop lost, in the window: the physician backs up from the settings (the recovery code
-//! shown once), and on a new laptop the first screen restores the profile from that folder.
+//! shown once), and on a new laptop the first screen restores the profile from that folder;
+//! its circle waits there for a member to let the new laptop in.
 
-use crate::desktop_window::create_profile;
+use crate::desktop_window::profile_with_a_circle;
 use crate::support::window::WAIT;
 use crate::support::{PASSPHRASE, Relay, with_window};
 
@@ -18,7 +19,7 @@ fn a_backup_made_in_the_settings_restores_on_the_first_screen_of_a_new_laptop() 
     std::fs::create_dir(&old_laptop).unwrap();
     let mut code = String::new();
     with_window(&old_laptop, &relay.url(), async |w| {
-        create_profile(w, "Dr Ines Moreau", "Dermatology").await;
+        profile_with_a_circle(w).await;
         w.press("New case").await;
         w.type_in("input[name=title]", TITLE).await;
         w.press("Save draft").await;
@@ -64,6 +65,10 @@ fn a_backup_made_in_the_settings_restores_on_the_first_screen_of_a_new_laptop() 
         w.press("Restore profile").await;
         w.sees("All cases").await;
         w.case_row(TITLE).await;
+        // Its circle waits for a member to let this laptop in (it asks on its first pass).
+        w.sees("Cardiology Nantes: waiting for a member to let this laptop back in")
+            .await;
+        w.shot("restored-awaiting-readmission").await;
     });
     let _ = WAIT;
 }

@@ -417,7 +417,7 @@ async fn journey(w: &Window, b: &Cli, photos: &[String]) {
 
 /// The id of the circle the window's share box offers (its only one).
 /// A new profile with a circle of its own, synced once.
-async fn profile_with_a_circle(w: &Window) {
+pub(crate) async fn profile_with_a_circle(w: &Window) {
     create_profile(w, "Dr Chloe Dubois", "Cardiology").await;
     w.press("New or join a circle").await;
     w.type_in("input[aria-label='Circle name']", "Cardiology Nantes")
