@@ -25,6 +25,9 @@ pub enum RelayCode {
     /// The relay admits only enrolled or invited accounts, and this one is neither.
     NotAdmitted,
     EnrolmentInvalid,
+    /// This device was replaced by another of its physician's (a restored laptop): the relay
+    /// refuses it for good.
+    DeviceRevoked,
     Conflict,
     QuotaExceeded,
     /// The recipient's mailbox is full (it drains as its owner syncs): try again later.
@@ -56,6 +59,7 @@ impl RelayCode {
             "invitation_invalid" => RelayCode::InvitationInvalid,
             "not_admitted" => RelayCode::NotAdmitted,
             "enrolment_invalid" => RelayCode::EnrolmentInvalid,
+            "device_revoked" => RelayCode::DeviceRevoked,
             "conflict" => RelayCode::Conflict,
             "quota_exceeded" => RelayCode::QuotaExceeded,
             "mailbox_full" => RelayCode::MailboxFull,

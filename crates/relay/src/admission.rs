@@ -36,23 +36,44 @@ impl std::str::FromStr for Admission {
 pub(crate) struct Admitted {
     mode: Admission,
     accounts: RwLock<HashSet<Account>>,
+    /// Devices replaced by another of their physician's: refused in every mode, on every route.
+    revoked: RwLock<HashSet<Account>>,
 }
 
 impl Admitted {
-    pub(crate) fn new(mode: Admission, accounts: Vec<Account>) -> Admitted {
+    pub(crate) fn new(mode: Admission, accounts: Vec<Account>, revoked: Vec<Account>) -> Admitted {
         Admitted {
             mode,
             accounts: RwLock::new(accounts.into_iter().collect()),
+            revoked: RwLock::new(revoked.into_iter().collect()),
         }
     }
 
     pub(crate) fn allows(&self, account: &Account) -> bool {
-        self.mode == Admission::Open
-            || self
-                .accounts
-                .read()
-                .map(|a| a.contains(account))
-                .unwrap_or(false)
+        !self.is_revoked(account)
+            && (self.mode == Admission::Open
+                || self
+                    .accounts
+                    .read()
+                    .map(|a| a.contains(account))
+                    .unwrap_or(false))
+    }
+
+    pub(crate) fn is_revoked(&self, account: &Account) -> bool {
+        self.revoked
+            .read()
+            .map(|r| r.contains(account))
+            .unwrap_or(true)
+    }
+
+    /// After the database recorded `account` as revoked.
+    pub(crate) fn revoke(&self, account: Account) {
+        if let Ok(mut r) = self.revoked.write() {
+            r.insert(account);
+        }
+        if let Ok(mut a) = self.accounts.write() {
+            a.remove(&account);
+        }
     }
 
     /// After the database recorded `account` as admitted.

@@ -41,6 +41,8 @@ pub enum RelayError {
     NotAdmitted,
     #[error("the enrolment code is unknown, used or expired")]
     EnrolmentInvalid,
+    #[error("this device was replaced by another of its physician's and is refused")]
+    Revoked,
     #[error("already exists")]
     Conflict,
     #[error("storage quota exceeded")]
@@ -77,6 +79,7 @@ impl RelayError {
             RelayError::InvitationInvalid => "invitation_invalid",
             RelayError::NotAdmitted => "not_admitted",
             RelayError::EnrolmentInvalid => "enrolment_invalid",
+            RelayError::Revoked => "device_revoked",
             RelayError::Conflict => "conflict",
             RelayError::QuotaExceeded => "quota_exceeded",
             RelayError::MailboxFull => "mailbox_full",
@@ -93,7 +96,8 @@ impl RelayError {
             | RelayError::BadSignature
             | RelayError::Expired
             | RelayError::Replayed
-            | RelayError::NotAdmitted => StatusCode::UNAUTHORIZED,
+            | RelayError::NotAdmitted
+            | RelayError::Revoked => StatusCode::UNAUTHORIZED,
             RelayError::Forbidden => StatusCode::FORBIDDEN,
             RelayError::NotFound | RelayError::NoKeyPackage => StatusCode::NOT_FOUND,
             RelayError::StaleEpoch { .. }

@@ -100,6 +100,9 @@ impl FromRequest<AppState> for Authed {
             &parts.headers,
             now,
         )?;
+        if state.admitted.is_revoked(&v.account) {
+            return Err(RelayError::Revoked);
+        }
         if !state.admitted.allows(&v.account) && parts.extensions.get::<OpenToStrangers>().is_none()
         {
             return Err(RelayError::NotAdmitted);
@@ -333,6 +336,9 @@ async fn post_message(
     let now = s.now();
     let sender = a.account;
     let accepted = s.store.post(&sender, bundle, framing, now).await?;
+    for device in &accepted.revoked {
+        s.admitted.revoke(*device);
+    }
     s.hub.group(&accepted.members, &group, accepted.posted.seq);
     s.hub.mailbox(&welcomed);
     Ok(Cbor(accepted.posted))

@@ -51,6 +51,9 @@ pub async fn run(
         store
             .admitted_accounts()
             .map_err(|e| std::io::Error::other(e.to_string()))?,
+        store
+            .revoked_accounts()
+            .map_err(|e| std::io::Error::other(e.to_string()))?,
     ));
     let grace = config.shutdown_grace;
     let limiter = Arc::new(limits::RateLimiter::new(

@@ -386,14 +386,14 @@ fn a_restored_physician_is_let_back_in_even_as_the_circles_only_admin() {
         "the identity kept its admin role"
     );
 
-    // The lost laptop reads nothing shared since, and the relay no longer serves it.
+    // The lost laptop reads nothing shared since: the relay revoked its device and says so.
     let report = a.sync().unwrap();
     assert!(a.case(&after).is_err());
     assert!(
-        report
-            .events
-            .iter()
-            .any(|e| matches!(e, Event::RemovedFromCircle { .. })),
+        report.events.iter().any(|e| matches!(
+            e,
+            Event::SyncFailed { reason, .. } if reason.contains("replaced by another")
+        )),
         "{:?}",
         report.events
     );

@@ -52,10 +52,12 @@ pub struct Added {
 pub enum Checked {
     /// A proposal, now queued in the group's state for the commit that takes it up.
     Proposal { record: Vec<u8> },
-    /// A commit, now merged: the new state and the key packages it added.
+    /// A commit, now merged: the new state, the key packages it added, and the devices it
+    /// replaced by another of the same physician (to revoke).
     Commit {
         state: GroupState,
         added: Vec<Added>,
+        replaced: Vec<Account>,
     },
 }
 
@@ -213,10 +215,27 @@ pub fn check(record: &[u8], message: &[u8], poster: &Account) -> Result<Checked>
                 ));
             }
             check_roles(&group, &staged, &sender.identity, added_identities)?;
+            let removed = staged
+                .remove_proposals()
+                .map(|p| {
+                    let leaf = group
+                        .leaf(p.remove_proposal().removed())
+                        .ok_or_else(|| invalid("a proposal names an empty leaf"))?;
+                    leaf_keys(leaf)
+                })
+                .collect::<Result<Vec<_>>>()?;
             group.merge_commit(&record, *staged).map_err(internal)?;
+            // A device whose physician is still in the group, on another: replaced.
+            let after = keys_of_members(&group)?;
+            let replaced = removed
+                .into_iter()
+                .filter(|r| after.iter().any(|m| m.identity == r.identity))
+                .map(|r| Account(r.device))
+                .collect();
             Ok(Checked::Commit {
                 state: state_of(&group, &record)?,
                 added,
+                replaced,
             })
         }
         _ => Err(invalid("not a proposal or commit of a member")),

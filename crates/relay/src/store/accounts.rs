@@ -11,6 +11,19 @@ use crate::auth::Account;
 use crate::error::{RelayError, Result};
 
 impl Store {
+    /// Every revoked device (to load the admission cache at start-up).
+    pub fn revoked_accounts(&self) -> Result<Vec<Account>> {
+        self.read(|c| {
+            let mut stmt = c.prepare("SELECT account FROM revoked_devices")?;
+            let rows = stmt.query_map([], |r| r.get::<_, Vec<u8>>(0))?;
+            rows.filter_map(|a| match a {
+                Ok(a) => <[u8; 32]>::try_from(a).ok().map(|a| Ok(Account(a))),
+                Err(e) => Some(Err(e.into())),
+            })
+            .collect()
+        })
+    }
+
     /// Every admitted account (to load the admission cache at start-up).
     pub fn admitted_accounts(&self) -> Result<Vec<Account>> {
         self.read(|c| {
@@ -77,5 +90,22 @@ pub(super) fn admit(
         "INSERT OR IGNORE INTO accounts (account, admitted_at, how) VALUES (?1, ?2, ?3)",
     )?
     .execute(params![&account.0[..], now, how])?;
+    Ok(())
+}
+
+/// Revokes a device another of its physician's replaced: it is refused from now on, its key
+/// packages (which would put it back) and its mailbox go, and it is admitted no longer.
+pub(super) fn revoke(c: &rusqlite::Connection, device: &Account, now: i64) -> Result<()> {
+    let key = &device.0[..];
+    c.prepare_cached(
+        "INSERT OR IGNORE INTO revoked_devices (account, revoked_at) VALUES (?1, ?2)",
+    )?
+    .execute(params![key, now])?;
+    c.prepare_cached("DELETE FROM key_packages WHERE account = ?1")?
+        .execute([key])?;
+    c.prepare_cached("DELETE FROM mailbox WHERE account = ?1")?
+        .execute([key])?;
+    c.prepare_cached("DELETE FROM accounts WHERE account = ?1")?
+        .execute([key])?;
     Ok(())
 }

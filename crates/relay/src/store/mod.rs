@@ -58,6 +58,8 @@ pub enum Reported {
 pub struct Accepted {
     pub posted: Posted,
     pub members: Vec<Account>,
+    /// Devices this commit replaced by another of the same physician: revoked.
+    pub revoked: Vec<Account>,
 }
 
 /// Largest number of log entries one fetch returns.

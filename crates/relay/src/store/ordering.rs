@@ -148,6 +148,7 @@ impl Store {
                 return Ok(Accepted {
                     posted: Posted { seq, epoch },
                     members: Self::members_in(c, gid)?,
+                    revoked: Vec::new(),
                 });
             }
             let (epoch, seq, record): (u64, u64, Option<Vec<u8>>) = c
@@ -159,13 +160,14 @@ impl Store {
             if framing.epoch > epoch {
                 return Err(RelayError::FutureEpoch { got: framing.epoch, current: epoch });
             }
+            let mut revoked = Vec::new();
             let next_epoch = if framing.kind == Kind::Application {
                 epoch
             } else {
                 let prior = record.ok_or(RelayError::StateMissing)?;
                 let record = match handshake::check(&prior, &mls, &sender)? {
                     Checked::Proposal { record } => record,
-                    Checked::Commit { state, added } => {
+                    Checked::Commit { state, added, replaced } => {
                         if state.epoch != epoch + 1 {
                             return Err(RelayError::Internal("a commit that did not advance the epoch".into()));
                         }
@@ -189,6 +191,10 @@ impl Store {
                         set_members(c, gid, &state.members)?;
                         // Kept so the commit can be undone if its members cannot process it.
                         super::reports::remember(c, gid, seq, &prior)?;
+                        for device in &replaced {
+                            super::accounts::revoke(c, device, now)?;
+                        }
+                        revoked = replaced;
                         state.record
                     }
                 };
@@ -206,6 +212,7 @@ impl Store {
             Ok(Accepted {
                 posted: Posted { seq, epoch: next_epoch },
                 members: Self::members_in(c, gid)?,
+                revoked,
             })
         })
     }

@@ -103,8 +103,33 @@ async fn a_members_new_device_comes_in_only_once_it_asked_and_never_a_live_one_t
     let mail: Vec<MailboxItem> = device.ok("GET", "/v1/mailbox", vec![]).await;
     assert!(mail.iter().any(|m| m.kind == MailboxKind::Welcome));
     drop(device_provider);
-    // The lost laptop's account is no member any more.
-    let (status, _) = alice_acc.send("GET", &path, vec![]).await;
-    assert_eq!(status, 403);
+    // The lost laptop's device is revoked: refused on every route, including the ones open to
+    // strangers, and its key packages are gone (nobody can add it back).
+    for (method, route) in [
+        ("GET", path.as_str()),
+        ("GET", "/v1/mailbox"),
+        ("POST", readmission.as_str()),
+    ] {
+        let (status, body) = alice_acc
+            .send(method, route, ask(&key_package(&alice)))
+            .await;
+        assert_eq!(
+            (status, error_code(&body).as_str()),
+            (401, "device_revoked"),
+            "{method} {route}"
+        );
+    }
+    // The relay remembers it after a restart.
+    relay.stop().await;
+    let relay = start(dir.path()).await;
+    let alice_acc = Account {
+        base: relay.base.clone(),
+        ..alice_acc
+    };
+    let (status, body) = alice_acc.send("GET", "/v1/mailbox", vec![]).await;
+    assert_eq!(
+        (status, error_code(&body).as_str()),
+        (401, "device_revoked")
+    );
     relay.stop().await;
 }
