@@ -184,6 +184,7 @@ fn notifies(e: &Event) -> bool {
             | Event::MessagesMissing { .. }
             | Event::ForkSuspected { .. }
             | Event::DeviceChanged { .. }
+            | Event::ProfileRestoredElsewhere { .. }
     )
 }
 
@@ -196,7 +197,8 @@ fn notify(app: &AppHandle, events: &[Event], circles: &HashMap<String, String>) 
         | Event::JoinRequested { circle, .. }
         | Event::MessagesMissing { circle, .. }
         | Event::ForkSuspected { circle, .. }
-        | Event::DeviceChanged { circle, .. }) = e
+        | Event::DeviceChanged { circle, .. }
+        | Event::ProfileRestoredElsewhere { circle }) = e
         else {
             continue;
         };
@@ -219,6 +221,9 @@ fn notify(app: &AppHandle, events: &[Event], circles: &HashMap<String, String>) 
             // Told so a colleague whose laptop was not lost can say so at once.
             Event::DeviceChanged { .. } => format!(
                 "A colleague in {name} circle now uses a new laptop; the old one reads nothing from now on. If they did not change laptops, call them"
+            ),
+            Event::ProfileRestoredElsewhere { .. } => format!(
+                "Warning: a new laptop asks into {name} circle as you, from a backup of your profile. If this is not you, tell your colleagues at once not to let it in"
             ),
             _ => format!("Someone asks to join {name} circle"),
         };

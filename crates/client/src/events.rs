@@ -47,6 +47,11 @@ pub enum Event {
         added: Vec<String>,
         removed: Vec<String>,
     },
+    /// A new laptop asks into a circle as this very physician (a restore of this profile's
+    /// backup). If it was not them, their backup and its recovery code are in someone's hands.
+    ProfileRestoredElsewhere {
+        circle: String,
+    },
     /// A member's laptop was replaced by another of theirs (a profile restored from a backup):
     /// the lost one reads nothing from now on. If they did not ask for it, call them.
     DeviceChanged {

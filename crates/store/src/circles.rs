@@ -208,6 +208,15 @@ impl Circles<'_> {
     }
 
     /// (account, name, specialty) of the members who introduced themselves.
+    /// Forgets what a member who left said of themselves.
+    pub fn forget_member(&self, circle: &[u8], account: &str) -> Result<()> {
+        self.db.connection().execute(
+            "DELETE FROM circle_members WHERE circle = ?1 AND account = ?2",
+            params![circle, account],
+        )?;
+        Ok(())
+    }
+
     pub fn member_profiles(&self, circle: &[u8]) -> Result<Vec<(String, String, String)>> {
         let mut stmt = self.db.connection().prepare_cached(
             "SELECT account, name, specialty FROM circle_members WHERE circle = ?1 ORDER BY name",

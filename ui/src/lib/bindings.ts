@@ -704,6 +704,11 @@ export type Event_Deserialize = { event: "case_received"; circle: string; case: 
 /**  A circle admin set how long the cases received there are kept (`None`: for ever). */
 { event: "retention_changed"; circle: string; days?: number | null } | { event: "comment_received"; circle: string; case: string; comment: string } | { event: "poll_changed"; circle: string; case: string } | { event: "attachment_stored"; case: string; attachment: string } | { event: "members_changed"; circle: string; added: string[]; removed: string[] } | 
 /**
+ *  A new laptop asks into a circle as this very physician (a restore of this profile's
+ *  backup). If it was not them, their backup and its recovery code are in someone's hands.
+ */
+{ event: "profile_restored_elsewhere"; circle: string } | 
+/**
  *  A member's laptop was replaced by another of theirs (a profile restored from a backup):
  *  the lost one reads nothing from now on. If they did not ask for it, call them.
  */
@@ -734,6 +739,11 @@ export type Event_Serialize = { event: "case_received"; circle: string; case: st
 { event: "case_expired"; circle: string; case: string } | 
 /**  A circle admin set how long the cases received there are kept (`None`: for ever). */
 { event: "retention_changed"; circle: string; days: number | null } | { event: "comment_received"; circle: string; case: string; comment: string } | { event: "poll_changed"; circle: string; case: string } | { event: "attachment_stored"; case: string; attachment: string } | { event: "members_changed"; circle: string; added: string[]; removed: string[] } | 
+/**
+ *  A new laptop asks into a circle as this very physician (a restore of this profile's
+ *  backup). If it was not them, their backup and its recovery code are in someone's hands.
+ */
+{ event: "profile_restored_elsewhere"; circle: string } | 
 /**
  *  A member's laptop was replaced by another of theirs (a profile restored from a backup):
  *  the lost one reads nothing from now on. If they did not ask for it, call them.

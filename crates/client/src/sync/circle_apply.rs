@@ -8,7 +8,7 @@
 //! Every call runs inside the caller's transaction, so the MLS state step and its effect on the
 //! vault are stored together.
 
-use consilium_groups::{AccountKey, Circle, GroupError, Identity, Incoming, Outgoing, Provider};
+use consilium_groups::{Circle, GroupError, Identity, Incoming, Outgoing, Provider};
 use consilium_model::app::{AppMessage, CaseRevised, CaseShared, PollOpened, VoteCast};
 use consilium_model::{MAX_IMAGES_PER_CASE, Timestamp};
 use consilium_store::{CaseDb, OutboxItem};
@@ -102,21 +102,20 @@ pub fn on_accepted(db: &CaseDb, item: &OutboxItem, now: Timestamp) -> Result<Opt
             .confirm(&Provider::new(db.connection()))
             .map_err(local)?;
         let after = circle.members().map_err(local)?;
-        let not_in = |these: &[AccountKey], those: &[AccountKey]| -> Vec<String> {
-            these
-                .iter()
-                .filter(|k| !those.contains(k))
-                .map(hex::encode)
-                .collect()
-        };
+        let not_in = super::member_events::not_in;
         let returning = match &queued {
             Queued::Add { request, .. } => Some(db.membership().join_request(*request)?.account),
             _ => None,
         };
+        let gone = not_in(&before, &after);
+        // Who left is no longer one whose Welcome a restore of this profile would take.
+        for member in &gone {
+            db.circles().forget_member(&item.circle, member)?;
+        }
         event = Some(super::member_events::of_own_commit(
             &item.circle,
             not_in(&after, &before),
-            not_in(&before, &after),
+            gone,
             returning,
         ));
     }
@@ -456,6 +455,11 @@ impl CircleApplier {
                             &entry.seq.to_le_bytes(),
                         );
                         db.outbox().enqueue(circle, id, &leave, self.now)?;
+                    }
+                    // Who left is no longer one whose Welcome a restore of this profile
+                    // would take.
+                    for member in removed.iter().filter(|k| !added.contains(k)) {
+                        db.circles().forget_member(circle, &hex::encode(member))?;
                     }
                     self.events
                         .extend(super::member_events::of_commit(&c, &added, &removed));

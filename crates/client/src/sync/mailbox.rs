@@ -217,13 +217,26 @@ impl Engine {
                 return Ok(());
             }
         };
-        let again = db
+        // This profile's own identity on another laptop: a restore of its backup. It is not a
+        // request for this laptop to grant; it is a warning if it was not the physician.
+        if owner == self.identity.account_id() {
+            report.events.push(Event::ProfileRestoredElsewhere {
+                circle: hex::encode(&item.group_id),
+            });
+            return Ok(());
+        }
+        // The same request again is dropped; a newer device of the same physician (a second
+        // restore) takes the place of the one still pending, which nobody should let in now.
+        for r in db
             .membership()
             .join_requests(&item.group_id, Some("pending"))?
             .iter()
-            .any(|r| r.account == owner);
-        if again {
-            return Ok(());
+            .filter(|r| r.account == owner)
+        {
+            if r.key_package == key_package.as_slice() {
+                return Ok(());
+            }
+            db.membership().set_join_request_state(r.id, "superseded")?;
         }
         // A member's new device (a restored laptop) says nothing of itself: it is known here.
         let known = db

@@ -6,6 +6,15 @@ use consilium_groups::AccountKey;
 
 use crate::events::Event;
 
+/// The members of `these` not in `those`, in hex.
+pub(super) fn not_in(these: &[AccountKey], those: &[AccountKey]) -> Vec<String> {
+    these
+        .iter()
+        .filter(|k| !those.contains(k))
+        .map(hex::encode)
+        .collect()
+}
+
 /// The events of a received commit (`circle` in hex).
 pub(super) fn of_commit(circle: &str, added: &[AccountKey], removed: &[AccountKey]) -> Vec<Event> {
     let moved: Vec<&AccountKey> = added.iter().filter(|k| removed.contains(k)).collect();

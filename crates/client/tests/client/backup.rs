@@ -345,6 +345,19 @@ fn a_restored_physician_is_let_back_in_even_as_the_circles_only_admin() {
     );
     a2.sync().unwrap();
 
+    // Her old laptop, if anyone still runs it, is warned that a restore of her asks in.
+    let warned = a.sync().unwrap().events;
+    assert!(
+        warned
+            .iter()
+            .any(|e| matches!(e, Event::ProfileRestoredElsewhere { .. })),
+        "{warned:?}"
+    );
+    assert!(
+        a.join_requests("Derm").unwrap().is_empty(),
+        "not hers to grant"
+    );
+
     // Bob, not an admin, sees her request under her name and her unchanged safety number.
     b.sync().unwrap();
     let request = b.join_requests("Derm").unwrap().remove(0);

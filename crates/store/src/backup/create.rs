@@ -12,7 +12,7 @@ use rusqlite::OptionalExtension;
 use super::code::RecoveryCode;
 use super::format::{
     BLOB_DIR, Entry, Header, Keys, MANIFEST_FILE, MAX_SEALED, Manifest, OBJECT_DIR, Object, encode,
-    write_new,
+    is_file_name, write_new,
 };
 use super::restore::read_manifest;
 use super::tables::{export_case, export_profile};
@@ -135,6 +135,16 @@ pub(crate) fn create(
         Some(s) => {
             let keys = Keys::new(&s.key, &hex::encode(s.backup_id))?;
             let known = read_manifest(&dir, &keys).ok();
+            // Another vault holding this backup's key (a restored copy, or the laptop it
+            // replaced) wrote here since: two writers would each remove the other's cases.
+            if let Some(m) = &known
+                && m.sequence != s.sequence
+            {
+                return Err(StoreError::Invalid(format!(
+                    "{shown} was written by another copy of this profile since its last backup here                      (backup {} there, {} here); back up into a new folder",
+                    m.sequence, s.sequence
+                )));
+            }
             (s.key, s.backup_id, s.sequence + 1, None, known)
         }
         None if begin == Begin::GoOnOnly => {
@@ -327,9 +337,18 @@ fn remove_unnamed(dir: &Path, manifest: &Manifest) -> usize {
             continue;
         };
         for entry in entries.flatten() {
+            // Only our own files go: regular files (never a link), named as a backup names
+            // them, or left partial by a crash.
             let name = entry.file_name();
-            let keep = name.to_str().is_some_and(|n| named.contains(n));
-            if !keep && std::fs::remove_file(entry.path()).is_ok() {
+            let Some(name) = name.to_str() else { continue };
+            let ours =
+                is_file_name(name) || name.strip_suffix(".partial").is_some_and(is_file_name);
+            let regular = std::fs::symlink_metadata(entry.path()).is_ok_and(|m| m.is_file());
+            if ours
+                && regular
+                && !named.contains(name)
+                && std::fs::remove_file(entry.path()).is_ok()
+            {
                 removed += 1;
             }
         }

@@ -237,6 +237,15 @@ impl Keys {
     }
 }
 
+/// Whether `name` is one a backup gives its files: 32 lower-case hex digits (an object's HMAC,
+/// a blob's id). Anything else (a path, `..`) is never joined to a folder.
+pub(crate) fn is_file_name(name: &str) -> bool {
+    name.len() == 32
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
 /// One file of the backup, as the manifest names it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Entry {

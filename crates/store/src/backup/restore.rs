@@ -13,7 +13,7 @@ use ring::digest::{Context, SHA256};
 use super::code::RecoveryCode;
 use super::format::{
     BLOB_DIR, Entry, Header, Keys, MANIFEST_FILE, MAX_SEALED, Manifest, OBJECT_DIR, Object, decode,
-    read_bounded, write_new,
+    is_file_name, read_bounded, write_new,
 };
 use super::tables::{Cell, check, damaged, import};
 use crate::db::Profile;
@@ -72,6 +72,13 @@ pub(crate) fn check_backup(dir: &Path, code: &RecoveryCode) -> Result<Checked> {
             found: manifest.schema,
             supported: LATEST,
         });
+    }
+    // Every name is a file name of ours before it is joined to a folder.
+    let names = std::iter::once(&manifest.profile)
+        .chain(&manifest.cases)
+        .chain(&manifest.blobs);
+    if let Some(bad) = names.clone().find(|e| !is_file_name(&e.name)) {
+        return Err(damaged(format!("its manifest names a file {:?}", bad.name)));
     }
     let object = |e: &Entry| -> Result<Object> {
         let sealed = read_bounded(&dir.join(OBJECT_DIR).join(&e.name), MAX_SEALED)?;

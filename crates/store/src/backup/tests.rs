@@ -363,3 +363,79 @@ fn a_scheduled_run_goes_on_with_the_backup_and_never_begins_one_on_the_laptops_d
     assert!(err.to_string().contains("plugged in"), "{err}");
     assert!(!drive.join("consilium").exists());
 }
+
+#[test]
+fn two_copies_of_a_profile_never_take_turns_in_one_backup() {
+    let tmp = tempfile::tempdir().unwrap();
+    let backup = tmp.path().join("backup");
+    let mut v = vault(&tmp.path().join("old"));
+    add_case(&mut v, "Case", false);
+    let code = v
+        .back_up(&backup, b"", Timestamp(1))
+        .unwrap()
+        .recovery_code
+        .unwrap();
+    let mut restored = restore(&backup, &code, &tmp.path().join("new")).unwrap();
+    add_case(&mut restored, "On the new laptop", false);
+    restored.back_up(&backup, b"", Timestamp(2)).unwrap();
+    // The old copy (a laptop found again, or a test restore left running) would remove the
+    // new one's cases from the backup: it is refused and nothing there changes.
+    add_case(&mut v, "On the old laptop", false);
+    let before = walk(&backup);
+    let err = v.back_up(&backup, b"", Timestamp(3)).unwrap_err();
+    assert!(err.to_string().contains("another copy"), "{err}");
+    assert_eq!(walk(&backup), before);
+}
+
+#[test]
+fn a_manifest_naming_a_path_is_refused_and_only_our_own_files_are_ever_removed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let backup = tmp.path().join("backup");
+    let mut v = vault(&tmp.path().join("v"));
+    add_case(&mut v, "Case", true);
+    let code = v
+        .back_up(&backup, b"", Timestamp(1))
+        .unwrap()
+        .recovery_code
+        .unwrap();
+    // A manifest sealed with the backup's own key (someone holding the code) naming a file
+    // outside the profile.
+    let header = super::format::Header::read(&backup).unwrap().unwrap();
+    let keys = super::format::Keys::new(&header.open(&code).unwrap(), &header.backup_id).unwrap();
+    let mut manifest = super::restore::read_manifest(&backup, &keys).unwrap();
+    manifest.blobs[0].name = "../../escaped".into();
+    let sealed = keys
+        .seal(
+            "manifest",
+            &super::format::encode(&manifest).unwrap(),
+            &SystemEntropy::new(),
+        )
+        .unwrap();
+    std::fs::write(backup.join("manifest"), sealed).unwrap();
+    let err = restore(&backup, &code, &tmp.path().join("into")).unwrap_err();
+    assert!(matches!(err, StoreError::BackupDamaged(_)), "{err}");
+    assert!(!tmp.path().join("escaped").exists() && !tmp.path().join("into").exists());
+
+    // Someone's own file, and a link, in the backup's folders: left alone by the next run.
+    let mut w = vault(&tmp.path().join("w"));
+    add_case(&mut w, "Case", false);
+    let mine = tmp.path().join("mine");
+    w.back_up(&mine, b"", Timestamp(1)).unwrap();
+    std::fs::write(mine.join("objects").join("notes.txt"), b"keep").unwrap();
+    let elsewhere = tmp.path().join("elsewhere");
+    std::fs::write(&elsewhere, b"keep too").unwrap();
+    std::os::unix::fs::symlink(
+        &elsewhere,
+        mine.join("objects")
+            .join("0123456789abcdef0123456789abcdef"),
+    )
+    .unwrap();
+    w.back_up(&mine, b"", Timestamp(2)).unwrap();
+    assert!(mine.join("objects").join("notes.txt").exists());
+    assert!(
+        mine.join("objects")
+            .join("0123456789abcdef0123456789abcdef")
+            .exists()
+    );
+    assert_eq!(std::fs::read(&elsewhere).unwrap(), b"keep too");
+}

@@ -187,6 +187,10 @@ fn event_text(e: &Event) -> Option<String> {
         Event::CommentReceived { case, .. } => format!("new comment on case {}", short(case)),
         Event::PollChanged { case, .. } => format!("poll changed on case {}", short(case)),
         Event::AttachmentStored { .. } => return None,
+        Event::ProfileRestoredElsewhere { circle } => format!(
+            "WARNING: a new laptop asks into circle {} as you, from a backup of your profile; if this is not you, tell your colleagues not to let it in",
+            short(circle)
+        ),
         Event::DeviceChanged { member, .. } => format!(
             "member {} now uses a new laptop; the old one reads nothing from now on",
             short(member)
