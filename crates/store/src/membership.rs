@@ -62,64 +62,83 @@ impl CaseDb {
     }
 }
 
+/// The two one-row tables of key seeds.
+#[derive(Clone, Copy)]
+enum KeyTable {
+    Identity,
+    Device,
+}
+
+impl KeyTable {
+    fn name(self) -> &'static str {
+        match self {
+            KeyTable::Identity => "identity",
+            KeyTable::Device => "device_key",
+        }
+    }
+
+    fn what(self) -> &'static str {
+        match self {
+            KeyTable::Identity => "identity key",
+            KeyTable::Device => "device key",
+        }
+    }
+}
+
 impl Membership<'_> {
     /// The identity seed, if one was made.
     pub fn identity_seed(&self) -> Result<Option<Zeroizing<[u8; 32]>>> {
-        let row: Option<Zeroizing<Vec<u8>>> = self
-            .db
-            .connection()
-            .query_row("SELECT seed FROM identity WHERE id = 1", [], |r| {
-                r.get(0).map(Zeroizing::new)
-            })
-            .optional()?;
-        row.map(|bytes| {
-            let seed: [u8; 32] = bytes[..]
-                .try_into()
-                .map_err(|_| StoreError::DatabaseCorrupt("bad identity seed".into()))?;
-            Ok(Zeroizing::new(seed))
-        })
-        .transpose()
+        self.seed(KeyTable::Identity)
     }
 
     /// Keeps the identity seed; there is only ever one.
     pub fn set_identity_seed(&self, seed: &[u8; 32], now: Timestamp) -> Result<()> {
-        let n = self.db.connection().execute(
-            "INSERT OR IGNORE INTO identity (id, seed, created_at) VALUES (1, ?1, ?2)",
-            params![&seed[..], now.0],
-        )?;
-        if n == 0 {
-            return Err(StoreError::Refused("this profile has an identity".into()));
-        }
-        Ok(())
+        self.set_seed(KeyTable::Identity, seed, now)
     }
 
     /// This laptop's device key's seed, once made (a profile of before the split has its
     /// identity seed here too).
     pub fn device_seed(&self) -> Result<Option<Zeroizing<[u8; 32]>>> {
+        self.seed(KeyTable::Device)
+    }
+
+    /// Records this laptop's device key; refused once there is one.
+    pub fn set_device_seed(&self, seed: &[u8; 32], now: Timestamp) -> Result<()> {
+        self.set_seed(KeyTable::Device, seed, now)
+    }
+
+    fn seed(&self, table: KeyTable) -> Result<Option<Zeroizing<[u8; 32]>>> {
         let row: Option<Zeroizing<Vec<u8>>> = self
             .db
             .connection()
-            .query_row("SELECT seed FROM device_key WHERE id = 1", [], |r| {
-                r.get(0).map(Zeroizing::new)
-            })
+            .query_row(
+                &format!("SELECT seed FROM {} WHERE id = 1", table.name()),
+                [],
+                |r| r.get(0).map(Zeroizing::new),
+            )
             .optional()?;
         row.map(|bytes| {
-            let seed: [u8; 32] = bytes[..]
-                .try_into()
-                .map_err(|_| StoreError::DatabaseCorrupt("bad device seed".into()))?;
+            let seed: [u8; 32] = bytes[..].try_into().map_err(|_| {
+                StoreError::DatabaseCorrupt(format!("a bad seed in {}", table.name()))
+            })?;
             Ok(Zeroizing::new(seed))
         })
         .transpose()
     }
 
-    /// Records this laptop's device key; refused once there is one.
-    pub fn set_device_seed(&self, seed: &[u8; 32], now: Timestamp) -> Result<()> {
+    fn set_seed(&self, table: KeyTable, seed: &[u8; 32], now: Timestamp) -> Result<()> {
         let n = self.db.connection().execute(
-            "INSERT OR IGNORE INTO device_key (id, seed, created_at) VALUES (1, ?1, ?2)",
+            &format!(
+                "INSERT OR IGNORE INTO {} (id, seed, created_at) VALUES (1, ?1, ?2)",
+                table.name()
+            ),
             params![&seed[..], now.0],
         )?;
         if n == 0 {
-            return Err(StoreError::Refused("this laptop has a device key".into()));
+            return Err(StoreError::Refused(format!(
+                "this profile has its {} already",
+                table.what()
+            )));
         }
         Ok(())
     }

@@ -33,9 +33,14 @@ fn the_device_key_signs_for_mls_and_the_relay_and_the_identity_certifies_it() {
     assert_eq!(basic.identity(), &old.public_key()[..]);
 }
 
-/// Bob's commit moving his leaf to `to` (a device key and its credential), made with raw
-/// openmls as a hostile member would; his own state is left where it was.
-fn bobs_move(b: &Member, gid: &[u8], to: &Identity) -> Vec<u8> {
+/// Bob's commit moving his leaf to a device signing with `signer` under `credential`, made with
+/// raw openmls as a hostile member would; his own state is left where it was.
+fn bobs_move(
+    b: &Member,
+    gid: &[u8],
+    signer: &openmls_basic_credential::SignatureKeyPair,
+    credential: CredentialWithKey,
+) -> Vec<u8> {
     let provider = Provider::new(&b.conn);
     let mut group = MlsGroup::load(provider.storage(), &GroupId::from_slice(gid))
         .unwrap()
@@ -45,8 +50,8 @@ fn bobs_move(b: &Member, gid: &[u8], to: &Identity) -> Vec<u8> {
             &provider,
             b.id.signer(),
             NewSignerBundle {
-                signer: to.signer(),
-                credential_with_key: to.credential(),
+                signer,
+                credential_with_key: credential,
             },
             LeafNodeParameters::default(),
         )
@@ -62,28 +67,22 @@ fn a_member_moves_to_a_new_device_of_its_own_but_never_becomes_another_physician
     let dir = tempfile::tempdir().unwrap();
     let ms = members(dir.path(), &["a", "b"]);
     let (a, b) = (&ms[0], &ms[1]);
-    let mut circle = Circle::create(&Provider::new(&a.conn), &a.id).unwrap();
-    let gid = circle.id();
-    let out = circle
-        .add(&Provider::new(&a.conn), &a.id, &[key_package(b)])
-        .unwrap();
+    let (gid, out) = circle_of_two(a, b);
     assert_eq!(
         out.welcome_to,
         vec![b.id.device_key()],
         "the Welcome goes to the device"
     );
-    circle.confirm(&Provider::new(&a.conn)).unwrap();
-    Circle::join(
-        &Provider::new(&b.conn),
-        &out.welcome.unwrap(),
-        &[a.id.public_key()],
-    )
-    .unwrap();
 
     // Bob as a physician of his own making, and as Alice (whose identity key he lacks: he can
     // only pair her identity with a certificate his own key signed, which does not verify).
     let stranger = Identity::generate().unwrap();
-    let err = open(a, &gid, &bobs_move(b, &gid, &stranger)).unwrap_err();
+    let err = open(
+        a,
+        &gid,
+        &bobs_move(b, &gid, stranger.signer(), stranger.credential()),
+    )
+    .unwrap_err();
     assert!(err.to_string().contains("another physician"), "{err}");
     let forged = Identity::from_seeds(b.id.identity_seed(), stranger.device_seed()).unwrap();
     let mut as_alice = forged.credential();
@@ -91,29 +90,18 @@ fn a_member_moves_to_a_new_device_of_its_own_but_never_becomes_another_physician
     let mut cert = basic.identity().to_vec();
     cert[4..36].copy_from_slice(&a.id.public_key());
     as_alice.credential = BasicCredential::new(cert).into();
-    let provider = Provider::new(&b.conn);
-    let mut group = MlsGroup::load(provider.storage(), &GroupId::from_slice(&gid))
-        .unwrap()
-        .unwrap();
-    let bundle = group
-        .self_update_with_new_signer(
-            &provider,
-            b.id.signer(),
-            NewSignerBundle {
-                signer: forged.signer(),
-                credential_with_key: as_alice,
-            },
-            LeafNodeParameters::default(),
-        )
-        .unwrap();
-    group.clear_pending_commit(provider.storage()).unwrap();
-    let forged_commit = bundle.commit().tls_serialize_detached().unwrap();
+    let forged_commit = bobs_move(b, &gid, forged.signer(), as_alice);
     assert!(open(a, &gid, &forged_commit).is_err());
     assert_eq!(load(a, &gid).epoch(), 1, "nothing was merged");
 
     // A new device of Bob's own: taken; he is the same member, on another key.
     let new_device = Identity::new_device(b.id.identity_seed()).unwrap();
-    open(a, &gid, &bobs_move(b, &gid, &new_device)).unwrap();
+    open(
+        a,
+        &gid,
+        &bobs_move(b, &gid, new_device.signer(), new_device.credential()),
+    )
+    .unwrap();
     let after = load(a, &gid);
     assert_eq!(
         after.members().unwrap(),

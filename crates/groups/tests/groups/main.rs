@@ -283,6 +283,23 @@ fn key_package(m: &Member) -> Vec<u8> {
         .unwrap()
 }
 
+/// A creates a circle and adds B, who joins from the Welcome; both at epoch 1. The circle's id
+/// and A's commit.
+fn circle_of_two(a: &Member, b: &Member) -> (Vec<u8>, consilium_groups::Outgoing) {
+    let mut circle = Circle::create(&Provider::new(&a.conn), &a.id).unwrap();
+    let out = circle
+        .add(&Provider::new(&a.conn), &a.id, &[key_package(b)])
+        .unwrap();
+    circle.confirm(&Provider::new(&a.conn)).unwrap();
+    Circle::join(
+        &Provider::new(&b.conn),
+        out.welcome.as_ref().unwrap(),
+        &[a.id.public_key()],
+    )
+    .unwrap();
+    (circle.id(), out)
+}
+
 fn load(m: &Member, gid: &[u8]) -> Circle {
     Circle::load(&Provider::new(&m.conn), gid).unwrap().unwrap()
 }
@@ -448,18 +465,7 @@ fn two_admins_committing_at_once_never_fork_the_circle() {
     let dir = tempfile::tempdir().unwrap();
     let ms = members(dir.path(), &["a", "b"]);
     let (a, b) = (&ms[0], &ms[1]);
-    let mut circle = Circle::create(&Provider::new(&a.conn), &a.id).unwrap();
-    let gid = circle.id();
-    let out = circle
-        .add(&Provider::new(&a.conn), &a.id, &[key_package(b)])
-        .unwrap();
-    circle.confirm(&Provider::new(&a.conn)).unwrap();
-    Circle::join(
-        &Provider::new(&b.conn),
-        &out.welcome.unwrap(),
-        &[a.id.public_key()],
-    )
-    .unwrap();
+    let (gid, _) = circle_of_two(a, b);
 
     for round in 0..10 {
         // Both rotate on the same epoch; the relay takes whichever came first.
