@@ -26,6 +26,8 @@ use crate::auth::{Account, verify_challenge};
 struct Pending {
     groups: BTreeMap<String, u64>,
     mailbox: bool,
+    /// The account was revoked: the connection says so and closes.
+    revoked: bool,
 }
 
 #[derive(Debug, Default)]
@@ -40,6 +42,10 @@ impl Inbox {
             f(&mut p);
         }
         self.wake.notify_one();
+    }
+
+    fn revoked(&self) -> bool {
+        self.pending.lock().map(|p| p.revoked).unwrap_or(true)
     }
 
     fn take(&self) -> Vec<Push> {
@@ -90,6 +96,11 @@ impl PushHub {
     /// Tells the connected `accounts` they have mail.
     pub(crate) fn mailbox(&self, accounts: &[Account]) {
         self.each(accounts, |inbox| inbox.update(|p| p.mailbox = true));
+    }
+
+    /// Closes the connections of revoked `accounts` (they hear nothing more).
+    pub(crate) fn revoke(&self, accounts: &[Account]) {
+        self.each(accounts, |inbox| inbox.update(|p| p.revoked = true));
     }
 
     fn subscribe(self: &Arc<Self>, account: Account) -> Subscription {
@@ -206,6 +217,13 @@ async fn serve(
     loop {
         tokio::select! {
             () = subscription.inbox.wake.notified() => {
+                if subscription.inbox.revoked() {
+                    let _ = socket
+                        .send(Message::Text(r#"{"error":"device_revoked"}"#.into()))
+                        .await;
+                    let _ = socket.send(Message::Close(None)).await;
+                    return;
+                }
                 for push in subscription.inbox.take() {
                     if !send(&mut socket, &push).await {
                         return;

@@ -339,6 +339,7 @@ async fn post_message(
     for device in &accepted.revoked {
         s.admitted.revoke(*device);
     }
+    s.hub.revoke(&accepted.revoked);
     s.hub.group(&accepted.members, &group, accepted.posted.seq);
     s.hub.mailbox(&welcomed);
     Ok(Cbor(accepted.posted))

@@ -26,7 +26,7 @@ fn kp_bytes(kp: &KeyPackage) -> Vec<u8> {
         .unwrap()
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_members_new_device_comes_in_only_once_it_asked_and_never_a_live_one_twice() {
     let dir = tempfile::tempdir().unwrap();
     let relay = start(dir.path()).await;
@@ -92,6 +92,11 @@ async fn a_members_new_device_comes_in_only_once_it_asked_and_never_a_live_one_t
         mail.iter()
             .any(|m| m.kind == MailboxKind::JoinRequest && m.sender == device.id())
     );
+    // The lost laptop is connected to its push socket when it is replaced.
+    let ws_url = format!("{}/v1/ws", relay.base.replace("http://", "ws://"));
+    let mut old_socket = push_connect(&ws_url, &alice_acc, &alice_acc)
+        .await
+        .expect("the old laptop is connected");
     let (commit, welcome) = swap(kp);
     let mut b = bundle(commit);
     b.welcomes.push(WelcomeFor {
@@ -103,6 +108,16 @@ async fn a_members_new_device_comes_in_only_once_it_asked_and_never_a_live_one_t
     let mail: Vec<MailboxItem> = device.ok("GET", "/v1/mailbox", vec![]).await;
     assert!(mail.iter().any(|m| m.kind == MailboxKind::Welcome));
     drop(device_provider);
+    // Its push socket is told and closed.
+    {
+        use futures_util::StreamExt;
+        let said = tokio::time::timeout(std::time::Duration::from_secs(5), old_socket.next())
+            .await
+            .expect("the socket is told at once")
+            .unwrap()
+            .unwrap();
+        assert!(said.into_text().unwrap().contains("device_revoked"));
+    }
     // The lost laptop's device is revoked: refused on every route, including the ones open to
     // strangers, and its key packages are gone (nobody can add it back).
     for (method, route) in [
