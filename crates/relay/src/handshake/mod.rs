@@ -176,6 +176,18 @@ pub fn check(record: &[u8], message: &[u8], poster: &Account) -> Result<Checked>
     }
     match processed.into_content() {
         ProcessedMessageContent::ProposalMessage(proposal) => {
+            // The one proposal a circle takes on its own is a member's leaving (clients refuse
+            // any other): anything else queued here would ride into the next commit and split
+            // the relay from the members until that commit is undone.
+            let own_leaving = matches!(
+                proposal.proposal(),
+                Proposal::Remove(r) if r.removed() == leaf
+            );
+            if !own_leaving {
+                return Err(invalid(
+                    "a proposal other than a member's own leaving: changes go in an admin's commit",
+                ));
+            }
             group.add_proposal(&record, *proposal).map_err(internal)?;
             Ok(Checked::Proposal {
                 record: record.to_bytes().map_err(internal)?,

@@ -468,3 +468,31 @@ async fn a_leaf_changes_device_only_under_its_own_identitys_certificate() {
     assert_eq!(log.len(), 2);
     relay.stop().await;
 }
+
+/// A member posts a proposal of its own making (an update here): the relay, like every
+/// client, takes only a member's own leaving, so nothing waits in its state for the next
+/// commit to carry into a split.
+#[tokio::test]
+async fn only_a_members_own_leaving_is_taken_as_a_proposal() {
+    let dir = tempfile::tempdir().unwrap();
+    let relay = start(dir.path()).await;
+    let (alice_acc, _alice, _ga, bob_acc, bob, mut gb, gid) = circle_of_two(&relay).await;
+    let path = format!("/v1/groups/{gid}/messages");
+    let (update, _) = gb
+        .propose_self_update(&bob.provider, &bob.signer, LeafNodeParameters::default())
+        .unwrap();
+    let (status, body) = bob_acc
+        .send("POST", &path, to_cbor(&bundle(bytes(&update))).unwrap())
+        .await;
+    assert_eq!(
+        (status, error_code(&body).as_str()),
+        (400, "invalid_message")
+    );
+    assert_eq!(log_of(&alice_acc, &gid).await.len(), 1, "nothing was taken");
+    let leave = gb.leave_group(&bob.provider, &bob.signer).unwrap();
+    let posted: Posted = bob_acc
+        .ok("POST", &path, to_cbor(&bundle(bytes(&leave))).unwrap())
+        .await;
+    assert_eq!(posted.epoch, 1);
+    relay.stop().await;
+}
