@@ -106,8 +106,10 @@ impl HostileMember {
     }
 
     /// Proposes adding the owner of `key_package` (an MLS message) to the circle, as any member
-    /// may: a proposal, for whoever commits next.
-    pub fn propose_add(&mut self, key_package: &[u8]) {
+    /// may: a proposal, for whoever commits next. The relay refuses it (it takes no proposal but
+    /// a member's own leaving), so it is smuggled into the relay's log at `relay_data`, as a relay
+    /// in league with the member would: what is tested is that every client refuses it too.
+    pub fn propose_add(&mut self, key_package: &[u8], relay_data: &std::path::Path) {
         use openmls::prelude::*;
         use tls_codec::{Deserialize as _, Serialize as _};
         let provider = Provider::new(&self.conn);
@@ -126,7 +128,44 @@ impl HostileMember {
         let (proposal, _) = group
             .propose_add_member(&provider, self.identity.signer(), &kp)
             .unwrap();
-        self.post_mls(proposal.tls_serialize_detached().unwrap());
+        let proposal = proposal.tls_serialize_detached().unwrap();
+        let posted = self.runtime.block_on(self.client.post(
+            &self.circle,
+            &PostBundle {
+                message_id: ByteBuf::from(vec![7u8; 16]),
+                mls: ByteBuf::from(proposal.clone()),
+                welcomes: vec![],
+            },
+        ));
+        assert!(posted.is_err(), "the relay refuses a proposal to add");
+        let db = rusqlite::Connection::open(relay_data.join("relay.db")).unwrap();
+        db.busy_timeout(std::time::Duration::from_secs(10)).unwrap();
+        let (epoch, seq): (i64, i64) = db
+            .query_row(
+                "SELECT epoch, next_seq FROM groups WHERE id = ?1",
+                [&self.circle],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        db.execute(
+            "INSERT INTO messages (group_id, seq, message_id, sender, epoch, kind, body, created_at, resulting_epoch)
+             VALUES (?1, ?2, ?3, ?4, ?5, 2, ?6, ?7, ?5)",
+            rusqlite::params![
+                self.circle,
+                seq,
+                seq.to_le_bytes().repeat(2),
+                &self.identity.device_key()[..],
+                epoch,
+                proposal,
+                consilium_client::model::Clock::now(&consilium_client::model::SystemClock).0
+            ],
+        )
+        .unwrap();
+        db.execute(
+            "UPDATE groups SET next_seq = ?2 WHERE id = ?1",
+            rusqlite::params![self.circle, seq + 1],
+        )
+        .unwrap();
     }
 
     fn post_mls(&mut self, sealed: Vec<u8>) {
@@ -375,7 +414,7 @@ fn a_members_proposal_to_add_an_outsider_is_not_committed_by_others() {
     let package = make_key_packages(&Provider::new(&conn), &outsider, 1, false, 3600).unwrap()[0]
         .to_message_bytes()
         .unwrap();
-    m.propose_add(&package);
+    m.propose_add(&package, &root.path().join("relay"));
 
     let mut reasons = Vec::new();
     for _ in 0..2 {
