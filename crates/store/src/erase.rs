@@ -56,11 +56,12 @@ impl CaseDb {
             c.execute("DELETE FROM search_index WHERE rowid = ?1", [rowid])?;
         }
         c.execute("DELETE FROM outgoing_blobs WHERE case_id = ?1", [key])?;
-        let erased = c.execute("DELETE FROM cases WHERE id = ?1", [key])?;
-        // Counted until the next backup run takes the case out of the backup too.
+        c.execute("DELETE FROM cases WHERE id = ?1", [key])?;
+        // Counted, when the last backup run holds it, until the next run takes it out too.
+        let in_backup = c.execute("DELETE FROM backup_cases WHERE case_id = ?1", [key])?;
         c.execute(
             "UPDATE backup_state SET erased_since = erased_since + ?1",
-            [erased as i64],
+            [in_backup as i64],
         )?;
         Ok(blobs)
     }

@@ -104,10 +104,15 @@ const MIGRATIONS: &[Migration] = &[
         sql: include_str!("migrations/0017_device_key.sql"),
         after: None,
     },
+    Migration {
+        version: 18,
+        sql: include_str!("migrations/0018_backup_cases.sql"),
+        after: None,
+    },
 ];
 
 /// The newest schema this build knows.
-pub const LATEST: i64 = 17;
+pub const LATEST: i64 = 18;
 
 pub(crate) fn current_version(conn: &Connection) -> Result<i64> {
     Ok(conn.query_row("PRAGMA user_version", [], |r| r.get(0))?)

@@ -170,7 +170,7 @@ fn a_lost_laptop_comes_back_whole_from_its_backup() {
     for damage in [flip_a_byte as fn(&Path) -> String, remove_a_file] {
         let copy = root.join("damaged");
         let _ = std::fs::remove_dir_all(&copy);
-        copy_dir(&backup, &copy);
+        consilium_testkit::copy_dir(&backup, &copy);
         let what = damage(&copy);
         let err = Engine::restore(
             &copy,
@@ -239,18 +239,6 @@ fn remove_a_file(dir: &Path) -> String {
         .path();
     std::fs::remove_file(&file).unwrap();
     format!("{} removed", file.display())
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap().flatten() {
-        let target = to.join(entry.file_name());
-        if entry.path().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
 }
 
 /// The window backs up on a schedule: only once the first backup was made by hand (its code

@@ -12,7 +12,7 @@ use rusqlite::OptionalExtension;
 use super::code::RecoveryCode;
 use super::format::{
     BLOB_DIR, Entry, Header, Keys, MANIFEST_FILE, MAX_SEALED, Manifest, OBJECT_DIR, Object, encode,
-    is_file_name, write_new,
+    is_file_name, read_bounded, write_new,
 };
 use super::restore::read_manifest;
 use super::tables::{export_case, export_profile};
@@ -240,17 +240,26 @@ pub(crate) fn create(
     let removed = remove_unnamed(&dir, &manifest);
     let (objects_written, blobs_written, bytes_written) =
         (run.written_objects, run.written_blobs, run.bytes);
-    vault.db().connection().execute(
-        "INSERT OR REPLACE INTO backup_state (id, dir, backup_id, key, sequence, made_at, erased_since)
-         VALUES (1, ?1, ?2, ?3, ?4, ?5, 0)",
-        rusqlite::params![
-            shown,
-            &backup_id[..],
-            &key.expose()[..],
-            sequence as i64,
-            now
-        ],
-    )?;
+    vault.db().in_unit(|db| {
+        let c = db.connection();
+        c.execute(
+            "INSERT OR REPLACE INTO backup_state (id, dir, backup_id, key, sequence, made_at, erased_since)
+             VALUES (1, ?1, ?2, ?3, ?4, ?5, 0)",
+            rusqlite::params![
+                shown,
+                &backup_id[..],
+                &key.expose()[..],
+                sequence as i64,
+                now
+            ],
+        )?;
+        c.execute("DELETE FROM backup_cases", [])?;
+        let mut held = c.prepare("INSERT INTO backup_cases (case_id) VALUES (?1)")?;
+        for id in &ids {
+            held.execute([id])?;
+        }
+        Ok(())
+    })?;
     Ok(BackupReport {
         dir,
         recovery_code,
@@ -279,9 +288,8 @@ impl Run<'_> {
     fn object(&mut self, plain: &[u8]) -> Result<Entry> {
         let name = self.keys.name_of(plain);
         let path = self.dir.join(OBJECT_DIR).join(&name);
-        if let Ok(existing) = std::fs::read(&path)
-            && existing.len() as u64 <= MAX_SEALED
-        {
+        // Read only up to the bound: a file someone put there under our name costs no more.
+        if let Ok(existing) = read_bounded(&path, MAX_SEALED) {
             let found = entry(name.clone(), &existing);
             if self.keys.open(&name, existing).is_ok() {
                 return Ok(found);

@@ -151,17 +151,28 @@ impl Header {
     }
 }
 
-/// Reads a whole file of at most `limit` bytes; a missing or larger one is damage.
+/// Reads a whole file of at most `limit` bytes; a missing or larger one is damage. The read
+/// itself stops past the limit, so a file that grows after its size was looked at costs no more.
 pub(crate) fn read_bounded(path: &Path, limit: u64) -> Result<Vec<u8>> {
+    use std::io::Read as _;
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
     let name = name.unwrap_or_default();
-    let len = std::fs::metadata(path)
-        .map_err(|_| damaged(format!("{name} is missing")))?
+    let file = std::fs::File::open(path).map_err(|_| damaged(format!("{name} is missing")))?;
+    let len = file
+        .metadata()
+        .map_err(|_| damaged(format!("{name} cannot be read")))?
         .len();
     if len > limit {
         return Err(damaged(format!("{name} is larger than it can be")));
     }
-    std::fs::read(path).map_err(|_| damaged(format!("{name} cannot be read")))
+    let mut bytes = Vec::with_capacity(len as usize);
+    file.take(limit + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|_| damaged(format!("{name} cannot be read")))?;
+    if bytes.len() as u64 > limit {
+        return Err(damaged(format!("{name} is larger than it can be")));
+    }
+    Ok(bytes)
 }
 
 /// The keys derived from a backup's key.

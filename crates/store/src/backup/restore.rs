@@ -250,6 +250,10 @@ fn fill(vault: &mut Vault, backup: &Path, checked: &Checked, now: Timestamp) -> 
                 checked.manifest.made_at
             ],
         )?;
+        conn.execute(
+            "INSERT INTO backup_cases (case_id) SELECT id FROM cases",
+            [],
+        )?;
         Ok(circles)
     })
 }

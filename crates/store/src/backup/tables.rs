@@ -72,6 +72,10 @@ const TABLES: &[(&str, Place)] = &[
         Place::Left("the backup's own key and place"),
     ),
     (
+        "backup_cases",
+        Place::Left("what the last run holds, written afresh by each"),
+    ),
+    (
         "outbox",
         Place::Left("sealed for MLS epochs the new device never has"),
     ),
