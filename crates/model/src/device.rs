@@ -68,6 +68,15 @@ pub fn member_keys(credential: &[u8], signature_key: &[u8]) -> Result<MemberKeys
     Ok(MemberKeys { identity, device })
 }
 
+/// The identity and device a certificate names, once it verifies (a key of before the split is
+/// not a certificate).
+pub fn certificate_keys(certificate: &[u8]) -> Result<MemberKeys> {
+    if certificate.len() != CERTIFICATE_LEN {
+        return Err(ModelError::Invalid("not a device certificate".into()));
+    }
+    member_keys(certificate, &certificate[36..68])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

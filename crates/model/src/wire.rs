@@ -133,6 +133,13 @@ pub struct Readmission {
     pub key_package: ByteBuf,
 }
 
+/// A profile of before the device split moves its relay account to a device key of its own:
+/// the certificate (`consilium_model::device`) its key, the signing account, made for it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceMove {
+    pub certificate: ByteBuf,
+}
+
 /// Redeeming a relay operator's one-time enrolment code (`consilium-relay admit`): the signing
 /// account is admitted.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -222,6 +222,7 @@ pub(crate) fn router(state: AppState) -> Router {
             "/v1/accounts/{account}/key-packages/claim",
             post(claim_key_package),
         )
+        .route("/v1/account/device", post(move_to_device))
         .route("/v1/mailbox", get(mailbox))
         .route("/v1/mailbox/{id}", delete(ack_mail))
         .with_state(state)
@@ -470,6 +471,24 @@ async fn request_readmission(
     s.admitted.add(a.account);
     s.hub.mailbox(&told);
     Ok(StatusCode::ACCEPTED)
+}
+
+/// A key of before the device split moves to the device key it certified (see
+/// `Store::move_to_device`): the signing account must be the certificate's identity, and a
+/// device key of after the split never moves this way (a new laptop asks to be let back in).
+async fn move_to_device(State(s): State<AppState>, a: Authed) -> Result<StatusCode> {
+    let req: consilium_model::wire::DeviceMove = decode(&a.body)?;
+    let keys = consilium_model::device::certificate_keys(&req.certificate)
+        .map_err(|e| RelayError::BadRequest(e.to_string()))?;
+    if keys.identity != a.account.0 || keys.device == a.account.0 {
+        return Err(RelayError::Forbidden);
+    }
+    let device = Account(keys.device);
+    s.store.move_to_device(&a.account, &device, s.now()).await?;
+    s.admitted.add(device);
+    s.admitted.revoke(a.account);
+    s.hub.revoke(&[a.account]);
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// An operator's one-time enrolment code admits the account that redeems it.

@@ -68,7 +68,7 @@ pub async fn run(base: &str, commits: usize) {
     let rounds = commits * 5;
     let started = Instant::now();
     for _ in 0..rounds {
-        handshake::check(&record, &commit, &account).unwrap();
+        handshake::check(&record, &commit, &account, None).unwrap();
     }
     let check_us = started.elapsed().as_secs_f64() * 1e6 / rounds as f64;
     let started = Instant::now();

@@ -144,7 +144,14 @@ pub fn establish(group_id: &[u8], group_info: &[u8], ratchet_tree: &[u8]) -> Res
 
 /// Checks a handshake message `message` posted by `poster` against the group's state `record`,
 /// and applies it when valid. The caller has checked the group id and epoch from the framing.
-pub fn check(record: &[u8], message: &[u8], poster: &Account) -> Result<Checked> {
+/// `moved_from`: the key of before the device split the poster moved from, whose leaves it
+/// speaks for until each circle is told of the move.
+pub fn check(
+    record: &[u8],
+    message: &[u8],
+    poster: &Account,
+    moved_from: Option<&Account>,
+) -> Result<Checked> {
     let record = GroupRecord::from_bytes(record).map_err(internal)?;
     let message = MlsMessageIn::tls_deserialize_exact(message)
         .map_err(|e| invalid(format!("not an MLS message: {e}")))?;
@@ -171,7 +178,8 @@ pub fn check(record: &[u8], message: &[u8], poster: &Account) -> Result<Checked>
             .leaf(leaf)
             .ok_or_else(|| invalid("the sender's leaf is empty"))?,
     )?;
-    if Account(sender.device) != *poster {
+    let device = Account(sender.device);
+    if device != *poster && Some(&device) != moved_from {
         return Err(RelayError::Forbidden);
     }
     match processed.into_content() {

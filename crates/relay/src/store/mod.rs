@@ -10,6 +10,7 @@
 
 mod accounts;
 mod blobs;
+mod device_moves;
 mod group_commit;
 mod invitations;
 mod key_packages;
@@ -195,6 +196,8 @@ fn set_members(c: &Connection, group_id: &[u8], members: &[Account]) -> Result<(
     let mut add =
         c.prepare_cached("INSERT OR IGNORE INTO members (group_id, account) VALUES (?1, ?2)")?;
     for a in members {
+        // A leaf that still names a key of before the split is its new device's membership.
+        let a = device_moves::successor(c, a)?;
         add.execute(params![group_id, &a.0[..]])?;
     }
     Ok(())

@@ -165,7 +165,8 @@ impl Store {
                 epoch
             } else {
                 let prior = record.ok_or(RelayError::StateMissing)?;
-                let record = match handshake::check(&prior, &mls, &sender)? {
+                let moved_from = super::device_moves::predecessor(c, &sender)?;
+                let record = match handshake::check(&prior, &mls, &sender, moved_from.as_ref())? {
                     Checked::Proposal { record } => record,
                     Checked::Commit { state, added, replaced } => {
                         if state.epoch != epoch + 1 {
