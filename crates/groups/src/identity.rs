@@ -20,6 +20,9 @@ pub struct Identity {
     keys: MemberKeys,
     /// The device key, as openmls signs with it.
     signer: SignatureKeyPair,
+    /// The identity key, as openmls signs with it: only for a leaf of before the split (whose
+    /// key it is) until that leaf moves to the device key.
+    identity_signer: SignatureKeyPair,
     /// The basic credential's bytes: the device certificate, or the one key of before the split.
     credential: Vec<u8>,
 }
@@ -89,11 +92,17 @@ impl Identity {
             device_seed.to_vec(),
             device.to_vec(),
         );
+        let identity_signer = SignatureKeyPair::from_raw(
+            SignatureScheme::ED25519,
+            identity_seed.to_vec(),
+            identity.to_vec(),
+        );
         Ok(Identity {
             identity_seed: Zeroizing::new(*identity_seed),
             device_seed: Zeroizing::new(*device_seed),
             keys: MemberKeys { identity, device },
             signer,
+            identity_signer,
             credential,
         })
     }
@@ -143,6 +152,29 @@ impl Identity {
     /// The device key, as MLS signs with it.
     pub fn signer(&self) -> &SignatureKeyPair {
         &self.signer
+    }
+
+    /// Whether the identity certifies a device key of its own (else it is a profile of before
+    /// the split, one key as both).
+    pub fn is_split(&self) -> bool {
+        self.keys.identity != self.keys.device
+    }
+
+    /// The same physician as a profile of before the split: the identity key as leaf key and
+    /// relay account. Where a relay has not yet learnt of the device key (it moves there once,
+    /// see the client's `device_move`), this is who the profile still is.
+    pub fn before_split(&self) -> Result<Identity> {
+        Identity::from_seed(&self.identity_seed)
+    }
+
+    /// The key a leaf whose signature key is `leaf_key` signs with: the identity key for a
+    /// leaf of before the split, else the device key.
+    pub fn signer_for(&self, leaf_key: &[u8]) -> &SignatureKeyPair {
+        if leaf_key == self.keys.identity {
+            &self.identity_signer
+        } else {
+            &self.signer
+        }
     }
 
     /// The MLS credential: a basic credential holding the device certificate, with the device

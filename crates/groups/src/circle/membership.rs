@@ -4,6 +4,7 @@
 
 use consilium_model::roles::Roles;
 use openmls::prelude::*;
+use openmls_basic_credential::SignatureKeyPair;
 use openmls_traits::OpenMlsProvider;
 
 use super::{AccountKey, Circle, Outgoing, bytes, leaf_member, member_keys, mls, validated};
@@ -75,6 +76,7 @@ impl Circle {
                 roles_after = Some(roles::context_extensions(&old.after(&added, &removed))?);
             }
         }
+        let signer = self.own_signer(identity);
         let mut builder = self
             .group
             .commit_builder()
@@ -85,7 +87,7 @@ impl Circle {
                 .propose_group_context_extensions(extensions)
                 .map_err(mls)?;
         }
-        let bundle = staged(builder, provider, identity)?;
+        let bundle = staged(builder, provider, signer)?;
         let welcome = bundle.to_welcome_msg().map(|w| bytes(&w)).transpose()?;
         Ok((bytes(bundle.commit())?, welcome))
     }
@@ -181,13 +183,14 @@ impl Circle {
             roles.admins.push(member);
         }
         let extensions = roles::context_extensions(&roles)?;
+        let signer = self.own_signer(identity);
         let builder = self
             .group
             .commit_builder()
             .consume_proposal_store(false)
             .propose_group_context_extensions(extensions)
             .map_err(mls)?;
-        let bundle = staged(builder, provider, identity)?;
+        let bundle = staged(builder, provider, signer)?;
         Ok(Outgoing {
             commit: bytes(bundle.commit())?,
             welcome: None,
@@ -208,6 +211,8 @@ impl Circle {
             .roles_to_take(identity)?
             .map(|r| roles::context_extensions(&r))
             .transpose()?;
+        let signer = self.own_signer(identity);
+        let awaits_device = self.leaf_awaits_device(identity);
         let mut builder = self
             .group
             .commit_builder()
@@ -219,7 +224,28 @@ impl Circle {
                 .propose_group_context_extensions(extensions)
                 .map_err(mls)?;
         }
-        let bundle = staged(builder, provider, identity)?;
+        let bundle = if awaits_device {
+            // A leaf of before the split takes the device key and its certificate: the commit
+            // is signed by the old key, the new leaf by the new one.
+            builder
+                .load_psks(provider.storage())
+                .map_err(mls)?
+                .build_with_new_signer(
+                    provider.rand(),
+                    provider.crypto(),
+                    signer,
+                    NewSignerBundle {
+                        signer: identity.signer(),
+                        credential_with_key: identity.credential(),
+                    },
+                    |_| true,
+                )
+                .map_err(mls)?
+                .stage_commit(provider)
+                .map_err(mls)?
+        } else {
+            staged(builder, provider, signer)?
+        };
         Ok(Outgoing {
             commit: bytes(bundle.commit())?,
             welcome: None,
@@ -265,7 +291,7 @@ impl Circle {
     pub fn leave(&mut self, provider: &Provider<'_>, identity: &Identity) -> Result<Vec<u8>> {
         let message = self
             .group
-            .leave_group(provider, identity.signer())
+            .leave_group(provider, self.own_signer(identity))
             .map_err(mls)?;
         bytes(&message)
     }
@@ -299,17 +325,12 @@ impl Circle {
 fn staged(
     builder: CommitBuilder<'_, openmls::group::Initial>,
     provider: &Provider<'_>,
-    identity: &Identity,
+    signer: &SignatureKeyPair,
 ) -> Result<CommitMessageBundle> {
     builder
         .load_psks(provider.storage())
         .map_err(mls)?
-        .build(
-            provider.rand(),
-            provider.crypto(),
-            identity.signer(),
-            |_| true,
-        )
+        .build(provider.rand(), provider.crypto(), signer, |_| true)
         .map_err(mls)?
         .stage_commit(provider)
         .map_err(mls)

@@ -212,6 +212,27 @@ impl Circle {
         self.group.group_id().as_slice().to_vec()
     }
 
+    /// The key this profile's leaf signs with: the device key, or the identity key for a leaf
+    /// of before the device split that has not moved yet.
+    pub fn own_signer<'a>(&self, identity: &'a Identity) -> &'a SignatureKeyPair {
+        let leaf_key = self
+            .group
+            .own_leaf_node()
+            .map(|leaf| leaf.signature_key().as_slice().to_vec())
+            .unwrap_or_default();
+        identity.signer_for(&leaf_key)
+    }
+
+    /// Whether this profile's leaf is still a key of before the device split while the profile
+    /// has a device key: its next rotation moves it (`rotate`).
+    pub fn leaf_awaits_device(&self, identity: &Identity) -> bool {
+        identity.is_split()
+            && self
+                .group
+                .own_leaf_node()
+                .is_some_and(|leaf| leaf.signature_key().as_slice() == identity.public_key())
+    }
+
     /// The group's public state for the relay, at the current epoch.
     pub fn public_state(
         &self,
@@ -220,7 +241,7 @@ impl Circle {
     ) -> Result<PublicState> {
         let group_info = self
             .group
-            .export_group_info(provider.crypto(), identity.signer(), false)
+            .export_group_info(provider.crypto(), self.own_signer(identity), false)
             .map_err(mls)?;
         Ok(PublicState {
             group_info: bytes(&group_info)?,

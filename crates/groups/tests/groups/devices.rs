@@ -115,3 +115,58 @@ fn a_member_moves_to_a_new_device_of_its_own_but_never_becomes_another_physician
             .any(|k| k.device == new_device.device_key())
     );
 }
+
+/// A profile of before the split (one key as identity and leaf) gets a device key: its leaves
+/// sign with the old key until its next rotation, which moves each to the device key and its
+/// certificate in one commit. Colleagues see the same physician throughout.
+#[test]
+fn a_leaf_of_before_the_split_moves_to_the_device_key_at_its_next_rotation() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut ms = members(dir.path(), &["a", "b"]);
+    let seed = [7u8; 32];
+    ms[1].id = Identity::from_seed(&seed).unwrap();
+    let (a, b) = (&ms[0], &ms[1]);
+    let (gid, _) = circle_of_two(a, b);
+    let text = |m: &Member, message: &[u8]| match open(m, &gid, message).unwrap() {
+        Incoming::Application { bytes, .. } => bytes,
+        other => panic!("{other:?}"),
+    };
+
+    // Bob's profile now has a device key; his leaf is still the old key, and signs with it.
+    let moved = Identity::new_device(&seed).unwrap();
+    assert!(moved.is_split() && !b.id.is_split());
+    let mut circle = load(b, &gid);
+    assert!(circle.leaf_awaits_device(&moved));
+    assert!(!circle.leaf_awaits_device(&b.id), "nothing to move to");
+    let signer = circle.own_signer(&moved);
+    assert_eq!(signer.public(), &moved.public_key()[..]);
+    let before = circle
+        .seal(&Provider::new(&b.conn), signer, b"before the move")
+        .unwrap();
+    assert_eq!(text(a, &before), b"before the move");
+
+    // The rotation moves the leaf.
+    let mut circle = load(b, &gid);
+    let out = circle.rotate(&Provider::new(&b.conn), &moved).unwrap();
+    circle.confirm(&Provider::new(&b.conn)).unwrap();
+    open(a, &gid, &out.commit).unwrap();
+    let circle = load(b, &gid);
+    assert!(!circle.leaf_awaits_device(&moved));
+    assert_eq!(circle.own_signer(&moved).public(), &moved.device_key()[..]);
+    let seen = load(a, &gid);
+    assert_eq!(
+        seen.members().unwrap(),
+        vec![a.id.public_key(), moved.public_key()],
+        "the same physician"
+    );
+    assert!(
+        seen.member_keys()
+            .unwrap()
+            .iter()
+            .any(|k| k.identity == moved.public_key() && k.device == moved.device_key())
+    );
+    let after = load(b, &gid)
+        .seal(&Provider::new(&b.conn), moved.signer(), b"after the move")
+        .unwrap();
+    assert_eq!(text(a, &after), b"after the move");
+}
