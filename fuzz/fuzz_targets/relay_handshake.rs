@@ -31,7 +31,7 @@ fn group() -> &'static Group {
             .record;
         let commit = circle.rotate(&provider, &id).unwrap().commit;
         assert!(matches!(
-            handshake::check(&record, &commit, &Account(id.public_key())),
+            handshake::check(&record, &commit, &Account(id.public_key()), None),
             Ok(Checked::Commit { .. })
         ));
         Group {
@@ -44,7 +44,7 @@ fn group() -> &'static Group {
 
 fuzz_target!(|data: &[u8]| {
     let g = group();
-    let _ = handshake::check(&g.record, data, &g.member);
+    let _ = handshake::check(&g.record, data, &g.member, None);
     let _ = handshake::check_welcome(data, &g.member, &[]);
     let (info, tree) = data.split_at(data.len() / 2);
     let _ = handshake::establish(b"g", info, tree);
@@ -57,7 +57,7 @@ fuzz_target!(|data: &[u8]| {
     }
     let tags_start = changed.len() - 33 - 33;
     let body_changed = changed[..tags_start] != g.commit[..tags_start];
-    if body_changed && handshake::check(&g.record, &changed, &g.member).is_ok() {
+    if body_changed && handshake::check(&g.record, &changed, &g.member, None).is_ok() {
         panic!("a commit changed in its signed part was accepted");
     }
 });

@@ -48,6 +48,9 @@ pub struct Engine {
     pub(crate) vault: Vault,
     pub(crate) config: EngineConfig,
     pub(crate) identity: Identity,
+    /// A profile of before the device split, while some relay may know it only by its one old
+    /// key: that key as an identity of before (see `sync::device_move`).
+    pub(crate) before_split: Option<Identity>,
     pub(crate) net: Net,
     pub(crate) transfers: TransferWatch,
 }
@@ -119,7 +122,24 @@ impl Engine {
                 seed
             }
         };
+        // A profile of before the split (one key as both) gets a device key of its own now;
+        // each relay learns of it in a sync pass, and knows the old key until then.
+        let device_seed = if device_seed == identity_seed {
+            let seed = fresh()?;
+            if membership.begin_device_move(&seed)? {
+                seed
+            } else {
+                device_seed
+            }
+        } else {
+            device_seed
+        };
         let identity = Identity::from_seeds(&identity_seed, &device_seed)?;
+        let before_split = if membership.device_move_pending()? {
+            Some(identity.before_split()?)
+        } else {
+            None
+        };
         // Circles on the local relay of before, now this user's own port (the same relay, the
         // same data, another address).
         let here = crate::settings::local_relay();
@@ -130,6 +150,9 @@ impl Engine {
                 .move_relay(crate::settings::EARLIER_LOCAL_RELAY, &here)?;
         }
         let mut net = Net::new(&identity, config.clock.clone(), config.patience)?;
+        if let Some(old) = &before_split {
+            net.moving_from(old, vault.db().membership().relays_moved()?)?;
+        }
         for (relay, pin) in vault.db().membership().relay_pins()? {
             net.pin(&relay, pin);
         }
@@ -137,9 +160,16 @@ impl Engine {
             vault,
             config,
             identity,
+            before_split,
             net,
             transfers: Default::default(),
         })
+    }
+
+    /// Who this profile is at `relay`: its identity with this laptop's device key, or, at a
+    /// relay that has not yet learnt of the device key, its one key of before the split.
+    pub(crate) fn identity_at(&self, relay: &str) -> &Identity {
+        identity_at(&self.identity, self.before_split.as_ref(), &self.net, relay)
     }
 
     /// Closes the vault; keys are wiped.
@@ -153,5 +183,19 @@ impl Engine {
 
     pub fn profile(&self) -> Result<Profile> {
         Ok(self.vault.db().profile()?)
+    }
+}
+
+/// `Engine::identity_at` over the engine's fields, for a caller that borrows the vault mutably
+/// meanwhile.
+pub(crate) fn identity_at<'a>(
+    identity: &'a Identity,
+    before_split: Option<&'a Identity>,
+    net: &Net,
+    relay: &str,
+) -> &'a Identity {
+    match before_split {
+        Some(old) if !net.knows_device(relay) => old,
+        _ => identity,
     }
 }

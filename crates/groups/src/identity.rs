@@ -177,6 +177,11 @@ impl Identity {
         }
     }
 
+    /// The credential's bytes: the device certificate (the one key, before the split).
+    pub fn certificate(&self) -> &[u8] {
+        &self.credential
+    }
+
     /// The MLS credential: a basic credential holding the device certificate, with the device
     /// key as the leaf's signature key.
     pub fn credential(&self) -> CredentialWithKey {

@@ -5,6 +5,7 @@
 //! Invariants: knows the relay's wire format (`model::wire`) and nothing of MLS, the vault or
 //! the UI; never logs a key or a body.
 
+mod answer;
 mod error;
 mod key;
 mod local;
@@ -15,6 +16,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use answer::{ANSWER_MAX_BYTES, ERROR_MAX_BYTES, id_of, read_within};
 use consilium_model::Clock;
 use consilium_model::codec::{from_cbor, to_cbor};
 use consilium_model::wire::{
@@ -26,6 +28,7 @@ use consilium_model::wire::{
 use ring::rand::SecureRandom;
 use serde::de::DeserializeOwned;
 
+pub use answer::{DeviceMove, Malformed, PAGE_MAX_BYTES};
 pub use error::{RelayClientError, RelayCode, Result};
 pub use key::AccountKey;
 pub use local::{local_relay_port, this_user};
@@ -500,6 +503,34 @@ impl RelayClient {
             .map(drop)
     }
 
+    /// Moves this account, a key of before the device split, to the device key `certificate`
+    /// (its key signed) names: from then on the relay knows the profile by the device key and
+    /// refuses this one.
+    pub async fn move_to_device(&self, certificate: &[u8]) -> Result<DeviceMove> {
+        let body = encode(&consilium_model::wire::DeviceMove {
+            certificate: serde_bytes::ByteBuf::from(certificate.to_vec()),
+        })?;
+        match self
+            .send(reqwest::Method::POST, "/v1/account/device", body)
+            .await
+        {
+            Ok(_) => Ok(DeviceMove::Done),
+            // Moved already (an answer lost on the way), or nothing of this key is here.
+            Err(e)
+                if matches!(
+                    e.code(),
+                    Some(RelayCode::DeviceRevoked | RelayCode::NotAdmitted)
+                ) =>
+            {
+                Ok(DeviceMove::Done)
+            }
+            Err(RelayClientError::Refused {
+                status: 404 | 405, ..
+            }) => Ok(DeviceMove::RelayOfBefore),
+            Err(e) => Err(e),
+        }
+    }
+
     /// The oldest items of this account's mailbox, each decoded alone.
     pub async fn mailbox(&self) -> Result<Vec<std::result::Result<MailboxItem, Malformed>>> {
         self.items("/v1/mailbox", "id").await
@@ -520,61 +551,6 @@ impl RelayClient {
             .await
             .map_err(|e| self.judged(e))
     }
-}
-
-/// An item of a list answer that is not what the list holds.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Malformed {
-    /// Its `seq` or `id`, when it has one that is a number.
-    pub id: Option<u64>,
-    pub reason: String,
-}
-
-/// The most an answer is read to, but for list pages and blobs: what a request answers is a
-/// small document.
-const ANSWER_MAX_BYTES: usize = consilium_model::codec::MAX_DOCUMENT_BYTES;
-/// A log or mailbox page: the relay bounds one to 2 MiB past its first item, which is at most
-/// 1 MiB, with room for the encoding.
-pub const PAGE_MAX_BYTES: usize = 4 << 20;
-/// The body of a refusal.
-const ERROR_MAX_BYTES: usize = 64 << 10;
-
-/// The body of `answer`, refused as soon as it passes `limit` bytes (by its declared length,
-/// or as it arrives).
-async fn read_within(mut answer: reqwest::Response, limit: usize) -> Result<Vec<u8>> {
-    let over = || {
-        RelayClientError::BadAnswer(format!(
-            "the relay's answer is over the {limit} bytes it may be"
-        ))
-    };
-    let declared = answer.content_length();
-    if declared.is_some_and(|n| n > limit as u64) {
-        return Err(over());
-    }
-    // Room for what the relay declared (within the limit) at once: growing by doubling would
-    // hold up to twice a blob's size while it arrives.
-    let mut bytes = Vec::with_capacity(declared.map_or(0, |n| n as usize));
-    while let Some(chunk) = answer
-        .chunk()
-        .await
-        .map_err(RelayClientError::from_transport)?
-    {
-        if bytes.len() + chunk.len() > limit {
-            return Err(over());
-        }
-        bytes.extend_from_slice(&chunk);
-    }
-    Ok(bytes)
-}
-
-/// The number under `field` of a map, if `value` is one and has it.
-fn id_of(value: &ciborium::Value, field: &str) -> Option<u64> {
-    value.as_map()?.iter().find_map(|(k, v)| {
-        (k.as_text()? == field)
-            .then(|| v.as_integer())
-            .flatten()
-            .and_then(|i| u64::try_from(i).ok())
-    })
 }
 
 fn encode<T: serde::Serialize>(value: &T) -> Result<Vec<u8>> {

@@ -451,8 +451,7 @@ async fn redeem_invitation(State(s): State<AppState>, a: Authed) -> Result<Statu
     Ok(StatusCode::ACCEPTED)
 }
 
-/// A restored profile's new device asks a group it was in to let it back in (see
-/// `Store::request_readmission`); every member's device is told.
+/// A restored profile's new device asks back into a group (`Store::request_readmission`).
 async fn request_readmission(
     State(s): State<AppState>,
     Path(group): Path<String>,
@@ -473,19 +472,11 @@ async fn request_readmission(
     Ok(StatusCode::ACCEPTED)
 }
 
-/// A key of before the device split moves to the device key it certified (see
-/// `Store::move_to_device`): the signing account must be the certificate's identity, and a
-/// device key of after the split never moves this way (a new laptop asks to be let back in).
+/// A key of before the device split moves to its device key (see `Store::move_to_device`).
 async fn move_to_device(State(s): State<AppState>, a: Authed) -> Result<StatusCode> {
     let req: consilium_model::wire::DeviceMove = decode(&a.body)?;
-    let keys = consilium_model::device::certificate_keys(&req.certificate)
-        .map_err(|e| RelayError::BadRequest(e.to_string()))?;
-    if keys.identity != a.account.0 || keys.device == a.account.0 {
-        return Err(RelayError::Forbidden);
-    }
-    let device = Account(keys.device);
-    s.store.move_to_device(&a.account, &device, s.now()).await?;
-    s.admitted.add(device);
+    let device = (s.store).move_to_device(&a.account, &req.certificate, s.now());
+    s.admitted.add(device.await?);
     s.admitted.revoke(a.account);
     s.hub.revoke(&[a.account]);
     Ok(StatusCode::NO_CONTENT)

@@ -17,6 +17,7 @@ mod cases;
 mod circles;
 mod comments;
 mod db;
+mod device_moves;
 mod durable;
 mod entropy;
 mod erase;

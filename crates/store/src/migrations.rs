@@ -109,10 +109,15 @@ const MIGRATIONS: &[Migration] = &[
         sql: include_str!("migrations/0018_backup_cases.sql"),
         after: None,
     },
+    Migration {
+        version: 19,
+        sql: include_str!("migrations/0019_device_moves.sql"),
+        after: None,
+    },
 ];
 
 /// The newest schema this build knows.
-pub const LATEST: i64 = 18;
+pub const LATEST: i64 = 19;
 
 pub(crate) fn current_version(conn: &Connection) -> Result<i64> {
     Ok(conn.query_row("PRAGMA user_version", [], |r| r.get(0))?)

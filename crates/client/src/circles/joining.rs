@@ -143,8 +143,9 @@ impl Engine {
         }
         let client = self.net.client(&invite.relay)?;
         let now = self.config.clock.now();
+        let identity = self.identity_at(&invite.relay);
         let upload =
-            key_publish::key_package_upload(self.vault.db().connection(), &self.identity, 1, now)?;
+            key_publish::key_package_upload(self.vault.db().connection(), identity, 1, now)?;
         let key_package = upload
             .packages
             .into_iter()
@@ -160,7 +161,7 @@ impl Engine {
                     specialty: profile.specialty,
                 })
                 .map_err(|e| ClientError::Internal(format!("encoding the join note: {e}")))?;
-                join_note::seal(&self.identity, to, &invite.circle, &key_package, &note)?
+                join_note::seal(identity, to, &invite.circle, &key_package, &note)?
             }
             None => Vec::new(),
         };

@@ -68,7 +68,7 @@ impl Engine {
         }
         let upload = key_package_upload(
             self.vault.db().connection(),
-            &self.identity,
+            self.identity_at(relay),
             KEY_PACKAGES,
             now,
         )?;

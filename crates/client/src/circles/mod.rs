@@ -20,7 +20,7 @@ use consilium_store::CircleRecord;
 use serde::Serialize;
 use serde_bytes::ByteBuf;
 
-use crate::engine::Engine;
+use crate::engine::{Engine, identity_at};
 use crate::error::{ClientError, Result};
 use crate::sync::payload::Queued;
 use crate::sync::queue::{app, enqueue};
@@ -208,7 +208,9 @@ impl Engine {
         let client = self.net.client(&relay)?;
         let now = self.config.clock.now();
         let profile = self.vault.db().profile()?;
-        let (identity, net, entropy) = (&self.identity, &self.net, self.config.entropy.clone());
+        let net = &self.net;
+        let identity = identity_at(&self.identity, self.before_split.as_ref(), net, &relay);
+        let entropy = self.config.entropy.clone();
         let id = self.vault.db_mut().atomically(|db| {
             let provider = Provider::new(db.connection());
             let circle = Circle::create(&provider, identity)?;

@@ -6,7 +6,7 @@ mod news;
 
 pub use news::NewsWaiter;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
@@ -152,6 +152,10 @@ pub struct Net {
     runtime: Arc<Runtime>,
     interrupt: Interrupt,
     key: Arc<AccountKey>,
+    /// A profile of before the device split, while moving: its one old key, which signs for it
+    /// at every relay not in `moved` (see the engine's `device_move`).
+    before_split: Option<Arc<AccountKey>>,
+    moved: HashSet<String>,
     clock: Arc<dyn Clock>,
     patience: Patience,
     /// Self-hosted relays' pinned keys (see `RelayClient::with`).
@@ -177,6 +181,8 @@ impl Net {
             runtime: Arc::new(runtime()?),
             interrupt: Interrupt::default(),
             key: Arc::new(key),
+            before_split: None,
+            moved: HashSet::new(),
             clock,
             patience,
             pins: HashMap::new(),
@@ -190,9 +196,13 @@ impl Net {
         let client = match self.clients.get(base) {
             Some(c) => c.clone(),
             None => {
+                let key = match &self.before_split {
+                    Some(old) if !self.moved.contains(base) => old.clone(),
+                    _ => self.key.clone(),
+                };
                 let client = RelayClient::with(
                     base,
-                    self.key.clone(),
+                    key,
                     self.clock.clone(),
                     self.patience,
                     self.pins.get(&consilium_model::wire::origin(base)).copied(),
@@ -205,6 +215,33 @@ impl Net {
             client.try_again();
         }
         Ok(client)
+    }
+
+    /// While a profile of before the split moves to its device key: `old` (its one key) signs
+    /// at every relay but those in `moved`.
+    pub fn moving_from(&mut self, old: &Identity, moved: Vec<String>) -> Result<()> {
+        self.before_split = Some(Arc::new(AccountKey::from_seed(old.device_seed())?));
+        self.moved = moved.into_iter().collect();
+        self.clients.clear();
+        Ok(())
+    }
+
+    /// Whether `relay` knows this profile by its device key.
+    pub fn knows_device(&self, relay: &str) -> bool {
+        self.before_split.is_none() || self.moved.contains(relay)
+    }
+
+    /// `relay` learnt of the device key: it is signed for with it from now on.
+    pub fn device_moved(&mut self, relay: &str) {
+        self.moved.insert(relay.to_string());
+        self.clients.remove(relay);
+    }
+
+    /// Every relay knows the device key: the old key signs nothing more.
+    pub fn device_move_done(&mut self) {
+        self.before_split = None;
+        self.moved.clear();
+        self.clients.clear();
     }
 
     /// From now on `relay` is trusted by its key whose SubjectPublicKeyInfo hashes to `pin`.

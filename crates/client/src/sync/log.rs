@@ -21,7 +21,7 @@ impl Engine {
     pub(super) fn fetch_circle(&mut self, c: &CircleRecord, report: &mut SyncReport) -> Result<()> {
         let client = self.net.client(&c.relay)?;
         // The relay names each entry's sender by its relay account: this device's key.
-        let me = self.identity.device_account_id();
+        let me = self.identity_at(&c.relay).device_account_id();
         // One applier for the pass, so the circle's state is loaded once; a failure ends the pass.
         let mut applier = CircleApplier::new(self.config.clock.now());
         let start = self.vault.db().logs().cursor(&c.id)?;

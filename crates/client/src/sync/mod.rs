@@ -16,6 +16,7 @@
 //! Architecture Invariant: the state machines never name `Engine` (a tidy test keeps it so).
 
 mod circle_apply;
+mod device_move;
 mod effects;
 pub(crate) mod erasure;
 mod log;
@@ -65,6 +66,7 @@ impl Engine {
 
     fn sync_pass(&mut self) -> Result<SyncReport> {
         let mut report = SyncReport::default();
+        self.move_device(&mut report)?;
         self.ask_readmissions(&mut report)?;
         for relay in &self.relays()? {
             if let Err(e) = self

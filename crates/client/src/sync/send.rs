@@ -12,15 +12,20 @@ use crate::error::Result;
 impl Engine {
     pub(super) fn deliver(&mut self, report: &mut SyncReport) -> Result<DeliveryReport> {
         let mut routes = CircleRoutes::default();
+        let mut on_old_key = std::collections::HashSet::new();
         for c in self.vault.db().circles().all()? {
             routes.routes.insert(
                 c.id.clone(),
                 RelayTransport::with_runner(self.net.client(&c.relay)?, self.net.runner()),
             );
+            if !self.net.knows_device(&c.relay) {
+                on_old_key.insert(c.id.clone());
+            }
         }
         let now = self.config.clock.now();
         let mut sealer = CircleSealer {
             identity: &self.identity,
+            before_split: self.before_split.as_ref().map(|old| (old, on_old_key)),
             now,
             events: Vec::new(),
         };

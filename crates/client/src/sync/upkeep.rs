@@ -33,12 +33,18 @@ impl Engine {
         for c in self.vault.db().circles().all()? {
             let db = self.vault.db();
             let last = db.circles().rotated_at(&c.id)?.unwrap_or(c.created_at);
-            // A circle made before roles moves towards them by rotations (see `Circle::rotate`).
-            let for_roles = Circle::load(&Provider::new(db.connection()), &c.id)?
-                .map(|g| g.wants_rotation_for_roles(&self.identity))
-                .transpose()?
-                .unwrap_or(false);
-            if (now.0 - last.0 >= ROTATE_EVERY_MS || for_roles)
+            // A circle made before roles moves towards them by rotations (see `Circle::rotate`),
+            // and a leaf of before the device split to the device key, once its relay knows it.
+            let identity = self.identity_at(&c.relay);
+            let (for_roles, for_device) =
+                match Circle::load(&Provider::new(db.connection()), &c.id)? {
+                    Some(g) => (
+                        g.wants_rotation_for_roles(identity)?,
+                        g.leaf_awaits_device(identity),
+                    ),
+                    None => (false, false),
+                };
+            if (now.0 - last.0 >= ROTATE_EVERY_MS || for_roles || for_device)
                 && !db.outbox().is_payload_queued(&c.id, &rotate)?
             {
                 let op = Queued::Rotate;
@@ -62,7 +68,7 @@ impl Engine {
             if !circle.sends_hidden_handshakes() || !circle.is_active() {
                 continue;
             }
-            let state = relay_state(&circle.public_state(&provider, &self.identity)?);
+            let state = relay_state(&circle.public_state(&provider, self.identity_at(&c.relay))?);
             let client = self.net.client(&c.relay)?;
             match self.net.run(client.upload_group_state(&c.id, &state)) {
                 Ok(()) => {}

@@ -6,6 +6,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod backup;
+mod device_move;
 mod erasure;
 mod hostile_member;
 mod hostile_relay;

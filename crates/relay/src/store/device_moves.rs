@@ -3,15 +3,15 @@
 //! is revoked and what it held passes to the new one in the same transaction. Until each of its
 //! circles is told (a commit whose update path gives its leaf the new key), a leaf may still
 //! name the old key; the new account speaks for it (`predecessor`), and anything addressed to
-//! the old account reaches the new one (`successor`).
+//! the old account reaches the new one (`successor`, in `successors`).
 
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{OptionalExtension, params};
 
 use super::Store;
 use super::accounts::{admit, revoke};
 use super::group_commit::Pending;
 use crate::auth::Account;
-use crate::error::{RelayError, Result};
+use crate::error::RelayError;
 
 /// The tables whose rows name an account, and the column that does: they pass to the new
 /// device. (Nonces stay with the key that signed them; key packages and the old mailbox are
@@ -26,18 +26,27 @@ const HELD: &[(&str, &str)] = &[
 ];
 
 impl Store {
-    /// Moves the account `old` (a key of before the split) to `device`, which `old` certified
-    /// (the caller checked the certificate). Done once: the same move again is a retry and
-    /// succeeds; another device for the same key is a conflict.
-    pub fn move_to_device(&self, old: &Account, device: &Account, now: i64) -> Pending<()> {
-        let (old, device) = (*old, *device);
+    /// Moves the account `old` (a key of before the split) to the device key `certificate`
+    /// names: the certificate must verify and be `old`'s own, for another key (a device key of
+    /// after the split never moves this way: a new laptop asks to be let back in). Done once:
+    /// the same move again is a retry and succeeds; another device for the same key is a
+    /// conflict. Returns the device.
+    pub fn move_to_device(&self, old: &Account, certificate: &[u8], now: i64) -> Pending<Account> {
+        let keys = match consilium_model::device::certificate_keys(certificate) {
+            Ok(keys) => keys,
+            Err(e) => return Pending::ready(Err(RelayError::BadRequest(e.to_string()))),
+        };
+        if keys.identity != old.0 || keys.device == old.0 {
+            return Pending::ready(Err(RelayError::Forbidden));
+        }
+        let (old, device) = (*old, Account(keys.device));
         self.write(move |c| {
             let moved: Option<Vec<u8>> = c
                 .prepare_cached("SELECT new_account FROM device_moves WHERE old_account = ?1")?
                 .query_row([&old.0[..]], |r| r.get(0))
                 .optional()?;
             match moved {
-                Some(to) if to == device.0 => return Ok(()),
+                Some(to) if to == device.0 => return Ok(device),
                 Some(_) => return Err(RelayError::Conflict),
                 None => {}
             }
@@ -70,27 +79,8 @@ impl Store {
                 )?;
             }
             admit(c, &device, "device move", now)?;
-            revoke(c, &old, now)
+            revoke(c, &old, now)?;
+            Ok(device)
         })
     }
-}
-
-/// The account that now speaks for `account`: its device, if it moved; else itself.
-pub(super) fn successor(c: &Connection, account: &Account) -> Result<Account> {
-    let to: Option<Vec<u8>> = c
-        .prepare_cached("SELECT new_account FROM device_moves WHERE old_account = ?1")?
-        .query_row([&account.0[..]], |r| r.get(0))
-        .optional()?;
-    Ok(to
-        .and_then(|t| <[u8; 32]>::try_from(t).ok())
-        .map_or(*account, Account))
-}
-
-/// The key of before the split that `account` moved from, if it did.
-pub(super) fn predecessor(c: &Connection, account: &Account) -> Result<Option<Account>> {
-    let from: Option<Vec<u8>> = c
-        .prepare_cached("SELECT old_account FROM device_moves WHERE new_account = ?1")?
-        .query_row([&account.0[..]], |r| r.get(0))
-        .optional()?;
-    Ok(from.and_then(|f| <[u8; 32]>::try_from(f).ok()).map(Account))
 }

@@ -32,7 +32,7 @@ pub(super) fn deliver(
     now: i64,
 ) -> Result<()> {
     // Addressed to a key of before the split that moved: its device's.
-    let to = &super::device_moves::successor(c, to)?;
+    let to = &super::successors::successor(c, to)?;
     if body.len() > MAILBOX_ITEM_MAX_BYTES {
         return Err(RelayError::TooLarge(format!(
             "a mailbox item is at most {MAILBOX_ITEM_MAX_BYTES} bytes"

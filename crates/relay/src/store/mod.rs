@@ -21,6 +21,7 @@ mod nonces;
 mod ordering;
 mod reports;
 mod retention;
+mod successors;
 
 pub use group_commit::Pending;
 
@@ -197,7 +198,7 @@ fn set_members(c: &Connection, group_id: &[u8], members: &[Account]) -> Result<(
         c.prepare_cached("INSERT OR IGNORE INTO members (group_id, account) VALUES (?1, ?2)")?;
     for a in members {
         // A leaf that still names a key of before the split is its new device's membership.
-        let a = device_moves::successor(c, a)?;
+        let a = successors::successor(c, a)?;
         add.execute(params![group_id, &a.0[..]])?;
     }
     Ok(())

@@ -165,7 +165,7 @@ impl Store {
                 epoch
             } else {
                 let prior = record.ok_or(RelayError::StateMissing)?;
-                let moved_from = super::device_moves::predecessor(c, &sender)?;
+                let moved_from = super::successors::predecessor(c, &sender)?;
                 let record = match handshake::check(&prior, &mls, &sender, moved_from.as_ref())? {
                     Checked::Proposal { record } => record,
                     Checked::Commit { state, added, replaced } => {

@@ -72,6 +72,10 @@ const TABLES: &[(&str, Place)] = &[
         Place::Left("the backup's own key and place"),
     ),
     (
+        "device_moved_relays",
+        Place::Left("this laptop's device key, which no backup holds"),
+    ),
+    (
         "backup_cases",
         Place::Left("what the last run holds, written afresh by each"),
     ),
