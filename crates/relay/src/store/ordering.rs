@@ -192,10 +192,16 @@ impl Store {
                         set_members(c, gid, &state.members)?;
                         // Kept so the commit can be undone if its members cannot process it.
                         super::reports::remember(c, gid, seq, &prior)?;
-                        for device in &replaced {
-                            super::accounts::revoke(c, device, now)?;
+                        // A key of before the split that moved: its device goes with it.
+                        for device in replaced {
+                            let moved_to = super::successors::successor(c, &device)?;
+                            for device in [device, moved_to] {
+                                super::accounts::revoke(c, &device, now)?;
+                                if !revoked.contains(&device) {
+                                    revoked.push(device);
+                                }
+                            }
                         }
-                        revoked = replaced;
                         state.record
                     }
                 };

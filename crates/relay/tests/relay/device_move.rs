@@ -128,3 +128,54 @@ async fn a_key_of_before_the_split_moves_to_its_own_device_once_and_no_one_else_
     );
     relay.stop().await;
 }
+
+/// Bob moved his account to a device, his leaf not yet: his laptop is lost, and a restored one
+/// is swapped in for that leaf. The relay revokes the old key and the device it moved to, so
+/// the lost laptop reads nothing more under either.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_moved_key_whose_leaf_is_swapped_out_takes_its_device_with_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let relay = start(dir.path()).await;
+    let (alice_acc, alice, mut ga, bob_acc, _bob, _gb, gid) = circle_of_two(&relay).await;
+    let path = format!("/v1/groups/{gid}/messages");
+    let (device, cwk, _) = certified_device(&bob_acc.seed, &bob_acc.seed, &relay.base);
+    let (status, _) = bob_acc
+        .send("POST", "/v1/account/device", moving(&cwk))
+        .await;
+    assert_eq!(status, 204);
+    assert_eq!(read_log(&device, &path).await.len(), 1);
+
+    // Bob's restored laptop asks back in; Alice swaps it in for his leaf.
+    let (restored, r_cwk, r_signer) = certified_device(&bob_acc.seed, &bob_acc.seed, &relay.base);
+    let (_, kp) = package_of(&r_cwk, &r_signer);
+    let ask = to_cbor(&Readmission {
+        key_package: ByteBuf::from(kp_bytes(&kp)),
+    })
+    .unwrap();
+    let (status, _) = restored
+        .send("POST", &format!("/v1/groups/{gid}/readmission"), ask)
+        .await;
+    assert_eq!(status, 202);
+    let out = ga
+        .swap_members(
+            &alice.provider,
+            &alice.signer,
+            &[LeafNodeIndex::new(1)],
+            &[kp],
+        )
+        .unwrap();
+    let mut b = bundle(bytes(&out.commit));
+    b.welcomes.push(WelcomeFor {
+        account: restored.id(),
+        mls: ByteBuf::from(bytes(&out.welcome)),
+    });
+    let _: Posted = alice_acc.ok("POST", &path, to_cbor(&b).unwrap()).await;
+
+    let (status, body) = device.send("GET", &path, vec![]).await;
+    assert_eq!(
+        (status, error_code(&body).as_str()),
+        (401, "device_revoked")
+    );
+    assert_eq!(read_log(&restored, &path).await.len(), 2);
+    relay.stop().await;
+}

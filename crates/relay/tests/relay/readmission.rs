@@ -5,27 +5,6 @@
 
 use crate::support::*;
 
-/// A key package of the device `(account, credential, signer)`.
-fn package_of(
-    cwk: &CredentialWithKey,
-    signer: &SignatureKeyPair,
-) -> (OpenMlsRustCrypto, KeyPackage) {
-    let provider = OpenMlsRustCrypto::default();
-    signer.store(provider.storage()).unwrap();
-    let kp = KeyPackage::builder()
-        .build(CS, &provider, signer, cwk.clone())
-        .unwrap()
-        .key_package()
-        .clone();
-    (provider, kp)
-}
-
-fn kp_bytes(kp: &KeyPackage) -> Vec<u8> {
-    MlsMessageOut::from(kp.clone())
-        .tls_serialize_detached()
-        .unwrap()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_members_new_device_comes_in_only_once_it_asked_and_never_a_live_one_twice() {
     let dir = tempfile::tempdir().unwrap();

@@ -597,3 +597,24 @@ pub fn certified_device(
     };
     (device, cwk, signer)
 }
+
+/// A key package of the device `(account, credential, signer)`.
+pub fn package_of(
+    cwk: &CredentialWithKey,
+    signer: &SignatureKeyPair,
+) -> (OpenMlsRustCrypto, KeyPackage) {
+    let provider = OpenMlsRustCrypto::default();
+    signer.store(provider.storage()).unwrap();
+    let kp = KeyPackage::builder()
+        .build(CS, &provider, signer, cwk.clone())
+        .unwrap()
+        .key_package()
+        .clone();
+    (provider, kp)
+}
+
+pub fn kp_bytes(kp: &KeyPackage) -> Vec<u8> {
+    MlsMessageOut::from(kp.clone())
+        .tls_serialize_detached()
+        .unwrap()
+}
