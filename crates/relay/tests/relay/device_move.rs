@@ -4,6 +4,7 @@
 
 use consilium_model::wire::DeviceMove;
 
+use crate::device_keys::*;
 use crate::support::*;
 
 fn moving(certificate: &CredentialWithKey) -> Vec<u8> {

@@ -2,6 +2,7 @@
 //! member cannot wedge a circle with a commit nobody can apply, nor change who is in it by
 //! saying so.
 
+use crate::device_keys::*;
 use crate::support::*;
 
 /// Bob's next self-update, as posted bytes; his pending commit is dropped again, so his state

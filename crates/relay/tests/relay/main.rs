@@ -7,6 +7,7 @@ mod abuse;
 mod admission;
 mod auth;
 mod deadlines;
+mod device_keys;
 mod device_move;
 mod directory;
 mod durability;

@@ -3,6 +3,7 @@
 //! a device that asked. A hostile member can neither re-add a colleague's live device in place
 //! of itself, nor swap in a device of its choosing.
 
+use crate::device_keys::*;
 use crate::support::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
