@@ -79,7 +79,8 @@ impl Store {
     /// its key package must be its own and name, in a certificate, an identity that is a member
     /// of the group on another device. Every member's device is sent the request (any of them
     /// may swap the old device's leaf for the new one); the device is admitted, to read its
-    /// mailbox. Returns the devices told.
+    /// mailbox. A physician has one such request open per group: a later one supersedes it.
+    /// Returns the devices told.
     pub fn request_readmission(
         &self,
         device: &Account,
@@ -104,6 +105,29 @@ impl Store {
             if members.iter().any(|m| m.device == keys.device) {
                 return Err(RelayError::BadRequest("this device is a member already".into()));
             }
+            // One request open per physician and group: an earlier one (another device of
+            // hers, or this one asking again) leaves the members' mailboxes first.
+            let earlier: Option<Vec<u8>> = c
+                .prepare_cached(
+                    "SELECT device FROM readmissions WHERE group_id = ?1 AND identity = ?2",
+                )?
+                .query_row(params![group, &keys.identity[..]], |r| r.get(0))
+                .optional()?;
+            if let Some(earlier) = earlier {
+                c.execute(
+                    "DELETE FROM mailbox WHERE kind = 'join_request' AND group_id = ?1 AND sender = ?2",
+                    params![group, earlier],
+                )?;
+                c.execute(
+                    "DELETE FROM join_requests WHERE group_id = ?1 AND joiner = ?2",
+                    params![group, earlier],
+                )?;
+            }
+            c.execute(
+                "INSERT OR REPLACE INTO readmissions (group_id, identity, device, created_at)
+                 VALUES (?1, ?2, ?3, ?4)",
+                params![group, &keys.identity[..], &device.0[..], now],
+            )?;
             let told: Vec<Account> = members.iter().map(|m| Account(m.device)).collect();
             for to in &told {
                 deliver(c, to, "join_request", &group, &device, &body, now)?;

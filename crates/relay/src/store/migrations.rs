@@ -15,6 +15,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0006_group_retention.sql"),
     include_str!("migrations/0007_revoked_devices.sql"),
     include_str!("migrations/0008_device_moves.sql"),
+    include_str!("migrations/0009_readmissions.sql"),
 ];
 
 /// Brings a database written by any earlier relay to the current schema, in one transaction.

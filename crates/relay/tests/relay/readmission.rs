@@ -128,3 +128,27 @@ async fn a_members_new_device_comes_in_only_once_it_asked_and_never_a_live_one_t
     );
     relay.stop().await;
 }
+
+/// A member mints device keys of its own identity and asks back in with each, to fill its
+/// colleagues' mailboxes (200 items) so that nothing more reaches them. Each request supersedes
+/// the one before: a colleague holds one, and what else comes to her still arrives.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn minted_devices_asking_back_in_cannot_fill_a_colleagues_mailbox() {
+    let dir = tempfile::tempdir().unwrap();
+    let relay = start(dir.path()).await;
+    let (alice_acc, _alice, _ga, bob_acc, _bob, _gb, gid) = circle_of_two(&relay).await;
+    let readmission = format!("/v1/groups/{gid}/readmission");
+    for i in 0..250 {
+        let (device, cwk, signer) = certified_device(&bob_acc.seed, &bob_acc.seed, &relay.base);
+        let (_, kp) = package_of(&cwk, &signer);
+        let ask = to_cbor(&Readmission {
+            key_package: ByteBuf::from(kp_bytes(&kp)),
+        })
+        .unwrap();
+        let (status, body) = device.send("POST", &readmission, ask).await;
+        assert_eq!(status, 202, "request {i}: {}", error_code(&body));
+    }
+    let mail: Vec<MailboxItem> = alice_acc.ok("GET", "/v1/mailbox", vec![]).await;
+    assert_eq!(mail.len(), 1, "only the last request waits");
+    relay.stop().await;
+}
