@@ -125,7 +125,7 @@ fn digest(bytes: &[u8]) -> Vec<u8> {
     ring::digest::digest(&SHA256, bytes).as_ref().to_vec()
 }
 
-fn check_blob(path: &Path, e: &Entry) -> Result<()> {
+pub(crate) fn check_blob(path: &Path, e: &Entry) -> Result<()> {
     let altered = || damaged(format!("the image file {} is missing or altered", e.name));
     let mut file = File::open(path).map_err(|_| altered())?;
     let len = file.metadata().map_err(|_| altered())?.len();

@@ -445,3 +445,38 @@ fn a_manifest_naming_a_path_is_refused_and_only_our_own_files_are_ever_removed()
     );
     assert_eq!(std::fs::read(&elsewhere).unwrap(), b"keep too");
 }
+
+/// A blob file rots on the backup drive after it was written. Later runs read a sixteenth of the
+/// kept files each (a different one each run): within sixteen runs the rotten file is written
+/// again from the vault, and the backup restores whole.
+#[test]
+fn a_blob_file_that_rots_on_the_drive_is_written_again_within_sixteen_runs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let backup = tmp.path().join("backup");
+    let mut v = vault(&tmp.path().join("v"));
+    add_case(&mut v, "Case", true);
+    let code = v
+        .back_up(&backup, b"", Timestamp(1))
+        .unwrap()
+        .recovery_code
+        .unwrap();
+    let rotten = std::fs::read_dir(backup.join("blobs"))
+        .unwrap()
+        .flatten()
+        .next()
+        .unwrap()
+        .path();
+    let mut bytes = std::fs::read(&rotten).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x10;
+    std::fs::write(&rotten, &bytes).unwrap();
+    assert!(matches!(
+        restore(&backup, &code, &tmp.path().join("before")).unwrap_err(),
+        StoreError::BackupDamaged(_)
+    ));
+    let written: usize = (2..18)
+        .map(|t| v.back_up(&backup, b"", Timestamp(t)).unwrap().blobs_written)
+        .sum();
+    assert_eq!(written, 1, "the rotten file alone is written again");
+    restore(&backup, &code, &tmp.path().join("after")).unwrap();
+}
