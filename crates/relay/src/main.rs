@@ -1,5 +1,6 @@
 //! `consilium-relay --listen ADDR --data DIR [--origin URL] [--admission open|invite]`: the relay
-//! as a process; `consilium-relay admit --data DIR`: a one-time enrolment code for one account.
+//! as a process (each option also read from `CONSILIUM_RELAY_*`, as the packaged service's
+//! `/etc/consilium-relay/relay.env` sets them); `consilium-relay admit --data DIR`: a one-time enrolment code for one account.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -31,7 +32,7 @@ enum Command {
     /// creating a circle on this relay). Works with the relay running or stopped.
     Admit {
         /// The relay's data folder.
-        #[arg(long)]
+        #[arg(long, env = "CONSILIUM_RELAY_DATA")]
         data: PathBuf,
     },
 }
@@ -39,33 +40,45 @@ enum Command {
 #[derive(Debug, clap::Args)]
 struct Serve {
     /// Address to listen on, e.g. 127.0.0.1:8443.
-    #[arg(long, default_value = "127.0.0.1:8443")]
+    #[arg(long, env = "CONSILIUM_RELAY_LISTEN", default_value = "127.0.0.1:8443")]
     listen: SocketAddr,
     /// Folder for the relay's database and blob files.
-    #[arg(long)]
+    #[arg(long, env = "CONSILIUM_RELAY_DATA")]
     data: PathBuf,
     /// PEM certificate chain: serve TLS (needs --tls-key).
-    #[arg(long, requires = "tls_key")]
+    #[arg(long, env = "CONSILIUM_RELAY_TLS_CERT", requires = "tls_key")]
     tls_cert: Option<PathBuf>,
     /// PEM private key of the certificate.
-    #[arg(long, requires = "tls_cert")]
+    #[arg(long, env = "CONSILIUM_RELAY_TLS_KEY", requires = "tls_cert")]
     tls_key: Option<PathBuf>,
     /// A base URL clients reach this relay at besides its listening address, e.g.
     /// https://relay.example.org behind a load balancer (repeat for several). Every signed
     /// request names the relay, so a request signed for another relay is refused.
-    #[arg(long = "origin")]
+    #[arg(
+        long = "origin",
+        env = "CONSILIUM_RELAY_ORIGINS",
+        value_delimiter = ','
+    )]
     origins: Vec<String>,
     /// Who may use the relay: `invite` (accounts enrolled with `consilium-relay admit`, or
     /// invited into a circle) or `open` (any key; only on a loopback address).
-    #[arg(long, default_value = "invite")]
+    #[arg(long, env = "CONSILIUM_RELAY_ADMISSION", default_value = "invite")]
     admission: consilium_relay::Admission,
     /// A load balancer in front of the relay that opens each connection with a PROXY protocol
     /// v1 line (HAProxy `send-proxy`, nginx `proxy_protocol on`): the client's address it names
     /// counts for the per-address connection cap (repeat for several).
-    #[arg(long = "trusted-proxy")]
+    #[arg(
+        long = "trusted-proxy",
+        env = "CONSILIUM_RELAY_TRUSTED_PROXIES",
+        value_delimiter = ','
+    )]
     trusted_proxies: Vec<std::net::IpAddr>,
     /// Connections one client address may hold open at once (a hospital's NAT is one address).
-    #[arg(long, default_value_t = 256)]
+    #[arg(
+        long,
+        env = "CONSILIUM_RELAY_MAX_CONNECTIONS_PER_ADDRESS",
+        default_value_t = 256
+    )]
     max_connections_per_address: usize,
 }
 

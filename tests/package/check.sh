@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# The packages as a physician and a relay operator meet them: built by scripts/package.sh from
+# this tree, checked by Debian's own tools (lintian: no errors; desktop-file-validate;
+# appstreamcli; systemd-analyze verify of the relay's unit), installed with apt on this machine,
+# run (the installed `consilium --version`, the installed window under Xvfb, screenshot in
+# docs/screenshots/installed-app.png), and removed again: the programs go, a profile stays.
+# Needs root (apt); CI runs as root.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/../.." && pwd)"
+cd "$root"
+fail() { echo "package check failed: $*" >&2; exit 1; }
+
+bash scripts/package.sh
+version="$(sed -n '/^\[workspace.package\]/,/^\[/s/^version = "\(.*\)"/\1/p' Cargo.toml)"
+desktop_deb="$(ls dist/packages/consilium_"$version"_*.deb)"
+relay_deb="$(ls dist/packages/consilium-relay_"$version"*_*.deb)"
+rpm_file="$(ls dist/packages/consilium-"$version"-*.rpm)"
+
+need=()
+command -v lintian >/dev/null || need+=(lintian)
+command -v desktop-file-validate >/dev/null || need+=(desktop-file-utils)
+command -v rpm >/dev/null || need+=(rpm)
+command -v appstreamcli >/dev/null || need+=(appstream)
+if [ ${#need[@]} -gt 0 ]; then
+    apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+echo "== lintian (no errors)"
+for deb in "$desktop_deb" "$relay_deb"; do
+    lintian --fail-on error --no-tag-display-limit "$deb" || fail "lintian found errors in $deb"
+done
+
+echo "== the rpm's contents"
+rpm -qpl "$rpm_file" >"$root/dist/packages/rpm-files.txt"
+for f in /usr/bin/consilium /usr/bin/consilium-desktop /usr/share/applications/Consilium.desktop \
+         /usr/share/metainfo/org.consilium.desktop.metainfo.xml; do
+    grep -qx "$f" "$root/dist/packages/rpm-files.txt" || fail "the rpm lacks $f"
+done
+
+echo "== install"
+DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "./$desktop_deb" "./$relay_deb" >/dev/null
+[ "$(consilium --version)" = "consilium $version" ] || fail "consilium --version: $(consilium --version)"
+[ "$(consilium-relay --version)" = "consilium-relay $version" ] || fail "consilium-relay --version"
+desktop-file-validate /usr/share/applications/Consilium.desktop
+appstreamcli validate --no-net /usr/share/metainfo/org.consilium.desktop.metainfo.xml >/dev/null
+systemd-analyze verify /lib/systemd/system/consilium-relay.service
+for size in 16x16 32x32 48x48 64x64 128x128 256x256 512x512; do
+    [ -f "/usr/share/icons/hicolor/$size/apps/consilium-desktop.png" ] || fail "no $size icon"
+done
+getent passwd consilium-relay >/dev/null || fail "the relay's user was not made"
+
+echo "== the installed window, under Xvfb"
+home="$(mktemp -d)"
+profile="$home/profile"
+shot="$root/docs/screenshots/installed-app.png"
+xvfb-run -a -s "-screen 0 1280x800x24" bash -c '
+    HOME="$1" CONSILIUM_PROFILE="$2" /usr/bin/consilium-desktop >"$1/app.log" 2>&1 &
+    app=$!
+    for _ in $(seq 1 60); do
+        sleep 1
+        if xwininfo -root -tree 2>/dev/null | grep -q "\"Consilium\""; then break; fi
+    done
+    sleep 3
+    import -window root "$3"
+    kill "$app"; wait "$app" 2>/dev/null || true
+' _ "$home" "$profile" "$shot"
+[ -s "$shot" ] || fail "no screenshot"
+
+echo "== remove: the programs go, a profile stays"
+CONSILIUM_PASSPHRASE="package check passphrase 42" \
+    consilium --profile "$profile" init --name "Dr Package Check" --specialty Dermatology >/dev/null
+[ -n "$(ls -A "$profile")" ] || fail "the installed consilium made no profile"
+DEBIAN_FRONTEND=noninteractive apt-get purge -y -qq consilium consilium-relay >/dev/null
+! command -v consilium >/dev/null || fail "consilium is still installed"
+! command -v consilium-desktop >/dev/null || fail "consilium-desktop is still installed"
+[ -n "$(ls -A "$profile")" ] || fail "removing the package removed the profile"
+rm -rf "$home"
+echo "== packages checked"
