@@ -28,7 +28,7 @@ fi
 
 echo "== lintian (no errors)"
 for deb in "$desktop_deb" "$relay_deb"; do
-    lintian --fail-on error --no-tag-display-limit "$deb" || fail "lintian found errors in $deb"
+    lintian --fail-on error --tag-display-limit 0 "$deb" || fail "lintian found errors in $deb"
 done
 
 echo "== the rpm's contents"
@@ -39,6 +39,10 @@ for f in /usr/bin/consilium /usr/bin/consilium-desktop /usr/share/applications/C
 done
 
 echo "== install"
+# A copy left by an earlier run (the same version) would not be replaced.
+if dpkg-query -W consilium consilium-relay >/dev/null 2>&1; then
+    DEBIAN_FRONTEND=noninteractive apt-get purge -y -qq consilium consilium-relay >/dev/null || true
+fi
 DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "./$desktop_deb" "./$relay_deb" >/dev/null
 [ "$(consilium --version)" = "consilium $version" ] || fail "consilium --version: $(consilium --version)"
 [ "$(consilium-relay --version)" = "consilium-relay $version" ] || fail "consilium-relay --version"
@@ -49,6 +53,27 @@ for size in 16x16 32x32 48x48 64x64 128x128 256x256 512x512; do
     [ -f "/usr/share/icons/hicolor/$size/apps/consilium-desktop.png" ] || fail "no $size icon"
 done
 getent passwd consilium-relay >/dev/null || fail "the relay's user was not made"
+
+echo "== the installed relay, as its own user with its packaged settings"
+# (No systemd runs in this container: the service's own user and environment file, by hand.)
+relay_data="$(mktemp -d)"
+chown consilium-relay:consilium-relay "$relay_data"
+(
+    set -a
+    . /etc/consilium-relay/relay.env
+    set +a
+    CONSILIUM_RELAY_DATA="$relay_data" CONSILIUM_RELAY_LISTEN=127.0.0.1:18443 \
+        exec runuser -u consilium-relay -- /usr/bin/consilium-relay
+) >"$relay_data.log" 2>&1 &
+relay=$!
+for _ in $(seq 1 50); do
+    if [ "$(curl -fsS http://127.0.0.1:18443/v1/health 2>/dev/null)" = "ok" ]; then break; fi
+    sleep 0.2
+done
+[ "$(curl -fsS http://127.0.0.1:18443/v1/health)" = "ok" ] || fail "the installed relay does not answer: $(cat "$relay_data.log")"
+[ "$(stat -c %U "$relay_data/relay.db")" = "consilium-relay" ] || fail "the relay's database is not its user's"
+kill "$relay"; wait "$relay" 2>/dev/null || true
+rm -rf "$relay_data" "$relay_data.log"
 
 echo "== the installed window, under Xvfb"
 home="$(mktemp -d)"
@@ -72,8 +97,9 @@ CONSILIUM_PASSPHRASE="package check passphrase 42" \
     consilium --profile "$profile" init --name "Dr Package Check" --specialty Dermatology >/dev/null
 [ -n "$(ls -A "$profile")" ] || fail "the installed consilium made no profile"
 DEBIAN_FRONTEND=noninteractive apt-get purge -y -qq consilium consilium-relay >/dev/null
-! command -v consilium >/dev/null || fail "consilium is still installed"
-! command -v consilium-desktop >/dev/null || fail "consilium-desktop is still installed"
+for program in /usr/bin/consilium /usr/bin/consilium-desktop /usr/bin/consilium-relay; do
+    [ ! -e "$program" ] || fail "$program is still installed"
+done
 [ -n "$(ls -A "$profile")" ] || fail "removing the package removed the profile"
 rm -rf "$home"
 echo "== packages checked"
