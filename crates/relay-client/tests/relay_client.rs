@@ -8,7 +8,7 @@ use std::sync::Arc;
 use consilium_model::wire::GroupStateUpload;
 use consilium_model::{Clock, SystemClock};
 use consilium_relay::{RelayConfig, run};
-use consilium_relay_client::{AccountKey, RelayClient, RelayClientError, RelayCode};
+use consilium_relay_client::{AccountKey, DeviceMove, RelayClient, RelayClientError, RelayCode};
 
 async fn relay(dir: &std::path::Path) -> (String, tokio::sync::oneshot::Sender<()>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -297,4 +297,41 @@ async fn a_self_signed_relay_is_trusted_by_its_pinned_key_and_no_other() {
         );
         assert!(refused.to_string().contains("--relay-key"), "{refused}");
     }
+}
+
+/// A key of before the device split moves to its device: done; asked again (an answer lost on
+/// the way, the old key now revoked) it is done too, and the device is the account from then
+/// on. A certificate for another identity is a refusal, not a move.
+#[tokio::test]
+async fn a_move_to_the_device_key_is_done_once_and_a_retry_reads_as_done() {
+    let dir = tempfile::tempdir().unwrap();
+    let (base, _stop) = relay(dir.path()).await;
+    let (old, seed) = client_and_seed(&base);
+    let (group, state) = group_of_one(&seed);
+    old.create_group(&group, state).await.unwrap();
+    let moved = consilium_groups::Identity::new_device(&seed).unwrap();
+    let (stranger, _) = client_and_seed(&base);
+    let refused = stranger
+        .move_to_device(moved.certificate())
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Some(&RelayCode::Forbidden));
+
+    assert_eq!(
+        old.move_to_device(moved.certificate()).await.unwrap(),
+        DeviceMove::Done
+    );
+    assert_eq!(
+        old.move_to_device(moved.certificate()).await.unwrap(),
+        DeviceMove::Done
+    );
+    let gone = old.fetch(&group, 0, 10).await.unwrap_err();
+    assert_eq!(gone.code(), Some(&RelayCode::DeviceRevoked));
+    let device = RelayClient::new(
+        &base,
+        Arc::new(AccountKey::from_seed(moved.device_seed()).unwrap()),
+        Arc::new(SystemClock),
+    )
+    .unwrap();
+    assert!(device.fetch(&group, 0, 10).await.unwrap().is_empty());
 }

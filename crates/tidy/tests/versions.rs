@@ -44,6 +44,17 @@ fn the_version_is_written_once_in_the_workspace_manifest() {
         Some(version.as_str()),
         "ui/package.json's version differs from Cargo.toml's"
     );
+    // The packages' changelog and AppStream metadata name each release: the newest is this one.
+    let changelog = read("packaging/changelog");
+    assert!(
+        changelog.starts_with(&format!("consilium ({version})")),
+        "packaging/changelog's first entry is not for {version}"
+    );
+    let metainfo = read("packaging/desktop/org.consilium.desktop.metainfo.xml");
+    assert!(
+        metainfo.contains(&format!("<release version=\"{version}\"")),
+        "the AppStream metadata names no release {version}"
+    );
     for manifest in [
         "src-tauri/Cargo.toml",
         "crates/cli/Cargo.toml",
