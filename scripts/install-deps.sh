@@ -3,18 +3,7 @@
 # already there. Rust itself (1.89 or newer, with rustfmt and clippy) must be installed first.
 set -euo pipefail
 
-# Runs a step quietly; if it fails, says which and shows the end of what it printed.
-quietly() {
-    local log
-    log="$(mktemp)"
-    if ! "$@" >"$log" 2>&1; then
-        echo "error: this step failed: $*" >&2
-        tail -n 40 "$log" >&2
-        rm -f "$log"
-        exit 1
-    fi
-    rm -f "$log"
-}
+source "$(dirname "$0")/quietly.sh"
 
 need_apt=()
 command -v exiftool >/dev/null || need_apt+=(libimage-exiftool-perl)

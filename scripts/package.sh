@@ -11,17 +11,7 @@ bash scripts/install-deps.sh
 source scripts/env.sh
 tools="$HOME/.cache/consilium/tools"
 export PATH="$tools/bin:$PATH"
-quietly() {
-    local log
-    log="$(mktemp)"
-    if ! "$@" >"$log" 2>&1; then
-        echo "error: this step failed: $*" >&2
-        tail -n 60 "$log" >&2
-        rm -f "$log"
-        exit 1
-    fi
-    rm -f "$log"
-}
+source scripts/quietly.sh
 if ! cargo tauri --version 2>/dev/null | grep -q '^tauri-cli 2\.11\.'; then
     echo "installing Tauri's bundler (tauri-cli)"
     quietly cargo install tauri-cli --version '=2.11.5' --locked --root "$tools"

@@ -7,7 +7,7 @@
 
 use std::sync::Arc;
 
-use consilium_client::model::CaseFields;
+use consilium_client::model::{CaseFields, CaseId};
 use consilium_client::{Engine, EngineConfig, Event, KdfParams, Passphrase, Profile};
 use consilium_relay_client::{AccountKey, Patience, RelayClient, RelayCode};
 use consilium_store::{SystemEntropy, Vault};
@@ -51,6 +51,20 @@ fn key_of(seed: &[u8; 32]) -> String {
     AccountKey::from_seed(seed).unwrap().account_id()
 }
 
+/// A shares a new case titled `title` in "Skin"; B receives it. Its id.
+fn shared_and_received(a: &mut Engine, b: &mut Engine, title: &str) -> CaseId {
+    let case = a
+        .create_case(CaseFields {
+            title: title.into(),
+            ..Default::default()
+        })
+        .unwrap();
+    a.share(&case, "Skin").unwrap();
+    assert_eq!(a.sync().unwrap().queued, 0);
+    b.sync().unwrap();
+    case
+}
+
 #[test]
 fn a_profile_of_before_the_split_moves_to_its_device_key_once_its_relay_knows_how() {
     let root = tempfile::tempdir().unwrap();
@@ -73,15 +87,7 @@ fn a_profile_of_before_the_split_moves_to_its_device_key_once_its_relay_knows_ho
     a.create_circle("Skin", &relay.url).unwrap();
     let mut b = engine(root.path(), "b", &clock);
     bring_in(&mut a, &mut b, "Skin");
-    let first = a
-        .create_case(CaseFields {
-            title: "Shared with the old key".into(),
-            ..Default::default()
-        })
-        .unwrap();
-    a.share(&first, "Skin").unwrap();
-    assert_eq!(a.sync().unwrap().queued, 0);
-    b.sync().unwrap();
+    let first = shared_and_received(&mut a, &mut b, "Shared with the old key");
     assert_eq!(
         b.open_case(&first).unwrap().author.as_deref(),
         Some(&old_key[..])
@@ -146,15 +152,7 @@ fn a_profile_of_before_the_split_moves_to_its_device_key_once_its_relay_knows_ho
     assert_eq!(commits_by_device, 1);
 
     // What A shares now reaches B, by the same physician; B's answer reaches A.
-    let second = a
-        .create_case(CaseFields {
-            title: "Shared with the device key".into(),
-            ..Default::default()
-        })
-        .unwrap();
-    a.share(&second, "Skin").unwrap();
-    assert_eq!(a.sync().unwrap().queued, 0);
-    b.sync().unwrap();
+    let second = shared_and_received(&mut a, &mut b, "Shared with the device key");
     assert_eq!(
         b.open_case(&second).unwrap().author.as_deref(),
         Some(&old_key[..])

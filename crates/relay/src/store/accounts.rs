@@ -13,28 +13,12 @@ use crate::error::{RelayError, Result};
 impl Store {
     /// Every revoked device (to load the admission cache at start-up).
     pub fn revoked_accounts(&self) -> Result<Vec<Account>> {
-        self.read(|c| {
-            let mut stmt = c.prepare("SELECT account FROM revoked_devices")?;
-            let rows = stmt.query_map([], |r| r.get::<_, Vec<u8>>(0))?;
-            rows.filter_map(|a| match a {
-                Ok(a) => <[u8; 32]>::try_from(a).ok().map(|a| Ok(Account(a))),
-                Err(e) => Some(Err(e.into())),
-            })
-            .collect()
-        })
+        self.read(|c| accounts_in(c, "SELECT account FROM revoked_devices"))
     }
 
     /// Every admitted account (to load the admission cache at start-up).
     pub fn admitted_accounts(&self) -> Result<Vec<Account>> {
-        self.read(|c| {
-            let mut stmt = c.prepare("SELECT account FROM accounts")?;
-            let rows = stmt.query_map([], |r| r.get::<_, Vec<u8>>(0))?;
-            rows.filter_map(|a| match a {
-                Ok(a) => <[u8; 32]>::try_from(a).ok().map(|a| Ok(Account(a))),
-                Err(e) => Some(Err(e.into())),
-            })
-            .collect()
-        })
+        self.read(|c| accounts_in(c, "SELECT account FROM accounts"))
     }
 
     /// Records a one-time enrolment code's hash in the relay data folder `data_dir`, usable
@@ -77,6 +61,17 @@ impl Store {
             admit(c, &account, "enrolment", now)
         })
     }
+}
+
+/// The accounts a one-column query lists (a value that is not a key is skipped).
+fn accounts_in(c: &rusqlite::Connection, query: &str) -> Result<Vec<Account>> {
+    let mut stmt = c.prepare(query)?;
+    let rows = stmt.query_map([], |r| r.get::<_, Vec<u8>>(0))?;
+    rows.filter_map(|a| match a {
+        Ok(a) => <[u8; 32]>::try_from(a).ok().map(|a| Ok(Account(a))),
+        Err(e) => Some(Err(e.into())),
+    })
+    .collect()
 }
 
 /// Admits `account` (inside the caller's transaction).

@@ -102,21 +102,7 @@ async fn a_key_of_before_the_split_moves_to_its_own_device_once_and_no_one_else_
     // A Welcome for a key package of Bob's old key (claimed before the move) reaches the new
     // device's mailbox.
     let (mut g2, gid2) = create_group(&alice_acc, &alice).await;
-    let (commit, welcome, _) = g2
-        .add_members(&alice.provider, &alice.signer, &[key_package(&bob)])
-        .unwrap();
-    let mut b = bundle(bytes(&commit));
-    b.welcomes.push(WelcomeFor {
-        account: bob_acc.id(),
-        mls: ByteBuf::from(bytes(&welcome)),
-    });
-    let _: Posted = alice_acc
-        .ok(
-            "POST",
-            &format!("/v1/groups/{gid2}/messages"),
-            to_cbor(&b).unwrap(),
-        )
-        .await;
+    add_with_welcome(&alice_acc, &alice, &mut g2, &gid2, &bob, &bob_acc).await;
     let mail: Vec<MailboxItem> = device.ok("GET", "/v1/mailbox", vec![]).await;
     assert_eq!(mail.len(), 1);
     assert_eq!(mail[0].kind, MailboxKind::Welcome);

@@ -344,6 +344,32 @@ pub async fn circle_of_two(
     circle_of_two_at(&relay.base).await
 }
 
+/// `acc` (as `m`) adds a key package of `joiner` to `group` (id `gid_hex`) and posts the commit
+/// with its Welcome addressed to `to`; the commit stays pending in `group`.
+pub async fn add_with_welcome(
+    acc: &Account,
+    m: &Member,
+    group: &mut MlsGroup,
+    gid_hex: &str,
+    joiner: &Member,
+    to: &Account,
+) -> Posted {
+    let (commit, welcome, _) = group
+        .add_members(&m.provider, &m.signer, &[key_package(joiner)])
+        .unwrap();
+    let mut b = bundle(bytes(&commit));
+    b.welcomes.push(WelcomeFor {
+        account: to.id(),
+        mls: ByteBuf::from(bytes(&welcome)),
+    });
+    acc.ok(
+        "POST",
+        &format!("/v1/groups/{gid_hex}/messages"),
+        to_cbor(&b).unwrap(),
+    )
+    .await
+}
+
 pub async fn circle_of_two_at(
     base: &str,
 ) -> (Account, Member, MlsGroup, Account, Member, MlsGroup, String) {
@@ -351,21 +377,7 @@ pub async fn circle_of_two_at(
     let (alice, bob) = (alice_acc.member(), bob_acc.member());
     let (mut ga, gid_hex) = create_group(&alice_acc, &alice).await;
 
-    let (commit, welcome, _) = ga
-        .add_members(&alice.provider, &alice.signer, &[key_package(&bob)])
-        .unwrap();
-    let mut b = bundle(bytes(&commit));
-    b.welcomes.push(WelcomeFor {
-        account: bob_acc.id(),
-        mls: ByteBuf::from(bytes(&welcome)),
-    });
-    let posted: Posted = alice_acc
-        .ok(
-            "POST",
-            &format!("/v1/groups/{gid_hex}/messages"),
-            to_cbor(&b).unwrap(),
-        )
-        .await;
+    let posted = add_with_welcome(&alice_acc, &alice, &mut ga, &gid_hex, &bob, &bob_acc).await;
     assert_eq!((posted.seq, posted.epoch), (1, 1));
     ga.merge_pending_commit(&alice.provider).unwrap();
 

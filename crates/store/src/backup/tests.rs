@@ -1,7 +1,7 @@
 //! A vault backed up, changed, backed up again and restored; and backups damaged every way a
 //! disk or a person can damage them.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use consilium_model::{CaseFields, CaseId, DeidReport, Rendition, Timestamp};
@@ -71,6 +71,20 @@ fn add_case(v: &mut Vault, title: &str, with_image: bool) -> CaseId {
             .unwrap();
     }
     id
+}
+
+/// A vault in `root/v` holding one case (with its three renditions when `with_image`), backed
+/// up once into `root/backup`; the backup's folder and recovery code.
+fn one_case_backed_up(root: &Path, with_image: bool) -> (Vault, PathBuf, RecoveryCode) {
+    let backup = root.join("backup");
+    let mut v = vault(&root.join("v"));
+    add_case(&mut v, "Case", with_image);
+    let code = v
+        .back_up(&backup, b"", Timestamp(1))
+        .unwrap()
+        .recovery_code
+        .unwrap();
+    (v, backup, code)
 }
 
 fn restore(backup: &Path, code: &RecoveryCode, into: &Path) -> crate::error::Result<Vault> {
@@ -359,14 +373,7 @@ fn a_scheduled_run_goes_on_with_the_backup_and_never_begins_one_on_the_laptops_d
 #[test]
 fn two_copies_of_a_profile_never_take_turns_in_one_backup() {
     let tmp = tempfile::tempdir().unwrap();
-    let backup = tmp.path().join("backup");
-    let mut v = vault(&tmp.path().join("old"));
-    add_case(&mut v, "Case", false);
-    let code = v
-        .back_up(&backup, b"", Timestamp(1))
-        .unwrap()
-        .recovery_code
-        .unwrap();
+    let (mut v, backup, code) = one_case_backed_up(tmp.path(), false);
     let mut restored = restore(&backup, &code, &tmp.path().join("new")).unwrap();
     add_case(&mut restored, "On the new laptop", false);
     restored.back_up(&backup, b"", Timestamp(2)).unwrap();
@@ -382,14 +389,7 @@ fn two_copies_of_a_profile_never_take_turns_in_one_backup() {
 #[test]
 fn a_manifest_naming_a_path_is_refused_and_only_our_own_files_are_ever_removed() {
     let tmp = tempfile::tempdir().unwrap();
-    let backup = tmp.path().join("backup");
-    let mut v = vault(&tmp.path().join("v"));
-    add_case(&mut v, "Case", true);
-    let code = v
-        .back_up(&backup, b"", Timestamp(1))
-        .unwrap()
-        .recovery_code
-        .unwrap();
+    let (_v, backup, code) = one_case_backed_up(tmp.path(), true);
     // A manifest sealed with the backup's own key (someone holding the code) naming a file
     // outside the profile.
     let header = super::format::Header::read(&backup).unwrap().unwrap();
@@ -452,14 +452,7 @@ fn a_manifest_naming_a_path_is_refused_and_only_our_own_files_are_ever_removed()
 #[test]
 fn a_blob_file_that_rots_on_the_drive_is_written_again_within_sixteen_runs() {
     let tmp = tempfile::tempdir().unwrap();
-    let backup = tmp.path().join("backup");
-    let mut v = vault(&tmp.path().join("v"));
-    add_case(&mut v, "Case", true);
-    let code = v
-        .back_up(&backup, b"", Timestamp(1))
-        .unwrap()
-        .recovery_code
-        .unwrap();
+    let (v, backup, code) = one_case_backed_up(tmp.path(), true);
     let rotten = std::fs::read_dir(backup.join("blobs"))
         .unwrap()
         .flatten()
