@@ -21,6 +21,8 @@ for p in libwebkit2gtk-4.1-dev libxdo-dev libssl-dev libayatana-appindicator3-de
     pkg "$p" || need_apt+=("$p")
 done
 command -v npm >/dev/null || need_apt+=(nodejs npm)
+# The window's French journey runs the app in the fr_FR.UTF-8 locale, generated below.
+command -v localedef >/dev/null || need_apt+=(locales)
 
 if [ ${#need_apt[@]} -gt 0 ]; then
     sudo=""
@@ -28,6 +30,13 @@ if [ ${#need_apt[@]} -gt 0 ]; then
     echo "installing: ${need_apt[*]}"
     quietly $sudo apt-get update -qq
     quietly $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}"
+fi
+
+if ! locale -a 2>/dev/null | grep -qi '^fr_FR\.utf-\?8$'; then
+    sudo=""
+    [ "$(id -u)" -ne 0 ] && sudo="sudo"
+    echo "generating the fr_FR.UTF-8 locale"
+    quietly $sudo localedef -i fr_FR -c -f UTF-8 fr_FR.UTF-8
 fi
 
 if ! command -v cargo >/dev/null; then

@@ -124,7 +124,9 @@ impl Engine {
             ));
         }
         let code = RecoveryCode::parse(recovery_code)?;
-        let (vault, report) = Vault::restore(
+        // This laptop's preferences (the first-run screens, the language) may already be there.
+        let local = Settings::take_if_alone(dir)?;
+        let restored = Vault::restore(
             backup,
             &code,
             dir,
@@ -132,10 +134,28 @@ impl Engine {
             config.kdf,
             config.entropy.clone(),
             config.clock.now(),
-        )?;
-        // The settings as they were, when they still read.
-        if let Ok(settings) = serde_json::from_slice::<Settings>(&report.extras) {
-            settings.save(dir)?;
+        );
+        let (vault, report) = match restored {
+            Ok(done) => done,
+            Err(e) => {
+                if let Some(bytes) = &local {
+                    Settings::put_back(dir, bytes)?;
+                }
+                return Err(e.into());
+            }
+        };
+        // The settings as they were, when they still read; else this laptop's.
+        match serde_json::from_slice::<Settings>(&report.extras) {
+            Ok(settings) => Settings {
+                welcomed: true,
+                ..settings
+            }
+            .save(dir)?,
+            Err(_) => {
+                if let Some(bytes) = &local {
+                    Settings::put_back(dir, bytes)?;
+                }
+            }
         }
         let engine = Engine::ready(vault, config)?;
         let outcome = RestoreOutcome {

@@ -41,7 +41,7 @@ pub use events::{Direction, Event, Transfer};
 pub use findings::{PendingImage, TextFinding};
 pub use net::{Interrupt, NewsWaiter, Wanted};
 pub use review::{Acknowledge, CaseDeidReport, ImageEntry, Resolution, TextEntry};
-pub use settings::{EARLIER_LOCAL_RELAY, Settings, Theme, local_relay};
+pub use settings::{EARLIER_LOCAL_RELAY, Language, Settings, Theme, local_relay};
 pub use sync::SyncReport;
 pub use vault::{
     CasePatch, CaseView, ImportProgress, ImportRequest, RedactRequest, RetractedCase, SidebarEntry,

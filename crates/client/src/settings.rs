@@ -1,6 +1,7 @@
 //! A profile's preferences: the relay new circles use, the idle time before the window locks,
-//! and the theme. They are read before unlocking (the lock screen needs the theme), so they live
-//! beside the vault in `settings.json`, and hold nothing about patients or keys.
+//! the theme and the language. They are read before unlocking (the lock screen needs the theme
+//! and the language), so they live beside the vault in `settings.json`, and hold nothing about
+//! patients or keys.
 
 use std::path::Path;
 
@@ -32,6 +33,19 @@ pub enum Theme {
     System,
 }
 
+/// The window's language: the system's, or one the physician chose in the settings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub enum Language {
+    #[default]
+    System,
+    En,
+    Fr,
+    Es,
+    De,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
@@ -43,6 +57,10 @@ pub struct Settings {
     pub theme: Theme,
     /// Hours between the window's backups into the folder of the last one (0: only by hand).
     pub backup_every_hours: u32,
+    pub language: Language,
+    /// Whether the first-run screens were read or skipped (they are shown once, before the
+    /// first profile is created).
+    pub welcomed: bool,
 }
 
 impl Default for Settings {
@@ -52,6 +70,8 @@ impl Default for Settings {
             auto_lock_minutes: 10,
             theme: Theme::System,
             backup_every_hours: 24,
+            language: Language::System,
+            welcomed: false,
         }
     }
 }
@@ -82,6 +102,33 @@ impl Settings {
             .and_then(|mut f| std::io::Write::write_all(&mut f, &json))
             .map_err(ClientError::io("writing the settings"))?;
         std::fs::rename(&partial, dir.join(FILE)).map_err(ClientError::io("saving the settings"))
+    }
+
+    /// Takes the preferences out of `dir` when they are all it holds (a new laptop's, saved by
+    /// the first-run screens before any profile was made), for a restore, which goes only into
+    /// an empty folder; `put_back` returns them.
+    pub(crate) fn take_if_alone(dir: &Path) -> Result<Option<Vec<u8>>> {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return Ok(None);
+        };
+        let names: Vec<_> = entries.flatten().map(|e| e.file_name()).collect();
+        if names.len() != 1 || names[0] != FILE {
+            return Ok(None);
+        }
+        let bytes =
+            std::fs::read(dir.join(FILE)).map_err(ClientError::io("reading the settings"))?;
+        std::fs::remove_file(dir.join(FILE))
+            .map_err(ClientError::io("moving the settings aside"))?;
+        Ok(Some(bytes))
+    }
+
+    /// Writes back preferences `take_if_alone` took.
+    pub(crate) fn put_back(dir: &Path, bytes: &[u8]) -> Result<()> {
+        consilium_store::create_private_dir(dir)
+            .map_err(ClientError::io("creating the profile folder"))?;
+        consilium_store::create_private(&dir.join(FILE))
+            .and_then(|mut f| std::io::Write::write_all(&mut f, bytes))
+            .map_err(ClientError::io("writing the settings back"))
     }
 
     fn validate(&self) -> Result<()> {
@@ -127,6 +174,8 @@ mod tests {
             auto_lock_minutes: 5,
             theme: Theme::Dark,
             backup_every_hours: 12,
+            language: Language::Fr,
+            welcomed: true,
         };
         s.save(dir.path()).unwrap();
         assert_eq!(Settings::load(dir.path()), s);

@@ -16,6 +16,9 @@ pub struct ProfileStatus {
     exists: bool,
     unlocked: bool,
     settings: Settings,
+    /// The system's language tag ("fr-FR"), which the window follows unless the settings name
+    /// another; "en" when the system says none.
+    system_locale: String,
 }
 
 #[tauri::command(async)]
@@ -25,6 +28,7 @@ pub fn profile_status(session: State<'_, Session>) -> ProfileStatus {
         exists: Engine::exists(&session.dir),
         unlocked: session.is_unlocked(),
         settings: session.settings(),
+        system_locale: sys_locale::get_locale().unwrap_or_else(|| "en".into()),
     })
 }
 

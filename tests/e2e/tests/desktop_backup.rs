@@ -2,7 +2,7 @@
 //! shown once), and on a new laptop the first screen restores the profile from that folder;
 //! its circle waits there for a member to let the new laptop in.
 
-use crate::desktop_window::profile_with_a_circle;
+use crate::desktop_window::{profile_with_a_circle, skip_welcome};
 use crate::support::window::WAIT;
 use crate::support::{PASSPHRASE, Relay, with_window};
 
@@ -47,6 +47,7 @@ fn a_backup_made_in_the_settings_restores_on_the_first_screen_of_a_new_laptop() 
     let new_laptop = root.path().join("new");
     std::fs::create_dir(&new_laptop).unwrap();
     with_window(&new_laptop, &relay.url(), async |w| {
+        skip_welcome(w).await;
         w.sees("Create your Consilium profile").await;
         w.press("Restore from a backup instead").await;
         w.type_in("input[name=backup_dir]", &folder).await;

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use fantoccini::Locator;
 use fantoccini::key::Key;
+use serde_json::json;
 
 use crate::support::window::{WAIT, Window};
 use crate::support::with_window;
@@ -21,7 +22,7 @@ const COMMENT: &str = "The scaly advancing edge favours tinea; a KOH prep would 
 
 /// A camera photo with GPS, serial numbers and a rotated orientation (made by exiftool), a real
 /// photo from Pillow's test corpus, Pillow's portrait (a face), and pydicom's CT slice.
-fn photos(root: &Path) -> Vec<String> {
+pub(crate) fn photos(root: &Path) -> Vec<String> {
     let camera = consilium_testkit::camera_photo(root, "forearm.jpg", 1600, 1200, 6, "desktop");
     let real = |name: &str| {
         consilium_testkit::sample(name)
@@ -56,31 +57,58 @@ fn step(name: &str) {
     eprintln!("[desktop] {:>6.1} s  {name}", start.elapsed().as_secs_f64());
 }
 
+/// Skips the first-run screens, which a new profile folder shows first.
+pub(crate) async fn skip_welcome(w: &Window) {
+    w.sees_t("welcome.passphrase_title").await;
+    w.press_t("welcome.skip").await;
+}
+
 /// Creates the profile; the strength meter and confirmation gate the button.
 pub(crate) async fn create_profile(w: &Window, name: &str, specialty: &str) {
-    w.sees("Create your Consilium profile").await;
+    skip_welcome(w).await;
+    fill_profile(w, name, specialty).await;
+}
+
+/// Creates the profile from the create screen.
+async fn fill_profile(w: &Window, name: &str, specialty: &str) {
+    w.sees_t("lock.create_title").await;
     w.type_in("input[name=name]", name).await;
     w.type_in("input[name=specialty]", specialty).await;
     w.type_in("input[name=passphrase]", PASSPHRASE).await;
     w.type_in("input[name=confirm]", PASSPHRASE).await;
     w.shot("create-profile").await;
-    w.press("Create profile").await;
-    w.sees("All cases").await;
+    w.press_t("lock.create").await;
+    w.sees_t("sidebar.all_cases").await;
 }
 
-async fn journey(w: &Window, b: &Cli, photos: &[String]) {
+/// The three first-run screens, read to the end: they say what the passphrase protects, what
+/// circles and the relay are, and how to begin; the create screen follows.
+async fn welcome(w: &Window) {
+    w.sees_t("welcome.passphrase_title").await;
+    w.shot("welcome-1").await;
+    w.press_t("welcome.next").await;
+    w.sees_t("welcome.circles_title").await;
+    w.shot("welcome-2").await;
+    w.press_t("welcome.next").await;
+    w.sees_t("welcome.start_title").await;
+    w.shot("welcome-3").await;
+    w.press_t("welcome.begin").await;
+}
+
+pub(crate) async fn journey(w: &Window, b: &Cli, photos: &[String]) {
     step("window open");
-    create_profile(w, "Dr Alice Martin", "Dermatology").await;
+    welcome(w).await;
+    fill_profile(w, "Dr Alice Martin", "Dermatology").await;
     step("profile created");
 
     // Settings: the longest auto-lock, so the window stays open while the colleague's CLI works.
-    w.press("Settings").await;
+    w.press_t("sidebar.settings").await;
     w.type_in("input[name=auto_lock]", "240").await;
-    w.press("Save settings").await;
-    w.sees("Settings saved.").await;
+    w.press_t("settings.save").await;
+    w.sees_t("settings.saved").await;
 
     // A case with two images, one of them redacted.
-    w.press("New case").await;
+    w.press_t("sidebar.new_case").await;
     w.type_in("input[name=title]", TITLE).await;
     w.choose("select[name=age_band]", "40-49").await;
     w.choose("select[name=sex]", "female").await;
@@ -117,42 +145,54 @@ async fn journey(w: &Window, b: &Cli, photos: &[String]) {
         "Would you treat empirically or confirm with KOH first?",
     )
     .await;
-    w.press("Save draft").await;
-    w.sees("written by you").await;
+    w.press_t("editor.save_draft").await;
+    w.sees_t("case.written_by_you").await;
     // Back to the editor to add the images.
-    w.press("Edit").await;
-    w.sees("Drop photos here").await;
+    w.press_t("case.edit").await;
+    w.sees_t("editor.drop_here").await;
     let input = w.field("input[type=file][name=images]").await;
     input.send_keys(&photos.join("\n")).await.unwrap();
-    w.sees("Image 4").await;
+    w.sees(&w.tv("case.image", json!({"n": 4})).await).await;
     // The portrait's face is proposed for redaction and the image waits for the author; the CT
     // slice lost every DICOM attribute and kept its modality only.
-    w.sees("1 face found: proposed for redaction").await;
-    w.sees("Waits for your review").await;
-    w.sees("Removed all").await;
-    w.sees("Kept only modality CT").await;
+    w.sees(&w.tv("report.faces_found", json!({"n": 1})).await)
+        .await;
+    w.sees(w.tv("editor.waits", json!({"what": ""})).await.trim())
+        .await;
+    let modality = w.tv("report.modality", json!({"modality": "CT"})).await;
+    w.sees(&w.tv("report.kept_one", json!({"what": modality})).await)
+        .await;
     // The camera photo was turned upright (1600 × 1200 → 1200 × 1600) and its metadata named.
     w.sees("1200 × 1600").await;
-    w.sees("GPS position").await;
-    w.press("Redact").await;
-    w.sees("Nothing to hide").await;
+    w.sees_t("report.gps").await;
+    w.press_t("editor.redact").await;
+    w.sees_t("redact.nothing_to_hide").await;
     let typed = w.c.find_all(Locator::Css(".typed input")).await.unwrap();
     for (f, v) in typed.iter().zip(["10", "10", "300", "200"]) {
         f.clear().await.unwrap();
         f.send_keys(v).await.unwrap();
     }
-    w.press("Add rectangle").await;
+    w.press_t("redact.add").await;
     w.shot("redaction-editor").await;
-    w.press("Burn in 1").await;
-    w.sees("1 redaction burned in").await;
+    let burn_one = w.tv("redact.burn_in", json!({"n": 1})).await;
+    w.press(&burn_one).await;
+    w.sees(&w.tv("report.redactions", json!({"n": 1})).await)
+        .await;
     // The face: the editor opens with the proposal drawn; the author keeps it and burns it in.
-    w.press("Review").await;
-    w.sees("Proposed face 1").await;
+    w.press_t("editor.review").await;
+    w.sees(&w.tv("redact.proposed_face", json!({"n": 1})).await)
+        .await;
     w.shot("face-proposal").await;
-    w.press("Burn in 1").await;
-    w.sees("1 proposed face redaction accepted").await;
+    w.press(&burn_one).await;
+    w.sees(&w.tv("report.proposals_accepted", json!({"n": 1})).await)
+        .await;
     // The CT's modality goes into the case only when the author copies it.
-    w.press("Copy “CT” into Investigations").await;
+    let field = w.t("field.investigations").await;
+    w.press(
+        &w.tv("editor.copy_imaging", json!({"line": "CT", "field": field}))
+            .await,
+    )
+    .await;
     let investigations = w
         .field("textarea[name=investigations]")
         .await
@@ -160,7 +200,8 @@ async fn journey(w: &Window, b: &Cli, photos: &[String]) {
         .await
         .unwrap()
         .unwrap_or_default();
-    assert!(investigations.contains("Imaging: CT"), "{investigations}");
+    let imaging = w.tv("editor.imaging", json!({"line": "CT"})).await;
+    assert!(investigations.contains(&imaging), "{investigations}");
     // A 30-frame ultrasound loop: the author shows its tenth frame in place of the first, then
     // decides against the image and removes it.
     let cine = consilium_testkit::pydicom_file("examples_ybr_color.dcm")
@@ -171,22 +212,26 @@ async fn journey(w: &Window, b: &Cli, photos: &[String]) {
         .send_keys(cine.to_str().unwrap())
         .await
         .unwrap();
-    w.sees("Image 5").await;
-    w.sees("Frame 1 of 30").await;
+    let image5 = w.tv("case.image", json!({"n": 5})).await;
+    w.sees(&image5).await;
+    w.sees(&w.tv("report.frame", json!({"n": 1, "of": 30})).await)
+        .await;
     w.type_in("input[name=frame-5]", "10").await;
-    w.press("Show this frame").await;
-    w.sees("Frame 10 of 30").await;
+    w.press_t("editor.show_frame").await;
+    let frame10 = w.tv("report.frame", json!({"n": 10, "of": 30})).await;
+    w.sees(&frame10).await;
     w.shot("dicom-frame").await;
-    w.c.find(Locator::XPath(
-        "//li[contains(@class,'image-item')][.//strong[normalize-space(.)='Image 5']]//button[normalize-space(.)='Remove']",
-    ))
+    let remove = w.t("common.remove").await;
+    w.c.find(Locator::XPath(&format!(
+        "//li[contains(@class,'image-item')][.//strong[normalize-space(.)='{image5}']]//button[normalize-space(.)='{remove}']",
+    )))
     .await
     .unwrap()
     .click()
     .await
     .unwrap();
     let started = Instant::now();
-    while w.shows("Frame 10 of 30").await {
+    while w.shows(&frame10).await {
         assert!(started.elapsed() < WAIT, "the loop was never removed");
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
@@ -194,12 +239,15 @@ async fn journey(w: &Window, b: &Cli, photos: &[String]) {
 
     step("case with images");
     // A circle, and B's request to join it, approved in the window.
-    w.press("New or join a circle").await;
-    w.type_in("input[aria-label='Circle name']", CIRCLE).await;
-    w.press("Create circle").await;
-    w.press("Create an invite code").await;
+    w.press_t("sidebar.new_or_join").await;
+    let label = w.t("circles.name").await;
+    w.type_in(&format!("input[aria-label='{label}']"), CIRCLE)
+        .await;
+    w.press_t("circles.create").await;
+    w.press_t("circle.make_invite").await;
+    let label = w.t("circles.invite_code").await;
     let code = w
-        .field("textarea[aria-label='Invite code']")
+        .field(&format!("textarea[aria-label='{label}']"))
         .await
         .prop("value")
         .await
@@ -207,14 +255,17 @@ async fn journey(w: &Window, b: &Cli, photos: &[String]) {
         .unwrap();
     assert!(!code.trim().is_empty());
     b.ok(&["circle", "join", code.trim()]);
-    w.sees("Approve Dr Bruno Lefevre").await;
+    let bruno = json!({"name": "Dr Bruno Lefevre"});
+    let approve = w.tv("circle.approve", bruno.clone()).await;
+    w.sees(&approve).await;
     w.shot("join-request").await;
-    w.field("input[aria-label='I compared the safety number with Dr Bruno Lefevre']")
+    let compared = w.tv("circle.compared_label", bruno).await;
+    w.field(&format!("input[aria-label='{compared}']"))
         .await
         .click()
         .await
         .unwrap();
-    w.press("Approve Dr Bruno Lefevre").await;
+    w.press(&approve).await;
     let started = Instant::now();
     loop {
         b.ok(&["sync"]);
@@ -225,23 +276,25 @@ async fn journey(w: &Window, b: &Cli, photos: &[String]) {
         assert!(started.elapsed() < WAIT, "B never joined");
         std::thread::sleep(Duration::from_millis(500));
     }
-    w.sees("2 members").await;
+    w.sees(&w.tv("circle.members_count", json!({"n": 2})).await)
+        .await;
 
     step("B joined");
     // A second draft holds Pillow's portrait, whose face is proposed for redaction and not yet
     // settled: sharing it from the case view is refused, and the window says why in words.
-    w.press("New case").await;
+    w.press_t("sidebar.new_case").await;
     w.type_in("input[name=title]", "Portrait awaiting review")
         .await;
-    w.press("Save draft").await;
-    w.sees("written by you").await;
-    w.press("Edit").await;
+    w.press_t("editor.save_draft").await;
+    w.sees_t("case.written_by_you").await;
+    w.press_t("case.edit").await;
     w.field("input[type=file][name=images]")
         .await
         .send_keys(&photos[2])
         .await
         .unwrap();
-    w.sees("1 face found: proposed for redaction").await;
+    w.sees(&w.tv("report.faces_found", json!({"n": 1})).await)
+        .await;
     w.case_row("Portrait awaiting review")
         .await
         .click()
@@ -255,11 +308,12 @@ async fn journey(w: &Window, b: &Cli, photos: &[String]) {
         .unwrap()
         .unwrap();
     w.choose(".author-tools select", &option).await;
-    w.press("Share").await;
-    w.sees("An image of this case waits for you").await;
+    w.press_t("share.share").await;
+    w.sees_t("error.image_review_needed").await;
     w.shot("image-review-needed").await;
     // The message stays until dismissed (it would cover the editor's share box below).
-    w.c.find(Locator::Css("button[aria-label='Dismiss']"))
+    let dismiss = w.t("app.dismiss").await;
+    w.c.find(Locator::Css(&format!("button[aria-label='{dismiss}']")))
         .await
         .unwrap()
         .click()
@@ -268,19 +322,19 @@ async fn journey(w: &Window, b: &Cli, photos: &[String]) {
     step("an image awaiting review holds the share, in words");
     // Share from the editor (consent first), then open a poll on the case.
     w.case_row(TITLE).await.click().await.unwrap();
-    w.press("Edit").await;
+    w.press_t("case.edit").await;
     // The text scan found the date in the history: sharing waits for the author's decision.
     // (Waiting for the scan and the report first: a click made while they still push the share
     // box down could land on "Not an identifier".)
-    w.sees("1 possible identifier to resolve before sharing")
-        .await;
-    w.sees("De-identification report").await;
+    w.sees(&w.tv("privacy.left", json!({"n": 1})).await).await;
+    w.sees_t("deid.title").await;
     w.field("input[name=consent]").await.click().await.unwrap();
     w.choose(".share-box select", &circle_id(w).await).await;
+    let save_and_share = w.t("editor.save_and_share").await;
     let share =
-        w.c.find(Locator::XPath(
-            "//button[normalize-space(.)='Save and share']",
-        ))
+        w.c.find(Locator::XPath(&format!(
+            "//button[normalize-space(.)='{save_and_share}']"
+        )))
         .await
         .unwrap();
     assert!(
@@ -296,26 +350,32 @@ async fn journey(w: &Window, b: &Cli, photos: &[String]) {
     w.shot("privacy-review").await;
     // The thumbnails and the report panel above and below may still be settling: a click
     // that lands while the button moves is tried again.
+    let all_reviewed = w.t("privacy.all_reviewed").await;
     for _ in 0..3 {
-        if w.shows("Every finding was reviewed.").await {
+        if w.shows(&all_reviewed).await {
             break;
         }
-        w.press("Not an identifier").await;
+        w.press_t("privacy.not_identifier").await;
         tokio::time::sleep(Duration::from_secs(2)).await;
     }
-    w.sees("Every finding was reviewed.").await;
+    w.sees(&all_reviewed).await;
     // The report the vault keeps shows the decision and each image's part.
-    w.sees("acknowledged as not an identifier").await;
-    w.sees("Image 4: removed DICOM").await;
-    w.press("Save and share").await;
-    w.sees(&format!("in {CIRCLE}")).await;
+    w.sees_t("resolution.acknowledged").await;
+    let dicom = w.tv("report.dicom", json!({"n": 0})).await;
+    let dicom = dicom.split('0').next().unwrap().trim();
+    w.sees(&w.tv("deid.image", json!({"n": 4, "what": dicom})).await)
+        .await;
+    w.press(&save_and_share).await;
+    w.sees(&w.tv("case.in_circles", json!({"circles": CIRCLE})).await)
+        .await;
+    let label = w.t("poll.options").await;
     w.type_in(
-        "input[aria-label='Poll options']",
+        &format!("input[aria-label='{label}']"),
         "Treat empirically, Confirm with KOH first",
     )
     .await;
-    w.press("Open poll").await;
-    w.sees("0 votes").await;
+    w.press_t("poll.open").await;
+    w.sees(&w.tv("poll.votes", json!({"n": 0})).await).await;
 
     step("shared");
     // B receives it, comments and votes; the window shows both without a restart.
@@ -360,21 +420,21 @@ async fn journey(w: &Window, b: &Cli, photos: &[String]) {
     b.ok(&["vote", &case, "Confirm with KOH first"]);
     b.ok(&["sync"]);
     w.sees(COMMENT).await;
-    w.sees("1 vote · 100%").await;
+    let one_vote = w.tv("poll.votes", json!({"n": 1})).await;
+    w.sees(&format!("{one_vote} · 100%")).await;
     w.shot("case-view").await;
 
     step("comment and vote seen");
     // Lock; a wrong passphrase is refused in words; the right one brings the case back.
-    w.press("Lock").await;
-    w.sees("Unlock Consilium").await;
+    w.press_t("sidebar.lock").await;
+    w.sees_t("lock.unlock_title").await;
     w.type_in("input[name=passphrase]", "not the passphrase at all")
         .await;
-    w.press("Unlock").await;
-    w.sees("That passphrase is not the one for this profile")
-        .await;
+    w.press_t("lock.unlock").await;
+    w.sees_t("error.wrong_passphrase").await;
     w.shot("wrong-passphrase").await;
     w.type_in("input[name=passphrase]", PASSPHRASE).await;
-    w.press("Unlock").await;
+    w.press_t("lock.unlock").await;
     // The case is listed again after unlocking.
     w.case_row(TITLE).await;
     step("locked and unlocked");
@@ -382,23 +442,27 @@ async fn journey(w: &Window, b: &Cli, photos: &[String]) {
     // The patient withdraws consent: the author retracts the case in the window, which says
     // what happens on colleagues' laptops first; B's copy is erased at its next sync.
     w.case_row(TITLE).await.click().await.unwrap();
-    w.press("Delete case").await;
-    w.sees("erased from every colleague's laptop").await;
+    w.press_t("case.delete").await;
+    w.sees_t("case.retract_text").await;
     w.shot("retract-case").await;
-    w.press("Retract from every circle").await;
+    w.press_t("case.retract").await;
     let started = Instant::now();
     while w.shows(TITLE).await {
         assert!(started.elapsed() < WAIT, "the case stayed in the window");
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
     // The list says what happened, and nothing of the case.
-    w.sees("1 case retracted by its author").await;
+    w.sees(&w.tv("list.retracted", json!({"n": 1})).await).await;
     w.field("details.retracted summary")
         .await
         .click()
         .await
         .unwrap();
-    w.sees("Retracted by you").await;
+    let you = w.t("list.you").await;
+    let retracted = w
+        .tv("list.retracted_by", json!({"who": you, "date": "\u{1}"}))
+        .await;
+    w.sees(retracted.split('\u{1}').next().unwrap()).await;
     w.shot("retracted").await;
     let started = Instant::now();
     loop {

@@ -5,6 +5,7 @@
 mod admission;
 mod concurrency;
 mod desktop_backup;
+mod desktop_languages;
 mod desktop_removal;
 mod desktop_window;
 mod dicom_and_faces;

@@ -12,6 +12,7 @@ import type * as b from "./bindings";
 export type ErrorCode = b.ErrorCode;
 export type PublicError = b.PublicError;
 export type Theme = b.Theme;
+export type Language = b.Language;
 export type Settings = b.Settings_Serialize;
 export type ProfileStatus = b.ProfileStatus_Serialize;
 export type Identity = b.IdentityInfo;

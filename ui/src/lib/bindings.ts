@@ -860,6 +860,9 @@ export type JoinSent = {
 	inviter_safety_number: string,
 };
 
+/**  The window's language: the system's, or one the physician chose in the settings. */
+export type Language = "system" | "en" | "fr" | "es" | "de";
+
 /**  The profile was locked (by the user or the idle timer). */
 export type Locked = null;
 
@@ -915,12 +918,22 @@ export type ProfileStatus_Deserialize = {
 	exists: boolean,
 	unlocked: boolean,
 	settings: Settings_Deserialize,
+	/**
+	 *  The system's language tag ("fr-FR"), which the window follows unless the settings name
+	 *  another; "en" when the system says none.
+	 */
+	system_locale: string,
 };
 
 export type ProfileStatus_Serialize = {
 	exists: boolean,
 	unlocked: boolean,
 	settings: Settings_Serialize,
+	/**
+	 *  The system's language tag ("fr-FR"), which the window follows unless the settings name
+	 *  another; "en" when the system says none.
+	 */
+	system_locale: string,
 };
 
 /**  A rectangle, in pixels of the stored upright image, proposed for redaction. */
@@ -1031,6 +1044,12 @@ export type Settings_Deserialize = {
 	theme?: Theme,
 	/**  Hours between the window's backups into the folder of the last one (0: only by hand). */
 	backup_every_hours?: number,
+	language?: Language,
+	/**
+	 *  Whether the first-run screens were read or skipped (they are shown once, before the
+	 *  first profile is created).
+	 */
+	welcomed?: boolean,
 };
 
 export type Settings_Serialize = {
@@ -1041,6 +1060,12 @@ export type Settings_Serialize = {
 	theme: Theme,
 	/**  Hours between the window's backups into the folder of the last one (0: only by hand). */
 	backup_every_hours: number,
+	language: Language,
+	/**
+	 *  Whether the first-run screens were read or skipped (they are shown once, before the
+	 *  first profile is created).
+	 */
+	welcomed: boolean,
 };
 
 /**  Sex as recorded in the case. */

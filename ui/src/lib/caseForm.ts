@@ -2,6 +2,7 @@
 // the fields the engine stores. The engine checks again; these checks only say it sooner and
 // next to the field.
 import type { CaseFields, QuestionKind, Sex, Urgency } from "./api";
+import { t } from "./i18n.svelte";
 
 export interface CaseForm {
   title: string;
@@ -110,14 +111,14 @@ const bytes = (s: string) => new TextEncoder().encode(s).length;
 /** Problems by field name; empty when the form can be saved. */
 export function validate(f: CaseForm): Record<string, string> {
   const problems: Record<string, string> = {};
-  if (!f.title.trim()) problems.title = "A case needs a title.";
-  else if ([...f.title].length > MAX_TITLE_CHARS) problems.title = `At most ${MAX_TITLE_CHARS} characters.`;
+  if (!f.title.trim()) problems.title = t("form.title_needed");
+  else if ([...f.title].length > MAX_TITLE_CHARS) problems.title = t("form.at_most_chars", { n: MAX_TITLE_CHARS });
   for (const key of ["chief_complaint", "history", "examination", "investigations", "working_diagnosis", "differential", "question"] as const) {
-    if (bytes(f[key]) > MAX_FIELD_BYTES) problems[key] = `At most ${MAX_FIELD_BYTES / 1024} KiB of text.`;
+    if (bytes(f[key]) > MAX_FIELD_BYTES) problems[key] = t("form.at_most_kib", { n: MAX_FIELD_BYTES / 1024 });
   }
-  if (f.age_band && !AGE_BANDS.includes(f.age_band)) problems.age_band = "Choose an age band.";
+  if (f.age_band && !AGE_BANDS.includes(f.age_band)) problems.age_band = t("form.choose_age_band");
   const tags = tagsOf(f.tags);
-  if (tags.length > MAX_TAGS) problems.tags = `At most ${MAX_TAGS} tags.`;
-  else if (tags.some((t) => [...t].length > MAX_TAG_CHARS)) problems.tags = `A tag has at most ${MAX_TAG_CHARS} characters.`;
+  if (tags.length > MAX_TAGS) problems.tags = t("form.at_most_tags", { n: MAX_TAGS });
+  else if (tags.some((tag) => [...tag].length > MAX_TAG_CHARS)) problems.tags = t("form.tag_too_long", { n: MAX_TAG_CHARS });
   return problems;
 }

@@ -1,46 +1,47 @@
 // The text scan's findings as the review step shows them: grouped by field, each with the words
 // around it and the finding itself to highlight.
 import type { FindingKind, TextFinding } from "./api";
+import { t, type MessageKey } from "./i18n.svelte";
 
-const KIND_WORDS: Record<FindingKind, string> = {
-  name: "Name on this case's list",
-  date: "Date",
-  age: "Age over 89",
-  phone: "Phone or fax number",
-  email: "E-mail address",
-  url: "Web address",
-  ip: "IP address",
-  record: "Record or identity number",
-  ssn: "Social security number",
-  nir: "NIR (French social security number)",
-  dni: "DNI / NIE",
-  number: "Long number",
-  postcode: "Postcode",
-  address: "Street address",
+const KIND_WORDS: Record<FindingKind, MessageKey> = {
+  name: "finding.name",
+  date: "finding.date",
+  age: "finding.age",
+  phone: "finding.phone",
+  email: "finding.email",
+  url: "finding.url",
+  ip: "finding.ip",
+  record: "finding.record",
+  ssn: "finding.ssn",
+  nir: "finding.nir",
+  dni: "finding.dni",
+  number: "finding.number",
+  postcode: "finding.postcode",
+  address: "finding.address",
 };
 
-const FIELD_WORDS: Record<string, string> = {
-  title: "Title",
-  chief_complaint: "Chief complaint",
-  history: "History",
-  examination: "Examination",
-  investigations: "Investigations",
-  working_diagnosis: "Working diagnosis",
-  differential: "Differential",
-  question: "Question",
-  specialty: "Specialty",
-  timeline: "Timeline",
-  tags: "Tags",
-  outcome: "Outcome",
-  "new text": "New text",
+const FIELD_WORDS: Record<string, MessageKey> = {
+  title: "field.title",
+  chief_complaint: "field.chief_complaint",
+  history: "field.history",
+  examination: "field.examination",
+  investigations: "field.investigations",
+  working_diagnosis: "field.working_diagnosis",
+  differential: "field.differential",
+  question: "field.question",
+  specialty: "field.specialty",
+  timeline: "field.timeline",
+  tags: "field.tags",
+  outcome: "field.outcome",
+  "new text": "field.new_text", // the engine's key for a comment not yet posted
 };
 
 export function kindWords(kind: FindingKind): string {
-  return KIND_WORDS[kind] ?? kind;
+  return KIND_WORDS[kind] ? t(KIND_WORDS[kind]) : kind;
 }
 
 export function fieldWords(field: string): string {
-  return FIELD_WORDS[field] ?? field;
+  return FIELD_WORDS[field] ? t(FIELD_WORDS[field]) : field;
 }
 
 export interface Snippet {

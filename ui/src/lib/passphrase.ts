@@ -1,6 +1,7 @@
 // The passphrase strength meter: a rough estimate of guessing effort in bits, from length and
 // the kinds of characters used, with common weak patterns penalised. It guides; the vault's
 // Argon2id makes each guess expensive either way.
+import { t } from "./i18n.svelte";
 
 export type Strength = "too_short" | "weak" | "fair" | "strong";
 
@@ -34,8 +35,8 @@ export function strength(p: string): Strength {
 /** Why the passphrase cannot be used yet, or null when it can (fair or strong, confirmed). */
 export function passphraseProblem(p: string, confirm: string): string | null {
   const s = strength(p);
-  if (s === "too_short") return `Use at least ${MIN_CHARS} characters; a few unrelated words work well.`;
-  if (s === "weak") return "Too easy to guess: add words, or mix in digits and symbols.";
-  if (p !== confirm) return "The two passphrases differ.";
+  if (s === "too_short") return t("passphrase.too_short", { n: MIN_CHARS });
+  if (s === "weak") return t("passphrase.weak");
+  if (p !== confirm) return t("passphrase.differ");
   return null;
 }

@@ -1,6 +1,7 @@
 // How a poll's tally is shown: each option's votes, its share of the votes cast, and whether it
 // leads (ties lead together; nothing leads before the first vote).
 import type { PollView } from "./api";
+import { t } from "./i18n.svelte";
 
 export interface TallyRow {
   option: string;
@@ -37,5 +38,5 @@ export function tally(poll: PollView): { rows: TallyRow[]; total: number } {
 }
 
 export function votesLabel(n: number): string {
-  return n === 1 ? "1 vote" : `${n} votes`;
+  return t("poll.votes", { n });
 }

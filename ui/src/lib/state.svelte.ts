@@ -13,7 +13,9 @@ export type View =
 
 export const app = $state({
   me: null as Identity | null,
-  settings: { relay: "http://127.0.0.1:8443", auto_lock_minutes: 10, theme: "system", backup_every_hours: 24 } as Settings,
+  settings: { relay: "http://127.0.0.1:8443", auto_lock_minutes: 10, theme: "system", backup_every_hours: 24, language: "system", welcomed: true } as Settings,
+  /** The system's language tag ("fr-FR"), followed unless the settings name a language. */
+  systemLocale: "en",
   view: { kind: "empty" } as View,
   /** Sidebar selection: "all", "drafts" or a circle id. */
   scope: "all",
@@ -47,10 +49,4 @@ export function changed() {
   app.version += 1;
 }
 
-export function date(ms: number): string {
-  return new Date(ms).toLocaleDateString(undefined, { year: "numeric", month: "short", day: "numeric" });
-}
-
-export function dateTime(ms: number): string {
-  return new Date(ms).toLocaleString(undefined, { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" });
-}
+export { date, dateTime } from "./i18n.svelte";

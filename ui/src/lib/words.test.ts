@@ -1,9 +1,11 @@
 import { expect, it } from "vitest";
-import { count } from "./words";
+import { age, ago } from "./words";
 
-it("counts read right", () => {
-  expect(count(0, "comment")).toBe("0 comments");
-  expect(count(1, "comment")).toBe("1 comment");
-  expect(count(2, "image waits", "images wait")).toBe("2 images wait");
-  expect(count(1, "image waits", "images wait")).toBe("1 image waits");
+it("time reads right, in the singular and the plural", () => {
+  const now = Date.UTC(2026, 2, 12, 12);
+  expect(ago(now - 30_000, now)).toBe("just now");
+  expect(ago(now - 60_000, now)).toBe("1 minute ago");
+  expect(ago(now - 5 * 60_000, now)).toBe("5 minutes ago");
+  expect(age(now - 49 * 3_600_000, now)).toBe("2 days");
+  expect(age(now - 3_600_000, now)).toBe("1 hour");
 });

@@ -1,15 +1,22 @@
-// Counts in words, so a screen says "1 comment" and "2 comments", never "1 comments".
+// Time in words, as a person says it: "just now", "5 minutes ago", "2 hours ago", in the
+// window's language. (Counts are plurals in the catalogs' messages.)
+import { t } from "./i18n.svelte";
 
-export function count(n: number, singular: string, plural = `${singular}s`): string {
-  return `${n} ${n === 1 ? singular : plural}`;
-}
-
-/** How long ago `then` was, as a person says it: "just now", "5 minutes ago", "2 hours ago". */
+/** How long ago `then` was. */
 export function ago(then: number, now: number): string {
   const minutes = Math.floor((now - then) / 60_000);
-  if (minutes < 1) return "just now";
-  if (minutes < 60) return `${count(minutes, "minute")} ago`;
+  if (minutes < 1) return t("time.just_now");
+  if (minutes < 60) return t("time.minutes_ago", { n: minutes });
   const hours = Math.floor(minutes / 60);
-  if (hours < 48) return `${count(hours, "hour")} ago`;
-  return `${count(Math.floor(hours / 24), "day")} ago`;
+  if (hours < 48) return t("time.hours_ago", { n: hours });
+  return t("time.days_ago", { n: Math.floor(hours / 24) });
+}
+
+/** How old something made at `then` is: "5 minutes", "2 hours", "3 days". */
+export function age(then: number, now: number): string {
+  const minutes = Math.max(0, Math.floor((now - then) / 60_000));
+  if (minutes < 60) return t("time.minutes", { n: minutes });
+  const hours = Math.floor(minutes / 60);
+  if (hours < 48) return t("time.hours", { n: hours });
+  return t("time.days", { n: Math.floor(hours / 24) });
 }

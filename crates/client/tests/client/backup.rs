@@ -7,7 +7,8 @@ use std::sync::Arc;
 
 use consilium_client::model::{CaseFields, CaseFilter, CaseId, Rendition};
 use consilium_client::{
-    Engine, EngineConfig, ErrorCode, Event, ImportRequest, KdfParams, Passphrase,
+    Engine, EngineConfig, ErrorCode, Event, ImportRequest, KdfParams, Language, Passphrase,
+    Settings,
 };
 
 use crate::support::{MovableClock, PASSPHRASE, engine, start_relay};
@@ -398,4 +399,78 @@ fn a_restored_physician_is_let_back_in_even_as_the_circles_only_admin() {
         "{:?}",
         report.events
     );
+}
+
+/// On a new laptop the first-run screens and the language chosen there are saved before any
+/// profile exists: the restore goes into that folder all the same, fails without losing them,
+/// and succeeds with the backup's own settings, the first-run screens marked read.
+#[test]
+fn a_restore_goes_into_a_folder_holding_only_this_laptops_preferences() {
+    let tmp = tempfile::tempdir().unwrap();
+    let clock = Arc::new(MovableClock::default());
+    let mut a = engine(tmp.path(), "a", &clock);
+    case(&mut a, 1);
+    let mut kept = Settings::load(&tmp.path().join("a"));
+    kept.auto_lock_minutes = 42;
+    kept.save(&tmp.path().join("a")).unwrap();
+    let code = a
+        .back_up(&tmp.path().join("drive"))
+        .unwrap()
+        .recovery_code
+        .unwrap();
+    drop(a);
+
+    let new_laptop = tmp.path().join("new");
+    let chosen = Settings {
+        language: Language::Fr,
+        welcomed: true,
+        ..Settings::default()
+    };
+    chosen.save(&new_laptop).unwrap();
+    let wrong = Engine::restore(
+        &tmp.path().join("drive"),
+        "AAAA-BBBB-CCCC-DDDD-EEEE-FFFF-GGGG-HHHH",
+        &new_laptop,
+        &Passphrase::new(PASSPHRASE),
+        config(&clock),
+    );
+    assert!(wrong.is_err());
+    assert_eq!(
+        Settings::load(&new_laptop),
+        chosen,
+        "a failed restore keeps this laptop's preferences"
+    );
+    let (restored, outcome) = Engine::restore(
+        &tmp.path().join("drive"),
+        &code,
+        &new_laptop,
+        &Passphrase::new(PASSPHRASE),
+        config(&clock),
+    )
+    .unwrap();
+    assert_eq!(outcome.cases, 1);
+    assert_eq!(
+        restored.list_cases(&CaseFilter::default()).unwrap().len(),
+        1
+    );
+    let now = Settings::load(&new_laptop);
+    assert_eq!(now.auto_lock_minutes, 42, "the backup's settings come back");
+    assert!(now.welcomed, "the first-run screens stay read");
+
+    // Anything else in the folder is still refused: a restore never mixes with other files.
+    let other = tmp.path().join("other");
+    chosen.save(&other).unwrap();
+    std::fs::write(other.join("notes.txt"), b"mine").unwrap();
+    let err = Engine::restore(
+        &tmp.path().join("drive"),
+        &code,
+        &other,
+        &Passphrase::new(PASSPHRASE),
+        config(&clock),
+    )
+    .err()
+    .unwrap();
+    assert!(err.to_string().contains("not empty"), "{err}");
+    assert_eq!(std::fs::read(other.join("notes.txt")).unwrap(), b"mine");
+    assert_eq!(Settings::load(&other), chosen);
 }

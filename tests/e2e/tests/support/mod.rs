@@ -29,18 +29,31 @@ pub fn bin(name: &str) -> PathBuf {
 /// Runs `body` against the desktop app over WebDriver, on a new profile in `root` whose
 /// relay is `relay`, and closes the window after.
 pub fn with_window(root: &Path, relay: &str, body: impl AsyncFnOnce(&window::Window)) {
-    let driver = window::Driver::start(
+    with_window_in(root, relay, None, body);
+}
+
+/// Like `with_window`, with the app in the system locale `locale` ("fr_FR.UTF-8"); its
+/// screenshots go to that language's folder ("fr").
+pub fn with_window_in(
+    root: &Path,
+    relay: &str,
+    locale: Option<&str>,
+    body: impl AsyncFnOnce(&window::Window),
+) {
+    let driver = window::Driver::start_in(
         &root.join("desktop-profile"),
         relay,
         &root.join("tauri-driver.log"),
+        locale,
     );
+    let shots = locale.map(|l| &l[..2]);
     let app = bin("consilium-desktop");
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
     runtime.block_on(async {
-        let w = window::Window::open(&driver, &app).await;
+        let w = window::Window::open_with_shots_in(&driver, &app, shots).await;
         body(&w).await;
         let _ = w.c.close().await;
     });

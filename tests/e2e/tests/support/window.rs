@@ -38,14 +38,28 @@ pub struct Driver {
 }
 
 impl Driver {
+    /// (The benchmarks start it this way; the tests through `with_window`.)
+    #[allow(dead_code)]
     pub fn start(profile: &Path, relay: &str, log: &Path) -> Driver {
+        Driver::start_in(profile, relay, log, None)
+    }
+
+    /// Like `start`, with the app in the system locale `locale` ("fr_FR.UTF-8").
+    pub fn start_in(profile: &Path, relay: &str, log: &Path, locale: Option<&str>) -> Driver {
         assert!(
             std::env::var_os("DISPLAY").is_some(),
             "the desktop test needs a display: run it under xvfb-run"
         );
         let (port, native) = (free_port(), free_port());
         // Its own process group, so the WebKitWebDriver and app it starts go with it.
-        let child = Command::new(tauri_driver())
+        // English unless asked otherwise, whatever the machine's own locale.
+        let locale = locale.unwrap_or("en_US.UTF-8");
+        let mut command = Command::new(tauri_driver());
+        command
+            .env("LANG", locale)
+            .env("LC_ALL", locale)
+            .env("LANGUAGE", locale.split('.').next().unwrap_or(locale));
+        let child = command
             .process_group(0)
             .args([
                 "--port",
@@ -100,7 +114,17 @@ pub struct Window {
 }
 
 impl Window {
+    #[allow(dead_code)]
     pub async fn open(driver: &Driver, app: &Path) -> Window {
+        Window::open_with_shots_in(driver, app, None).await
+    }
+
+    /// Like `open`, keeping screenshots in `subfolder` of `CONSILIUM_SCREENSHOTS` (a language's).
+    pub async fn open_with_shots_in(
+        driver: &Driver,
+        app: &Path,
+        subfolder: Option<&str>,
+    ) -> Window {
         let mut caps = serde_json::Map::new();
         caps.insert(
             "tauri:options".into(),
@@ -116,7 +140,9 @@ impl Window {
             .connect(&format!("http://127.0.0.1:{}", driver.port))
             .await
             .expect("a WebDriver session on the desktop window");
-        let shots = std::env::var_os("CONSILIUM_SCREENSHOTS").map(PathBuf::from);
+        let shots = std::env::var_os("CONSILIUM_SCREENSHOTS")
+            .map(PathBuf::from)
+            .map(|d| subfolder.map_or(d.clone(), |s| d.join(s)));
         Window { c, shots }
     }
 
@@ -136,6 +162,48 @@ impl Window {
             }
             tokio::time::sleep(Duration::from_millis(250)).await;
         }
+    }
+
+    /// The window's words for catalog message `key`, in its language: the page formats them
+    /// (`window.__consiliumT`), so a journey runs the same in every language.
+    pub async fn t(&self, key: &str) -> String {
+        self.tv(key, serde_json::json!({})).await
+    }
+
+    /// Like `t`, with the message's placeholders filled in.
+    pub async fn tv(&self, key: &str, values: serde_json::Value) -> String {
+        let started = Instant::now();
+        loop {
+            let said = self
+                .c
+                .execute(
+                    "return window.__consiliumT ? window.__consiliumT(arguments[0], arguments[1]) : null;",
+                    vec![key.into(), values.clone()],
+                )
+                .await
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string));
+            match said {
+                Some(s) if s != key => return s,
+                Some(_) => panic!("{key} is in no catalog"),
+                None if started.elapsed() < WAIT => {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                None => panic!("the page never offered its words"),
+            }
+        }
+    }
+
+    /// Waits until the window shows catalog message `key`.
+    pub async fn sees_t(&self, key: &str) {
+        let text = self.t(key).await;
+        self.sees(&text).await;
+    }
+
+    /// Clicks the enabled button whose text starts with catalog message `key`.
+    pub async fn press_t(&self, key: &str) {
+        let label = self.t(key).await;
+        self.press(&label).await;
     }
 
     pub async fn shows(&self, text: &str) -> bool {
