@@ -86,5 +86,14 @@ fn the_first_run_screens_are_shown_once() {
         let welcome = w.t("welcome.passphrase_title").await;
         tokio::time::sleep(Duration::from_secs(1)).await;
         assert!(!w.shows(&welcome).await, "the first-run screens came back");
+        // The restore screen, which the accessibility journey does not pass, checked here.
+        w.press_t("lock.restore_instead").await;
+        w.sees_t("lock.restore_title").await;
+        let found = w.axe().await;
+        assert!(
+            found.is_empty(),
+            "axe-core on the restore screen:\n{}",
+            found.join("\n")
+        );
     });
 }

@@ -4,6 +4,7 @@
 
 mod admission;
 mod concurrency;
+mod desktop_accessibility;
 mod desktop_backup;
 mod desktop_languages;
 mod desktop_removal;

@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+use fantoccini::key::Key;
 use fantoccini::{Client, ClientBuilder, Locator};
 
 /// How long the window may take to show what a step expects.
@@ -298,6 +300,106 @@ impl Window {
             );
         };
         button.click().await.unwrap();
+    }
+
+    /// Presses `keys` (text, or `fantoccini::key::Key`s as chars) one after the other on
+    /// whatever has the focus, as a person at the keyboard does.
+    pub async fn keys(&self, keys: &str) {
+        let mut actions = KeyActions::new("keyboard".into());
+        for k in keys.chars() {
+            actions = actions
+                .then(KeyAction::Down { value: k })
+                .then(KeyAction::Up { value: k });
+        }
+        self.c.perform_actions(actions).await.unwrap();
+    }
+
+    /// Presses `k` with `modifier` held (Ctrl+N).
+    pub async fn chord(&self, modifier: Key, k: char) {
+        let m = char::from(modifier);
+        let actions = KeyActions::new("keyboard".into())
+            .then(KeyAction::Down { value: m })
+            .then(KeyAction::Down { value: k })
+            .then(KeyAction::Up { value: k })
+            .then(KeyAction::Up { value: m });
+        self.c.perform_actions(actions).await.unwrap();
+    }
+
+    /// Presses Tab until the focused element matches the script predicate `is` (on `e`, the
+    /// focused element); panics after a window's worth of stops.
+    pub async fn tab_until(&self, is: &str) {
+        let check = format!("const e = document.activeElement; return !!e && ({is});");
+        for _ in 0..80 {
+            let there = self.c.execute(&check, vec![]).await.unwrap();
+            if there.as_bool() == Some(true) {
+                return;
+            }
+            self.keys(&char::from(Key::Tab).to_string()).await;
+        }
+        self.shot("failure").await;
+        panic!(
+            "Tab never reached an element where {is}; the window shows:\n{}",
+            self.text().await
+        );
+    }
+
+    /// Tabs to the element matching `css`.
+    pub async fn tab_to(&self, css: &str) {
+        self.tab_until(&format!("e.matches({})", serde_json::json!(css)))
+            .await;
+    }
+
+    /// Tabs to the enabled button whose text starts with `label`.
+    pub async fn tab_to_button(&self, label: &str) {
+        self.tab_until(&format!(
+            "e.tagName === 'BUTTON' && !e.disabled && e.textContent.trim().startsWith({})",
+            serde_json::json!(label)
+        ))
+        .await;
+    }
+
+    /// axe-core's checks of what the window shows now (WCAG 2 A and AA, and best practices):
+    /// the violations of serious or critical impact, each with the elements at fault.
+    pub async fn axe(&self) -> Vec<String> {
+        static AXE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+        let source = AXE.get_or_init(|| {
+            let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../../ui/node_modules/axe-core/axe.min.js");
+            std::fs::read_to_string(&path)
+                .unwrap_or_else(|e| panic!("{}: {e} (npm install in ui/)", path.display()))
+        });
+        let loaded = self
+            .c
+            .execute("return typeof window.axe === 'object';", vec![])
+            .await
+            .unwrap();
+        if loaded.as_bool() != Some(true) {
+            self.c
+                .execute(source, vec![])
+                .await
+                .expect("axe-core loads");
+        }
+        let found = self
+            .c
+            .execute_async(
+                "const done = arguments[arguments.length - 1];
+                 axe.run(document, { resultTypes: ['violations'] })
+                   .then((r) => done(r.violations
+                     .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+                     .map((v) => `${v.impact} ${v.id}: ${v.help} at ${v.nodes.slice(0, 4).map((n) => n.target.join(' ')).join(', ')}`)))
+                   .catch((e) => done([`axe failed: ${e}`]));",
+                vec![],
+            )
+            .await
+            .expect("axe-core runs");
+        found
+            .as_array()
+            .map(|v| {
+                v.iter()
+                    .filter_map(|s| s.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 
     /// Saves what the display shows (the real window, `import -window root`) when
