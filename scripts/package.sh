@@ -31,8 +31,8 @@ quietly npm --prefix ui run build
 # Packages carry stripped programs without debug information: one release build for the three
 # (the profile's line tables serve backtraces in development and benchmarks).
 export CARGO_PROFILE_RELEASE_DEBUG=false CARGO_PROFILE_RELEASE_STRIP=symbols
-echo "== the command line and the relay (release)"
-quietly cargo build --release --locked -p consilium-cli -p consilium-relay
+echo "== the command line, its image decoder and the relay (release)"
+quietly cargo build --release --locked -p consilium-cli -p consilium-deid -p consilium-relay
 
 echo "== the desktop app: .deb and .rpm"
 # What only a package carries, given to the bundler beside tauri.conf.json (whose paths are
@@ -44,7 +44,7 @@ gzip -9n -c packaging/changelog >"$extras/changelog.gz"
 # come with the WebKitGTK and GTK the bundler names).
 mkdir -p "$extras/shlibs/debian"
 touch "$extras/shlibs/debian/control"
-libs="$(cd "$extras/shlibs" && dpkg-shlibdeps -O "$release/consilium" 2>/dev/null \
+libs="$(cd "$extras/shlibs" && dpkg-shlibdeps -O "$release/consilium" "$release/consilium-decoder" 2>/dev/null \
     | sed -n 's/^shlibs:Depends=//p')"
 depends="$(echo "$libs" | tr ',' '\n' | sed 's/^ *//; s/"/\\"/g; s/.*/"&"/' | paste -sd, -)"
 cat >"$bundle_config" <<JSON
@@ -70,6 +70,7 @@ cat >"$bundle_config" <<JSON
         "desktopTemplate": "../packaging/desktop/consilium.desktop.hbs",
         "files": {
           "/usr/bin/consilium": "$release/consilium",
+          "/usr/bin/consilium-decoder": "$release/consilium-decoder",
           "/usr/share/metainfo/org.consilium.desktop.metainfo.xml": "../packaging/desktop/org.consilium.desktop.metainfo.xml",
           "/usr/share/doc/consilium/copyright": "../packaging/copyright",
           "/usr/share/doc/consilium/changelog.gz": "$extras/changelog.gz"
@@ -80,6 +81,7 @@ cat >"$bundle_config" <<JSON
         "desktopTemplate": "../packaging/desktop/consilium.desktop.hbs",
         "files": {
           "/usr/bin/consilium": "$release/consilium",
+          "/usr/bin/consilium-decoder": "$release/consilium-decoder",
           "/usr/share/metainfo/org.consilium.desktop.metainfo.xml": "../packaging/desktop/org.consilium.desktop.metainfo.xml"
         }
       }

@@ -33,7 +33,7 @@ done
 
 echo "== the rpm's contents"
 rpm -qpl "$rpm_file" >"$root/dist/packages/rpm-files.txt"
-for f in /usr/bin/consilium /usr/bin/consilium-desktop /usr/share/applications/Consilium.desktop \
+for f in /usr/bin/consilium /usr/bin/consilium-decoder /usr/bin/consilium-desktop /usr/share/applications/Consilium.desktop \
          /usr/share/metainfo/org.consilium.desktop.metainfo.xml; do
     grep -qx "$f" "$root/dist/packages/rpm-files.txt" || fail "the rpm lacks $f"
 done
@@ -96,8 +96,18 @@ echo "== remove: the programs go, a profile stays"
 CONSILIUM_PASSPHRASE="package check passphrase 42" \
     consilium --profile "$profile" init --name "Dr Package Check" --specialty Dermatology >/dev/null
 [ -n "$(ls -A "$profile")" ] || fail "the installed consilium made no profile"
+# A DICOM image goes through the packaged decoder process (a program of its own beside
+# consilium): an installed app without it could not import one.
+ct="${CONSILIUM_SAMPLES:-$HOME/.cache/consilium-samples}/pydicom/test_files/CT_small.dcm"
+[ -f "$ct" ] || fail "$ct is missing: run tests/samples/fetch.sh"
+case_id="$(CONSILIUM_PASSPHRASE="package check passphrase 42" \
+    consilium --profile "$profile" --json case new --title "Package check" | sed -n 's/.*"id": *"\([^"]*\)".*/\1/p')"
+CONSILIUM_PASSPHRASE="package check passphrase 42" \
+    consilium --profile "$profile" --json case attach "$case_id" "$ct" >"$home/attached.json" \
+    || fail "the installed consilium could not import a DICOM image: $(cat "$home/attached.json")"
+grep -q '"modality": *"CT"' "$home/attached.json" || fail "no CT in $(cat "$home/attached.json")"
 DEBIAN_FRONTEND=noninteractive apt-get purge -y -qq consilium consilium-relay >/dev/null
-for program in /usr/bin/consilium /usr/bin/consilium-desktop /usr/bin/consilium-relay; do
+for program in /usr/bin/consilium /usr/bin/consilium-decoder /usr/bin/consilium-desktop /usr/bin/consilium-relay; do
     [ ! -e "$program" ] || fail "$program is still installed"
 done
 [ -n "$(ls -A "$profile")" ] || fail "removing the package removed the profile"
