@@ -98,6 +98,7 @@ fn pass(app: &AppHandle, session: &Session) -> Pass {
         log::info!("sync: a relay is offline, will retry");
         let _ = SyncState {
             offline: Some(why),
+            sent: 0,
             queued,
             failed: Vec::new(),
             error: None,
@@ -141,6 +142,7 @@ fn pass(app: &AppHandle, session: &Session) -> Pass {
             notify(app, &report.events, &circle_names);
             SyncState {
                 offline: report.offline,
+                sent: report.sent as u64,
                 queued: report.queued,
                 failed: report.failed,
                 error: None,
@@ -151,6 +153,7 @@ fn pass(app: &AppHandle, session: &Session) -> Pass {
             log::warn!("sync pass failed: {:?}", e.code());
             SyncState {
                 offline: None,
+                sent: 0,
                 queued: 0,
                 failed: Vec::new(),
                 error: Some(e.to_public()),

@@ -1,7 +1,6 @@
 import { mount } from "svelte";
 import App from "./App.svelte";
 import "./app.css";
-import { t } from "./lib/i18n.svelte";
 
 // Script errors are kept in memory (never logged or sent) so the window tests can report them.
 const seen: string[] = [];
@@ -13,9 +12,6 @@ console.error = (...args: unknown[]) => {
   consoleError(...args);
 };
 window.addEventListener("unhandledrejection", (e) => seen.push(String(e.reason?.stack ?? e.reason)));
-
-// The window tests ask the page for its words, so one journey runs in every language.
-(window as unknown as { __consiliumT: typeof t }).__consiliumT = t;
 
 const target = document.getElementById("app");
 if (target) mount(App, { target });

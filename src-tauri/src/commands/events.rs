@@ -12,6 +12,9 @@ use tauri_specta::Event as TypedEvent;
 pub struct SyncState {
     /// Why a relay could not be reached ("offline, will retry"), if one could not.
     pub offline: Option<String>,
+    /// What the pass sent: the screens load again, since what they show (a circle's members
+    /// after an approval) changed with it.
+    pub sent: u64,
     pub queued: u64,
     pub failed: Vec<String>,
     /// An error of the pass itself (the vault, say), in the window's error shape.

@@ -260,11 +260,7 @@ pub(crate) async fn journey(w: &Window, b: &Cli, photos: &[String]) {
     w.sees(&approve).await;
     w.shot("join-request").await;
     let compared = w.tv("circle.compared_label", bruno).await;
-    w.field(&format!("input[aria-label='{compared}']"))
-        .await
-        .click()
-        .await
-        .unwrap();
+    w.tick(&format!("input[aria-label='{compared}']")).await;
     w.press(&approve).await;
     let started = Instant::now();
     loop {
@@ -328,7 +324,7 @@ pub(crate) async fn journey(w: &Window, b: &Cli, photos: &[String]) {
     // box down could land on "Not an identifier".)
     w.sees(&w.tv("privacy.left", json!({"n": 1})).await).await;
     w.sees_t("deid.title").await;
-    w.field("input[name=consent]").await.click().await.unwrap();
+    w.tick("input[name=consent]").await;
     w.choose(".share-box select", &circle_id(w).await).await;
     let save_and_share = w.t("editor.save_and_share").await;
     let share =

@@ -1090,6 +1090,11 @@ export type SyncState = SyncState_Serialize | SyncState_Deserialize;
 export type SyncState_Deserialize = {
 	/**  Why a relay could not be reached ("offline, will retry"), if one could not. */
 	offline?: string | null,
+	/**
+	 *  What the pass sent: the screens load again, since what they show (a circle's members
+	 *  after an approval) changed with it.
+	 */
+	sent: number,
 	queued: number,
 	failed: string[],
 	/**  An error of the pass itself (the vault, say), in the window's error shape. */
@@ -1101,6 +1106,11 @@ export type SyncState_Deserialize = {
 export type SyncState_Serialize = {
 	/**  Why a relay could not be reached ("offline, will retry"), if one could not. */
 	offline: string | null,
+	/**
+	 *  What the pass sent: the screens load again, since what they show (a circle's members
+	 *  after an approval) changed with it.
+	 */
+	sent: number,
 	queued: number,
 	failed: string[],
 	/**  An error of the pass itself (the vault, say), in the window's error shape. */

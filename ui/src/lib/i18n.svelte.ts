@@ -5,7 +5,8 @@
 //
 // `t` and the date helpers read the current language, so a template or `$derived` that calls
 // them (directly or through a function of `lib/`) is drawn again when the language changes.
-import { addMessages, date as dateFormat, format, init, locale } from "svelte-i18n";
+import { IntlMessageFormat } from "intl-messageformat";
+import { addMessages, date as dateFormat, init, json, locale } from "svelte-i18n";
 import { get } from "svelte/store";
 import type { Language } from "./api";
 import de from "../i18n/de.json";
@@ -44,10 +45,25 @@ export function language(): Lang {
   return current.lang;
 }
 
+// Formatters by language and message. svelte-i18n's own formatting memoizes on the message
+// text alone, so a message written the same in two languages ("{n, plural, one {# image}
+// other {# images}}" in English and French) would keep the plural rules of whichever language
+// formatted it first: "0 image" in English after French. Its lookup and locale are used; the
+// formatting is done here, per language.
+const formatters = new Map<string, IntlMessageFormat>();
+
 /** The message `key` in the current language, with its `{placeholders}` filled in. */
 export function t(key: MessageKey, values?: Values): string {
-  void current.lang;
-  return get(format)(key, { values });
+  const lang = current.lang;
+  const message = get(json)(key, lang);
+  if (typeof message !== "string") return key;
+  const id = `${lang}\u0000${message}`;
+  let formatter = formatters.get(id);
+  if (!formatter) {
+    formatter = new IntlMessageFormat(message, lang);
+    formatters.set(id, formatter);
+  }
+  return String(formatter.format(values ?? {}));
 }
 
 /** A day as the language writes it in full: "12 March 2026", "12 mars 2026", "12. März 2026". */

@@ -2,6 +2,13 @@
 import type { DeidReport, Resolution } from "./api";
 import { t, type MessageKey } from "./i18n.svelte";
 
+/** What a dropped DICOM attribute was, in the engine's words ("patient name") or the language's. */
+function dicomWords(what: string): string {
+  const key = `dicom.${what.toLowerCase().replace(/ /g, "_")}` as MessageKey;
+  const said = t(key);
+  return said === key ? what : said;
+}
+
 export function reportLines(r: DeidReport): string[] {
   const lines: string[] = [];
   if (r.exif_fields > 0) {
@@ -26,7 +33,7 @@ export function reportLines(r: DeidReport): string[] {
     const d = r.dicom;
     lines.push(
       d.identifying_dropped.length
-        ? t("report.dicom_including", { n: d.attributes_dropped, what: d.identifying_dropped.join(", ") })
+        ? t("report.dicom_including", { n: d.attributes_dropped, what: d.identifying_dropped.map(dicomWords).join(", ") })
         : t("report.dicom", { n: d.attributes_dropped }),
     );
     const kept = [d.modality && t("report.modality", { modality: d.modality }), d.body_part && t("report.body_part", { part: d.body_part })].filter(

@@ -209,7 +209,9 @@ impl Window {
     }
 
     pub async fn shows(&self, text: &str) -> bool {
-        self.text().await.contains(text)
+        // WebDriver gives a page's no-break spaces (French puts them before colons) as spaces.
+        let plain = |s: &str| s.replace(['\u{a0}', '\u{202f}'], " ");
+        plain(&self.text().await).contains(&plain(text))
     }
 
     /// The page's text, and any script error the page recorded.
@@ -250,6 +252,38 @@ impl Window {
                 panic!("no {css}: {e}; the window shows:\n{}", self.text().await)
             }
         }
+    }
+
+    /// Ticks the checkbox `css`, clicking again while the page still moves under the click
+    /// (images loading above it) until it reads ticked.
+    pub async fn tick(&self, css: &str) {
+        for _ in 0..5 {
+            let b = self.field(css).await;
+            let _ = self
+                .c
+                .execute(
+                    "arguments[0].scrollIntoView({block: 'center'});",
+                    vec![serde_json::to_value(&b).unwrap()],
+                )
+                .await;
+            if b.prop("checked").await.unwrap().as_deref() != Some("true") {
+                b.click().await.unwrap();
+            }
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            if self
+                .field(css)
+                .await
+                .prop("checked")
+                .await
+                .unwrap()
+                .as_deref()
+                == Some("true")
+            {
+                return;
+            }
+        }
+        self.shot("failure").await;
+        panic!("{css} never read ticked");
     }
 
     pub async fn type_in(&self, css: &str, text: &str) {
@@ -299,6 +333,15 @@ impl Window {
                 self.text().await
             );
         };
+        // Into the middle of the view first: a button at the window's lower edge (longer words
+        // push it there) can take a click that lands on nothing.
+        let _ = self
+            .c
+            .execute(
+                "arguments[0].scrollIntoView({block: 'center'});",
+                vec![serde_json::to_value(&button).unwrap()],
+            )
+            .await;
         button.click().await.unwrap();
     }
 
