@@ -16,7 +16,8 @@ python3 -m pip --version >/dev/null 2>&1 || need_apt+=(python3-pip)
 [ -x /usr/bin/time ] || need_apt+=(time)
 # The desktop window (Tauri 2 on WebKitGTK), its WebDriver, and a display for tests.
 pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "ok installed"; }
-for p in libwebkit2gtk-4.1-dev libxdo-dev libssl-dev libayatana-appindicator3-dev librsvg2-dev \
+# libheif: the decoder process reads HEIC photos with it (the binding links the system's).
+for p in libheif-dev libwebkit2gtk-4.1-dev libxdo-dev libssl-dev libayatana-appindicator3-dev librsvg2-dev \
          webkit2gtk-driver xvfb xauth imagemagick; do
     pkg "$p" || need_apt+=("$p")
 done

@@ -43,7 +43,7 @@ fuzz_target!(|data: &[u8]| {
     let mut file = vec![0u8; 128];
     file.extend_from_slice(b"DICM");
     file.extend_from_slice(data);
-    if let Ok(encoded) = request(&file, None, &LIMITS) {
+    if let Ok(encoded) = request(&file, false, None, &LIMITS) {
         let _ = answer(&encoded);
     }
 });

@@ -58,3 +58,19 @@ if [ ! -f "$dest/pydicom/.complete-data-$pydicom_data_version" ]; then
     touch "$dest/pydicom/.complete-data-$pydicom_data_version"
     echo "samples: $(find "$dest/pydicom/test_files/data_store" -type f | wc -l) DICOM files from pydicom-data"
 fi
+
+# HEIC/HEIF photos from pillow-heif's own tests (its source distribution on PyPI): real iPhone
+# photos (an iPhone 13 Pro's with GPS, an iPhone 8 Plus's taken sideways: Orientation "Rotate
+# 90 CW" and the container's rotation), Samsung and Xiaomi photos, a 200-megapixel one, and
+# corrupted and truncated files.
+heif_version="1.9.0"
+if [ ! -f "$dest/pillow_heif/.complete-$heif_version" ]; then
+    tmp="$(mktemp -d)"
+    python3 -m pip download --quiet --no-binary :all: --no-deps "pillow_heif==$heif_version" -d "$tmp"
+    rm -rf "$dest/pillow_heif"
+    mkdir -p "$dest/pillow_heif"
+    tar -xzf "$tmp/pillow_heif-$heif_version.tar.gz" -C "$dest/pillow_heif" --strip-components=1 --wildcards "*/tests/images/*"
+    rm -rf "$tmp"
+    touch "$dest/pillow_heif/.complete-$heif_version"
+    echo "samples: $(find "$dest/pillow_heif/tests/images" -type f | wc -l) HEIF files in $dest/pillow_heif/tests/images"
+fi

@@ -42,7 +42,7 @@ fn bench(c: &mut Criterion) {
     g.finish();
 
     let (_, uncompressed) = &files[0];
-    let encoded = request(uncompressed, None, &limits).unwrap();
+    let encoded = request(uncompressed, false, None, &limits).unwrap();
     let mut g = c.benchmark_group("decoder_process");
     g.sample_size(10);
     g.bench_function("baseline_in_this_process", |b| b.iter(|| answer(&encoded)));

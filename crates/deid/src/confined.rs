@@ -1,4 +1,5 @@
-//! The DICOM reader runs in a child process of its own (`consilium-decoder`), with an
+//! The DICOM reader, and libheif for HEIC photos, run in a child process of its own
+//! (`consilium-decoder`), with an
 //! address-space and a CPU-time limit, so a hostile file costs at most what the limits allow and
 //! never the app. The reader allocates each value at the length its header declares before
 //! reading it; the length walk (`dicom_lengths`) refuses what it can see, but it mirrors a
@@ -22,11 +23,12 @@ use wait_timeout::ChildExt;
 
 use crate::dicom::DicomFrame;
 use crate::error::{DeidError, Result};
+use crate::heif::HeifFrame;
 use crate::limits::ImportLimits;
 
 /// Changes whenever the request or the answer changes: a decoder left from another build is
 /// refused rather than misread.
-const PROTOCOL: u32 = 1;
+const PROTOCOL: u32 = 2;
 /// The decoder program, found beside the running program (or one folder up, for test programs
 /// in `target/*/deps`), or named by `CONSILIUM_DECODER`.
 const PROGRAM: &str = "consilium-decoder";
@@ -41,6 +43,8 @@ const BASE_ADDRESS_SPACE: u64 = 512 << 20;
 #[derive(Serialize, Deserialize)]
 struct Request {
     protocol: u32,
+    /// A HEIF file (else DICOM).
+    heif: bool,
     frame: Option<u32>,
     max_input_bytes: u64,
     max_side: u32,
@@ -64,6 +68,14 @@ enum Outcome {
         grey: bool,
         pixels: ByteBuf,
         report: DicomReport,
+    },
+    Heif {
+        width: u32,
+        height: u32,
+        pixels: ByteBuf,
+        exif: Option<ByteBuf>,
+        xmp: bool,
+        icc: bool,
     },
     Dicom(String),
     TooLarge {
@@ -91,7 +103,7 @@ pub(crate) fn render(
     if !crate::dicom::is_part10(bytes) {
         return Err(DeidError::NotDicomPart10);
     }
-    let encoded = request(bytes, frame, limits).map_err(|e| failed(&e))?;
+    let encoded = request(bytes, false, frame, limits).map_err(|e| failed(&e))?;
     let answer = run(&encoded, answer_limit(limits))?;
     let answer: Answer = ciborium::from_reader(&answer[..])
         .map_err(|e| failed(&format!("its answer could not be read: {e}")))?;
@@ -116,6 +128,7 @@ pub(crate) fn render(
                 image.ok_or_else(|| failed("its answer has the wrong number of pixels"))?;
             Ok(DicomFrame { pixels, report })
         }
+        Outcome::Heif { .. } => Err(failed("it answered with another kind of image")),
         Outcome::Dicom(why) => Err(DeidError::Dicom(why)),
         Outcome::TooLarge {
             max_side,
@@ -224,14 +237,62 @@ fn mismatch() -> DeidError {
     ))
 }
 
-/// One encoded request to the decoder.
+/// Decodes a HEIF file's primary image in the decoder process.
+pub(crate) fn render_heif(bytes: &[u8], limits: &ImportLimits) -> Result<HeifFrame> {
+    let encoded = request(bytes, true, None, limits).map_err(|e| failed(&e))?;
+    // Its failures are the image's (a damaged or hostile photo), told as such.
+    let unreadable = |e: DeidError| match e {
+        DeidError::Dicom(why) => DeidError::Corrupt(why.replace("DICOM reader", "image reader")),
+        other => other,
+    };
+    let answer = run(&encoded, answer_limit(limits)).map_err(unreadable)?;
+    let answer: Answer = ciborium::from_reader(&answer[..])
+        .map_err(|e| unreadable(failed(&format!("its answer could not be read: {e}"))))?;
+    if answer.protocol != PROTOCOL {
+        return Err(unreadable(mismatch()));
+    }
+    match answer.outcome {
+        Outcome::Heif {
+            width,
+            height,
+            pixels,
+            exif,
+            xmp,
+            icc,
+        } => Ok(HeifFrame {
+            pixels: RgbImage::from_raw(width, height, pixels.into_vec())
+                .ok_or_else(|| failed("its answer has the wrong number of pixels"))
+                .map_err(unreadable)?,
+            exif: exif.map(ByteBuf::into_vec),
+            xmp,
+            icc,
+        }),
+        Outcome::TooLarge {
+            max_side,
+            max_pixels,
+            detail,
+        } => Err(DeidError::TooLarge {
+            max_side,
+            max_pixels,
+            detail,
+        }),
+        Outcome::Dicom(why) => Err(DeidError::Corrupt(why)),
+        Outcome::Frame { .. } | Outcome::NotDicomPart10 => {
+            Err(unreadable(failed("it answered with another kind of image")))
+        }
+    }
+}
+
+/// One encoded request to the decoder: a DICOM file (its `frame`), or a HEIF file (`heif`).
 pub fn request(
     bytes: &[u8],
+    heif: bool,
     frame: Option<u32>,
     limits: &ImportLimits,
 ) -> std::result::Result<Vec<u8>, String> {
     let request = Request {
         protocol: PROTOCOL,
+        heif,
         frame,
         max_input_bytes: limits.max_input_bytes,
         max_side: limits.max_side,
@@ -285,6 +346,7 @@ fn limits_of(r: &Request) -> ImportLimits {
 pub fn answer(request: &[u8]) -> Vec<u8> {
     let outcome = match ciborium::from_reader::<Request, _>(request) {
         Ok(r) if r.protocol != PROTOCOL => Outcome::Dicom(mismatch().to_string()),
+        Ok(r) if r.heif => decode_heif(&r.bytes, &limits_of(&r)),
         Ok(r) => decode(&r.bytes, r.frame, &limits_of(&r)),
         Err(e) => {
             Outcome::Dicom(failed(&format!("its request could not be read: {e}")).to_string())
@@ -302,6 +364,38 @@ pub fn answer(request: &[u8]) -> Vec<u8> {
         out.clear();
     }
     out
+}
+
+fn decode_heif(bytes: &[u8], limits: &ImportLimits) -> Outcome {
+    if bytes.len() as u64 > limits.max_input_bytes {
+        return Outcome::Dicom(
+            DeidError::InputTooLarge {
+                bytes: bytes.len() as u64,
+                limit: limits.max_input_bytes,
+            }
+            .to_string(),
+        );
+    }
+    match crate::heif::decode_here(bytes, limits) {
+        Ok(frame) => Outcome::Heif {
+            width: frame.pixels.width(),
+            height: frame.pixels.height(),
+            pixels: ByteBuf::from(frame.pixels.into_raw()),
+            exif: frame.exif.map(ByteBuf::from),
+            xmp: frame.xmp,
+            icc: frame.icc,
+        },
+        Err(DeidError::TooLarge {
+            max_side,
+            max_pixels,
+            detail,
+        }) => Outcome::TooLarge {
+            max_side,
+            max_pixels,
+            detail,
+        },
+        Err(e) => Outcome::Dicom(e.to_string()),
+    }
 }
 
 fn decode(bytes: &[u8], frame: Option<u32>, limits: &ImportLimits) -> Outcome {

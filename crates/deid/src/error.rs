@@ -3,7 +3,7 @@
 #[derive(Debug, thiserror::Error)]
 pub enum DeidError {
     #[error(
-        "this file is not an image Consilium can read (JPEG, PNG, WebP, TIFF, GIF, BMP or a DICOM Part 10 file)"
+        "this file is not an image Consilium can read (JPEG, PNG, HEIC, WebP, TIFF, GIF, BMP or a DICOM Part 10 file)"
     )]
     UnknownFormat,
     #[error(

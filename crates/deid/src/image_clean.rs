@@ -95,6 +95,8 @@ pub fn clean_image(
         (frame.pixels, report)
     } else if options.frame.is_some_and(|f| f > 0) {
         return Err(DeidError::BadFrame);
+    } else if crate::heif::is_heif(original) {
+        decode_heif(original, limits)?
     } else {
         decode(original, limits)?
     };
@@ -285,6 +287,27 @@ fn decode(original: &[u8], limits: &ImportLimits) -> Result<(DynamicImage, DeidR
         report.frames_dropped = gif_has_more_frames(original);
     }
     Ok((pixels, report))
+}
+
+/// Decodes a HEIF photo in the decoder process. libheif turned it upright already (the
+/// container's rotation and mirror): the EXIF orientation, which repeats them, is reported as
+/// applied and never applied again.
+fn decode_heif(original: &[u8], limits: &ImportLimits) -> Result<(DynamicImage, DeidReport)> {
+    let frame = crate::confined::render_heif(original, limits)?;
+    let raw = RawMetadata {
+        exif: frame.exif,
+        xmp: frame.xmp,
+        iptc: false,
+        icc: frame.icc,
+    };
+    let mut report = DeidReport {
+        source_format: "HEIC".into(),
+        ..Default::default()
+    };
+    if let Some(o) = describe(original, &raw, &mut report).filter(|o| *o != 1) {
+        report.orientation_applied = Some(o);
+    }
+    Ok((DynamicImage::ImageRgb8(frame.pixels), report))
 }
 
 /// Decodes the pixels. A panic inside a third-party decoder on a hostile file (seen with the

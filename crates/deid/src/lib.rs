@@ -13,6 +13,7 @@ mod dicom_lengths;
 mod dicom_palette;
 pub mod error;
 mod faces;
+mod heif;
 mod image_clean;
 mod limits;
 mod metadata;

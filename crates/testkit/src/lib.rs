@@ -57,6 +57,29 @@ pub fn pydicom_file(name: &str) -> Option<PathBuf> {
     None
 }
 
+/// One of pillow-heif's HEIF test images (real iPhone, Samsung and Xiaomi photos, damaged
+/// files), fetched from PyPI by `tests/samples/fetch.sh`; `None` (with a note) when absent and
+/// not required.
+pub fn heif_file(name: &str) -> Option<PathBuf> {
+    let dir = std::env::var_os("CONSILIUM_SAMPLES")
+        .map(PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/consilium-samples"))
+        })?
+        .join("pillow_heif/tests/images");
+    if dir.is_dir() {
+        return Some(dir.join(name));
+    }
+    if std::env::var("CONSILIUM_REQUIRE_SAMPLES").as_deref() == Ok("1") {
+        panic!(
+            "HEIF corpus missing at {}; run tests/samples/fetch.sh",
+            dir.display()
+        );
+    }
+    eprintln!("skipping: HEIF corpus not fetched (tests/samples/fetch.sh)");
+    None
+}
+
 /// Metadata groups exiftool may report for a clean file: file-system facts, the JFIF/PNG
 /// headers an encoder writes, and exiftool's own derived values.
 pub const CLEAN_GROUPS: &[&str] = &[

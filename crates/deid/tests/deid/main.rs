@@ -7,6 +7,7 @@ use std::path::Path;
 
 mod dicom;
 mod dicom_full_size;
+mod heif;
 mod text_corpus;
 
 use consilium_deid::{CleanImage, CleanOptions, DeidError, ImportLimits, Redaction, clean_image};
