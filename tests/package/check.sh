@@ -106,6 +106,15 @@ CONSILIUM_PASSPHRASE="package check passphrase 42" \
     consilium --profile "$profile" --json case attach "$case_id" "$ct" >"$home/attached.json" \
     || fail "the installed consilium could not import a DICOM image: $(cat "$home/attached.json")"
 grep -q '"modality": *"CT"' "$home/attached.json" || fail "no CT in $(cat "$home/attached.json")"
+# And an iPhone photo through libheif, which the package's dependencies must bring.
+heic="${CONSILIUM_SAMPLES:-$HOME/.cache/consilium-samples}/pillow_heif/tests/images/heif_other/pug.heic"
+[ -f "$heic" ] || fail "$heic is missing: run tests/samples/fetch.sh"
+CONSILIUM_PASSPHRASE="package check passphrase 42" \
+    consilium --profile "$profile" --json case attach "$case_id" "$heic" >"$home/attached.json" \
+    || fail "the installed consilium could not import a HEIC photo: $(cat "$home/attached.json")"
+grep -q '"source_format": *"HEIC"' "$home/attached.json" || fail "no HEIC in $(cat "$home/attached.json")"
+dpkg-deb -f "$root/dist/packages/consilium_${version}_amd64.deb" Depends | grep -q libheif1 \
+    || fail "the desktop package does not depend on libheif1"
 DEBIAN_FRONTEND=noninteractive apt-get purge -y -qq consilium consilium-relay >/dev/null
 for program in /usr/bin/consilium /usr/bin/consilium-decoder /usr/bin/consilium-desktop /usr/bin/consilium-relay; do
     [ ! -e "$program" ] || fail "$program is still installed"
