@@ -94,6 +94,47 @@ pub fn address_space_limit(limits: &ImportLimits) -> u64 {
         .saturating_add(limits.max_alloc.saturating_mul(3))
 }
 
+/// Sends one request to the decoder process and reads its answer's outcome.
+fn ask(bytes: &[u8], heif: bool, frame: Option<u32>, limits: &ImportLimits) -> Result<Outcome> {
+    let encoded = request(bytes, heif, frame, limits).map_err(|e| failed(&e))?;
+    let answer = run(&encoded, answer_limit(limits))?;
+    let answer: Answer = ciborium::from_reader(&answer[..])
+        .map_err(|e| failed(&format!("its answer could not be read: {e}")))?;
+    if answer.protocol != PROTOCOL {
+        return Err(mismatch());
+    }
+    Ok(answer.outcome)
+}
+
+/// The pixels of an answer, only if they are exactly `width` × `height` pixels of `channels`
+/// bytes and within `limits`: an answer is not trusted further than the image crate, whose
+/// buffers accept more bytes than the size and whose encoders then assert on them.
+fn answered_pixels(
+    width: u32,
+    height: u32,
+    grey: bool,
+    pixels: Vec<u8>,
+    limits: &ImportLimits,
+) -> Result<DynamicImage> {
+    let channels: u64 = if grey { 1 } else { 3 };
+    let count = u64::from(width) * u64::from(height);
+    let fits = width > 0
+        && height > 0
+        && width <= limits.max_side
+        && height <= limits.max_side
+        && count <= limits.max_pixels
+        && pixels.len() as u64 == count * channels;
+    if !fits {
+        return Err(failed("its answer has the wrong number of pixels"));
+    }
+    let image = if grey {
+        GrayImage::from_raw(width, height, pixels).map(DynamicImage::ImageLuma8)
+    } else {
+        RgbImage::from_raw(width, height, pixels).map(DynamicImage::ImageRgb8)
+    };
+    image.ok_or_else(|| failed("its answer has the wrong number of pixels"))
+}
+
 /// Renders `frame` of a DICOM Part 10 file in the decoder process.
 pub(crate) fn render(
     bytes: &[u8],
@@ -103,31 +144,17 @@ pub(crate) fn render(
     if !crate::dicom::is_part10(bytes) {
         return Err(DeidError::NotDicomPart10);
     }
-    let encoded = request(bytes, false, frame, limits).map_err(|e| failed(&e))?;
-    let answer = run(&encoded, answer_limit(limits))?;
-    let answer: Answer = ciborium::from_reader(&answer[..])
-        .map_err(|e| failed(&format!("its answer could not be read: {e}")))?;
-    if answer.protocol != PROTOCOL {
-        return Err(mismatch());
-    }
-    match answer.outcome {
+    match ask(bytes, false, frame, limits)? {
         Outcome::Frame {
             width,
             height,
             grey,
             pixels,
             report,
-        } => {
-            let pixels = pixels.into_vec();
-            let image = if grey {
-                GrayImage::from_raw(width, height, pixels).map(DynamicImage::ImageLuma8)
-            } else {
-                RgbImage::from_raw(width, height, pixels).map(DynamicImage::ImageRgb8)
-            };
-            let pixels =
-                image.ok_or_else(|| failed("its answer has the wrong number of pixels"))?;
-            Ok(DicomFrame { pixels, report })
-        }
+        } => Ok(DicomFrame {
+            pixels: answered_pixels(width, height, grey, pixels.into_vec(), limits)?,
+            report,
+        }),
         Outcome::Heif { .. } => Err(failed("it answered with another kind of image")),
         Outcome::Dicom(why) => Err(DeidError::Dicom(why)),
         Outcome::TooLarge {
@@ -140,6 +167,45 @@ pub(crate) fn render(
             detail,
         }),
         Outcome::NotDicomPart10 => Err(DeidError::NotDicomPart10),
+    }
+}
+
+/// Decodes a HEIF file's primary image in the decoder process.
+pub(crate) fn render_heif(bytes: &[u8], limits: &ImportLimits) -> Result<HeifFrame> {
+    // Its failures are the image's (a damaged or hostile photo), told as such.
+    let unreadable = |e: DeidError| match e {
+        DeidError::Dicom(why) => DeidError::Corrupt(why.replace("DICOM reader", "image reader")),
+        other => other,
+    };
+    match ask(bytes, true, None, limits).map_err(unreadable)? {
+        Outcome::Heif {
+            width,
+            height,
+            pixels,
+            exif,
+            xmp,
+            icc,
+        } => Ok(HeifFrame {
+            pixels: answered_pixels(width, height, false, pixels.into_vec(), limits)
+                .map_err(unreadable)?
+                .to_rgb8(),
+            exif: exif.map(ByteBuf::into_vec),
+            xmp,
+            icc,
+        }),
+        Outcome::TooLarge {
+            max_side,
+            max_pixels,
+            detail,
+        } => Err(DeidError::TooLarge {
+            max_side,
+            max_pixels,
+            detail,
+        }),
+        Outcome::Dicom(why) => Err(DeidError::Corrupt(why)),
+        Outcome::Frame { .. } | Outcome::NotDicomPart10 => {
+            Err(unreadable(failed("it answered with another kind of image")))
+        }
     }
 }
 
@@ -235,52 +301,6 @@ fn mismatch() -> DeidError {
     DeidError::Dicom(format!(
         "the DICOM reader ({PROGRAM}) beside the app is from another version; reinstall Consilium"
     ))
-}
-
-/// Decodes a HEIF file's primary image in the decoder process.
-pub(crate) fn render_heif(bytes: &[u8], limits: &ImportLimits) -> Result<HeifFrame> {
-    let encoded = request(bytes, true, None, limits).map_err(|e| failed(&e))?;
-    // Its failures are the image's (a damaged or hostile photo), told as such.
-    let unreadable = |e: DeidError| match e {
-        DeidError::Dicom(why) => DeidError::Corrupt(why.replace("DICOM reader", "image reader")),
-        other => other,
-    };
-    let answer = run(&encoded, answer_limit(limits)).map_err(unreadable)?;
-    let answer: Answer = ciborium::from_reader(&answer[..])
-        .map_err(|e| unreadable(failed(&format!("its answer could not be read: {e}"))))?;
-    if answer.protocol != PROTOCOL {
-        return Err(unreadable(mismatch()));
-    }
-    match answer.outcome {
-        Outcome::Heif {
-            width,
-            height,
-            pixels,
-            exif,
-            xmp,
-            icc,
-        } => Ok(HeifFrame {
-            pixels: RgbImage::from_raw(width, height, pixels.into_vec())
-                .ok_or_else(|| failed("its answer has the wrong number of pixels"))
-                .map_err(unreadable)?,
-            exif: exif.map(ByteBuf::into_vec),
-            xmp,
-            icc,
-        }),
-        Outcome::TooLarge {
-            max_side,
-            max_pixels,
-            detail,
-        } => Err(DeidError::TooLarge {
-            max_side,
-            max_pixels,
-            detail,
-        }),
-        Outcome::Dicom(why) => Err(DeidError::Corrupt(why)),
-        Outcome::Frame { .. } | Outcome::NotDicomPart10 => {
-            Err(unreadable(failed("it answered with another kind of image")))
-        }
-    }
 }
 
 /// One encoded request to the decoder: a DICOM file (its `frame`), or a HEIF file (`heif`).
@@ -434,5 +454,32 @@ fn decode(bytes: &[u8], frame: Option<u32>, limits: &ImportLimits) -> Outcome {
         },
         Err(DeidError::NotDicomPart10) => Outcome::NotDicomPart10,
         Err(e) => Outcome::Dicom(e.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    /// A decoder answer is held to its size: one byte too many (which the image crate's buffer
+    /// takes, and its encoders then assert on) or a size past the limits is refused in words.
+    #[test]
+    fn an_answer_whose_pixels_do_not_match_its_size_is_refused() {
+        let limits = ImportLimits::default();
+        assert!(answered_pixels(2, 2, false, vec![0; 12], &limits).is_ok());
+        assert!(answered_pixels(2, 2, true, vec![0; 4], &limits).is_ok());
+        for (w, h, grey, len) in [
+            (2, 2, false, 13),
+            (2, 2, false, 11),
+            (2, 2, true, 12),
+            (0, 2, true, 0),
+        ] {
+            let err = answered_pixels(w, h, grey, vec![0; len], &limits).unwrap_err();
+            assert!(err.to_string().contains("wrong number of pixels"), "{err}");
+        }
+        let wide = limits.max_side + 1;
+        assert!(answered_pixels(wide, 1, true, vec![0; wide as usize], &limits).is_err());
     }
 }

@@ -68,6 +68,12 @@ pub(crate) fn decode_here(bytes: &[u8], limits: &ImportLimits) -> Result<HeifFra
         .interleaved
         .ok_or_else(|| DeidError::Corrupt("HEIF: no RGB plane".into()))?;
     let (pw, ph) = (plane.width, plane.height);
+    // The limits were checked on the header's size: a stream that decodes to another is refused.
+    if (pw, ph) != (w, h) {
+        return Err(DeidError::Corrupt(format!(
+            "HEIF: the header says {w}×{h} pixels, the image decodes to {pw}×{ph}"
+        )));
+    }
     let row = pw as usize * 3;
     let mut pixels = Vec::with_capacity(row * ph as usize);
     for y in 0..ph as usize {

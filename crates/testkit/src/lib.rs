@@ -35,49 +35,37 @@ pub fn sample(name: &str) -> Option<PathBuf> {
     samples_dir().map(|d| d.join(name))
 }
 
-/// One of the DICOM test files `pydicom` ships (fetched from PyPI by `tests/samples/fetch.sh`),
-/// or `None` (with a note) when the corpus is not there and not required.
-pub fn pydicom_file(name: &str) -> Option<PathBuf> {
+/// `name` in the fetched corpus folder `sub` (see `tests/samples/fetch.sh`), or `None` (with a
+/// note) when the corpus is not there and not required.
+fn corpus_file(sub: &str, what: &str, name: &str) -> Option<PathBuf> {
     let dir = std::env::var_os("CONSILIUM_SAMPLES")
         .map(PathBuf::from)
         .or_else(|| {
             std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/consilium-samples"))
         })?
-        .join("pydicom/test_files");
+        .join(sub);
     if dir.is_dir() {
         return Some(dir.join(name));
     }
     if std::env::var("CONSILIUM_REQUIRE_SAMPLES").as_deref() == Ok("1") {
         panic!(
-            "DICOM corpus missing at {}; run tests/samples/fetch.sh",
+            "{what} corpus missing at {}; run tests/samples/fetch.sh",
             dir.display()
         );
     }
-    eprintln!("skipping: DICOM corpus not fetched (tests/samples/fetch.sh)");
+    eprintln!("skipping: {what} corpus not fetched (tests/samples/fetch.sh)");
     None
 }
 
+/// One of the DICOM test files `pydicom` ships (fetched from PyPI by `tests/samples/fetch.sh`).
+pub fn pydicom_file(name: &str) -> Option<PathBuf> {
+    corpus_file("pydicom/test_files", "DICOM", name)
+}
+
 /// One of pillow-heif's HEIF test images (real iPhone, Samsung and Xiaomi photos, damaged
-/// files), fetched from PyPI by `tests/samples/fetch.sh`; `None` (with a note) when absent and
-/// not required.
+/// files), fetched from PyPI by `tests/samples/fetch.sh`.
 pub fn heif_file(name: &str) -> Option<PathBuf> {
-    let dir = std::env::var_os("CONSILIUM_SAMPLES")
-        .map(PathBuf::from)
-        .or_else(|| {
-            std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/consilium-samples"))
-        })?
-        .join("pillow_heif/tests/images");
-    if dir.is_dir() {
-        return Some(dir.join(name));
-    }
-    if std::env::var("CONSILIUM_REQUIRE_SAMPLES").as_deref() == Ok("1") {
-        panic!(
-            "HEIF corpus missing at {}; run tests/samples/fetch.sh",
-            dir.display()
-        );
-    }
-    eprintln!("skipping: HEIF corpus not fetched (tests/samples/fetch.sh)");
-    None
+    corpus_file("pillow_heif/tests/images", "HEIF", name)
 }
 
 /// Metadata groups exiftool may report for a clean file: file-system facts, the JFIF/PNG

@@ -435,14 +435,17 @@ impl Window {
             )
             .await
             .expect("axe-core runs");
-        found
+        // Anything but a list of findings is a run that did not happen, never "none found".
+        let list = found
             .as_array()
-            .map(|v| {
-                v.iter()
-                    .filter_map(|s| s.as_str().map(str::to_string))
-                    .collect()
+            .unwrap_or_else(|| panic!("axe-core gave no list of findings: {found}"));
+        list.iter()
+            .map(|s| {
+                s.as_str()
+                    .unwrap_or_else(|| panic!("axe-core gave {s}"))
+                    .to_string()
             })
-            .unwrap_or_default()
+            .collect()
     }
 
     /// Saves what the display shows (the real window, `import -window root`) when
