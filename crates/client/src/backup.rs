@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use crate::engine::{Engine, EngineConfig};
 use crate::error::{ClientError, Result};
-use crate::settings::Settings;
+use crate::settings::{Language, Settings};
 
 /// What a backup run did.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -138,25 +138,33 @@ impl Engine {
         let (vault, report) = match restored {
             Ok(done) => done,
             Err(e) => {
+                // The restore's own error is the one to tell; preferences that cannot be
+                // written back are a lesser loss (the defaults come back).
                 if let Some(bytes) = &local {
-                    Settings::put_back(dir, bytes)?;
+                    let _ = Settings::put_back(dir, bytes);
                 }
                 return Err(e.into());
             }
         };
-        // The settings as they were, when they still read; else this laptop's.
-        match serde_json::from_slice::<Settings>(&report.extras) {
+        let here = local
+            .as_deref()
+            .and_then(|b| serde_json::from_slice::<Settings>(b).ok());
+        // The settings as they were, when they still read; else this laptop's. A language
+        // chosen on this laptop's first-run screens a moment ago wins over the backup's.
+        let settings = match serde_json::from_slice::<Settings>(&report.extras) {
             Ok(settings) => Settings {
                 welcomed: true,
+                language: match &here {
+                    Some(h) if h.language != Language::System => h.language,
+                    _ => settings.language,
+                },
                 ..settings
-            }
-            .save(dir)?,
-            Err(_) => {
-                if let Some(bytes) = &local {
-                    Settings::put_back(dir, bytes)?;
-                }
-            }
-        }
+            },
+            Err(_) => here.unwrap_or_default(),
+        };
+        // The vault is whole by now: a settings file that cannot be written must not make a
+        // complete restore read as a failed one (a retry would meet a folder not empty).
+        let _ = settings.save(dir);
         let engine = Engine::ready(vault, config)?;
         let outcome = RestoreOutcome {
             cases: report.cases as u32,

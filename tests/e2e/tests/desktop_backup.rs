@@ -27,6 +27,9 @@ fn a_backup_made_in_the_settings_restores_on_the_first_screen_of_a_new_laptop() 
 
         w.press("Settings").await;
         w.sees("This laptop has no backup").await;
+        w.type_in("input[name=auto_lock]", "42").await;
+        w.press("Save settings").await;
+        w.sees("Settings saved.").await;
         w.type_in("input[name=backup_dir]", &folder).await;
         w.press("Back up now").await;
         let shown = w.field("[data-recovery-code]").await;
@@ -70,6 +73,15 @@ fn a_backup_made_in_the_settings_restores_on_the_first_screen_of_a_new_laptop() 
         w.sees("Cardiology Nantes: waiting for a member to let this laptop back in")
             .await;
         w.shot("restored-awaiting-readmission").await;
+        // The backup's settings, not the ones the window held before the restore: a Save
+        // here must not put the new laptop's defaults over them.
+        w.press("Settings").await;
+        let auto_lock = w.field("input[name=auto_lock]").await;
+        assert_eq!(
+            auto_lock.prop("value").await.unwrap().as_deref(),
+            Some("42"),
+            "the restored profile's auto-lock"
+        );
     });
     let _ = WAIT;
 }

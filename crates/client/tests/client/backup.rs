@@ -456,6 +456,11 @@ fn a_restore_goes_into_a_folder_holding_only_this_laptops_preferences() {
     let now = Settings::load(&new_laptop);
     assert_eq!(now.auto_lock_minutes, 42, "the backup's settings come back");
     assert!(now.welcomed, "the first-run screens stay read");
+    assert_eq!(
+        now.language,
+        Language::Fr,
+        "the language chosen on this laptop just now outlives the backup's"
+    );
 
     // Anything else in the folder is still refused: a restore never mixes with other files.
     let other = tmp.path().join("other");

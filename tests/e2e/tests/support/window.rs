@@ -77,11 +77,14 @@ impl Driver {
             .stderr(std::fs::File::create(log).unwrap())
             .spawn()
             .expect("tauri-driver is missing: bash scripts/install-deps.sh installs it");
+        // Both must listen: tauri-driver forwards the session request to WebKitWebDriver and,
+        // if that one is not up yet (a loaded CI machine), closes the connection unanswered.
         let started = Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        let listening = |p: u16| std::net::TcpStream::connect(("127.0.0.1", p)).is_ok();
+        while !(listening(port) && listening(native)) {
             assert!(
-                started.elapsed() < Duration::from_secs(20),
-                "tauri-driver did not start"
+                started.elapsed() < Duration::from_secs(30),
+                "tauri-driver or WebKitWebDriver did not start"
             );
             std::thread::sleep(Duration::from_millis(100));
         }
