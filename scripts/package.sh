@@ -47,6 +47,11 @@ touch "$extras/shlibs/debian/control"
 libs="$(cd "$extras/shlibs" && dpkg-shlibdeps -O "$release/consilium" "$release/consilium-decoder" 2>/dev/null \
     | sed -n 's/^shlibs:Depends=//p')"
 depends="$(echo "$libs" | tr ',' '\n' | sed 's/^ *//; s/"/\\"/g; s/.*/"&"/' | paste -sd, -)"
+# The .rpm names the same libraries as rpm's own dependency generator would, by soname
+# (libheif.so.1()(64bit)), which every RPM distribution resolves to its own package; the bundler
+# adds the window's WebKitGTK and GTK the same way.
+rpm_requires="$(objdump -p "$release/consilium" "$release/consilium-decoder" | awk '/NEEDED/ {print $2}' \
+    | sort -u | grep -v '^ld-linux' | sed 's/.*/"&()(64bit)"/' | paste -sd, -)"
 cat >"$bundle_config" <<JSON
 {
   "bundle": {
@@ -78,6 +83,7 @@ cat >"$bundle_config" <<JSON
       },
       "rpm": {
         "release": "1",
+        "depends": [$rpm_requires],
         "desktopTemplate": "../packaging/desktop/consilium.desktop.hbs",
         "files": {
           "/usr/bin/consilium": "$release/consilium",

@@ -37,6 +37,11 @@ for f in /usr/bin/consilium /usr/bin/consilium-decoder /usr/bin/consilium-deskto
          /usr/share/metainfo/org.consilium.desktop.metainfo.xml; do
     grep -qx "$f" "$root/dist/packages/rpm-files.txt" || fail "the rpm lacks $f"
 done
+# Without them an RPM system installs an app whose image reader cannot start.
+requires="$(rpm -qpR "$rpm_file")"
+for soname in 'libheif.so.1()(64bit)' 'libwebkit2gtk-4.1.so.0()(64bit)' 'libc.so.6()(64bit)'; do
+    grep -qxF "$soname" <<<"$requires" || fail "the rpm does not require $soname"
+done
 
 echo "== install"
 # A copy left by an earlier run (the same version) would not be replaced.

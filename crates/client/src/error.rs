@@ -47,6 +47,9 @@ pub enum ErrorCode {
     BackupDamaged,
     /// The recovery code does not open this backup.
     WrongRecoveryCode,
+    /// A part of the installation is missing or from another version (the confined image
+    /// reader): reinstalling mends it, and nothing of the user's is wrong.
+    InstallDamaged,
     /// A fault inside Consilium: a bug, not something the user did.
     Internal,
 }
@@ -183,6 +186,7 @@ fn image_code(e: &DeidError) -> ErrorCode {
         DeidError::BadFrame => ErrorCode::InvalidInput,
         DeidError::TooLarge { .. } | DeidError::InputTooLarge { .. } => ErrorCode::ImageTooLarge,
         DeidError::RedactionOutside { .. } | DeidError::BadRedaction(_) => ErrorCode::InvalidInput,
+        DeidError::ReaderUnavailable(_) => ErrorCode::InstallDamaged,
         DeidError::Encode(_) => ErrorCode::Internal,
     }
 }

@@ -11,7 +11,7 @@
 //! CBOR, the answer bounded by the pixels the limits allow; it waits a bounded time.
 
 use std::io::{Read, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -97,7 +97,7 @@ pub fn address_space_limit(limits: &ImportLimits) -> u64 {
 /// Sends one request to the decoder process and reads its answer's outcome.
 fn ask(bytes: &[u8], heif: bool, frame: Option<u32>, limits: &ImportLimits) -> Result<Outcome> {
     let encoded = request(bytes, heif, frame, limits).map_err(|e| failed(&e))?;
-    let answer = run(&encoded, answer_limit(limits))?;
+    let answer = run(&program()?, &encoded, answer_limit(limits))?;
     let answer: Answer = ciborium::from_reader(&answer[..])
         .map_err(|e| failed(&format!("its answer could not be read: {e}")))?;
     if answer.protocol != PROTOCOL {
@@ -172,11 +172,7 @@ pub(crate) fn render(
 
 /// Decodes a HEIF file's primary image in the decoder process.
 pub(crate) fn render_heif(bytes: &[u8], limits: &ImportLimits) -> Result<HeifFrame> {
-    // Its failures are the image's (a damaged or hostile photo), told as such.
-    let unreadable = |e: DeidError| match e {
-        DeidError::Dicom(why) => DeidError::Corrupt(why.replace("DICOM reader", "image reader")),
-        other => other,
-    };
+    let unreadable = heif_unreadable;
     match ask(bytes, true, None, limits).map_err(unreadable)? {
         Outcome::Heif {
             width,
@@ -209,11 +205,20 @@ pub(crate) fn render_heif(bytes: &[u8], limits: &ImportLimits) -> Result<HeifFra
     }
 }
 
+/// A HEIF decode's failure as the physician is told it: the reader's failures are the image's
+/// (a damaged or hostile photo); a reader that cannot run stays the installation's fault.
+fn heif_unreadable(e: DeidError) -> DeidError {
+    match e {
+        DeidError::Dicom(why) => DeidError::Corrupt(why.replace("DICOM reader", "image reader")),
+        other => other,
+    }
+}
+
 /// The decoder process's encoded answer to an encoded `request` (see [`request`]), bounded as
 /// an import bounds it: what [`answer`] gives in this process, plus the process. For the
 /// benchmark that measures what the process costs.
 pub fn answer_from_process(request: &[u8], limits: &ImportLimits) -> Result<Vec<u8>> {
-    run(request, answer_limit(limits))
+    run(&program()?, request, answer_limit(limits))
 }
 
 fn answer_limit(limits: &ImportLimits) -> u64 {
@@ -221,14 +226,15 @@ fn answer_limit(limits: &ImportLimits) -> u64 {
     limits.max_pixels.saturating_mul(3).saturating_add(1 << 20)
 }
 
-/// Runs the decoder on `request`; its stdout, if it ended well and within `answer_limit` bytes.
-fn run(request: &[u8], answer_limit: u64) -> Result<Vec<u8>> {
-    let mut child = Command::new(program()?)
+/// Runs the decoder `program` on `request`; its stdout, if it ended well and within
+/// `answer_limit` bytes.
+fn run(program: &Path, request: &[u8], answer_limit: u64) -> Result<Vec<u8>> {
+    let mut child = Command::new(program)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
-        .map_err(|e| failed(&format!("it could not start: {e}")))?;
+        .map_err(|e| DeidError::ReaderUnavailable(format!("it could not start: {e}")))?;
     let mut stdout = child
         .stdout
         .take()
@@ -286,8 +292,8 @@ fn program() -> Result<PathBuf> {
         .map(|dir| dir.join(&name))
         .find(|candidate| candidate.is_file())
         .ok_or_else(|| {
-            DeidError::Dicom(format!(
-                "the DICOM reader ({name}) is not installed beside {}; reinstall Consilium",
+            DeidError::ReaderUnavailable(format!(
+                "{name} is not installed beside {}",
                 exe.display()
             ))
         })
@@ -298,8 +304,8 @@ fn failed(why: &str) -> DeidError {
 }
 
 fn mismatch() -> DeidError {
-    DeidError::Dicom(format!(
-        "the DICOM reader ({PROGRAM}) beside the app is from another version; reinstall Consilium"
+    DeidError::ReaderUnavailable(format!(
+        "the {PROGRAM} beside the app is from another version"
     ))
 }
 
@@ -481,5 +487,27 @@ mod tests {
         }
         let wide = limits.max_side + 1;
         assert!(answered_pixels(wide, 1, true, vec![0; wide as usize], &limits).is_err());
+    }
+
+    /// A reader that is missing, cannot start or is from another version is the installation's
+    /// fault: told so, never as a damaged photo (which would send a physician re-exporting a
+    /// good one).
+    #[test]
+    fn a_reader_that_cannot_run_is_not_told_as_a_damaged_image() {
+        let missing = run(Path::new("/nonexistent/consilium-decoder"), b"", 1 << 10).unwrap_err();
+        assert!(
+            matches!(missing, DeidError::ReaderUnavailable(_)),
+            "{missing:?}"
+        );
+        assert!(matches!(
+            heif_unreadable(missing),
+            DeidError::ReaderUnavailable(_)
+        ));
+        assert!(matches!(
+            heif_unreadable(mismatch()),
+            DeidError::ReaderUnavailable(_)
+        ));
+        let damaged = heif_unreadable(failed("its answer could not be read"));
+        assert!(matches!(damaged, DeidError::Corrupt(_)), "{damaged:?}");
     }
 }

@@ -39,6 +39,10 @@ pub enum DeidError {
     },
     #[error("'{0}' is not a redaction rectangle: use X,Y,W,H in pixels, e.g. 10,20,300,200")]
     BadRedaction(String),
+    /// The confined image reader (`consilium-decoder`) is missing, cannot start, or is from
+    /// another version: the installation's fault, never the image's.
+    #[error("Consilium's image reader cannot run ({0}); reinstall Consilium")]
+    ReaderUnavailable(String),
     #[error("the cleaned image could not be encoded: {0}")]
     Encode(String),
 }

@@ -693,6 +693,11 @@ export type ErrorCode = "wrong_passphrase" | "vault_missing" | "vault_exists" | 
 "backup_damaged" | 
 /**  The recovery code does not open this backup. */
 "wrong_recovery_code" | 
+/**
+ *  A part of the installation is missing or from another version (the confined image
+ *  reader): reinstalling mends it, and nothing of the user's is wrong.
+ */
+"install_damaged" | 
 /**  A fault inside Consilium: a bug, not something the user did. */
 "internal";
 

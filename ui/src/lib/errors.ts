@@ -13,6 +13,7 @@ const advice: Record<ErrorCode, MessageKey> = {
   not_found: "error.not_found",
   invalid_input: "error.invalid_input",
   image_unreadable: "error.image_unreadable",
+  install_damaged: "error.install_damaged",
   image_too_large: "error.image_too_large",
   image_unsupported: "error.image_unsupported",
   disk_full: "error.disk_full",
