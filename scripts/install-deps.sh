@@ -22,6 +22,12 @@ for p in libheif-dev libwebkit2gtk-4.1-dev libxdo-dev libssl-dev libayatana-appi
     pkg "$p" || need_apt+=("$p")
 done
 command -v npm >/dev/null || need_apt+=(nodejs npm)
+# The relay's second backend and its several instances: PostgreSQL and a load balancer, the
+# real programs, which the relay's tests start in temporary folders (an S3 server comes below).
+for p in postgresql-15 haproxy; do
+    pkg "$p" || need_apt+=("$p")
+done
+python3 -m venv --help >/dev/null 2>&1 || need_apt+=(python3-venv)
 # The window's French journey runs the app in the fr_FR.UTF-8 locale, generated below.
 command -v localedef >/dev/null || need_apt+=(locales)
 
@@ -60,4 +66,12 @@ tools="${HOME}/.cache/consilium/tools"
 if [ ! -x "$tools/bin/tauri-driver" ]; then
     echo "installing tauri-driver"
     quietly cargo install tauri-driver --version 2.1.0 --locked --root "$tools"
+fi
+
+# An S3-protocol server for the relay's bucket backend: moto's, from PyPI, in its own
+# environment beside the build cache.
+if [ ! -x "$tools/s3/bin/moto_server" ]; then
+    echo "installing moto's S3 server"
+    python3 -m venv "$tools/s3"
+    quietly "$tools/s3/bin/pip" install --quiet 'moto[server]==5.1.0'
 fi
