@@ -59,6 +59,8 @@ pub struct RelayConfig {
     /// Load balancers in front of the relay whose connections start with a PROXY protocol v1
     /// line naming the client, whose address then counts for the per-address cap.
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// Where blob bytes live: the data folder (default) or an S3-compatible bucket.
+    pub blobs: crate::store::BlobLocation,
 }
 
 impl RelayConfig {
@@ -86,6 +88,7 @@ impl RelayConfig {
             origins: Vec::new(),
             admission: crate::admission::Admission::Invite,
             trusted_proxies: Vec::new(),
+            blobs: crate::store::BlobLocation::Folder,
         }
     }
 }

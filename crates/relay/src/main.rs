@@ -80,6 +80,12 @@ struct Serve {
         default_value_t = 256
     )]
     max_connections_per_address: usize,
+    /// Keep blobs in an S3-compatible bucket, `s3://bucket/prefix`, instead of the data folder
+    /// (for several instances behind a load balancer). The server and credentials come from
+    /// the environment: AWS_ENDPOINT_URL, AWS_REGION, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY
+    /// (and AWS_ALLOW_HTTP=true for a plain-HTTP server on this machine).
+    #[arg(long, env = "CONSILIUM_RELAY_BLOBS")]
+    blobs: Option<consilium_relay::store::BucketAddress>,
 }
 
 #[tokio::main]
@@ -120,6 +126,9 @@ async fn main() -> Result<()> {
     config.admission = args.admission;
     config.trusted_proxies = args.trusted_proxies;
     config.max_connections_per_address = args.max_connections_per_address;
+    if let Some(bucket) = args.blobs {
+        config.blobs = consilium_relay::store::BlobLocation::Bucket(bucket);
+    }
     run(listener, config, shutdown_signal())
         .await
         .context("serving")?;

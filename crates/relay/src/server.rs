@@ -44,8 +44,8 @@ pub async fn run(
             "open admission lets any key use the relay: allowed only on a loopback address, not {local}"
         )));
     }
-    let store =
-        store::Store::open(&config.data_dir).map_err(|e| std::io::Error::other(e.to_string()))?;
+    let store = store::Store::open_with(&config.data_dir, &config.blobs)
+        .map_err(|e| std::io::Error::other(e.to_string()))?;
     let admitted = Arc::new(Admitted::new(
         config.admission,
         store

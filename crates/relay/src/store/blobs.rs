@@ -1,8 +1,8 @@
-//! Encrypted blobs: content-addressed files, written and fsynced before their record commits,
-//! counted against the uploader's quota, readable by the group's members; files no record refers
+//! Encrypted blobs: content-addressed bytes (`blob_files`), kept durably before their record
+//! commits, counted against the uploader's quota, readable by the group's members; files no record refers
 //! to are swept at start-up.
 
-use std::path::PathBuf;
+use std::io::Read;
 
 use rusqlite::{Connection, OptionalExtension, params};
 
@@ -11,31 +11,20 @@ use crate::auth::Account;
 use crate::error::{RelayError, Result};
 
 impl Store {
-    /// Removes blob files no record refers to and half-written `.partial` files: what a crash
-    /// between writing a blob and recording it leaves. Runs at start-up, before serving.
+    /// Removes blob bytes no record refers to and half-written files: what a crash between
+    /// keeping a blob and recording it leaves. Runs at start-up, before serving.
     pub(super) fn sweep_orphaned_blobs(&self) -> Result<()> {
-        let known: std::collections::HashSet<String> = self.read(|c| {
+        let known: std::collections::HashSet<Vec<u8>> = self.read(|c| {
             let mut stmt = c.prepare("SELECT id FROM blobs")?;
             let ids = stmt.query_map([], |r| r.get::<_, Vec<u8>>(0))?;
-            Ok(ids
-                .collect::<rusqlite::Result<Vec<_>>>()?
-                .into_iter()
-                .map(hex::encode)
-                .collect())
+            Ok(ids.collect::<rusqlite::Result<_>>()?)
         })?;
-        let entries =
-            std::fs::read_dir(&self.blob_dir).map_err(|e| RelayError::Internal(e.to_string()))?;
-        for entry in entries.flatten() {
-            let name = entry.file_name().to_string_lossy().to_string();
-            if !known.contains(&name) {
-                let _ = std::fs::remove_file(entry.path());
-            }
-        }
-        Ok(())
-    }
-
-    pub(super) fn blob_path(&self, id: &[u8; 32]) -> PathBuf {
-        self.blob_dir.join(hex::encode(id))
+        // The bucket's objects carry the real time; the grace is measured against it.
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+        self.blob_files
+            .sweep(&|id: &[u8; 32]| known.contains(&id[..]), now)
     }
 
     fn blob_room(
@@ -79,25 +68,10 @@ impl Store {
         let size = bytes.len() as u64;
         self.read(|c| Self::blob_room(c, uploader, group_id, id, size, quota))?;
         let _files = self
-            .blob_files
+            .blob_lock
             .read()
             .map_err(|_| RelayError::Internal("blob lock poisoned".into()))?;
-        let internal = |e: std::io::Error| RelayError::Internal(e.to_string());
-        let path = self.blob_path(id);
-        let mut suffix = [0u8; 8];
-        ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut suffix)
-            .map_err(|_| RelayError::Internal("no randomness".into()))?;
-        let partial = path.with_extension(format!("{}.partial", hex::encode(suffix)));
-        {
-            use std::io::Write;
-            let mut f = super::private_file(&partial).map_err(internal)?;
-            f.write_all(bytes).map_err(internal)?;
-            f.sync_all().map_err(internal)?;
-        }
-        std::fs::rename(&partial, &path).map_err(internal)?;
-        std::fs::File::open(&self.blob_dir)
-            .and_then(|d| d.sync_all())
-            .map_err(internal)?;
+        self.blob_files.put(id, bytes)?;
         let (uploader, group_id, id) = (*uploader, group_id.to_vec(), *id);
         self.write(move |c| {
             Self::blob_room(c, &uploader, &group_id, &id, size, quota)?;
@@ -115,7 +89,7 @@ impl Store {
     /// or a blob not uploaded there by them, gets "not found" (nothing is revealed).
     pub fn withdraw_blob(&self, uploader: &Account, group_id: &[u8], id: &[u8; 32]) -> Result<()> {
         let _files = self
-            .blob_files
+            .blob_lock
             .write()
             .map_err(|_| RelayError::Internal("blob lock poisoned".into()))?;
         let (uploader, group, blob) = (*uploader, group_id.to_vec(), *id);
@@ -138,17 +112,20 @@ impl Store {
             })
             .wait()?;
         if unheld {
-            let _ = std::fs::remove_file(self.blob_path(id));
+            // Bytes whose removal fails have no record now: a later sweep takes them.
+            let _ = self.blob_files.remove(id);
         }
         Ok(())
     }
 
-    /// A blob's bytes, for a member of one of the blob's groups only; anyone else gets "not
-    /// found".
-    /// The blob's file, opened for `reader` (a member of a group holding it), and its length:
-    /// served as a stream, so a 60 MiB image costs the relay a read buffer, not 60 MiB. An open
-    /// file stays readable if pruning removes its name meanwhile.
-    pub fn open_blob(&self, reader: &Account, id: &[u8; 32]) -> Result<(std::fs::File, u64)> {
+    /// The blob's bytes, opened for `reader` (a member of a group holding it), and their
+    /// length: served as a stream, so a 60 MiB image costs the relay a read buffer, not 60 MiB.
+    /// Anyone else gets "not found".
+    pub fn open_blob(
+        &self,
+        reader: &Account,
+        id: &[u8; 32],
+    ) -> Result<(Box<dyn Read + Send>, u64)> {
         let readable = self.read(|c| {
             Ok(c.query_row(
                 "SELECT 1 FROM blobs b JOIN members m ON m.group_id = b.group_id
@@ -162,15 +139,12 @@ impl Store {
         if !readable {
             return Err(RelayError::NotFound);
         }
-        let internal = |e: std::io::Error| RelayError::Internal(e.to_string());
-        let file = std::fs::File::open(self.blob_path(id)).map_err(internal)?;
-        let len = file.metadata().map_err(internal)?.len();
-        Ok((file, len))
+        let opened = self.blob_files.open(id)?;
+        Ok((opened.reader, opened.len))
     }
 
     /// The whole blob, for tests and tools (the relay itself streams it: `open_blob`).
     pub fn read_blob(&self, reader: &Account, id: &[u8; 32]) -> Result<Vec<u8>> {
-        use std::io::Read as _;
         let (mut file, len) = self.open_blob(reader, id)?;
         let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
         file.read_to_end(&mut bytes)

@@ -9,6 +9,7 @@
 //! SQL files; `group_commit` the one writer thread that commits writes in batches.
 
 mod accounts;
+mod blob_files;
 mod blobs;
 mod device_moves;
 mod group_commit;
@@ -23,9 +24,10 @@ mod reports;
 mod retention;
 mod successors;
 
+pub use blob_files::BucketAddress;
 pub use group_commit::Pending;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -79,11 +81,12 @@ pub struct Store {
     writer: group_commit::Writer,
     readers: Vec<Mutex<Connection>>,
     next_reader: AtomicUsize,
-    blob_dir: PathBuf,
+    /// Where blob bytes live (`blob_files`): the relay's folder or a bucket.
+    blob_files: Box<dyn blob_files::BlobFiles>,
     /// Uploads hold it shared from writing a file to committing its record; pruning holds it
     /// alone from dropping records to removing files, so it never removes a file an upload in
     /// flight is about to record.
-    blob_files: std::sync::RwLock<()>,
+    blob_lock: std::sync::RwLock<()>,
 }
 
 /// Opens the relay's database, made the operator's alone: a new one is created empty with mode
@@ -140,11 +143,30 @@ fn owner_only(path: &Path, mode: u32) -> std::io::Result<()> {
     Ok(())
 }
 
+/// Where a relay keeps blob bytes.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum BlobLocation {
+    /// The `blobs` folder beside the database (one machine).
+    #[default]
+    Folder,
+    /// An S3-compatible bucket (several instances).
+    Bucket(BucketAddress),
+}
+
 impl Store {
+    /// The relay's store in `data_dir`, blobs in its folder.
     pub fn open(data_dir: &Path) -> Result<Store> {
+        Store::open_with(data_dir, &BlobLocation::Folder)
+    }
+
+    /// The relay's store in `data_dir`, blobs where `blobs` says.
+    pub fn open_with(data_dir: &Path, blobs: &BlobLocation) -> Result<Store> {
         let internal = |e: std::io::Error| RelayError::Internal(e.to_string());
         private_dir(data_dir).map_err(internal)?;
-        private_dir(&data_dir.join("blobs")).map_err(internal)?;
+        let blob_files: Box<dyn blob_files::BlobFiles> = match blobs {
+            BlobLocation::Folder => Box::new(blob_files::Disk::open(data_dir.join("blobs"))?),
+            BlobLocation::Bucket(address) => Box::new(blob_files::Bucket::open(address)?),
+        };
         let db = data_dir.join("relay.db");
         let mut conn = connect(&db)?;
         migrations::migrate(&mut conn)?;
@@ -159,8 +181,8 @@ impl Store {
             writer: group_commit::Writer::start(conn)?,
             readers,
             next_reader: AtomicUsize::new(0),
-            blob_dir: data_dir.join("blobs"),
-            blob_files: std::sync::RwLock::new(()),
+            blob_files,
+            blob_lock: std::sync::RwLock::new(()),
         };
         store.sweep_orphaned_blobs()?;
         Ok(store)

@@ -55,7 +55,7 @@ impl Store {
     pub fn prune(&self, now: i64, retention_ms: i64) -> Result<u64> {
         let cutoff = now - retention_ms;
         let _files = self
-            .blob_files
+            .blob_lock
             .write()
             .map_err(|_| RelayError::Internal("blob lock poisoned".into()))?;
         let unreferenced: Vec<Vec<u8>> = self
@@ -120,7 +120,10 @@ impl Store {
             })
             .wait()?;
         for id in &unreferenced {
-            let _ = std::fs::remove_file(self.blob_dir.join(hex::encode(id)));
+            // A blob left behind is swept at a later start; the records are gone already.
+            if let Ok(id) = <[u8; 32]>::try_from(&id[..]) {
+                let _ = self.blob_files.remove(&id);
+            }
         }
         Ok(unreferenced.len() as u64)
     }

@@ -6,6 +6,7 @@
 mod abuse;
 mod admission;
 mod auth;
+mod bucket;
 mod deadlines;
 mod device_keys;
 mod device_move;

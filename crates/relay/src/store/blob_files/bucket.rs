@@ -1,0 +1,270 @@
+//! Blobs as objects in an S3-compatible bucket (`s3://bucket/prefix`), for relays that run as
+//! several instances: any instance reads what another wrote. The endpoint, region and
+//! credentials come from the environment (`AWS_ENDPOINT_URL`, `AWS_REGION`,
+//! `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`), as every S3 tool reads them.
+//!
+//! An object appears only when its upload completes (S3 has no partial objects), so a blob is
+//! never visible half-written. The bucket's client runs on a runtime of its own: the store is
+//! called from blocking threads, and from tests without any runtime.
+
+use std::io::Read;
+use std::sync::Arc;
+
+use futures_util::StreamExt;
+use object_store::aws::AmazonS3Builder;
+use object_store::path::Path as ObjectPath;
+use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
+
+use super::{BlobFiles, Opened, UNRECORDED_GRACE_MS, id_of, name};
+use crate::error::{RelayError, Result};
+
+/// `s3://bucket/prefix` as the operator wrote it, and what the configuration file says of its
+/// server; what it leaves out comes from the environment.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct BucketAddress {
+    pub bucket: String,
+    pub prefix: String,
+    /// The server, for a bucket not at Amazon (`https://s3.example.org`).
+    pub endpoint: Option<String>,
+    pub region: Option<String>,
+    pub access_key_id: Option<String>,
+    pub secret_access_key: Option<String>,
+    /// Plain HTTP to the server: for a server on the same machine or in tests only, since the
+    /// credentials then travel in clear.
+    pub allow_http: bool,
+}
+
+impl std::str::FromStr for BucketAddress {
+    type Err = String;
+
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        let rest = s
+            .strip_prefix("s3://")
+            .ok_or_else(|| format!("{s:?} is not a bucket address (s3://bucket/prefix)"))?;
+        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+        if bucket.is_empty() {
+            return Err(format!("{s:?} names no bucket"));
+        }
+        Ok(BucketAddress {
+            bucket: bucket.into(),
+            prefix: prefix.trim_matches('/').into(),
+            ..BucketAddress::default()
+        })
+    }
+}
+
+pub(crate) struct Bucket {
+    store: Arc<dyn ObjectStore>,
+    prefix: String,
+    /// Always there until the bucket is dropped (see `Drop`).
+    runtime: Option<tokio::runtime::Runtime>,
+    handle: tokio::runtime::Handle,
+}
+
+impl Drop for Bucket {
+    /// The relay drops its store inside its own runtime, where dropping another one blocks
+    /// and panics: the bucket's runtime is let go in the background instead.
+    fn drop(&mut self) {
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
+}
+
+impl std::fmt::Debug for Bucket {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Bucket")
+            .field("store", &self.store.to_string())
+            .field("prefix", &self.prefix)
+            .finish()
+    }
+}
+
+/// A bucket that cannot be reached answers `busy`: the client tries again later.
+fn unavailable(e: object_store::Error) -> RelayError {
+    match e {
+        object_store::Error::NotFound { .. } => RelayError::NotFound,
+        other => {
+            tracing::warn!(error = %other, "the blob bucket failed");
+            RelayError::Busy
+        }
+    }
+}
+
+impl Bucket {
+    pub(crate) fn open(address: &BucketAddress) -> Result<Bucket> {
+        let mut builder = AmazonS3Builder::from_env().with_bucket_name(&address.bucket);
+        if let Some(endpoint) = &address.endpoint {
+            builder = builder.with_endpoint(endpoint);
+        }
+        if let Some(region) = &address.region {
+            builder = builder.with_region(region);
+        }
+        if let Some(key) = &address.access_key_id {
+            builder = builder.with_access_key_id(key);
+        }
+        if let Some(secret) = &address.secret_access_key {
+            builder = builder.with_secret_access_key(secret);
+        }
+        if address.allow_http {
+            builder = builder.with_allow_http(true);
+        }
+        let store = builder
+            .build()
+            .map_err(|e| RelayError::Internal(format!("the blob bucket: {e}")))?;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("blob-bucket")
+            .enable_all()
+            .build()
+            .map_err(|e| RelayError::Internal(e.to_string()))?;
+        Ok(Bucket {
+            store: Arc::new(store),
+            prefix: address.prefix.clone(),
+            handle: runtime.handle().clone(),
+            runtime: Some(runtime),
+        })
+    }
+
+    /// Runs `work` on the bucket's runtime and waits for it: from a blocking thread, a test, or
+    /// the relay's start-up inside its own runtime alike (where a nested `block_on` panics).
+    fn wait<T: Send + 'static>(
+        &self,
+        work: impl std::future::Future<Output = T> + Send + 'static,
+    ) -> T {
+        wait_on(&self.handle, work)
+    }
+
+    fn path(&self, id: &[u8; 32]) -> ObjectPath {
+        if self.prefix.is_empty() {
+            ObjectPath::from(name(id))
+        } else {
+            ObjectPath::from(format!("{}/{}", self.prefix, name(id)))
+        }
+    }
+}
+
+fn wait_on<T: Send + 'static>(
+    runtime: &tokio::runtime::Handle,
+    work: impl std::future::Future<Output = T> + Send + 'static,
+) -> T {
+    let (tx, rx) = std::sync::mpsc::sync_channel(1);
+    runtime.spawn(async move {
+        let _ = tx.send(work.await);
+    });
+    // The runtime lives as long as the bucket, and the task always sends.
+    #[allow(clippy::expect_used)]
+    rx.recv().expect("the bucket's runtime answers")
+}
+
+impl BlobFiles for Bucket {
+    fn put(&self, id: &[u8; 32], bytes: &[u8]) -> Result<()> {
+        let (store, path) = (self.store.clone(), self.path(id));
+        let payload = PutPayload::from(bytes.to_vec());
+        self.wait(async move { store.put(&path, payload).await })
+            .map(|_| ())
+            .map_err(unavailable)
+    }
+
+    fn open(&self, id: &[u8; 32]) -> Result<Opened> {
+        let (store, path) = (self.store.clone(), self.path(id));
+        let got = self
+            .wait(async move { store.get(&path).await })
+            .map_err(unavailable)?;
+        let len = got.meta.size;
+        Ok(Opened {
+            reader: Box::new(ObjectReader {
+                stream: Some(got.into_stream()),
+                chunk: bytes::Bytes::new(),
+                runtime: self.handle.clone(),
+            }),
+            len,
+        })
+    }
+
+    fn remove(&self, id: &[u8; 32]) -> Result<()> {
+        let (store, path) = (self.store.clone(), self.path(id));
+        match self.wait(async move { store.delete(&path).await }) {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+
+    /// Other instances may be uploading: only what is older than the grace goes.
+    fn sweep(&self, recorded: &dyn Fn(&[u8; 32]) -> bool, now_ms: i64) -> Result<()> {
+        let prefix = (!self.prefix.is_empty()).then(|| ObjectPath::from(self.prefix.as_str()));
+        let store = self.store.clone();
+        let listed: Vec<_> =
+            self.wait(async move { store.list(prefix.as_ref()).collect::<Vec<_>>().await });
+        for meta in listed {
+            let meta = meta.map_err(unavailable)?;
+            let old = now_ms - meta.last_modified.timestamp_millis() > UNRECORDED_GRACE_MS;
+            let kept = meta
+                .location
+                .filename()
+                .and_then(id_of)
+                .is_some_and(|id| recorded(&id));
+            if old && !kept {
+                let store = self.store.clone();
+                let _ = self.wait(async move { store.delete(&meta.location).await });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// An object's bytes as a `Read`, pulled from its download as they come.
+type Download = futures_util::stream::BoxStream<'static, object_store::Result<bytes::Bytes>>;
+
+struct ObjectReader {
+    /// Out while its next chunk is fetched on the bucket's runtime; gone after a failure.
+    stream: Option<Download>,
+    chunk: bytes::Bytes,
+    runtime: tokio::runtime::Handle,
+}
+
+impl Read for ObjectReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        while self.chunk.is_empty() {
+            let Some(mut stream) = self.stream.take() else {
+                return Err(std::io::Error::other("the download failed before"));
+            };
+            let (next, stream) = wait_on(&self.runtime, async move {
+                let next = stream.next().await;
+                (next, stream)
+            });
+            match next {
+                None => return Ok(0),
+                Some(Ok(chunk)) => self.chunk = chunk,
+                Some(Err(e)) => return Err(std::io::Error::other(e)),
+            }
+            self.stream = Some(stream);
+        }
+        let n = buf.len().min(self.chunk.len());
+        buf[..n].copy_from_slice(&self.chunk[..n]);
+        self.chunk = self.chunk.slice(n..);
+        Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bucket_addresses_read_as_operators_write_them() {
+        let a: BucketAddress = "s3://relay-blobs/eu/prod/".parse().unwrap();
+        assert_eq!(
+            a,
+            BucketAddress {
+                bucket: "relay-blobs".into(),
+                prefix: "eu/prod".into(),
+                ..BucketAddress::default()
+            }
+        );
+        let bare: BucketAddress = "s3://relay-blobs".parse().unwrap();
+        assert_eq!(bare.prefix, "");
+        assert!("relay-blobs".parse::<BucketAddress>().is_err());
+        assert!("s3:///x".parse::<BucketAddress>().is_err());
+    }
+}

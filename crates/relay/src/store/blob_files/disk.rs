@@ -1,0 +1,76 @@
+//! Blobs as files in one folder, each written to a `.partial` name, synced, renamed into place
+//! and its folder synced: the single-machine default.
+
+use std::path::PathBuf;
+
+use super::{BlobFiles, Opened, id_of, name};
+use crate::error::{RelayError, Result};
+
+#[derive(Debug)]
+pub(crate) struct Disk {
+    dir: PathBuf,
+}
+
+fn internal(e: std::io::Error) -> RelayError {
+    RelayError::Internal(e.to_string())
+}
+
+impl Disk {
+    pub(crate) fn open(dir: PathBuf) -> Result<Disk> {
+        crate::store::private_dir(&dir).map_err(internal)?;
+        Ok(Disk { dir })
+    }
+}
+
+impl BlobFiles for Disk {
+    fn put(&self, id: &[u8; 32], bytes: &[u8]) -> Result<()> {
+        use std::io::Write;
+        let path = self.dir.join(name(id));
+        let mut suffix = [0u8; 8];
+        ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut suffix)
+            .map_err(|_| RelayError::Internal("no randomness".into()))?;
+        let partial = path.with_extension(format!("{}.partial", hex::encode(suffix)));
+        {
+            let mut f = crate::store::private_file(&partial).map_err(internal)?;
+            f.write_all(bytes).map_err(internal)?;
+            f.sync_all().map_err(internal)?;
+        }
+        std::fs::rename(&partial, &path).map_err(internal)?;
+        std::fs::File::open(&self.dir)
+            .and_then(|d| d.sync_all())
+            .map_err(internal)
+    }
+
+    fn open(&self, id: &[u8; 32]) -> Result<Opened> {
+        // An open file stays readable if pruning removes its name meanwhile.
+        let file = match std::fs::File::open(self.dir.join(name(id))) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(RelayError::NotFound),
+            Err(e) => return Err(internal(e)),
+        };
+        let len = file.metadata().map_err(internal)?.len();
+        Ok(Opened {
+            reader: Box::new(file),
+            len,
+        })
+    }
+
+    fn remove(&self, id: &[u8; 32]) -> Result<()> {
+        match std::fs::remove_file(self.dir.join(name(id))) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(internal(e)),
+            _ => Ok(()),
+        }
+    }
+
+    /// One relay process owns the folder and sweeps before it serves: nothing is in flight, so
+    /// no grace is needed.
+    fn sweep(&self, recorded: &dyn Fn(&[u8; 32]) -> bool, _now_ms: i64) -> Result<()> {
+        for entry in std::fs::read_dir(&self.dir).map_err(internal)?.flatten() {
+            let file = entry.file_name().to_string_lossy().to_string();
+            if !id_of(&file).is_some_and(|id| recorded(&id)) {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
+        Ok(())
+    }
+}

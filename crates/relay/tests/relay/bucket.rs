@@ -1,0 +1,124 @@
+//! Blobs in a real S3-protocol server (moto's): what the relay keeps there, what a member reads
+//! back, what a wrong digest leaves (nothing), and a bucket outage, which answers `busy` for
+//! blobs alone while the circles' messages go on, and passes by itself.
+
+use consilium_relay::store::{BlobLocation, BucketAddress};
+use consilium_testkit::services::S3Server;
+
+use crate::support::*;
+
+fn bucket_of(s3: &S3Server, prefix: &str) -> BlobLocation {
+    BlobLocation::Bucket(BucketAddress {
+        bucket: s3.bucket.clone(),
+        prefix: prefix.into(),
+        endpoint: Some(s3.endpoint()),
+        region: Some("us-east-1".into()),
+        access_key_id: Some("consilium-test".into()),
+        secret_access_key: Some("consilium-test-secret".into()),
+        allow_http: true,
+    })
+}
+
+/// Whether the bucket holds `key`, asked as any S3 client would (signed).
+async fn holds(s3: &S3Server, key: &str) -> bool {
+    use object_store::ObjectStoreExt;
+    let bucket = object_store::aws::AmazonS3Builder::new()
+        .with_bucket_name(&s3.bucket)
+        .with_endpoint(s3.endpoint())
+        .with_region("us-east-1")
+        .with_access_key_id("consilium-test")
+        .with_secret_access_key("consilium-test-secret")
+        .with_allow_http(true)
+        .build()
+        .unwrap();
+    match bucket.head(&object_store::path::Path::from(key)).await {
+        Ok(_) => true,
+        Err(object_store::Error::NotFound { .. }) => false,
+        Err(e) => panic!("asking the bucket: {e}"),
+    }
+}
+
+fn sha(bytes: &[u8]) -> String {
+    hex::encode(ring::digest::digest(&ring::digest::SHA256, bytes))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn blobs_live_in_the_bucket_whole_or_not_at_all_and_an_outage_is_busy_for_blobs_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s3 = S3Server::start();
+    let blobs = bucket_of(&s3, "relay/one");
+    let relay = start_with(dir.path(), |c| c.blobs = blobs).await;
+    let (alice_acc, alice, mut ga, bob_acc, _bob, _gb, gid) = circle_of_two(&relay).await;
+
+    // A 3 MiB image's ciphertext: in the bucket under its id, read back whole by a member.
+    let image: Vec<u8> = (0..3 * 1024 * 1024u32).map(|i| (i % 251) as u8).collect();
+    let id = sha(&image);
+    let (status, _) = alice_acc
+        .send(
+            "PUT",
+            &format!("/v1/groups/{gid}/blobs/{id}"),
+            image.clone(),
+        )
+        .await;
+    assert_eq!(status, 201);
+    assert!(
+        holds(&s3, &format!("relay/one/{id}")).await,
+        "the object is in the bucket under the relay's prefix"
+    );
+    assert!(
+        !std::fs::read_dir(dir.path().join("blobs"))
+            .map(|d| d.count() > 0)
+            .unwrap_or(false),
+        "nothing of it on the relay's disk"
+    );
+    let (status, body) = bob_acc
+        .send("GET", &format!("/v1/blobs/{id}"), vec![])
+        .await;
+    assert_eq!(status, 200);
+    assert!(body == image, "the member reads the same bytes back");
+
+    // Bytes that are not what their id says are refused and leave nothing in the bucket.
+    let forged = b"not the bytes of this id".to_vec();
+    let claimed = sha(b"something else");
+    let (status, body) = alice_acc
+        .send("PUT", &format!("/v1/groups/{gid}/blobs/{claimed}"), forged)
+        .await;
+    assert_eq!(
+        (status, error_code(&body).as_str()),
+        (400, "digest_mismatch")
+    );
+    assert!(!holds(&s3, &format!("relay/one/{claimed}")).await);
+
+    // Withdrawn: gone from the bucket too.
+    let (status, _) = alice_acc
+        .send("DELETE", &format!("/v1/groups/{gid}/blobs/{id}"), vec![])
+        .await;
+    assert_eq!(status, 204);
+    assert!(!holds(&s3, &format!("relay/one/{id}")).await);
+
+    // The bucket goes away: blob uploads are `busy` (the client tries again), and the circle's
+    // messages still go through.
+    s3.stop();
+    let later = vec![5u8; 4096];
+    let later_id = sha(&later);
+    let (status, body) = alice_acc
+        .send(
+            "PUT",
+            &format!("/v1/groups/{gid}/blobs/{later_id}"),
+            later.clone(),
+        )
+        .await;
+    assert_eq!((status, error_code(&body).as_str()), (503, "busy"));
+    let message = ga
+        .create_message(&alice.provider, &alice.signer, b"still here")
+        .unwrap();
+    let (status, _) = alice_acc
+        .send(
+            "POST",
+            &format!("/v1/groups/{gid}/messages"),
+            to_cbor(&bundle(bytes(&message))).unwrap(),
+        )
+        .await;
+    assert_eq!(status, 200, "messages go on while the bucket is down");
+    relay.stop().await;
+}
