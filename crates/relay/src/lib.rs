@@ -8,11 +8,13 @@
 pub mod admission;
 pub mod auth;
 mod background;
+mod blob_stream;
 mod config;
 pub mod error;
 pub mod framing;
 pub mod handshake;
 pub mod limits;
+mod private_files;
 mod proxy_protocol;
 mod push;
 mod routes;

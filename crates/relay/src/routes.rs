@@ -536,27 +536,7 @@ async fn get_blob(
 ) -> Result<Response> {
     let id = blob_id(&blob)?;
     let (reader, len) = s.blocking(move |st| st.open_blob(&a.account, &id)).await?;
-    // The bytes come from a file or a bucket through a blocking reader: one blocking task
-    // feeds the response a chunk at a time, and stops when the client goes.
-    let (tx, rx) = tokio::sync::mpsc::channel::<std::io::Result<Vec<u8>>>(4);
-    tokio::task::spawn_blocking(move || {
-        let mut reader = reader;
-        loop {
-            let mut chunk = vec![0u8; 64 * 1024];
-            let sent = match std::io::Read::read(&mut reader, &mut chunk) {
-                Ok(0) => return,
-                Ok(n) => {
-                    chunk.truncate(n);
-                    tx.blocking_send(Ok(chunk))
-                }
-                Err(e) => tx.blocking_send(Err(e)),
-            };
-            if sent.is_err() {
-                return;
-            }
-        }
-    });
-    let stream = tokio_stream_of(rx);
+    let stream = crate::blob_stream::chunks_of(reader);
     Ok((
         [
             (header::CONTENT_TYPE, "application/octet-stream".to_string()),
@@ -617,11 +597,4 @@ async fn mailbox(
 async fn ack_mail(State(s): State<AppState>, Path(id): Path<u64>, a: Authed) -> Result<StatusCode> {
     s.store.ack_mail(&a.account, id).await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-/// The chunks a blocking reader sends, as a body stream.
-fn tokio_stream_of(
-    mut rx: tokio::sync::mpsc::Receiver<std::io::Result<Vec<u8>>>,
-) -> impl futures_util::Stream<Item = std::io::Result<Vec<u8>>> {
-    futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx))
 }

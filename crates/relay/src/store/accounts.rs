@@ -26,7 +26,8 @@ impl Store {
     /// opens one connection of its own and touches nothing else (no start-up sweep), so a
     /// running relay's work is undisturbed.
     pub fn record_enrolment(data_dir: &Path, code_hash: &[u8; 32], expires_at: i64) -> Result<()> {
-        super::private_dir(data_dir).map_err(|e| RelayError::Internal(e.to_string()))?;
+        crate::private_files::private_dir(data_dir)
+            .map_err(|e| RelayError::Internal(e.to_string()))?;
         let mut c = super::connect(&data_dir.join("relay.db"))?;
         super::migrations::migrate(&mut c)?;
         c.execute(

@@ -15,7 +15,7 @@ use object_store::aws::AmazonS3Builder;
 use object_store::path::Path as ObjectPath;
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
 
-use super::{BlobFiles, Opened, UNRECORDED_GRACE_MS, id_of, name};
+use super::contract::{BlobFiles, Opened, UNRECORDED_GRACE_MS, id_of, name};
 use crate::error::{RelayError, Result};
 
 /// `s3://bucket/prefix` as the operator wrote it, and what the configuration file says of its

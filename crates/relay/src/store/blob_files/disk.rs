@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use super::{BlobFiles, Opened, id_of, name};
+use super::contract::{BlobFiles, Opened, id_of, name};
 use crate::error::{RelayError, Result};
 
 #[derive(Debug)]
@@ -17,7 +17,7 @@ fn internal(e: std::io::Error) -> RelayError {
 
 impl Disk {
     pub(crate) fn open(dir: PathBuf) -> Result<Disk> {
-        crate::store::private_dir(&dir).map_err(internal)?;
+        crate::private_files::private_dir(&dir).map_err(internal)?;
         Ok(Disk { dir })
     }
 }
@@ -31,7 +31,7 @@ impl BlobFiles for Disk {
             .map_err(|_| RelayError::Internal("no randomness".into()))?;
         let partial = path.with_extension(format!("{}.partial", hex::encode(suffix)));
         {
-            let mut f = crate::store::private_file(&partial).map_err(internal)?;
+            let mut f = crate::private_files::private_file(&partial).map_err(internal)?;
             f.write_all(bytes).map_err(internal)?;
             f.sync_all().map_err(internal)?;
         }
