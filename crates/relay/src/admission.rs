@@ -87,7 +87,11 @@ impl Admitted {
 /// Makes a one-time enrolment code for one account, usable for `ENROLMENT_LIFETIME_MS` from
 /// `now`, and records its hash: 128 random bits, shown in groups of four hex digits. The relay
 /// compares codes without case, spaces or dashes.
-pub fn new_enrolment_code(data_dir: &std::path::Path, now: i64) -> crate::error::Result<String> {
+pub fn new_enrolment_code(
+    data_dir: &std::path::Path,
+    database: &crate::store::DatabaseLocation,
+    now: i64,
+) -> crate::error::Result<String> {
     use ring::rand::SecureRandom as _;
     let mut secret = [0u8; 16];
     ring::rand::SystemRandom::new()
@@ -100,6 +104,7 @@ pub fn new_enrolment_code(data_dir: &std::path::Path, now: i64) -> crate::error:
         .map_err(|_| crate::error::RelayError::Internal("a digest is 32 bytes".into()))?;
     crate::store::Store::record_enrolment(
         data_dir,
+        database,
         &hash,
         now.saturating_add(crate::store::ENROLMENT_LIFETIME_MS),
     )?;

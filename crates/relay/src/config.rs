@@ -59,6 +59,8 @@ pub struct RelayConfig {
     /// Load balancers in front of the relay whose connections start with a PROXY protocol v1
     /// line naming the client, whose address then counts for the per-address cap.
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// Where records live: SQLite in the data folder (default) or PostgreSQL.
+    pub database: crate::store::DatabaseLocation,
     /// Where blob bytes live: the data folder (default) or an S3-compatible bucket.
     pub blobs: crate::store::BlobLocation,
 }
@@ -88,6 +90,7 @@ impl RelayConfig {
             origins: Vec::new(),
             admission: crate::admission::Admission::Invite,
             trusted_proxies: Vec::new(),
+            database: crate::store::DatabaseLocation::DataFolder,
             blobs: crate::store::BlobLocation::Folder,
         }
     }

@@ -34,6 +34,9 @@ enum Command {
         /// The relay's data folder.
         #[arg(long, env = "CONSILIUM_RELAY_DATA")]
         data: PathBuf,
+        /// The relay's PostgreSQL database, if it keeps its records there.
+        #[arg(long, env = "CONSILIUM_RELAY_DATABASE")]
+        database: Option<String>,
     },
 }
 
@@ -86,6 +89,18 @@ struct Serve {
     /// (and AWS_ALLOW_HTTP=true for a plain-HTTP server on this machine).
     #[arg(long, env = "CONSILIUM_RELAY_BLOBS")]
     blobs: Option<consilium_relay::store::BucketAddress>,
+    /// Keep records in PostgreSQL, `postgres://user:password@host/database`, instead of SQLite
+    /// in the data folder: several instances behind a load balancer share it.
+    #[arg(long, env = "CONSILIUM_RELAY_DATABASE")]
+    database: Option<String>,
+}
+
+/// The database an address names: PostgreSQL, or SQLite in the data folder when none.
+fn database_at(url: Option<String>) -> consilium_relay::store::DatabaseLocation {
+    url.map_or(
+        consilium_relay::store::DatabaseLocation::DataFolder,
+        consilium_relay::store::DatabaseLocation::Postgres,
+    )
 }
 
 #[tokio::main]
@@ -97,9 +112,9 @@ async fn main() -> Result<()> {
         )
         .init();
     let args = Args::parse();
-    if let Some(Command::Admit { data }) = args.command {
+    if let Some(Command::Admit { data, database }) = args.command {
         let now = consilium_model::Clock::now(&SystemClock).0;
-        let code = consilium_relay::new_enrolment_code(&data, now)
+        let code = consilium_relay::new_enrolment_code(&data, &database_at(database), now)
             .map_err(|e| anyhow::anyhow!("recording the code in {}: {e}", data.display()))?;
         #[allow(clippy::print_stdout)]
         {
@@ -126,6 +141,7 @@ async fn main() -> Result<()> {
     config.admission = args.admission;
     config.trusted_proxies = args.trusted_proxies;
     config.max_connections_per_address = args.max_connections_per_address;
+    config.database = database_at(args.database);
     if let Some(bucket) = args.blobs {
         config.blobs = consilium_relay::store::BlobLocation::Bucket(bucket);
     }

@@ -44,7 +44,7 @@ pub async fn run(
             "open admission lets any key use the relay: allowed only on a loopback address, not {local}"
         )));
     }
-    let store = store::Store::open_with(&config.data_dir, &config.blobs)
+    let store = store::Store::open_in(&config.data_dir, &config.database, &config.blobs)
         .map_err(|e| std::io::Error::other(e.to_string()))?;
     let admitted = Arc::new(Admitted::new(
         config.admission,

@@ -3,10 +3,9 @@
 
 use std::path::Path;
 
-use rusqlite::{OptionalExtension, params};
-
 use super::Store;
 use super::group_commit::Pending;
+use super::sql::{Sql, args};
 use crate::auth::Account;
 use crate::error::{RelayError, Result};
 
@@ -21,19 +20,36 @@ impl Store {
         self.read(|c| accounts_in(c, "SELECT account FROM accounts"))
     }
 
-    /// Records a one-time enrolment code's hash in the relay data folder `data_dir`, usable
-    /// until `expires_at`: what `consilium-relay admit` does, with the relay running or not. It
-    /// opens one connection of its own and touches nothing else (no start-up sweep), so a
-    /// running relay's work is undisturbed.
-    pub fn record_enrolment(data_dir: &Path, code_hash: &[u8; 32], expires_at: i64) -> Result<()> {
-        crate::private_files::private_dir(data_dir)
-            .map_err(|e| RelayError::Internal(e.to_string()))?;
-        let mut c = super::connect(&data_dir.join("relay.db"))?;
-        super::migrations::migrate(&mut c)?;
-        c.execute(
-            "INSERT INTO enrolments (code_hash, expires_at) VALUES (?1, ?2)",
-            params![&code_hash[..], expires_at],
-        )?;
+    /// Records a one-time enrolment code's hash in the relay's database (`relay.db` in the data
+    /// folder `data_dir`, or the PostgreSQL `database` names), usable until `expires_at`: what
+    /// `consilium-relay admit` does, with the relay running or not. It opens one connection of
+    /// its own and touches nothing else (no start-up sweep), so a running relay's work is
+    /// undisturbed.
+    pub fn record_enrolment(
+        data_dir: &Path,
+        database: &super::DatabaseLocation,
+        code_hash: &[u8; 32],
+        expires_at: i64,
+    ) -> Result<()> {
+        const RECORD: &str = "INSERT INTO enrolments (code_hash, expires_at) VALUES (?1, ?2)";
+        match database {
+            super::DatabaseLocation::DataFolder => {
+                crate::private_files::private_dir(data_dir)
+                    .map_err(|e| RelayError::Internal(e.to_string()))?;
+                let mut c = super::connect(&data_dir.join("relay.db"))?;
+                super::migrations::migrate(&mut c)?;
+                Sql::execute(&c, RECORD, args![code_hash, expires_at])?;
+            }
+            super::DatabaseLocation::Postgres(url) => {
+                let mut client = super::sql::postgres::connect(url)?;
+                super::migrations::migrate_postgres(&mut client)?;
+                drop(client);
+                let pool = super::sql::postgres::pool(url, 1)?;
+                super::sql::postgres::write(&pool, &|c| {
+                    c.execute(RECORD, args![code_hash, expires_at])
+                })?;
+            }
+        }
         Ok(())
     }
 
@@ -46,10 +62,13 @@ impl Store {
             .unwrap_or([0; 32]);
         let account = *account;
         self.write(move |c| {
-            let found: Option<(i64, Option<Vec<u8>>)> = c
-                .prepare_cached("SELECT expires_at, used_by FROM enrolments WHERE code_hash = ?1")?
-                .query_row([&hash[..]], |r| Ok((r.get(0)?, r.get(1)?)))
-                .optional()?;
+            let found = c
+                .optional(
+                    "SELECT expires_at, used_by FROM enrolments WHERE code_hash = ?1",
+                    args![&hash],
+                )?
+                .map(|r| Ok::<_, RelayError>((r.get::<i64>(0)?, r.get::<Option<Vec<u8>>>(1)?)))
+                .transpose()?;
             match found {
                 Some((_, Some(by))) if by == account.0 => return Ok(()),
                 Some((expires_at, None)) if expires_at > now => {}
@@ -57,7 +76,7 @@ impl Store {
             }
             c.execute(
                 "UPDATE enrolments SET used_by = ?2 WHERE code_hash = ?1",
-                params![&hash[..], &account.0[..]],
+                args![&hash, &account],
             )?;
             admit(c, &account, "enrolment", now)
         })
@@ -65,43 +84,37 @@ impl Store {
 }
 
 /// The accounts a one-column query lists (a value that is not a key is skipped).
-fn accounts_in(c: &rusqlite::Connection, query: &str) -> Result<Vec<Account>> {
-    let mut stmt = c.prepare(query)?;
-    let rows = stmt.query_map([], |r| r.get::<_, Vec<u8>>(0))?;
-    rows.filter_map(|a| match a {
-        Ok(a) => <[u8; 32]>::try_from(a).ok().map(|a| Ok(Account(a))),
-        Err(e) => Some(Err(e.into())),
-    })
-    .collect()
+fn accounts_in(c: &dyn Sql, query: &str) -> Result<Vec<Account>> {
+    Ok(c.query(query, args![])?
+        .iter()
+        .filter_map(|r| r.get::<Account>(0).ok())
+        .collect())
 }
 
 /// Admits `account` (inside the caller's transaction).
-pub(super) fn admit(
-    c: &rusqlite::Connection,
-    account: &Account,
-    how: &str,
-    now: i64,
-) -> Result<()> {
-    c.prepare_cached(
-        "INSERT OR IGNORE INTO accounts (account, admitted_at, how) VALUES (?1, ?2, ?3)",
-    )?
-    .execute(params![&account.0[..], now, how])?;
+pub(super) fn admit(c: &dyn Sql, account: &Account, how: &str, now: i64) -> Result<()> {
+    c.execute(
+        "INSERT INTO accounts (account, admitted_at, how) VALUES (?1, ?2, ?3)
+         ON CONFLICT DO NOTHING",
+        args![account, now, how],
+    )?;
     Ok(())
 }
 
 /// Revokes a device another of its physician's replaced: it is refused from now on, its key
 /// packages (which would put it back) and its mailbox go, and it is admitted no longer.
-pub(super) fn revoke(c: &rusqlite::Connection, device: &Account, now: i64) -> Result<()> {
-    let key = &device.0[..];
-    c.prepare_cached(
-        "INSERT OR IGNORE INTO revoked_devices (account, revoked_at) VALUES (?1, ?2)",
-    )?
-    .execute(params![key, now])?;
-    c.prepare_cached("DELETE FROM key_packages WHERE account = ?1")?
-        .execute([key])?;
-    c.prepare_cached("DELETE FROM mailbox WHERE account = ?1")?
-        .execute([key])?;
-    c.prepare_cached("DELETE FROM accounts WHERE account = ?1")?
-        .execute([key])?;
+pub(super) fn revoke(c: &dyn Sql, device: &Account, now: i64) -> Result<()> {
+    c.execute(
+        "INSERT INTO revoked_devices (account, revoked_at) VALUES (?1, ?2)
+         ON CONFLICT DO NOTHING",
+        args![device, now],
+    )?;
+    for sql in [
+        "DELETE FROM key_packages WHERE account = ?1",
+        "DELETE FROM mailbox WHERE account = ?1",
+        "DELETE FROM accounts WHERE account = ?1",
+    ] {
+        c.execute(sql, args![device])?;
+    }
     Ok(())
 }

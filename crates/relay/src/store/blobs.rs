@@ -4,9 +4,8 @@
 
 use std::io::Read;
 
-use rusqlite::{Connection, OptionalExtension, params};
-
 use super::Store;
+use super::sql::{Sql, args};
 use crate::auth::Account;
 use crate::error::{RelayError, Result};
 
@@ -15,9 +14,10 @@ impl Store {
     /// keeping a blob and recording it leaves. Runs at start-up, before serving.
     pub(super) fn sweep_orphaned_blobs(&self) -> Result<()> {
         let known: std::collections::HashSet<Vec<u8>> = self.read(|c| {
-            let mut stmt = c.prepare("SELECT id FROM blobs")?;
-            let ids = stmt.query_map([], |r| r.get::<_, Vec<u8>>(0))?;
-            Ok(ids.collect::<rusqlite::Result<_>>()?)
+            c.query("SELECT DISTINCT id FROM blobs", args![])?
+                .iter()
+                .map(|r| r.get(0))
+                .collect()
         })?;
         // The bucket's objects carry the real time; the grace is measured against it.
         let now = std::time::SystemTime::now()
@@ -28,7 +28,7 @@ impl Store {
     }
 
     fn blob_room(
-        c: &Connection,
+        c: &dyn Sql,
         uploader: &Account,
         group_id: &[u8],
         id: &[u8; 32],
@@ -38,11 +38,12 @@ impl Store {
         if !Self::is_member(c, group_id, uploader)? {
             return Err(RelayError::Forbidden);
         }
-        let held: u64 = c.query_row(
-            "SELECT coalesce(sum(size), 0) FROM blobs WHERE uploader = ?1 AND NOT (group_id = ?2 AND id = ?3)",
-            params![&uploader.0[..], group_id, &id[..]],
-            |r| r.get(0),
-        )?;
+        let held: u64 = c
+            .one(
+                "SELECT CAST(coalesce(sum(size), 0) AS BIGINT) FROM blobs WHERE uploader = ?1 AND NOT (group_id = ?2 AND id = ?3)",
+                args![uploader, group_id, id],
+            )?
+            .get(0)?;
         if held + size > quota {
             return Err(RelayError::QuotaExceeded);
         }
@@ -76,8 +77,9 @@ impl Store {
         self.write(move |c| {
             Self::blob_room(c, &uploader, &group_id, &id, size, quota)?;
             c.execute(
-                "INSERT OR IGNORE INTO blobs (group_id, id, size, uploader, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![group_id, &id[..], size, &uploader.0[..], now],
+                "INSERT INTO blobs (group_id, id, size, uploader, created_at) VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT DO NOTHING",
+                args![&group_id, &id, size, &uploader, now],
             )?;
             Ok(())
         })
@@ -97,18 +99,12 @@ impl Store {
             .write(move |c| {
                 let removed = c.execute(
                     "DELETE FROM blobs WHERE group_id = ?1 AND id = ?2 AND uploader = ?3",
-                    params![group, &blob[..], &uploader.0[..]],
+                    args![&group, &blob, &uploader],
                 )?;
                 if removed == 0 {
                     return Err(RelayError::NotFound);
                 }
-                Ok(c.query_row(
-                    "SELECT 1 FROM blobs WHERE id = ?1 LIMIT 1",
-                    [&blob[..]],
-                    |_| Ok(()),
-                )
-                .optional()?
-                .is_none())
+                Ok(!c.exists("SELECT 1 FROM blobs WHERE id = ?1 LIMIT 1", args![&blob])?)
             })
             .wait()?;
         if unheld {
@@ -127,14 +123,11 @@ impl Store {
         id: &[u8; 32],
     ) -> Result<(Box<dyn Read + Send>, u64)> {
         let readable = self.read(|c| {
-            Ok(c.query_row(
+            c.exists(
                 "SELECT 1 FROM blobs b JOIN members m ON m.group_id = b.group_id
                  WHERE b.id = ?1 AND m.account = ?2 LIMIT 1",
-                params![&id[..], &reader.0[..]],
-                |_| Ok(()),
+                args![id, reader],
             )
-            .optional()?
-            .is_some())
         })?;
         if !readable {
             return Err(RelayError::NotFound);

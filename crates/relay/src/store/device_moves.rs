@@ -5,24 +5,24 @@
 //! name the old key; the new account speaks for it (`predecessor`), and anything addressed to
 //! the old account reaches the new one (`successor`, in `successors`).
 
-use rusqlite::{OptionalExtension, params};
-
 use super::Store;
 use super::accounts::{admit, revoke};
 use super::group_commit::Pending;
+use super::sql::args;
 use crate::auth::Account;
 use crate::error::RelayError;
 
-/// The tables whose rows name an account, and the column that does: they pass to the new
-/// device. (Nonces stay with the key that signed them; key packages and the old mailbox are
-/// handled by revocation, the mailbox first moved.)
-const HELD: &[(&str, &str)] = &[
-    ("members", "account"),
-    ("mailbox", "account"),
-    ("cursors", "account"),
-    ("blobs", "uploader"),
-    ("invitations", "inviter"),
-    ("join_requests", "joiner"),
+/// The tables whose rows name an account, the column that does, and the rest of its key when
+/// that column is part of one: they pass to the new device. (Nonces stay with the key that
+/// signed them; key packages and the old mailbox are handled by revocation, the mailbox first
+/// moved.)
+const HELD: &[(&str, &str, Option<&str>)] = &[
+    ("members", "account", Some("group_id")),
+    ("mailbox", "account", None),
+    ("cursors", "account", Some("group_id")),
+    ("blobs", "uploader", None),
+    ("invitations", "inviter", None),
+    ("join_requests", "joiner", Some("group_id")),
 ];
 
 impl Store {
@@ -41,41 +41,49 @@ impl Store {
         }
         let (old, device) = (*old, Account(keys.device));
         self.write(move |c| {
-            let moved: Option<Vec<u8>> = c
-                .prepare_cached("SELECT new_account FROM device_moves WHERE old_account = ?1")?
-                .query_row([&old.0[..]], |r| r.get(0))
-                .optional()?;
+            let moved: Option<Vec<u8>> = match c.optional(
+                "SELECT new_account FROM device_moves WHERE old_account = ?1",
+                args![&old],
+            )? {
+                Some(row) => Some(row.get(0)?),
+                None => None,
+            };
             match moved {
                 Some(to) if to == device.0 => return Ok(device),
                 Some(_) => return Err(RelayError::Conflict),
                 None => {}
             }
             // The device key is new: never an account that moved, was revoked, or holds a leaf.
-            let known = c
-                .prepare_cached(
-                    "SELECT 1 FROM device_moves WHERE old_account = ?1 OR new_account = ?1
-                     UNION SELECT 1 FROM revoked_devices WHERE account = ?1
-                     UNION SELECT 1 FROM members WHERE account = ?1",
-                )?
-                .exists([&device.0[..]])?;
+            let known = c.exists(
+                "SELECT 1 FROM device_moves WHERE old_account = ?1 OR new_account = ?1
+                 UNION SELECT 1 FROM revoked_devices WHERE account = ?1
+                 UNION SELECT 1 FROM members WHERE account = ?1",
+                args![&device],
+            )?;
             if known {
                 return Err(RelayError::BadRequest(
                     "the device key is not a new one".into(),
                 ));
             }
-            c.prepare_cached(
+            c.execute(
                 "INSERT INTO device_moves (old_account, new_account, moved_at) VALUES (?1, ?2, ?3)",
-            )?
-            .execute(params![&old.0[..], &device.0[..], now])?;
-            for (table, column) in HELD {
-                // `OR IGNORE`: a row the new account holds already stays, the old one goes.
+                args![&old, &device, now],
+            )?;
+            for (table, column, rest_of_key) in HELD {
+                // A row the new account holds already stays, the old one goes.
+                let unless_held = rest_of_key.map_or(String::new(), |k| {
+                    format!(
+                        " AND NOT EXISTS (SELECT 1 FROM {table} AS held
+                          WHERE held.{column} = ?2 AND held.{k} = {table}.{k})"
+                    )
+                });
                 c.execute(
-                    &format!("UPDATE OR IGNORE {table} SET {column} = ?2 WHERE {column} = ?1"),
-                    params![&old.0[..], &device.0[..]],
+                    &format!("UPDATE {table} SET {column} = ?2 WHERE {column} = ?1{unless_held}"),
+                    args![&old, &device],
                 )?;
                 c.execute(
                     &format!("DELETE FROM {table} WHERE {column} = ?1"),
-                    [&old.0[..]],
+                    args![&old],
                 )?;
             }
             admit(c, &device, "device move", now)?;

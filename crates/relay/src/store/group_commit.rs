@@ -106,6 +106,12 @@ impl<T> Pending<T> {
             .map_err(|_| stopped())?
     }
 
+    /// A pending answer and where to send it.
+    pub(super) fn channel() -> (oneshot::Sender<Result<T>>, Pending<T>) {
+        let (reply, answer) = oneshot::channel();
+        (reply, Pending(Some(answer)))
+    }
+
     /// An answer known before anything was queued (a request refused on its face).
     pub(super) fn ready(result: Result<T>) -> Pending<T> {
         let (reply, answer) = oneshot::channel();

@@ -1,17 +1,20 @@
 //! Invitations: a circle's one-time tokens (kept hashed), redeemed once, before they expire, into
 //! a join request in the admins' mailboxes.
 
-use rusqlite::{OptionalExtension, params};
-
 use super::Store;
 use super::accounts::admit;
 use super::group_commit::Pending;
 use super::mailbox::deliver;
+use super::sql::args;
 use crate::auth::Account;
 use crate::error::RelayError;
 
 /// The longest an invitation is kept, whatever expiry its inviter asks for.
 pub const INVITATION_MAX_LIFETIME_MS: i64 = 14 * 24 * 3600 * 1000;
+
+/// Records (or renews) that a joiner asked to join a group.
+const JOIN_REQUEST: &str = "INSERT INTO join_requests (group_id, joiner, created_at) VALUES (?1, ?2, ?3)
+     ON CONFLICT (group_id, joiner) DO UPDATE SET created_at = excluded.created_at";
 
 impl Store {
     /// Registers a one-time token's hash for `group_id` at `now`; the expiry the inviter asks for
@@ -36,8 +39,9 @@ impl Store {
                 return Err(RelayError::Forbidden);
             }
             let n = c.execute(
-                "INSERT OR IGNORE INTO invitations (token_hash, group_id, inviter, expires_at) VALUES (?1, ?2, ?3, ?4)",
-                params![token_hash, group_id, &inviter.0[..], expires_at],
+                "INSERT INTO invitations (token_hash, group_id, inviter, expires_at) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT DO NOTHING",
+                args![&token_hash, &group_id, &inviter, expires_at],
             )?;
             if n == 0 { Err(RelayError::Conflict) } else { Ok(()) }
         })
@@ -55,21 +59,18 @@ impl Store {
         let hash = ring::digest::digest(&ring::digest::SHA256, token);
         let (joiner, hash) = (*joiner, hash.as_ref().to_vec());
         self.write(move |c| {
-            let found: Option<(Vec<u8>, Vec<u8>)> = c
-                .query_row(
-                    "SELECT group_id, inviter FROM invitations WHERE token_hash = ?1 AND used = 0 AND expires_at > ?2",
-                    params![hash, now],
-                    |r| Ok((r.get(0)?, r.get(1)?)),
-                )
-                .optional()?;
-            let Some((group_id, inviter)) = found else { return Err(RelayError::InvitationInvalid) };
-            c.execute("UPDATE invitations SET used = 1 WHERE token_hash = ?1", [&hash])?;
-            let to = Account(inviter.as_slice().try_into().map_err(|_| RelayError::Internal("a stored account is not 32 bytes".into()))?);
+            let Some(found) = c.optional(
+                "SELECT group_id, inviter FROM invitations WHERE token_hash = ?1 AND used = 0 AND expires_at > ?2",
+                args![&hash, now],
+            )?
+            else {
+                return Err(RelayError::InvitationInvalid);
+            };
+            let (group_id, inviter): (Vec<u8>, Vec<u8>) = (found.get(0)?, found.get(1)?);
+            c.execute("UPDATE invitations SET used = 1 WHERE token_hash = ?1", args![&hash])?;
+            let to: Account = found.get(1)?;
             deliver(c, &to, "join_request", &group_id, &joiner, &body, now)?;
-            c.execute(
-                "INSERT OR REPLACE INTO join_requests (group_id, joiner, created_at) VALUES (?1, ?2, ?3)",
-                params![group_id, &joiner.0[..], now],
-            )?;
+            c.execute(JOIN_REQUEST, args![&group_id, &joiner, now])?;
             admit(c, &joiner, "invitation", now)?;
             Ok(inviter)
         })
@@ -91,9 +92,12 @@ impl Store {
     ) -> Pending<Vec<Account>> {
         let (device, group) = (*device, group.to_vec());
         self.write(move |c| {
-            let state: Option<Vec<u8>> = c
-                .query_row("SELECT public_state FROM groups WHERE id = ?1", [&group], |r| r.get(0))
-                .optional()?;
+            let state: Option<Vec<u8>> = match c
+                .optional("SELECT public_state FROM groups WHERE id = ?1", args![&group])?
+            {
+                Some(row) => row.get(0)?,
+                None => None,
+            };
             let Some(state) = state.filter(|s| !s.is_empty()) else {
                 return Err(RelayError::Forbidden);
             };
@@ -107,35 +111,33 @@ impl Store {
             }
             // One request open per physician and group: an earlier one (another device of
             // hers, or this one asking again) leaves the members' mailboxes first.
-            let earlier: Option<Vec<u8>> = c
-                .prepare_cached(
-                    "SELECT device FROM readmissions WHERE group_id = ?1 AND identity = ?2",
-                )?
-                .query_row(params![group, &keys.identity[..]], |r| r.get(0))
-                .optional()?;
+            let earlier = c.optional(
+                "SELECT device FROM readmissions WHERE group_id = ?1 AND identity = ?2",
+                args![&group, &keys.identity],
+            )?;
             if let Some(earlier) = earlier {
+                let earlier: Vec<u8> = earlier.get(0)?;
                 c.execute(
                     "DELETE FROM mailbox WHERE kind = 'join_request' AND group_id = ?1 AND sender = ?2",
-                    params![group, earlier],
+                    args![&group, &earlier],
                 )?;
                 c.execute(
                     "DELETE FROM join_requests WHERE group_id = ?1 AND joiner = ?2",
-                    params![group, earlier],
+                    args![&group, &earlier],
                 )?;
             }
             c.execute(
-                "INSERT OR REPLACE INTO readmissions (group_id, identity, device, created_at)
-                 VALUES (?1, ?2, ?3, ?4)",
-                params![group, &keys.identity[..], &device.0[..], now],
+                "INSERT INTO readmissions (group_id, identity, device, created_at)
+                 VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (group_id, identity) DO UPDATE
+                 SET device = excluded.device, created_at = excluded.created_at",
+                args![&group, &keys.identity, &device, now],
             )?;
             let told: Vec<Account> = members.iter().map(|m| Account(m.device)).collect();
             for to in &told {
                 deliver(c, to, "join_request", &group, &device, &body, now)?;
             }
-            c.execute(
-                "INSERT OR REPLACE INTO join_requests (group_id, joiner, created_at) VALUES (?1, ?2, ?3)",
-                params![group, &device.0[..], now],
-            )?;
+            c.execute(JOIN_REQUEST, args![&group, &device, now])?;
             admit(c, &device, "readmission", now)?;
             Ok(told)
         })

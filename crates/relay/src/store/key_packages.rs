@@ -1,10 +1,9 @@
 //! The key-package directory: each account's published packages, each handed out once, except
 //! the last-resort one.
 
-use rusqlite::{OptionalExtension, params};
-
 use super::Store;
 use super::group_commit::Pending;
+use super::sql::args;
 use crate::auth::Account;
 use crate::error::RelayError;
 
@@ -24,18 +23,23 @@ impl Store {
         let account = *account;
         let latest = now.saturating_add(KEY_PACKAGE_MAX_LIFETIME_MS);
         self.write(move |c| {
-            let held: u64 = c.query_row("SELECT count(*) FROM key_packages WHERE account = ?1", [&account.0[..]], |r| r.get(0))?;
+            let held: u64 = c
+                .one("SELECT count(*) FROM key_packages WHERE account = ?1", args![&account])?
+                .get(0)?;
             if held + packages.len() as u64 > 200 {
                 return Err(RelayError::QuotaExceeded);
             }
             if packages.iter().any(|p| p.1) {
                 // One last-resort package per account: a new one replaces the old.
-                c.execute("DELETE FROM key_packages WHERE account = ?1 AND last_resort = 1", [&account.0[..]])?;
+                c.execute(
+                    "DELETE FROM key_packages WHERE account = ?1 AND last_resort = 1",
+                    args![&account],
+                )?;
             }
             for (body, last_resort, expires_at) in &packages {
                 c.execute(
                     "INSERT INTO key_packages (account, body, last_resort, expires_at) VALUES (?1, ?2, ?3, ?4)",
-                    params![&account.0[..], body, *last_resort, (*expires_at).min(latest)],
+                    args![&account, body, *last_resort, (*expires_at).min(latest)],
                 )?;
             }
             Ok(())
@@ -55,37 +59,38 @@ impl Store {
     ) -> Pending<Vec<u8>> {
         let (claimer, owner, group_id) = (*claimer, *owner, group_id.to_vec());
         self.write(move |c| {
-            let asked: bool = c
-                .prepare_cached("SELECT 1 FROM join_requests WHERE group_id = ?1 AND joiner = ?2")?
-                .query_row(params![group_id, &owner.0[..]], |_| Ok(()))
-                .optional()?
-                .is_some();
+            let asked = c.exists(
+                "SELECT 1 FROM join_requests WHERE group_id = ?1 AND joiner = ?2",
+                args![&group_id, &owner],
+            )?;
             if !asked || !Self::is_member(c, &group_id, &claimer)? {
                 return Err(RelayError::NoKeyPackage);
             }
             // In a circle with roles, only an admin adds members, so only an admin claims.
             let state: Option<Vec<u8>> = c
-                .prepare_cached("SELECT public_state FROM groups WHERE id = ?1")?
-                .query_row([&group_id], |r| r.get(0))?;
+                .one("SELECT public_state FROM groups WHERE id = ?1", args![&group_id])?
+                .get(0)?;
             if let Some(state) = state.filter(|s| !s.is_empty()) {
                 let admins = crate::handshake::admins_of_record(&state)?;
                 if !admins.is_empty() && !admins.contains(&claimer) {
                     return Err(RelayError::NoKeyPackage);
                 }
             }
-            c.execute("DELETE FROM key_packages WHERE account = ?1 AND expires_at <= ?2", params![&owner.0[..], now])?;
-            let found: Option<(i64, Vec<u8>, bool)> = c
-                .query_row(
-                    "SELECT id, body, last_resort FROM key_packages WHERE account = ?1 ORDER BY last_resort, id LIMIT 1",
-                    [&owner.0[..]],
-                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-                )
-                .optional()?;
-            let Some((id, body, last_resort)) = found else { return Err(RelayError::NoKeyPackage) };
-            if !last_resort {
-                c.execute("DELETE FROM key_packages WHERE id = ?1", [id])?;
+            c.execute(
+                "DELETE FROM key_packages WHERE account = ?1 AND expires_at <= ?2",
+                args![&owner, now],
+            )?;
+            let Some(found) = c.optional(
+                "SELECT id, body, last_resort FROM key_packages WHERE account = ?1 ORDER BY last_resort, id LIMIT 1",
+                args![&owner],
+            )?
+            else {
+                return Err(RelayError::NoKeyPackage);
+            };
+            if !found.get::<bool>(2)? {
+                c.execute("DELETE FROM key_packages WHERE id = ?1", args![found.get::<i64>(0)?])?;
             }
-            Ok(body)
+            found.get(1)
         })
     }
 }

@@ -2,10 +2,11 @@
 //! may be pruned).
 
 use consilium_model::wire::LogEntry;
-use rusqlite::params;
 use serde_bytes::ByteBuf;
 
 use super::group_commit::Pending;
+use super::mailbox::page_end;
+use super::sql::args;
 use super::{FETCH_PAGE_BYTES, MAX_FETCH, Store};
 use crate::auth::Account;
 use crate::error::{RelayError, Result};
@@ -25,25 +26,28 @@ impl Store {
             if !Self::is_member(c, group_id, reader)? {
                 return Err(RelayError::Forbidden);
             }
-            let mut stmt = c.prepare_cached(
-                "SELECT seq, sender, message_id, body FROM messages WHERE group_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
+            // The sizes first, so a page's messages are read only up to its bound.
+            let sizes = c.query(
+                "SELECT seq, length(body) FROM messages WHERE group_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
+                args![group_id, after, limit.min(MAX_FETCH)],
             )?;
-            let mut rows = stmt.query(params![group_id, after, limit.min(MAX_FETCH)])?;
-            let (mut page, mut bytes) = (Vec::new(), 0usize);
-            while let Some(r) = rows.next()? {
-                let mls: Vec<u8> = r.get(3)?;
-                if !page.is_empty() && bytes + mls.len() > FETCH_PAGE_BYTES {
-                    break;
-                }
-                bytes += mls.len();
-                page.push(LogEntry {
+            let Some(last) = page_end(&sizes, FETCH_PAGE_BYTES)? else {
+                return Ok(Vec::new());
+            };
+            c.query(
+                "SELECT seq, sender, message_id, body FROM messages WHERE group_id = ?1 AND seq > ?2 AND seq <= ?3 ORDER BY seq",
+                args![group_id, after, last],
+            )?
+            .iter()
+            .map(|r| {
+                Ok(LogEntry {
                     seq: r.get(0)?,
-                    sender: hex::encode(r.get::<_, Vec<u8>>(1)?),
-                    message_id: ByteBuf::from(r.get::<_, Vec<u8>>(2)?),
-                    mls: ByteBuf::from(mls),
-                });
-            }
-            Ok(page)
+                    sender: hex::encode(r.get::<Vec<u8>>(1)?),
+                    message_id: ByteBuf::from(r.get::<Vec<u8>>(2)?),
+                    mls: ByteBuf::from(r.get::<Vec<u8>>(3)?),
+                })
+            })
+            .collect()
         })
     }
 
@@ -54,11 +58,12 @@ impl Store {
             if !Self::is_member(c, &group_id, &reader)? {
                 return Err(RelayError::Forbidden);
             }
-            c.prepare_cached(
+            c.execute(
                 "INSERT INTO cursors (group_id, account, seq) VALUES (?1, ?2, ?3)
-                 ON CONFLICT (group_id, account) DO UPDATE SET seq = max(seq, excluded.seq)",
-            )?
-            .execute(params![group_id, &reader.0[..], seq])?;
+                 ON CONFLICT (group_id, account) DO UPDATE SET seq = excluded.seq
+                 WHERE excluded.seq > cursors.seq",
+                args![&group_id, &reader, seq],
+            )?;
             Ok(())
         })
     }

@@ -4,10 +4,10 @@
 //! read in pages small enough for any client to decode, whatever it holds.
 
 use consilium_model::wire::{MailboxItem, MailboxKind};
-use rusqlite::{Connection, params};
 use serde_bytes::ByteBuf;
 
 use super::group_commit::Pending;
+use super::sql::{Sql, args};
 use super::{MAILBOX_ITEM_MAX_BYTES, Store};
 use crate::auth::Account;
 use crate::error::{RelayError, Result};
@@ -21,16 +21,16 @@ const PAGE_BYTES: usize = 2 * 1024 * 1024;
 
 /// Puts one item in `to`'s mailbox, within the caps: an item over `MAILBOX_ITEM_MAX_BYTES` is
 /// `too_large`, one that would take the mailbox past its caps is `mailbox_full` (and, inside a
-/// post, refuses the whole post: its transaction rolls back).
+/// post, refuses the whole post: its transaction rolls back). Returns the item's id.
 pub(super) fn deliver(
-    c: &Connection,
+    c: &dyn Sql,
     to: &Account,
     kind: &str,
     group_id: &[u8],
     sender: &Account,
     body: &[u8],
     now: i64,
-) -> Result<()> {
+) -> Result<i64> {
     // Addressed to a key of before the split that moved: its device's.
     let to = &super::successors::successor(c, to)?;
     if body.len() > MAILBOX_ITEM_MAX_BYTES {
@@ -38,19 +38,35 @@ pub(super) fn deliver(
             "a mailbox item is at most {MAILBOX_ITEM_MAX_BYTES} bytes"
         )));
     }
-    let (items, bytes): (u64, u64) = c
-        .prepare_cached(
-            "SELECT count(*), coalesce(sum(length(body)), 0) FROM mailbox WHERE account = ?1",
-        )?
-        .query_row([&to.0[..]], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    let held = c.one(
+        "SELECT count(*), CAST(coalesce(sum(length(body)), 0) AS BIGINT) FROM mailbox WHERE account = ?1",
+        args![to],
+    )?;
+    let (items, bytes): (u64, u64) = (held.get(0)?, held.get(1)?);
     if items + 1 > MAILBOX_MAX_ITEMS || bytes + body.len() as u64 > MAILBOX_MAX_BYTES {
         return Err(RelayError::MailboxFull);
     }
-    c.prepare_cached(
-        "INSERT INTO mailbox (account, kind, group_id, sender, body, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    c.one(
+        "INSERT INTO mailbox (account, kind, group_id, sender, body, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+         RETURNING id",
+        args![to, kind, group_id, sender, body, now],
     )?
-    .execute(params![&to.0[..], kind, group_id, &sender.0[..], body, now])?;
-    Ok(())
+    .get(0)
+}
+
+/// The key of the last of `(key, size)` rows that fits in a page of `bound` bytes (a page
+/// holds at least one row, whatever its size); `None` when there are no rows.
+pub(super) fn page_end(sizes: &[super::sql::Row], bound: usize) -> Result<Option<i64>> {
+    let (mut last, mut bytes) = (None, 0u64);
+    for row in sizes {
+        let size: u64 = row.get(1)?;
+        if last.is_some() && bytes + size > bound as u64 {
+            break;
+        }
+        bytes += size;
+        last = Some(row.get(0)?);
+    }
+    Ok(last)
 }
 
 impl Store {
@@ -58,26 +74,29 @@ impl Store {
     /// them (`ack_mail`) and asks again for the next.
     pub fn mailbox(&self, account: &Account) -> Result<Vec<MailboxItem>> {
         self.read(|c| {
-            let mut stmt = c.prepare_cached(
-                "SELECT id, kind, group_id, sender, body FROM mailbox WHERE account = ?1 ORDER BY id LIMIT 500",
+            // The sizes first, so a page's bodies are read only up to its bound.
+            let sizes = c.query(
+                "SELECT id, length(body) FROM mailbox WHERE account = ?1 ORDER BY id LIMIT 500",
+                args![account],
             )?;
-            let mut rows = stmt.query([&account.0[..]])?;
-            let (mut page, mut bytes) = (Vec::new(), 0usize);
-            while let Some(r) = rows.next()? {
-                let body: Vec<u8> = r.get(4)?;
-                if !page.is_empty() && bytes + body.len() > PAGE_BYTES {
-                    break;
-                }
-                bytes += body.len();
-                page.push(MailboxItem {
+            let Some(last) = page_end(&sizes, PAGE_BYTES)? else {
+                return Ok(Vec::new());
+            };
+            c.query(
+                "SELECT id, kind, group_id, sender, body FROM mailbox WHERE account = ?1 AND id <= ?2 ORDER BY id",
+                args![account, last],
+            )?
+            .iter()
+            .map(|r| {
+                Ok(MailboxItem {
                     id: r.get(0)?,
-                    kind: if r.get::<_, String>(1)? == "welcome" { MailboxKind::Welcome } else { MailboxKind::JoinRequest },
-                    group_id: ByteBuf::from(r.get::<_, Vec<u8>>(2)?),
-                    sender: hex::encode(r.get::<_, Vec<u8>>(3)?),
-                    body: ByteBuf::from(body),
-                });
-            }
-            Ok(page)
+                    kind: if r.get::<String>(1)? == "welcome" { MailboxKind::Welcome } else { MailboxKind::JoinRequest },
+                    group_id: ByteBuf::from(r.get::<Vec<u8>>(2)?),
+                    sender: hex::encode(r.get::<Vec<u8>>(3)?),
+                    body: ByteBuf::from(r.get::<Vec<u8>>(4)?),
+                })
+            })
+            .collect()
         })
     }
 
@@ -87,7 +106,7 @@ impl Store {
         self.write(move |c| {
             let n = c.execute(
                 "DELETE FROM mailbox WHERE id = ?1 AND account = ?2",
-                params![id, &account.0[..]],
+                args![id, &account],
             )?;
             if n == 0 {
                 Err(RelayError::NotFound)
@@ -123,6 +142,7 @@ mod tests {
                         &[0x5a; 900 * 1024],
                         0,
                     )
+                    .map(|_| ())
                 })
                 .wait();
             match r {

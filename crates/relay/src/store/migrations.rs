@@ -1,5 +1,7 @@
-//! The relay's schema as embedded, versioned SQL files (`migrations/NNNN_*.sql`), applied in
-//! order in one transaction with the `user_version` bump, like the vault's.
+//! The relay's schema as embedded, versioned SQL files, applied in order in one transaction
+//! with the version's bump: `migrations/NNNN_*.sql` for SQLite (its `user_version`, like the
+//! vault's), `migrations/postgres/NNNN_*.sql` for PostgreSQL (a `schema_version` row, under an
+//! advisory lock so instances starting together migrate once).
 
 use rusqlite::Connection;
 
@@ -36,5 +38,42 @@ pub(super) fn migrate(conn: &mut Connection) -> Result<()> {
     }
     tx.execute_batch(&format!("PRAGMA user_version = {latest}"))?;
     tx.commit()?;
+    Ok(())
+}
+
+/// PostgreSQL's migrations in order; PostgreSQL came with schema 9, its first file.
+const POSTGRES_MIGRATIONS: &[&str] = &[include_str!("migrations/postgres/0001_schema.sql")];
+
+/// Any number, the same in every instance: the advisory lock migrations take.
+const MIGRATION_LOCK: i64 = 0x636f_6e73_696c;
+
+/// Brings a PostgreSQL database to the current schema, in one transaction.
+pub(super) fn migrate_postgres(client: &mut postgres::Client) -> Result<()> {
+    let failed = |e: postgres::Error| super::sql::postgres::classify(&e);
+    let mut tx = client.transaction().map_err(failed)?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
+        .map_err(failed)?;
+    tx.batch_execute("CREATE TABLE IF NOT EXISTS schema_version (version BIGINT NOT NULL)")
+        .map_err(failed)?;
+    let version: i64 = tx
+        .query_opt("SELECT version FROM schema_version", &[])
+        .map_err(failed)?
+        .map_or(0, |r| r.get(0));
+    let latest = POSTGRES_MIGRATIONS.len() as i64;
+    if version > latest {
+        return Err(RelayError::Internal(format!(
+            "the database was written by a newer relay (schema {version})"
+        )));
+    }
+    for sql in POSTGRES_MIGRATIONS
+        .iter()
+        .skip(usize::try_from(version).unwrap_or(0))
+    {
+        tx.batch_execute(sql).map_err(failed)?;
+    }
+    tx.execute("DELETE FROM schema_version", &[]).map_err(failed)?;
+    tx.execute("INSERT INTO schema_version (version) VALUES ($1)", &[&latest])
+        .map_err(failed)?;
+    tx.commit().map_err(failed)?;
     Ok(())
 }

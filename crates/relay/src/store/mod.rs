@@ -11,7 +11,9 @@
 mod accounts;
 mod blob_files;
 mod blobs;
+mod concurrent_writes;
 mod device_moves;
+mod engine;
 mod group_commit;
 mod invitations;
 mod key_packages;
@@ -22,24 +24,22 @@ mod nonces;
 mod ordering;
 mod reports;
 mod retention;
+pub(crate) mod sql;
 mod successors;
 
 pub use blob_files::BucketAddress;
+pub use engine::DatabaseLocation;
 pub use group_commit::Pending;
 
 use std::path::Path;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use consilium_model::wire::Posted;
-use rusqlite::{Connection, params};
+use rusqlite::Connection;
 
 use crate::auth::Account;
 use crate::error::{RelayError, Result};
 use crate::private_files::{owner_only, private_dir, private_file};
-
-/// Connections that serve reads side by side with the writer (WAL).
-const READERS: usize = 4;
+use sql::{Sql, args};
 
 /// How long an enrolment code the operator made can be used.
 pub const ENROLMENT_LIFETIME_MS: i64 = 14 * 24 * 3600 * 1000;
@@ -79,9 +79,8 @@ pub const FETCH_PAGE_BYTES: usize = 2 * 1024 * 1024;
 
 #[derive(Debug)]
 pub struct Store {
-    writer: group_commit::Writer,
-    readers: Vec<Mutex<Connection>>,
-    next_reader: AtomicUsize,
+    /// Where records live (`engine`): SQLite in the data folder, or PostgreSQL.
+    engine: engine::Engine,
     /// Where blob bytes live (`blob_files`): the relay's folder or a bucket.
     blob_files: Box<dyn blob_files::BlobFiles>,
     /// Uploads hold it shared from writing a file to committing its record; pruning holds it
@@ -111,6 +110,7 @@ fn connect(path: &Path) -> Result<Connection> {
         "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;
          PRAGMA busy_timeout = 5000;",
     )?;
+    conn.set_prepared_statement_cache_capacity(128);
     Ok(conn)
 }
 
@@ -125,33 +125,26 @@ pub enum BlobLocation {
 }
 
 impl Store {
-    /// The relay's store in `data_dir`, blobs in its folder.
+    /// The relay's store in `data_dir`: SQLite, blobs in its folder.
     pub fn open(data_dir: &Path) -> Result<Store> {
-        Store::open_with(data_dir, &BlobLocation::Folder)
+        Store::open_in(data_dir, &DatabaseLocation::DataFolder, &BlobLocation::Folder)
     }
 
-    /// The relay's store in `data_dir`, blobs where `blobs` says.
-    pub fn open_with(data_dir: &Path, blobs: &BlobLocation) -> Result<Store> {
+    /// The relay's store: records where `database` says, blobs where `blobs` says, and what
+    /// lives in folders (SQLite, blobs) in `data_dir`.
+    pub fn open_in(
+        data_dir: &Path,
+        database: &DatabaseLocation,
+        blobs: &BlobLocation,
+    ) -> Result<Store> {
         let internal = |e: std::io::Error| RelayError::Internal(e.to_string());
         private_dir(data_dir).map_err(internal)?;
         let blob_files: Box<dyn blob_files::BlobFiles> = match blobs {
             BlobLocation::Folder => Box::new(blob_files::Disk::open(data_dir.join("blobs"))?),
             BlobLocation::Bucket(address) => Box::new(blob_files::Bucket::open(address)?),
         };
-        let db = data_dir.join("relay.db");
-        let mut conn = connect(&db)?;
-        migrations::migrate(&mut conn)?;
-        let readers = (0..READERS)
-            .map(|_| {
-                let reader = connect(&db)?;
-                reader.execute_batch("PRAGMA query_only = ON")?;
-                Ok(Mutex::new(reader))
-            })
-            .collect::<Result<Vec<_>>>()?;
         let store = Store {
-            writer: group_commit::Writer::start(conn)?,
-            readers,
-            next_reader: AtomicUsize::new(0),
+            engine: engine::Engine::open(data_dir, database)?,
             blob_files,
             blob_lock: std::sync::RwLock::new(()),
         };
@@ -159,40 +152,31 @@ impl Store {
         Ok(store)
     }
 
-    /// Runs a read on one of the reader connections (a free one if there is one).
-    fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
-        let start = self.next_reader.fetch_add(1, Ordering::Relaxed);
-        let n = self.readers.len();
-        for i in 0..n {
-            if let Ok(conn) = self.readers[(start + i) % n].try_lock() {
-                return f(&conn);
-            }
-        }
-        let conn = self.readers[start % n]
-            .lock()
-            .map_err(|_| RelayError::Internal("store lock poisoned".into()))?;
-        f(&conn)
+    /// Runs a read (see `engine`).
+    fn read<T>(&self, f: impl FnOnce(&dyn Sql) -> Result<T>) -> Result<T> {
+        self.engine.read(f)
     }
 
-    /// Queues a write for the writer's next batch; its answer comes once it is on disk.
+    /// Queues a write; its answer comes once it is durable. It may run more than once (see
+    /// `engine`), so it only touches the database.
     fn write<T: Send + 'static>(
         &self,
-        f: impl FnOnce(&Connection) -> Result<T> + Send + 'static,
+        f: impl Fn(&dyn Sql) -> Result<T> + Send + 'static,
     ) -> Pending<T> {
-        self.writer.submit(f)
+        self.engine.write(f)
     }
 }
 
 /// Makes a group's member list the accounts of its tree's leaves.
-fn set_members(c: &Connection, group_id: &[u8], members: &[Account]) -> Result<()> {
-    c.prepare_cached("DELETE FROM members WHERE group_id = ?1")?
-        .execute([group_id])?;
-    let mut add =
-        c.prepare_cached("INSERT OR IGNORE INTO members (group_id, account) VALUES (?1, ?2)")?;
+fn set_members(c: &dyn Sql, group_id: &[u8], members: &[Account]) -> Result<()> {
+    c.execute("DELETE FROM members WHERE group_id = ?1", args![group_id])?;
     for a in members {
         // A leaf that still names a key of before the split is its new device's membership.
         let a = successors::successor(c, a)?;
-        add.execute(params![group_id, &a.0[..]])?;
+        c.execute(
+            "INSERT INTO members (group_id, account) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+            args![group_id, &a],
+        )?;
     }
     Ok(())
 }
@@ -201,6 +185,8 @@ fn set_members(c: &Connection, group_id: &[u8], members: &[Account]) -> Result<(
 mod tests {
     use consilium_model::wire::PostBundle;
     use serde_bytes::ByteBuf;
+
+    use rusqlite::params;
 
     use super::*;
     use crate::framing::{Framing, Kind};
@@ -323,7 +309,7 @@ mod tests {
                 s.write(move |c| {
                     c.execute(
                         "INSERT INTO cursors (group_id, account, seq) VALUES (?1, ?2, 1)",
-                        params![&[i][..], &[i][..]],
+                        args![&[i], &[i]],
                     )?;
                     if i % 2 == 1 {
                         return Err(RelayError::Conflict);
@@ -345,7 +331,7 @@ mod tests {
             }
         }
         let kept: i64 = s
-            .read(|c| Ok(c.query_row("SELECT count(*) FROM cursors", [], |r| r.get(0))?))
+            .read(|c| c.one("SELECT count(*) FROM cursors", args![])?.get(0))
             .unwrap();
         assert_eq!(kept, 32);
     }
@@ -360,7 +346,7 @@ mod tests {
         s.write(move |c| {
             c.execute(
                 "INSERT INTO members (group_id, account) VALUES (?1, ?2)",
-                params![&gid[..], &b.0[..]],
+                args![&gid, &b],
             )?;
             Ok(())
         })

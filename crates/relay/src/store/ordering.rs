@@ -4,10 +4,9 @@
 //! changes. Proposals and commits are checked against that state first (`handshake`).
 
 use consilium_model::wire::{PostBundle, Posted};
-use rusqlite::{Connection, OptionalExtension, params};
-
 use super::group_commit::Pending;
 use super::mailbox::deliver;
+use super::sql::{Sql, args};
 use super::{Accepted, Store, set_members};
 use crate::auth::Account;
 use crate::error::{RelayError, Result};
@@ -37,9 +36,9 @@ impl Store {
         let (group_id, creator) = (group_id.to_vec(), *creator);
         self.write(move |c| {
             let n = c.execute(
-                "INSERT OR IGNORE INTO groups (id, epoch, next_seq, created_by, created_at, public_state)
-                 VALUES (?1, ?2, 1, ?3, ?4, ?5)",
-                params![group_id, state.epoch, &creator.0[..], now, state.record],
+                "INSERT INTO groups (id, epoch, next_seq, created_by, created_at, public_state)
+                 VALUES (?1, ?2, 1, ?3, ?4, ?5) ON CONFLICT DO NOTHING",
+                args![&group_id, state.epoch, &creator, now, &state.record],
             )?;
             if n == 0 {
                 return Err(RelayError::Conflict);
@@ -67,9 +66,11 @@ impl Store {
             if !Self::is_member(c, &group_id, &member)? {
                 return Err(RelayError::Forbidden);
             }
-            let (epoch, held): (u64, bool) = c
-                .prepare_cached("SELECT epoch, public_state IS NOT NULL FROM groups WHERE id = ?1")?
-                .query_row([&group_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            let group = c.one(
+                "SELECT epoch, public_state IS NOT NULL FROM groups WHERE id = ?1",
+                args![&group_id],
+            )?;
+            let (epoch, held): (u64, bool) = (group.get(0)?, group.get(1)?);
             if held {
                 return Err(RelayError::Conflict);
             }
@@ -84,18 +85,16 @@ impl Store {
             }
             c.execute(
                 "UPDATE groups SET public_state = ?2 WHERE id = ?1",
-                params![group_id, state.record],
+                args![&group_id, &state.record],
             )?;
             set_members(c, &group_id, &state.members)
         })
     }
 
-    pub(super) fn is_member(c: &Connection, group_id: &[u8], account: &Account) -> Result<bool> {
-        Ok(
-            c.prepare_cached("SELECT 1 FROM members WHERE group_id = ?1 AND account = ?2")?
-                .query_row(params![group_id, &account.0[..]], |_| Ok(()))
-                .optional()?
-                .is_some(),
+    pub(super) fn is_member(c: &dyn Sql, group_id: &[u8], account: &Account) -> Result<bool> {
+        c.exists(
+            "SELECT 1 FROM members WHERE group_id = ?1 AND account = ?2",
+            args![group_id, account],
         )
     }
 
@@ -136,24 +135,22 @@ impl Store {
             if !Self::is_member(c, gid, &sender)? {
                 return Err(RelayError::Forbidden);
             }
-            if let Some((seq, epoch)) = c
-                .prepare_cached(
-                    "SELECT seq, resulting_epoch FROM messages WHERE group_id = ?1 AND message_id = ?2",
-                )?
-                .query_row(params![gid, &message_id[..]], |r| {
-                    Ok((r.get::<_, u64>(0)?, r.get::<_, u64>(1)?))
-                })
-                .optional()?
-            {
+            if let Some(first) = c.optional(
+                "SELECT seq, resulting_epoch FROM messages WHERE group_id = ?1 AND message_id = ?2",
+                args![gid, &message_id[..]],
+            )? {
                 return Ok(Accepted {
-                    posted: Posted { seq, epoch },
+                    posted: Posted { seq: first.get(0)?, epoch: first.get(1)? },
                     members: Self::members_in(c, gid)?,
                     revoked: Vec::new(),
                 });
             }
-            let (epoch, seq, record): (u64, u64, Option<Vec<u8>>) = c
-                .prepare_cached("SELECT epoch, next_seq, public_state FROM groups WHERE id = ?1")?
-                .query_row([gid], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+            let group = c.one(
+                "SELECT epoch, next_seq, public_state FROM groups WHERE id = ?1",
+                args![gid],
+            )?;
+            let (epoch, seq, record): (u64, u64, Option<Vec<u8>>) =
+                (group.get(0)?, group.get(1)?, group.get(2)?);
             if framing.epoch < epoch {
                 return Err(RelayError::StaleEpoch { current: epoch });
             }
@@ -176,18 +173,21 @@ impl Store {
                         // (`request_readmission`): no member can swap a colleague's leaf for a
                         // device of their choosing.
                         for a in added.iter().filter(|a| a.returning) {
-                            let asked = c
-                                .prepare_cached("SELECT 1 FROM join_requests WHERE group_id = ?1 AND joiner = ?2")?
-                                .exists(params![gid, &a.account.0[..]])?;
+                            let asked = c.exists(
+                                "SELECT 1 FROM join_requests WHERE group_id = ?1 AND joiner = ?2",
+                                args![gid, &a.account],
+                            )?;
                             if !asked {
                                 return Err(RelayError::Forbidden);
                             }
                         }
                         for (to, welcome) in &welcomes {
                             handshake::check_welcome(welcome, to, &added)?;
-                            deliver(c, to, "welcome", gid, &sender, welcome, now)?;
-                            c.prepare_cached("UPDATE mailbox SET group_seq = ?1 WHERE id = last_insert_rowid()")?
-                                .execute([seq])?;
+                            let item = deliver(c, to, "welcome", gid, &sender, welcome, now)?;
+                            c.execute(
+                                "UPDATE mailbox SET group_seq = ?1 WHERE id = ?2",
+                                args![seq, item],
+                            )?;
                         }
                         set_members(c, gid, &state.members)?;
                         // Kept so the commit can be undone if its members cannot process it.
@@ -205,17 +205,21 @@ impl Store {
                         state.record
                     }
                 };
-                c.prepare_cached("UPDATE groups SET public_state = ?2 WHERE id = ?1")?
-                    .execute(params![gid, record])?;
+                c.execute(
+                    "UPDATE groups SET public_state = ?2 WHERE id = ?1",
+                    args![gid, &record],
+                )?;
                 if framing.kind == Kind::Commit { epoch + 1 } else { epoch }
             };
-            c.prepare_cached(
+            c.execute(
                 "INSERT INTO messages (group_id, seq, message_id, sender, epoch, kind, body, created_at, resulting_epoch)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-            )?
-            .execute(params![gid, seq, &message_id[..], &sender.0[..], framing.epoch, framing.kind as i64, &mls[..], now, next_epoch])?;
-            c.prepare_cached("UPDATE groups SET epoch = ?2, next_seq = ?3 WHERE id = ?1")?
-                .execute(params![gid, next_epoch, seq + 1])?;
+                args![gid, seq, &message_id[..], &sender, framing.epoch, framing.kind as i64, &mls[..], now, next_epoch],
+            )?;
+            c.execute(
+                "UPDATE groups SET epoch = ?2, next_seq = ?3 WHERE id = ?1",
+                args![gid, next_epoch, seq + 1],
+            )?;
             Ok(Accepted {
                 posted: Posted { seq, epoch: next_epoch },
                 members: Self::members_in(c, gid)?,
@@ -225,15 +229,10 @@ impl Store {
     }
 
     /// The members of a group, for push notifications.
-    pub(super) fn members_in(c: &Connection, group_id: &[u8]) -> Result<Vec<Account>> {
-        let mut stmt = c.prepare_cached("SELECT account FROM members WHERE group_id = ?1")?;
-        let rows = stmt.query_map([group_id], |r| r.get::<_, Vec<u8>>(0))?;
-        rows.map(|a| {
-            let a = a?;
-            a.try_into()
-                .map(Account)
-                .map_err(|_| RelayError::Internal("bad account".into()))
-        })
-        .collect()
+    pub(super) fn members_in(c: &dyn Sql, group_id: &[u8]) -> Result<Vec<Account>> {
+        c.query("SELECT account FROM members WHERE group_id = ?1", args![group_id])?
+            .iter()
+            .map(|r| r.get(0))
+            .collect()
     }
 }

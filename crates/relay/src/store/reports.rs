@@ -11,9 +11,8 @@
 //!
 //! The state before each of a group's last `HISTORY` commits is kept for this.
 
-use rusqlite::{Connection, OptionalExtension, params};
-
 use super::group_commit::Pending;
+use super::sql::{Sql, args};
 use super::{Reported, Store, set_members};
 use crate::auth::Account;
 use crate::error::{RelayError, Result};
@@ -27,21 +26,21 @@ const REPORTS_NEEDED: usize = 2;
 
 /// Keeps the state a group had before the commit at `seq`, and forgets the oldest beyond
 /// `HISTORY`.
-pub(super) fn remember(c: &Connection, group_id: &[u8], seq: u64, prior: &[u8]) -> Result<()> {
-    c.prepare_cached(
+pub(super) fn remember(c: &dyn Sql, group_id: &[u8], seq: u64, prior: &[u8]) -> Result<()> {
+    c.execute(
         "INSERT INTO commit_history (group_id, seq, prior_state) VALUES (?1, ?2, ?3)",
-    )?
-    .execute(params![group_id, seq, prior])?;
-    c.prepare_cached(
+        args![group_id, seq, prior],
+    )?;
+    c.execute(
         "DELETE FROM commit_history WHERE group_id = ?1 AND seq NOT IN
          (SELECT seq FROM commit_history WHERE group_id = ?1 ORDER BY seq DESC LIMIT ?2)",
-    )?
-    .execute(params![group_id, HISTORY])?;
-    c.prepare_cached(
+        args![group_id, HISTORY],
+    )?;
+    c.execute(
         "DELETE FROM commit_reports WHERE group_id = ?1
          AND seq NOT IN (SELECT seq FROM commit_history WHERE group_id = ?1)",
-    )?
-    .execute([group_id])?;
+        args![group_id],
+    )?;
     Ok(())
 }
 
@@ -58,21 +57,23 @@ impl Store {
             if !Self::is_member(c, &gid, &reporter)? {
                 return Err(RelayError::Forbidden);
             }
-            let Some(prior) = c
-                .prepare_cached("SELECT prior_state FROM commit_history WHERE group_id = ?1 AND seq = ?2")?
-                .query_row(params![gid, seq], |r| r.get::<_, Vec<u8>>(0))
-                .optional()?
+            let Some(prior) = c.optional(
+                "SELECT prior_state FROM commit_history WHERE group_id = ?1 AND seq = ?2",
+                args![&gid, seq],
+            )?
             else {
                 return Ok(Reported::Ignored);
             };
-            let Some((committer, epoch)) = c
-                .prepare_cached("SELECT sender, epoch FROM messages WHERE group_id = ?1 AND seq = ?2")?
-                .query_row(params![gid, seq], |r| Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, u64>(1)?)))
-                .optional()?
+            let prior: Vec<u8> = prior.get(0)?;
+            let Some(committed) = c.optional(
+                "SELECT sender, epoch FROM messages WHERE group_id = ?1 AND seq = ?2",
+                args![&gid, seq],
+            )?
             else {
                 // Pruned after its retention: settled.
                 return Ok(Reported::Ignored);
             };
+            let (committer, epoch): (Vec<u8>, u64) = (committed.get(0)?, committed.get(1)?);
             // Those who should have processed it: the members before it, but its committer.
             let expected: Vec<Account> = handshake::members_of_record(&prior)?
                 .into_iter()
@@ -81,14 +82,19 @@ impl Store {
             if !expected.contains(&reporter) {
                 return Ok(Reported::Ignored);
             }
-            c.prepare_cached(
-                "INSERT OR IGNORE INTO commit_reports (group_id, seq, reporter) VALUES (?1, ?2, ?3)",
-            )?
-            .execute(params![gid, seq, &reporter.0[..]])?;
+            c.execute(
+                "INSERT INTO commit_reports (group_id, seq, reporter) VALUES (?1, ?2, ?3)
+                 ON CONFLICT DO NOTHING",
+                args![&gid, seq, &reporter],
+            )?;
             let reporters: Vec<Vec<u8>> = c
-                .prepare_cached("SELECT reporter FROM commit_reports WHERE group_id = ?1 AND seq = ?2")?
-                .query_map(params![gid, seq], |r| r.get(0))?
-                .collect::<rusqlite::Result<_>>()?;
+                .query(
+                    "SELECT reporter FROM commit_reports WHERE group_id = ?1 AND seq = ?2",
+                    args![&gid, seq],
+                )?
+                .iter()
+                .map(|r| r.get(0))
+                .collect::<Result<_>>()?;
             if reporters.len() < REPORTS_NEEDED.min(expected.len()) {
                 return Ok(Reported::Counted);
             }
@@ -108,9 +114,11 @@ impl Store {
 }
 
 /// Puts the group back as it was before the commit at `seq` (for epoch `epoch`).
-fn undo(c: &Connection, group_id: &[u8], seq: u64, epoch: u64, prior: &[u8]) -> Result<()> {
-    c.prepare_cached("UPDATE groups SET public_state = ?2, epoch = ?3 WHERE id = ?1")?
-        .execute(params![group_id, prior, epoch])?;
+fn undo(c: &dyn Sql, group_id: &[u8], seq: u64, epoch: u64, prior: &[u8]) -> Result<()> {
+    c.execute(
+        "UPDATE groups SET public_state = ?2, epoch = ?3 WHERE id = ?1",
+        args![group_id, prior, epoch],
+    )?;
     set_members(c, group_id, &handshake::members_of_record(prior)?)?;
     // Sequence numbers keep counting: members' cursors are past the undone entries already.
     for sql in [
@@ -119,7 +127,7 @@ fn undo(c: &Connection, group_id: &[u8], seq: u64, epoch: u64, prior: &[u8]) -> 
         "DELETE FROM commit_history WHERE group_id = ?1 AND seq >= ?2",
         "DELETE FROM commit_reports WHERE group_id = ?1 AND seq >= ?2",
     ] {
-        c.prepare_cached(sql)?.execute(params![group_id, seq])?;
+        c.execute(sql, args![group_id, seq])?;
     }
     Ok(())
 }

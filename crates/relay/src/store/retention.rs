@@ -1,16 +1,24 @@
 //! Pruning: what every member has read, or what is older than the retention period, is dropped,
 //! with the blob files no record refers to any more.
 
-use rusqlite::{OptionalExtension, params};
-
 use super::Store;
+use super::sql::args;
 use crate::auth::Account;
 use crate::error::{RelayError, Result};
 
-/// A blob past its group's retention (?1: the relay's cutoff, ?2: now, ?3: the relay's
-/// retention in ms): a group's own can only shorten the relay's.
-const BLOB_EXPIRED: &str = "created_at < max(?1, ?2 - coalesce(
-    (SELECT retention_ms FROM groups g WHERE g.id = blobs.group_id), ?3))";
+/// A row of `table` past its group's retention (?1: the relay's cutoff, ?2: now, ?3: the
+/// relay's retention in ms): a group's own can only shorten the relay's. (`max` of two values
+/// is written out as an `OR`: PostgreSQL's is `greatest`.)
+macro_rules! expired {
+    ($table:literal) => {
+        concat!(
+            "(created_at < ?1 OR created_at < ?2 - coalesce(
+                (SELECT retention_ms FROM groups g WHERE g.id = ",
+            $table,
+            ".group_id), ?3))"
+        )
+    };
+}
 
 impl Store {
     /// Drops what no one needs any more: messages every member's cursor has passed or older than
@@ -29,13 +37,12 @@ impl Store {
             if !Self::is_member(c, &group, &member)? {
                 return Err(RelayError::Forbidden);
             }
-            let state: Option<Vec<u8>> = c
-                .query_row(
-                    "SELECT public_state FROM groups WHERE id = ?1",
-                    [&group],
-                    |r| r.get(0),
-                )
-                .optional()?;
+            let state: Option<Vec<u8>> = match c
+                .optional("SELECT public_state FROM groups WHERE id = ?1", args![&group])?
+            {
+                Some(row) => row.get(0)?,
+                None => None,
+            };
             if let Some(state) = state.filter(|s| !s.is_empty()) {
                 let admins = crate::handshake::admins_of_record(&state)?;
                 if !admins.is_empty() && !admins.contains(&member) {
@@ -45,7 +52,7 @@ impl Store {
             let ms = days.map(|d| i64::from(d) * 86_400_000);
             c.execute(
                 "UPDATE groups SET retention_ms = ?2 WHERE id = ?1",
-                params![group, ms],
+                args![&group, ms],
             )?;
             Ok(())
         })
@@ -62,55 +69,51 @@ impl Store {
             .write(move |c| {
                 // A group's own retention (its admins') can only shorten the relay's.
                 let removed = c.execute(
-                    "DELETE FROM messages WHERE created_at < max(?1, ?2 - coalesce(
-                         (SELECT retention_ms FROM groups g WHERE g.id = messages.group_id), ?3))
-                     OR seq <= (
-                     SELECT min(coalesce(c.seq, 0)) FROM members m
-                     LEFT JOIN cursors c ON c.group_id = m.group_id AND c.account = m.account
-                     WHERE m.group_id = messages.group_id)",
-                    params![cutoff, now, retention_ms],
+                    concat!(
+                        "DELETE FROM messages WHERE ",
+                        expired!("messages"),
+                        " OR seq <= (
+                         SELECT min(coalesce(c.seq, 0)) FROM members m
+                         LEFT JOIN cursors c ON c.group_id = m.group_id AND c.account = m.account
+                         WHERE m.group_id = messages.group_id)"
+                    ),
+                    args![cutoff, now, retention_ms],
                 )?;
                 c.execute(
                     "DELETE FROM invitations WHERE used = 1 OR expires_at <= ?1",
-                    [now],
+                    args![now],
                 )?;
-                c.execute("DELETE FROM key_packages WHERE expires_at <= ?1", [now])?;
+                c.execute("DELETE FROM key_packages WHERE expires_at <= ?1", args![now])?;
                 // A join request lets the group's members claim the joiner's key packages as
                 // long as its invitation could have lived; unused enrolment codes as long as
                 // they were valid.
                 c.execute(
                     "DELETE FROM join_requests WHERE created_at < ?1",
-                    [now - super::invitations::INVITATION_MAX_LIFETIME_MS],
+                    args![now - super::invitations::INVITATION_MAX_LIFETIME_MS],
                 )?;
                 c.execute(
                     "DELETE FROM enrolments WHERE used_by IS NULL AND expires_at <= ?1",
-                    [now],
+                    args![now],
                 )?;
                 // Mail nobody collected within the retention period (a Welcome's key package is
                 // long expired by then).
-                c.execute("DELETE FROM mailbox WHERE created_at < ?1", [cutoff])?;
-                let old: Vec<Vec<u8>> = {
-                    let mut stmt = c.prepare(&format!(
-                        "SELECT DISTINCT id FROM blobs WHERE {BLOB_EXPIRED}"
-                    ))?;
-                    stmt.query_map(params![cutoff, now, retention_ms], |r| {
-                        r.get::<_, Vec<u8>>(0)
-                    })?
-                    .collect::<rusqlite::Result<Vec<_>>>()?
-                };
+                c.execute("DELETE FROM mailbox WHERE created_at < ?1", args![cutoff])?;
+                let old: Vec<Vec<u8>> = c
+                    .query(
+                        concat!("SELECT DISTINCT id FROM blobs WHERE ", expired!("blobs")),
+                        args![cutoff, now, retention_ms],
+                    )?
+                    .iter()
+                    .map(|r| r.get(0))
+                    .collect::<Result<_>>()?;
                 c.execute(
-                    &format!("DELETE FROM blobs WHERE {BLOB_EXPIRED}"),
-                    params![cutoff, now, retention_ms],
+                    concat!("DELETE FROM blobs WHERE ", expired!("blobs")),
+                    args![cutoff, now, retention_ms],
                 )?;
                 // A file stays while another group still holds a record of it.
                 let mut gone = Vec::new();
                 for id in old {
-                    let held = c
-                        .query_row("SELECT 1 FROM blobs WHERE id = ?1 LIMIT 1", [&id], |_| {
-                            Ok(())
-                        })
-                        .optional()?
-                        .is_some();
+                    let held = c.exists("SELECT 1 FROM blobs WHERE id = ?1 LIMIT 1", args![&id])?;
                     if !held {
                         gone.push(id);
                     }

@@ -10,7 +10,7 @@ async fn inviting(dir: &std::path::Path) -> Relay {
 
 /// What `consilium-relay admit` prints, made against the running relay's data folder.
 fn enrolment_code(dir: &std::path::Path) -> String {
-    consilium_relay::new_enrolment_code(dir, now_ms()).unwrap()
+    consilium_relay::new_enrolment_code(dir, &consilium_relay::store::DatabaseLocation::DataFolder, now_ms()).unwrap()
 }
 
 async fn enrol(acc: &Account, code: &str) -> (u16, String) {

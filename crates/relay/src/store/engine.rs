@@ -1,0 +1,136 @@
+//! Which database holds the relay's records, and how operations reach it: SQLite in the data
+//! folder (one machine: one writer thread committing in batches, `group_commit`, and reader
+//! connections beside it), or a PostgreSQL server several instances share (a pool of
+//! connections; writes on a fixed set of threads, `concurrent_writes`, each in a serializable
+//! transaction of its own).
+
+use std::path::Path;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use rusqlite::Connection;
+
+use super::concurrent_writes::ConcurrentWrites;
+use super::group_commit::{self, Pending};
+use super::sql::{self, Sql};
+use super::{connect, migrations};
+use crate::error::{RelayError, Result};
+
+/// Connections that serve reads side by side with SQLite's writer (WAL).
+const SQLITE_READERS: usize = 4;
+
+/// Connections one instance holds to PostgreSQL at most (writes and reads together).
+const POSTGRES_CONNECTIONS: u32 = 16;
+
+/// Where a relay keeps its records.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub enum DatabaseLocation {
+    /// `relay.db` in the data folder (one machine).
+    #[default]
+    DataFolder,
+    /// A PostgreSQL server (`postgres://user:password@host/db`), shared by several instances.
+    Postgres(String),
+}
+
+impl std::fmt::Debug for DatabaseLocation {
+    /// Never the password.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DatabaseLocation::DataFolder => f.write_str("DataFolder"),
+            DatabaseLocation::Postgres(url) => match sql::postgres::config(url) {
+                Ok(c) => write!(
+                    f,
+                    "Postgres(hosts {:?}, database {:?}, user {:?})",
+                    c.get_hosts(),
+                    c.get_dbname(),
+                    c.get_user()
+                ),
+                Err(_) => f.write_str("Postgres(unparsable address)"),
+            },
+        }
+    }
+}
+
+#[derive(Debug)]
+pub(super) enum Engine {
+    Sqlite {
+        writer: group_commit::Writer,
+        readers: Vec<Mutex<Connection>>,
+        next_reader: AtomicUsize,
+    },
+    Postgres {
+        pool: sql::postgres::Pool,
+        writes: ConcurrentWrites,
+    },
+}
+
+impl Engine {
+    /// Opens the database `location` names (`relay.db` in `data_dir` for SQLite), brought to
+    /// the current schema.
+    pub(super) fn open(data_dir: &Path, location: &DatabaseLocation) -> Result<Engine> {
+        match location {
+            DatabaseLocation::DataFolder => {
+                let db = data_dir.join("relay.db");
+                let mut conn = connect(&db)?;
+                migrations::migrate(&mut conn)?;
+                let readers = (0..SQLITE_READERS)
+                    .map(|_| {
+                        let reader = connect(&db)?;
+                        reader.execute_batch("PRAGMA query_only = ON")?;
+                        Ok(Mutex::new(reader))
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                Ok(Engine::Sqlite {
+                    writer: group_commit::Writer::start(conn)?,
+                    readers,
+                    next_reader: AtomicUsize::new(0),
+                })
+            }
+            DatabaseLocation::Postgres(url) => {
+                let mut client = sql::postgres::connect(url)?;
+                migrations::migrate_postgres(&mut client)?;
+                drop(client);
+                let pool = sql::postgres::pool(url, POSTGRES_CONNECTIONS)?;
+                let writes = ConcurrentWrites::start(pool.clone(), POSTGRES_CONNECTIONS / 2)?;
+                Ok(Engine::Postgres { pool, writes })
+            }
+        }
+    }
+
+    /// Runs a read: on one of SQLite's reader connections (a free one if there is one), or in
+    /// a read-only snapshot on PostgreSQL.
+    pub(super) fn read<T>(&self, f: impl FnOnce(&dyn Sql) -> Result<T>) -> Result<T> {
+        match self {
+            Engine::Sqlite {
+                readers,
+                next_reader,
+                ..
+            } => {
+                let start = next_reader.fetch_add(1, Ordering::Relaxed);
+                let n = readers.len();
+                for i in 0..n {
+                    if let Ok(conn) = readers[(start + i) % n].try_lock() {
+                        return f(&*conn);
+                    }
+                }
+                let conn = readers[start % n]
+                    .lock()
+                    .map_err(|_| RelayError::Internal("store lock poisoned".into()))?;
+                f(&*conn)
+            }
+            Engine::Postgres { pool, .. } => sql::postgres::read(pool, f),
+        }
+    }
+
+    /// Queues a write; its answer comes once it is durable. On PostgreSQL it may run more than
+    /// once (a conflict with another instance's write): it only touches the database.
+    pub(super) fn write<T: Send + 'static>(
+        &self,
+        f: impl Fn(&dyn Sql) -> Result<T> + Send + 'static,
+    ) -> Pending<T> {
+        match self {
+            Engine::Sqlite { writer, .. } => writer.submit(move |c: &Connection| f(c)),
+            Engine::Postgres { writes, .. } => writes.submit(f),
+        }
+    }
+}
