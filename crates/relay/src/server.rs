@@ -45,15 +45,15 @@ pub async fn run(
         )));
     }
     let store = store::Store::open_in(&config.data_dir, &config.database, &config.blobs)
-        .map_err(|e| std::io::Error::other(e.to_string()))?;
+        .map_err(starting)?;
     let admitted = Arc::new(Admitted::new(
         config.admission,
         store
             .admitted_accounts()
-            .map_err(|e| std::io::Error::other(e.to_string()))?,
+            .map_err(starting)?,
         store
             .revoked_accounts()
-            .map_err(|e| std::io::Error::other(e.to_string()))?,
+            .map_err(starting)?,
     ));
     let grace = config.shutdown_grace;
     let limiter = Arc::new(limits::RateLimiter::new(
@@ -154,5 +154,14 @@ async fn prune_forever(
         if let Ok(Err(e)) = done {
             tracing::warn!(error = %e, "pruning failed");
         }
+    }
+}
+
+/// A store that cannot open stops the relay with what went wrong (an internal error's detail
+/// is the operator's to read, not hidden as it is from clients).
+fn starting(e: crate::error::RelayError) -> std::io::Error {
+    match e {
+        crate::error::RelayError::Internal(detail) => std::io::Error::other(detail),
+        other => std::io::Error::other(other.to_string()),
     }
 }

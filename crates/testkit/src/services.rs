@@ -1,5 +1,6 @@
 //! Real servers the relay's second backend runs against, started per test in temporary folders:
-//! an S3-protocol server (moto's, from PyPI, installed by `scripts/install-deps.sh`).
+//! an S3-protocol server (moto's, from PyPI, installed by `scripts/install-deps.sh`) and
+//! PostgreSQL (Debian's `postgresql-15`).
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -99,4 +100,188 @@ impl Drop for S3Server {
     fn drop(&mut self) {
         self.stop();
     }
+}
+
+/// Debian's PostgreSQL programs.
+const POSTGRES_BIN: &str = "/usr/lib/postgresql/15/bin";
+
+/// The environment variable naming a PostgreSQL server the relay's tests run against
+/// (`scripts/with-postgres.sh` sets it): each relay a test starts gets a new database on it.
+pub const TEST_POSTGRES_ENV: &str = "CONSILIUM_TEST_POSTGRES";
+
+/// A PostgreSQL server of its own in a temporary folder, on a free loopback port, with trust
+/// authentication for the user `consilium`; stopped (immediately, like a crash) on drop.
+/// PostgreSQL refuses to run as root, so under root (CI) it runs as the `postgres` user
+/// Debian's package creates.
+#[derive(Debug)]
+pub struct PostgresServer {
+    folder: tempfile::TempDir,
+    child: Option<Child>,
+    pub port: u16,
+    durable: bool,
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+}
+
+/// A PostgreSQL program, run as the server's user.
+fn as_server_user(program: &str) -> Command {
+    let path = format!("{POSTGRES_BIN}/{program}");
+    if is_root() {
+        // setpriv execs the program itself (runuser would stand between, not passing on the
+        // signal that stops the server).
+        let mut c = Command::new("setpriv");
+        c.args(["--reuid=postgres", "--regid=postgres", "--init-groups", "--", &path]);
+        c
+    } else {
+        Command::new(path)
+    }
+}
+
+impl PostgresServer {
+    /// A server for tests: `fsync` off (a crash of the server process loses nothing; only the
+    /// machine's would), so a suite of hundreds of databases runs quickly.
+    pub fn start() -> PostgresServer {
+        PostgresServer::start_with(false)
+    }
+
+    /// A server that syncs every commit to disk, as in production (for benchmarks).
+    pub fn start_durable() -> PostgresServer {
+        PostgresServer::start_with(true)
+    }
+
+    fn start_with(durable: bool) -> PostgresServer {
+        let folder = tempfile::Builder::new()
+            .prefix("consilium-pg")
+            .tempdir()
+            .unwrap();
+        if is_root() {
+            let status = Command::new("chown")
+                .args(["-R", "postgres:postgres"])
+                .arg(folder.path())
+                .status()
+                .unwrap();
+            assert!(status.success(), "chown the PostgreSQL folder");
+        }
+        let data = folder.path().join("data");
+        let out = as_server_user("initdb")
+            .args(["--auth=trust", "--username=consilium", "--encoding=UTF8", "--no-sync", "-D"])
+            .arg(&data)
+            .output()
+            .expect("initdb runs (bash scripts/install-deps.sh installs postgresql-15)");
+        assert!(
+            out.status.success(),
+            "initdb: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let mut server = PostgresServer {
+            folder,
+            child: None,
+            port: free_port(),
+            durable,
+        };
+        server.run();
+        server
+    }
+
+    fn run(&mut self) {
+        let data = self.folder.path().join("data");
+        let fsync = if self.durable { "on" } else { "off" };
+        let child = as_server_user("postgres")
+            .arg("-D")
+            .arg(&data)
+            .args(["-p", &self.port.to_string()])
+            .args(["-c", "listen_addresses=127.0.0.1", "-c", "max_connections=300"])
+            .args(["-c", &format!("fsync={fsync}")])
+            .arg("-c")
+            .arg(format!("unix_socket_directories={}", self.folder.path().display()))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("postgres starts");
+        self.child = Some(child);
+        let started = Instant::now();
+        loop {
+            let url = self.url("postgres");
+            if off_runtime(move || postgres::Client::connect(&url, postgres::NoTls).is_ok()) {
+                break;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "PostgreSQL did not start"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// The address of database `name` on this server.
+    pub fn url(&self, name: &str) -> String {
+        format!("postgres://consilium@127.0.0.1:{}/{name}", self.port)
+    }
+
+    /// A new, empty database; its address.
+    pub fn create_database(&self) -> String {
+        create_database_on(&self.url("postgres"))
+    }
+
+    /// Stops the server at once, as a crash would (connections are cut).
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            // SIGQUIT: PostgreSQL's immediate shutdown.
+            let _ = Command::new("kill")
+                .args(["-QUIT", &child.id().to_string()])
+                .status();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts the server again on the same port and data, after `stop`.
+    pub fn restart(&mut self) {
+        self.stop();
+        self.run();
+    }
+}
+
+impl Drop for PostgresServer {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// Runs `f` on a thread of its own: the synchronous PostgreSQL client starts a runtime, which
+/// panics inside an async test's.
+fn off_runtime<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    std::thread::spawn(f).join().unwrap()
+}
+
+/// A new, empty database on the server whose maintenance database is `server_url`; its address.
+pub fn create_database_on(server_url: &str) -> String {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let name = format!("t{}_{nanos}_{n}", std::process::id());
+    let url = server_url.to_owned();
+    let create = format!("CREATE DATABASE {name}");
+    off_runtime(move || {
+        let mut client = postgres::Client::connect(&url, postgres::NoTls)
+            .expect("the test PostgreSQL server answers");
+        client.batch_execute(&create).unwrap();
+    });
+    let base = server_url.rsplit_once('/').map_or(server_url, |(b, _)| b);
+    format!("{base}/{name}")
+}
+
+/// A new database for one relay of a test when the suite runs against PostgreSQL
+/// (`TEST_POSTGRES_ENV` set), else `None` (SQLite in the data folder).
+pub fn test_database() -> Option<String> {
+    std::env::var(TEST_POSTGRES_ENV)
+        .ok()
+        .filter(|u| !u.is_empty())
+        .map(|u| create_database_on(&u))
 }

@@ -41,10 +41,8 @@ impl Store {
                 Sql::execute(&c, RECORD, args![code_hash, expires_at])?;
             }
             super::DatabaseLocation::Postgres(url) => {
-                let mut client = super::sql::postgres::connect(url)?;
-                super::migrations::migrate_postgres(&mut client)?;
-                drop(client);
                 let pool = super::sql::postgres::pool(url, 1)?;
+                super::migrations::migrate_postgres(&pool)?;
                 super::sql::postgres::write(&pool, &|c| {
                     c.execute(RECORD, args![code_hash, expires_at])
                 })?;

@@ -87,10 +87,8 @@ impl Engine {
                 })
             }
             DatabaseLocation::Postgres(url) => {
-                let mut client = sql::postgres::connect(url)?;
-                migrations::migrate_postgres(&mut client)?;
-                drop(client);
                 let pool = sql::postgres::pool(url, POSTGRES_CONNECTIONS)?;
+                migrations::migrate_postgres(&pool)?;
                 let writes = ConcurrentWrites::start(pool.clone(), POSTGRES_CONNECTIONS / 2)?;
                 Ok(Engine::Postgres { pool, writes })
             }

@@ -5,6 +5,8 @@
 
 use rusqlite::Connection;
 
+use super::sql::args;
+
 use crate::error::{RelayError, Result};
 
 /// The migrations in order; the version of each is its position, from 1.
@@ -48,32 +50,31 @@ const POSTGRES_MIGRATIONS: &[&str] = &[include_str!("migrations/postgres/0001_sc
 const MIGRATION_LOCK: i64 = 0x636f_6e73_696c;
 
 /// Brings a PostgreSQL database to the current schema, in one transaction.
-pub(super) fn migrate_postgres(client: &mut postgres::Client) -> Result<()> {
-    let failed = |e: postgres::Error| super::sql::postgres::classify(&e);
-    let mut tx = client.transaction().map_err(failed)?;
-    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
-        .map_err(failed)?;
-    tx.batch_execute("CREATE TABLE IF NOT EXISTS schema_version (version BIGINT NOT NULL)")
-        .map_err(failed)?;
-    let version: i64 = tx
-        .query_opt("SELECT version FROM schema_version", &[])
-        .map_err(failed)?
-        .map_or(0, |r| r.get(0));
-    let latest = POSTGRES_MIGRATIONS.len() as i64;
-    if version > latest {
-        return Err(RelayError::Internal(format!(
-            "the database was written by a newer relay (schema {version})"
-        )));
-    }
-    for sql in POSTGRES_MIGRATIONS
-        .iter()
-        .skip(usize::try_from(version).unwrap_or(0))
-    {
-        tx.batch_execute(sql).map_err(failed)?;
-    }
-    tx.execute("DELETE FROM schema_version", &[]).map_err(failed)?;
-    tx.execute("INSERT INTO schema_version (version) VALUES ($1)", &[&latest])
-        .map_err(failed)?;
-    tx.commit().map_err(failed)?;
-    Ok(())
+pub(super) fn migrate_postgres(pool: &super::sql::postgres::Pool) -> Result<()> {
+    super::sql::postgres::write(pool, &|c| {
+        c.execute("SELECT pg_advisory_xact_lock(?1)", args![MIGRATION_LOCK])?;
+        c.batch("CREATE TABLE IF NOT EXISTS schema_version (version BIGINT NOT NULL)")?;
+        let version: i64 = match c.optional("SELECT version FROM schema_version", args![])? {
+            Some(row) => row.get(0)?,
+            None => 0,
+        };
+        let latest = POSTGRES_MIGRATIONS.len() as i64;
+        if version > latest {
+            return Err(RelayError::Internal(format!(
+                "the database was written by a newer relay (schema {version})"
+            )));
+        }
+        for sql in POSTGRES_MIGRATIONS
+            .iter()
+            .skip(usize::try_from(version).unwrap_or(0))
+        {
+            c.batch(sql)?;
+        }
+        c.execute("DELETE FROM schema_version", args![])?;
+        c.execute(
+            "INSERT INTO schema_version (version) VALUES (?1)",
+            args![latest],
+        )?;
+        Ok(())
+    })
 }

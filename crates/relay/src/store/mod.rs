@@ -24,6 +24,7 @@ mod nonces;
 mod ordering;
 mod reports;
 mod retention;
+mod side_runtime;
 pub(crate) mod sql;
 mod successors;
 

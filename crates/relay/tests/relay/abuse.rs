@@ -112,7 +112,7 @@ async fn abuse_limits_answer_with_their_own_codes() {
     let dir = tempfile::tempdir().unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    let mut config = RelayConfig::new(dir.path().to_path_buf(), Arc::new(WallClock));
+    let mut config = test_config(dir.path());
     config.admission = consilium_relay::Admission::Open;
     config.shutdown_grace = std::time::Duration::from_secs(1);
     config.rate_burst = 40;
@@ -198,7 +198,7 @@ async fn with_a_certificate_the_relay_serves_tls() {
     std::fs::write(&key_path, certified.signing_key.serialize_pem()).unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
-    let mut config = RelayConfig::new(dir.path().join("data"), Arc::new(WallClock));
+    let mut config = test_config(&dir.path().join("data"));
     config.admission = consilium_relay::Admission::Open;
     config.tls = Some((cert_path, key_path));
     config.shutdown_grace = std::time::Duration::from_secs(1);

@@ -10,7 +10,7 @@ async fn inviting(dir: &std::path::Path) -> Relay {
 
 /// What `consilium-relay admit` prints, made against the running relay's data folder.
 fn enrolment_code(dir: &std::path::Path) -> String {
-    consilium_relay::new_enrolment_code(dir, &consilium_relay::store::DatabaseLocation::DataFolder, now_ms()).unwrap()
+    consilium_relay::new_enrolment_code(dir, &database_for(dir), now_ms()).unwrap()
 }
 
 async fn enrol(acc: &Account, code: &str) -> (u16, String) {
@@ -165,7 +165,7 @@ async fn an_invited_joiner_gets_an_account_and_only_the_circle_claims_its_key_pa
 async fn open_admission_is_refused_off_loopback() {
     let dir = tempfile::tempdir().unwrap();
     let listener = tokio::net::TcpListener::bind("0.0.0.0:0").await.unwrap();
-    let mut config = RelayConfig::new(dir.path().to_path_buf(), Arc::new(WallClock));
+    let mut config = test_config(dir.path());
     config.admission = consilium_relay::Admission::Open;
     let refused = run(listener, config, std::future::pending::<()>()).await;
     assert!(refused.is_err(), "{refused:?}");

@@ -10,6 +10,7 @@ pub use consilium_relay::auth::{
     HEADER_ACCOUNT, HEADER_BODY_SHA256, HEADER_NONCE, HEADER_SIGNATURE, HEADER_TIMESTAMP,
     signed_message,
 };
+pub use consilium_relay::store::DatabaseLocation;
 pub use consilium_relay::{RelayConfig, run};
 pub use openmls::prelude::*;
 pub use openmls_basic_credential::SignatureKeyPair;
@@ -41,6 +42,31 @@ pub struct Relay {
     pub task: tokio::task::JoinHandle<std::io::Result<()>>,
 }
 
+/// The database of the relay whose data folder is `dir`: when the suite runs against
+/// PostgreSQL (`with-postgres`), a database of its own on that server, the same one each time
+/// a relay starts on this folder (a restart finds its records); else SQLite in the folder.
+pub fn database_for(dir: &std::path::Path) -> DatabaseLocation {
+    static DATABASES: std::sync::Mutex<Vec<(std::path::PathBuf, String)>> =
+        std::sync::Mutex::new(Vec::new());
+    if std::env::var_os(consilium_testkit::services::TEST_POSTGRES_ENV).is_none() {
+        return DatabaseLocation::DataFolder;
+    }
+    let mut known = DATABASES.lock().unwrap();
+    if let Some((_, url)) = known.iter().find(|(d, _)| d == dir) {
+        return DatabaseLocation::Postgres(url.clone());
+    }
+    let url = consilium_testkit::services::test_database().unwrap();
+    known.push((dir.to_path_buf(), url.clone()));
+    DatabaseLocation::Postgres(url)
+}
+
+/// A relay's configuration for tests: its data in `dir`, its database `database_for(dir)`.
+pub fn test_config(dir: &std::path::Path) -> RelayConfig {
+    let mut config = RelayConfig::new(dir.to_path_buf(), Arc::new(WallClock));
+    config.database = database_for(dir);
+    config
+}
+
 pub async fn start(dir: &std::path::Path) -> Relay {
     start_with(dir, |_| {}).await
 }
@@ -49,7 +75,7 @@ pub async fn start_with(dir: &std::path::Path, tweak: impl FnOnce(&mut RelayConf
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let mut config = RelayConfig::new(dir.to_path_buf(), Arc::new(WallClock));
+    let mut config = test_config(dir);
     config.shutdown_grace = std::time::Duration::from_secs(2);
     // Most tests are about something else than admission (`admission.rs` tests it).
     config.admission = consilium_relay::Admission::Open;
@@ -466,6 +492,10 @@ pub fn spawn_relay_admitting(dir: &std::path::Path, admission: &str) -> RelayPro
             "--data",
         ])
         .arg(dir)
+        .args(match database_for(dir) {
+            DatabaseLocation::Postgres(url) => vec!["--database".to_string(), url],
+            DatabaseLocation::DataFolder => vec![],
+        })
         .env("NO_COLOR", "1")
         .env("RUST_LOG", "info")
         .stdout(std::process::Stdio::piped())

@@ -4,8 +4,8 @@
 //! `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`), as every S3 tool reads them.
 //!
 //! An object appears only when its upload completes (S3 has no partial objects), so a blob is
-//! never visible half-written. The bucket's client runs on a runtime of its own: the store is
-//! called from blocking threads, and from tests without any runtime.
+//! never visible half-written. The bucket's client runs on a runtime of its own
+//! (`side_runtime`).
 
 use std::io::Read;
 use std::sync::Arc;
@@ -16,6 +16,7 @@ use object_store::path::Path as ObjectPath;
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
 
 use super::contract::{BlobFiles, Opened, UNRECORDED_GRACE_MS, id_of, name};
+use crate::store::side_runtime::{SideRuntime, wait_on};
 use crate::error::{RelayError, Result};
 
 /// `s3://bucket/prefix` as the operator wrote it, and what the configuration file says of its
@@ -56,19 +57,7 @@ impl std::str::FromStr for BucketAddress {
 pub(crate) struct Bucket {
     store: Arc<dyn ObjectStore>,
     prefix: String,
-    /// Always there until the bucket is dropped (see `Drop`).
-    runtime: Option<tokio::runtime::Runtime>,
-    handle: tokio::runtime::Handle,
-}
-
-impl Drop for Bucket {
-    /// The relay drops its store inside its own runtime, where dropping another one blocks
-    /// and panics: the bucket's runtime is let go in the background instead.
-    fn drop(&mut self) {
-        if let Some(runtime) = self.runtime.take() {
-            runtime.shutdown_background();
-        }
-    }
+    runtime: SideRuntime,
 }
 
 impl std::fmt::Debug for Bucket {
@@ -112,27 +101,21 @@ impl Bucket {
         let store = builder
             .build()
             .map_err(|e| RelayError::Internal(format!("the blob bucket: {e}")))?;
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .thread_name("blob-bucket")
-            .enable_all()
-            .build()
-            .map_err(|e| RelayError::Internal(e.to_string()))?;
         Ok(Bucket {
             store: Arc::new(store),
             prefix: address.prefix.clone(),
-            handle: runtime.handle().clone(),
-            runtime: Some(runtime),
+            runtime: SideRuntime::start("blob-bucket")?,
         })
     }
 
-    /// Runs `work` on the bucket's runtime and waits for it: from a blocking thread, a test, or
-    /// the relay's start-up inside its own runtime alike (where a nested `block_on` panics).
+    /// Runs `work` on the bucket's runtime and waits for it (a task that failed is `busy`).
     fn wait<T: Send + 'static>(
         &self,
-        work: impl std::future::Future<Output = T> + Send + 'static,
-    ) -> T {
-        wait_on(&self.handle, work)
+        work: impl std::future::Future<Output = std::result::Result<T, object_store::Error>>
+        + Send
+        + 'static,
+    ) -> Result<T> {
+        self.runtime.wait(work)?.map_err(unavailable)
     }
 
     fn path(&self, id: &[u8; 32]) -> ObjectPath {
@@ -144,39 +127,24 @@ impl Bucket {
     }
 }
 
-fn wait_on<T: Send + 'static>(
-    runtime: &tokio::runtime::Handle,
-    work: impl std::future::Future<Output = T> + Send + 'static,
-) -> T {
-    let (tx, rx) = std::sync::mpsc::sync_channel(1);
-    runtime.spawn(async move {
-        let _ = tx.send(work.await);
-    });
-    // The runtime lives as long as the bucket, and the task always sends.
-    #[allow(clippy::expect_used)]
-    rx.recv().expect("the bucket's runtime answers")
-}
-
 impl BlobFiles for Bucket {
     fn put(&self, id: &[u8; 32], bytes: &[u8]) -> Result<()> {
         let (store, path) = (self.store.clone(), self.path(id));
         let payload = PutPayload::from(bytes.to_vec());
         self.wait(async move { store.put(&path, payload).await })
             .map(|_| ())
-            .map_err(unavailable)
     }
 
     fn open(&self, id: &[u8; 32]) -> Result<Opened> {
         let (store, path) = (self.store.clone(), self.path(id));
         let got = self
-            .wait(async move { store.get(&path).await })
-            .map_err(unavailable)?;
+            .wait(async move { store.get(&path).await })?;
         let len = got.meta.size;
         Ok(Opened {
             reader: Box::new(ObjectReader {
                 stream: Some(got.into_stream()),
                 chunk: bytes::Bytes::new(),
-                runtime: self.handle.clone(),
+                runtime: self.runtime.handle(),
             }),
             len,
         })
@@ -185,8 +153,8 @@ impl BlobFiles for Bucket {
     fn remove(&self, id: &[u8; 32]) -> Result<()> {
         let (store, path) = (self.store.clone(), self.path(id));
         match self.wait(async move { store.delete(&path).await }) {
-            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
-            Err(e) => Err(unavailable(e)),
+            Ok(()) | Err(RelayError::NotFound) => Ok(()),
+            Err(e) => Err(e),
         }
     }
 
@@ -194,8 +162,9 @@ impl BlobFiles for Bucket {
     fn sweep(&self, recorded: &dyn Fn(&[u8; 32]) -> bool, now_ms: i64) -> Result<()> {
         let prefix = (!self.prefix.is_empty()).then(|| ObjectPath::from(self.prefix.as_str()));
         let store = self.store.clone();
-        let listed: Vec<_> =
-            self.wait(async move { store.list(prefix.as_ref()).collect::<Vec<_>>().await });
+        let listed: Vec<_> = self
+            .runtime
+            .wait(async move { store.list(prefix.as_ref()).collect::<Vec<_>>().await })?;
         for meta in listed {
             let meta = meta.map_err(unavailable)?;
             let old = now_ms - meta.last_modified.timestamp_millis() > UNRECORDED_GRACE_MS;
@@ -232,7 +201,8 @@ impl Read for ObjectReader {
             let (next, stream) = wait_on(&self.runtime, async move {
                 let next = stream.next().await;
                 (next, stream)
-            });
+            })
+            .map_err(std::io::Error::other)?;
             match next {
                 None => return Ok(0),
                 Some(Ok(chunk)) => self.chunk = chunk,

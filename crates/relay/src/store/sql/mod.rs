@@ -191,6 +191,9 @@ pub(crate) trait Sql {
     /// Runs a query; every row it returns (queries say `LIMIT` where a table can be large).
     fn query(&self, sql: &str, args: &[Arg<'_>]) -> Result<Vec<Row>>;
 
+    /// Runs statements without arguments (a schema).
+    fn batch(&self, sql: &str) -> Result<()>;
+
     /// The first row, if any.
     fn optional(&self, sql: &str, args: &[Arg<'_>]) -> Result<Option<Row>> {
         Ok(self.query(sql, args)?.into_iter().next())

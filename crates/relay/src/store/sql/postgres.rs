@@ -6,16 +6,21 @@
 //! break them, and the loser runs again from the start (`MAX_ATTEMPTS`), now seeing the
 //! winner's rows. Reads run in read-only snapshots. A database that cannot be reached, or a
 //! conflict that outlasts the retries, is `busy` (the client comes back), never a wrong answer.
+//!
+//! The client (`tokio-postgres`) runs on a runtime of the engine's own (`side_runtime`); the
+//! store's operations, synchronous, wait for each statement there.
 
 use std::cell::{Cell as Flag, RefCell};
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
-use postgres::types::{IsNull, ToSql, Type, to_sql_checked};
-use postgres::{IsolationLevel, NoTls, Statement};
+use tokio_postgres::types::{IsNull, ToSql, Type, to_sql_checked};
+use tokio_postgres::{NoTls, Statement};
 
 use super::{Arg, Cell, Row, Sql, out_of_range};
 use crate::error::{RelayError, Result};
+use crate::store::side_runtime::SideRuntime;
 
 /// Times a write runs before a conflict that keeps recurring is answered `busy`.
 const MAX_ATTEMPTS: u32 = 10;
@@ -23,33 +28,78 @@ const MAX_ATTEMPTS: u32 = 10;
 /// Longest wait for a free connection (or a new one) before a request is answered `busy`.
 const CONNECTION_WAIT: Duration = Duration::from_secs(3);
 
+type PgResult<T> = std::result::Result<T, tokio_postgres::Error>;
+
 /// A connection with the statements it prepared (a statement is parsed once per connection).
 pub(crate) struct Connection {
-    client: postgres::Client,
+    client: Arc<tokio_postgres::Client>,
     statements: HashMap<String, Statement>,
+    runtime: Arc<SideRuntime>,
+    /// A transaction could not be ended cleanly: the connection is not used again.
+    broken: bool,
+}
+
+impl Connection {
+    /// Runs `work` with the client on the side runtime and waits for its answer.
+    fn call<T, F>(&self, work: impl FnOnce(Arc<tokio_postgres::Client>) -> F) -> Result<PgResult<T>>
+    where
+        T: Send + 'static,
+        F: std::future::Future<Output = PgResult<T>> + Send + 'static,
+    {
+        self.runtime.wait(work(Arc::clone(&self.client)))
+    }
+
+    /// Runs statements without arguments (`BEGIN`, `COMMIT`, a schema).
+    fn batch(&self, sql: &str) -> Result<PgResult<()>> {
+        let sql = sql.to_owned();
+        self.call(|c| async move { c.batch_execute(&sql).await })
+    }
 }
 
 /// Opens and checks pooled connections.
-#[derive(Debug)]
-pub(crate) struct Connector(postgres::Config);
+pub(crate) struct Connector {
+    config: tokio_postgres::Config,
+    runtime: Arc<SideRuntime>,
+}
 
 impl r2d2::ManageConnection for Connector {
     type Connection = Connection;
-    type Error = postgres::Error;
+    type Error = RelayError;
 
-    fn connect(&self) -> Result<Connection, postgres::Error> {
+    fn connect(&self) -> Result<Connection> {
+        let config = self.config.clone();
+        let (client, connection) = self
+            .runtime
+            .wait(async move { config.connect(NoTls).await })?
+            .map_err(|e| classify(&e))?;
+        // The connection's socket is driven here until it closes.
+        self.runtime.spawn(async move {
+            let _ = connection.await;
+        });
         Ok(Connection {
-            client: self.0.connect(NoTls)?,
+            client: Arc::new(client),
             statements: HashMap::new(),
+            runtime: Arc::clone(&self.runtime),
+            broken: false,
         })
     }
 
-    fn is_valid(&self, conn: &mut Connection) -> Result<(), postgres::Error> {
-        conn.client.simple_query("").map(|_| ())
+    fn is_valid(&self, conn: &mut Connection) -> Result<()> {
+        conn.batch("")?.map_err(|e| classify(&e))
     }
 
     fn has_broken(&self, conn: &mut Connection) -> bool {
-        conn.client.is_closed()
+        conn.broken || conn.client.is_closed()
+    }
+}
+
+impl std::fmt::Debug for Connector {
+    /// Never the password.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connector")
+            .field("hosts", &self.config.get_hosts())
+            .field("database", &self.config.get_dbname())
+            .finish_non_exhaustive()
     }
 }
 
@@ -57,8 +107,8 @@ pub(crate) type Pool = r2d2::Pool<Connector>;
 
 /// Parses a `postgres://` address; a missing connect timeout gets one, so an unreachable
 /// server is `busy` within seconds rather than a hung request.
-pub(crate) fn config(url: &str) -> Result<postgres::Config> {
-    let mut config: postgres::Config = url
+pub(crate) fn config(url: &str) -> Result<tokio_postgres::Config> {
+    let mut config: tokio_postgres::Config = url
         .parse()
         .map_err(|e| RelayError::Internal(format!("the database address: {e}")))?;
     if config.get_connect_timeout().is_none() {
@@ -68,25 +118,25 @@ pub(crate) fn config(url: &str) -> Result<postgres::Config> {
     Ok(config)
 }
 
-/// One direct connection (migrations, the tools), outside the pool.
-pub(crate) fn connect(url: &str) -> Result<postgres::Client> {
-    config(url)?.connect(NoTls).map_err(|e| classify(&e))
-}
-
 /// A pool of `size` connections to `url`. Connections are made on demand, so a relay whose
-/// database is down starts answering `busy` and recovers by itself when it is back.
+/// database is down answers `busy` and recovers by itself when it is back.
 pub(crate) fn pool(url: &str, size: u32) -> Result<Pool> {
+    let connector = Connector {
+        config: config(url)?,
+        runtime: Arc::new(SideRuntime::start("relay-postgres")?),
+    };
     Ok(r2d2::Pool::builder()
         .max_size(size)
         .min_idle(Some(0))
         .connection_timeout(CONNECTION_WAIT)
         .test_on_check_out(false)
-        .build_unchecked(Connector(config(url)?)))
+        .error_handler(Box::new(r2d2::NopErrorHandler))
+        .build_unchecked(connector))
 }
 
 /// What an error from PostgreSQL means for the client: the server unreachable, restarting or
 /// out of resources is `busy`; anything else is the relay's fault.
-pub(crate) fn classify(e: &postgres::Error) -> RelayError {
+pub(crate) fn classify(e: &tokio_postgres::Error) -> RelayError {
     let busy = match e.code() {
         None => true,
         Some(code) => {
@@ -106,7 +156,7 @@ pub(crate) fn classify(e: &postgres::Error) -> RelayError {
 
 /// Whether running the transaction again may succeed: a serialization failure, a deadlock, or
 /// a unique key a concurrent transaction took first (the retry sees its row).
-fn retryable(e: &postgres::Error) -> bool {
+fn retryable(e: &tokio_postgres::Error) -> bool {
     e.code()
         .is_some_and(|c| matches!(c.code(), "40001" | "40P01" | "23505"))
 }
@@ -160,48 +210,105 @@ impl ToSql for Arg<'_> {
     to_sql_checked!();
 }
 
+/// An argument the side runtime can own while the statement runs.
+#[derive(Debug)]
+enum Owned {
+    Null,
+    Int(i64),
+    Bytes(Vec<u8>),
+    Text(String),
+}
+
+impl Owned {
+    fn of(args: &[Arg<'_>]) -> Result<Vec<Owned>> {
+        args.iter()
+            .map(|a| {
+                Ok(match *a {
+                    Arg::Null => Owned::Null,
+                    Arg::Int(v) => Owned::Int(v),
+                    Arg::Bytes(v) => Owned::Bytes(v.to_vec()),
+                    Arg::Text(v) => Owned::Text(v.to_owned()),
+                    Arg::OutOfRange => return Err(out_of_range()),
+                })
+            })
+            .collect()
+    }
+
+    fn arg(&self) -> Arg<'_> {
+        match self {
+            Owned::Null => Arg::Null,
+            Owned::Int(v) => Arg::Int(*v),
+            Owned::Bytes(v) => Arg::Bytes(v),
+            Owned::Text(v) => Arg::Text(v),
+        }
+    }
+}
+
 /// One transaction on a pooled connection, as the store's operations see it.
 struct Transaction<'a> {
-    tx: RefCell<postgres::Transaction<'a>>,
-    statements: RefCell<&'a mut HashMap<String, Statement>>,
+    conn: RefCell<&'a mut Connection>,
     /// Set when a statement failed in a way a new attempt may not (see `retryable`).
     retry: Flag<bool>,
 }
 
 impl Transaction<'_> {
     fn statement(&self, sql: &str) -> Result<Statement> {
-        if let Some(s) = self.statements.borrow().get(sql) {
+        if let Some(s) = self.conn.borrow().statements.get(sql) {
             return Ok(s.clone());
         }
+        let text = dialect(sql);
         let prepared = self
-            .tx
-            .borrow_mut()
-            .prepare(&dialect(sql))
+            .conn
+            .borrow()
+            .call(|c| async move { c.prepare(&text).await })?
             .map_err(|e| self.failed(&e))?;
-        self.statements
+        self.conn
             .borrow_mut()
+            .statements
             .insert(sql.to_owned(), prepared.clone());
         Ok(prepared)
     }
 
-    fn failed(&self, e: &postgres::Error) -> RelayError {
+    fn failed(&self, e: &tokio_postgres::Error) -> RelayError {
         if retryable(e) {
             self.retry.set(true);
             return RelayError::Busy;
         }
         classify(e)
     }
-}
 
-fn bound<'a>(args: &'a [Arg<'a>]) -> Result<Vec<&'a (dyn ToSql + Sync)>> {
-    if args.iter().any(|a| matches!(a, Arg::OutOfRange)) {
-        return Err(out_of_range());
+    /// Runs `statement` with `args` and returns its rows (or none, for `execute`).
+    fn run<T: Send + 'static>(
+        &self,
+        sql: &str,
+        args: &[Arg<'_>],
+        query: bool,
+        finish: fn(Vec<tokio_postgres::Row>, u64) -> T,
+    ) -> Result<T> {
+        let statement = self.statement(sql)?;
+        let owned = Owned::of(args)?;
+        self.conn
+            .borrow()
+            .call(|c| async move {
+                let args: Vec<Arg<'_>> = owned.iter().map(Owned::arg).collect();
+                let bound: Vec<&(dyn ToSql + Sync)> =
+                    args.iter().map(|a| a as &(dyn ToSql + Sync)).collect();
+                if query {
+                    Ok(finish(c.query(&statement, &bound).await?, 0))
+                } else {
+                    Ok(finish(Vec::new(), c.execute(&statement, &bound).await?))
+                }
+            })?
+            .map_err(|e| self.failed(&e))
     }
-    Ok(args.iter().map(|a| a as &(dyn ToSql + Sync)).collect())
+
+    fn end(&self, how: &str) -> Result<PgResult<()>> {
+        self.conn.borrow().batch(how)
+    }
 }
 
-fn cells(row: &postgres::Row) -> Result<Row> {
-    let wrong = |e: postgres::Error| RelayError::Internal(e.to_string());
+fn cells(row: &tokio_postgres::Row) -> Result<Row> {
+    let wrong = |e: tokio_postgres::Error| RelayError::Internal(e.to_string());
     let mut cells = Vec::with_capacity(row.len());
     for (i, column) in row.columns().iter().enumerate() {
         let cell = match *column.type_() {
@@ -231,57 +338,51 @@ fn cells(row: &postgres::Row) -> Result<Row> {
 
 impl Sql for Transaction<'_> {
     fn execute(&self, sql: &str, args: &[Arg<'_>]) -> Result<u64> {
-        let statement = self.statement(sql)?;
-        let args = bound(args)?;
-        self.tx
-            .borrow_mut()
-            .execute(&statement, &args)
-            .map_err(|e| self.failed(&e))
+        self.run(sql, args, false, |_, n| n)
     }
 
     fn query(&self, sql: &str, args: &[Arg<'_>]) -> Result<Vec<Row>> {
-        let statement = self.statement(sql)?;
-        let args = bound(args)?;
-        let rows = self
-            .tx
-            .borrow_mut()
-            .query(&statement, &args)
-            .map_err(|e| self.failed(&e))?;
-        rows.iter().map(cells).collect()
+        self.run(sql, args, true, |rows, _| rows)?
+            .iter()
+            .map(cells)
+            .collect()
     }
+
+    fn batch(&self, sql: &str) -> Result<()> {
+        self.conn.borrow().batch(sql)?.map_err(|e| self.failed(&e))
+    }
+}
+
+fn checked_out(pool: &Pool) -> Result<r2d2::PooledConnection<Connector>> {
+    pool.get().map_err(|e| {
+        tracing::warn!(error = %e, "no database connection");
+        RelayError::Busy
+    })
 }
 
 /// Runs `op` in a serializable transaction and commits it, again from the start while it
 /// loses to a concurrent one. Its answer is given only once the commit is durable.
 pub(crate) fn write<T>(pool: &Pool, op: &dyn Fn(&dyn Sql) -> Result<T>) -> Result<T> {
     for attempt in 0..MAX_ATTEMPTS {
-        let mut conn = pool.get().map_err(|e| {
-            tracing::warn!(error = %e, "no database connection");
-            RelayError::Busy
-        })?;
-        let Connection { client, statements } = &mut *conn;
-        let tx = client
-            .build_transaction()
-            .isolation_level(IsolationLevel::Serializable)
-            .start()
-            .map_err(|e| classify(&e))?;
-        let sql = Transaction {
-            tx: RefCell::new(tx),
-            statements: RefCell::new(statements),
+        let mut conn = checked_out(pool)?;
+        let tx = Transaction {
+            conn: RefCell::new(&mut conn),
             retry: Flag::new(false),
         };
-        let outcome = op(&sql);
-        let again = sql.retry.get();
-        let tx = sql.tx.into_inner();
+        tx.end("BEGIN ISOLATION LEVEL SERIALIZABLE")?
+            .map_err(|e| classify(&e))?;
+        let outcome = op(&tx);
+        let again = tx.retry.get();
         match outcome {
-            Ok(value) => match tx.commit() {
+            Ok(value) => match tx.end("COMMIT")? {
                 Ok(()) => return Ok(value),
                 Err(e) if retryable(&e) => {}
                 Err(e) => return Err(classify(&e)),
             },
             Err(e) => {
-                // Dropping the transaction rolls it back.
-                drop(tx);
+                if !matches!(tx.end("ROLLBACK"), Ok(Ok(()))) {
+                    tx.conn.borrow_mut().broken = true;
+                }
                 if !again {
                     return Err(e);
                 }
@@ -297,25 +398,18 @@ pub(crate) fn write<T>(pool: &Pool, op: &dyn Fn(&dyn Sql) -> Result<T>) -> Resul
 
 /// Runs `op` in a read-only snapshot.
 pub(crate) fn read<T>(pool: &Pool, op: impl FnOnce(&dyn Sql) -> Result<T>) -> Result<T> {
-    let mut conn = pool.get().map_err(|e| {
-        tracing::warn!(error = %e, "no database connection");
-        RelayError::Busy
-    })?;
-    let Connection { client, statements } = &mut *conn;
-    let tx = client
-        .build_transaction()
-        .isolation_level(IsolationLevel::RepeatableRead)
-        .read_only(true)
-        .start()
-        .map_err(|e| classify(&e))?;
-    let sql = Transaction {
-        tx: RefCell::new(tx),
-        statements: RefCell::new(statements),
+    let mut conn = checked_out(pool)?;
+    let tx = Transaction {
+        conn: RefCell::new(&mut conn),
         retry: Flag::new(false),
     };
-    let value = op(&sql)?;
-    sql.tx.into_inner().commit().map_err(|e| classify(&e))?;
-    Ok(value)
+    tx.end("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")?
+        .map_err(|e| classify(&e))?;
+    let outcome = op(&tx);
+    if !matches!(tx.end("COMMIT"), Ok(Ok(()))) {
+        tx.conn.borrow_mut().broken = true;
+    }
+    outcome
 }
 
 #[cfg(test)]

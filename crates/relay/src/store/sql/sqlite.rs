@@ -60,4 +60,8 @@ impl Sql for Connection {
         }
         Ok(out)
     }
+
+    fn batch(&self, sql: &str) -> Result<()> {
+        Ok(self.execute_batch(sql)?)
+    }
 }
