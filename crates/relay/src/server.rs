@@ -48,12 +48,8 @@ pub async fn run(
         .map_err(starting)?;
     let admitted = Arc::new(Admitted::new(
         config.admission,
-        store
-            .admitted_accounts()
-            .map_err(starting)?,
-        store
-            .revoked_accounts()
-            .map_err(starting)?,
+        store.admitted_accounts().map_err(starting)?,
+        store.revoked_accounts().map_err(starting)?,
     ));
     let grace = config.shutdown_grace;
     let limiter = Arc::new(limits::RateLimiter::new(

@@ -135,7 +135,13 @@ fn as_server_user(program: &str) -> Command {
         // setpriv execs the program itself (runuser would stand between, not passing on the
         // signal that stops the server).
         let mut c = Command::new("setpriv");
-        c.args(["--reuid=postgres", "--regid=postgres", "--init-groups", "--", &path]);
+        c.args([
+            "--reuid=postgres",
+            "--regid=postgres",
+            "--init-groups",
+            "--",
+            &path,
+        ]);
         c
     } else {
         Command::new(path)
@@ -169,7 +175,13 @@ impl PostgresServer {
         }
         let data = folder.path().join("data");
         let out = as_server_user("initdb")
-            .args(["--auth=trust", "--username=consilium", "--encoding=UTF8", "--no-sync", "-D"])
+            .args([
+                "--auth=trust",
+                "--username=consilium",
+                "--encoding=UTF8",
+                "--no-sync",
+                "-D",
+            ])
             .arg(&data)
             .output()
             .expect("initdb runs (bash scripts/install-deps.sh installs postgresql-15)");
@@ -195,10 +207,18 @@ impl PostgresServer {
             .arg("-D")
             .arg(&data)
             .args(["-p", &self.port.to_string()])
-            .args(["-c", "listen_addresses=127.0.0.1", "-c", "max_connections=300"])
+            .args([
+                "-c",
+                "listen_addresses=127.0.0.1",
+                "-c",
+                "max_connections=300",
+            ])
             .args(["-c", &format!("fsync={fsync}")])
             .arg("-c")
-            .arg(format!("unix_socket_directories={}", self.folder.path().display()))
+            .arg(format!(
+                "unix_socket_directories={}",
+                self.folder.path().display()
+            ))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()

@@ -13,7 +13,8 @@ use crate::error::RelayError;
 pub const INVITATION_MAX_LIFETIME_MS: i64 = 14 * 24 * 3600 * 1000;
 
 /// Records (or renews) that a joiner asked to join a group.
-const JOIN_REQUEST: &str = "INSERT INTO join_requests (group_id, joiner, created_at) VALUES (?1, ?2, ?3)
+const JOIN_REQUEST: &str =
+    "INSERT INTO join_requests (group_id, joiner, created_at) VALUES (?1, ?2, ?3)
      ON CONFLICT (group_id, joiner) DO UPDATE SET created_at = excluded.created_at";
 
 impl Store {

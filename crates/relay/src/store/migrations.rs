@@ -51,7 +51,9 @@ const MIGRATION_LOCK: i64 = 0x636f_6e73_696c;
 
 /// Brings a PostgreSQL database to the current schema, in one transaction.
 pub(super) fn migrate_postgres(pool: &super::sql::postgres::Pool) -> Result<()> {
-    super::sql::postgres::write(pool, &|c| {
+    // Read committed: once the lock is ours, the statements see a migration another instance
+    // committed while we waited for it.
+    super::sql::postgres::write_after_locks(pool, &|c| {
         c.execute("SELECT pg_advisory_xact_lock(?1)", args![MIGRATION_LOCK])?;
         c.batch("CREATE TABLE IF NOT EXISTS schema_version (version BIGINT NOT NULL)")?;
         let version: i64 = match c.optional("SELECT version FROM schema_version", args![])? {

@@ -128,7 +128,11 @@ pub enum BlobLocation {
 impl Store {
     /// The relay's store in `data_dir`: SQLite, blobs in its folder.
     pub fn open(data_dir: &Path) -> Result<Store> {
-        Store::open_in(data_dir, &DatabaseLocation::DataFolder, &BlobLocation::Folder)
+        Store::open_in(
+            data_dir,
+            &DatabaseLocation::DataFolder,
+            &BlobLocation::Folder,
+        )
     }
 
     /// The relay's store: records where `database` says, blobs where `blobs` says, and what

@@ -3,7 +3,6 @@
 //! the same transaction as its Welcomes, the group's public state and the membership it
 //! changes. Proposals and commits are checked against that state first (`handshake`).
 
-use consilium_model::wire::{PostBundle, Posted};
 use super::group_commit::Pending;
 use super::mailbox::deliver;
 use super::sql::{Sql, args};
@@ -12,6 +11,7 @@ use crate::auth::Account;
 use crate::error::{RelayError, Result};
 use crate::framing::{Framing, Kind};
 use crate::handshake::{self, Checked, GroupState};
+use consilium_model::wire::{PostBundle, Posted};
 
 impl Store {
     /// Creates a group from its public state as its creator exported it (checked by the caller
@@ -230,9 +230,12 @@ impl Store {
 
     /// The members of a group, for push notifications.
     pub(super) fn members_in(c: &dyn Sql, group_id: &[u8]) -> Result<Vec<Account>> {
-        c.query("SELECT account FROM members WHERE group_id = ?1", args![group_id])?
-            .iter()
-            .map(|r| r.get(0))
-            .collect()
+        c.query(
+            "SELECT account FROM members WHERE group_id = ?1",
+            args![group_id],
+        )?
+        .iter()
+        .map(|r| r.get(0))
+        .collect()
     }
 }

@@ -103,7 +103,9 @@ impl Store {
                 .into_iter()
                 .filter(|a| expected.contains(a))
                 .collect();
-            let by_admin = reporters.iter().any(|r| admins.iter().any(|a| a.0[..] == r[..]));
+            let by_admin = reporters
+                .iter()
+                .any(|r| admins.iter().any(|a| a.0[..] == r[..]));
             if !admins.is_empty() && !by_admin {
                 return Ok(Reported::Counted);
             }

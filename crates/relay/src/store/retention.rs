@@ -37,9 +37,10 @@ impl Store {
             if !Self::is_member(c, &group, &member)? {
                 return Err(RelayError::Forbidden);
             }
-            let state: Option<Vec<u8>> = match c
-                .optional("SELECT public_state FROM groups WHERE id = ?1", args![&group])?
-            {
+            let state: Option<Vec<u8>> = match c.optional(
+                "SELECT public_state FROM groups WHERE id = ?1",
+                args![&group],
+            )? {
                 Some(row) => row.get(0)?,
                 None => None,
             };
@@ -83,7 +84,10 @@ impl Store {
                     "DELETE FROM invitations WHERE used = 1 OR expires_at <= ?1",
                     args![now],
                 )?;
-                c.execute("DELETE FROM key_packages WHERE expires_at <= ?1", args![now])?;
+                c.execute(
+                    "DELETE FROM key_packages WHERE expires_at <= ?1",
+                    args![now],
+                )?;
                 // A join request lets the group's members claim the joiner's key packages as
                 // long as its invitation could have lived; unused enrolment codes as long as
                 // they were valid.

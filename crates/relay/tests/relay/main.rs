@@ -13,6 +13,7 @@ mod device_move;
 mod directory;
 mod durability;
 mod handshake;
+mod instances;
 mod mailbox;
 mod memory;
 mod ordering;

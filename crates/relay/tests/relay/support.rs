@@ -161,11 +161,25 @@ impl Account {
         ts: i64,
         nonce: &str,
     ) -> reqwest::RequestBuilder {
+        self.request_to(&self.base, method, path, body, ts, nonce)
+    }
+
+    /// A request signed for this account's relay (`base`, the origin behind a load balancer)
+    /// but sent to `address` (one instance behind it).
+    pub fn request_to(
+        &self,
+        address: &str,
+        method: &str,
+        path: &str,
+        body: Vec<u8>,
+        ts: i64,
+        nonce: &str,
+    ) -> reqwest::RequestBuilder {
         let sig = self
             .key
             .sign(&signed_message(&self.base, method, path, ts, nonce, &body));
         self.http
-            .request(method.parse().unwrap(), format!("{}{}", self.base, path))
+            .request(method.parse().unwrap(), format!("{address}{path}"))
             .header(HEADER_ACCOUNT, self.id())
             .header(HEADER_TIMESTAMP, ts.to_string())
             .header(HEADER_NONCE, nonce)

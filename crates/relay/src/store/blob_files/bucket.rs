@@ -16,8 +16,8 @@ use object_store::path::Path as ObjectPath;
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
 
 use super::contract::{BlobFiles, Opened, UNRECORDED_GRACE_MS, id_of, name};
-use crate::store::side_runtime::{SideRuntime, wait_on};
 use crate::error::{RelayError, Result};
+use crate::store::side_runtime::{SideRuntime, wait_on};
 
 /// `s3://bucket/prefix` as the operator wrote it, and what the configuration file says of its
 /// server; what it leaves out comes from the environment.
@@ -137,8 +137,7 @@ impl BlobFiles for Bucket {
 
     fn open(&self, id: &[u8; 32]) -> Result<Opened> {
         let (store, path) = (self.store.clone(), self.path(id));
-        let got = self
-            .wait(async move { store.get(&path).await })?;
+        let got = self.wait(async move { store.get(&path).await })?;
         let len = got.meta.size;
         Ok(Opened {
             reader: Box::new(ObjectReader {

@@ -229,7 +229,10 @@ mod tests {
         let conn = rusqlite::Connection::open_in_memory().unwrap();
         let c: &dyn Sql = &conn;
         let refused = c.query("SELECT ?1", args![u64::MAX]);
-        assert!(matches!(refused, Err(RelayError::BadRequest(_))), "{refused:?}");
+        assert!(
+            matches!(refused, Err(RelayError::BadRequest(_))),
+            "{refused:?}"
+        );
     }
 
     #[test]

@@ -146,11 +146,16 @@ pub(crate) fn classify(e: &tokio_postgres::Error) -> RelayError {
             matches!(class, "08" | "53" | "57" | "40")
         }
     };
+    // The server's own words (its `Display` says only "db error").
+    let detail = e.as_db_error().map_or_else(
+        || e.to_string(),
+        |d| format!("{}: {}", d.code().code(), d.message()),
+    );
     if busy {
-        tracing::warn!(error = %e, "the database is unavailable");
+        tracing::warn!(error = %detail, "the database is unavailable");
         RelayError::Busy
     } else {
-        RelayError::Internal(e.to_string())
+        RelayError::Internal(detail)
     }
 }
 
@@ -312,7 +317,10 @@ fn cells(row: &tokio_postgres::Row) -> Result<Row> {
     let mut cells = Vec::with_capacity(row.len());
     for (i, column) in row.columns().iter().enumerate() {
         let cell = match *column.type_() {
-            Type::INT8 => row.try_get::<_, Option<i64>>(i).map_err(wrong)?.map(Cell::Int),
+            Type::INT8 => row
+                .try_get::<_, Option<i64>>(i)
+                .map_err(wrong)?
+                .map(Cell::Int),
             Type::INT4 => row
                 .try_get::<_, Option<i32>>(i)
                 .map_err(wrong)?
@@ -321,7 +329,10 @@ fn cells(row: &tokio_postgres::Row) -> Result<Row> {
                 .try_get::<_, Option<i16>>(i)
                 .map_err(wrong)?
                 .map(|v| Cell::Int(v.into())),
-            Type::BOOL => row.try_get::<_, Option<bool>>(i).map_err(wrong)?.map(Cell::Bool),
+            Type::BOOL => row
+                .try_get::<_, Option<bool>>(i)
+                .map_err(wrong)?
+                .map(Cell::Bool),
             Type::BYTEA => row
                 .try_get::<_, Option<Vec<u8>>>(i)
                 .map_err(wrong)?
@@ -363,14 +374,23 @@ fn checked_out(pool: &Pool) -> Result<r2d2::PooledConnection<Connector>> {
 /// Runs `op` in a serializable transaction and commits it, again from the start while it
 /// loses to a concurrent one. Its answer is given only once the commit is durable.
 pub(crate) fn write<T>(pool: &Pool, op: &dyn Fn(&dyn Sql) -> Result<T>) -> Result<T> {
+    transact(pool, "BEGIN ISOLATION LEVEL SERIALIZABLE", op)
+}
+
+/// Runs `op` in a read-committed transaction: each statement sees what committed before it
+/// started, so one that waited for a lock sees the work of whoever held it (migrations).
+pub(crate) fn write_after_locks<T>(pool: &Pool, op: &dyn Fn(&dyn Sql) -> Result<T>) -> Result<T> {
+    transact(pool, "BEGIN ISOLATION LEVEL READ COMMITTED", op)
+}
+
+fn transact<T>(pool: &Pool, begin: &str, op: &dyn Fn(&dyn Sql) -> Result<T>) -> Result<T> {
     for attempt in 0..MAX_ATTEMPTS {
         let mut conn = checked_out(pool)?;
         let tx = Transaction {
             conn: RefCell::new(&mut conn),
             retry: Flag::new(false),
         };
-        tx.end("BEGIN ISOLATION LEVEL SERIALIZABLE")?
-            .map_err(|e| classify(&e))?;
+        tx.end(begin)?.map_err(|e| classify(&e))?;
         let outcome = op(&tx);
         let again = tx.retry.get();
         match outcome {

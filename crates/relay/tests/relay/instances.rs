@@ -1,0 +1,187 @@
+//! Several instances of the relay sharing one PostgreSQL database (behind a load balancer):
+//! any instance answers any request, and the rules hold across them as they do in one.
+
+use consilium_testkit::services::{PostgresServer, TEST_POSTGRES_ENV, create_database_on};
+
+use crate::support::*;
+
+/// A new database: on the suite's PostgreSQL server when it runs against one, else on a server
+/// of this test's own (kept alive by the returned guard).
+fn new_database() -> (Option<PostgresServer>, String) {
+    match std::env::var(TEST_POSTGRES_ENV) {
+        Ok(url) if !url.is_empty() => (None, create_database_on(&url)),
+        _ => {
+            let server = PostgresServer::start();
+            let url = server.create_database();
+            (Some(server), url)
+        }
+    }
+}
+
+async fn instance(dir: &std::path::Path, url: &str) -> Relay {
+    let url = url.to_owned();
+    start_with(dir, move |c| c.database = DatabaseLocation::Postgres(url)).await
+}
+
+/// Alice posts through one instance and Bob through the other, each a commit for the same
+/// epoch, 100 times: exactly one of each pair is taken, the other is told `stale_epoch` with
+/// the epoch the winner made, and the log holds one entry per round, none twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn commit_races_sent_to_two_instances_never_fork_a_circle() {
+    let (_server, url) = new_database();
+    let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (a, b) = (
+        instance(dir_a.path(), &url).await,
+        instance(dir_b.path(), &url).await,
+    );
+    let (alice_acc, alice, mut ga, mut bob_acc, bob, mut gb, gid) = circle_of_two(&a).await;
+    bob_acc.base = b.base.clone();
+    let path = format!("/v1/groups/{gid}/messages");
+    for round in 0..100u64 {
+        let ca = ga
+            .self_update(
+                &alice.provider,
+                &alice.signer,
+                LeafNodeParameters::default(),
+            )
+            .unwrap();
+        let cb = gb
+            .self_update(&bob.provider, &bob.signer, LeafNodeParameters::default())
+            .unwrap();
+        let (ba, bb) = (bytes(ca.commit()), bytes(cb.commit()));
+        let (ra, rb) = tokio::join!(
+            alice_acc.send("POST", &path, to_cbor(&bundle(ba.clone())).unwrap()),
+            bob_acc.send("POST", &path, to_cbor(&bundle(bb.clone())).unwrap()),
+        );
+        let accepted = [ra.0, rb.0].iter().filter(|s| **s == 200).count();
+        assert_eq!(accepted, 1, "round {round}: {} / {}", ra.0, rb.0);
+        let (_, loser_body) = if ra.0 == 200 { &rb } else { &ra };
+        let err: RelayErrorBody = serde_json::from_slice(loser_body).unwrap();
+        assert_eq!(
+            (err.code.as_str(), err.current_epoch),
+            ("stale_epoch", Some(round + 2)),
+            "round {round}"
+        );
+        if ra.0 == 200 {
+            ga.merge_pending_commit(&alice.provider).unwrap();
+            gb.clear_pending_commit(bob.provider.storage()).unwrap();
+            apply_commit(&bob, &mut gb, &ba);
+        } else {
+            gb.merge_pending_commit(&bob.provider).unwrap();
+            ga.clear_pending_commit(alice.provider.storage()).unwrap();
+            apply_commit(&alice, &mut ga, &bb);
+        }
+        assert_eq!(ga.epoch(), gb.epoch());
+    }
+    // One log, read the same through either instance: the add and one commit per round.
+    let through_a: Vec<LogEntry> = alice_acc
+        .ok("GET", &format!("{path}?after=0"), vec![])
+        .await;
+    let through_b: Vec<LogEntry> = bob_acc.ok("GET", &format!("{path}?after=0"), vec![]).await;
+    let seqs: Vec<u64> = through_a.iter().map(|e| e.seq).collect();
+    assert_eq!(seqs, (1..=101).collect::<Vec<_>>());
+    assert_eq!(
+        through_a.iter().map(|e| &e.mls).collect::<Vec<_>>(),
+        through_b.iter().map(|e| &e.mls).collect::<Vec<_>>()
+    );
+    // Both still read each other.
+    let hello = ga
+        .create_message(&alice.provider, &alice.signer, b"still one circle")
+        .unwrap();
+    let posted: Posted = alice_acc
+        .ok("POST", &path, to_cbor(&bundle(bytes(&hello))).unwrap())
+        .await;
+    let log: Vec<LogEntry> = bob_acc
+        .ok("GET", &format!("{path}?after={}", posted.seq - 1), vec![])
+        .await;
+    assert_eq!(
+        open_application(&bob, &mut gb, &log[0].mls[..]),
+        b"still one circle"
+    );
+    a.stop().await;
+    b.stop().await;
+}
+
+/// A signed request is accepted once, whichever instance it reaches first: replayed to the
+/// other, it is refused (the nonces are in the shared database).
+#[tokio::test]
+async fn a_request_replayed_to_another_instance_is_refused() {
+    let (_server, url) = new_database();
+    let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    // Both behind one public address, as behind a load balancer.
+    const ORIGIN: &str = "http://relay.example.test";
+    let mut instances = Vec::new();
+    for dir in [dir_a.path(), dir_b.path()] {
+        let url = url.clone();
+        instances.push(
+            start_with(dir, move |c| {
+                c.database = DatabaseLocation::Postgres(url);
+                c.origins = vec![ORIGIN.into()];
+            })
+            .await,
+        );
+    }
+    let (b, a) = (instances.pop().unwrap(), instances.pop().unwrap());
+    let acc = Account::at(ORIGIN);
+    let (nonce, ts) = (Account::nonce(), now_ms());
+    let send = |to: &str| {
+        acc.request_to(to, "GET", "/v1/mailbox", vec![], ts, &nonce)
+            .send()
+    };
+    assert_eq!(send(&a.base).await.unwrap().status().as_u16(), 200);
+    let replay = send(&b.base).await.unwrap();
+    assert_eq!(
+        replay.status().as_u16(),
+        401,
+        "a replay through the other instance"
+    );
+    let err: RelayErrorBody = serde_json::from_slice(&replay.bytes().await.unwrap()).unwrap();
+    assert_eq!(err.code, "replayed");
+    a.stop().await;
+    b.stop().await;
+}
+
+/// Both engines hold the same tables and columns: a change to one schema without the other
+/// fails here.
+#[test]
+fn postgresql_and_sqlite_hold_the_same_tables_and_columns() {
+    let (_server, url) = new_database();
+    let dir = tempfile::tempdir().unwrap();
+    drop(consilium_relay::store::Store::open(dir.path()).unwrap());
+    drop(
+        consilium_relay::store::Store::open_in(
+            dir.path(),
+            &DatabaseLocation::Postgres(url.clone()),
+            &consilium_relay::store::BlobLocation::Folder,
+        )
+        .unwrap(),
+    );
+    let sqlite = rusqlite::Connection::open(dir.path().join("relay.db")).unwrap();
+    let mut stmt = sqlite
+        .prepare(
+            "SELECT m.name, p.name FROM sqlite_master m, pragma_table_info(m.name) p
+             WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' ORDER BY 1, 2",
+        )
+        .unwrap();
+    let in_sqlite: Vec<(String, String)> = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let in_postgres: Vec<(String, String)> = std::thread::spawn(move || {
+        let mut pg = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+        pg.query(
+            "SELECT table_name::text, column_name::text FROM information_schema.columns
+             WHERE table_schema = 'public' AND table_name <> 'schema_version' ORDER BY 1, 2",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect()
+    })
+    .join()
+    .unwrap();
+    assert!(in_sqlite.len() > 40, "{in_sqlite:?}");
+    assert_eq!(in_sqlite, in_postgres);
+}
