@@ -114,3 +114,11 @@ pub fn new_enrolment_code(
         .collect();
     Ok(groups.join("-"))
 }
+
+/// An enrolment code as typed or pasted: case, spaces and dashes do not matter.
+pub(crate) fn normalised_code(code: &str) -> String {
+    code.chars()
+        .filter(char::is_ascii_alphanumeric)
+        .map(|c| c.to_ascii_lowercase())
+        .collect()
+}

@@ -21,6 +21,7 @@ mod routes;
 mod server;
 mod stall;
 pub mod store;
+mod wakeups;
 
 pub use admission::{Admission, new_enrolment_code};
 pub use background::Background;

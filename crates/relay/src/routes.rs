@@ -21,7 +21,7 @@ use crate::config::RelayConfig;
 use crate::error::{RelayError, Result};
 use crate::framing;
 use crate::push::{self, PushHub};
-use crate::store::{MAX_MLS_MESSAGE_BYTES, Store};
+use crate::store::{MAX_MLS_MESSAGE_BYTES, Store, Wakeup};
 
 #[derive(Clone)]
 pub(crate) struct AppState {
@@ -43,6 +43,12 @@ impl std::fmt::Debug for AppState {
 impl AppState {
     fn now(&self) -> i64 {
         self.config.clock.now().0
+    }
+
+    /// Acts on a change here and tells the relay's other instances (`wakeups`).
+    fn tell(&self, wakeup: Wakeup) {
+        let here = crate::wakeups::Listeners::new(&self.hub, &self.admitted);
+        crate::wakeups::tell(&self.store, &here, wakeup, self.now());
     }
 
     /// Runs a store operation off the async threads.
@@ -337,12 +343,13 @@ async fn post_message(
     let now = s.now();
     let sender = a.account;
     let accepted = s.store.post(&sender, bundle, framing, now).await?;
-    for device in &accepted.revoked {
-        s.admitted.revoke(*device);
-    }
-    s.hub.revoke(&accepted.revoked);
-    s.hub.group(&accepted.members, &group, accepted.posted.seq);
-    s.hub.mailbox(&welcomed);
+    s.tell(Wakeup::Revoke(accepted.revoked));
+    s.tell(Wakeup::Group {
+        group_id: gid,
+        seq: accepted.posted.seq,
+        members: accepted.members,
+    });
+    s.tell(Wakeup::Mailbox(welcomed));
     Ok(Cbor(accepted.posted))
 }
 
@@ -444,9 +451,9 @@ async fn redeem_invitation(State(s): State<AppState>, a: Authed) -> Result<Statu
         .store
         .redeem_invitation(&a.account, &token, body, now)
         .await?;
-    s.admitted.add(a.account);
+    s.tell(Wakeup::Admit(vec![a.account]));
     if let Ok(inviter) = inviter.try_into() {
-        s.hub.mailbox(&[Account(inviter)]);
+        s.tell(Wakeup::Mailbox(vec![Account(inviter)]));
     }
     Ok(StatusCode::ACCEPTED)
 }
@@ -467,8 +474,8 @@ async fn request_readmission(
         .store
         .request_readmission(&a.account, &gid, body, req.key_package.into_vec(), s.now())
         .await?;
-    s.admitted.add(a.account);
-    s.hub.mailbox(&told);
+    s.tell(Wakeup::Admit(vec![a.account]));
+    s.tell(Wakeup::Mailbox(told));
     Ok(StatusCode::ACCEPTED)
 }
 
@@ -476,9 +483,8 @@ async fn request_readmission(
 async fn move_to_device(State(s): State<AppState>, a: Authed) -> Result<StatusCode> {
     let req: consilium_model::wire::DeviceMove = decode(&a.body)?;
     let device = (s.store).move_to_device(&a.account, &req.certificate, s.now());
-    s.admitted.add(device.await?);
-    s.admitted.revoke(a.account);
-    s.hub.revoke(&[a.account]);
+    s.tell(Wakeup::Admit(vec![device.await?]));
+    s.tell(Wakeup::Revoke(vec![a.account]));
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -488,18 +494,10 @@ async fn enrol(State(s): State<AppState>, a: Authed) -> Result<StatusCode> {
     if req.code.len() > 128 {
         return Err(RelayError::EnrolmentInvalid);
     }
-    let code = normalised_code(&req.code);
+    let code = crate::admission::normalised_code(&req.code);
     s.store.enrol(&a.account, code.as_bytes(), s.now()).await?;
-    s.admitted.add(a.account);
+    s.tell(Wakeup::Admit(vec![a.account]));
     Ok(StatusCode::NO_CONTENT)
-}
-
-/// An enrolment code as typed or pasted: case, spaces and dashes do not matter.
-pub fn normalised_code(code: &str) -> String {
-    code.chars()
-        .filter(char::is_ascii_alphanumeric)
-        .map(|c| c.to_ascii_lowercase())
-        .collect()
 }
 
 async fn put_blob(

@@ -83,10 +83,19 @@ pub async fn run(
             .unwrap_or(usize::MAX)
             .min(tokio::sync::Semaphore::MAX_PERMITS),
     ));
+    let hub: Arc<crate::push::PushHub> = Arc::default();
+    let listener_of_instances = tokio::spawn(crate::wakeups::listen(
+        store.clone(),
+        crate::wakeups::Listeners {
+            hub: hub.clone(),
+            admitted: admitted.clone(),
+        },
+        config.clock.clone(),
+    ));
     let state = routes::AppState {
         store,
         config: Arc::new(config),
-        hub: Arc::default(),
+        hub,
         limiter,
         admitted,
         uploading,
@@ -119,6 +128,7 @@ pub async fn run(
         }
     }
     pruner.abort();
+    listener_of_instances.abort();
     Ok(())
 }
 
@@ -141,6 +151,7 @@ async fn prune_forever(
         let (store, now) = (store.clone(), clock.now().0);
         let done = tokio::task::spawn_blocking(move || {
             store.forget_expired_nonces(now).wait()?;
+            store.forget_wakeups(now)?;
             if full {
                 store.prune(now, retention_ms)?;
             }

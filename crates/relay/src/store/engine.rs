@@ -61,6 +61,8 @@ pub(super) enum Engine {
     Postgres {
         pool: sql::postgres::Pool,
         writes: ConcurrentWrites,
+        /// Kept as a location, whose `Debug` leaves the password out.
+        location: DatabaseLocation,
     },
 }
 
@@ -90,8 +92,23 @@ impl Engine {
                 let pool = sql::postgres::pool(url, POSTGRES_CONNECTIONS)?;
                 migrations::migrate_postgres(&pool)?;
                 let writes = ConcurrentWrites::start(pool.clone(), POSTGRES_CONNECTIONS / 2)?;
-                Ok(Engine::Postgres { pool, writes })
+                Ok(Engine::Postgres {
+                    pool,
+                    writes,
+                    location: location.clone(),
+                })
             }
+        }
+    }
+
+    /// The PostgreSQL server's address, when the records are there.
+    pub(super) fn postgres_url(&self) -> Option<String> {
+        match self {
+            Engine::Sqlite { .. } => None,
+            Engine::Postgres { location, .. } => match location {
+                DatabaseLocation::Postgres(url) => Some(url.clone()),
+                DatabaseLocation::DataFolder => None,
+            },
         }
     }
 

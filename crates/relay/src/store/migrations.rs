@@ -44,7 +44,10 @@ pub(super) fn migrate(conn: &mut Connection) -> Result<()> {
 }
 
 /// PostgreSQL's migrations in order; PostgreSQL came with schema 9, its first file.
-const POSTGRES_MIGRATIONS: &[&str] = &[include_str!("migrations/postgres/0001_schema.sql")];
+const POSTGRES_MIGRATIONS: &[&str] = &[
+    include_str!("migrations/postgres/0001_schema.sql"),
+    include_str!("migrations/postgres/0002_wakeups.sql"),
+];
 
 /// Any number, the same in every instance: the advisory lock migrations take.
 const MIGRATION_LOCK: i64 = 0x636f_6e73_696c;

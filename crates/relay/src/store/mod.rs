@@ -27,10 +27,12 @@ mod retention;
 mod side_runtime;
 pub(crate) mod sql;
 mod successors;
+mod wakeups;
 
 pub use blob_files::BucketAddress;
 pub use engine::DatabaseLocation;
 pub use group_commit::Pending;
+pub use wakeups::{WAKEUP_CHANNEL, WAKEUP_LIFETIME_MS, Wakeup};
 
 use std::path::Path;
 
@@ -88,6 +90,8 @@ pub struct Store {
     /// alone from dropping records to removing files, so it never removes a file an upload in
     /// flight is about to record.
     blob_lock: std::sync::RwLock<()>,
+    /// This instance, among those sharing a database (`wakeups`).
+    instance: [u8; 16],
 }
 
 /// Opens the relay's database, made the operator's alone: a new one is created empty with mode
@@ -152,6 +156,14 @@ impl Store {
             engine: engine::Engine::open(data_dir, database)?,
             blob_files,
             blob_lock: std::sync::RwLock::new(()),
+            instance: {
+                use ring::rand::SecureRandom as _;
+                let mut id = [0u8; 16];
+                ring::rand::SystemRandom::new()
+                    .fill(&mut id)
+                    .map_err(|_| RelayError::Internal("no randomness".into()))?;
+                id
+            },
         };
         store.sweep_orphaned_blobs()?;
         Ok(store)

@@ -172,7 +172,8 @@ fn postgresql_and_sqlite_hold_the_same_tables_and_columns() {
         let mut pg = postgres::Client::connect(&url, postgres::NoTls).unwrap();
         pg.query(
             "SELECT table_name::text, column_name::text FROM information_schema.columns
-             WHERE table_schema = 'public' AND table_name <> 'schema_version' ORDER BY 1, 2",
+             WHERE table_schema = 'public' AND table_name NOT IN ('schema_version', 'wakeups')
+             ORDER BY 1, 2",
             &[],
         )
         .unwrap()
@@ -184,4 +185,98 @@ fn postgresql_and_sqlite_hold_the_same_tables_and_columns() {
     .unwrap();
     assert!(in_sqlite.len() > 40, "{in_sqlite:?}");
     assert_eq!(in_sqlite, in_postgres);
+}
+
+/// Bob's push socket is on one instance; Alice posts through the other: Bob is told, by the
+/// other instance's wake-up (its fallback read comes only every 10 s, after this test's wait).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_is_pushed_a_message_posted_through_another_instance() {
+    use futures_util::StreamExt;
+    let (_server, url) = new_database();
+    let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (a, b) = (
+        instance(dir_a.path(), &url).await,
+        instance(dir_b.path(), &url).await,
+    );
+    let (alice_acc, alice, mut ga, mut bob_acc, _bob, _gb, gid) = circle_of_two(&a).await;
+    bob_acc.base = b.base.clone();
+    let on_b = format!("{}/v1/ws", b.base.replace("http://", "ws://"));
+    let mut ws = push_connect(&on_b, &bob_acc, &bob_acc)
+        .await
+        .expect("bob subscribes on instance B");
+    let m = ga
+        .create_message(&alice.provider, &alice.signer, b"ping")
+        .unwrap();
+    let posted: Posted = alice_acc
+        .ok(
+            "POST",
+            &format!("/v1/groups/{gid}/messages"),
+            to_cbor(&bundle(bytes(&m))).unwrap(),
+        )
+        .await;
+    let push = tokio::time::timeout(std::time::Duration::from_secs(5), ws.next())
+        .await
+        .expect("pushed within 5 s")
+        .unwrap()
+        .unwrap();
+    let push: Push = serde_json::from_str(&push.into_text().unwrap()).unwrap();
+    assert_eq!(
+        push,
+        Push::Group {
+            group_id: gid.clone(),
+            seq: posted.seq
+        }
+    );
+    a.stop().await;
+    b.stop().await;
+}
+
+/// An account the operator's code admitted through one instance is admitted by the other at
+/// once (each keeps its admitted accounts in memory, kept current by wake-ups).
+#[tokio::test]
+async fn an_account_admitted_through_one_instance_is_admitted_by_the_other() {
+    let (_server, url) = new_database();
+    let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let mut instances = Vec::new();
+    for dir in [dir_a.path(), dir_b.path()] {
+        let url = url.clone();
+        instances.push(
+            start_with(dir, move |c| {
+                c.database = DatabaseLocation::Postgres(url);
+                c.admission = consilium_relay::Admission::Invite;
+            })
+            .await,
+        );
+    }
+    let (b, a) = (instances.pop().unwrap(), instances.pop().unwrap());
+    let code = consilium_relay::new_enrolment_code(
+        dir_a.path(),
+        &DatabaseLocation::Postgres(url.clone()),
+        now_ms(),
+    )
+    .unwrap();
+    let mut acc = Account::at(&a.base);
+    let (status, _) = acc
+        .send(
+            "POST",
+            "/v1/accounts/enrol",
+            to_cbor(&Enrolment { code }).unwrap(),
+        )
+        .await;
+    assert_eq!(status, 204);
+    acc.base = b.base.clone();
+    let mut answered = 0;
+    for _ in 0..50 {
+        answered = acc.send("GET", "/v1/mailbox", vec![]).await.0;
+        if answered == 200 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        answered, 200,
+        "instance B still refuses the enrolled account"
+    );
+    a.stop().await;
+    b.stop().await;
 }

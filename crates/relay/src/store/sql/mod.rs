@@ -8,7 +8,7 @@
 //! `CAST(… AS BIGINT)` where PostgreSQL would widen an integer to `numeric`, and no
 //! engine-only functions (no two-argument `max`, no `last_insert_rowid`).
 
-pub(super) mod postgres;
+pub(crate) mod postgres;
 mod sqlite;
 
 use crate::error::{RelayError, Result};

@@ -1,0 +1,132 @@
+//! What one instance of a relay tells the others sharing its PostgreSQL database: a member's
+//! socket may be on any instance, and each keeps its admitted and revoked accounts in memory.
+//! The event is a row (`wakeups`) written after the change it reports committed, and a
+//! `NOTIFY` with an empty payload wakes the other instances, which read the rows they have not
+//! seen (`server`'s listener). The tables stay the truth: a lost wake-up only delays a push
+//! until the next read. A relay on SQLite is one instance: nothing is written.
+
+use super::Store;
+use super::engine::Engine;
+use super::sql::args;
+use crate::auth::Account;
+use crate::error::Result;
+
+/// How long a wake-up is kept for instances that were slow to read it.
+pub const WAKEUP_LIFETIME_MS: i64 = 60_000;
+
+/// The PostgreSQL channel wake-ups are announced on.
+pub const WAKEUP_CHANNEL: &str = "consilium_wakeups";
+
+/// A change other instances act on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Wakeup {
+    /// Group `group_id` has data up to `seq`, for `members`.
+    Group {
+        group_id: Vec<u8>,
+        seq: u64,
+        members: Vec<Account>,
+    },
+    /// These accounts have mail.
+    Mailbox(Vec<Account>),
+    /// These accounts were admitted.
+    Admit(Vec<Account>),
+    /// These devices were revoked: refused from now on, their sockets closed.
+    Revoke(Vec<Account>),
+}
+
+fn joined(accounts: &[Account]) -> Vec<u8> {
+    accounts.iter().flat_map(|a| a.0).collect()
+}
+
+fn split(bytes: &[u8]) -> Vec<Account> {
+    bytes
+        .chunks_exact(32)
+        .filter_map(|c| <[u8; 32]>::try_from(c).ok().map(Account))
+        .collect()
+}
+
+impl Store {
+    /// The PostgreSQL address other instances are heard on, when there can be any.
+    pub fn wakeup_address(&self) -> Option<String> {
+        self.engine.postgres_url()
+    }
+
+    /// Tells the other instances (a no-op on SQLite). Called after the change committed.
+    pub fn announce(&self, wakeup: &Wakeup, now: i64) -> Result<()> {
+        if !matches!(self.engine, Engine::Postgres { .. }) {
+            return Ok(());
+        }
+        let (kind, group_id, seq, accounts) = match wakeup {
+            Wakeup::Group {
+                group_id,
+                seq,
+                members,
+            } => ("group", Some(group_id.clone()), Some(*seq), joined(members)),
+            Wakeup::Mailbox(a) => ("mailbox", None, None, joined(a)),
+            Wakeup::Admit(a) => ("admit", None, None, joined(a)),
+            Wakeup::Revoke(a) => ("revoke", None, None, joined(a)),
+        };
+        if accounts.is_empty() {
+            return Ok(());
+        }
+        let instance = self.instance;
+        self.write(move |c| {
+            c.execute(
+                "INSERT INTO wakeups (instance, kind, group_id, seq, accounts, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                args![&instance, kind, group_id.as_ref(), seq, &accounts, now],
+            )?;
+            // Delivered when this transaction commits.
+            c.execute(
+                &format!("SELECT pg_notify('{WAKEUP_CHANNEL}', '')"),
+                args![],
+            )?;
+            Ok(())
+        })
+        .wait()
+    }
+
+    /// Other instances' wake-ups written since `since` (ms), oldest first, with their ids (a
+    /// reader keeps the ids it applied: a wake-up may commit after a later one).
+    pub fn wakeups_since(&self, since: i64) -> Result<Vec<(i64, Wakeup)>> {
+        let instance = self.instance;
+        self.read(|c| {
+            c.query(
+                "SELECT id, kind, group_id, seq, accounts FROM wakeups
+                 WHERE created_at >= ?1 AND instance <> ?2 ORDER BY id LIMIT 10000",
+                args![since, &instance],
+            )?
+            .iter()
+            .map(|r| {
+                let accounts = split(&r.get::<Vec<u8>>(4)?);
+                let wakeup = match r.get::<String>(1)?.as_str() {
+                    "group" => Wakeup::Group {
+                        group_id: r.get::<Option<Vec<u8>>>(2)?.unwrap_or_default(),
+                        seq: r.get::<Option<u64>>(3)?.unwrap_or(0),
+                        members: accounts,
+                    },
+                    "mailbox" => Wakeup::Mailbox(accounts),
+                    "admit" => Wakeup::Admit(accounts),
+                    _ => Wakeup::Revoke(accounts),
+                };
+                Ok((r.get(0)?, wakeup))
+            })
+            .collect()
+        })
+    }
+
+    /// Forgets wake-ups every instance has had time to read.
+    pub fn forget_wakeups(&self, now: i64) -> Result<()> {
+        if !matches!(self.engine, Engine::Postgres { .. }) {
+            return Ok(());
+        }
+        self.write(move |c| {
+            c.execute(
+                "DELETE FROM wakeups WHERE created_at < ?1",
+                args![now - WAKEUP_LIFETIME_MS],
+            )
+        })
+        .wait()
+        .map(|_| ())
+    }
+}
