@@ -149,3 +149,28 @@ impl Engine {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::DatabaseLocation;
+    use crate::store::BucketAddress;
+
+    /// A configuration printed in a log (the relay's `Debug` of its settings) shows where the
+    /// data is, never the database's password or the bucket's secret key.
+    #[test]
+    fn printed_settings_leave_the_secrets_out() {
+        let db =
+            DatabaseLocation::Postgres("postgres://relay:s3cr3t-pw@db.example.org/relay".into());
+        let printed = format!("{db:?}");
+        assert!(printed.contains("db.example.org"), "{printed}");
+        assert!(!printed.contains("s3cr3t-pw"), "{printed}");
+        let bucket = BucketAddress {
+            bucket: "blobs".into(),
+            secret_access_key: Some("wJalrXUtnFEMI-secret".into()),
+            ..BucketAddress::default()
+        };
+        let printed = format!("{bucket:?}");
+        assert!(printed.contains("blobs"), "{printed}");
+        assert!(!printed.contains("wJalrXUtnFEMI"), "{printed}");
+    }
+}

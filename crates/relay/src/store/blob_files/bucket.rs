@@ -21,7 +21,7 @@ use crate::store::side_runtime::{SideRuntime, wait_on};
 
 /// `s3://bucket/prefix` as the operator wrote it, and what the configuration file says of its
 /// server; what it leaves out comes from the environment.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct BucketAddress {
     pub bucket: String,
     pub prefix: String,
@@ -33,6 +33,24 @@ pub struct BucketAddress {
     /// Plain HTTP to the server: for a server on the same machine or in tests only, since the
     /// credentials then travel in clear.
     pub allow_http: bool,
+}
+
+impl std::fmt::Debug for BucketAddress {
+    /// Never the secret key.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BucketAddress")
+            .field("bucket", &self.bucket)
+            .field("prefix", &self.prefix)
+            .field("endpoint", &self.endpoint)
+            .field("region", &self.region)
+            .field("access_key_id", &self.access_key_id)
+            .field(
+                "secret_access_key",
+                &self.secret_access_key.as_ref().map(|_| "…"),
+            )
+            .field("allow_http", &self.allow_http)
+            .finish()
+    }
 }
 
 impl std::str::FromStr for BucketAddress {
