@@ -36,7 +36,7 @@ impl Store {
             super::DatabaseLocation::DataFolder => {
                 crate::private_files::private_dir(data_dir)
                     .map_err(|e| RelayError::Internal(e.to_string()))?;
-                let mut c = super::connect(&data_dir.join("relay.db"))?;
+                let mut c = super::engine::connect(&data_dir.join("relay.db"))?;
                 super::migrations::migrate(&mut c)?;
                 Sql::execute(&c, RECORD, args![code_hash, expires_at])?;
             }

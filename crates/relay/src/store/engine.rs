@@ -12,9 +12,10 @@ use rusqlite::Connection;
 
 use super::concurrent_writes::ConcurrentWrites;
 use super::group_commit::{self, Pending};
+use super::migrations;
 use super::sql::{self, Sql};
-use super::{connect, migrations};
 use crate::error::{RelayError, Result};
+use crate::private_files::{owner_only, private_file};
 
 /// Connections that serve reads side by side with SQLite's writer (WAL).
 const SQLITE_READERS: usize = 4;
@@ -49,6 +50,31 @@ impl std::fmt::Debug for DatabaseLocation {
             },
         }
     }
+}
+
+/// Opens the relay's database, made the operator's alone: a new one is created empty with mode
+/// 0600 before SQLite opens it (its WAL and shared-memory files take the database's mode), and
+/// the files of an older relay are narrowed to it.
+pub(super) fn connect(path: &Path) -> Result<Connection> {
+    let internal = |e: std::io::Error| RelayError::Internal(e.to_string());
+    if !path.exists() {
+        private_file(path).map_err(internal)?;
+    }
+    for suffix in ["", "-wal", "-shm"] {
+        let mut name = path.as_os_str().to_owned();
+        name.push(suffix);
+        let file = Path::new(&name);
+        if file.exists() {
+            owner_only(file, 0o600).map_err(internal)?;
+        }
+    }
+    let conn = Connection::open(path)?;
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;
+         PRAGMA busy_timeout = 5000;",
+    )?;
+    conn.set_prepared_statement_cache_capacity(128);
+    Ok(conn)
 }
 
 #[derive(Debug)]

@@ -27,21 +27,21 @@ mod retention;
 mod side_runtime;
 pub(crate) mod sql;
 mod successors;
+mod wakeup;
 mod wakeups;
 
 pub use blob_files::BucketAddress;
 pub use engine::DatabaseLocation;
 pub use group_commit::Pending;
-pub use wakeups::{WAKEUP_CHANNEL, WAKEUP_LIFETIME_MS, Wakeup};
+pub use wakeup::{WAKEUP_CHANNEL, WAKEUP_LIFETIME_MS, Wakeup};
 
 use std::path::Path;
 
 use consilium_model::wire::Posted;
-use rusqlite::Connection;
 
 use crate::auth::Account;
 use crate::error::{RelayError, Result};
-use crate::private_files::{owner_only, private_dir, private_file};
+use crate::private_files::private_dir;
 use sql::{Sql, args};
 
 /// How long an enrolment code the operator made can be used.
@@ -92,31 +92,6 @@ pub struct Store {
     blob_lock: std::sync::RwLock<()>,
     /// This instance, among those sharing a database (`wakeups`).
     instance: [u8; 16],
-}
-
-/// Opens the relay's database, made the operator's alone: a new one is created empty with mode
-/// 0600 before SQLite opens it (its WAL and shared-memory files take the database's mode), and
-/// the files of an older relay are narrowed to it.
-fn connect(path: &Path) -> Result<Connection> {
-    let internal = |e: std::io::Error| RelayError::Internal(e.to_string());
-    if !path.exists() {
-        private_file(path).map_err(internal)?;
-    }
-    for suffix in ["", "-wal", "-shm"] {
-        let mut name = path.as_os_str().to_owned();
-        name.push(suffix);
-        let file = Path::new(&name);
-        if file.exists() {
-            owner_only(file, 0o600).map_err(internal)?;
-        }
-    }
-    let conn = Connection::open(path)?;
-    conn.execute_batch(
-        "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;
-         PRAGMA busy_timeout = 5000;",
-    )?;
-    conn.set_prepared_statement_cache_capacity(128);
-    Ok(conn)
 }
 
 /// Where a relay keeps blob bytes.
@@ -203,7 +178,7 @@ mod tests {
     use consilium_model::wire::PostBundle;
     use serde_bytes::ByteBuf;
 
-    use rusqlite::params;
+    use rusqlite::{Connection, params};
 
     use super::*;
     use crate::framing::{Framing, Kind};

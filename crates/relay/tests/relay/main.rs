@@ -7,6 +7,7 @@ mod abuse;
 mod admission;
 mod auth;
 mod bucket;
+mod configs;
 mod deadlines;
 mod device_keys;
 mod device_move;

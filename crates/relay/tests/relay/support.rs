@@ -3,9 +3,9 @@
 
 pub use std::sync::Arc;
 
+pub use consilium_model::Clock;
 pub use consilium_model::codec::{from_cbor, to_cbor};
 pub use consilium_model::wire::*;
-pub use consilium_model::{Clock, Timestamp};
 pub use consilium_relay::auth::{
     HEADER_ACCOUNT, HEADER_BODY_SHA256, HEADER_NONCE, HEADER_SIGNATURE, HEADER_TIMESTAMP,
     signed_message,
@@ -20,51 +20,12 @@ pub use ring::signature::{Ed25519KeyPair, KeyPair};
 pub use serde_bytes::ByteBuf;
 pub use tls_codec::{Deserialize as _, Serialize as _};
 
-#[derive(Debug)]
-pub struct WallClock;
-
-impl Clock for WallClock {
-    fn now(&self) -> Timestamp {
-        Timestamp(now_ms())
-    }
-}
-
-pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64
-}
+pub use crate::configs::{database_for, now_ms, test_config};
 
 pub struct Relay {
     pub base: String,
     pub stop: Option<tokio::sync::oneshot::Sender<()>>,
     pub task: tokio::task::JoinHandle<std::io::Result<()>>,
-}
-
-/// The database of the relay whose data folder is `dir`: when the suite runs against
-/// PostgreSQL (`with-postgres`), a database of its own on that server, the same one each time
-/// a relay starts on this folder (a restart finds its records); else SQLite in the folder.
-pub fn database_for(dir: &std::path::Path) -> DatabaseLocation {
-    static DATABASES: std::sync::Mutex<Vec<(std::path::PathBuf, String)>> =
-        std::sync::Mutex::new(Vec::new());
-    if std::env::var_os(consilium_testkit::services::TEST_POSTGRES_ENV).is_none() {
-        return DatabaseLocation::DataFolder;
-    }
-    let mut known = DATABASES.lock().unwrap();
-    if let Some((_, url)) = known.iter().find(|(d, _)| d == dir) {
-        return DatabaseLocation::Postgres(url.clone());
-    }
-    let url = consilium_testkit::services::test_database().unwrap();
-    known.push((dir.to_path_buf(), url.clone()));
-    DatabaseLocation::Postgres(url)
-}
-
-/// A relay's configuration for tests: its data in `dir`, its database `database_for(dir)`.
-pub fn test_config(dir: &std::path::Path) -> RelayConfig {
-    let mut config = RelayConfig::new(dir.to_path_buf(), Arc::new(WallClock));
-    config.database = database_for(dir);
-    config
 }
 
 pub async fn start(dir: &std::path::Path) -> Relay {
