@@ -138,7 +138,13 @@ pub(crate) fn pool(url: &str, size: u32) -> Result<Pool> {
 /// out of resources is `busy`; anything else is the relay's fault.
 pub(crate) fn classify(e: &tokio_postgres::Error) -> RelayError {
     let busy = match e.code() {
-        None => true,
+        // No server code: the connection (closed, refused, timed out) is unavailable; any
+        // other failure without one (a value that did not convert) is the relay's own.
+        None => {
+            e.is_closed()
+                || std::error::Error::source(e)
+                    .is_some_and(|s| s.downcast_ref::<std::io::Error>().is_some())
+        }
         Some(code) => {
             let class = &code.code()[..2];
             // 08: connection exception; 53: insufficient resources; 57: operator intervention
