@@ -46,9 +46,9 @@ impl AppState {
     }
 
     /// Acts on a change here and tells the relay's other instances (`wakeups`).
-    fn tell(&self, wakeup: Wakeup) {
+    fn tell(&self, wakeups: Vec<Wakeup>) {
         let here = crate::wakeups::Listeners::new(&self.hub, &self.admitted);
-        crate::wakeups::tell(&self.store, &here, wakeup, self.now());
+        crate::wakeups::tell(&self.store, &here, wakeups, self.now());
     }
 
     /// Runs a store operation off the async threads.
@@ -343,13 +343,15 @@ async fn post_message(
     let now = s.now();
     let sender = a.account;
     let accepted = s.store.post(&sender, bundle, framing, now).await?;
-    s.tell(Wakeup::Revoke(accepted.revoked));
-    s.tell(Wakeup::Group {
-        group_id: gid,
-        seq: accepted.posted.seq,
-        members: accepted.members,
-    });
-    s.tell(Wakeup::Mailbox(welcomed));
+    s.tell(vec![
+        Wakeup::Revoke(accepted.revoked),
+        Wakeup::Group {
+            group_id: gid,
+            seq: accepted.posted.seq,
+            members: accepted.members,
+        },
+        Wakeup::Mailbox(welcomed),
+    ]);
     Ok(Cbor(accepted.posted))
 }
 
@@ -451,10 +453,11 @@ async fn redeem_invitation(State(s): State<AppState>, a: Authed) -> Result<Statu
         .store
         .redeem_invitation(&a.account, &token, body, now)
         .await?;
-    s.tell(Wakeup::Admit(vec![a.account]));
-    if let Ok(inviter) = inviter.try_into() {
-        s.tell(Wakeup::Mailbox(vec![Account(inviter)]));
-    }
+    let inviter: Vec<Account> = inviter.try_into().map(Account).into_iter().collect();
+    s.tell(vec![
+        Wakeup::Admit(vec![a.account]),
+        Wakeup::Mailbox(inviter),
+    ]);
     Ok(StatusCode::ACCEPTED)
 }
 
@@ -474,8 +477,7 @@ async fn request_readmission(
         .store
         .request_readmission(&a.account, &gid, body, req.key_package.into_vec(), s.now())
         .await?;
-    s.tell(Wakeup::Admit(vec![a.account]));
-    s.tell(Wakeup::Mailbox(told));
+    s.tell(vec![Wakeup::Admit(vec![a.account]), Wakeup::Mailbox(told)]);
     Ok(StatusCode::ACCEPTED)
 }
 
@@ -483,8 +485,8 @@ async fn request_readmission(
 async fn move_to_device(State(s): State<AppState>, a: Authed) -> Result<StatusCode> {
     let req: consilium_model::wire::DeviceMove = decode(&a.body)?;
     let device = (s.store).move_to_device(&a.account, &req.certificate, s.now());
-    s.tell(Wakeup::Admit(vec![device.await?]));
-    s.tell(Wakeup::Revoke(vec![a.account]));
+    let (new, old) = (device.await?, a.account);
+    s.tell(vec![Wakeup::Admit(vec![new]), Wakeup::Revoke(vec![old])]);
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -496,7 +498,7 @@ async fn enrol(State(s): State<AppState>, a: Authed) -> Result<StatusCode> {
     }
     let code = crate::admission::normalised_code(&req.code);
     s.store.enrol(&a.account, code.as_bytes(), s.now()).await?;
-    s.tell(Wakeup::Admit(vec![a.account]));
+    s.tell(vec![Wakeup::Admit(vec![a.account])]);
     Ok(StatusCode::NO_CONTENT)
 }
 

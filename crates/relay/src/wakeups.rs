@@ -58,17 +58,19 @@ impl Listeners {
     }
 }
 
-/// Acts on `wakeup` here and tells the other instances, in the background (the change it
-/// reports is committed already; a failure to tell is logged, and their next read of the
-/// tables catches up on data, not on this push).
-pub(crate) fn tell(store: &Arc<Store>, here: &Listeners, wakeup: Wakeup, now: i64) {
-    here.apply(&wakeup);
+/// Acts on `wakeups` here, in order, and tells the other instances in the background, all in
+/// one announcement (the changes they report are committed already; a failure to tell is
+/// logged, and their next read of the tables catches up on data, not on these pushes).
+pub(crate) fn tell(store: &Arc<Store>, here: &Listeners, wakeups: Vec<Wakeup>, now: i64) {
+    for wakeup in &wakeups {
+        here.apply(wakeup);
+    }
     if store.wakeup_address().is_none() {
         return;
     }
     let store = store.clone();
     tokio::task::spawn_blocking(move || {
-        if let Err(e) = store.announce(&wakeup, now) {
+        if let Err(e) = store.announce(&wakeups, now) {
             tracing::warn!(error = %e, "the other instances were not told");
         }
     });

@@ -17,31 +17,38 @@ impl Store {
         self.engine.postgres_url()
     }
 
-    /// Tells the other instances (a no-op on SQLite). Called after the change committed.
-    pub fn announce(&self, wakeup: &Wakeup, now: i64) -> Result<()> {
+    /// Tells the other instances, in one transaction (a no-op on SQLite, and for wake-ups
+    /// that name no account). Called after the changes committed.
+    pub fn announce(&self, wakeups: &[Wakeup], now: i64) -> Result<()> {
         if !matches!(self.engine, Engine::Postgres { .. }) {
             return Ok(());
         }
-        let (kind, group_id, seq, accounts) = match wakeup {
-            Wakeup::Group {
-                group_id,
-                seq,
-                members,
-            } => ("group", Some(group_id.clone()), Some(*seq), joined(members)),
-            Wakeup::Mailbox(a) => ("mailbox", None, None, joined(a)),
-            Wakeup::Admit(a) => ("admit", None, None, joined(a)),
-            Wakeup::Revoke(a) => ("revoke", None, None, joined(a)),
-        };
-        if accounts.is_empty() {
+        let rows: Vec<_> = wakeups
+            .iter()
+            .map(|w| match w {
+                Wakeup::Group {
+                    group_id,
+                    seq,
+                    members,
+                } => ("group", Some(group_id.clone()), Some(*seq), joined(members)),
+                Wakeup::Mailbox(a) => ("mailbox", None, None, joined(a)),
+                Wakeup::Admit(a) => ("admit", None, None, joined(a)),
+                Wakeup::Revoke(a) => ("revoke", None, None, joined(a)),
+            })
+            .filter(|(_, _, _, accounts)| !accounts.is_empty())
+            .collect();
+        if rows.is_empty() {
             return Ok(());
         }
         let instance = self.instance;
         self.write(move |c| {
-            c.execute(
-                "INSERT INTO wakeups (instance, kind, group_id, seq, accounts, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                args![&instance, kind, group_id.as_ref(), seq, &accounts, now],
-            )?;
+            for (kind, group_id, seq, accounts) in &rows {
+                c.execute(
+                    "INSERT INTO wakeups (instance, kind, group_id, seq, accounts, created_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    args![&instance, *kind, group_id.as_ref(), *seq, accounts, now],
+                )?;
+            }
             // Delivered when this transaction commits.
             c.execute(
                 &format!("SELECT pg_notify('{WAKEUP_CHANNEL}', '')"),
