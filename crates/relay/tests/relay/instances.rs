@@ -3,6 +3,7 @@
 
 use consilium_testkit::services::{PostgresServer, TEST_POSTGRES_ENV, create_database_on};
 
+use crate::races::race_commits_then_talk;
 use crate::support::*;
 
 /// A new database: on the suite's PostgreSQL server when it runs against one, else on a server
@@ -18,9 +19,26 @@ fn new_database() -> (Option<PostgresServer>, String) {
     }
 }
 
-async fn instance(dir: &std::path::Path, url: &str) -> Relay {
-    let url = url.to_owned();
-    start_with(dir, move |c| c.database = DatabaseLocation::Postgres(url)).await
+/// Two instances, each with a data folder of its own, on the database `url`, configured
+/// further by `tweak`; the folders live as long as the instances are used.
+async fn two_instances(
+    url: &str,
+    tweak: impl Fn(&mut RelayConfig) + Clone + Send + 'static,
+) -> (Relay, Relay, [tempfile::TempDir; 2]) {
+    let dirs = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];
+    let mut started = Vec::new();
+    for dir in &dirs {
+        let (url, tweak) = (url.to_owned(), tweak.clone());
+        started.push(
+            start_with(dir.path(), move |c| {
+                c.database = DatabaseLocation::Postgres(url);
+                tweak(c);
+            })
+            .await,
+        );
+    }
+    let (b, a) = (started.pop().unwrap(), started.pop().unwrap());
+    (a, b, dirs)
 }
 
 /// Alice posts through one instance and Bob through the other, each a commit for the same
@@ -29,74 +47,29 @@ async fn instance(dir: &std::path::Path, url: &str) -> Relay {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn commit_races_sent_to_two_instances_never_fork_a_circle() {
     let (_server, url) = new_database();
-    let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let (a, b) = (
-        instance(dir_a.path(), &url).await,
-        instance(dir_b.path(), &url).await,
-    );
+    let (a, b, _dirs) = two_instances(&url, |_| {}).await;
     let (alice_acc, alice, mut ga, mut bob_acc, bob, mut gb, gid) = circle_of_two(&a).await;
     bob_acc.base = b.base.clone();
-    let path = format!("/v1/groups/{gid}/messages");
-    for round in 0..100u64 {
-        let ca = ga
-            .self_update(
-                &alice.provider,
-                &alice.signer,
-                LeafNodeParameters::default(),
-            )
-            .unwrap();
-        let cb = gb
-            .self_update(&bob.provider, &bob.signer, LeafNodeParameters::default())
-            .unwrap();
-        let (ba, bb) = (bytes(ca.commit()), bytes(cb.commit()));
-        let (ra, rb) = tokio::join!(
-            alice_acc.send("POST", &path, to_cbor(&bundle(ba.clone())).unwrap()),
-            bob_acc.send("POST", &path, to_cbor(&bundle(bb.clone())).unwrap()),
-        );
-        let accepted = [ra.0, rb.0].iter().filter(|s| **s == 200).count();
-        assert_eq!(accepted, 1, "round {round}: {} / {}", ra.0, rb.0);
-        let (_, loser_body) = if ra.0 == 200 { &rb } else { &ra };
-        let err: RelayErrorBody = serde_json::from_slice(loser_body).unwrap();
-        assert_eq!(
-            (err.code.as_str(), err.current_epoch),
-            ("stale_epoch", Some(round + 2)),
-            "round {round}"
-        );
-        if ra.0 == 200 {
-            ga.merge_pending_commit(&alice.provider).unwrap();
-            gb.clear_pending_commit(bob.provider.storage()).unwrap();
-            apply_commit(&bob, &mut gb, &ba);
-        } else {
-            gb.merge_pending_commit(&bob.provider).unwrap();
-            ga.clear_pending_commit(alice.provider.storage()).unwrap();
-            apply_commit(&alice, &mut ga, &bb);
-        }
-        assert_eq!(ga.epoch(), gb.epoch());
-    }
-    // One log, read the same through either instance: the add and one commit per round.
-    let through_a: Vec<LogEntry> = alice_acc
-        .ok("GET", &format!("{path}?after=0"), vec![])
-        .await;
-    let through_b: Vec<LogEntry> = bob_acc.ok("GET", &format!("{path}?after=0"), vec![]).await;
+    // The add, then one commit per round: one log, read the same through either instance.
+    race_commits_then_talk(
+        (&alice_acc, &alice, &mut ga),
+        (&bob_acc, &bob, &mut gb),
+        &gid,
+        100,
+    )
+    .await;
+    let path = format!("/v1/groups/{gid}/messages?after=0&limit=102");
+    let through_a: Vec<LogEntry> = alice_acc.ok("GET", &path, vec![]).await;
+    let through_b: Vec<LogEntry> = bob_acc.ok("GET", &path, vec![]).await;
     let seqs: Vec<u64> = through_a.iter().map(|e| e.seq).collect();
-    assert_eq!(seqs, (1..=101).collect::<Vec<_>>());
+    assert_eq!(
+        seqs,
+        (1..=102).collect::<Vec<_>>(),
+        "the add, 100 commits, one message"
+    );
     assert_eq!(
         through_a.iter().map(|e| &e.mls).collect::<Vec<_>>(),
         through_b.iter().map(|e| &e.mls).collect::<Vec<_>>()
-    );
-    // Both still read each other.
-    let hello = ga
-        .create_message(&alice.provider, &alice.signer, b"still one circle")
-        .unwrap();
-    let posted: Posted = alice_acc
-        .ok("POST", &path, to_cbor(&bundle(bytes(&hello))).unwrap())
-        .await;
-    let log: Vec<LogEntry> = bob_acc
-        .ok("GET", &format!("{path}?after={}", posted.seq - 1), vec![])
-        .await;
-    assert_eq!(
-        open_application(&bob, &mut gb, &log[0].mls[..]),
-        b"still one circle"
     );
     a.stop().await;
     b.stop().await;
@@ -107,21 +80,9 @@ async fn commit_races_sent_to_two_instances_never_fork_a_circle() {
 #[tokio::test]
 async fn a_request_replayed_to_another_instance_is_refused() {
     let (_server, url) = new_database();
-    let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     // Both behind one public address, as behind a load balancer.
     const ORIGIN: &str = "http://relay.example.test";
-    let mut instances = Vec::new();
-    for dir in [dir_a.path(), dir_b.path()] {
-        let url = url.clone();
-        instances.push(
-            start_with(dir, move |c| {
-                c.database = DatabaseLocation::Postgres(url);
-                c.origins = vec![ORIGIN.into()];
-            })
-            .await,
-        );
-    }
-    let (b, a) = (instances.pop().unwrap(), instances.pop().unwrap());
+    let (a, b, _dirs) = two_instances(&url, |c| c.origins = vec![ORIGIN.into()]).await;
     let acc = Account::at(ORIGIN);
     let (nonce, ts) = (Account::nonce(), now_ms());
     let send = |to: &str| {
@@ -191,13 +152,8 @@ fn postgresql_and_sqlite_hold_the_same_tables_and_columns() {
 /// other instance's wake-up (its fallback read comes only every 10 s, after this test's wait).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_member_is_pushed_a_message_posted_through_another_instance() {
-    use futures_util::StreamExt;
     let (_server, url) = new_database();
-    let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let (a, b) = (
-        instance(dir_a.path(), &url).await,
-        instance(dir_b.path(), &url).await,
-    );
+    let (a, b, _dirs) = two_instances(&url, |_| {}).await;
     let (alice_acc, alice, mut ga, mut bob_acc, _bob, _gb, gid) = circle_of_two(&a).await;
     bob_acc.base = b.base.clone();
     let on_b = format!("{}/v1/ws", b.base.replace("http://", "ws://"));
@@ -214,14 +170,8 @@ async fn a_member_is_pushed_a_message_posted_through_another_instance() {
             to_cbor(&bundle(bytes(&m))).unwrap(),
         )
         .await;
-    let push = tokio::time::timeout(std::time::Duration::from_secs(5), ws.next())
-        .await
-        .expect("pushed within 5 s")
-        .unwrap()
-        .unwrap();
-    let push: Push = serde_json::from_str(&push.into_text().unwrap()).unwrap();
     assert_eq!(
-        push,
+        next_push(&mut ws).await,
         Push::Group {
             group_id: gid.clone(),
             seq: posted.seq
@@ -236,21 +186,10 @@ async fn a_member_is_pushed_a_message_posted_through_another_instance() {
 #[tokio::test]
 async fn an_account_admitted_through_one_instance_is_admitted_by_the_other() {
     let (_server, url) = new_database();
-    let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let mut instances = Vec::new();
-    for dir in [dir_a.path(), dir_b.path()] {
-        let url = url.clone();
-        instances.push(
-            start_with(dir, move |c| {
-                c.database = DatabaseLocation::Postgres(url);
-                c.admission = consilium_relay::Admission::Invite;
-            })
-            .await,
-        );
-    }
-    let (b, a) = (instances.pop().unwrap(), instances.pop().unwrap());
+    let invite = |c: &mut RelayConfig| c.admission = consilium_relay::Admission::Invite;
+    let (a, b, dirs) = two_instances(&url, invite).await;
     let code = consilium_relay::new_enrolment_code(
-        dir_a.path(),
+        dirs[0].path(),
         &DatabaseLocation::Postgres(url.clone()),
         now_ms(),
     )

@@ -20,6 +20,7 @@ mod memory;
 mod ordering;
 mod proxy;
 mod push;
+mod races;
 mod readmission;
 mod roles;
 mod support;

@@ -1,5 +1,6 @@
 //! The ordering rule: one commit per epoch, stale posts refused, half-valid bundles refused whole.
 
+use crate::races::race_commits_then_talk;
 use crate::support::*;
 
 #[tokio::test]
@@ -18,57 +19,8 @@ async fn concurrent_commits_for_one_epoch_never_fork_the_group_100_times() {
     let dir = tempfile::tempdir().unwrap();
     let relay = start(dir.path()).await;
     let (alice_acc, alice, mut ga, bob_acc, bob, mut gb, gid) = circle_of_two(&relay).await;
-    let path = format!("/v1/groups/{gid}/messages");
-    for round in 0..100u64 {
-        let ca = ga
-            .self_update(
-                &alice.provider,
-                &alice.signer,
-                LeafNodeParameters::default(),
-            )
-            .unwrap();
-        let cb = gb
-            .self_update(&bob.provider, &bob.signer, LeafNodeParameters::default())
-            .unwrap();
-        let (ba, bb) = (bytes(ca.commit()), bytes(cb.commit()));
-        let (ra, rb) = tokio::join!(
-            alice_acc.send("POST", &path, to_cbor(&bundle(ba.clone())).unwrap()),
-            bob_acc.send("POST", &path, to_cbor(&bundle(bb.clone())).unwrap()),
-        );
-        let accepted = [ra.0, rb.0].iter().filter(|s| **s == 200).count();
-        assert_eq!(accepted, 1, "round {round}: {} / {}", ra.0, rb.0);
-        let (loser_status, loser_body) = if ra.0 == 200 { &rb } else { &ra };
-        assert_eq!(*loser_status, 409);
-        let err: RelayErrorBody = serde_json::from_slice(loser_body).unwrap();
-        assert_eq!(
-            (err.code.as_str(), err.current_epoch),
-            ("stale_epoch", Some(round + 2))
-        );
-        if ra.0 == 200 {
-            ga.merge_pending_commit(&alice.provider).unwrap();
-            gb.clear_pending_commit(bob.provider.storage()).unwrap();
-            apply_commit(&bob, &mut gb, &ba);
-        } else {
-            gb.merge_pending_commit(&bob.provider).unwrap();
-            ga.clear_pending_commit(alice.provider.storage()).unwrap();
-            apply_commit(&alice, &mut ga, &bb);
-        }
-        assert_eq!(ga.epoch(), gb.epoch());
-    }
-    // Both still read each other.
-    let hello = ga
-        .create_message(&alice.provider, &alice.signer, b"still one circle")
-        .unwrap();
-    let posted: Posted = alice_acc
-        .ok("POST", &path, to_cbor(&bundle(bytes(&hello))).unwrap())
-        .await;
-    let log: Vec<LogEntry> = bob_acc
-        .ok("GET", &format!("{path}?after={}", posted.seq - 1), vec![])
-        .await;
-    assert_eq!(
-        open_application(&bob, &mut gb, &log[0].mls[..]),
-        b"still one circle"
-    );
+    let alice = (&alice_acc, &alice, &mut ga);
+    race_commits_then_talk(alice, (&bob_acc, &bob, &mut gb), &gid, 100).await;
     relay.stop().await;
 }
 

@@ -6,7 +6,6 @@ use crate::support::*;
 /// message in its group; a wrong signature gets no subscription.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn websocket_members_are_pushed_new_messages_after_a_challenge() {
-    use futures_util::StreamExt;
     let dir = tempfile::tempdir().unwrap();
     let relay = start(dir.path()).await;
     let (alice_acc, alice, mut ga, bob_acc, _bob, _gb, gid) = circle_of_two(&relay).await;
@@ -30,14 +29,8 @@ async fn websocket_members_are_pushed_new_messages_after_a_challenge() {
             to_cbor(&bundle(bytes(&m))).unwrap(),
         )
         .await;
-    let push = tokio::time::timeout(std::time::Duration::from_secs(5), ws.next())
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap();
-    let push: Push = serde_json::from_str(&push.into_text().unwrap()).unwrap();
     assert_eq!(
-        push,
+        next_push(&mut ws).await,
         Push::Group {
             group_id: gid.clone(),
             seq: posted.seq

@@ -582,3 +582,14 @@ pub async fn owner_asks_to_join(admin: &Account, joiner: &Account) -> String {
     assert_eq!(status, 202);
     gid
 }
+
+/// The next push a socket is sent, within 5 s.
+pub async fn next_push(ws: &mut PushSocket) -> Push {
+    use futures_util::StreamExt;
+    let message = tokio::time::timeout(std::time::Duration::from_secs(5), ws.next())
+        .await
+        .expect("pushed within 5 s")
+        .unwrap()
+        .unwrap();
+    serde_json::from_str(&message.into_text().unwrap()).unwrap()
+}
