@@ -57,9 +57,11 @@ pub fn start_sync(app: AppHandle) {
     let spawned = std::thread::Builder::new()
         .name("sync".into())
         .spawn(move || {
+            // What passes cut short did, told with the next whole pass.
+            let mut carried = SyncReport::default();
             loop {
                 let session = app.state::<Session>();
-                match pass(&app, &session) {
+                match pass(&app, &session, &mut carried) {
                     Pass::Done(waiter) => waiter.wait_with(IDLE, session.kick.notified()),
                     // A command took the engine: let it have it, then take up the pass.
                     Pass::CutShort => std::thread::sleep(AFTER_COMMAND),
@@ -86,7 +88,9 @@ enum Pass {
 /// One sync pass with the engine held. The relays are asked first, without the engine: one
 /// that hangs is reported offline while the window's commands go on; and a command that
 /// wants the engine during the pass has it within moments (`Interrupt::want`).
-fn pass(app: &AppHandle, session: &Session) -> Pass {
+/// A pass cut short leaves what it did in `carried`; the next whole pass reports it (a
+/// commit it sent changes what the window shows as much as one sent by a whole pass).
+fn pass(app: &AppHandle, session: &Session, carried: &mut SyncReport) -> Pass {
     let (waiter, queued) = {
         let mut guard = session.engine();
         let Some(engine) = guard.as_mut() else {
@@ -111,11 +115,20 @@ fn pass(app: &AppHandle, session: &Session) -> Pass {
     let Some(engine) = guard.as_mut() else {
         return Pass::Locked;
     };
-    let result = engine.sync();
-    if matches!(&result, Ok(r) if r.cut_short) {
-        // Its report is partial: the window keeps showing the last whole one.
-        return Pass::CutShort;
-    }
+    let result = match engine.sync() {
+        // Its report is partial: the window keeps showing the last whole one until the next.
+        Ok(partial) if partial.cut_short => {
+            let mut so_far = partial;
+            so_far.carry(std::mem::take(carried));
+            *carried = so_far;
+            return Pass::CutShort;
+        }
+        Ok(mut whole) => {
+            whole.carry(std::mem::take(carried));
+            Ok(whole)
+        }
+        Err(e) => Err(e),
+    };
     // The backup, when due, into the folder that holds it (a drive not plugged in is said in
     // the log and seen in the settings' "last backup"; the next pass tries again).
     if result.is_ok() {

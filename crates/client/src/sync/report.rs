@@ -26,6 +26,27 @@ pub struct SyncReport {
     pub events: Vec<Event>,
 }
 
+impl SyncReport {
+    /// Takes in what an `earlier` pass did that was cut short (`cut_short`), whose report was
+    /// never shown: its sends, receipts, refusals and events count as this pass's, before this
+    /// pass's own. Without it an approval's commit sent by a pass cut short was never told to
+    /// the window, which went on showing the circle without the new member.
+    /// The state now (what is queued, whether a relay is offline, whether this pass was cut
+    /// short too) is this pass's.
+    pub fn carry(&mut self, earlier: SyncReport) {
+        self.sent += earlier.sent;
+        self.redone += earlier.redone;
+        self.received += earlier.received;
+        self.rejected += earlier.rejected;
+        let mut failed = earlier.failed;
+        failed.append(&mut self.failed);
+        self.failed = failed;
+        let mut events = earlier.events;
+        events.append(&mut self.events);
+        self.events = events;
+    }
+}
+
 /// Whether an error only means the relay is out of reach (then it is reported, not raised).
 pub(crate) fn offline(e: ClientError, report: &mut SyncReport) -> Result<()> {
     if e.code() == ErrorCode::Offline {
@@ -64,4 +85,46 @@ pub(crate) fn isolate(
 
 pub(crate) fn forbidden(e: &ClientError) -> bool {
     matches!(e, ClientError::Relay(r) if matches!(r.code(), Some(RelayCode::Forbidden)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_pass_cut_short_counts_in_the_next_whole_one() {
+        let earlier = SyncReport {
+            sent: 1,
+            received: 2,
+            failed: vec!["refused".into()],
+            queued: 3,
+            cut_short: true,
+            events: vec![Event::Joined {
+                circle: "a".into(),
+                name: "A".into(),
+            }],
+            ..SyncReport::default()
+        };
+        let mut whole = SyncReport {
+            received: 1,
+            events: vec![Event::RemovedFromCircle { circle: "b".into() }],
+            ..SyncReport::default()
+        };
+        whole.carry(earlier);
+        assert_eq!(whole.sent, 1);
+        assert_eq!(whole.received, 3);
+        assert_eq!(whole.failed, vec!["refused".to_string()]);
+        assert_eq!(whole.queued, 0, "what is queued is now's");
+        assert!(!whole.cut_short);
+        assert_eq!(
+            whole.events,
+            vec![
+                Event::Joined {
+                    circle: "a".into(),
+                    name: "A".into()
+                },
+                Event::RemovedFromCircle { circle: "b".into() }
+            ]
+        );
+    }
 }
