@@ -14,8 +14,9 @@ pub struct RelayConfig {
     pub max_request_bytes: usize,
     /// Largest blob, in bytes.
     pub max_blob_bytes: u64,
-    /// Blob bytes being received at once, over all requests (an upload is held in memory until
-    /// its digest is checked): past it an upload is answered `busy` before its body is read.
+    /// Blob bytes being received at once, over all requests, as their requests declare them
+    /// (uploads stream to disk or the bucket, but each holds a file or a multipart upload
+    /// while it lasts): past it an upload is answered `busy` before its body is read.
     pub max_uploading_bytes: u64,
     pub clock: Arc<dyn Clock>,
     /// After shutdown is asked for, how long requests in flight may take before the relay stops

@@ -8,7 +8,6 @@
 pub mod admission;
 pub mod auth;
 mod background;
-mod blob_stream;
 mod config;
 pub mod error;
 pub mod framing;

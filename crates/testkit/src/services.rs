@@ -77,6 +77,23 @@ impl S3Server {
 
     /// The status line of one plain HTTP request to the server.
     pub fn request(&self, method: &str, path: &str) -> String {
+        self.answer(method, path)
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    /// The multipart uploads begun in the bucket and neither completed nor aborted: parts a
+    /// client left behind.
+    pub fn open_uploads(&self) -> usize {
+        let answer = self.answer("GET", &format!("/{}?uploads", self.bucket));
+        assert!(answer.starts_with("HTTP/1.1 200"), "list uploads: {answer}");
+        answer.matches("<Upload>").count()
+    }
+
+    /// The whole answer (status line, headers, body) to one plain HTTP request.
+    fn answer(&self, method: &str, path: &str) -> String {
         let mut s = TcpStream::connect(("127.0.0.1", self.port)).unwrap();
         write!(
             s,
@@ -86,7 +103,7 @@ impl S3Server {
         .unwrap();
         let mut answer = String::new();
         let _ = s.read_to_string(&mut answer);
-        answer.lines().next().unwrap_or_default().to_string()
+        answer
     }
 
     /// Stops the server: an outage.

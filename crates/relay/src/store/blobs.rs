@@ -5,6 +5,7 @@
 use std::io::Read;
 
 use super::Store;
+use super::blob_files::Incoming;
 use super::sql::{Sql, args};
 use crate::auth::Account;
 use crate::error::{RelayError, Result};
@@ -50,29 +51,28 @@ impl Store {
         Ok(())
     }
 
-    /// Stores a blob whose id is the SHA-256 of its bytes, for a group the uploader is in. The
-    /// file is written and synced (with its directory) before the record is committed; a file
-    /// without a record (a crash in between, a refused record) is swept at the next start.
+    /// Stores a blob whose id is the SHA-256 of its bytes, for a group the uploader is in,
+    /// streamed from `source` to where blobs live (`blob_files`) and kept only if the bytes are
+    /// that blob. `declared` (what the request says it carries) is held to the quota before a
+    /// byte is read; the real size after. The bytes are durable before the record commits; bytes
+    /// without a record (a crash in between, a refused record) are swept later.
+    #[allow(clippy::too_many_arguments)]
     pub fn put_blob(
         &self,
         uploader: &Account,
         group_id: &[u8],
         id: &[u8; 32],
-        bytes: &[u8],
+        declared: u64,
+        source: &mut dyn Read,
         quota: u64,
         now: i64,
     ) -> Result<()> {
-        let digest = ring::digest::digest(&ring::digest::SHA256, bytes);
-        if digest.as_ref() != id {
-            return Err(RelayError::DigestMismatch);
-        }
-        let size = bytes.len() as u64;
-        self.read(|c| Self::blob_room(c, uploader, group_id, id, size, quota))?;
+        self.read(|c| Self::blob_room(c, uploader, group_id, id, declared, quota))?;
         let _files = self
             .blob_lock
             .read()
             .map_err(|_| RelayError::Internal("blob lock poisoned".into()))?;
-        self.blob_files.put(id, bytes)?;
+        let size = self.blob_files.put(id, Incoming::new(source))?;
         let (uploader, group_id, id) = (*uploader, group_id.to_vec(), *id);
         self.write(move |c| {
             Self::blob_room(c, &uploader, &group_id, &id, size, quota)?;

@@ -225,7 +225,16 @@ mod tests {
         {
             let s = Store::open(dir.path()).unwrap();
             s.create_group(&gid, &a, bare(&a), 0).wait().unwrap();
-            s.put_blob(&a, &gid, &id, &bytes, 1 << 20, 0).unwrap();
+            s.put_blob(
+                &a,
+                &gid,
+                &id,
+                bytes.len() as u64,
+                &mut &bytes[..],
+                1 << 20,
+                0,
+            )
+            .unwrap();
         }
         let blobs = dir.path().join("blobs");
         std::fs::write(blobs.join(hex::encode([9u8; 32])), b"orphan").unwrap();
@@ -387,7 +396,16 @@ mod tests {
         for gid in [short, long] {
             s.create_group(&gid, &a, bare(&a), 0).wait().unwrap();
             post(&s, &a, &gid, 1, 0);
-            s.put_blob(&a, &gid, &sha(&gid), &gid, 1 << 30, 0).unwrap();
+            s.put_blob(
+                &a,
+                &gid,
+                &sha(&gid),
+                gid.len() as u64,
+                &mut &gid[..],
+                1 << 30,
+                0,
+            )
+            .unwrap();
         }
         let stranger = Account([3; 32]);
         assert!(matches!(

@@ -356,9 +356,10 @@ async fn one_address_holding_sockets_does_not_lock_others_out() {
     relay.stop().await;
 }
 
-/// Blob uploads are held in memory until their digest checks, so all of them together may hold
-/// only so much: an upload that would go past it is answered 503 `busy` from its headers, while
-/// the first still waits for its body; once that one is gone, uploads go through again.
+/// Blob uploads in flight hold the relay's disk, bucket and network, so all of them together
+/// may declare only so much: an upload that would go past it is answered 503 `busy` from its
+/// headers, while the first still waits for its body; once that one is gone, uploads go through
+/// again.
 #[tokio::test]
 async fn uploads_past_the_relays_budget_are_busy_before_their_bodies_are_read() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -366,7 +367,12 @@ async fn uploads_past_the_relays_budget_are_busy_before_their_bodies_are_read() 
     let relay = start_with(dir.path(), |c| c.max_uploading_bytes = 2 * 1024 * 1024).await;
     let (alice, _a, _ga, _bob, _b, _gb, gid) = circle_of_two(&relay).await;
     let host = relay.base.trim_start_matches("http://").to_string();
-    let path = |n: u8| format!("/v1/groups/{gid}/blobs/{}", hex::encode([n; 32]));
+    // Each signed for the bytes its id names (else it is refused at once, freeing its share).
+    let bytes = |n: u8| vec![n; 1_500_000];
+    let path = |n: u8| {
+        let id = ring::digest::digest(&ring::digest::SHA256, &bytes(n));
+        format!("/v1/groups/{gid}/blobs/{}", hex::encode(id))
+    };
     let first_path = path(1);
     let head = signed_head(
         &relay.base,
@@ -374,7 +380,7 @@ async fn uploads_past_the_relays_budget_are_busy_before_their_bodies_are_read() 
         &first_path,
         &alice,
         &alice,
-        b"",
+        &bytes(1),
         1_500_000,
     );
     let mut first = tokio::net::TcpStream::connect(&host).await.unwrap();
@@ -387,7 +393,7 @@ async fn uploads_past_the_relays_budget_are_busy_before_their_bodies_are_read() 
         &second_path,
         &alice,
         &alice,
-        b"",
+        &bytes(2),
         1_500_000,
     );
     let mut second = tokio::net::TcpStream::connect(&host).await.unwrap();

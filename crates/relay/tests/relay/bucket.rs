@@ -122,3 +122,121 @@ async fn blobs_live_in_the_bucket_whole_or_not_at_all_and_an_outage_is_busy_for_
     assert_eq!(status, 200, "messages go on while the bucket is down");
     relay.stop().await;
 }
+
+/// The object's ETag: an object put in one request has an MD5's, one completed from `n` parts
+/// ends in `-n`.
+async fn etag(s3: &S3Server, key: &str) -> String {
+    use object_store::ObjectStoreExt;
+    let bucket = object_store::aws::AmazonS3Builder::new()
+        .with_bucket_name(&s3.bucket)
+        .with_endpoint(s3.endpoint())
+        .with_region("us-east-1")
+        .with_access_key_id("consilium-test")
+        .with_secret_access_key("consilium-test-secret")
+        .with_allow_http(true)
+        .build()
+        .unwrap();
+    let meta = bucket
+        .head(&object_store::path::Path::from(key))
+        .await
+        .unwrap();
+    meta.e_tag.unwrap_or_default()
+}
+
+/// Waits (up to 10 s) until the bucket holds no unfinished upload: the relay aborts a refused
+/// one after its answer may have gone.
+async fn no_open_uploads(s3: &S3Server) -> bool {
+    for _ in 0..100 {
+        if s3.open_uploads() == 0 {
+            return true;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    false
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_large_blob_streams_up_in_parts_and_one_that_is_not_its_id_or_breaks_off_leaves_nothing()
+{
+    let dir = tempfile::tempdir().unwrap();
+    let s3 = S3Server::start();
+    let blobs = bucket_of(&s3, "big");
+    let relay = start_with(dir.path(), |c| c.blobs = blobs).await;
+    let (alice_acc, _alice, _ga, bob_acc, _bob, _gb, gid) = circle_of_two(&relay).await;
+
+    // A 20 MiB scan goes up as it arrives, in parts, and is read back whole.
+    let scan: Vec<u8> = (0..20 * 1024 * 1024u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    let id = sha(&scan);
+    let path = format!("/v1/groups/{gid}/blobs/{id}");
+    let (status, body) = alice_acc.send("PUT", &path, scan.clone()).await;
+    assert_eq!(status, 201, "{}", String::from_utf8_lossy(&body));
+    let tag = etag(&s3, &format!("big/{id}")).await;
+    assert!(
+        tag.trim_matches('"').ends_with("-3"),
+        "20 MiB went up as three parts, not buffered and put whole: ETag {tag}"
+    );
+    let (status, body) = bob_acc
+        .send("GET", &format!("/v1/blobs/{id}"), vec![])
+        .await;
+    assert_eq!(status, 200);
+    assert!(body == scan, "read back whole");
+
+    // A member signs for one 20 MiB blob and sends other bytes, which differ only at their
+    // end: the parts already sent are dropped and nothing appears under the id.
+    let honest: Vec<u8> = scan.iter().map(|b| b ^ 0x5a).collect();
+    let honest_id = sha(&honest);
+    let mut forged = honest.clone();
+    *forged.last_mut().unwrap() ^= 1;
+    let path = format!("/v1/groups/{gid}/blobs/{honest_id}");
+    let r = alice_acc
+        .signed_as(
+            &alice_acc.base,
+            "PUT",
+            &path,
+            &honest,
+            now_ms(),
+            &Account::nonce(),
+        )
+        .body(forged)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(status_and_code(r).await, (400, "digest_mismatch".into()));
+    assert!(!holds(&s3, &format!("big/{honest_id}")).await);
+    assert!(
+        no_open_uploads(&s3).await,
+        "the forged upload's parts were dropped"
+    );
+
+    // An upload that breaks off after 12 MiB leaves nothing either.
+    let sent: Vec<Result<Vec<u8>, std::io::Error>> = vec![
+        Ok(honest[..12 * 1024 * 1024].to_vec()),
+        Err(std::io::Error::other("the laptop's lid closed")),
+    ];
+    let broken = alice_acc
+        .signed_as(
+            &alice_acc.base,
+            "PUT",
+            &path,
+            &honest,
+            now_ms(),
+            &Account::nonce(),
+        )
+        .header(reqwest::header::CONTENT_LENGTH, honest.len())
+        .body(reqwest::Body::wrap_stream(futures_util::stream::iter(sent)))
+        .send()
+        .await;
+    assert!(broken.is_err() || broken.is_ok_and(|r| r.status() != 201));
+    assert!(!holds(&s3, &format!("big/{honest_id}")).await);
+    assert!(
+        no_open_uploads(&s3).await,
+        "the broken upload's parts were dropped"
+    );
+
+    // The honest upload of those bytes then goes through.
+    let (status, _) = alice_acc.send("PUT", &path, honest).await;
+    assert_eq!(status, 201);
+    relay.stop().await;
+}

@@ -189,3 +189,66 @@ async fn the_data_directory_holds_no_plaintext() {
         );
     }
 }
+
+/// On the relay's disk a blob is streamed to a file of its own and renamed into place only
+/// once its bytes are what its id says: bytes signed for one blob and differing at their end,
+/// or an upload that breaks off, leave no file behind, whole or partial.
+#[tokio::test]
+async fn a_forged_or_broken_off_upload_leaves_no_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let relay = start(dir.path()).await;
+    let (alice, _a, _ga, _bob, _b, _gb, gid) = circle_of_two(&relay).await;
+    let honest: Vec<u8> = (0..3 * 1024 * 1024u32).map(|i| (i % 253) as u8).collect();
+    let id = hex::encode(ring::digest::digest(&ring::digest::SHA256, &honest));
+    let path = format!("/v1/groups/{gid}/blobs/{id}");
+    let files = || {
+        std::fs::read_dir(dir.path().join("blobs"))
+            .map(|d| d.count())
+            .unwrap_or(0)
+    };
+    let mut forged = honest.clone();
+    *forged.last_mut().unwrap() ^= 1;
+    let r = alice
+        .signed_as(
+            &alice.base,
+            "PUT",
+            &path,
+            &honest,
+            now_ms(),
+            &Account::nonce(),
+        )
+        .body(forged)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(status_and_code(r).await, (400, "digest_mismatch".into()));
+    assert_eq!(files(), 0, "nothing of the forged bytes stays");
+
+    let sent: Vec<Result<Vec<u8>, std::io::Error>> = vec![
+        Ok(honest[..2 * 1024 * 1024].to_vec()),
+        Err(std::io::Error::other("the laptop's lid closed")),
+    ];
+    let _ = alice
+        .signed_as(
+            &alice.base,
+            "PUT",
+            &path,
+            &honest,
+            now_ms(),
+            &Account::nonce(),
+        )
+        .header(reqwest::header::CONTENT_LENGTH, honest.len())
+        .body(reqwest::Body::wrap_stream(futures_util::stream::iter(sent)))
+        .send()
+        .await;
+    let started = std::time::Instant::now();
+    while files() > 0 && started.elapsed() < std::time::Duration::from_secs(10) {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(files(), 0, "nothing of the broken-off upload stays");
+
+    let (status, _) = alice.send("PUT", &path, honest).await;
+    assert_eq!(status, 201);
+    assert_eq!(files(), 1);
+    relay.stop().await;
+}

@@ -18,6 +18,7 @@ mod instances;
 mod mailbox;
 mod memory;
 mod ordering;
+mod processes;
 mod proxy;
 mod push;
 mod races;

@@ -1,5 +1,5 @@
 //! What every relay test uses: a relay on a real socket, signed requests, MLS members made by
-//! openmls, a circle of two, and the relay as a real process.
+//! openmls, a circle of two, and the relay as a real process (`processes`).
 
 pub use std::sync::Arc;
 
@@ -21,6 +21,7 @@ pub use serde_bytes::ByteBuf;
 pub use tls_codec::{Deserialize as _, Serialize as _};
 
 pub use crate::configs::{database_for, now_ms, test_config};
+pub use crate::processes::{spawn_relay, spawn_relay_admitting};
 
 pub struct Relay {
     pub base: String,
@@ -136,9 +137,24 @@ impl Account {
         ts: i64,
         nonce: &str,
     ) -> reqwest::RequestBuilder {
+        self.signed_as(address, method, path, &body, ts, nonce)
+            .body(body)
+    }
+
+    /// A request signed as carrying `signed` (its digest in the signature and its header),
+    /// whose body the caller gives: other bytes than were signed, or a stream.
+    pub fn signed_as(
+        &self,
+        address: &str,
+        method: &str,
+        path: &str,
+        signed: &[u8],
+        ts: i64,
+        nonce: &str,
+    ) -> reqwest::RequestBuilder {
         let sig = self
             .key
-            .sign(&signed_message(&self.base, method, path, ts, nonce, &body));
+            .sign(&signed_message(&self.base, method, path, ts, nonce, signed));
         self.http
             .request(method.parse().unwrap(), format!("{address}{path}"))
             .header(HEADER_ACCOUNT, self.id())
@@ -147,9 +163,8 @@ impl Account {
             .header(HEADER_SIGNATURE, hex::encode(sig.as_ref()))
             .header(
                 HEADER_BODY_SHA256,
-                hex::encode(ring::digest::digest(&ring::digest::SHA256, &body)),
+                hex::encode(ring::digest::digest(&ring::digest::SHA256, signed)),
             )
-            .body(body)
     }
 
     pub async fn send(&self, method: &str, path: &str, body: Vec<u8>) -> (u16, Vec<u8>) {
@@ -443,53 +458,6 @@ pub async fn read_log(acc: &Account, path: &str) -> Vec<LogEntry> {
         }
         all.extend(page);
     }
-}
-
-/// The relay as a real process, on a port it picks and reports.
-pub struct RelayProcess {
-    pub child: std::process::Child,
-    pub base: String,
-}
-
-pub fn spawn_relay(dir: &std::path::Path) -> RelayProcess {
-    spawn_relay_admitting(dir, "open")
-}
-
-/// The relay as a real process in admission mode `admission` (`open` or `invite`).
-pub fn spawn_relay_admitting(dir: &std::path::Path, admission: &str) -> RelayProcess {
-    use std::io::BufRead;
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_consilium-relay"))
-        .args([
-            "--listen",
-            "127.0.0.1:0",
-            "--admission",
-            admission,
-            "--data",
-        ])
-        .arg(dir)
-        .args(match database_for(dir) {
-            DatabaseLocation::Postgres(url) => vec!["--database".to_string(), url],
-            DatabaseLocation::DataFolder => vec![],
-        })
-        .env("NO_COLOR", "1")
-        .env("RUST_LOG", "info")
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let mut lines = std::io::BufReader::new(stdout).lines();
-    let base = loop {
-        let line = lines
-            .next()
-            .expect("relay exited before listening")
-            .unwrap();
-        if let Some(rest) = line.split("addr=").nth(1) {
-            break format!("http://{}", rest.split_whitespace().next().unwrap());
-        }
-    };
-    // Keep draining the log so the relay never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines {});
-    RelayProcess { child, base }
 }
 
 /// The head of a raw HTTP request (for tests that write to the socket themselves): signed by

@@ -13,9 +13,13 @@ use std::sync::Arc;
 use futures_util::StreamExt;
 use object_store::aws::AmazonS3Builder;
 use object_store::path::Path as ObjectPath;
-use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
+use object_store::{MultipartUpload, ObjectStore, ObjectStoreExt, PutPayload};
 
-use super::contract::{BlobFiles, Opened, UNRECORDED_GRACE_MS, id_of, name};
+use super::contract::{BlobFiles, Incoming, Opened, UNRECORDED_GRACE_MS, id_of, name};
+
+/// A multipart upload's part: S3 takes parts of 5 MiB and more (but the last), and some
+/// servers want them all the same size.
+const PART: usize = 8 * 1024 * 1024;
 use crate::error::{RelayError, Result};
 use crate::store::side_runtime::{SideRuntime, wait_on};
 
@@ -136,6 +140,35 @@ impl Bucket {
         self.runtime.wait(work)?.map_err(unavailable)
     }
 
+    /// Sends `first` and then each part as it arrives, one at a time.
+    fn put_parts(
+        &self,
+        upload: &mut Box<dyn MultipartUpload>,
+        first: Vec<u8>,
+        incoming: &mut Incoming<'_>,
+    ) -> Result<()> {
+        let mut part = first;
+        loop {
+            self.wait(upload.put_part(PutPayload::from(part)))?;
+            let mut next = vec![0u8; PART];
+            let n = incoming.fill(&mut next)?;
+            if n == 0 {
+                return Ok(());
+            }
+            next.truncate(n);
+            part = next;
+        }
+    }
+
+    /// Drops an upload's parts (a lifecycle rule on the bucket takes what an abort that fails
+    /// leaves, as S3 cannot clean up on its own).
+    fn abort(&self, mut upload: Box<dyn MultipartUpload>) {
+        let aborted = self.runtime.wait(async move { upload.abort().await });
+        if !matches!(aborted, Ok(Ok(()))) {
+            tracing::warn!("a refused blob upload's parts could not be dropped from the bucket");
+        }
+    }
+
     fn path(&self, id: &[u8; 32]) -> ObjectPath {
         if self.prefix.is_empty() {
             ObjectPath::from(name(id))
@@ -146,11 +179,44 @@ impl Bucket {
 }
 
 impl BlobFiles for Bucket {
-    fn put(&self, id: &[u8; 32], bytes: &[u8]) -> Result<()> {
-        let (store, path) = (self.store.clone(), self.path(id));
-        let payload = PutPayload::from(bytes.to_vec());
-        self.wait(async move { store.put(&path, payload).await })
-            .map(|_| ())
+    /// A blob of one part goes up in one request once its digest matched; a larger one as a
+    /// multipart upload, part by part as it arrives, completed only when the digest matched
+    /// and aborted otherwise: an object appears whole or not at all, and an upload holds one
+    /// part in memory.
+    fn put(&self, id: &[u8; 32], mut incoming: Incoming<'_>) -> Result<u64> {
+        let path = self.path(id);
+        let mut first = vec![0u8; PART];
+        let n = incoming.fill(&mut first)?;
+        if n < PART {
+            first.truncate(n);
+            let len = incoming.length_if_blob(id)?;
+            let store = self.store.clone();
+            self.wait(async move { store.put(&path, PutPayload::from(first)).await })?;
+            return Ok(len);
+        }
+        let store = self.store.clone();
+        let mut upload = self.wait(async move { store.put_multipart(&path).await })?;
+        let sent = self
+            .put_parts(&mut upload, first, &mut incoming)
+            .and_then(|()| incoming.length_if_blob(id));
+        let len = match sent {
+            Ok(len) => len,
+            Err(e) => {
+                self.abort(upload);
+                return Err(e);
+            }
+        };
+        let (upload, completed) = self.runtime.wait(async move {
+            let completed = upload.complete().await;
+            (upload, completed)
+        })?;
+        match completed {
+            Ok(_) => Ok(len),
+            Err(e) => {
+                self.abort(upload);
+                Err(unavailable(e))
+            }
+        }
     }
 
     fn open(&self, id: &[u8; 32]) -> Result<Opened> {

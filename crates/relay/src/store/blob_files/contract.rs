@@ -3,7 +3,7 @@
 use std::fmt::Debug;
 use std::io::Read;
 
-use crate::error::Result;
+use crate::error::{RelayError, Result};
 
 /// How long an unrecorded blob may stay before a sweep removes it: long enough for an upload in
 /// flight on another instance to record it.
@@ -15,10 +15,60 @@ pub(crate) struct Opened {
     pub len: u64,
 }
 
+/// A blob's bytes as they arrive, hashed on the way: a place that keeps them makes them
+/// visible under the blob's id only once `length_if_blob` says they are that blob.
+pub(crate) struct Incoming<'a> {
+    source: &'a mut dyn Read,
+    hash: ring::digest::Context,
+    len: u64,
+}
+
+impl<'a> Incoming<'a> {
+    pub(crate) fn new(source: &'a mut dyn Read) -> Incoming<'a> {
+        Incoming {
+            source,
+            hash: ring::digest::Context::new(&ring::digest::SHA256),
+            len: 0,
+        }
+    }
+
+    /// Fills `buf` from the source, as far as it goes: less than `buf.len()` means the bytes
+    /// ended. A source that fails (the upload broke off) fails the put.
+    pub(crate) fn fill(&mut self, buf: &mut [u8]) -> Result<usize> {
+        let mut filled = 0;
+        while filled < buf.len() {
+            match self.source.read(&mut buf[filled..]) {
+                Ok(0) => break,
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    return Err(RelayError::BadRequest(format!(
+                        "the upload did not arrive whole: {e}"
+                    )));
+                }
+            }
+        }
+        self.hash.update(&buf[..filled]);
+        self.len += filled as u64;
+        Ok(filled)
+    }
+
+    /// Whether what was read is the blob `id` (its SHA-256); its length if so.
+    pub(crate) fn length_if_blob(self, id: &[u8; 32]) -> Result<u64> {
+        if self.hash.finish().as_ref() == id {
+            Ok(self.len)
+        } else {
+            Err(RelayError::DigestMismatch)
+        }
+    }
+}
+
 /// The bytes of blobs, by id.
 pub(crate) trait BlobFiles: Send + Sync + Debug {
-    /// Keeps `bytes` as blob `id`, durably, before returning.
-    fn put(&self, id: &[u8; 32], bytes: &[u8]) -> Result<()>;
+    /// Keeps what `incoming` brings as blob `id`, durably, before returning its length: only
+    /// if it is that blob (`Incoming::length_if_blob`), and never visible under the id before it is
+    /// whole. Bytes that are not the blob leave nothing behind.
+    fn put(&self, id: &[u8; 32], incoming: Incoming<'_>) -> Result<u64>;
     /// The blob's bytes; `NotFound` when there is none.
     fn open(&self, id: &[u8; 32]) -> Result<Opened>;
     /// Removes the blob's bytes (nothing when there are none).

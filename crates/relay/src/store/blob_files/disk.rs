@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use super::contract::{BlobFiles, Opened, id_of, name};
+use super::contract::{BlobFiles, Incoming, Opened, id_of, name};
 use crate::error::{RelayError, Result};
 
 #[derive(Debug)]
@@ -22,23 +22,51 @@ impl Disk {
     }
 }
 
+/// Writes the bytes to `partial` and syncs them, if they are blob `id`; their length.
+fn write_partial(
+    partial: &std::path::Path,
+    id: &[u8; 32],
+    mut incoming: Incoming<'_>,
+) -> Result<u64> {
+    use std::io::Write;
+    let mut f = crate::private_files::private_file(partial).map_err(internal)?;
+    let mut chunk = vec![0u8; CHUNK];
+    loop {
+        let n = incoming.fill(&mut chunk)?;
+        f.write_all(&chunk[..n]).map_err(internal)?;
+        if n < chunk.len() {
+            break;
+        }
+    }
+    let len = incoming.length_if_blob(id)?;
+    f.sync_all().map_err(internal)?;
+    Ok(len)
+}
+
+/// How much of an upload is read before it is written.
+const CHUNK: usize = 256 * 1024;
+
 impl BlobFiles for Disk {
-    fn put(&self, id: &[u8; 32], bytes: &[u8]) -> Result<()> {
-        use std::io::Write;
+    fn put(&self, id: &[u8; 32], incoming: Incoming<'_>) -> Result<u64> {
         let path = self.dir.join(name(id));
         let mut suffix = [0u8; 8];
         ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut suffix)
             .map_err(|_| RelayError::Internal("no randomness".into()))?;
         let partial = path.with_extension(format!("{}.partial", hex::encode(suffix)));
-        {
-            let mut f = crate::private_files::private_file(&partial).map_err(internal)?;
-            f.write_all(bytes).map_err(internal)?;
-            f.sync_all().map_err(internal)?;
-        }
+        let written = write_partial(&partial, id, incoming);
+        let len = match written {
+            Ok(len) => len,
+            Err(e) => {
+                // A crash before this leaves the file to the start-up sweep.
+                let _ = std::fs::remove_file(&partial);
+                return Err(e);
+            }
+        };
         std::fs::rename(&partial, &path).map_err(internal)?;
         std::fs::File::open(&self.dir)
             .and_then(|d| d.sync_all())
-            .map_err(internal)
+            .map_err(internal)?;
+        Ok(len)
     }
 
     fn open(&self, id: &[u8; 32]) -> Result<Opened> {

@@ -12,5 +12,5 @@ mod disk;
 
 pub(crate) use bucket::Bucket;
 pub use bucket::BucketAddress;
-pub(crate) use contract::BlobFiles;
+pub(crate) use contract::{BlobFiles, Incoming};
 pub(crate) use disk::Disk;

@@ -1,10 +1,7 @@
 //! The HTTP API under `/v1/` (documented route by route in `docs/relay-protocol.md`).
 
-use std::sync::Arc;
-
 use axum::Router;
-use axum::body::Bytes;
-use axum::extract::{FromRequest, Path, Query, Request, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post, put};
@@ -16,136 +13,20 @@ use consilium_model::wire::{
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::auth::{self, Account, WINDOW_MS};
-use crate::config::RelayConfig;
+use crate::auth::Account;
 use crate::error::{RelayError, Result};
 use crate::framing;
-use crate::push::{self, PushHub};
-use crate::store::{MAX_MLS_MESSAGE_BYTES, Store, Wakeup};
+use crate::push;
+use crate::store::{MAX_MLS_MESSAGE_BYTES, Wakeup};
 
-#[derive(Clone)]
-pub(crate) struct AppState {
-    pub store: Arc<Store>,
-    pub config: Arc<RelayConfig>,
-    pub hub: Arc<PushHub>,
-    pub limiter: Arc<crate::limits::RateLimiter>,
-    pub admitted: Arc<crate::admission::Admitted>,
-    /// Blob bytes being received, in KiB (see `RelayConfig::max_uploading_bytes`).
-    pub uploading: Arc<tokio::sync::Semaphore>,
-}
+mod app_state;
+mod authed;
+mod blob_stream;
+mod blobs;
 
-impl std::fmt::Debug for AppState {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("AppState")
-    }
-}
-
-impl AppState {
-    fn now(&self) -> i64 {
-        self.config.clock.now().0
-    }
-
-    /// Acts on a change here and tells the relay's other instances (`wakeups`).
-    fn tell(&self, wakeups: Vec<Wakeup>) {
-        let here = crate::wakeups::Listeners::new(&self.hub, &self.admitted);
-        crate::wakeups::tell(&self.store, &here, wakeups, self.now());
-    }
-
-    /// Runs a store operation off the async threads.
-    async fn blocking<T: Send + 'static>(
-        &self,
-        f: impl FnOnce(&Store) -> Result<T> + Send + 'static,
-    ) -> Result<T> {
-        let store = self.store.clone();
-        tokio::task::spawn_blocking(move || f(&store))
-            .await
-            .map_err(|e| RelayError::Internal(e.to_string()))?
-    }
-}
-
-/// A request whose signature, timestamp and nonce verified, with its body.
-#[derive(Debug)]
-pub(crate) struct Authed {
-    pub account: Account,
-    pub body: Bytes,
-    /// For a blob upload, its share of the upload budget, held while the request is served.
-    _uploading: Option<tokio::sync::OwnedSemaphorePermit>,
-}
-
-impl FromRequest<AppState> for Authed {
-    type Rejection = RelayError;
-
-    async fn from_request(req: Request, state: &AppState) -> Result<Self> {
-        let (parts, body) = req.into_parts();
-        let limit = parts
-            .extensions
-            .get::<BodyCap>()
-            .map_or(state.config.max_request_bytes, |cap| cap.0);
-        let too_large = || RelayError::TooLarge(format!("this request is at most {limit} bytes"));
-        // A declared size over the limit is refused before a byte of the body is read.
-        let declared = parts
-            .headers
-            .get(header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<u64>().ok());
-        if declared.is_some_and(|n| n > limit as u64) {
-            return Err(too_large());
-        }
-        let path = parts
-            .uri
-            .path_and_query()
-            .map(|p| p.as_str())
-            .unwrap_or("/");
-        let now = state.now();
-        // The signature and the account's rate are checked from the headers: a stranger's
-        // request is refused before a byte of its body is read or buffered.
-        let v = auth::verify(
-            &state.config.origins,
-            &parts.method,
-            path,
-            &parts.headers,
-            now,
-        )?;
-        if state.admitted.is_revoked(&v.account) {
-            return Err(RelayError::Revoked);
-        }
-        if !state.admitted.allows(&v.account) && parts.extensions.get::<OpenToStrangers>().is_none()
-        {
-            return Err(RelayError::NotAdmitted);
-        }
-        state.limiter.check(&v.account, now)?;
-        // A blob route's body can be large: it must fit in what all uploads may hold at once.
-        let uploading = match parts.extensions.get::<BodyCap>() {
-            Some(_) => {
-                let kib = declared.unwrap_or(limit as u64).div_ceil(1024).max(1);
-                let kib = u32::try_from(kib).map_err(|_| too_large())?;
-                Some(
-                    state
-                        .uploading
-                        .clone()
-                        .try_acquire_many_owned(kib)
-                        .map_err(|_| RelayError::Busy)?,
-                )
-            }
-            None => None,
-        };
-        let timeout = state.config.body_timeout;
-        let bytes = tokio::time::timeout(timeout, axum::body::to_bytes(body, limit))
-            .await
-            .map_err(|_| RelayError::Timeout)?
-            .map_err(|_| too_large())?;
-        auth::check_body(&v, &bytes)?;
-        state
-            .store
-            .remember_nonce(&v.account, &v.nonce, v.timestamp_ms + WINDOW_MS)
-            .await?;
-        Ok(Authed {
-            account: v.account,
-            body: bytes,
-            _uploading: uploading,
-        })
-    }
-}
+pub(crate) use app_state::AppState;
+use app_state::group_id;
+use authed::{Authed, OpenToStrangers};
 
 fn decode<T: DeserializeOwned>(body: &[u8]) -> Result<T> {
     from_cbor(body).map_err(|e| RelayError::BadRequest(e.to_string()))
@@ -163,34 +44,7 @@ impl<T: Serialize> IntoResponse for Cbor<T> {
     }
 }
 
-fn group_id(hex_text: &str) -> Result<Vec<u8>> {
-    let id = hex::decode(hex_text).map_err(|_| RelayError::BadRequest("bad group id".into()))?;
-    if id.is_empty() || id.len() > 64 {
-        return Err(RelayError::BadRequest("bad group id".into()));
-    }
-    Ok(id)
-}
-
-fn blob_id(hex_text: &str) -> Result<[u8; 32]> {
-    hex::decode(hex_text)
-        .ok()
-        .and_then(|b| b.try_into().ok())
-        .ok_or_else(|| {
-            RelayError::BadRequest("a blob id is the SHA-256 of the blob, in hex".into())
-        })
-}
-
-/// The largest body a route takes, when it is not `max_request_bytes` (blobs).
-#[derive(Debug, Clone, Copy)]
-struct BodyCap(usize);
-
-/// Marks the routes an account not (yet) admitted may use: redeeming an invitation and an
-/// enrolment code.
-#[derive(Debug, Clone, Copy)]
-struct OpenToStrangers;
-
 pub(crate) fn router(state: AppState) -> Router {
-    let blob_cap = BodyCap(usize::try_from(state.config.max_blob_bytes).unwrap_or(usize::MAX));
     Router::new()
         .route("/v1/health", get(|| async { "ok" }))
         .route("/v1/ws", get(push_socket))
@@ -206,11 +60,9 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/v1/groups/{group}/invitations", post(register_invitation))
         .route(
             "/v1/groups/{group}/blobs/{blob}",
-            put(put_blob)
-                .layer(axum::Extension(blob_cap))
-                .delete(withdraw_blob),
+            put(blobs::put_blob).delete(blobs::withdraw_blob),
         )
-        .route("/v1/blobs/{blob}", get(get_blob))
+        .route("/v1/blobs/{blob}", get(blobs::get_blob))
         .route(
             "/v1/invitations/redeem",
             post(redeem_invitation).layer(axum::Extension(OpenToStrangers)),
@@ -500,51 +352,6 @@ async fn enrol(State(s): State<AppState>, a: Authed) -> Result<StatusCode> {
     s.store.enrol(&a.account, code.as_bytes(), s.now()).await?;
     s.tell(vec![Wakeup::Admit(vec![a.account])]);
     Ok(StatusCode::NO_CONTENT)
-}
-
-async fn put_blob(
-    State(s): State<AppState>,
-    Path((group, blob)): Path<(String, String)>,
-    a: Authed,
-) -> Result<StatusCode> {
-    let gid = group_id(&group)?;
-    let id = blob_id(&blob)?;
-    let now = s.now();
-    let quota = s.config.blob_quota_bytes;
-    s.blocking(move |st| st.put_blob(&a.account, &gid, &id, &a.body, quota, now))
-        .await?;
-    Ok(StatusCode::CREATED)
-}
-
-/// The uploader withdraws a blob from a group (see `Store::withdraw_blob`).
-async fn withdraw_blob(
-    State(s): State<AppState>,
-    Path((group, blob)): Path<(String, String)>,
-    a: Authed,
-) -> Result<StatusCode> {
-    let gid = group_id(&group)?;
-    let id = blob_id(&blob)?;
-    s.blocking(move |st| st.withdraw_blob(&a.account, &gid, &id))
-        .await?;
-    Ok(StatusCode::NO_CONTENT)
-}
-
-async fn get_blob(
-    State(s): State<AppState>,
-    Path(blob): Path<String>,
-    a: Authed,
-) -> Result<Response> {
-    let id = blob_id(&blob)?;
-    let (reader, len) = s.blocking(move |st| st.open_blob(&a.account, &id)).await?;
-    let stream = crate::blob_stream::chunks_of(reader);
-    Ok((
-        [
-            (header::CONTENT_TYPE, "application/octet-stream".to_string()),
-            (header::CONTENT_LENGTH, len.to_string()),
-        ],
-        axum::body::Body::from_stream(stream),
-    )
-        .into_response())
 }
 
 async fn upload_key_packages(State(s): State<AppState>, a: Authed) -> Result<StatusCode> {
