@@ -128,8 +128,8 @@ pub(crate) async fn listen(
 /// One connection that LISTENs on the wake-up channel and signals `heard` for each
 /// notification; `None` when the server cannot be reached.
 async fn connect(url: &str, heard: Arc<tokio::sync::Notify>) -> Option<tokio_postgres::Client> {
-    let config = crate::store::sql::postgres::config(url).ok()?;
-    let (client, mut connection) = config.connect(tokio_postgres::NoTls).await.ok()?;
+    let address = crate::store::sql::postgres_address::PostgresAddress::parse(url).ok()?;
+    let (client, mut connection) = address.config.connect(address.tls).await.ok()?;
     tokio::spawn(async move {
         let mut messages = futures_util::stream::poll_fn(move |cx| connection.poll_message(cx));
         while let Some(Ok(message)) = messages.next().await {

@@ -136,6 +136,8 @@ pub struct PostgresServer {
     child: Option<Child>,
     pub port: u16,
     durable: bool,
+    /// TCP connections must use TLS (`start_tls`).
+    tls: bool,
 }
 
 fn is_root() -> bool {
@@ -177,7 +179,45 @@ impl PostgresServer {
         PostgresServer::start_with(true)
     }
 
+    /// A server that takes connections over TCP only with TLS (`hostssl`), presenting the
+    /// certificate `cert_pem` (with its key), as managed servers do.
+    pub fn start_tls(cert_pem: &str, key_pem: &str) -> PostgresServer {
+        let mut server = PostgresServer::initialised(false);
+        let data = server.folder.path().join("data");
+        std::fs::write(data.join("server.crt"), cert_pem).unwrap();
+        std::fs::write(data.join("server.key"), key_pem).unwrap();
+        std::fs::write(
+            data.join("pg_hba.conf"),
+            "local all all trust\nhostssl all all 127.0.0.1/32 trust\n",
+        )
+        .unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(
+            data.join("server.key"),
+            std::fs::Permissions::from_mode(0o600),
+        )
+        .unwrap();
+        if is_root() {
+            let status = Command::new("chown")
+                .args(["-R", "postgres:postgres"])
+                .arg(&data)
+                .status()
+                .unwrap();
+            assert!(status.success(), "chown the certificate");
+        }
+        server.tls = true;
+        server.run();
+        server
+    }
+
     fn start_with(durable: bool) -> PostgresServer {
+        let mut server = PostgresServer::initialised(durable);
+        server.run();
+        server
+    }
+
+    /// A server folder made by `initdb`, not yet running.
+    fn initialised(durable: bool) -> PostgresServer {
         let folder = tempfile::Builder::new()
             .prefix("consilium-pg")
             .tempdir()
@@ -207,14 +247,13 @@ impl PostgresServer {
             "initdb: {}",
             String::from_utf8_lossy(&out.stderr)
         );
-        let mut server = PostgresServer {
+        PostgresServer {
             folder,
             child: None,
             port: free_port(),
             durable,
-        };
-        server.run();
-        server
+            tls: false,
+        }
     }
 
     fn run(&mut self) {
@@ -231,6 +270,7 @@ impl PostgresServer {
                 "max_connections=300",
             ])
             .args(["-c", &format!("fsync={fsync}")])
+            .args(["-c", if self.tls { "ssl=on" } else { "ssl=off" }])
             .arg("-c")
             .arg(format!(
                 "unix_socket_directories={}",
@@ -243,8 +283,8 @@ impl PostgresServer {
         self.child = Some(child);
         let started = Instant::now();
         loop {
-            let url = self.url("postgres");
-            if off_runtime(move || postgres::Client::connect(&url, postgres::NoTls).is_ok()) {
+            let local = self.maintenance();
+            if off_runtime(move || postgres::Client::connect(&local, postgres::NoTls).is_ok()) {
                 break;
             }
             assert!(
@@ -262,7 +302,36 @@ impl PostgresServer {
 
     /// A new, empty database; its address.
     pub fn create_database(&self) -> String {
-        create_database_on(&self.url("postgres"))
+        let name = database_name();
+        create_named(&self.maintenance(), &name);
+        self.url(&name)
+    }
+
+    /// How many connections of the application named `application` use TLS, as the server
+    /// sees them (`pg_stat_ssl`).
+    pub fn encrypted_connections(&self, application: &str) -> i64 {
+        let (local, application) = (self.maintenance(), application.to_owned());
+        off_runtime(move || {
+            let mut client = postgres::Client::connect(&local, postgres::NoTls).unwrap();
+            client
+                .query_one(
+                    "SELECT count(*) FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid)
+                     WHERE a.application_name = $1 AND s.ssl",
+                    &[&application],
+                )
+                .unwrap()
+                .get(0)
+        })
+    }
+
+    /// The maintenance database through the server's Unix socket (open also when TCP takes
+    /// TLS only).
+    fn maintenance(&self) -> String {
+        format!(
+            "host={} port={} user=consilium dbname=postgres",
+            self.folder.path().display(),
+            self.port
+        )
     }
 
     /// Stops the server at once, as a crash would (connections are cut).
@@ -297,21 +366,31 @@ fn off_runtime<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
 
 /// A new, empty database on the server whose maintenance database is `server_url`; its address.
 pub fn create_database_on(server_url: &str) -> String {
+    let name = database_name();
+    create_named(server_url, &name);
+    let base = server_url.rsplit_once('/').map_or(server_url, |(b, _)| b);
+    format!("{base}/{name}")
+}
+
+/// A database name no other test of any process takes.
+fn database_name() -> String {
     static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos());
-    let name = format!("t{}_{nanos}_{n}", std::process::id());
-    let url = server_url.to_owned();
+    format!("t{}_{nanos}_{n}", std::process::id())
+}
+
+/// Creates database `name` through the maintenance connection `server`.
+fn create_named(server: &str, name: &str) {
+    let server = server.to_owned();
     let create = format!("CREATE DATABASE {name}");
     off_runtime(move || {
-        let mut client = postgres::Client::connect(&url, postgres::NoTls)
+        let mut client = postgres::Client::connect(&server, postgres::NoTls)
             .expect("the test PostgreSQL server answers");
         client.batch_execute(&create).unwrap();
     });
-    let base = server_url.rsplit_once('/').map_or(server_url, |(b, _)| b);
-    format!("{base}/{name}")
 }
 
 /// A new database for one relay of a test when the suite runs against PostgreSQL

@@ -38,16 +38,18 @@ impl std::fmt::Debug for DatabaseLocation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             DatabaseLocation::DataFolder => f.write_str("DataFolder"),
-            DatabaseLocation::Postgres(url) => match sql::postgres::config(url) {
-                Ok(c) => write!(
-                    f,
-                    "Postgres(hosts {:?}, database {:?}, user {:?})",
-                    c.get_hosts(),
-                    c.get_dbname(),
-                    c.get_user()
-                ),
-                Err(_) => f.write_str("Postgres(unparsable address)"),
-            },
+            DatabaseLocation::Postgres(url) => {
+                match sql::postgres_address::PostgresAddress::parse(url) {
+                    Ok(sql::postgres_address::PostgresAddress { config: c, .. }) => write!(
+                        f,
+                        "Postgres(hosts {:?}, database {:?}, user {:?})",
+                        c.get_hosts(),
+                        c.get_dbname(),
+                        c.get_user()
+                    ),
+                    Err(_) => f.write_str("Postgres(unparsable address)"),
+                }
+            }
         }
     }
 }

@@ -8,6 +8,7 @@ mod admission;
 mod auth;
 mod bucket;
 mod configs;
+mod database_tls;
 mod deadlines;
 mod device_keys;
 mod device_move;

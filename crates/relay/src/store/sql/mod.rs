@@ -9,6 +9,7 @@
 //! engine-only functions (no two-argument `max`, no `last_insert_rowid`).
 
 pub(crate) mod postgres;
+pub(crate) mod postgres_address;
 mod sqlite;
 
 use crate::error::{RelayError, Result};

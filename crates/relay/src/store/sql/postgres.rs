@@ -15,9 +15,10 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use tokio_postgres::Statement;
 use tokio_postgres::types::{IsNull, ToSql, Type, to_sql_checked};
-use tokio_postgres::{NoTls, Statement};
 
+use super::postgres_address::PostgresAddress;
 use super::{Arg, Cell, Row, Sql, out_of_range};
 use crate::error::{RelayError, Result};
 use crate::store::side_runtime::SideRuntime;
@@ -25,7 +26,7 @@ use crate::store::side_runtime::SideRuntime;
 /// Times a write runs before a conflict that keeps recurring is answered `busy`.
 const MAX_ATTEMPTS: u32 = 10;
 
-/// Longest wait for a free connection (or a new one) before a request is answered `busy`.
+/// Longest wait for a free connection before a request is answered `busy`.
 const CONNECTION_WAIT: Duration = Duration::from_secs(3);
 
 type PgResult<T> = std::result::Result<T, tokio_postgres::Error>;
@@ -58,7 +59,7 @@ impl Connection {
 
 /// Opens and checks pooled connections.
 pub(crate) struct Connector {
-    config: tokio_postgres::Config,
+    address: PostgresAddress,
     runtime: Arc<SideRuntime>,
 }
 
@@ -67,21 +68,7 @@ impl r2d2::ManageConnection for Connector {
     type Error = RelayError;
 
     fn connect(&self) -> Result<Connection> {
-        let config = self.config.clone();
-        let (client, connection) = self
-            .runtime
-            .wait(async move { config.connect(NoTls).await })?
-            .map_err(|e| classify(&e))?;
-        // The connection's socket is driven here until it closes.
-        self.runtime.spawn(async move {
-            let _ = connection.await;
-        });
-        Ok(Connection {
-            client: Arc::new(client),
-            statements: HashMap::new(),
-            runtime: Arc::clone(&self.runtime),
-            broken: false,
-        })
+        self.open()?.map_err(|e| classify(&e))
     }
 
     fn is_valid(&self, conn: &mut Connection) -> Result<()> {
@@ -93,38 +80,57 @@ impl r2d2::ManageConnection for Connector {
     }
 }
 
+impl Connector {
+    /// A new connection, or PostgreSQL's reason for none.
+    fn open(&self) -> Result<PgResult<Connection>> {
+        let PostgresAddress { config, tls } = self.address.clone();
+        let opened = self
+            .runtime
+            .wait(async move { config.connect(tls).await })?;
+        let (client, connection) = match opened {
+            Ok(c) => c,
+            Err(e) => return Ok(Err(e)),
+        };
+        // The connection's socket is driven here until it closes.
+        self.runtime.spawn(async move {
+            let _ = connection.await;
+        });
+        Ok(Ok(Connection {
+            client: Arc::new(client),
+            statements: HashMap::new(),
+            runtime: Arc::clone(&self.runtime),
+            broken: false,
+        }))
+    }
+}
+
 impl std::fmt::Debug for Connector {
     /// Never the password.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Connector")
-            .field("hosts", &self.config.get_hosts())
-            .field("database", &self.config.get_dbname())
+            .field("hosts", &self.address.config.get_hosts())
+            .field("database", &self.address.config.get_dbname())
             .finish_non_exhaustive()
     }
 }
 
 pub(crate) type Pool = r2d2::Pool<Connector>;
 
-/// Parses a `postgres://` address; a missing connect timeout gets one, so an unreachable
-/// server is `busy` within seconds rather than a hung request.
-pub(crate) fn config(url: &str) -> Result<tokio_postgres::Config> {
-    let mut config: tokio_postgres::Config = url
-        .parse()
-        .map_err(|e| RelayError::Internal(format!("the database address: {e}")))?;
-    if config.get_connect_timeout().is_none() {
-        config.connect_timeout(CONNECTION_WAIT);
-    }
-    config.application_name("consilium-relay");
-    Ok(config)
-}
-
-/// A pool of `size` connections to `url`. Connections are made on demand, so a relay whose
-/// database is down answers `busy` and recovers by itself when it is back.
+/// A pool of `size` connections to `url`. One connection is made first, so a relay that
+/// cannot reach its database (its address, its password, a certificate that does not verify)
+/// does not start and says why; after that connections are made on demand, so a relay whose
+/// database goes down answers `busy` and recovers by itself when it is back.
 pub(crate) fn pool(url: &str, size: u32) -> Result<Pool> {
     let connector = Connector {
-        config: config(url)?,
+        address: PostgresAddress::parse(url)?,
         runtime: Arc::new(SideRuntime::start("relay-postgres")?),
     };
+    if let Err(e) = connector.open()? {
+        return Err(RelayError::Internal(format!(
+            "the database cannot be reached: {}",
+            with_causes(&e)
+        )));
+    }
     Ok(r2d2::Pool::builder()
         .max_size(size)
         .min_idle(Some(0))
@@ -163,6 +169,19 @@ pub(crate) fn classify(e: &tokio_postgres::Error) -> RelayError {
     } else {
         RelayError::Internal(detail)
     }
+}
+
+/// An error and the errors under it, as one line (tokio-postgres' own says only "error
+/// performing TLS handshake", its cause why).
+fn with_causes(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        text.push_str(": ");
+        text.push_str(&c.to_string());
+        cause = c.source();
+    }
+    text
 }
 
 /// Whether running the transaction again may succeed: a serialization failure, a deadlock, or
