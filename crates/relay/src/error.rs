@@ -60,6 +60,15 @@ pub enum RelayError {
 }
 
 impl RelayError {
+    /// What went wrong, for the operator: an internal error's own words, which clients are
+    /// never shown.
+    pub fn detail(&self) -> String {
+        match self {
+            RelayError::Internal(detail) => detail.clone(),
+            other => other.to_string(),
+        }
+    }
+
     pub fn code(&self) -> &'static str {
         match self {
             RelayError::Unauthenticated => "unauthenticated",

@@ -38,6 +38,24 @@ enum Command {
         #[arg(long, env = "CONSILIUM_RELAY_DATABASE")]
         database: Option<String>,
     },
+    /// Move a stopped relay from its data folder (SQLite) into PostgreSQL (and its blobs into
+    /// a bucket): log, group states, mailboxes, key packages, invitations, cursors, accounts
+    /// and blobs. The folder is left as it was. Then start the relay with --database (and
+    /// --blobs).
+    Migrate {
+        /// The relay's data folder.
+        #[arg(long)]
+        from: PathBuf,
+        /// The PostgreSQL database to move into, `postgres://user:password@host/database`
+        /// (empty: made by `createdb`).
+        #[arg(long)]
+        to: String,
+        /// An S3-compatible bucket to move the blobs into, `s3://bucket/prefix` (the server and
+        /// credentials from the environment, as for serving); without it they stay in the
+        /// folder.
+        #[arg(long)]
+        blobs: Option<consilium_relay::store::BucketAddress>,
+    },
 }
 
 #[derive(Debug, clap::Args)]
@@ -112,6 +130,10 @@ async fn main() -> Result<()> {
         )
         .init();
     let args = Args::parse();
+    if let Some(Command::Migrate { from, to, blobs }) = args.command {
+        // The store's operations block: off the runtime's threads.
+        return tokio::task::spawn_blocking(move || migrate(&from, to, blobs)).await?;
+    }
     if let Some(Command::Admit { data, database }) = args.command {
         let now = consilium_model::Clock::now(&SystemClock).0;
         let code = consilium_relay::new_enrolment_code(&data, &database_at(database), now)
@@ -149,6 +171,38 @@ async fn main() -> Result<()> {
         .await
         .context("serving")?;
     tracing::info!("relay stopped");
+    Ok(())
+}
+
+/// `consilium-relay migrate`: says what it does and what it moved.
+#[allow(clippy::print_stdout)]
+fn migrate(
+    from: &std::path::Path,
+    to: String,
+    blobs: Option<consilium_relay::store::BucketAddress>,
+) -> Result<()> {
+    use consilium_relay::store::{BlobLocation, DatabaseLocation, Store};
+    let bucket = blobs.is_some();
+    let blobs = blobs.map_or(BlobLocation::Folder, BlobLocation::Bucket);
+    let moved = Store::relocate(from, &DatabaseLocation::Postgres(to), &blobs, &mut |step| {
+        println!("{step}");
+    })
+    .map_err(|e| anyhow::anyhow!("moving the relay in {}: {}", from.display(), e.detail()))?;
+    for (table, rows) in &moved.tables {
+        println!("{table}: {rows} rows");
+    }
+    if bucket {
+        println!("blobs: {} copied into the bucket", moved.blobs);
+    } else {
+        println!("blobs: left in {}", from.join("blobs").display());
+    }
+    if moved.blobs_missing > 0 {
+        println!(
+            "warning: {} blob(s) recorded were missing from the folder before the move",
+            moved.blobs_missing
+        );
+    }
+    println!("done: start the relay with --database (and --blobs) and the same --data");
     Ok(())
 }
 

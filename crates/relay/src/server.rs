@@ -167,8 +167,5 @@ async fn prune_forever(
 /// A store that cannot open stops the relay with what went wrong (an internal error's detail
 /// is the operator's to read, not hidden as it is from clients).
 fn starting(e: crate::error::RelayError) -> std::io::Error {
-    match e {
-        crate::error::RelayError::Internal(detail) => std::io::Error::other(detail),
-        other => std::io::Error::other(other.to_string()),
-    }
+    std::io::Error::other(e.detail())
 }

@@ -22,6 +22,7 @@ mod mailbox;
 mod migrations;
 mod nonces;
 mod ordering;
+pub mod relocation;
 mod reports;
 mod retention;
 mod side_runtime;
@@ -121,6 +122,17 @@ impl Store {
         database: &DatabaseLocation,
         blobs: &BlobLocation,
     ) -> Result<Store> {
+        let store = Store::open_unswept(data_dir, database, blobs)?;
+        store.sweep_orphaned_blobs()?;
+        Ok(store)
+    }
+
+    /// The store, its blob bytes left as they are (`relocation` opens its new home so).
+    fn open_unswept(
+        data_dir: &Path,
+        database: &DatabaseLocation,
+        blobs: &BlobLocation,
+    ) -> Result<Store> {
         let internal = |e: std::io::Error| RelayError::Internal(e.to_string());
         private_dir(data_dir).map_err(internal)?;
         let blob_files: Box<dyn blob_files::BlobFiles> = match blobs {
@@ -140,7 +152,6 @@ impl Store {
                 id
             },
         };
-        store.sweep_orphaned_blobs()?;
         Ok(store)
     }
 

@@ -7,7 +7,7 @@ use consilium_testkit::services::S3Server;
 
 use crate::support::*;
 
-fn bucket_of(s3: &S3Server, prefix: &str) -> BlobLocation {
+pub fn bucket_of(s3: &S3Server, prefix: &str) -> BlobLocation {
     BlobLocation::Bucket(BucketAddress {
         bucket: s3.bucket.clone(),
         prefix: prefix.into(),

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use consilium_model::{Clock, Timestamp};
 use consilium_relay::RelayConfig;
 use consilium_relay::store::DatabaseLocation;
+use consilium_testkit::services::{PostgresServer, TEST_POSTGRES_ENV, create_database_on};
 
 #[derive(Debug)]
 pub struct WallClock;
@@ -46,4 +47,17 @@ pub fn test_config(dir: &std::path::Path) -> RelayConfig {
     let mut config = RelayConfig::new(dir.to_path_buf(), Arc::new(WallClock));
     config.database = database_for(dir);
     config
+}
+
+/// A new database: on the suite's PostgreSQL server when it runs against one, else on a server
+/// of this test's own (kept alive by the returned guard).
+pub fn new_database() -> (Option<PostgresServer>, String) {
+    match std::env::var(TEST_POSTGRES_ENV) {
+        Ok(url) if !url.is_empty() => (None, create_database_on(&url)),
+        _ => {
+            let server = PostgresServer::start();
+            let url = server.create_database();
+            (Some(server), url)
+        }
+    }
 }

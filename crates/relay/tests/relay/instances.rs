@@ -1,23 +1,9 @@
 //! Several instances of the relay sharing one PostgreSQL database (behind a load balancer):
 //! any instance answers any request, and the rules hold across them as they do in one.
 
-use consilium_testkit::services::{PostgresServer, TEST_POSTGRES_ENV, create_database_on};
-
+use crate::configs::new_database;
 use crate::races::race_commits_then_talk;
 use crate::support::*;
-
-/// A new database: on the suite's PostgreSQL server when it runs against one, else on a server
-/// of this test's own (kept alive by the returned guard).
-fn new_database() -> (Option<PostgresServer>, String) {
-    match std::env::var(TEST_POSTGRES_ENV) {
-        Ok(url) if !url.is_empty() => (None, create_database_on(&url)),
-        _ => {
-            let server = PostgresServer::start();
-            let url = server.create_database();
-            (Some(server), url)
-        }
-    }
-}
 
 /// Two instances, each with a data folder of its own, on the database `url`, configured
 /// further by `tweak`; the folders live as long as the instances are used.

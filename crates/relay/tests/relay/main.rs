@@ -24,5 +24,6 @@ mod proxy;
 mod push;
 mod races;
 mod readmission;
+mod relocation;
 mod roles;
 mod support;

@@ -34,7 +34,17 @@ pub async fn start(dir: &std::path::Path) -> Relay {
 }
 
 pub async fn start_with(dir: &std::path::Path, tweak: impl FnOnce(&mut RelayConfig)) -> Relay {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    start_at("127.0.0.1:0", dir, tweak).await
+}
+
+/// A relay listening on `address` (a port a relay before it had, so requests signed for that
+/// one are for this one too).
+pub async fn start_at(
+    address: &str,
+    dir: &std::path::Path,
+    tweak: impl FnOnce(&mut RelayConfig),
+) -> Relay {
+    let listener = tokio::net::TcpListener::bind(address).await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let mut config = test_config(dir);

@@ -160,7 +160,7 @@ pub(crate) fn classify(e: &tokio_postgres::Error) -> RelayError {
     };
     // The server's own words (its `Display` says only "db error").
     let detail = e.as_db_error().map_or_else(
-        || e.to_string(),
+        || with_causes(e),
         |d| format!("{}: {}", d.code().code(), d.message()),
     );
     if busy {
@@ -233,7 +233,7 @@ impl ToSql for Arg<'_> {
     fn accepts(ty: &Type) -> bool {
         matches!(
             *ty,
-            Type::INT2 | Type::INT4 | Type::INT8 | Type::BOOL | Type::BYTEA | Type::TEXT
+            Type::INT2 | Type::INT4 | Type::INT8 | Type::BOOL | Type::BYTEA | Type::TEXT | Type::NAME
         ) || ty.name() == "varchar"
     }
 
