@@ -99,6 +99,7 @@ pub async fn run(
         limiter,
         admitted,
         uploading,
+        health: Arc::default(),
     };
     let (idle, write_stall) = (state.config.idle_timeout, state.config.write_stall_timeout);
     let app = routes::router(state);

@@ -29,31 +29,44 @@ fn tool(env: &str, under_tools: &str) -> PathBuf {
 /// An S3-protocol server on a free loopback port, with one empty bucket; stopped on drop.
 #[derive(Debug)]
 pub struct S3Server {
-    child: Child,
+    child: Option<Child>,
     pub port: u16,
     pub bucket: String,
 }
 
 impl S3Server {
     pub fn start() -> S3Server {
+        let mut server = S3Server {
+            child: None,
+            port: free_port(),
+            bucket: "consilium-blobs".into(),
+        };
+        server.run();
+        server
+    }
+
+    /// Starts the server on its port with an empty bucket (moto keeps nothing across a stop):
+    /// the end of an outage.
+    pub fn restart(&mut self) {
+        self.stop();
+        self.run();
+    }
+
+    fn run(&mut self) {
         let program = tool("CONSILIUM_MOTO", "s3/bin/moto_server");
         assert!(
             program.exists(),
             "{} is missing: bash scripts/install-deps.sh installs it",
             program.display()
         );
-        let port = free_port();
+        let port = self.port;
         let child = Command::new(&program)
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .expect("moto_server starts");
-        let server = S3Server {
-            child,
-            port,
-            bucket: "consilium-blobs".into(),
-        };
+        self.child = Some(child);
         let started = Instant::now();
         while TcpStream::connect(("127.0.0.1", port)).is_err() {
             assert!(
@@ -63,12 +76,11 @@ impl S3Server {
             std::thread::sleep(Duration::from_millis(100));
         }
         // The bucket, made as any S3 client makes one (the server takes unsigned requests).
-        let status = server.request("PUT", &format!("/{}", server.bucket));
+        let status = self.request("PUT", &format!("/{}", self.bucket));
         assert!(
             status.starts_with("HTTP/1.1 200"),
             "create bucket: {status}"
         );
-        server
     }
 
     pub fn endpoint(&self) -> String {
@@ -108,8 +120,10 @@ impl S3Server {
 
     /// Stops the server: an outage.
     pub fn stop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
     }
 }
 

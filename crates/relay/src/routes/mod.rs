@@ -23,6 +23,7 @@ mod app_state;
 mod authed;
 mod blob_stream;
 mod blobs;
+mod health;
 
 pub(crate) use app_state::AppState;
 use app_state::group_id;
@@ -46,7 +47,7 @@ impl<T: Serialize> IntoResponse for Cbor<T> {
 
 pub(crate) fn router(state: AppState) -> Router {
     Router::new()
-        .route("/v1/health", get(|| async { "ok" }))
+        .route("/v1/health", get(health_check))
         .route("/v1/ws", get(push_socket))
         .route("/v1/groups", post(create_group))
         .route(
@@ -84,6 +85,11 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/v1/mailbox", get(mailbox))
         .route("/v1/mailbox/{id}", delete(ack_mail))
         .with_state(state)
+}
+
+/// `GET /v1/health` (see `health`).
+async fn health_check(State(s): State<AppState>) -> Response {
+    health::answer(s.health.unreachable(&s.store).await)
 }
 
 /// The push socket (`push` serves it once upgraded).

@@ -95,6 +95,13 @@ pub struct Store {
     instance: [u8; 16],
 }
 
+/// What `Store::health` found: why the database or the blobs cannot be used, when they cannot.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Health {
+    pub database: Option<String>,
+    pub blobs: Option<String>,
+}
+
 /// Where a relay keeps blob bytes.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub enum BlobLocation {
@@ -153,6 +160,18 @@ impl Store {
             },
         };
         Ok(store)
+    }
+
+    /// Whether the database answers and blobs can be kept (`GET /v1/health`): why not, for
+    /// each that cannot.
+    pub fn health(&self) -> Health {
+        Health {
+            database: self
+                .read(|c| c.one("SELECT 1", args![]).map(drop))
+                .err()
+                .map(|e| e.detail()),
+            blobs: self.blob_files.check().err().map(|e| e.detail()),
+        }
     }
 
     /// Runs a read (see `engine`).

@@ -1,6 +1,7 @@
 //! Blobs in a real S3-protocol server (moto's): what the relay keeps there, what a member reads
 //! back, what a wrong digest leaves (nothing), and a bucket outage, which answers `busy` for
-//! blobs alone while the circles' messages go on, and passes by itself.
+//! blobs alone while the circles' messages go on (health says what is down), and passes by
+//! itself: an upload tried again after it goes through.
 
 use consilium_relay::store::{BlobLocation, BucketAddress};
 use consilium_testkit::services::S3Server;
@@ -120,6 +121,32 @@ async fn blobs_live_in_the_bucket_whole_or_not_at_all_and_an_outage_is_busy_for_
         )
         .await;
     assert_eq!(status, 200, "messages go on while the bucket is down");
+    let r = reqwest::get(format!("{}/v1/health", relay.base))
+        .await
+        .unwrap();
+    let (status, body) = (r.status().as_u16(), r.text().await.unwrap());
+    assert_eq!(status, 503);
+    assert!(
+        body.contains("busy") && body.contains("blob storage"),
+        "{body}"
+    );
+
+    // The bucket is back: the upload tried again goes through, and health says so (once its
+    // last answer is older than the two seconds it is reused for).
+    s3.restart();
+    let (status, _) = alice_acc
+        .send(
+            "PUT",
+            &format!("/v1/groups/{gid}/blobs/{later_id}"),
+            later.clone(),
+        )
+        .await;
+    assert_eq!(status, 201, "the upload tried again after the outage");
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    let r = reqwest::get(format!("{}/v1/health", relay.base))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
     relay.stop().await;
 }
 

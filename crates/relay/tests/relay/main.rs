@@ -19,6 +19,7 @@ mod instances;
 mod mailbox;
 mod memory;
 mod ordering;
+mod outages;
 mod processes;
 mod proxy;
 mod push;

@@ -16,20 +16,22 @@ pub fn spawn_relay(dir: &std::path::Path) -> RelayProcess {
 
 /// The relay as a real process in admission mode `admission` (`open` or `invite`).
 pub fn spawn_relay_admitting(dir: &std::path::Path, admission: &str) -> RelayProcess {
+    let database = match database_for(dir) {
+        DatabaseLocation::Postgres(url) => vec!["--database".to_string(), url],
+        DatabaseLocation::DataFolder => vec![],
+    };
+    let mut args = vec!["--admission".to_string(), admission.to_string()];
+    args.extend(database);
+    spawn_relay_with(dir, &args)
+}
+
+/// The relay as a real process on `127.0.0.1:0` with its data in `dir` and `args` besides.
+pub fn spawn_relay_with(dir: &std::path::Path, args: &[String]) -> RelayProcess {
     use std::io::BufRead;
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_consilium-relay"))
-        .args([
-            "--listen",
-            "127.0.0.1:0",
-            "--admission",
-            admission,
-            "--data",
-        ])
+        .args(["--listen", "127.0.0.1:0", "--data"])
         .arg(dir)
-        .args(match database_for(dir) {
-            DatabaseLocation::Postgres(url) => vec!["--database".to_string(), url],
-            DatabaseLocation::DataFolder => vec![],
-        })
+        .args(args)
         .env("NO_COLOR", "1")
         .env("RUST_LOG", "info")
         .stdout(std::process::Stdio::piped())

@@ -233,6 +233,19 @@ impl BlobFiles for Bucket {
         })
     }
 
+    /// Asks for an object no one writes: "not found" is an answer, so the bucket is there.
+    fn check(&self) -> Result<()> {
+        let store = self.store.clone();
+        let probe = match self.prefix.as_str() {
+            "" => ObjectPath::from("health-check"),
+            prefix => ObjectPath::from(format!("{prefix}/health-check")),
+        };
+        match self.wait(async move { store.head(&probe).await }) {
+            Ok(_) | Err(RelayError::NotFound) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
     fn remove(&self, id: &[u8; 32]) -> Result<()> {
         let (store, path) = (self.store.clone(), self.path(id));
         match self.wait(async move { store.delete(&path).await }) {

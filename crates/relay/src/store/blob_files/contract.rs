@@ -71,6 +71,8 @@ pub(crate) trait BlobFiles: Send + Sync + Debug {
     fn put(&self, id: &[u8; 32], incoming: Incoming<'_>) -> Result<u64>;
     /// The blob's bytes; `NotFound` when there is none.
     fn open(&self, id: &[u8; 32]) -> Result<Opened>;
+    /// Whether blobs can be kept and read now: the folder is there, the bucket answers.
+    fn check(&self) -> Result<()>;
     /// Removes the blob's bytes (nothing when there are none).
     fn remove(&self, id: &[u8; 32]) -> Result<()>;
     /// Removes what a crash between keeping bytes and recording them leaves: bytes under an id

@@ -83,6 +83,16 @@ impl BlobFiles for Disk {
         })
     }
 
+    fn check(&self) -> Result<()> {
+        match std::fs::metadata(&self.dir) {
+            Ok(m) if m.is_dir() => Ok(()),
+            Ok(_) => Err(RelayError::Internal(
+                "the blob folder is not a folder".into(),
+            )),
+            Err(e) => Err(internal(e)),
+        }
+    }
+
     fn remove(&self, id: &[u8; 32]) -> Result<()> {
         match std::fs::remove_file(self.dir.join(name(id))) {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(internal(e)),

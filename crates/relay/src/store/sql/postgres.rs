@@ -233,7 +233,13 @@ impl ToSql for Arg<'_> {
     fn accepts(ty: &Type) -> bool {
         matches!(
             *ty,
-            Type::INT2 | Type::INT4 | Type::INT8 | Type::BOOL | Type::BYTEA | Type::TEXT | Type::NAME
+            Type::INT2
+                | Type::INT4
+                | Type::INT8
+                | Type::BOOL
+                | Type::BYTEA
+                | Type::TEXT
+                | Type::NAME
         ) || ty.name() == "varchar"
     }
 
