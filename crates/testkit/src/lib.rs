@@ -3,6 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stderr)]
 
+pub mod load_balancer;
 pub mod services;
 
 use std::collections::BTreeSet;

@@ -12,6 +12,7 @@ mod desktop_window;
 mod dicom_and_faces;
 mod faults;
 mod hostile_member;
+mod load_balanced;
 mod lost_laptop;
 mod privacy_gate;
 mod retraction;

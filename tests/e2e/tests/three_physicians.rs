@@ -18,14 +18,61 @@ fn three_physicians_share_a_case_discuss_it_and_a_removed_member_reads_nothing_a
     let proxy = Capture::bind();
     let relay = Relay::start_behind(&root.path().join("relay"), &[&proxy.url]);
     let capture = proxy.forward_to(&relay.addr);
+    let Journey { exported, .. } = journey(root.path(), &capture.url);
+
+    // Neither the relay's data nor the captured traffic holds the case text, the image bytes, or
+    // who the physicians are (the joiners' notes are sealed to the inviter).
+    let traffic = capture.bytes();
+    assert!(traffic.len() > 100_000, "the capture saw the traffic");
+    for needle in [
+        TITLE.as_bytes(),
+        COMMENT.as_bytes(),
+        b"QZX-LATER".as_slice(),
+        b"Alice Martin",
+        b"Bruno Lefevre",
+        b"Chloe Petit",
+        b"Dermatology",
+        b"Infectious diseases",
+    ] {
+        let shown = String::from_utf8_lossy(needle);
+        assert!(!contains(&traffic, needle), "{shown} in clear on the wire");
+        assert!(
+            leaks(&relay.data, needle).is_empty(),
+            "plaintext in the relay's data"
+        );
+    }
+    for image in [&exported[0], &exported[2]] {
+        let middle = &image[image.len() / 2..image.len() / 2 + 48];
+        assert!(!contains(&traffic, middle), "image bytes on the wire");
+        assert!(
+            leaks(&relay.data, middle).is_empty(),
+            "image bytes in the relay's data"
+        );
+    }
+    drop(relay);
+}
+
+/// What the journey leaves for the checks after it.
+pub struct Journey {
+    pub a: Cli,
+    pub b: Cli,
+    /// The case shared at the start.
+    pub case: String,
+    /// The shared case's two images, full and thumbnail, as A, then B, then C exported them.
+    pub exported: Vec<Vec<u8>>,
+}
+
+/// The three physicians' journey through the relay at `relay_url`, every step checked: the
+/// circle, the approvals, a case with two photos, a comment and a vote, a removal.
+pub fn journey(root: &std::path::Path, relay_url: &str) -> Journey {
     let (a, b, c) = (
-        Cli::init(root.path(), "Dr Alice Martin", "Dermatology"),
-        Cli::init(root.path(), "Dr Bruno Lefevre", "Dermatology"),
-        Cli::init(root.path(), "Dr Chloe Petit", "Infectious diseases"),
+        Cli::init(root, "Dr Alice Martin", "Dermatology"),
+        Cli::init(root, "Dr Bruno Lefevre", "Dermatology"),
+        Cli::init(root, "Dr Chloe Petit", "Infectious diseases"),
     );
 
     // A creates the circle and invites B and C; both ask to join; A approves both.
-    a.ok(&["circle", "create", "Derm Lyon", "--relay", &capture.url]);
+    a.ok(&["circle", "create", "Derm Lyon", "--relay", relay_url]);
     for joiner in [&b, &c] {
         let code = a.ok(&["circle", "invite", "Derm Lyon"]);
         assert_eq!(code.trim().lines().count(), 1, "an invite code is one line");
@@ -105,7 +152,7 @@ fn three_physicians_share_a_case_discuss_it_and_a_removed_member_reads_nothing_a
         .iter()
         .map(|p| match p {
             Some(p) => p.display().to_string(),
-            None => consilium_testkit::camera_photo(root.path(), "photo.jpg", 1200, 900, 6, "e2e")
+            None => consilium_testkit::camera_photo(root, "photo.jpg", 1200, 900, 6, "e2e")
                 .display()
                 .to_string(),
         })
@@ -136,7 +183,7 @@ fn three_physicians_share_a_case_discuss_it_and_a_removed_member_reads_nothing_a
         assert_eq!(listed.as_array().unwrap().len(), 1, "{who}");
         for (i, att) in attachments.iter().enumerate() {
             for rendition in ["full", "thumbnail"] {
-                let out = root.path().join(format!("{who}-{i}-{rendition}"));
+                let out = root.join(format!("{who}-{i}-{rendition}"));
                 p.ok(&[
                     "case",
                     "export-attachment",
@@ -214,35 +261,10 @@ fn three_physicians_share_a_case_discuss_it_and_a_removed_member_reads_nothing_a
     assert!(leaks(&c.dir, b"QZX-LATER").is_empty());
     let a_members = a.json(&["circle", "members", "Derm Lyon"]);
     assert_eq!(a_members.as_array().unwrap().len(), 2);
-
-    // Neither the relay's data nor the captured traffic holds the case text, the image bytes, or
-    // who the physicians are (the joiners' notes are sealed to the inviter).
-    let traffic = capture.bytes();
-    assert!(traffic.len() > 100_000, "the capture saw the traffic");
-    for needle in [
-        TITLE.as_bytes(),
-        COMMENT.as_bytes(),
-        b"QZX-LATER".as_slice(),
-        b"Alice Martin",
-        b"Bruno Lefevre",
-        b"Chloe Petit",
-        b"Dermatology",
-        b"Infectious diseases",
-    ] {
-        let shown = String::from_utf8_lossy(needle);
-        assert!(!contains(&traffic, needle), "{shown} in clear on the wire");
-        assert!(
-            leaks(&relay.data, needle).is_empty(),
-            "plaintext in the relay's data"
-        );
+    Journey {
+        a,
+        b,
+        case,
+        exported,
     }
-    for image in [&exported[0], &exported[2]] {
-        let middle = &image[image.len() / 2..image.len() / 2 + 48];
-        assert!(!contains(&traffic, middle), "image bytes on the wire");
-        assert!(
-            leaks(&relay.data, middle).is_empty(),
-            "image bytes in the relay's data"
-        );
-    }
-    drop(relay);
 }

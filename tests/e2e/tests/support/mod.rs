@@ -68,6 +68,9 @@ pub struct Relay {
     origins: Vec<String>,
     /// `open` (any key, as the desktop app's embedded relay), or `invite`.
     admission: &'static str,
+    /// Further options (an instance's database, bucket, balancer) and environment.
+    extra: Vec<String>,
+    env: Vec<(String, String)>,
 }
 
 impl Relay {
@@ -83,6 +86,8 @@ impl Relay {
             addr: "127.0.0.1:0".into(),
             origins: vec![],
             admission: "invite",
+            extra: vec![],
+            env: vec![],
         };
         r.spawn();
         r
@@ -112,6 +117,29 @@ impl Relay {
             addr: "127.0.0.1:0".into(),
             origins: origins.iter().map(|o| o.to_string()).collect(),
             admission: "open",
+            extra: vec![],
+            env: vec![],
+        };
+        r.spawn();
+        r
+    }
+
+    /// One instance of a relay of several, reached at `origin` (a balancer), with `extra`
+    /// options (its database, bucket, trusted proxy) and `env` (the bucket's server).
+    pub fn start_instance(
+        data: &Path,
+        origin: &str,
+        extra: &[String],
+        env: &[(String, String)],
+    ) -> Relay {
+        let mut r = Relay {
+            child: None,
+            data: data.to_path_buf(),
+            addr: "127.0.0.1:0".into(),
+            origins: vec![origin.to_string()],
+            admission: "open",
+            extra: extra.to_vec(),
+            env: env.to_vec(),
         };
         r.spawn();
         r
@@ -129,6 +157,8 @@ impl Relay {
             ])
             .arg(&self.data)
             .args(origins)
+            .args(&self.extra)
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .env("NO_COLOR", "1")
             .env("RUST_LOG", "info")
             .stdout(Stdio::piped())
