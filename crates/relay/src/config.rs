@@ -22,9 +22,13 @@ pub struct RelayConfig {
     /// After shutdown is asked for, how long requests in flight may take before the relay stops
     /// anyway (a client that never finishes its request must not hold the relay up).
     pub shutdown_grace: std::time::Duration,
-    /// Requests an account may make at once, and per second after that.
+    /// Requests an account may make at once, and per second after that, over the whole relay.
     pub rate_burst: u32,
     pub rate_per_second: u32,
+    /// Instances serving this relay behind a load balancer: each counts an account's requests
+    /// on its own, against its share of the rates (the rate divided by this), so that with
+    /// requests spread over them the account gets about the configured rate in all.
+    pub instances: u32,
     /// Blob bytes one account may keep on the relay.
     pub blob_quota_bytes: u64,
     /// Connections open at once (idle WebSockets included).
@@ -77,6 +81,7 @@ impl RelayConfig {
             shutdown_grace: std::time::Duration::from_secs(10),
             rate_burst: 500,
             rate_per_second: 200,
+            instances: 1,
             blob_quota_bytes: 4 * 1024 * 1024 * 1024,
             max_connections: 10_000,
             max_connections_per_address: 256,

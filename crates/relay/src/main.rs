@@ -108,9 +108,14 @@ struct Serve {
     #[arg(long, env = "CONSILIUM_RELAY_BLOBS")]
     blobs: Option<consilium_relay::store::BucketAddress>,
     /// Keep records in PostgreSQL, `postgres://user:password@host/database`, instead of SQLite
-    /// in the data folder: several instances behind a load balancer share it.
+    /// in the data folder: several instances behind a load balancer share it. TLS as the
+    /// address says (`?sslmode=verify-full&sslrootcert=/path/ca.pem`), always verified.
     #[arg(long, env = "CONSILIUM_RELAY_DATABASE")]
     database: Option<String>,
+    /// How many instances serve this relay behind the load balancer: each holds an account to
+    /// its share of the request rate, so the account gets about the relay's rate in all.
+    #[arg(long, env = "CONSILIUM_RELAY_INSTANCES", default_value_t = 1)]
+    instances: u32,
 }
 
 /// The database an address names: PostgreSQL, or SQLite in the data folder when none.
@@ -164,6 +169,7 @@ async fn main() -> Result<()> {
     config.trusted_proxies = args.trusted_proxies;
     config.max_connections_per_address = args.max_connections_per_address;
     config.database = database_at(args.database);
+    config.instances = args.instances.max(1);
     if let Some(bucket) = args.blobs {
         config.blobs = consilium_relay::store::BlobLocation::Bucket(bucket);
     }

@@ -52,9 +52,11 @@ pub async fn run(
         store.revoked_accounts().map_err(starting)?,
     ));
     let grace = config.shutdown_grace;
+    // Each instance counts alone: its share of the relay's rates.
+    let share = |rate: u32| (rate / config.instances.max(1)).max(1);
     let limiter = Arc::new(limits::RateLimiter::new(
-        config.rate_burst,
-        config.rate_per_second,
+        share(config.rate_burst),
+        share(config.rate_per_second),
     ));
     let tls = match &config.tls {
         Some((cert, key)) => Some(limits::tls_acceptor(cert, key)?),

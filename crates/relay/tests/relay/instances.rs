@@ -205,3 +205,40 @@ async fn an_account_admitted_through_one_instance_is_admitted_by_the_other() {
     a.stop().await;
     b.stop().await;
 }
+
+/// An account's requests spread over two instances, each counting them alone: with the rate
+/// divided among the instances (`--instances 2`), the account gets about the relay's burst in
+/// all, not twice it.
+#[tokio::test]
+async fn the_rate_limit_is_shared_among_instances() {
+    let (_server, url) = new_database();
+    const ORIGIN: &str = "http://relay.example.test";
+    let (a, b, _dirs) = two_instances(&url, |c| {
+        c.origins = vec![ORIGIN.into()];
+        c.rate_burst = 20;
+        c.rate_per_second = 1;
+        c.instances = 2;
+    })
+    .await;
+    let acc = Account::at(ORIGIN);
+    let mut accepted = 0;
+    for i in 0..60 {
+        let to = if i % 2 == 0 { &a.base } else { &b.base };
+        let r = acc
+            .request_to(to, "GET", "/v1/mailbox", vec![], now_ms(), &Account::nonce())
+            .send()
+            .await
+            .unwrap();
+        match r.status().as_u16() {
+            200 => accepted += 1,
+            429 => {}
+            other => panic!("{other}"),
+        }
+    }
+    assert!(
+        (18..=24).contains(&accepted),
+        "{accepted} requests accepted for a burst of 20 over two instances"
+    );
+    a.stop().await;
+    b.stop().await;
+}
