@@ -225,7 +225,14 @@ async fn the_rate_limit_is_shared_among_instances() {
     for i in 0..60 {
         let to = if i % 2 == 0 { &a.base } else { &b.base };
         let r = acc
-            .request_to(to, "GET", "/v1/mailbox", vec![], now_ms(), &Account::nonce())
+            .request_to(
+                to,
+                "GET",
+                "/v1/mailbox",
+                vec![],
+                now_ms(),
+                &Account::nonce(),
+            )
             .send()
             .await
             .unwrap();
