@@ -18,6 +18,9 @@ pub struct RelayConfig {
     /// (uploads stream to disk or the bucket, but each holds a file or a multipart upload
     /// while it lasts): past it an upload is answered `busy` before its body is read.
     pub max_uploading_bytes: u64,
+    /// Blob uploads in flight at once, however small: each holds a blocking thread while its
+    /// body streams, so many that declare one byte and send nothing must not hold them all.
+    pub max_uploads: usize,
     pub clock: Arc<dyn Clock>,
     /// After shutdown is asked for, how long requests in flight may take before the relay stops
     /// anyway (a client that never finishes its request must not hold the relay up).
@@ -77,6 +80,7 @@ impl RelayConfig {
             max_request_bytes: consilium_model::codec::MAX_DOCUMENT_BYTES,
             max_blob_bytes: 60 * 1024 * 1024,
             max_uploading_bytes: 512 * 1024 * 1024,
+            max_uploads: 64,
             clock,
             shutdown_grace: std::time::Duration::from_secs(10),
             rate_burst: 500,

@@ -94,6 +94,7 @@ pub async fn run(
         },
         config.clock.clone(),
     ));
+    let config_uploads = config.max_uploads;
     let state = routes::AppState {
         store,
         config: Arc::new(config),
@@ -101,6 +102,9 @@ pub async fn run(
         limiter,
         admitted,
         uploading,
+        uploads: Arc::new(tokio::sync::Semaphore::new(
+            config_uploads.min(tokio::sync::Semaphore::MAX_PERMITS),
+        )),
         health: Arc::default(),
     };
     let (idle, write_stall) = (state.config.idle_timeout, state.config.write_stall_timeout);

@@ -17,6 +17,8 @@ pub(crate) struct AppState {
     pub admitted: Arc<crate::admission::Admitted>,
     /// Blob bytes being received, in KiB (see `RelayConfig::max_uploading_bytes`).
     pub uploading: Arc<tokio::sync::Semaphore>,
+    /// Blob uploads in flight (see `RelayConfig::max_uploads`).
+    pub uploads: Arc<tokio::sync::Semaphore>,
     /// `GET /v1/health`'s last answer.
     pub health: Arc<super::health::HealthCheck>,
 }

@@ -34,8 +34,12 @@ pub(crate) struct Uploading {
     /// nothing.
     pub declared: u64,
     pub body: Body,
-    /// Its share of the upload budget, held while the request is served.
-    _budget: tokio::sync::OwnedSemaphorePermit,
+    /// Its share of the upload budget and its place among the uploads in flight, held while
+    /// the request is served.
+    _budget: (
+        tokio::sync::OwnedSemaphorePermit,
+        tokio::sync::OwnedSemaphorePermit,
+    ),
 }
 
 /// The size the request declares (`Content-Length`), refused past `limit` before its body is
@@ -130,13 +134,18 @@ impl FromRequest<AppState> for Uploading {
             .clone()
             .try_acquire_many_owned(kib)
             .map_err(|_| RelayError::Busy)?;
+        let place = state
+            .uploads
+            .clone()
+            .try_acquire_owned()
+            .map_err(|_| RelayError::Busy)?;
         spend_nonce(state, &v).await?;
         Ok(Uploading {
             account: v.account,
             body_sha256: v.body_sha256,
             declared,
             body,
-            _budget: budget,
+            _budget: (budget, place),
         })
     }
 }

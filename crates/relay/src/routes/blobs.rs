@@ -1,6 +1,8 @@
 //! Blob routes: upload (streamed to where blobs live, its digest computed on the way),
 //! withdrawal and download (streamed back).
 
+use std::time::Duration;
+
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -38,13 +40,27 @@ pub(super) async fn put_blob(
     let quota = s.config.blob_quota_bytes;
     let (account, declared) = (up.account, up.declared);
     let (mut source, pump) = blob_stream::incoming(up.body, declared, s.config.body_timeout);
-    let stored =
-        s.blocking(move |st| st.put_blob(&account, &gid, &id, declared, &mut source, quota, now));
-    let (pumped, stored) = tokio::join!(pump, stored);
-    // The body's own failure (too large, too slow, broken off) says more than the store's.
-    pumped?;
-    stored?;
-    Ok(StatusCode::CREATED)
+    let mut pump = tokio::spawn(pump);
+    let stored = s
+        .blocking(move |st| st.put_blob(&account, &gid, &id, declared, &mut source, quota, now))
+        .await;
+    match stored {
+        Ok(()) => {
+            pump.abort();
+            Ok(StatusCode::CREATED)
+        }
+        // The body's own failure (too large, too slow, broken off) says more than the store's;
+        // a store that refused early (not a member, over quota) stops the pump rather than
+        // wait for the sender's next chunk.
+        Err(e) => match tokio::time::timeout(Duration::from_millis(200), &mut pump).await {
+            Ok(Ok(Err(body))) => Err(body),
+            Ok(_) => Err(e),
+            Err(_) => {
+                pump.abort();
+                Err(e)
+            }
+        },
+    }
 }
 
 /// The uploader withdraws a blob from a group (see `Store::withdraw_blob`).

@@ -68,11 +68,14 @@ impl Store {
         now: i64,
     ) -> Result<()> {
         self.read(|c| Self::blob_room(c, uploader, group_id, id, declared, quota))?;
+        // Streamed without the lock (it takes as long as the sender takes); published and
+        // recorded under it, so pruning never removes bytes about to be recorded.
+        let (size, staged) = self.blob_files.stage(id, Incoming::new(source, declared))?;
         let _files = self
             .blob_lock
             .read()
             .map_err(|_| RelayError::Internal("blob lock poisoned".into()))?;
-        let size = self.blob_files.put(id, Incoming::new(source))?;
+        staged.publish()?;
         let (uploader, group_id, id) = (*uploader, group_id.to_vec(), *id);
         self.write(move |c| {
             Self::blob_room(c, &uploader, &group_id, &id, size, quota)?;

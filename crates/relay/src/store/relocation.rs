@@ -227,7 +227,7 @@ fn copy_blobs(from: &Store, into: &Store) -> Result<(u64, u64)> {
             Err(e) => return Err(e),
         };
         into.blob_files
-            .put(&id, Incoming::new(&mut opened.reader))?;
+            .put(&id, Incoming::new(&mut opened.reader, opened.len))?;
         copied += 1;
     }
     Ok((copied, missing))

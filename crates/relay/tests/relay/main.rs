@@ -27,4 +27,5 @@ mod races;
 mod readmission;
 mod relocation;
 mod roles;
+mod slow_uploads;
 mod support;

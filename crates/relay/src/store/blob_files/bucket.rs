@@ -15,7 +15,7 @@ use object_store::aws::AmazonS3Builder;
 use object_store::path::Path as ObjectPath;
 use object_store::{MultipartUpload, ObjectStore, ObjectStoreExt, PutPayload};
 
-use super::contract::{BlobFiles, Incoming, Opened, UNRECORDED_GRACE_MS, id_of, name};
+use super::contract::{BlobFiles, Incoming, Opened, Staged, UNRECORDED_GRACE_MS, id_of, name};
 
 /// A multipart upload's part: S3 takes parts of 5 MiB and more (but the last), and some
 /// servers want them all the same size.
@@ -179,44 +179,51 @@ impl Bucket {
 }
 
 impl BlobFiles for Bucket {
-    /// A blob of one part goes up in one request once its digest matched; a larger one as a
-    /// multipart upload, part by part as it arrives, completed only when the digest matched
-    /// and aborted otherwise: an object appears whole or not at all, and an upload holds one
-    /// part in memory.
-    fn put(&self, id: &[u8; 32], mut incoming: Incoming<'_>) -> Result<u64> {
+    /// A blob of one part is held (its declared size, at most a part) until published, then
+    /// put in one request; a larger one goes up as a multipart upload, part by part as it
+    /// arrives, and is completed when published, aborted otherwise. An object appears whole or
+    /// not at all, and an upload holds at most one part in memory.
+    fn stage<'a>(
+        &'a self,
+        id: &[u8; 32],
+        mut incoming: Incoming<'_>,
+    ) -> Result<(u64, Box<dyn Staged + 'a>)> {
         let path = self.path(id);
-        let mut first = vec![0u8; PART];
+        // One byte past what was declared tells a sender that said less than it sends.
+        let room = usize::try_from(incoming.declared().saturating_add(1))
+            .unwrap_or(PART)
+            .min(PART);
+        let mut first = vec![0u8; room];
         let n = incoming.fill(&mut first)?;
-        if n < PART {
+        if n < room {
             first.truncate(n);
+            first.shrink_to_fit();
             let len = incoming.length_if_blob(id)?;
-            let store = self.store.clone();
-            self.wait(async move { store.put(&path, PutPayload::from(first)).await })?;
-            return Ok(len);
+            return Ok((
+                len,
+                Box::new(StagedObject::Whole {
+                    bucket: self,
+                    path,
+                    bytes: first,
+                }),
+            ));
         }
         let store = self.store.clone();
-        let mut upload = self.wait(async move { store.put_multipart(&path).await })?;
-        let sent = self
-            .put_parts(&mut upload, first, &mut incoming)
-            .and_then(|()| incoming.length_if_blob(id));
-        let len = match sent {
-            Ok(len) => len,
-            Err(e) => {
-                self.abort(upload);
-                return Err(e);
-            }
+        let upload = self.wait(async move { store.put_multipart(&path).await })?;
+        // Dropped on failure, the staged upload is aborted.
+        let mut staged = StagedObject::Parts {
+            bucket: self,
+            upload: Some(upload),
         };
-        let (upload, completed) = self.runtime.wait(async move {
-            let completed = upload.complete().await;
-            (upload, completed)
-        })?;
-        match completed {
-            Ok(_) => Ok(len),
-            Err(e) => {
-                self.abort(upload);
-                Err(unavailable(e))
-            }
+        if let StagedObject::Parts {
+            upload: Some(upload),
+            ..
+        } = &mut staged
+        {
+            self.put_parts(upload, first, &mut incoming)?;
         }
+        let len = incoming.length_if_blob(id)?;
+        Ok((len, Box::new(staged)))
     }
 
     fn open(&self, id: &[u8; 32]) -> Result<Opened> {
@@ -275,6 +282,64 @@ impl BlobFiles for Bucket {
             }
         }
         Ok(())
+    }
+}
+
+/// A blob in the bucket not yet readable under its id: held whole (one part), or a multipart
+/// upload not yet completed.
+enum StagedObject<'a> {
+    Whole {
+        bucket: &'a Bucket,
+        path: ObjectPath,
+        bytes: Vec<u8>,
+    },
+    Parts {
+        bucket: &'a Bucket,
+        /// Taken when completed; one left at drop is aborted.
+        upload: Option<Box<dyn MultipartUpload>>,
+    },
+}
+
+impl Staged for StagedObject<'_> {
+    fn publish(mut self: Box<Self>) -> Result<()> {
+        match &mut *self {
+            StagedObject::Whole {
+                bucket,
+                path,
+                bytes,
+            } => {
+                let (store, path) = (bucket.store.clone(), path.clone());
+                let payload = PutPayload::from(std::mem::take(bytes));
+                bucket.wait(async move { store.put(&path, payload).await })?;
+                Ok(())
+            }
+            StagedObject::Parts { bucket, upload } => {
+                let Some(mut taken) = upload.take() else {
+                    return Err(RelayError::Internal("an upload published twice".into()));
+                };
+                let (taken, completed) = bucket.runtime.wait(async move {
+                    let completed = taken.complete().await;
+                    (taken, completed)
+                })?;
+                match completed {
+                    Ok(_) => Ok(()),
+                    Err(e) => {
+                        bucket.abort(taken);
+                        Err(unavailable(e))
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl Drop for StagedObject<'_> {
+    fn drop(&mut self) {
+        if let StagedObject::Parts { bucket, upload } = self
+            && let Some(upload) = upload.take()
+        {
+            bucket.abort(upload);
+        }
     }
 }
 

@@ -21,15 +21,24 @@ pub(crate) struct Incoming<'a> {
     source: &'a mut dyn Read,
     hash: ring::digest::Context,
     len: u64,
+    /// What the sender said it sends (at most the largest blob): what to make room for.
+    declared: u64,
 }
 
 impl<'a> Incoming<'a> {
-    pub(crate) fn new(source: &'a mut dyn Read) -> Incoming<'a> {
+    pub(crate) fn new(source: &'a mut dyn Read, declared: u64) -> Incoming<'a> {
         Incoming {
             source,
             hash: ring::digest::Context::new(&ring::digest::SHA256),
             len: 0,
+            declared,
         }
+    }
+
+    /// What the sender said it sends: a buffer for it need be no larger (one byte more tells
+    /// whether it lied).
+    pub(crate) fn declared(&self) -> u64 {
+        self.declared
     }
 
     /// Fills `buf` from the source, as far as it goes: less than `buf.len()` means the bytes
@@ -63,12 +72,30 @@ impl<'a> Incoming<'a> {
     }
 }
 
+/// A blob's bytes kept whole but not yet readable under its id (`BlobFiles::stage`).
+/// Dropped without `publish`, they are discarded.
+pub(crate) trait Staged: Send {
+    /// Makes the bytes readable under their id, durably.
+    fn publish(self: Box<Self>) -> Result<()>;
+}
+
 /// The bytes of blobs, by id.
 pub(crate) trait BlobFiles: Send + Sync + Debug {
-    /// Keeps what `incoming` brings as blob `id`, durably, before returning its length: only
-    /// if it is that blob (`Incoming::length_if_blob`), and never visible under the id before it is
-    /// whole. Bytes that are not the blob leave nothing behind.
-    fn put(&self, id: &[u8; 32], incoming: Incoming<'_>) -> Result<u64>;
+    /// Keeps what `incoming` brings, if it is blob `id` (`Incoming::length_if_blob`), whole and
+    /// durable but not yet readable under the id; its length. Streaming takes as long as the
+    /// sender takes, so nothing is held meanwhile; only `publish` needs the store's blob lock.
+    /// Bytes that are not the blob leave nothing behind.
+    fn stage<'a>(
+        &'a self,
+        id: &[u8; 32],
+        incoming: Incoming<'_>,
+    ) -> Result<(u64, Box<dyn Staged + 'a>)>;
+    /// `stage` and `publish` at once (moving a relay, where nothing else runs).
+    fn put(&self, id: &[u8; 32], incoming: Incoming<'_>) -> Result<u64> {
+        let (len, staged) = self.stage(id, incoming)?;
+        staged.publish()?;
+        Ok(len)
+    }
     /// The blob's bytes; `NotFound` when there is none.
     fn open(&self, id: &[u8; 32]) -> Result<Opened>;
     /// Whether blobs can be kept and read now: the folder is there, the bucket answers.

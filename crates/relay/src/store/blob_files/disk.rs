@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use super::contract::{BlobFiles, Incoming, Opened, id_of, name};
+use super::contract::{BlobFiles, Incoming, Opened, Staged, id_of, name};
 use crate::error::{RelayError, Result};
 
 #[derive(Debug)]
@@ -43,30 +43,55 @@ fn write_partial(
     Ok(len)
 }
 
+/// A blob synced under a `.partial` name, renamed into place when published.
+struct StagedFile<'a> {
+    partial: PathBuf,
+    path: PathBuf,
+    dir: &'a std::path::Path,
+    published: bool,
+}
+
+impl Staged for StagedFile<'_> {
+    fn publish(mut self: Box<Self>) -> Result<()> {
+        std::fs::rename(&self.partial, &self.path).map_err(internal)?;
+        self.published = true;
+        std::fs::File::open(self.dir)
+            .and_then(|d| d.sync_all())
+            .map_err(internal)
+    }
+}
+
+impl Drop for StagedFile<'_> {
+    fn drop(&mut self) {
+        if !self.published {
+            let _ = std::fs::remove_file(&self.partial);
+        }
+    }
+}
+
 /// How much of an upload is read before it is written.
 const CHUNK: usize = 256 * 1024;
 
 impl BlobFiles for Disk {
-    fn put(&self, id: &[u8; 32], incoming: Incoming<'_>) -> Result<u64> {
+    fn stage<'a>(
+        &'a self,
+        id: &[u8; 32],
+        incoming: Incoming<'_>,
+    ) -> Result<(u64, Box<dyn Staged + 'a>)> {
         let path = self.dir.join(name(id));
         let mut suffix = [0u8; 8];
         ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut suffix)
             .map_err(|_| RelayError::Internal("no randomness".into()))?;
-        let partial = path.with_extension(format!("{}.partial", hex::encode(suffix)));
-        let written = write_partial(&partial, id, incoming);
-        let len = match written {
-            Ok(len) => len,
-            Err(e) => {
-                // A crash before this leaves the file to the start-up sweep.
-                let _ = std::fs::remove_file(&partial);
-                return Err(e);
-            }
+        let staged = StagedFile {
+            partial: path.with_extension(format!("{}.partial", hex::encode(suffix))),
+            path,
+            dir: &self.dir,
+            published: false,
         };
-        std::fs::rename(&partial, &path).map_err(internal)?;
-        std::fs::File::open(&self.dir)
-            .and_then(|d| d.sync_all())
-            .map_err(internal)?;
-        Ok(len)
+        // On failure `staged` is dropped, and the partial file with it (a crash leaves it to
+        // the start-up sweep).
+        let len = write_partial(&staged.partial, id, incoming)?;
+        Ok((len, Box::new(staged)))
     }
 
     fn open(&self, id: &[u8; 32]) -> Result<Opened> {
