@@ -22,6 +22,17 @@ pub async fn run(
     use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 
     let mut config = config;
+    // Several instances share records and blobs: a data folder is one machine's alone (and its
+    // blob sweep, without grace, would take another instance's upload in flight).
+    if config.instances > 1
+        && (config.database == crate::store::DatabaseLocation::DataFolder
+            || config.blobs == crate::store::BlobLocation::Folder)
+    {
+        return Err(std::io::Error::other(
+            "several instances (--instances) need a shared database and bucket: \
+             --database postgres://… and --blobs s3://…",
+        ));
+    }
     // A body the CBOR decoder would refuse anyway is refused as too large before it is read.
     config.max_request_bytes = config
         .max_request_bytes

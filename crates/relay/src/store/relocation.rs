@@ -68,7 +68,9 @@ impl Store {
         for table in &tables {
             if into.read(|c| count(c, table))? > 0 {
                 return Err(failed(format!(
-                    "the database already holds a relay's data (table {table}); move into an empty one"
+                    "the database already holds a relay's data (table {table}); move into an \
+                     empty one (a move that failed midway leaves its part: drop the database, \
+                     create it again and move again)"
                 )));
             }
         }
@@ -88,10 +90,15 @@ impl Store {
             }
             relocated.tables.push((table.clone(), there));
         }
-        into.write(|c| restart_numbering(c)).wait()?;
-        if let BlobLocation::Bucket(_) = blobs {
-            told("copying blobs into the bucket");
-            (relocated.blobs, relocated.blobs_missing) = copy_blobs(&from, &into)?;
+        let numbered = from.read(|c| numbers_given(c))?;
+        into.write(move |c| restart_numbering(c, &numbered))
+            .wait()?;
+        match blobs {
+            BlobLocation::Bucket(_) => {
+                told("copying blobs into the bucket");
+                (relocated.blobs, relocated.blobs_missing) = copy_blobs(&from, &into)?;
+            }
+            BlobLocation::Folder => relocated.blobs_missing = missing_blobs(&from)?,
         }
         Ok(relocated)
     }
@@ -189,35 +196,66 @@ fn arg_of(cell: &Cell) -> Arg<'_> {
     }
 }
 
-/// The ids PostgreSQL hands out next follow the copied ones (mailbox items and key packages
-/// keep their numbers, which clients acknowledge by).
-fn restart_numbering(c: &dyn Sql) -> Result<()> {
+/// The tables whose ids SQLite numbered (`AUTOINCREMENT`), and the last number it gave each:
+/// past the largest id still there when the newest rows were deleted.
+fn numbers_given(c: &dyn Sql) -> Result<Vec<(String, i64)>> {
+    c.query("SELECT name, seq FROM sqlite_sequence", args![])?
+        .iter()
+        .map(|r| Ok((r.get(0)?, r.get(1)?)))
+        .collect()
+}
+
+/// The ids PostgreSQL hands out next follow every id SQLite gave (mailbox items and key
+/// packages keep their numbers, which clients acknowledge by; a number is never given twice, so
+/// a late acknowledgement of a deleted item cannot take a new one).
+fn restart_numbering(c: &dyn Sql, given: &[(String, i64)]) -> Result<()> {
     for table in ["mailbox", "key_packages"] {
+        let last = given
+            .iter()
+            .find(|(name, _)| name == table)
+            .map_or(0, |(_, seq)| *seq);
         c.query(
             &format!(
                 "SELECT setval(pg_get_serial_sequence('{table}', 'id'),
-                               (SELECT coalesce(max(id), 0) + 1 FROM {table}), false)"
+                               GREATEST((SELECT coalesce(max(id), 0) FROM {table}), ?1) + 1, false)"
             ),
-            args![],
+            args![last],
         )?;
     }
     Ok(())
 }
 
-/// Streams each blob the records name from the folder into the bucket; how many were copied
-/// and how many were missing from the folder.
-fn copy_blobs(from: &Store, into: &Store) -> Result<(u64, u64)> {
+/// The blobs the records name whose file is not in the folder.
+fn missing_blobs(from: &Store) -> Result<u64> {
+    let mut missing = 0;
+    for id in blob_ids(from)? {
+        if let Err(RelayError::NotFound) = from.blob_files.open(&id) {
+            missing += 1;
+        }
+    }
+    Ok(missing)
+}
+
+fn blob_ids(from: &Store) -> Result<Vec<[u8; 32]>> {
     let ids: Vec<Vec<u8>> = from.read(|c| {
         c.query("SELECT DISTINCT id FROM blobs ORDER BY id", args![])?
             .iter()
             .map(|r| r.get(0))
             .collect()
     })?;
+    ids.into_iter()
+        .map(|id| {
+            <[u8; 32]>::try_from(id.as_slice())
+                .map_err(|_| failed("a blob record whose id is not a SHA-256"))
+        })
+        .collect()
+}
+
+/// Streams each blob the records name from the folder into the bucket; how many were copied
+/// and how many were missing from the folder.
+fn copy_blobs(from: &Store, into: &Store) -> Result<(u64, u64)> {
     let (mut copied, mut missing) = (0, 0);
-    for id in ids {
-        let Ok(id) = <[u8; 32]>::try_from(id.as_slice()) else {
-            return Err(failed("a blob record whose id is not a SHA-256"));
-        };
+    for id in blob_ids(from)? {
         let mut opened = match from.blob_files.open(&id) {
             Ok(o) => o,
             Err(RelayError::NotFound) => {

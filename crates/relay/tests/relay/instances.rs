@@ -212,12 +212,16 @@ async fn an_account_admitted_through_one_instance_is_admitted_by_the_other() {
 #[tokio::test]
 async fn the_rate_limit_is_shared_among_instances() {
     let (_server, url) = new_database();
+    // Several instances run on a shared database and bucket only.
+    let s3 = consilium_testkit::services::S3Server::start();
+    let bucket = crate::bucket::bucket_of(&s3, "rates");
     const ORIGIN: &str = "http://relay.example.test";
-    let (a, b, _dirs) = two_instances(&url, |c| {
+    let (a, b, _dirs) = two_instances(&url, move |c| {
         c.origins = vec![ORIGIN.into()];
         c.rate_burst = 20;
         c.rate_per_second = 1;
         c.instances = 2;
+        c.blobs = bucket.clone();
     })
     .await;
     let acc = Account::at(ORIGIN);
@@ -248,4 +252,22 @@ async fn the_rate_limit_is_shared_among_instances() {
     );
     a.stop().await;
     b.stop().await;
+}
+
+/// `--instances` above one with records or blobs in the data folder is refused at start: a
+/// folder is one machine's alone.
+#[tokio::test]
+async fn several_instances_on_a_data_folder_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let relay = start_with(dir.path(), |c| {
+        c.database = DatabaseLocation::DataFolder;
+        c.instances = 2;
+    })
+    .await;
+    let stopped = relay.task.await.unwrap();
+    let err = stopped.expect_err("refused");
+    assert!(
+        err.to_string().contains("shared database and bucket"),
+        "{err}"
+    );
 }

@@ -247,9 +247,16 @@ impl BlobFiles for Bucket {
             "" => ObjectPath::from("health-check"),
             prefix => ObjectPath::from(format!("{prefix}/health-check")),
         };
-        match self.wait(async move { store.head(&probe).await }) {
-            Ok(_) | Err(RelayError::NotFound) => Ok(()),
-            Err(e) => Err(e),
+        // Asked once, briefly: the client's retries would stretch an outage's answer to minutes.
+        let asked = self.runtime.wait(async move {
+            tokio::time::timeout(std::time::Duration::from_secs(3), store.head(&probe)).await
+        })?;
+        match asked {
+            Ok(Ok(_)) | Ok(Err(object_store::Error::NotFound { .. })) => Ok(()),
+            Ok(Err(e)) => Err(unavailable(e)),
+            Err(_) => Err(RelayError::Internal(
+                "the bucket did not answer within 3 s".into(),
+            )),
         }
     }
 

@@ -2,10 +2,12 @@
 //! the address asks for. Managed PostgreSQL servers are reached over networks the operator does
 //! not own, so TLS, when used, always verifies the server's certificate and name (libpq's
 //! `verify-full`), against the address's `sslrootcert` (a PEM file of the authorities to trust,
-//! as managed services hand out) or else the system's trust store. `sslmode` reads as libpq's:
-//! `disable` is plain TCP (a server on the same machine); `prefer` (the default) is TLS when the
-//! server offers it; `require`, `verify-ca` and `verify-full` refuse a server without TLS. The
-//! libpq options tokio-postgres does not know are taken out of the address before it parses it.
+//! as managed services hand out) or else the system's trust store; `verify-ca` thus checks the
+//! name too, stricter than libpq. `sslmode` reads as libpq's: `disable` is plain TCP (a server
+//! on the same machine); `prefer` is TLS when the server offers it; `require`, `verify-ca` and
+//! `verify-full` refuse a server without TLS. An address that says nothing requires TLS unless
+//! every host is this machine (then `prefer`). The libpq options tokio-postgres does not know
+//! are taken out of the address before it parses it.
 
 use std::sync::Arc;
 
@@ -36,8 +38,16 @@ impl PostgresAddress {
     pub(crate) fn parse(address: &str) -> Result<PostgresAddress> {
         let (address, mode, root) = take_tls_options(address)?;
         let mut config: tokio_postgres::Config = address.parse().map_err(invalid)?;
-        if let Some(mode) = mode {
-            config.ssl_mode(mode);
+        match mode {
+            Some(mode) => {
+                config.ssl_mode(mode);
+            }
+            // Off this machine, an address silent on TLS requires it: tokio-postgres' own
+            // default (`prefer`) would talk in clear to whoever answers that it has no TLS.
+            None if !on_this_machine(&config) => {
+                config.ssl_mode(SslMode::Require);
+            }
+            None => {}
         }
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(CONNECT_TIMEOUT);
@@ -63,17 +73,27 @@ impl PostgresAddress {
 }
 
 /// The address without `sslmode` and `sslrootcert` (in a `postgres://` URL), with what they
-/// said. An address in `key=value` form goes through as written.
+/// said. Only those pairs are taken out; the rest of the address is left byte for byte as
+/// written (tokio-postgres decodes it). An address in `key=value` form goes through as written.
 fn take_tls_options(address: &str) -> Result<(String, Option<SslMode>, Option<String>)> {
     if !(address.starts_with("postgres://") || address.starts_with("postgresql://")) {
         return Ok((address.to_owned(), None, None));
     }
-    let mut url = url::Url::parse(address).map_err(invalid)?;
+    let Some((base, query)) = address.split_once('?') else {
+        return Ok((address.to_owned(), None, None));
+    };
     let (mut mode, mut root, mut kept) = (None, None, Vec::new());
-    for (key, value) in url.query_pairs() {
-        match &*key {
+    for pair in query.split('&') {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        let value = || {
+            percent_encoding::percent_decode_str(value)
+                .decode_utf8()
+                .map(|v| v.into_owned())
+                .map_err(invalid)
+        };
+        match key {
             "sslmode" => {
-                mode = Some(match &*value {
+                mode = Some(match value()?.as_str() {
                     "disable" => SslMode::Disable,
                     "allow" | "prefer" => SslMode::Prefer,
                     "require" | "verify-ca" | "verify-full" => SslMode::Require,
@@ -82,16 +102,32 @@ fn take_tls_options(address: &str) -> Result<(String, Option<SslMode>, Option<St
                     }
                 });
             }
-            "sslrootcert" => root = Some(value.into_owned()),
-            _ => kept.push((key.into_owned(), value.into_owned())),
+            "sslrootcert" => root = Some(value()?),
+            _ => kept.push(pair),
         }
     }
-    if kept.is_empty() {
-        url.set_query(None);
+    let rest = if kept.is_empty() {
+        base.to_owned()
     } else {
-        url.query_pairs_mut().clear().extend_pairs(kept);
-    }
-    Ok((url.into(), mode, root))
+        format!("{base}?{}", kept.join("&"))
+    };
+    Ok((rest, mode, root))
+}
+
+/// Whether every host of the address is this machine (a Unix socket, `localhost`, a loopback
+/// address): only there may an address that says nothing of TLS fall back to plain TCP.
+fn on_this_machine(config: &tokio_postgres::Config) -> bool {
+    use tokio_postgres::config::Host;
+    config.get_hosts().iter().all(|h| match h {
+        Host::Unix(_) => true,
+        Host::Tcp(name) => {
+            name == "localhost"
+                || name
+                    .trim_matches(['[', ']'])
+                    .parse::<std::net::IpAddr>()
+                    .is_ok_and(|ip| ip.is_loopback())
+        }
+    })
 }
 
 /// The authorities a server's certificate must chain to: those in the PEM file `root`, or the
@@ -145,6 +181,36 @@ mod tests {
         assert!(take_tls_options("postgres://h/db?sslmode=maybe").is_err());
         let kv = "host=h dbname=db";
         assert_eq!(take_tls_options(kv).unwrap().0, kv);
+        // The rest is left as written: a space in an option stays `%20`, several hosts stay.
+        let (rest, _, _) = take_tls_options(
+            "postgres://u:p%40ss@h1:5432,h2:5433/db?options=-c%20statement_timeout%3D5000&sslmode=require",
+        )
+        .unwrap();
+        assert_eq!(
+            rest,
+            "postgres://u:p%40ss@h1:5432,h2:5433/db?options=-c%20statement_timeout%3D5000"
+        );
+        let config: tokio_postgres::Config = rest.parse().unwrap();
+        assert_eq!(config.get_options(), Some("-c statement_timeout=5000"));
+        assert_eq!(config.get_hosts().len(), 2);
+    }
+
+    #[test]
+    fn an_address_silent_on_tls_requires_it_off_this_machine() {
+        let mode = |a: &str| PostgresAddress::parse(a).unwrap().config.get_ssl_mode();
+        assert_eq!(mode("postgres://u@db.example.org/relay"), SslMode::Require);
+        assert_eq!(mode("postgres://u@10.0.0.7/relay"), SslMode::Require);
+        assert_eq!(mode("postgres://u@127.0.0.1:5432/relay"), SslMode::Prefer);
+        assert_eq!(mode("postgres://u@localhost/relay"), SslMode::Prefer);
+        assert_eq!(mode("postgres://u@[::1]/relay"), SslMode::Prefer);
+        assert_eq!(
+            mode("postgres://u@%2Fvar%2Frun%2Fpostgresql/relay"),
+            SslMode::Prefer
+        );
+        assert_eq!(
+            mode("postgres://u@db.example.org/relay?sslmode=disable"),
+            SslMode::Disable
+        );
     }
 
     #[test]
