@@ -17,6 +17,9 @@ cargo bench --locked -p consilium-client --bench backup | tee "$CARGO_TARGET_DIR
 # The relay under load: the real binary as its own process, driven from the bench process.
 mkdir -p "$CARGO_TARGET_DIR/criterion"
 cargo bench --locked -p consilium-relay --bench relay_load | tee "$CARGO_TARGET_DIR/criterion/relay-load.txt"
+# The relay past one machine: PostgreSQL and two instances against SQLite, a bucket against the
+# disk (Debian's PostgreSQL and moto's S3 server, started by the harness).
+cargo bench --locked -p consilium-relay --bench relay_scale | tee "$CARGO_TARGET_DIR/criterion/relay-scale.txt"
 # The desktop window: cold start, case opening, scrolling and idle memory of the release app
 # under Xvfb over WebDriver (it embeds the built front end).
 (cd ui && npm run -s build)

@@ -29,12 +29,20 @@ fn env_or(name: &str, default: usize) -> usize {
         .unwrap_or(default)
 }
 
-/// Posts per second and the push latency's p99 (ms) of the load on the relay at `bases`.
-async fn posts(bases: &[String], accounts: usize, groups: usize, per_account: usize) -> (f64, f64) {
+/// Posts per second, the push latency's p99 (ms) and the posts answered `busy` (then sent
+/// again) of the load on the relay at `bases`.
+async fn posts(
+    bases: &[String],
+    accounts: usize,
+    groups: usize,
+    per_account: usize,
+) -> (f64, f64, usize) {
     let participants = circles(bases, accounts, groups, per_account).await;
+    let busy_before = BUSY.load(std::sync::atomic::Ordering::Relaxed);
     let (per_s, latencies, missing) = load(participants, None).await;
     assert_eq!(missing, 0, "every member was told of every message");
-    (per_s, percentile(&latencies, 0.99))
+    let busy = BUSY.load(std::sync::atomic::Ordering::Relaxed) - busy_before;
+    (per_s, percentile(&latencies, 0.99), busy)
 }
 
 /// MB/s of uploading `count` blobs of `size` bytes, 4 at a time, and of downloading them.
@@ -110,7 +118,7 @@ fn main() {
         .unwrap();
     rt.block_on(async {
         let sqlite = start_relay(&work.path().join("sqlite"), &[], &env).await;
-        let (sqlite_posts, sqlite_p99) = posts(
+        let (sqlite_posts, sqlite_p99, sqlite_busy) = posts(
             std::slice::from_ref(&sqlite.base),
             accounts,
             groups,
@@ -119,10 +127,11 @@ fn main() {
         .await;
         println!("RESULT sqlite_posts_per_s {sqlite_posts:.0}");
         println!("RESULT sqlite_push_p99_ms {sqlite_p99:.1}");
+        println!("RESULT sqlite_busy_retries {sqlite_busy}");
 
         let one = database.create_database();
         let pg = start_relay(&work.path().join("pg"), &on_postgres(&one), &env).await;
-        let (pg_posts, pg_p99) = posts(
+        let (pg_posts, pg_p99, pg_busy) = posts(
             std::slice::from_ref(&pg.base),
             accounts,
             groups,
@@ -131,6 +140,7 @@ fn main() {
         .await;
         println!("RESULT postgres_posts_per_s {pg_posts:.0}");
         println!("RESULT postgres_push_p99_ms {pg_p99:.1}");
+        println!("RESULT postgres_busy_retries {pg_busy}");
         println!(
             "RESULT postgres_over_sqlite_posts {:.2}",
             pg_posts / sqlite_posts
@@ -143,9 +153,10 @@ fn main() {
             start_relay(&work.path().join("b"), &on_postgres(&shared), &env).await,
         ];
         let bases: Vec<String> = two.iter().map(|r| r.base.clone()).collect();
-        let (two_posts, two_p99) = posts(&bases, accounts, groups, per_account).await;
+        let (two_posts, two_p99, two_busy) = posts(&bases, accounts, groups, per_account).await;
         println!("RESULT two_instances_posts_per_s {two_posts:.0}");
         println!("RESULT two_instances_push_p99_ms {two_p99:.1}");
+        println!("RESULT two_instances_busy_retries {two_busy}");
         println!(
             "RESULT two_over_one_instance_posts {:.2}",
             two_posts / pg_posts

@@ -194,9 +194,6 @@ fn migrate(
         println!("{step}");
     })
     .map_err(|e| anyhow::anyhow!("moving the relay in {}: {}", from.display(), e.detail()))?;
-    for (table, rows) in &moved.tables {
-        println!("{table}: {rows} rows");
-    }
     if bucket {
         println!("blobs: {} copied into the bucket", moved.blobs);
     } else {

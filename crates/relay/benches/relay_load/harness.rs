@@ -359,7 +359,7 @@ pub async fn load(
                         welcomes: vec![],
                     };
                     let at = Instant::now();
-                    let posted = p.client.post(&p.group_id, &bundle).await.unwrap();
+                    let posted = post_until_taken(&p.client, &p.group_id, &bundle).await;
                     sent.lock()
                         .unwrap()
                         .insert((gid_hex.clone(), posted.seq), (i, at));
@@ -405,4 +405,28 @@ pub async fn load(
     }
     latencies.sort_by(|a, b| a.partial_cmp(b).unwrap());
     (total as f64 / elapsed.as_secs_f64(), latencies, missing)
+}
+
+/// Posts answered `busy` and sent again, as the app does (a relay on PostgreSQL answers `busy`
+/// when a write lost to concurrent ones too many times).
+pub static BUSY: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Posts `bundle` until the relay takes it: again after a `busy`, with the same message id.
+async fn post_until_taken(
+    client: &RelayClient,
+    group_id: &[u8],
+    bundle: &PostBundle,
+) -> consilium_model::wire::Posted {
+    loop {
+        match client.post(group_id, bundle).await {
+            Ok(posted) => return posted,
+            Err(consilium_relay_client::RelayClientError::Refused { code, .. })
+                if code == consilium_relay_client::RelayCode::Other("busy".into()) =>
+            {
+                BUSY.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            Err(e) => panic!("a post was refused: {e}"),
+        }
+    }
 }

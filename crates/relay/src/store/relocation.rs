@@ -76,7 +76,6 @@ impl Store {
         }
         let mut relocated = Relocated::default();
         for table in &tables {
-            told(&format!("copying {table}"));
             let columns = into.read(|c| columns_of(c, table))?;
             copy_table(&from, &into, table, &columns)?;
             let (here, there) = (
@@ -88,6 +87,7 @@ impl Store {
                     "{table}: {here} rows in the folder, {there} in the database after the copy"
                 )));
             }
+            told(&format!("{table}: {there} rows"));
             relocated.tables.push((table.clone(), there));
         }
         let numbered = from.read(|c| numbers_given(c))?;

@@ -20,10 +20,9 @@ pub fn bucket_of(s3: &S3Server, prefix: &str) -> BlobLocation {
     })
 }
 
-/// Whether the bucket holds `key`, asked as any S3 client would (signed).
-async fn holds(s3: &S3Server, key: &str) -> bool {
-    use object_store::ObjectStoreExt;
-    let bucket = object_store::aws::AmazonS3Builder::new()
+/// The bucket as any S3 client sees it (signed requests).
+fn client_of(s3: &S3Server) -> object_store::aws::AmazonS3 {
+    object_store::aws::AmazonS3Builder::new()
         .with_bucket_name(&s3.bucket)
         .with_endpoint(s3.endpoint())
         .with_region("us-east-1")
@@ -31,8 +30,13 @@ async fn holds(s3: &S3Server, key: &str) -> bool {
         .with_secret_access_key("consilium-test-secret")
         .with_allow_http(true)
         .build()
-        .unwrap();
-    match bucket.head(&object_store::path::Path::from(key)).await {
+        .unwrap()
+}
+
+/// Whether the bucket holds `key`.
+async fn holds(s3: &S3Server, key: &str) -> bool {
+    use object_store::ObjectStoreExt;
+    match client_of(s3).head(&object_store::path::Path::from(key)).await {
         Ok(_) => true,
         Err(object_store::Error::NotFound { .. }) => false,
         Err(e) => panic!("asking the bucket: {e}"),
@@ -154,16 +158,7 @@ async fn blobs_live_in_the_bucket_whole_or_not_at_all_and_an_outage_is_busy_for_
 /// ends in `-n`.
 async fn etag(s3: &S3Server, key: &str) -> String {
     use object_store::ObjectStoreExt;
-    let bucket = object_store::aws::AmazonS3Builder::new()
-        .with_bucket_name(&s3.bucket)
-        .with_endpoint(s3.endpoint())
-        .with_region("us-east-1")
-        .with_access_key_id("consilium-test")
-        .with_secret_access_key("consilium-test-secret")
-        .with_allow_http(true)
-        .build()
-        .unwrap();
-    let meta = bucket
+    let meta = client_of(s3)
         .head(&object_store::path::Path::from(key))
         .await
         .unwrap();
@@ -214,23 +209,11 @@ async fn a_large_blob_streams_up_in_parts_and_one_that_is_not_its_id_or_breaks_o
     // end: the parts already sent are dropped and nothing appears under the id.
     let honest: Vec<u8> = scan.iter().map(|b| b ^ 0x5a).collect();
     let honest_id = sha(&honest);
-    let mut forged = honest.clone();
-    *forged.last_mut().unwrap() ^= 1;
     let path = format!("/v1/groups/{gid}/blobs/{honest_id}");
-    let r = alice_acc
-        .signed_as(
-            &alice_acc.base,
-            "PUT",
-            &path,
-            &honest,
-            now_ms(),
-            &Account::nonce(),
-        )
-        .body(forged)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(status_and_code(r).await, (400, "digest_mismatch".into()));
+    assert_eq!(
+        forged_upload(&alice_acc, &path, &honest).await,
+        (400, "digest_mismatch".into())
+    );
     assert!(!holds(&s3, &format!("big/{honest_id}")).await);
     assert!(
         no_open_uploads(&s3).await,
@@ -238,24 +221,7 @@ async fn a_large_blob_streams_up_in_parts_and_one_that_is_not_its_id_or_breaks_o
     );
 
     // An upload that breaks off after 12 MiB leaves nothing either.
-    let sent: Vec<Result<Vec<u8>, std::io::Error>> = vec![
-        Ok(honest[..12 * 1024 * 1024].to_vec()),
-        Err(std::io::Error::other("the laptop's lid closed")),
-    ];
-    let broken = alice_acc
-        .signed_as(
-            &alice_acc.base,
-            "PUT",
-            &path,
-            &honest,
-            now_ms(),
-            &Account::nonce(),
-        )
-        .header(reqwest::header::CONTENT_LENGTH, honest.len())
-        .body(reqwest::Body::wrap_stream(futures_util::stream::iter(sent)))
-        .send()
-        .await;
-    assert!(broken.is_err() || broken.is_ok_and(|r| r.status() != 201));
+    assert!(!broken_off_upload(&alice_acc, &path, &honest, 12 * 1024 * 1024).await);
     assert!(!holds(&s3, &format!("big/{honest_id}")).await);
     assert!(
         no_open_uploads(&s3).await,

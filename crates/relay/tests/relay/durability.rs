@@ -206,41 +206,12 @@ async fn a_forged_or_broken_off_upload_leaves_no_file() {
             .map(|d| d.count())
             .unwrap_or(0)
     };
-    let mut forged = honest.clone();
-    *forged.last_mut().unwrap() ^= 1;
-    let r = alice
-        .signed_as(
-            &alice.base,
-            "PUT",
-            &path,
-            &honest,
-            now_ms(),
-            &Account::nonce(),
-        )
-        .body(forged)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(status_and_code(r).await, (400, "digest_mismatch".into()));
+    assert_eq!(
+        forged_upload(&alice, &path, &honest).await,
+        (400, "digest_mismatch".into())
+    );
     assert_eq!(files(), 0, "nothing of the forged bytes stays");
-
-    let sent: Vec<Result<Vec<u8>, std::io::Error>> = vec![
-        Ok(honest[..2 * 1024 * 1024].to_vec()),
-        Err(std::io::Error::other("the laptop's lid closed")),
-    ];
-    let _ = alice
-        .signed_as(
-            &alice.base,
-            "PUT",
-            &path,
-            &honest,
-            now_ms(),
-            &Account::nonce(),
-        )
-        .header(reqwest::header::CONTENT_LENGTH, honest.len())
-        .body(reqwest::Body::wrap_stream(futures_util::stream::iter(sent)))
-        .send()
-        .await;
+    assert!(!broken_off_upload(&alice, &path, &honest, 2 * 1024 * 1024).await);
     let started = std::time::Instant::now();
     while files() > 0 && started.elapsed() < std::time::Duration::from_secs(10) {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
