@@ -88,7 +88,8 @@ pub fn listener_of_another_user(port: u16) -> Option<u32> {
     let me = this_user()?;
     let owner = listeners(port).into_iter().find(|uid| *uid != me);
     if let Ok(mut seen) = SEEN.lock() {
-        seen.get_or_insert_with(HashMap::new).insert(port, (now, owner));
+        seen.get_or_insert_with(HashMap::new)
+            .insert(port, (now, owner));
     }
     owner
 }

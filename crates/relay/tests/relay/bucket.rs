@@ -7,6 +7,7 @@ use consilium_relay::store::{BlobLocation, BucketAddress};
 use consilium_testkit::services::S3Server;
 
 use crate::support::*;
+use crate::uploads::{broken_off_upload, forged_upload};
 
 pub fn bucket_of(s3: &S3Server, prefix: &str) -> BlobLocation {
     BlobLocation::Bucket(BucketAddress {
@@ -36,7 +37,10 @@ fn client_of(s3: &S3Server) -> object_store::aws::AmazonS3 {
 /// Whether the bucket holds `key`.
 async fn holds(s3: &S3Server, key: &str) -> bool {
     use object_store::ObjectStoreExt;
-    match client_of(s3).head(&object_store::path::Path::from(key)).await {
+    match client_of(s3)
+        .head(&object_store::path::Path::from(key))
+        .await
+    {
         Ok(_) => true,
         Err(object_store::Error::NotFound { .. }) => false,
         Err(e) => panic!("asking the bucket: {e}"),

@@ -1,6 +1,7 @@
 //! What the relay acknowledged survives a restart and a SIGKILL, and nothing on disk is plaintext.
 
 use crate::support::*;
+use crate::uploads::{broken_off_upload, forged_upload};
 
 #[tokio::test]
 async fn everything_acknowledged_survives_a_restart() {

@@ -271,3 +271,55 @@ async fn several_instances_on_a_data_folder_are_refused() {
         "{err}"
     );
 }
+
+/// One account uploads ten blobs at once through two instances, more than its quota holds:
+/// the quota is counted in the database, so the blobs taken fit in it whichever instance took
+/// them (each instance's own count would take twice as many).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_quota_holds_across_instances() {
+    let (_server, url) = new_database();
+    const ORIGIN: &str = "http://relay.example.test";
+    let (a, b, _dirs) = two_instances(&url, |c| {
+        c.origins = vec![ORIGIN.into()];
+        c.blob_quota_bytes = 1000;
+    })
+    .await;
+    let (alice, _am, _ga, _bob, _bm, _gb, gid) = circle_of_two_at(&a.base).await;
+    let alice = Account {
+        base: ORIGIN.into(),
+        ..alice
+    };
+    let uploads = (0..10u8).map(|n| {
+        let (alice, gid) = (&alice, &gid);
+        let to = if n % 2 == 0 {
+            a.base.clone()
+        } else {
+            b.base.clone()
+        };
+        async move {
+            let blob = vec![n; 300];
+            let id = hex::encode(ring::digest::digest(&ring::digest::SHA256, &blob));
+            let path = format!("/v1/groups/{gid}/blobs/{id}");
+            let r = alice
+                .request_to(&to, "PUT", &path, blob, now_ms(), &Account::nonce())
+                .send()
+                .await
+                .unwrap();
+            status_and_code(r).await
+        }
+    });
+    let answers = futures_util::future::join_all(uploads).await;
+    let taken = answers.iter().filter(|(s, _)| *s == 201).count();
+    for (status, code) in &answers {
+        assert!(
+            *status == 201 || code == "quota_exceeded" || code == "busy",
+            "{status} {code}"
+        );
+    }
+    assert!(
+        (1..=3).contains(&taken),
+        "{taken} blobs of 300 bytes taken for a quota of 1000: {answers:?}"
+    );
+    a.stop().await;
+    b.stop().await;
+}

@@ -29,3 +29,4 @@ mod relocation;
 mod roles;
 mod slow_uploads;
 mod support;
+mod uploads;
