@@ -101,16 +101,7 @@ fn main() {
     let database = PostgresServer::start_durable();
     let s3 = S3Server::start();
     // The relay processes read the bucket's server from their environment.
-    let env: Vec<(String, String)> = [
-        ("AWS_ENDPOINT_URL", s3.endpoint()),
-        ("AWS_REGION", "us-east-1".to_string()),
-        ("AWS_ACCESS_KEY_ID", "consilium-test".to_string()),
-        ("AWS_SECRET_ACCESS_KEY", "consilium-test-secret".to_string()),
-        ("AWS_ALLOW_HTTP", "true".to_string()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v))
-    .collect();
+    let env = s3.env();
     let on_postgres = |db: &str| vec!["--database".to_string(), db.to_string()];
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

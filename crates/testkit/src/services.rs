@@ -84,6 +84,21 @@ impl S3Server {
         );
     }
 
+    /// The environment a relay process reads the bucket's server and credentials from (moto
+    /// takes any; plain HTTP, on this machine).
+    pub fn env(&self) -> Vec<(String, String)> {
+        [
+            ("AWS_ENDPOINT_URL", self.endpoint()),
+            ("AWS_REGION", "us-east-1".to_string()),
+            ("AWS_ACCESS_KEY_ID", "consilium-test".to_string()),
+            ("AWS_SECRET_ACCESS_KEY", "consilium-test-secret".to_string()),
+            ("AWS_ALLOW_HTTP", "true".to_string()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect()
+    }
+
     pub fn endpoint(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
     }

@@ -25,16 +25,7 @@ fn three_physicians_work_through_two_instances_behind_a_load_balancer() {
         "--trusted-proxy".to_string(),
         "127.0.0.1".to_string(),
     ];
-    let env: Vec<(String, String)> = [
-        ("AWS_ENDPOINT_URL", s3.endpoint()),
-        ("AWS_REGION", "us-east-1".into()),
-        ("AWS_ACCESS_KEY_ID", "consilium-test".into()),
-        ("AWS_SECRET_ACCESS_KEY", "consilium-test-secret".into()),
-        ("AWS_ALLOW_HTTP", "true".into()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v))
-    .collect();
+    let env = s3.env();
     let instances: Vec<Relay> = (0..2)
         .map(|i| {
             Relay::start_instance(

@@ -16,11 +16,7 @@ fn migrate(args: &[&str], s3: &S3Server) -> (bool, String) {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_consilium-relay"))
         .arg("migrate")
         .args(args)
-        .env("AWS_ENDPOINT_URL", s3.endpoint())
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_ACCESS_KEY_ID", "consilium-test")
-        .env("AWS_SECRET_ACCESS_KEY", "consilium-test-secret")
-        .env("AWS_ALLOW_HTTP", "true")
+        .envs(s3.env())
         .env("NO_COLOR", "1")
         .output()
         .unwrap();
